@@ -1,0 +1,316 @@
+"""An in-memory checkpointer, for tests and throwaway runs.
+
+Values go through the same codec as the durable backends, so a value that could not
+be persisted fails here too, and what you read back is what a database would return.
+"""
+
+from __future__ import annotations
+
+import builtins
+import threading
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from timeloom.backends.serde import Serializer
+from timeloom.core.checkpoint import (
+    Checkpoint,
+    CheckpointMeta,
+    PendingWrite,
+    ThreadInfo,
+    ThreadStatus,
+    thread_status,
+)
+from timeloom.core.checkpointer import BaseCheckpointer
+from timeloom.core.errors import CheckpointNotFound, ConflictError
+
+
+@dataclass(slots=True)
+class _Stored:
+    meta: CheckpointMeta
+    values: bytes
+    writes: bytes
+    pending: list[tuple[str, str, bytes]] = field(default_factory=list)
+
+
+class MemoryCheckpointer(BaseCheckpointer):
+    """Keeps checkpoints in this process's memory; gone when the process ends."""
+
+    def __init__(self, *, serde: Serializer | None = None) -> None:
+        self.serde = serde or Serializer()
+        self._lock = threading.Lock()  # sync and async callers may share one instance
+        self._by_id: dict[str, _Stored] = {}
+        self._threads: dict[str, list[str]] = {}  # thread -> ids, oldest first
+        self._heads: dict[str, str] = {}
+        self._children: dict[str, list[str]] = {}
+
+    @property
+    def url(self) -> str:
+        return "memory:"
+
+    async def setup(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+    # -- writes --------------------------------------------------------------------
+
+    async def put(self, checkpoint: Checkpoint, *, expected_head: str | None) -> None:
+        self._check_writable()
+        values = self.serde.dumps(dict(checkpoint.values))
+        writes = self.serde.dumps(dict(checkpoint.writes))
+        # Round-trip the metadata too, so it holds only what a database could store.
+        metadata = self.serde.loads(self.serde.dumps(dict(checkpoint.metadata)))
+        meta = replace(checkpoint, metadata=metadata, pending_writes=()).summary(
+            len(values)
+        )
+        with self._lock:
+            head = self._heads.get(checkpoint.thread_id)
+            if head != expected_head:
+                raise ConflictError(
+                    f"Thread {checkpoint.thread_id!r} moved on: its head is {head}, "
+                    f"this writer expected {expected_head}. Reload and retry."
+                )
+            self._by_id[checkpoint.id] = _Stored(meta, values, writes)
+            ids = self._threads.setdefault(checkpoint.thread_id, [])
+            ids.append(checkpoint.id)
+            if len(ids) > 1 and ids[-2] > ids[-1]:
+                ids.sort()
+            self._heads[checkpoint.thread_id] = checkpoint.id
+            if checkpoint.parent_id is not None:
+                self._children.setdefault(checkpoint.parent_id, []).append(
+                    checkpoint.id
+                )
+
+    async def put_writes(
+        self, thread_id: str, checkpoint_id: str, writes: Sequence[PendingWrite]
+    ) -> None:
+        self._check_writable()
+        encoded = [(w.node, w.kind, self.serde.dumps(w.value)) for w in writes]
+        with self._lock:
+            stored = self._by_id.get(checkpoint_id)
+            if stored is None or stored.meta.thread_id != thread_id:
+                raise CheckpointNotFound(
+                    f"No checkpoint {checkpoint_id} in {thread_id!r}"
+                )
+            stored.pending.extend(encoded)
+            stored.meta = replace(
+                stored.meta,
+                has_error=any(kind == "error" for _, kind, _ in stored.pending),
+                has_interrupt=bool(self._unanswered(stored)),
+            )
+
+    async def delete_thread(self, thread_id: str) -> None:
+        self._check_writable()
+        with self._lock:
+            for cid in self._threads.pop(thread_id, []):
+                self._drop(cid)
+            self._heads.pop(thread_id, None)
+
+    async def prune(
+        self,
+        thread_id: str,
+        *,
+        keep_last: int | None = None,
+        older_than: datetime | None = None,
+    ) -> int:
+        self._check_writable()
+        if keep_last is None and older_than is None:
+            return 0
+        with self._lock:
+            ids = self._threads.get(thread_id, [])
+            keep = set(ids[len(ids) - keep_last :]) if keep_last is not None else set()
+            keep.add(self._heads.get(thread_id, ""))
+            doomed = [
+                cid
+                for cid in ids
+                if cid not in keep
+                and (
+                    older_than is None or self._by_id[cid].meta.created_at < older_than
+                )
+                and not self._is_fork_point(cid)
+                and not self._unanswered(self._by_id[cid])
+            ]
+            for cid in doomed:
+                ids.remove(cid)
+                self._drop(cid)
+            return len(doomed)
+
+    # -- reads ---------------------------------------------------------------------
+
+    async def get(
+        self, thread_id: str | None, checkpoint_id: str | None = None
+    ) -> Checkpoint | None:
+        with self._lock:
+            if checkpoint_id is None:
+                if thread_id is None:
+                    return None
+                checkpoint_id = self._heads.get(thread_id)
+                if checkpoint_id is None:
+                    return None
+            stored = self._by_id.get(checkpoint_id)
+            if stored is None or (
+                thread_id is not None and stored.meta.thread_id != thread_id
+            ):
+                return None
+            meta = stored.meta
+            return Checkpoint(
+                id=meta.id,
+                thread_id=meta.thread_id,
+                parent_id=meta.parent_id,
+                parent_thread_id=meta.parent_thread_id,
+                step=meta.step,
+                source=meta.source,
+                created_at=meta.created_at,
+                values=self.serde.loads(stored.values),
+                next=meta.next,
+                writes=self.serde.loads(stored.writes),
+                metadata=meta.metadata,
+                pending_writes=self._decode_pending(stored),
+            )
+
+    async def list(
+        self,
+        thread_id: str,
+        *,
+        before: str | None = None,
+        limit: int | None = None,
+        filter: Mapping[str, Any] | None = None,  # noqa: A002
+    ) -> AsyncIterator[CheckpointMeta]:
+        with self._lock:
+            metas = [
+                self._by_id[cid].meta
+                for cid in reversed(self._threads.get(thread_id, []))
+            ]
+        count = 0
+        for meta in metas:
+            if limit is not None and count >= limit:
+                return
+            if before is not None and meta.id >= before:
+                continue
+            if filter and not _matches(meta, filter):
+                continue
+            count += 1
+            yield meta
+
+    async def get_thread(self, thread_id: str) -> ThreadInfo | None:
+        with self._lock:
+            return self._thread_info(thread_id) if thread_id in self._heads else None
+
+    async def threads(
+        self,
+        *,
+        search: str | None = None,
+        status: ThreadStatus | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> builtins.list[ThreadInfo]:
+        with self._lock:
+            infos = [self._thread_info(t) for t in self._heads]
+        infos = [
+            i
+            for i in infos
+            if (search is None or i.thread_id.startswith(search))
+            and (status is None or i.status == status)
+            and (
+                not metadata or all(i.metadata.get(k) == v for k, v in metadata.items())
+            )
+        ]
+        infos.sort(key=lambda i: (i.updated_at, i.head_id), reverse=True)
+        return infos[offset : offset + limit]
+
+    async def count_threads(
+        self, *, search: str | None = None, status: ThreadStatus | None = None
+    ) -> int:
+        return len(
+            await self.threads(search=search, status=status, limit=len(self._heads))
+        )
+
+    async def children(self, checkpoint_id: str) -> builtins.list[CheckpointMeta]:
+        with self._lock:
+            return [self._by_id[c].meta for c in self._children.get(checkpoint_id, [])]
+
+    async def recent(
+        self,
+        *,
+        after: str | None = None,
+        thread_id: str | None = None,
+        limit: int = 100,
+    ) -> builtins.list[CheckpointMeta]:
+        with self._lock:
+            ids = self._threads.get(thread_id, []) if thread_id else sorted(self._by_id)
+            metas = [self._by_id[c].meta for c in ids if after is None or c > after]
+        return metas[:limit]
+
+    # -- helpers -------------------------------------------------------------------
+
+    def _decode_pending(self, stored: _Stored) -> tuple[PendingWrite, ...]:
+        return tuple(
+            PendingWrite(node, kind, self.serde.loads(value))  # type: ignore[arg-type]
+            for node, kind, value in stored.pending
+        )
+
+    def _unanswered(self, stored: _Stored) -> tuple[PendingWrite, ...]:
+        pending = self._decode_pending(stored)
+        answered = {w.value.get("id") for w in pending if w.kind == "resume"}
+        return tuple(
+            w
+            for w in pending
+            if w.kind == "interrupt" and w.value.get("id") not in answered
+        )
+
+    def _is_fork_point(self, cid: str) -> bool:
+        children = self._children.get(cid, [])
+        thread = self._by_id[cid].meta.thread_id
+        return len(children) > 1 or any(
+            self._by_id[c].meta.thread_id != thread for c in children
+        )
+
+    def _drop(self, cid: str) -> None:
+        stored = self._by_id.pop(cid)
+        parent = stored.meta.parent_id
+        if parent is not None and parent in self._children:
+            self._children[parent] = [c for c in self._children[parent] if c != cid]
+        self._children.pop(cid, None)
+
+    def _thread_info(self, thread_id: str) -> ThreadInfo:
+        ids = self._threads[thread_id]
+        head = self._by_id[self._heads[thread_id]].meta
+        first = self._by_id[ids[0]].meta
+        root = next(
+            (self._by_id[c].meta for c in ids if self._by_id[c].meta.is_fork_root), None
+        )
+        return ThreadInfo(
+            thread_id=thread_id,
+            status=_status(head),
+            head_id=head.id,
+            checkpoint_count=len(ids),
+            created_at=first.created_at,
+            updated_at=head.created_at,
+            forked_from=(
+                (root.parent_thread_id, root.parent_id)  # type: ignore[arg-type]
+                if root is not None
+                else None
+            ),
+            metadata=head.metadata,
+        )
+
+
+def _status(meta: CheckpointMeta) -> ThreadStatus:
+    return thread_status(meta.next, meta.has_error, meta.has_interrupt)
+
+
+def _matches(meta: CheckpointMeta, filter: Mapping[str, Any]) -> bool:  # noqa: A002
+    for key, value in filter.items():
+        if key == "source":
+            if meta.source != value:
+                return False
+        elif key == "step":
+            if meta.step != value:
+                return False
+        elif meta.metadata.get(key) != value:
+            return False
+    return True

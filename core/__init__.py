@@ -1,0 +1,57 @@
+"""Timeloom's graph runtime, checkpoint model and checkpointer protocol.
+
+This package imports no UI, no database driver and no codec: backends implement the
+protocol in :mod:`timeloom.core.checkpointer`, the TUI reads through it.
+"""
+
+from __future__ import annotations
+
+from timeloom.core.checkpoint import (
+    Checkpoint,
+    CheckpointMeta,
+    PendingWrite,
+    ThreadInfo,
+    ThreadStatus,
+)
+from timeloom.core.checkpointer import BaseCheckpointer
+from timeloom.core.constants import END, START
+from timeloom.core.errors import (
+    CheckpointNotFound,
+    ConflictError,
+    GraphValidationError,
+    InvalidUpdateError,
+    NodeError,
+    ReadOnlyError,
+    SchemaError,
+    SerializationError,
+    StoreConnectionError,
+    TimeloomError,
+)
+from timeloom.core.interrupts import Command, Interrupt, interrupt
+from timeloom.core.snapshot import StateSnapshot, StateTask
+
+__all__ = [
+    "END",
+    "START",
+    "BaseCheckpointer",
+    "Checkpoint",
+    "CheckpointMeta",
+    "CheckpointNotFound",
+    "Command",
+    "ConflictError",
+    "GraphValidationError",
+    "Interrupt",
+    "InvalidUpdateError",
+    "NodeError",
+    "PendingWrite",
+    "ReadOnlyError",
+    "SchemaError",
+    "SerializationError",
+    "StateSnapshot",
+    "StateTask",
+    "StoreConnectionError",
+    "ThreadInfo",
+    "ThreadStatus",
+    "TimeloomError",
+    "interrupt",
+]

@@ -1,0 +1,250 @@
+"""The checkpointer protocol: how the runtime and the TUI talk to storage.
+
+Every backend (memory, SQLite, Postgres, the LangGraph reader) implements
+:class:`BaseCheckpointer`, so every view and every runtime feature works on each.
+All methods are ``async``; the runtime's sync API drives them from its own event loop
+thread, so a backend must tolerate being awaited from more than one event loop over
+its life (one at a time; e.g. a connection pool per loop).
+
+Conventions:
+
+- "Not found" returns ``None``; everything else raises a
+  :class:`~timeloom.core.errors.TimeloomError` subclass, never a driver exception.
+- Lists are newest first unless a method says otherwise.
+- A read-only checkpointer raises :class:`~timeloom.core.errors.ReadOnlyError` from
+  every write method, and is enforced by the database where the backend can.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+
+from timeloom.core.checkpoint import (
+    Checkpoint,
+    CheckpointMeta,
+    PendingWrite,
+    ThreadInfo,
+    ThreadStatus,
+)
+from timeloom.core.errors import ReadOnlyError
+from timeloom.core.ids import id_floor_for_ms, id_time_ms, now_ms
+
+
+class BaseCheckpointer(ABC):
+    """Stores checkpoints; the one interface between the runtime, the TUI and storage.
+
+    Use it as an async context manager (``async with SqliteCheckpointer(p) as cp:``),
+    or call :meth:`setup` and :meth:`aclose` yourself. The runtime calls ``setup()``
+    on first use, so ``graph.compile(checkpointer=SqliteCheckpointer("x.db"))`` works
+    without either.
+    """
+
+    read_only: bool = False
+    """Whether writes are refused (and, where possible, enforced by the database)."""
+
+    @property
+    @abstractmethod
+    def url(self) -> str:
+        """What is open, safe to display: a path or a DSN with any password masked."""
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    @abstractmethod
+    async def setup(self) -> None:
+        """Connect, and create or migrate the schema when writable. Idempotent."""
+
+    @abstractmethod
+    async def aclose(self) -> None:
+        """Release connections. Idempotent."""
+
+    async def __aenter__(self) -> Self:
+        await self.setup()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- writes --------------------------------------------------------------------
+
+    @abstractmethod
+    async def put(self, checkpoint: Checkpoint, *, expected_head: str | None) -> None:
+        """Commit a checkpoint and move its thread's head to it, atomically.
+
+        Args:
+            checkpoint: the checkpoint; its ``pending_writes`` are ignored.
+            expected_head: the head the writer last saw: ``None`` for a thread that
+                must not exist yet.
+
+        Raises:
+            ConflictError: the thread's head is not ``expected_head`` (another writer
+                advanced it); nothing was written.
+            SerializationError: a value cannot be encoded (the error names its path).
+            ReadOnlyError: the checkpointer is read-only.
+        """
+
+    @abstractmethod
+    async def put_writes(
+        self, thread_id: str, checkpoint_id: str, writes: Sequence[PendingWrite]
+    ) -> None:
+        """Record pending writes on an existing checkpoint (appended to earlier ones).
+
+        Raises:
+            CheckpointNotFound: no such checkpoint in that thread.
+        """
+
+    @abstractmethod
+    async def delete_thread(self, thread_id: str) -> None:
+        """Delete a thread and its checkpoints. Checkpoints forked from it elsewhere
+        keep their values; their parent link then dangles (shown as such)."""
+
+    @abstractmethod
+    async def prune(
+        self,
+        thread_id: str,
+        *,
+        keep_last: int | None = None,
+        older_than: datetime | None = None,
+    ) -> int:
+        """Delete old checkpoints of a thread; return how many were deleted.
+
+        A checkpoint is kept if it is among the ``keep_last`` newest, or not older
+        than ``older_than``, or is the head, or is a fork point (another checkpoint,
+        in any thread, has it as parent and is kept), or carries an unanswered
+        interrupt. Everything a kept checkpoint needs to be read stays readable.
+        """
+
+    # -- reads ---------------------------------------------------------------------
+
+    @abstractmethod
+    async def get(
+        self, thread_id: str | None, checkpoint_id: str | None = None
+    ) -> Checkpoint | None:
+        """Return a checkpoint with its values and pending writes.
+
+        Args:
+            thread_id: the thread; ``None`` to find ``checkpoint_id`` in any thread.
+            checkpoint_id: the checkpoint; ``None`` for the thread's head.
+        """
+
+    @abstractmethod
+    def list(
+        self,
+        thread_id: str,
+        *,
+        before: str | None = None,
+        limit: int | None = None,
+        filter: Mapping[str, Any] | None = None,  # noqa: A002 - LangGraph's name
+    ) -> AsyncIterator[CheckpointMeta]:
+        """Yield a thread's checkpoint summaries (no values), newest first.
+
+        Args:
+            before: only checkpoints whose id sorts before this one (paging).
+            limit: at most this many.
+            filter: only checkpoints whose metadata has these key/value pairs;
+                the keys ``source`` and ``step`` match those fields.
+        """
+
+    @abstractmethod
+    async def get_thread(self, thread_id: str) -> ThreadInfo | None:
+        """Return one thread's summary."""
+
+    @abstractmethod
+    async def threads(
+        self,
+        *,
+        search: str | None = None,
+        status: ThreadStatus | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> builtins.list[ThreadInfo]:
+        """Return a page of threads, most recently updated first.
+
+        Args:
+            search: only threads whose id starts with this prefix.
+            status: only threads with this status.
+            metadata: only threads whose head metadata has these key/value pairs.
+            limit: page size.
+            offset: how many matching threads to skip.
+        """
+
+    @abstractmethod
+    async def count_threads(
+        self, *, search: str | None = None, status: ThreadStatus | None = None
+    ) -> int:
+        """Count the threads :meth:`threads` would page through."""
+
+    @abstractmethod
+    async def children(self, checkpoint_id: str) -> builtins.list[CheckpointMeta]:
+        """Return the checkpoints, in any thread, whose parent is ``checkpoint_id``."""
+
+    @abstractmethod
+    async def recent(
+        self,
+        *,
+        after: str | None = None,
+        thread_id: str | None = None,
+        limit: int = 100,
+    ) -> builtins.list[CheckpointMeta]:
+        """Return checkpoints whose id sorts after ``after``, oldest first.
+
+        The building block of live follow; ``after=None`` starts from the beginning.
+        """
+
+    async def watch(
+        self, thread_id: str | None = None, *, poll_interval: float = 0.25
+    ) -> AsyncIterator[CheckpointMeta]:
+        """Yield checkpoints committed from now on (by any process), oldest first.
+
+        The default polls :meth:`recent`; backends with push notifications override
+        it. Ids from different processes are only ordered to the millisecond, so each
+        poll looks back a little and skips what it has already yielded.
+        """
+        last = _latest_id_now()
+        seen: dict[str, None] = {}
+        while True:
+            batch = await self.recent(
+                after=_lookback(last), thread_id=thread_id, limit=1000
+            )
+            for meta in batch:
+                if meta.id in seen:
+                    continue
+                seen[meta.id] = None
+                if meta.id > last:
+                    last = meta.id
+                yield meta
+            while len(seen) > 10_000:
+                seen.pop(next(iter(seen)))
+            await asyncio.sleep(poll_interval)
+
+    def _check_writable(self) -> None:
+        """Raise :class:`ReadOnlyError` if this checkpointer is read-only."""
+        if self.read_only:
+            raise ReadOnlyError(
+                f"{self.url} is open read-only; reopen it without --read-only to write.",
+                title="Read-only database",
+            )
+
+
+_LOOKBACK_MS = 2_000
+
+
+def _latest_id_now() -> str:
+    """The smallest checkpoint id that a checkpoint created from now on can exceed."""
+    return id_floor_for_ms(now_ms())
+
+
+def _lookback(checkpoint_id: str) -> str:
+    """An id a little (2 s) before ``checkpoint_id``, to catch out-of-order commits."""
+    return id_floor_for_ms(id_time_ms(checkpoint_id) - _LOOKBACK_MS)

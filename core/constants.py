@@ -1,0 +1,14 @@
+"""Reserved node names shared by the graph builder and the runtime."""
+
+from __future__ import annotations
+
+from typing import Final
+
+START: Final = "__start__"
+"""The virtual node every run starts from (``add_edge(START, "first")``)."""
+
+END: Final = "__end__"
+"""The virtual node that ends a run (a router may return it)."""
+
+INPUT: Final = "__input__"
+"""The pseudo-node recorded as the writer of a run's input (step -1)."""

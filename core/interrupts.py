@@ -1,0 +1,103 @@
+"""Human-in-the-loop: ``interrupt()`` inside a node, ``Command(resume=...)`` to answer.
+
+``interrupt(payload)`` pauses the run: the payload is recorded on the current
+checkpoint and the caller gets control back. Invoking the graph again with
+``Command(resume=value)`` re-runs the node from its start, and this time the same
+``interrupt()`` call returns ``value``. A node may call ``interrupt()`` several
+times; each call is matched to resume values by its position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from timeloom.core.errors import TimeloomError
+
+
+@dataclass(frozen=True, slots=True)
+class Interrupt:
+    """A pending interrupt: its payload and the id a resume value can name."""
+
+    value: Any
+    id: str
+    node: str = ""
+    when: str = "during"
+    """``"during"`` for ``interrupt()``, ``"before"``/``"after"`` for static ones."""
+
+
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """An instruction to the graph, as input to ``invoke`` or as a node's return value.
+
+    As input: ``Command(resume=value)`` answers the pending interrupt(s); a mapping
+    ``{interrupt_id: value}`` answers several by id. ``update`` is applied as if the
+    interrupted node's predecessor wrote it.
+
+    As a node's return value: ``update`` is the node's state update and ``goto``
+    names the node(s) to run next, in addition to the node's edges.
+    """
+
+    resume: Any = _UNSET
+    update: Mapping[str, Any] | None = None
+    goto: str | Sequence[str] = field(default=())
+
+    @property
+    def has_resume(self) -> bool:
+        """Whether a resume value was given (``None`` is a valid resume value)."""
+        return self.resume is not _UNSET
+
+    @property
+    def goto_nodes(self) -> tuple[str, ...]:
+        """``goto`` as a tuple of node names."""
+        return (self.goto,) if isinstance(self.goto, str) else tuple(self.goto)
+
+
+class GraphInterrupt(Exception):
+    """Raised by :func:`interrupt` to unwind the node; caught by the runtime."""
+
+    def __init__(self, index: int, value: Any) -> None:
+        super().__init__(f"interrupt #{index}")
+        self.index = index
+        self.value = value
+
+
+@dataclass(slots=True)
+class TaskScratch:
+    """Per-task state :func:`interrupt` reads: the resume values given so far."""
+
+    resume_values: list[Any]
+    calls: int = 0
+
+
+task_scratch: ContextVar[TaskScratch | None] = ContextVar("timeloom_task", default=None)
+
+
+def interrupt(value: Any) -> Any:
+    """Pause the run and hand ``value`` to the caller; return the resume value.
+
+    The first time a node reaches this call, the run stops and ``value`` is recorded
+    as the thread's pending interrupt. When the thread is resumed with
+    ``Command(resume=answer)``, the node runs again from its start and this call
+    returns ``answer``.
+
+    Raises:
+        TimeloomError: called outside a node of a graph with a checkpointer.
+    """
+    scratch = task_scratch.get()
+    if scratch is None:
+        raise TimeloomError(
+            "interrupt() can only be called inside a node of a graph compiled with a "
+            "checkpointer",
+            title="interrupt() outside a graph",
+        )
+    index = scratch.calls
+    scratch.calls += 1
+    if index < len(scratch.resume_values):
+        return scratch.resume_values[index]
+    raise GraphInterrupt(index, value)

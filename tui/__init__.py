@@ -1,0 +1,1 @@
+"""Timeloom's terminal UI and the ``timeloom`` command."""
