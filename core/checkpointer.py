@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
@@ -74,6 +74,14 @@ class BaseCheckpointer(ABC):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+    def allow_types(self, types: Iterable[type]) -> None:  # noqa: B027 - optional hook
+        """Let the codec revive these application classes when it reads them.
+
+        Reading never imports anything named in the data: a class the codec has not
+        been given decodes to an inert value that shows its type name and fields. The
+        runtime passes the classes named in a graph's state schema at ``compile()``.
+        """
 
     # -- writes --------------------------------------------------------------------
 
