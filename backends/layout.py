@@ -1,0 +1,477 @@
+"""How checkpoint values are laid out in storage, shared by the SQL backends.
+
+LangGraph's savers re-store every channel's whole value at every checkpoint, so a
+chat whose message list grows by one message per step costs O(n) bytes per step and
+O(n²) in total. This module stores values so that a step costs about what it adds,
+and so that reading any checkpoint, however deep in its thread, takes at most two
+batched blob fetches. It is pure Python: a backend only provides a blob table
+(``key -> bytes``, insert-if-absent) and a place for one ``header`` per checkpoint.
+
+The scheme
+----------
+
+Every blob is **content-addressed**: its key is ``blob_key(data)``, a 16-byte
+BLAKE2b digest of its bytes, so identical content is stored once across checkpoints
+and threads, and a reader can verify what it got. Each checkpoint has a small
+**header** (msgpack, written by this module, independent of the value codec) mapping
+each channel to one entry:
+
+- ``["i", data]``: a small value (at most :data:`INLINE_MAX` encoded bytes) inline.
+- ``["v", key]``: any other value, encoded whole by the codec, in blob ``key``.
+  Unchanged values are deduplicated by their key.
+- ``["l", n, manifest, tail]``: a ``list`` of ``n`` items, encoded item by item and
+  laid out by position:
+
+  - items ``[k*C, (k+1)*C)`` for every full window form a sealed **chunk** of
+    ``C =`` :data:`CHUNK_ITEMS` items; a chunk never changes, so once written it is
+    shared by every later checkpoint (and every fork) whose list has that prefix.
+    ``manifest`` is the key of a blob listing the chunk keys (``None`` when there is
+    no full chunk); it changes only when a chunk is sealed.
+  - the remaining ``n mod C`` items (the **tail**) are stored as **deltas**:
+    ``tail`` lists the keys of blobs that each hold the items one step appended.
+    When a step appends to the parent's list, its entry is the parent's tail plus
+    one delta with just the new items. A list that changed in any other way
+    (edited, truncated, replaced) is simply re-laid out: its unchanged chunks still
+    dedupe by key.
+
+  Chunk and delta blobs hold a sequence of codec-encoded items, each prefixed with
+  its length as 4 big-endian bytes. A manifest is its chunk keys concatenated.
+
+Costs: a step that appends ``a`` items to a list writes ``a`` items in a delta,
+about ``a`` more when a chunk is sealed (each item ends up in one chunk and at most
+one delta), the header (at most ``C`` tail keys) and, every ``C`` items, a new
+manifest of ``n / C`` keys. Bytes per checkpoint therefore stay flat as the list
+grows (the manifest term, 16 bytes per 16 items every 16 items, is the only one
+that grows with ``n``, and is ~1 byte/item/step: 10 000 items cost ~600 B/step).
+Reading a checkpoint fetches the header's blobs (values, manifests, deltas) in one
+batch and the chunks the manifests name in a second one: never the chain of earlier
+checkpoints, so pruning them never affects a kept checkpoint.
+
+Appends are detected generically: the writer keeps, per thread, the
+:class:`ValuesState` of the head it last wrote (returned by :func:`encode_values`),
+and compares encoded bytes, so the check is exact (``1 == True`` in Python, not
+here) and in-place mutation of earlier items is caught. Other channels are
+deduplicated by content only.
+
+Reading never fails as a whole because of one bad blob: a channel whose blob is
+missing, does not match its key or does not decode reads as an
+:class:`UnreadableValue` naming the channel and the reason, so the rest of the
+checkpoint can still be shown. Only an unreadable *header* raises
+:class:`~timeloom.core.errors.SerializationError`.
+
+Writing a backend:
+
+1. ``enc = encode_values(cp.values, serde, parent_state)``; in the step's
+   transaction, store ``enc.header`` with the checkpoint and insert-if-absent every
+   ``enc.blobs`` item. Blobs the parent state references are *not* in ``enc.blobs``:
+   the backend must check, in the same transaction, that the parent checkpoint
+   still exists (so its blobs do too) or else re-encode with ``parent=None``.
+   Remember ``enc.state`` for the thread once committed.
+2. ``values = await decode_values(header, fetch, serde)`` where
+   ``fetch(keys) -> {key: data}`` returns the blobs it has.
+3. Garbage collection after deleting checkpoints: ``await referenced_keys(headers,
+   fetch)`` over the remaining headers gives every blob still needed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeAlias
+
+import msgpack
+
+from timeloom.core.errors import SerializationError
+
+CHUNK_ITEMS = 16
+"""Items per sealed chunk (``C``): also the longest a tail delta list can get."""
+
+INLINE_MAX = 32
+"""Values encoded in at most this many bytes live in the header, not in a blob."""
+
+HEADER_VERSION = 1
+"""The header format version; the first element of every header."""
+
+KEY_SIZE = 16
+"""Bytes in a blob key (BLAKE2b-128)."""
+
+_LEN = struct.Struct(">I")
+
+
+class Codec(Protocol):
+    """The value codec (:class:`timeloom.backends.serde.Serializer` is one)."""
+
+    def dumps(self, obj: Any, /) -> bytes: ...
+
+    def loads(self, data: bytes, /) -> Any: ...
+
+
+Fetch: TypeAlias = Callable[[Collection[bytes]], Awaitable[Mapping[bytes, bytes]]]
+"""Return the blobs among the given keys that exist (missing keys are left out)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadableValue:
+    """Stands in for a channel value that cannot be read back (a corrupt blob).
+
+    Inert: showing it never fails; the TUI displays ``str(value)``.
+    """
+
+    channel: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"<unreadable {self.channel!r}: {self.reason}>"
+
+
+@dataclass(frozen=True, slots=True)
+class ValueState:
+    """A non-list channel as last written: its header entry."""
+
+    entry: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ListState:
+    """A list channel as last written, enough to lay out an append as a delta."""
+
+    length: int
+    chunks: tuple[bytes, ...]
+    manifest: bytes | None
+    tail: tuple[bytes, ...]
+    tail_items: tuple[bytes, ...]
+    """The encoded items of the tail, to check that a new list extends it."""
+
+
+ChannelState: TypeAlias = ValueState | ListState
+
+
+@dataclass(frozen=True, slots=True)
+class ValuesState:
+    """What a writer remembers of the values it last encoded for a thread."""
+
+    channels: Mapping[str, ChannelState]
+
+    def known_keys(self) -> frozenset[bytes]:
+        """The blobs these values reference (which exist while their checkpoint does)."""
+        keys: set[bytes] = set()
+        for state in self.channels.values():
+            if isinstance(state, ListState):
+                keys.update(state.chunks)
+                keys.update(state.tail)
+                if state.manifest is not None:
+                    keys.add(state.manifest)
+            elif state.entry[0] == "v":
+                keys.add(state.entry[1])
+        return frozenset(keys)
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedValues:
+    """The result of :func:`encode_values`."""
+
+    header: bytes
+    """Store with the checkpoint."""
+    blobs: dict[bytes, bytes]
+    """Blobs to insert if absent (those the parent state references are left out)."""
+    size: int
+    """The encoded size of all values in bytes (what the values weigh, not what this
+    checkpoint added)."""
+    state: ValuesState
+    """Pass as ``parent`` when encoding this checkpoint's child."""
+
+
+def blob_key(data: bytes) -> bytes:
+    """Return the content address of ``data``."""
+    return hashlib.blake2b(data, digest_size=KEY_SIZE).digest()
+
+
+def frame(items: Iterable[bytes]) -> bytes:
+    """Concatenate encoded items, each prefixed with its length."""
+    return b"".join(_LEN.pack(len(item)) + item for item in items)
+
+
+def unframe(data: bytes) -> list[bytes]:
+    """Split what :func:`frame` joined.
+
+    Raises:
+        ValueError: the data is not a valid sequence of frames.
+    """
+    items: list[bytes] = []
+    pos, end = 0, len(data)
+    while pos < end:
+        if pos + 4 > end:
+            raise ValueError("truncated frame header")
+        (size,) = _LEN.unpack_from(data, pos)
+        pos += 4
+        if pos + size > end:
+            raise ValueError("truncated frame")
+        items.append(data[pos : pos + size])
+        pos += size
+    return items
+
+
+# -- writing -------------------------------------------------------------------------
+
+
+def encode_values(
+    values: Mapping[str, Any], serde: Codec, parent: ValuesState | None = None
+) -> EncodedValues:
+    """Lay out a checkpoint's values.
+
+    Args:
+        values: the checkpoint's values.
+        serde: the codec that encodes each value (or list item).
+        parent: the state returned when the parent checkpoint was encoded, if the
+            writer still has it; lets an append be stored as a delta.
+
+    Returns:
+        The header, the blobs to insert and the state to remember.
+
+    Raises:
+        SerializationError: a value cannot be encoded; the message names its path.
+    """
+    known = parent.known_keys() if parent is not None else frozenset()
+    blobs: dict[bytes, bytes] = {}
+    entries: dict[str, list[Any]] = {}
+    states: dict[str, ChannelState] = {}
+    size = 0
+
+    def add_blob(data: bytes) -> bytes:
+        key = blob_key(data)
+        if key not in known:
+            blobs[key] = data
+        return key
+
+    for channel, value in values.items():
+        if not isinstance(channel, str):
+            raise SerializationError(
+                f"Channel names must be strings, got {type(channel).__name__} "
+                f"{channel!r}"
+            )
+        previous = parent.channels.get(channel) if parent is not None else None
+        if type(value) is list:
+            items = [_encode(serde, values, channel, item) for item in value]
+            size += sum(len(item) for item in items)
+            state = _layout_list(
+                items, previous if isinstance(previous, ListState) else None, add_blob
+            )
+            entries[channel] = ["l", state.length, state.manifest, list(state.tail)]
+            states[channel] = state
+        else:
+            data = _encode(serde, values, channel, value)
+            size += len(data)
+            entry: tuple[Any, ...] = (
+                ("i", data) if len(data) <= INLINE_MAX else ("v", add_blob(data))
+            )
+            entries[channel] = list(entry)
+            states[channel] = ValueState(entry)
+    header = msgpack.packb([HEADER_VERSION, entries], use_bin_type=True)
+    return EncodedValues(header, blobs, size, ValuesState(states))
+
+
+def _encode(serde: Codec, values: Mapping[str, Any], channel: str, obj: Any) -> bytes:
+    try:
+        return serde.dumps(obj)
+    except SerializationError:
+        # Items are encoded one by one, so the codec's message lacks the path from
+        # the root; encoding the whole mapping again raises with the full path.
+        serde.dumps(dict(values))
+        raise
+
+
+def _layout_list(
+    items: list[bytes],
+    previous: ListState | None,
+    add_blob: Callable[[bytes], bytes],
+) -> ListState:
+    n = len(items)
+    full = n // CHUNK_ITEMS
+    chunks: list[bytes] = []
+    for k in range(full):
+        chunk = items[k * CHUNK_ITEMS : (k + 1) * CHUNK_ITEMS]
+        chunks.append(add_blob(frame(chunk)))
+    chunk_keys = tuple(chunks)
+    if previous is not None and previous.chunks == chunk_keys:
+        manifest = previous.manifest
+    else:
+        manifest = add_blob(b"".join(chunk_keys)) if chunk_keys else None
+    tail_start = full * CHUNK_ITEMS
+    tail_items = tuple(items[tail_start:])
+    extends = (
+        previous is not None
+        and previous.chunks == chunk_keys
+        and previous.length <= n
+        and tail_items[: len(previous.tail_items)] == previous.tail_items
+    )
+    if extends and previous is not None:
+        added = tail_items[len(previous.tail_items) :]
+        tail = previous.tail + ((add_blob(frame(added)),) if added else ())
+    else:
+        tail = (add_blob(frame(tail_items)),) if tail_items else ()
+    return ListState(n, chunk_keys, manifest, tail, tail_items)
+
+
+# -- reading -------------------------------------------------------------------------
+
+
+def _parse_header(header: bytes) -> dict[str, list[Any]]:
+    try:
+        version, entries = msgpack.unpackb(header, raw=False, use_list=True)
+    except Exception as exc:  # msgpack raises several unrelated types
+        raise SerializationError(f"unreadable values header: {exc}") from exc
+    if version != HEADER_VERSION or not isinstance(entries, dict):
+        raise SerializationError(f"unknown values header version {version!r}")
+    return entries
+
+
+def header_keys(header: bytes) -> tuple[set[bytes], set[bytes]]:
+    """Return the blobs a header references directly, and which of them are manifests.
+
+    Raises:
+        SerializationError: the header cannot be read.
+    """
+    direct: set[bytes] = set()
+    manifests: set[bytes] = set()
+    for entry in _parse_header(header).values():
+        if entry[0] == "v":
+            direct.add(entry[1])
+        elif entry[0] == "l":
+            if entry[2] is not None:
+                manifests.add(entry[2])
+            direct.update(entry[3])
+    return direct | manifests, manifests
+
+
+def manifest_keys(data: bytes) -> list[bytes]:
+    """Return the chunk keys a manifest blob lists."""
+    return [data[i : i + KEY_SIZE] for i in range(0, len(data), KEY_SIZE)]
+
+
+async def referenced_keys(headers: Iterable[bytes], fetch: Fetch) -> set[bytes]:
+    """Return every blob the given headers need (directly or through a manifest).
+
+    A header that cannot be read is skipped: it references nothing readable.
+    """
+    keys: set[bytes] = set()
+    manifests: set[bytes] = set()
+    for header in headers:
+        try:
+            direct, mans = header_keys(header)
+        except SerializationError:
+            continue
+        keys |= direct
+        manifests |= mans
+    if manifests:
+        found = await fetch(manifests)
+        for data in found.values():
+            keys.update(manifest_keys(data))
+    return keys
+
+
+async def decode_values(header: bytes, fetch: Fetch, serde: Codec) -> dict[str, Any]:
+    """Read back the values :func:`encode_values` laid out.
+
+    Two batched fetches at most: the header's blobs, then the chunks its manifests
+    name. A channel whose data is missing or corrupt reads as an
+    :class:`UnreadableValue`.
+
+    Raises:
+        SerializationError: the header itself cannot be read.
+    """
+    entries = _parse_header(header)
+    wanted: set[bytes] = set()
+    for entry in entries.values():
+        if entry[0] == "v":
+            wanted.add(entry[1])
+        elif entry[0] == "l":
+            if entry[2] is not None:
+                wanted.add(entry[2])
+            wanted.update(entry[3])
+    first = await _fetch_verified(fetch, wanted)
+    chunk_keys: set[bytes] = set()
+    for entry in entries.values():
+        if entry[0] == "l" and entry[2] is not None and entry[2] in first:
+            chunk_keys.update(manifest_keys(first[entry[2]]))
+    second = await _fetch_verified(fetch, chunk_keys - first.keys())
+    blobs = {**first, **second}
+    values: dict[str, Any] = {}
+    for channel, entry in entries.items():
+        try:
+            values[channel] = _decode_entry(entry, blobs, serde)
+        except Exception as exc:  # a corrupt blob must not hide the other channels
+            values[channel] = UnreadableValue(channel, _reason(exc))
+    return values
+
+
+async def _fetch_verified(fetch: Fetch, keys: Collection[bytes]) -> dict[bytes, bytes]:
+    if not keys:
+        return {}
+    found = await fetch(keys)
+    # A blob whose bytes no longer hash to its key is corrupt: treat it as missing.
+    return {k: bytes(v) for k, v in found.items() if blob_key(bytes(v)) == k}
+
+
+class _Missing(Exception):
+    pass
+
+
+def _blob(blobs: Mapping[bytes, bytes], key: bytes) -> bytes:
+    try:
+        return blobs[key]
+    except KeyError:
+        raise _Missing(f"blob {key.hex()} is missing or corrupt") from None
+
+
+def _decode_entry(entry: list[Any], blobs: Mapping[bytes, bytes], serde: Codec) -> Any:
+    kind = entry[0]
+    if kind == "i":
+        return serde.loads(entry[1])
+    if kind == "v":
+        return serde.loads(_blob(blobs, entry[1]))
+    if kind == "l":
+        _, length, manifest, tail = entry
+        encoded: list[bytes] = []
+        if manifest is not None:
+            for key in manifest_keys(_blob(blobs, manifest)):
+                encoded.extend(unframe(_blob(blobs, key)))
+        for key in tail:
+            encoded.extend(unframe(_blob(blobs, key)))
+        if len(encoded) != length:
+            raise _Missing(f"expected {length} items, found {len(encoded)}")
+        return [serde.loads(item) for item in encoded]
+    raise _Missing(f"unknown entry kind {kind!r}")
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, _Missing):
+        return str(exc)
+    return f"cannot decode ({type(exc).__name__}: {exc})"
+
+
+# -- queries shared by the SQL backends -----------------------------------------------
+
+
+def matches_filter(
+    source: str,
+    step: int,
+    metadata: Mapping[str, Any],
+    filter: Mapping[str, Any],
+) -> bool:
+    """Whether a checkpoint matches a ``list(filter=...)`` filter.
+
+    The keys ``source`` and ``step`` match those fields; any other key must be in
+    the metadata with an equal value.
+    """
+    for key, value in filter.items():
+        if key == "source":
+            if source != value:
+                return False
+        elif key == "step":
+            if step != value:
+                return False
+        elif metadata.get(key) != value:
+            return False
+    return True
