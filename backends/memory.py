@@ -177,7 +177,7 @@ class MemoryCheckpointer(BaseCheckpointer):
         *,
         before: str | None = None,
         limit: int | None = None,
-        filter: Mapping[str, Any] | None = None,  # noqa: A002
+        filter: Mapping[str, Any] | None = None,
     ) -> AsyncIterator[CheckpointMeta]:
         with self._lock:
             metas = [
@@ -303,7 +303,7 @@ def _status(meta: CheckpointMeta) -> ThreadStatus:
     return thread_status(meta.next, meta.has_error, meta.has_interrupt)
 
 
-def _matches(meta: CheckpointMeta, filter: Mapping[str, Any]) -> bool:  # noqa: A002
+def _matches(meta: CheckpointMeta, filter: Mapping[str, Any]) -> bool:
     for key, value in filter.items():
         if key == "source":
             if meta.source != value:

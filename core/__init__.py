@@ -17,7 +17,9 @@ from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.constants import END, START
 from timeloom.core.errors import (
     CheckpointNotFound,
+    ConfigError,
     ConflictError,
+    GraphRecursionError,
     GraphValidationError,
     InvalidUpdateError,
     NodeError,
@@ -27,7 +29,9 @@ from timeloom.core.errors import (
     StoreConnectionError,
     TimeloomError,
 )
+from timeloom.core.graph import StateGraph
 from timeloom.core.interrupts import Command, Interrupt, interrupt
+from timeloom.core.runtime import CompiledGraph
 from timeloom.core.snapshot import StateSnapshot, StateTask
 
 __all__ = [
@@ -38,7 +42,10 @@ __all__ = [
     "CheckpointMeta",
     "CheckpointNotFound",
     "Command",
+    "CompiledGraph",
+    "ConfigError",
     "ConflictError",
+    "GraphRecursionError",
     "GraphValidationError",
     "Interrupt",
     "InvalidUpdateError",
@@ -47,6 +54,7 @@ __all__ = [
     "ReadOnlyError",
     "SchemaError",
     "SerializationError",
+    "StateGraph",
     "StateSnapshot",
     "StateTask",
     "StoreConnectionError",

@@ -152,7 +152,7 @@ class BaseCheckpointer(ABC):
         *,
         before: str | None = None,
         limit: int | None = None,
-        filter: Mapping[str, Any] | None = None,  # noqa: A002 - LangGraph's name
+        filter: Mapping[str, Any] | None = None,
     ) -> AsyncIterator[CheckpointMeta]:
         """Yield a thread's checkpoint summaries (no values), newest first.
 

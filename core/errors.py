@@ -90,3 +90,15 @@ class StoreConnectionError(TimeloomError):
     """The database cannot be reached, or the connection was lost."""
 
     default_title = "Database connection failed"
+
+
+class GraphRecursionError(TimeloomError):
+    """A run took more super-steps than its ``recursion_limit`` allows."""
+
+    default_title = "Too many steps"
+
+
+class ConfigError(TimeloomError):
+    """A run's configuration is incomplete or inconsistent (e.g. no thread_id)."""
+
+    default_title = "Invalid configuration"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from timeloom.core.errors import TimeloomError
 
@@ -29,10 +29,11 @@ class Interrupt:
 
 
 _UNSET: Any = object()
+N = TypeVar("N", bound=str)
 
 
 @dataclass(frozen=True, slots=True)
-class Command:
+class Command(Generic[N]):
     """An instruction to the graph, as input to ``invoke`` or as a node's return value.
 
     As input: ``Command(resume=value)`` answers the pending interrupt(s); a mapping
@@ -87,13 +88,12 @@ def interrupt(value: Any) -> Any:
     returns ``answer``.
 
     Raises:
-        TimeloomError: called outside a node of a graph with a checkpointer.
+        TimeloomError: called outside a running node.
     """
     scratch = task_scratch.get()
     if scratch is None:
         raise TimeloomError(
-            "interrupt() can only be called inside a node of a graph compiled with a "
-            "checkpointer",
+            "interrupt() can only be called inside a node while a graph runs",
             title="interrupt() outside a graph",
         )
     index = scratch.calls

@@ -1,0 +1,52 @@
+"""Reading the ``config`` argument of ``invoke`` and friends.
+
+Both LangGraph's shape ``{"configurable": {"thread_id": ..., "checkpoint_id": ...}}``
+and the flat ``{"thread_id": ...}`` are accepted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_RECURSION_LIMIT = 25
+
+
+@dataclass(frozen=True, slots=True)
+class RunConfig:
+    """What the runtime reads from a config."""
+
+    thread_id: str | None = None
+    checkpoint_id: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    recursion_limit: int = DEFAULT_RECURSION_LIMIT
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    """The config as given, passed to nodes that take a ``config`` argument."""
+
+    @classmethod
+    def parse(cls, config: Mapping[str, Any] | None) -> RunConfig:
+        """Read a config dict (``None`` is an empty config)."""
+        if not config:
+            return cls()
+        configurable = config.get("configurable") or {}
+        thread_id = configurable.get("thread_id", config.get("thread_id"))
+        checkpoint_id = configurable.get("checkpoint_id", config.get("checkpoint_id"))
+        metadata = dict(config.get("metadata") or {})
+        if "run_id" in config and "run_id" not in metadata:
+            metadata["run_id"] = str(config["run_id"])
+        return cls(
+            thread_id=None if thread_id is None else str(thread_id),
+            checkpoint_id=checkpoint_id or None,
+            metadata=metadata,
+            recursion_limit=int(config.get("recursion_limit", DEFAULT_RECURSION_LIMIT)),
+            raw=config,
+        )
+
+
+def make_config(thread_id: str, checkpoint_id: str | None) -> dict[str, Any]:
+    """Return LangGraph's config shape for a checkpoint."""
+    configurable: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ""}
+    if checkpoint_id is not None:
+        configurable["checkpoint_id"] = checkpoint_id
+    return {"configurable": configurable}

@@ -1,0 +1,292 @@
+"""``StateGraph``: declare nodes and edges, then ``compile()`` into a runnable graph.
+
+The surface is LangGraph's, so its examples run with only the imports changed::
+
+    graph = StateGraph(State)
+    graph.add_node("step1", step_one)
+    graph.add_edge(START, "step1")
+    graph.add_conditional_edges("step1", route)
+    app = graph.compile(checkpointer=SqliteCheckpointer("checkpoints.db"))
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Self
+
+from timeloom.core.constants import END, START
+from timeloom.core.errors import GraphValidationError
+from timeloom.core.interrupts import Command
+from timeloom.core.state import StateSchema
+
+if TYPE_CHECKING:
+    from timeloom.core.checkpointer import BaseCheckpointer
+    from timeloom.core.runtime import CompiledGraph
+
+NodeFn = Callable[..., Any]
+"""A node: ``fn(state)`` or ``fn(state, config)``, sync or async, returning a partial
+update dict, ``None`` or a :class:`~timeloom.core.interrupts.Command`."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSpec:
+    """A node as the runtime needs it."""
+
+    name: str
+    fn: NodeFn
+    is_async: bool
+    takes_config: bool
+    may_goto: bool
+    """Whether it is annotated to return a ``Command`` (its targets are dynamic)."""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Branch:
+    """A conditional edge: ``path(state)`` names the next node(s)."""
+
+    source: str
+    path: Callable[..., Any]
+    path_map: Mapping[Hashable, str] | None
+    is_async: bool
+
+
+class StateGraph:
+    """A graph whose nodes read and update a shared, typed state."""
+
+    def __init__(self, state_schema: type) -> None:
+        """Create an empty graph.
+
+        Args:
+            state_schema: a ``TypedDict`` or dataclass. ``Annotated[T, reducer]``
+                fields combine updates with the reducer; others are overwritten.
+        """
+        self.schema = StateSchema.from_type(state_schema)
+        self.nodes: dict[str, NodeSpec] = {}
+        self.edges: list[tuple[str, str]] = []
+        self.branches: list[Branch] = []
+
+    def add_node(
+        self,
+        node: str | NodeFn,
+        action: NodeFn | None = None,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Self:
+        """Add a node. ``add_node(fn)`` names it after the function.
+
+        Raises:
+            GraphValidationError: the name is taken or reserved, or no callable given.
+        """
+        if action is None:
+            if isinstance(node, str):
+                raise GraphValidationError(f"add_node({node!r}) needs a callable")
+            action = node
+            node = getattr(action, "__name__", type(action).__name__)
+        assert isinstance(node, str)
+        if node in (START, END):
+            raise GraphValidationError(
+                f"{node!r} is reserved and cannot be a node name"
+            )
+        if node in self.nodes:
+            raise GraphValidationError(f"A node named {node!r} already exists")
+        if not callable(action):
+            raise GraphValidationError(f"Node {node!r}: {action!r} is not callable")
+        self.nodes[node] = NodeSpec(
+            name=node,
+            fn=action,
+            is_async=_is_async(action),
+            takes_config=_takes_config(action),
+            may_goto=_returns_command(action),
+            metadata=dict(metadata or {}),
+        )
+        return self
+
+    def add_edge(self, start_key: str | Sequence[str], end_key: str) -> Self:
+        """Run ``end_key`` after ``start_key``.
+
+        Raises:
+            GraphValidationError: for edges that wait on several nodes (not supported:
+                use plain edges from each, which trigger ``end_key`` once per step).
+        """
+        if not isinstance(start_key, str):
+            raise GraphValidationError(
+                "Edges that wait for several nodes (add_edge([...], node)) are not "
+                "supported; add one edge from each source instead"
+            )
+        if start_key == END:
+            raise GraphValidationError("END cannot be the start of an edge")
+        if end_key == START:
+            raise GraphValidationError("START cannot be the end of an edge")
+        self.edges.append((start_key, end_key))
+        return self
+
+    def add_conditional_edges(
+        self,
+        source: str,
+        path: Callable[..., Any],
+        path_map: Mapping[Hashable, str] | Sequence[str] | None = None,
+    ) -> Self:
+        """After ``source``, call ``path(state)`` to choose the next node(s).
+
+        Args:
+            source: the node (or ``START``) the edge leaves from.
+            path: returns a node name, a list of names, or ``END``.
+            path_map: maps ``path``'s return values to node names (a list maps each
+                name to itself). Lets ``compile()`` check reachability.
+        """
+        if source == END:
+            raise GraphValidationError("END cannot be the start of an edge")
+        mapping: Mapping[Hashable, str] | None
+        if path_map is None or isinstance(path_map, Mapping):
+            mapping = path_map
+        else:
+            mapping = {name: name for name in path_map}
+        self.branches.append(Branch(source, path, mapping, _is_async(path)))
+        return self
+
+    def set_entry_point(self, key: str) -> Self:
+        """Same as ``add_edge(START, key)``."""
+        return self.add_edge(START, key)
+
+    def set_finish_point(self, key: str) -> Self:
+        """Same as ``add_edge(key, END)``."""
+        return self.add_edge(key, END)
+
+    def compile(
+        self,
+        checkpointer: BaseCheckpointer | None = None,
+        *,
+        interrupt_before: Sequence[str] | str | None = None,
+        interrupt_after: Sequence[str] | str | None = None,
+        name: str = "graph",
+    ) -> CompiledGraph:
+        """Check the graph and return a runnable one.
+
+        Args:
+            checkpointer: where to write a checkpoint after every step; needed for
+                threads, interrupts, resume and time travel.
+            interrupt_before: pause before these nodes run (``"*"``: all).
+            interrupt_after: pause after these nodes ran (``"*"``: all).
+            name: shown in errors and stored in checkpoint metadata.
+
+        Raises:
+            GraphValidationError: an unknown node, no entry point, an unreachable
+                node, or a node with no outgoing edge.
+        """
+        from timeloom.core.runtime import CompiledGraph
+
+        before = self._interrupt_nodes(interrupt_before, "interrupt_before")
+        after = self._interrupt_nodes(interrupt_after, "interrupt_after")
+        self._validate()
+        return CompiledGraph(
+            self,
+            checkpointer,
+            interrupt_before=before,
+            interrupt_after=after,
+            name=name,
+        )
+
+    # -- validation ----------------------------------------------------------------
+
+    def _interrupt_nodes(
+        self, names: Sequence[str] | str | None, arg: str
+    ) -> frozenset[str]:
+        if names is None:
+            return frozenset()
+        if names == "*":
+            return frozenset(self.nodes)
+        listed = [names] if isinstance(names, str) else list(names)
+        unknown = [n for n in listed if n not in self.nodes]
+        if unknown:
+            raise GraphValidationError(
+                f"{arg} names unknown node(s) {', '.join(map(repr, unknown))}; "
+                f"nodes: {', '.join(self.nodes)}"
+            )
+        return frozenset(listed)
+
+    def _validate(self) -> None:
+        if not self.nodes:
+            raise GraphValidationError("The graph has no nodes; add_node() first")
+        known = set(self.nodes)
+        for start, end in self.edges:
+            for key in (start, end):
+                if key not in known and key not in (START, END):
+                    raise GraphValidationError(
+                        f"Edge {start!r} -> {end!r} names unknown node {key!r}; "
+                        f"nodes: {', '.join(self.nodes)}"
+                    )
+        for branch in self.branches:
+            if branch.source not in known and branch.source != START:
+                raise GraphValidationError(
+                    f"Conditional edge from unknown node {branch.source!r}"
+                )
+            for target in (branch.path_map or {}).values():
+                if target not in known and target != END:
+                    raise GraphValidationError(
+                        f"The path map of the conditional edge from {branch.source!r} "
+                        f"names unknown node {target!r}"
+                    )
+        sources = {s for s, _ in self.edges} | {b.source for b in self.branches}
+        if START not in sources:
+            raise GraphValidationError(
+                "The graph has no entry point; add_edge(START, 'first_node')"
+            )
+        for name, spec in self.nodes.items():
+            if name not in sources and not spec.may_goto:
+                raise GraphValidationError(
+                    f"Node {name!r} has no outgoing edge; add_edge({name!r}, END) if "
+                    f"the run should end there"
+                )
+        unreachable = known - self._reachable()
+        if unreachable:
+            raise GraphValidationError(
+                f"Node(s) {', '.join(sorted(map(repr, unreachable)))} cannot be reached "
+                f"from START"
+            )
+
+    def _reachable(self) -> set[str]:
+        seen: set[str] = set()
+        todo = [START]
+        while todo:
+            current = todo.pop()
+            targets = [end for start, end in self.edges if start == current]
+            for branch in self.branches:
+                if branch.source == current:
+                    if branch.path_map is None:
+                        return set(self.nodes)  # an unmapped router may go anywhere
+                    targets.extend(branch.path_map.values())
+            if current in self.nodes and self.nodes[current].may_goto:
+                return set(self.nodes)
+            for target in targets:
+                if target not in seen and target != END:
+                    seen.add(target)
+                    todo.append(target)
+        return seen
+
+
+def _is_async(fn: Callable[..., Any]) -> bool:
+    call = getattr(fn, "__call__", None)  # noqa: B004 - callable objects
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(call)
+
+
+def _takes_config(fn: Callable[..., Any]) -> bool:
+    try:
+        return "config" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _returns_command(fn: Callable[..., Any]) -> bool:
+    try:
+        hint = typing.get_type_hints(fn).get("return")
+    except Exception:
+        hint = inspect.signature(fn).return_annotation
+    if hint is None or hint is inspect.Signature.empty:
+        return False
+    return (
+        hint is Command or typing.get_origin(hint) is Command or "Command" in str(hint)
+    )

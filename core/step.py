@@ -1,0 +1,205 @@
+"""Running one super-step: call every due node concurrently and collect the outcome.
+
+Nothing here touches storage: the runtime decides what to commit from the
+:class:`StepOutcome`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import traceback
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from timeloom.core.checkpoint import Checkpoint, PendingWrite
+from timeloom.core.errors import InvalidUpdateError
+from timeloom.core.graph import NodeSpec
+from timeloom.core.interrupts import Command, GraphInterrupt, TaskScratch, task_scratch
+from timeloom.core.state import StateSchema
+
+_INTERRUPT_NS = uuid.UUID("6f1c1d2e-8f0a-4c59-9d0e-2b7a3c5e4f10")
+
+
+def interrupt_id(checkpoint_id: str, node: str, index: int | str) -> str:
+    """A stable id for the ``index``-th interrupt of ``node`` from a checkpoint."""
+    return uuid.uuid5(_INTERRUPT_NS, f"{checkpoint_id}:{node}:{index}").hex
+
+
+@dataclass(slots=True)
+class StepOutcome:
+    """What the nodes of one super-step did."""
+
+    updates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """Every successful node's update (reused ones included), in the step's order."""
+    gotos: list[str] = field(default_factory=list)
+    """Nodes named by ``Command(goto=...)`` return values."""
+    new_writes: list[PendingWrite] = field(default_factory=list)
+    """What to record on the checkpoint if the step does not complete."""
+    errors: list[tuple[str, Exception]] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def complete(self) -> bool:
+        """Whether every node succeeded, so the step can be committed."""
+        return not self.errors and not self.interrupted
+
+
+def error_value(exc: BaseException) -> dict[str, str]:
+    """The plain-data record of a node's exception (type, message, traceback)."""
+    return {
+        "type": type(exc).__qualname__,
+        "message": str(exc),
+        "traceback": "".join(traceback.format_exception(exc)),
+    }
+
+
+def resume_values(checkpoint: Checkpoint) -> dict[str, list[Any]]:
+    """The resume values given for each node's interrupts on ``checkpoint``, by index."""
+    index_of = {
+        w.value["id"]: (w.node, w.value.get("index", 0))
+        for w in checkpoint.pending_writes
+        if w.kind == "interrupt"
+    }
+    by_node: dict[str, dict[int, Any]] = {}
+    for write in checkpoint.pending_writes:
+        if write.kind == "resume" and write.value["id"] in index_of:
+            node, index = index_of[write.value["id"]]
+            by_node.setdefault(node, {})[index] = write.value["value"]
+    result: dict[str, list[Any]] = {}
+    for node, answers in by_node.items():
+        ordered: list[Any] = []
+        while len(ordered) in answers:
+            ordered.append(answers[len(ordered)])
+        result[node] = ordered
+    return result
+
+
+async def run_step(
+    checkpoint: Checkpoint,
+    tasks: Sequence[NodeSpec],
+    schema: StateSchema,
+    config: Mapping[str, Any],
+    *,
+    inline_sync: bool,
+) -> StepOutcome:
+    """Run ``tasks`` from ``checkpoint`` concurrently.
+
+    Nodes that already succeeded from this checkpoint (an ``update`` pending write
+    left by an earlier, failed attempt) are not run again: their update is reused.
+
+    Args:
+        checkpoint: the checkpoint the step starts from.
+        tasks: the due nodes, in the step's fixed order.
+        schema: the state schema (validates each node's update).
+        config: passed to nodes that take a ``config`` argument.
+        inline_sync: call a lone sync node on this thread (the sync API) instead of
+            in a worker thread (the async API, which must not block its loop).
+    """
+    reused = {w.node: w.value for w in checkpoint.pending_writes if w.kind == "update"}
+    resumes = resume_values(checkpoint)
+    to_run = [t for t in tasks if t.name not in reused]
+    inline = inline_sync and len(to_run) == 1
+    calls = [
+        _call(
+            t,
+            schema.node_input(checkpoint.values),
+            resumes.get(t.name, []),
+            config,
+            inline,
+        )
+        for t in to_run
+    ]
+    if len(calls) == 1:
+        try:
+            results: list[Any] = [await calls[0]]
+        except Exception as exc:
+            results = [exc]
+    else:
+        results = await asyncio.gather(*calls, return_exceptions=True)
+    fresh = dict(zip((t.name for t in to_run), results, strict=True))
+
+    outcome = StepOutcome()
+    for task in tasks:
+        if task.name in reused:
+            outcome.updates.append((task.name, reused[task.name]))
+            continue
+        result = fresh[task.name]
+        if isinstance(result, GraphInterrupt):
+            outcome.interrupted = True
+            outcome.new_writes.append(
+                PendingWrite(
+                    task.name,
+                    "interrupt",
+                    {
+                        "id": interrupt_id(checkpoint.id, task.name, result.index),
+                        "value": result.value,
+                        "when": "during",
+                        "index": result.index,
+                    },
+                )
+            )
+            continue
+        if isinstance(result, BaseException) and not isinstance(result, Exception):
+            raise result  # cancellation and exits are not node failures
+        try:
+            if isinstance(result, Exception):
+                raise result
+            update, gotos = _normalize(task.name, result, schema)
+        except Exception as exc:
+            outcome.errors.append((task.name, exc))
+            outcome.new_writes.append(
+                PendingWrite(task.name, "error", error_value(exc))
+            )
+            continue
+        outcome.updates.append((task.name, update))
+        outcome.gotos.extend(gotos)
+        outcome.new_writes.append(PendingWrite(task.name, "update", update))
+    # A step that completes records nothing; one that does not keeps only what a
+    # resume needs (successful siblings) and what a person needs (errors, interrupts).
+    return outcome
+
+
+async def _call(
+    spec: NodeSpec,
+    state: Any,
+    resume: list[Any],
+    config: Mapping[str, Any],
+    inline: bool,
+) -> Any:
+    scratch = TaskScratch(resume_values=list(resume))
+    args = (state, config) if spec.takes_config else (state,)
+    if spec.is_async or inline:
+        token = task_scratch.set(scratch)
+        try:
+            result = spec.fn(*args)
+            if spec.is_async:
+                result = await result
+            return result
+        finally:
+            task_scratch.reset(token)
+    context = contextvars.copy_context()
+    context.run(task_scratch.set, scratch)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, context.run, spec.fn, *args)
+
+
+def _normalize(
+    node: str, result: Any, schema: StateSchema
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    gotos: tuple[str, ...] = ()
+    if isinstance(result, Command):
+        gotos = result.goto_nodes
+        result = result.update
+    if result is None:
+        return {}, gotos
+    if not isinstance(result, Mapping):
+        raise InvalidUpdateError(
+            f"Node {node!r} returned {type(result).__name__} {result!r:.80}; a node "
+            f"must return a dict of state updates, None or a Command"
+        )
+    update = dict(result)
+    schema.check_update(node, update)
+    return update, gotos

@@ -1,0 +1,69 @@
+"""Run the async runtime from synchronous code.
+
+``invoke``, ``stream`` and friends drive the same coroutines as their async twins. A
+thread with no running event loop gets one event loop of its own, reused for every
+call (checkpointers keep connections per loop, so reuse matters); code that calls the
+sync API from inside a running loop (a notebook, an async framework) is served by one
+shared background loop thread instead of failing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_local = threading.local()
+_background: asyncio.AbstractEventLoop | None = None
+_background_lock = threading.Lock()
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to completion and return its result, from synchronous code."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _thread_loop().run_until_complete(coro)
+    return asyncio.run_coroutine_threadsafe(coro, _background_loop()).result()
+
+
+def iterate_sync(agen: AsyncIterator[T]) -> Iterator[T]:
+    """Iterate an async iterator from synchronous code, one item at a time."""
+    try:
+        while True:
+            try:
+                yield run_sync(_anext(agen))
+            except StopAsyncIteration:
+                return
+    finally:
+        aclose = getattr(agen, "aclose", None)
+        if aclose is not None:
+            run_sync(aclose())
+
+
+async def _anext(agen: AsyncIterator[T]) -> T:
+    return await agen.__anext__()
+
+
+def _thread_loop() -> asyncio.AbstractEventLoop:
+    loop: asyncio.AbstractEventLoop | None = getattr(_local, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = asyncio.new_event_loop()
+        _local.loop = loop
+    return loop
+
+
+def _background_loop() -> asyncio.AbstractEventLoop:
+    global _background
+    with _background_lock:
+        if _background is None:
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(
+                target=loop.run_forever, name="timeloom-sync", daemon=True
+            )
+            thread.start()
+            _background = loop
+        return _background

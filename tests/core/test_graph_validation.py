@@ -1,0 +1,91 @@
+"""compile() rejects malformed graphs with messages that say what to do."""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+import pytest
+
+from timeloom.core import END, START, StateGraph
+from timeloom.core.errors import GraphValidationError
+
+
+class State(TypedDict):
+    n: int
+
+
+def noop(state: State) -> dict[str, Any]:
+    return {}
+
+
+def test_unknown_node_in_edge() -> None:
+    graph = StateGraph(State).add_node("a", noop)
+    graph.add_edge(START, "a").add_edge("a", "b")
+    with pytest.raises(GraphValidationError, match="unknown node 'b'"):
+        graph.compile()
+
+
+def test_no_entry_point() -> None:
+    graph = StateGraph(State).add_node("a", noop).add_edge("a", END)
+    with pytest.raises(GraphValidationError, match="no entry point"):
+        graph.compile()
+
+
+def test_node_without_outgoing_edge() -> None:
+    graph = StateGraph(State).add_node("a", noop).add_node("b", noop)
+    graph.add_edge(START, "a").add_edge("a", "b")
+    with pytest.raises(
+        GraphValidationError, match=r"'b' has no outgoing edge.*add_edge"
+    ):
+        graph.compile()
+
+
+def test_unreachable_node() -> None:
+    graph = StateGraph(State).add_node("a", noop).add_node("island", noop)
+    graph.add_edge(START, "a").add_edge("a", END).add_edge("island", END)
+    with pytest.raises(GraphValidationError, match="'island' cannot be reached"):
+        graph.compile()
+
+
+def test_unmapped_router_may_reach_any_node() -> None:
+    graph = StateGraph(State).add_node("a", noop).add_node("b", noop)
+    graph.add_edge(START, "a").add_conditional_edges("a", lambda s: "b")
+    graph.add_edge("b", END)
+    graph.compile()  # no error: the router could return "b"
+
+
+def test_path_map_with_unknown_node() -> None:
+    graph = StateGraph(State).add_node("a", noop)
+    graph.add_edge(START, "a").add_conditional_edges("a", lambda s: "x", {"x": "ghost"})
+    with pytest.raises(GraphValidationError, match="unknown node 'ghost'"):
+        graph.compile()
+
+
+def test_interrupt_names_must_be_nodes() -> None:
+    graph = (
+        StateGraph(State).add_node("a", noop).add_edge(START, "a").add_edge("a", END)
+    )
+    with pytest.raises(GraphValidationError, match="interrupt_before names unknown"):
+        graph.compile(interrupt_before=["nope"])
+
+
+def test_reserved_and_duplicate_names() -> None:
+    graph = StateGraph(State).add_node("a", noop)
+    with pytest.raises(GraphValidationError, match="already exists"):
+        graph.add_node("a", noop)
+    with pytest.raises(GraphValidationError, match="reserved"):
+        graph.add_node(END, noop)
+    with pytest.raises(GraphValidationError, match="not supported"):
+        graph.add_edge(["a", "b"], "c")
+
+
+def test_schema_must_be_typeddict_or_dataclass() -> None:
+    with pytest.raises(GraphValidationError, match="TypedDict or a dataclass"):
+        StateGraph(int)
+
+
+def test_add_node_names_a_function_after_itself() -> None:
+    graph = (
+        StateGraph(State).add_node(noop).add_edge(START, "noop").add_edge("noop", END)
+    )
+    assert graph.compile().invoke({"n": 1}) == {"n": 1}
