@@ -203,7 +203,9 @@ leaves = (
     | st.datetimes(timezones=zones)
 )
 keys = (
-    st.text(max_size=6) | st.integers(-1000, 1000) | st.tuples(st.integers(-9, 9), st.text())
+    st.text(max_size=6)
+    | st.integers(-1000, 1000)
+    | st.tuples(st.integers(-9, 9), st.text())
 )
 
 
