@@ -1,0 +1,1 @@
+"""``timeloom demo``: a scripted support agent and a database of its runs."""
