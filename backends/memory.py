@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import builtins
 import threading
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -48,6 +48,9 @@ class MemoryCheckpointer(BaseCheckpointer):
     @property
     def url(self) -> str:
         return "memory:"
+
+    def allow_types(self, types: Iterable[type]) -> None:
+        self.serde.register(*types)
 
     async def setup(self) -> None:
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import operator
 from collections import Counter
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from typing import Annotated, Any, Literal, TypedDict
 import pytest
 
 from tests.core.graphs import linear_graph, thread
+from timeloom.backends.inert import Inert
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.core import END, START, Command, StateGraph
 from timeloom.core.errors import (
@@ -546,3 +548,40 @@ def test_unstorable_value_names_its_path(memory: MemoryCheckpointer) -> None:
     app = graph.compile(checkpointer=memory)
     with pytest.raises(SerializationError, match="object"):
         app.invoke({"payload": {}}, thread("t"))
+
+
+class Mood(enum.Enum):
+    CALM = "calm"
+    ANGRY = "angry"
+
+
+@dataclass
+class Ticket:
+    id: int
+    mood: Mood
+
+
+@dataclass
+class Unlisted:
+    note: str
+
+
+class TicketState(TypedDict):
+    ticket: Ticket
+    extra: Any
+
+
+def test_schema_classes_are_revived_others_stay_inert(
+    memory: MemoryCheckpointer,
+) -> None:
+    graph = StateGraph(TicketState)
+    graph.add_node("n", lambda s: {"extra": Unlisted("kept as data")})
+    graph.add_edge(START, "n").add_edge("n", END)
+    app = graph.compile(checkpointer=memory)
+    app.invoke({"ticket": Ticket(7, Mood.ANGRY)}, thread("t"))
+    values = app.get_state(thread("t")).values
+    assert values["ticket"] == Ticket(7, Mood.ANGRY), "schema classes are revived"
+    extra = values["extra"]
+    assert isinstance(extra, Inert), "a class the schema does not name stays inert"
+    assert extra.type_name.endswith("Unlisted")
+    assert extra.fields == {"note": "kept as data"}
