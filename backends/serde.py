@@ -48,6 +48,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import json
 import re
 import sys
@@ -121,6 +122,19 @@ def _key(key: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _ext(code: int, data: bytes) -> msgpack.ExtType:
+    # ExtType() checks its arguments in Python, a third of the cost of a small
+    # value; ours are valid by construction.
+    return tuple.__new__(msgpack.ExtType, (code, data))
+
+
+def _packb(obj: Any) -> bytes:
+    """Pack a payload of native values (no hook) into a small buffer."""
+    # msgpack.packb allocates a 256 KiB buffer per call; nested inside the outer
+    # packer's, that costs more than 10 us per value in allocator churn.
+    return msgpack.Packer(buf_size=_NESTED_BUF).pack(obj)  # type: ignore[call-arg]
+
+
 def _array_header(n: int) -> bytes:
     if n < 16:
         return bytes((0x90 | n,))
@@ -169,10 +183,11 @@ class Serializer:
             EXT_TUPLE: lambda data: tuple(self._unpack(data)),
             EXT_SET: lambda data: set(self._unpack(data)),
             EXT_FROZENSET: lambda data: frozenset(self._unpack(data)),
-            EXT_DATETIME: lambda data: _dec_datetime(self._unpack(data)),
-            EXT_DATE: lambda data: dt.date.fromordinal(self._unpack(data)),
-            EXT_TIME: lambda data: _dec_time(self._unpack(data)),
-            EXT_TIMEDELTA: lambda data: dt.timedelta(*self._unpack(data)),
+            # Leaf payloads hold only native values: no ext hook to pass down.
+            EXT_DATETIME: _dec_datetime,
+            EXT_DATE: lambda data: dt.date.fromordinal(msgpack.unpackb(data)),
+            EXT_TIME: _dec_time,
+            EXT_TIMEDELTA: lambda data: dt.timedelta(*msgpack.unpackb(data)),
             EXT_UUID: lambda data: uuid.UUID(bytes=bytes(data)),
             EXT_DECIMAL: lambda data: Decimal(bytes(data).decode("ascii")),
         }
@@ -282,16 +297,14 @@ class Serializer:
 
     def _enc_class(self, code: int, obj: Any, rest: list[Any]) -> msgpack.ExtType:
         cls = type(obj)
-        return msgpack.ExtType(
-            code, self._pack([cls.__module__, cls.__qualname__, *rest])
-        )
+        return _ext(code, self._pack([cls.__module__, cls.__qualname__, *rest]))
 
     def _enc_tuple(self, obj: tuple[Any, ...]) -> msgpack.ExtType:
-        return msgpack.ExtType(EXT_TUPLE, self._pack(list(obj)))
+        return _ext(EXT_TUPLE, self._pack(list(obj)))
 
     def _enc_items(self, code: int, obj: set[Any] | frozenset[Any]) -> msgpack.ExtType:
         items = sorted(self._pack(item) for item in obj)
-        return msgpack.ExtType(code, _array_header(len(items)) + b"".join(items))
+        return _ext(code, _array_header(len(items)) + b"".join(items))
 
     def _enc_set(self, obj: set[Any]) -> msgpack.ExtType:
         return self._enc_items(EXT_SET, obj)
@@ -541,11 +554,18 @@ def _enc_tz(tzinfo: dt.tzinfo | None, offset: dt.timedelta | None) -> Any:
     return micros
 
 
+@functools.lru_cache(maxsize=256)
+def _fixed_zone(micros: int) -> dt.timezone:
+    # Timestamps of one run share a zone or two; building it costs more than the
+    # rest of decoding a datetime.
+    return dt.timezone(micros * _MICROSECOND)
+
+
 def _dec_tz(stored: Any) -> dt.tzinfo | None:
     if stored is None:
         return None
     if isinstance(stored, int):
-        return dt.timezone(stored * _MICROSECOND)
+        return _fixed_zone(stored)
     key, micros = stored
     if isinstance(key, str) and _ZONE_KEY.fullmatch(key):
         try:
@@ -563,43 +583,43 @@ def _enc_datetime(obj: dt.datetime) -> msgpack.ExtType:
         obj.year, obj.month, obj.day, obj.hour, obj.minute, obj.second,
         obj.microsecond, obj.fold, tz,
     ]  # fmt: skip
-    return msgpack.ExtType(EXT_DATETIME, msgpack.packb(payload))
+    return _ext(EXT_DATETIME, _packb(payload))
 
 
-def _dec_datetime(stored: list[Any]) -> dt.datetime:
-    year, month, day, hour, minute, second, micro, fold, tz = stored
+def _dec_datetime(data: bytes) -> dt.datetime:
+    year, month, day, hour, minute, second, micro, fold, tz = msgpack.unpackb(data)
     return dt.datetime(
         year, month, day, hour, minute, second, micro, tzinfo=_dec_tz(tz), fold=fold
     )
 
 
 def _enc_date(obj: dt.date) -> msgpack.ExtType:
-    return msgpack.ExtType(EXT_DATE, msgpack.packb(obj.toordinal()))
+    return _ext(EXT_DATE, _packb(obj.toordinal()))
 
 
 def _enc_time(obj: dt.time) -> msgpack.ExtType:
     tz = _enc_tz(obj.tzinfo, obj.utcoffset())
     payload = [obj.hour, obj.minute, obj.second, obj.microsecond, obj.fold, tz]
-    return msgpack.ExtType(EXT_TIME, msgpack.packb(payload))
+    return _ext(EXT_TIME, _packb(payload))
 
 
-def _dec_time(stored: list[Any]) -> dt.time:
-    hour, minute, second, micro, fold, tz = stored
+def _dec_time(data: bytes) -> dt.time:
+    hour, minute, second, micro, fold, tz = msgpack.unpackb(data)
     return dt.time(hour, minute, second, micro, tzinfo=_dec_tz(tz), fold=fold)
 
 
 def _enc_timedelta(obj: dt.timedelta) -> msgpack.ExtType:
     payload = [obj.days, obj.seconds, obj.microseconds]
-    return msgpack.ExtType(EXT_TIMEDELTA, msgpack.packb(payload))
+    return _ext(EXT_TIMEDELTA, _packb(payload))
 
 
 def _enc_uuid(obj: uuid.UUID) -> msgpack.ExtType:
-    return msgpack.ExtType(EXT_UUID, obj.bytes)
+    return _ext(EXT_UUID, obj.bytes)
 
 
 def _enc_decimal(obj: Decimal) -> msgpack.ExtType:
-    return msgpack.ExtType(EXT_DECIMAL, str(obj).encode("ascii"))
+    return _ext(EXT_DECIMAL, str(obj).encode("ascii"))
 
 
 def _enc_inert(obj: Inert) -> msgpack.ExtType:
-    return msgpack.ExtType(obj.code, obj.raw)
+    return _ext(obj.code, obj.raw)
