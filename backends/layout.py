@@ -103,7 +103,7 @@ _LEN = struct.Struct(">I")
 class Codec(Protocol):
     """The value codec (:class:`timeloom.backends.serde.Serializer` is one)."""
 
-    def dumps(self, obj: Any, /) -> bytes: ...
+    def dumps(self, obj: Any, /, *, root: str = ...) -> bytes: ...
 
     def loads(self, data: bytes, /) -> Any: ...
 
@@ -278,7 +278,7 @@ def _encode(serde: Codec, values: Mapping[str, Any], channel: str, obj: Any) -> 
     except SerializationError:
         # Items are encoded one by one, so the codec's message lacks the path from
         # the root; encoding the whole mapping again raises with the full path.
-        serde.dumps(dict(values))
+        serde.dumps(dict(values), root="values")
         raise
 
 

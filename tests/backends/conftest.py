@@ -1,0 +1,118 @@
+"""Fixtures for the backend tests: every backend behind one ``checkpointer`` fixture.
+
+To add a backend, add its name to ``BACKENDS`` and one branch to ``checkpointer``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from timeloom.backends.memory import MemoryCheckpointer
+from timeloom.backends.sqlite import SqliteCheckpointer
+from timeloom.core.checkpoint import Checkpoint, Source
+from timeloom.core.checkpointer import BaseCheckpointer
+from timeloom.core.ids import new_checkpoint_id
+
+BACKENDS = ["memory", "sqlite"]
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(params=BACKENDS)
+async def checkpointer(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[BaseCheckpointer]:
+    """A fresh, empty, writable checkpointer of each backend."""
+    cp: BaseCheckpointer
+    if request.param == "memory":
+        cp = MemoryCheckpointer()
+    elif request.param == "sqlite":
+        cp = SqliteCheckpointer(tmp_path / "checkpoints.db")
+    else:  # pragma: no cover - a backend listed without a branch
+        raise AssertionError(request.param)
+    async with cp:
+        yield cp
+
+
+@dataclass
+class CheckpointFactory:
+    """Builds checkpoints with increasing ids and sensible defaults.
+
+    ``make(thread)`` continues the thread from the last checkpoint made for it
+    (parent, step, values), so tests read like a run: ``a = make("t"); b = make("t")``.
+    """
+
+    last: dict[str, Checkpoint] = field(default_factory=dict)
+    clock: int = 0
+
+    def make(
+        self,
+        thread_id: str,
+        values: Mapping[str, Any] | None = None,
+        *,
+        parent: Checkpoint | None | bool = True,
+        source: Source = "loop",
+        next: tuple[str, ...] = ("node",),
+        writes: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        created_at: datetime | None = None,
+    ) -> Checkpoint:
+        """Return a new checkpoint of ``thread_id`` (not stored).
+
+        Args:
+            parent: ``True`` for the last checkpoint made for this thread, a
+                checkpoint (possibly of another thread) to fork from, or
+                ``None``/``False`` for none.
+        """
+        up = self.last.get(thread_id) if parent is True else parent or None
+        self.clock += 1
+        cp = Checkpoint(
+            id=new_checkpoint_id(),
+            thread_id=thread_id,
+            parent_id=up.id if up else None,
+            parent_thread_id=up.thread_id if up else None,
+            step=up.step + 1 if up else -1,
+            source=source,
+            created_at=created_at or EPOCH + timedelta(seconds=self.clock),
+            values=dict(values if values is not None else (up.values if up else {})),
+            next=next,
+            writes=dict(writes or {"node": {"n": self.clock}}),
+            metadata=dict(metadata or {}),
+        )
+        self.last[thread_id] = cp
+        return cp
+
+
+@pytest.fixture
+def make() -> CheckpointFactory:
+    """A :class:`CheckpointFactory`."""
+    return CheckpointFactory()
+
+
+ReadOnlyTwin = Callable[[BaseCheckpointer], Awaitable[BaseCheckpointer]]
+
+
+@pytest.fixture
+def read_only_twin() -> ReadOnlyTwin:
+    """Opens the same store read-only: ``ro = await read_only_twin(checkpointer)``."""
+    return _read_only_twin
+
+
+async def _read_only_twin(cp: BaseCheckpointer) -> BaseCheckpointer:
+    """The same store opened read-only (where the backend can: memory only flags it).
+
+    The caller closes what it gets (closing the flagged memory store is a no-op).
+    """
+    if isinstance(cp, SqliteCheckpointer):
+        twin = SqliteCheckpointer(cp.path, read_only=True)
+        await twin.setup()
+        return twin
+    if isinstance(cp, MemoryCheckpointer):
+        cp.read_only = True
+        return cp
+    raise AssertionError(f"no read-only twin for {type(cp).__name__}")
