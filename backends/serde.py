@@ -52,8 +52,9 @@ import functools
 import json
 import re
 import sys
+import typing
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -161,7 +162,7 @@ class Serializer:
     tag = "msgpack"
     """Stored beside every blob, so a future codec can be told apart."""
 
-    def __init__(self, register: Iterable[type] = ()) -> None:
+    def __init__(self, register: Iterable[Any] = ()) -> None:
         self._classes: dict[tuple[str, str], type] = {}
         self._field_names: dict[type, tuple[str, ...]] = {}
         # Bound once: the hooks run for every non-native value on the hot path.
@@ -195,26 +196,21 @@ class Serializer:
 
     # -- registration ----------------------------------------------------------------
 
-    def register(self, *types: type) -> None:
+    def register(self, *types: Any) -> None:
         """Let reading revive these classes instead of returning :class:`Inert`.
 
         Registration is the only way a class is ever constructed from stored data.
-        Anything that is not an Enum, dataclass or pydantic model class is ignored,
-        so a caller may pass every type named in a state schema.
+        Enum, dataclass and pydantic model classes are registered. Type
+        expressions are searched for them (``list[Message]``,
+        ``Annotated[list[Message], operator.add]``, ``Message | None``), and so are
+        the field annotations of dataclasses, pydantic models and TypedDicts: pass a
+        graph's state schema and every class it names is registered. Anything else
+        is ignored.
 
         Args:
-            types: the classes to revive.
+            types: classes, type expressions, or iterables of them.
         """
-        pydantic_base = _pydantic_base()
-        for cls in types:
-            if not isinstance(cls, type):
-                continue
-            if not (
-                issubclass(cls, enum.Enum)
-                or dataclasses.is_dataclass(cls)
-                or (pydantic_base is not None and issubclass(cls, pydantic_base))
-            ):
-                continue
+        for cls in _classes_named_by(types, set()):
             self._classes[(cls.__module__, cls.__qualname__)] = cls
 
     # -- encoding --------------------------------------------------------------------
@@ -461,6 +457,42 @@ class Serializer:
             if revived is not _FAILED:
                 return revived
         return Inert(f"{module}.{qualname}", fields, bytes(data), kind, code)
+
+
+# -- finding the classes a schema names -----------------------------------------------
+
+
+def _classes_named_by(tp: Any, seen: set[int]) -> Iterator[type]:
+    """The Enum, dataclass and pydantic classes in ``tp``, searched recursively."""
+    if id(tp) in seen:
+        return
+    seen.add(id(tp))
+    if isinstance(tp, list | tuple | set | frozenset):
+        for item in tp:
+            yield from _classes_named_by(item, seen)
+        return
+    for arg in typing.get_args(tp):  # list[X], X | None, Annotated[X, ...], ...
+        yield from _classes_named_by(arg, seen)
+    if not isinstance(tp, type) or typing.get_origin(tp) is not None:
+        return
+    pydantic_base = _pydantic_base()
+    is_model = pydantic_base is not None and issubclass(tp, pydantic_base)
+    if issubclass(tp, enum.Enum) or dataclasses.is_dataclass(tp) or is_model:
+        yield tp
+    if is_model or dataclasses.is_dataclass(tp) or typing.is_typeddict(tp):
+        yield from _classes_named_by(list(_annotations(tp)), seen)
+
+
+def _annotations(cls: type) -> Iterable[Any]:
+    try:
+        return typing.get_type_hints(cls, include_extras=True).values()
+    except Exception:  # an unresolvable forward reference: use what resolves
+        return [
+            hint
+            for klass in cls.__mro__
+            for hint in vars(klass).get("__annotations__", {}).values()
+            if not isinstance(hint, str)
+        ]
 
 
 # -- reviving registered classes ------------------------------------------------------

@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import enum
 import math
+import operator
 import pickle
 import socket
 import struct
@@ -15,7 +16,7 @@ import sys
 from collections import OrderedDict
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple, TypedDict
 from zoneinfo import ZoneInfo
 
 import msgpack
@@ -63,6 +64,12 @@ class Counter:
 
     def __post_init__(self) -> None:
         self.doubled = self.start * 2
+
+
+@dataclasses.dataclass
+class Message:
+    role: str
+    payload: Any
 
 
 class Note(pydantic.BaseModel):
@@ -354,7 +361,7 @@ def test_registered_classes_are_revived() -> None:
     assert decoded == value
     assert decoded["level"] is Level.HIGH  # an IntEnum is not stored as a bare int
     assert decoded["counter"].doubled == 42
-    # Child was not registered; the registered Parent's annotation rebuilt it.
+    # Child was not passed; Parent's annotation named it, so it was registered.
     assert type(decoded["parent"].child) is Child
 
 
@@ -364,6 +371,51 @@ def test_register_later_and_ignore_what_cannot_be_revived() -> None:
     assert isinstance(serde.loads(data), Inert)
     serde.register(int, str, dict, list[int], object, Point)
     assert serde.loads(data) == Point(1, 2)
+
+
+@dataclasses.dataclass
+class Tree:  # refers to itself: the schema search must terminate
+    label: Level
+    children: list[Tree]
+
+
+class ChatState(TypedDict):
+    messages: Annotated[list[Message], operator.add]
+    mood: Color | None
+    tree: Tree | None
+    parent: Parent
+
+
+def test_registering_a_schema_registers_every_class_it_names() -> None:
+    serde = Serializer()
+    serde.register([ChatState])  # an iterable works as well as separate arguments
+    value = {
+        "messages": [Message("user", Tag("not named by the schema"))],
+        "mood": Color.RED,
+        "tree": Tree(Level.LOW, [Tree(Level.HIGH, [])]),
+        "parent": Parent(child=Child(name="c"), color=Color.GREEN),
+    }
+    decoded = serde.loads(serde.dumps(value))
+    assert decoded["messages"][0].role == "user"
+    assert type(decoded["messages"][0]) is Message
+    assert isinstance(decoded["messages"][0].payload, Inert)
+    assert decoded["mood"] is Color.RED
+    assert decoded["tree"] == value["tree"]
+    assert type(decoded["parent"].child) is Child  # named by Parent's annotation
+
+
+def test_a_nested_model_stored_under_an_old_name_is_rebuilt_from_its_fields() -> None:
+    old_child = msgpack.ExtType(
+        12, msgpack.packb(["old.models", "Child", {"name": "k"}])
+    )
+    green = msgpack.unpackb(Serializer().dumps(Color.GREEN))
+    fields = {"child": old_child, "color": green}
+    data = msgpack.packb(
+        msgpack.ExtType(12, msgpack.packb([__name__, "Parent", fields]))
+    )
+    assert isinstance(Serializer().loads(data).child, Inert)
+    decoded = full().loads(data)
+    assert decoded == Parent(child=Child(name="k"), color=Color.GREEN)
 
 
 def test_a_registered_class_that_changed_reads_inert() -> None:
@@ -490,12 +542,6 @@ def test_the_codec_does_not_import_pydantic() -> None:
 
 
 # -- errors ------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class Message:
-    role: str
-    payload: Any
 
 
 def test_an_unsupported_value_is_named_by_its_path_and_type() -> None:
