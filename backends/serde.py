@@ -164,7 +164,6 @@ class Serializer:
 
     def __init__(self, register: Iterable[Any] = ()) -> None:
         self._classes: dict[tuple[str, str], type] = {}
-        self._field_names: dict[type, tuple[str, ...]] = {}
         # Bound once: the hooks run for every non-native value on the hot path.
         self._hook: Callable[[Any], Any] = self._default
         self._ext: Callable[[int, bytes], Any] = self._ext_hook
@@ -180,6 +179,8 @@ class Serializer:
             Decimal: _enc_decimal,
             Inert: _enc_inert,
         }
+        # For subclasses, in an order where a subclass comes before its base.
+        self._base_encoders = tuple(self._encoders.items())
         self._decoders: dict[int, Callable[[bytes], Any]] = {
             EXT_TUPLE: lambda data: tuple(self._unpack(data)),
             EXT_SET: lambda data: set(self._unpack(data)),
@@ -249,29 +250,50 @@ class Serializer:
 
     def _default(self, obj: Any) -> Any:
         encode = self._encoders.get(type(obj))
-        if encode is not None:
-            return encode(obj)
-        return self._default_slow(obj)
+        if encode is None:
+            encode = self._encoder_for(type(obj))
+            if encode is None:
+                return self._default_subclass(obj)
+            # Remember the class: its next instance skips the isinstance chain.
+            self._encoders[type(obj)] = encode
+        return encode(obj)
 
-    def _default_slow(self, obj: Any) -> Any:
-        # Order matters: IntEnum is an int, datetime is a date, and so on.
-        if isinstance(obj, enum.Enum):
-            return self._enc_class(EXT_ENUM, obj, [obj.name, obj.value])
-        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-            names = self._field_names.get(type(obj))
-            if names is None:
-                names = tuple(f.name for f in dataclasses.fields(obj))
-                self._field_names[type(obj)] = names
-            fields = {name: getattr(obj, name) for name in names}
-            return self._enc_class(EXT_DATACLASS, obj, [fields])
+    def _encoder_for(self, cls: type) -> Callable[[Any], msgpack.ExtType] | None:
+        """The encoder of an Enum, dataclass or pydantic class, else None."""
+
+        def header(size: int) -> bytes:
+            # [module, qualname, ...]: the same bytes for every instance.
+            names = _packb(cls.__module__) + _packb(cls.__qualname__)
+            return _array_header(size) + names
+
+        if issubclass(cls, enum.Enum):  # before int: an IntEnum is an int
+            head = header(4)
+            return lambda obj: _ext(
+                EXT_ENUM, head + self._pack(obj.name) + self._pack(obj.value)
+            )
+        if dataclasses.is_dataclass(cls):
+            head = header(3)
+            names = tuple(f.name for f in dataclasses.fields(cls))
+            return lambda obj: _ext(
+                EXT_DATACLASS,
+                head + self._pack({name: getattr(obj, name) for name in names}),
+            )
         pydantic_base = _pydantic_base()
-        if pydantic_base is not None and isinstance(obj, pydantic_base):
-            names = getattr(type(obj), "model_fields", ())
-            fields = {name: getattr(obj, name) for name in names}
-            extra = getattr(obj, "__pydantic_extra__", None)
-            if extra:
-                fields.update(extra)
-            return self._enc_class(EXT_PYDANTIC, obj, [fields])
+        if pydantic_base is not None and issubclass(cls, pydantic_base):
+            head = header(3)
+            names = tuple(getattr(cls, "model_fields", ()))
+
+            def encode_model(obj: Any) -> msgpack.ExtType:
+                fields = {name: getattr(obj, name) for name in names}
+                extra = getattr(obj, "__pydantic_extra__", None)
+                if extra:
+                    fields.update(extra)
+                return _ext(EXT_PYDANTIC, head + self._pack(fields))
+
+            return encode_model
+        return None
+
+    def _default_subclass(self, obj: Any) -> Any:
         # Subclasses of supported types are stored as their base type. The
         # base-class methods copy to the exact type without calling overrides.
         if isinstance(obj, str):
@@ -286,14 +308,10 @@ class Serializer:
             return dict(obj)
         if isinstance(obj, list):
             return list(obj)
-        for base, encode in self._encoders.items():
+        for base, encode in self._base_encoders:
             if isinstance(obj, base):
                 return encode(obj)
         raise _Unsupported(f"object of type {type(obj).__name__!r} is not supported")
-
-    def _enc_class(self, code: int, obj: Any, rest: list[Any]) -> msgpack.ExtType:
-        cls = type(obj)
-        return _ext(code, self._pack([cls.__module__, cls.__qualname__, *rest]))
 
     def _enc_tuple(self, obj: tuple[Any, ...]) -> msgpack.ExtType:
         return _ext(EXT_TUPLE, self._pack(list(obj)))
@@ -520,14 +538,26 @@ def _revive(kind: InertKind, cls: type, fields: dict[str, Any]) -> Any:
 
 
 def _revive_dataclass(cls: type, fields: dict[str, Any]) -> Any:
-    declared = dataclasses.fields(cls)
-    if {f.name for f in declared} != fields.keys():
+    names, init, late = _dataclass_layout(cls)
+    if names != fields.keys():
         return _FAILED
-    obj = cls(**{f.name: fields[f.name] for f in declared if f.init})
-    for f in declared:
-        if not f.init:  # restore what was stored, even on a frozen dataclass
-            object.__setattr__(obj, f.name, fields[f.name])
+    obj = cls(**{name: fields[name] for name in init})
+    for name in late:  # init=False fields: restore what was stored, even if frozen
+        object.__setattr__(obj, name, fields[name])
     return obj
+
+
+@functools.lru_cache(maxsize=1024)
+def _dataclass_layout(
+    cls: type,
+) -> tuple[frozenset[str], tuple[str, ...], tuple[str, ...]]:
+    """All field names, those ``__init__`` takes, and the others."""
+    declared = dataclasses.fields(cls)
+    return (
+        frozenset(f.name for f in declared),
+        tuple(f.name for f in declared if f.init),
+        tuple(f.name for f in declared if not f.init),
+    )
 
 
 def _revive_pydantic(cls: Any, fields: dict[str, Any]) -> Any:

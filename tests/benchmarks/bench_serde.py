@@ -2,11 +2,13 @@
 
 The runtime encodes the whole state at every step, so this is paid per step.
 Run: ``python tests/benchmarks/bench_serde.py``. Prints microseconds per call (best
-of several repeats) next to bare ``msgpack.packb``/``unpackb`` for reference.
+of several repeats) next to bare ``msgpack.packb``/``unpackb`` for reference. The
+object rows register their classes, so reading revives them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import timeit
 import uuid
@@ -15,6 +17,7 @@ from functools import partial
 from typing import Any
 
 import msgpack
+import pydantic
 
 from timeloom.backends.serde import Serializer
 
@@ -47,17 +50,37 @@ def round_trip(serde: Serializer, state: dict[str, Any]) -> Any:
     return serde.loads(serde.dumps(state))
 
 
+@dataclasses.dataclass
+class ChatMessage:
+    role: str
+    content: str
+
+
+class ModelMessage(pydantic.BaseModel):
+    role: str
+    content: str
+
+
+def object_state(cls: type[Any]) -> dict[str, Any]:
+    """The same chat with each message an application object (dataclass, model)."""
+    messages = [cls(**message) for message in chat_state()["messages"]]
+    return {"messages": messages, "step": MESSAGES}
+
+
 def best_us(func: Callable[[], object], number: int = 200, repeat: int = 7) -> float:
     """Best time of one call in microseconds."""
     return min(timeit.repeat(func, number=number, repeat=repeat)) / number * 1e6
 
 
 def main() -> None:
-    serde = Serializer()
-    for name, state in (
+    cases = (
         ("plain chat", chat_state()),
         ("chat + ext types", rich_state()),
-    ):
+        ("dataclass msgs", object_state(ChatMessage)),
+        ("pydantic msgs", object_state(ModelMessage)),
+    )
+    serde = Serializer(register=[ChatMessage, ModelMessage])
+    for name, state in cases:
         data = serde.dumps(state)
         assert serde.loads(data) == state
         dumps = best_us(partial(serde.dumps, state))
