@@ -8,11 +8,13 @@ import datetime as dt
 import enum
 import math
 import operator
+import os
 import pickle
 import socket
 import struct
 import subprocess
 import sys
+import uuid
 from collections import OrderedDict
 from decimal import Decimal
 from pathlib import Path
@@ -341,6 +343,69 @@ def test_native_subclasses_are_stored_as_their_base_type() -> None:
     assert type(decoded["od"]) is dict
     assert decoded["pair"] == (1, 2)
     assert type(decoded["pair"]) is tuple
+
+
+def _ext_bytes(code: int, payload: Any) -> bytes:
+    data = payload if isinstance(payload, bytes) else msgpack.packb(payload)
+    return msgpack.packb(msgpack.ExtType(code, data))
+
+
+def test_values_are_stored_in_the_documented_ext_format() -> None:
+    """The on-disk format, spelled out from the table in the module docstring."""
+    paris = ZoneInfo("Europe/Paris")
+    ident = uuid.UUID(int=7)
+    when = dt.datetime(2024, 6, 1, 12, 30, 15, 7)
+    cases: list[tuple[Any, bytes]] = [
+        ((1, "a"), _ext_bytes(1, [1, "a"])),
+        ({2, 1}, _ext_bytes(2, [1, 2])),
+        (frozenset({"b", "a"}), _ext_bytes(3, ["a", "b"])),
+        (when, _ext_bytes(4, [2024, 6, 1, 12, 30, 15, 7, 0, None])),
+        (when.replace(tzinfo=dt.UTC), _ext_bytes(4, [2024, 6, 1, 12, 30, 15, 7, 0, 0])),
+        (
+            when.replace(tzinfo=paris),
+            _ext_bytes(
+                4, [2024, 6, 1, 12, 30, 15, 7, 0, ["Europe/Paris", 7_200_000_000]]
+            ),
+        ),
+        (when.date(), _ext_bytes(5, when.date().toordinal())),
+        (dt.time(1, 2, 3, 4), _ext_bytes(6, [1, 2, 3, 4, 0, None])),
+        (dt.timedelta(days=-1, microseconds=5), _ext_bytes(7, [-1, 0, 5])),
+        (ident, _ext_bytes(8, ident.bytes)),
+        (Decimal("1.50"), _ext_bytes(9, b"1.50")),
+        (Color.RED, _ext_bytes(10, [__name__, "Color", "RED", "red"])),
+        (Point(1, 2), _ext_bytes(11, [__name__, "Point", {"x": 1, "y": 2}])),
+        (
+            Note(title="t"),
+            _ext_bytes(12, [__name__, "Note", {"title": "t", "body": None}]),
+        ),
+    ]
+    serde = Serializer()
+    for value, expected in cases:
+        assert serde.dumps(value) == expected, value
+    assert EXT_CODES == {
+        1: "tuple", 2: "set", 3: "frozenset", 4: "datetime", 5: "date", 6: "time",
+        7: "timedelta", 8: "UUID", 9: "Decimal", 10: "Enum member", 11: "dataclass",
+        12: "pydantic model",
+    }  # fmt: skip
+
+
+def test_sets_encode_the_same_in_every_process() -> None:
+    script = (
+        "from timeloom.backends.serde import Serializer\n"
+        "words = {f'w{i}' for i in range(40)}\n"
+        "print(Serializer().dumps({'s': words, 'f': frozenset(words)}).hex())\n"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(outputs) == 1
 
 
 # -- registration and reviving ------------------------------------------------------
