@@ -7,7 +7,25 @@ headless commands do not pay for it.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import importlib
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from timeloom.core.errors import StoreConnectionError, TimeloomError
+
+if TYPE_CHECKING:
+    from timeloom.core.checkpointer import BaseCheckpointer
+
+EXIT_ERROR = 2
+"""Exit code when the database cannot be opened (or the arguments are wrong)."""
+
+URL_HELP = (
+    "what to open: a SQLite file (checkpoints.db), sqlite:///path, "
+    "postgresql://user@host/db, or memory:"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,7 +34,33 @@ def build_parser() -> argparse.ArgumentParser:
         prog="timeloom",
         description="A time-travel debugger for AI-agent graphs.",
     )
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    open_cmd = commands.add_parser(
+        "open",
+        help="browse a checkpoint database in the terminal",
+        description="Browse the threads and checkpoints of a checkpoint database.",
+    )
+    open_cmd.add_argument("url", metavar="URL", help=URL_HELP)
+    open_cmd.add_argument(
+        "-r",
+        "--read-only",
+        action="store_true",
+        help="never write: the database itself refuses writes (safe on production)",
+    )
+
+    serve = commands.add_parser(
+        "serve",
+        help="browse a checkpoint database in a web browser (needs textual-serve)",
+        description=(
+            "Serve `timeloom open URL` to a web browser with textual-serve. Without "
+            'it, run: textual serve "timeloom open URL"'
+        ),
+    )
+    serve.add_argument("url", metavar="URL", help=URL_HELP)
+    serve.add_argument("-r", "--read-only", action="store_true", help="open read-only")
+    serve.add_argument("--host", default="localhost", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     return parser
 
 
@@ -27,4 +71,102 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    if args.command == "open":
+        return run_open(args.url, read_only=args.read_only)
+    if args.command == "serve":
+        return run_serve(args.url, args.read_only, args.host, args.port)
+    parser.error(f"unknown command {args.command!r}")  # pragma: no cover
+
+
+def run_open(url: str, *, read_only: bool) -> int:
+    """Open ``url`` in the TUI; return the exit code (2 if it cannot be opened)."""
+    try:
+        checkpointer = open_url(url, read_only=read_only)
+    except TimeloomError as error:
+        return _fail(error)
+    from timeloom.tui.app import TimeloomApp  # Textual only when the app runs
+
+    app = TimeloomApp(checkpointer)
+    app.run()
+    # A startup-fatal error was printed by the app as it exited (no traceback).
+    return app.return_code or 0
+
+
+def run_serve(url: str, read_only: bool, host: str, port: int) -> int:
+    """Serve ``timeloom open URL`` to a browser with textual-serve."""
+    command = [sys.executable, "-m", "timeloom.tui", "open", url]
+    if read_only:
+        command.append("--read-only")
+    try:
+        server_module = importlib.import_module("textual_serve.server")
+    except ImportError:
+        inner = shlex.join(["timeloom", "open", url, *command[5:]])
+        hint = f"textual serve {shlex.quote(inner)}"
+        print(
+            "timeloom serve needs the textual-serve package "
+            "(pip install textual-serve).\n"
+            f"With textual-dev installed you can also run: {hint}",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    server = server_module.Server(
+        shlex.join(command), host=host, port=port, title="Timeloom"
+    )
+    server.serve()
     return 0
+
+
+def open_url(url: str, *, read_only: bool) -> BaseCheckpointer:
+    """Return the (not yet set up) checkpointer for ``url``.
+
+    Raises:
+        TimeloomError: the URL is not understood, or names a file that does not exist
+            (opening a database to browse it never creates one).
+    """
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme not in ("memory", "postgres", "postgresql") and not _exists(url):
+        raise StoreConnectionError(
+            f"There is no database at {url}.",
+            title="Database not found",
+        )
+    opener = _opener()
+    if opener is not None:
+        return opener(url, read_only=read_only)
+    if scheme == "memory":  # until every backend is reachable by URL
+        from timeloom.backends.memory import MemoryCheckpointer
+
+        checkpointer = MemoryCheckpointer()
+        checkpointer.read_only = read_only
+        return checkpointer
+    raise TimeloomError(f"Cannot open {url}: no backend for it.", title="Unknown URL")
+
+
+def _exists(url: str) -> bool:
+    path = url
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        if not path.startswith("/") and url.startswith("sqlite:////"):
+            path = "/" + path
+    elif url.startswith("sqlite://"):
+        path = url.removeprefix("sqlite://")
+    elif url.startswith("file:"):
+        path = url.removeprefix("file:").split("?", 1)[0]
+    return Path(path.split("?", 1)[0]).expanduser().exists()
+
+
+def _opener() -> Callable[..., BaseCheckpointer] | None:
+    try:
+        module = importlib.import_module("timeloom.backends.urls")
+    except ImportError:
+        return None
+    opener: Callable[..., BaseCheckpointer] = module.open_checkpointer
+    return opener
+
+
+def _fail(error: TimeloomError) -> int:
+    print(f"timeloom: {error.title}: {error.msg}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

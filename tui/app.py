@@ -1,0 +1,706 @@
+"""The Timeloom app: browse the threads and checkpoints of a checkpoint database.
+
+The app owns the checkpointer and the selection; widgets render what they are given
+and post messages up. Every database call runs in an async worker whose result comes
+back as a message (:mod:`timeloom.tui.messages`); a failed worker reaches the user
+through exactly one of three channels, chosen by its group in :meth:`_worker_failed`.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterable
+from functools import partial
+from typing import ClassVar, Final
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.widgets import Footer, Input, Select, Static
+from textual.worker import Worker, WorkerState
+
+from timeloom.core.checkpoint import (
+    THREAD_STATUSES,
+    CheckpointMeta,
+    ThreadInfo,
+    ThreadStatus,
+)
+from timeloom.core.checkpointer import BaseCheckpointer
+from timeloom.core.errors import CheckpointNotFound, TimeloomError
+from timeloom.tui.commands import PaletteCommand, TimeloomCommands
+from timeloom.tui.messages import (
+    CheckpointCommitted,
+    CheckpointLoaded,
+    DatabaseOpened,
+    ForksFound,
+    HistoryPage,
+    ThreadOpened,
+    ThreadsCounted,
+    ThreadsPage,
+)
+from timeloom.tui.screens.error import ErrorModal
+from timeloom.tui.screens.help import HelpScreen
+from timeloom.tui.widgets.checkpoint_tree import CheckpointTree
+from timeloom.tui.widgets.detail import TABS, DetailPane
+from timeloom.tui.widgets.formatting import FORK_MARK, STATUS_ICONS
+from timeloom.tui.widgets.thread_list import PAGE_SIZE, ThreadList
+from timeloom.tui.widgets.value_tree import ValueTree
+
+HISTORY_PAGE: Final = 500
+"""Checkpoint summaries fetched per request."""
+
+FATAL_GROUP: Final = "startup"
+DIALOG_GROUPS: Final = frozenset({"threads", "history", "action"})
+"""Worker groups whose failure interrupts the user with a dialog; others notify."""
+
+
+class TimeloomApp(App[None]):
+    """Browse a checkpoint database: threads, their checkpoint trees, and details.
+
+    | Key | Action |
+    | :- | :- |
+    | / | Filter threads by id prefix. |
+    | s | Cycle the status filter. |
+    | f | Follow: show new checkpoints as they are written, track the head. |
+    | o | Jump to the fork of this checkpoint, or back to a fork's origin. |
+    | p | Jump to the parent checkpoint (in any thread). |
+    | backspace | Go back to where the last jump started. |
+    | 1 2 3 | State, Writes, Metadata tab. |
+    | ctrl+r | Reload. |
+    | ? | Help. |
+    | ctrl+p | Command palette. |
+    | ctrl+q | Quit. |
+    """
+
+    CSS_PATH = "app.tcss"
+    TITLE = "Timeloom"
+    COMMANDS: ClassVar = App.COMMANDS | {TimeloomCommands}
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("s", "cycle_status", "Status"),
+        Binding("f", "toggle_follow", "Follow"),
+        Binding("o", "jump_fork", "Fork↔origin"),
+        Binding("p", "jump_parent", "Parent"),
+        Binding("backspace", "go_back", "Back", key_display="⌫"),
+        Binding("1", "tab('state')", "State", show=False),
+        Binding("2", "tab('writes')", "Writes", show=False),
+        Binding("3", "tab('meta')", "Metadata", show=False),
+        Binding("ctrl+r,f5", "reload", "Reload", show=False),
+        Binding("escape", "escape", "Back to the list", show=False),
+    ]
+
+    selected_thread: reactive[str | None] = reactive(None, init=False)
+    """The thread shown in the checkpoint tree."""
+    selected_checkpoint: reactive[str | None] = reactive(None, init=False)
+    """The checkpoint shown in the detail pane."""
+    following: reactive[bool] = reactive(False, init=False)
+    """Whether new checkpoints are watched for and the head tracked."""
+    search: reactive[str] = reactive("", init=False)
+    """The thread id prefix filter."""
+    status_filter: reactive[ThreadStatus | None] = reactive(None, init=False)
+    """Only threads with this status (``None``: all)."""
+
+    def __init__(
+        self, checkpointer: BaseCheckpointer, *, close_on_exit: bool = True
+    ) -> None:
+        """Args:
+        checkpointer: what to browse; the app calls its ``setup()``.
+        close_on_exit: call the checkpointer's ``aclose()`` when the app ends.
+        """
+        super().__init__()
+        self.checkpointer = checkpointer
+        self.close_on_exit = close_on_exit
+        self.fatal_error: TimeloomError | None = None
+        """Why the database could not be opened (the app then exits with code 2)."""
+        self.thread_info: ThreadInfo | None = None
+        """The summary of the selected thread."""
+        self.selected_meta: CheckpointMeta | None = None
+        """The summary of the selected checkpoint."""
+        self._history: list[tuple[str, str]] = []
+        self._reselect: str | None = None
+        self._refresh_timer_armed = False
+
+    # -- layout --------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="topbar"):
+            yield Static("⧗ Timeloom", id="brand")
+            yield Static(self.checkpointer.url, id="location")
+            yield Static("", id="counts")
+            yield Static("● FOLLOWING", id="follow-badge")
+            yield Static("READ-ONLY", id="readonly-badge")
+        with Horizontal(id="main"):
+            with Vertical(id="threads-pane") as threads:
+                threads.border_title = "Threads"
+                with Horizontal(id="thread-filters"):
+                    yield Input(
+                        placeholder="/ filter by id",
+                        id="thread-filter",
+                        compact=True,
+                    )
+                    yield Select(
+                        [(f"{STATUS_ICONS[s]} {s}", s) for s in THREAD_STATUSES],
+                        prompt="any status",
+                        id="status-filter",
+                        compact=True,
+                    )
+                yield ThreadList(id="thread-list")
+            with Vertical(id="tree-pane") as tree:
+                tree.border_title = "Checkpoints"
+                yield CheckpointTree(id="checkpoint-tree")
+            yield DetailPane(id="detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_class(self.checkpointer.read_only, "-read-only")
+        self.sub_title = self.checkpointer.url
+        self.detail.show_nothing("Opening the database…")
+        self.thread_list.focus()
+        self._open_database()
+
+    async def on_unmount(self) -> None:
+        if self.close_on_exit:
+            try:
+                await self.checkpointer.aclose()
+            except TimeloomError:
+                pass  # closing a lost connection: nothing left to tell the user
+
+    @property
+    def thread_list(self) -> ThreadList:
+        """The threads pane's list."""
+        return self.query_one("#thread-list", ThreadList)
+
+    @property
+    def checkpoint_tree(self) -> CheckpointTree:
+        """The checkpoint tree."""
+        return self.query_one("#checkpoint-tree", CheckpointTree)
+
+    @property
+    def detail(self) -> DetailPane:
+        """The detail pane."""
+        return self.query_one("#detail", DetailPane)
+
+    # -- workers -------------------------------------------------------------------
+
+    @work(exclusive=True, group=FATAL_GROUP, exit_on_error=False)
+    async def _open_database(self) -> None:
+        await self.checkpointer.setup()
+        total = await self.checkpointer.count_threads()
+        self.post_message(DatabaseOpened(total))
+
+    @work(exclusive=True, group="threads", exit_on_error=False)
+    async def refresh_threads(self, select: str | None = None) -> None:
+        """Count the threads matching the filter and restart the list."""
+        total = await self.checkpointer.count_threads(
+            search=self.search or None, status=self.status_filter
+        )
+        self.post_message(ThreadsCounted(total, select))
+
+    @work(group="thread-pages", exit_on_error=False)
+    async def _load_thread_page(self, generation: int, offset: int) -> None:
+        threads = await self.checkpointer.threads(
+            search=self.search or None,
+            status=self.status_filter,
+            limit=PAGE_SIZE,
+            offset=offset,
+        )
+        self.post_message(ThreadsPage(generation, offset, threads))
+
+    @work(exclusive=True, group="history", exit_on_error=False)
+    async def _load_thread(
+        self, thread_id: str, generation: int, select: str | None
+    ) -> None:
+        info = await self.checkpointer.get_thread(thread_id)
+        if info is None:
+            raise CheckpointNotFound(
+                f"There is no thread {thread_id!r} (it may have been deleted).",
+                title="Thread not found",
+            )
+        metas, exhausted = await self._history_until(thread_id, None, select)
+        self.post_message(ThreadOpened(info, generation, metas, exhausted, select))
+
+    @work(exclusive=True, group="history-more", exit_on_error=False)
+    async def _load_more(
+        self, thread_id: str, generation: int, before: str, select: str | None = None
+    ) -> None:
+        metas, exhausted = await self._history_until(thread_id, before, select)
+        self.post_message(HistoryPage(thread_id, generation, metas, exhausted, select))
+
+    async def _history_until(
+        self, thread_id: str, before: str | None, select: str | None
+    ) -> tuple[list[CheckpointMeta], bool]:
+        """Load one page older than ``before``; more pages until ``select`` is in."""
+        metas: list[CheckpointMeta] = []
+        while True:
+            page = [
+                meta
+                async for meta in self.checkpointer.list(
+                    thread_id, before=before, limit=HISTORY_PAGE
+                )
+            ]
+            metas += page
+            exhausted = len(page) < HISTORY_PAGE
+            # Ids are time-ordered: once past the target, it is loaded or absent.
+            if exhausted or select is None or page[-1].id <= select:
+                return metas, exhausted
+            before = page[-1].id
+
+    @work(group="forks", exit_on_error=False)
+    async def _load_forks(self, thread_id: str, ids: list[str]) -> None:
+        forks: dict[str, list[CheckpointMeta]] = {}
+        for checkpoint_id in ids:
+            children = await self.checkpointer.children(checkpoint_id)
+            forks[checkpoint_id] = [c for c in children if c.thread_id != thread_id]
+        self.post_message(ForksFound(thread_id, forks))
+
+    @work(exclusive=True, group="detail", exit_on_error=False)
+    async def _load_checkpoint(self, thread_id: str, checkpoint_id: str) -> None:
+        checkpoint = await self.checkpointer.get(thread_id, checkpoint_id)
+        if checkpoint is None:
+            raise CheckpointNotFound(
+                f"Checkpoint {checkpoint_id} is gone from {thread_id!r}.",
+                title="Checkpoint not found",
+            )
+        self.post_message(CheckpointLoaded(checkpoint))
+
+    @work(exclusive=True, group="follow", exit_on_error=False)
+    async def _follow(self, thread_id: str | None) -> None:
+        async for meta in self.checkpointer.watch(thread_id):
+            self.post_message(CheckpointCommitted(meta))
+
+    # -- errors --------------------------------------------------------------------
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state != WorkerState.ERROR or worker.error is None:
+            return
+        error = worker.error
+        if isinstance(error, TimeloomError):
+            title, message = error.title, error.msg
+        else:  # a bug of ours or a backend's: say what it was, keep running
+            title = "Unexpected error"
+            message = f"{type(error).__name__}: {error}"
+        if worker.group == FATAL_GROUP:
+            self.fatal_error = (
+                error
+                if isinstance(error, TimeloomError)
+                else TimeloomError(message, title)
+            )
+            self.exit(
+                return_code=2,
+                message=Text.assemble(
+                    ("timeloom: ", "bold"),
+                    (f"{title}: ", "bold"),
+                    message,
+                    f"\n  (while opening {self.checkpointer.url})",
+                ),
+            )
+        elif worker.group in DIALOG_GROUPS:
+            details = "".join(traceback.format_exception(error))
+            self.push_screen(
+                ErrorModal(
+                    title, message, "" if isinstance(error, TimeloomError) else details
+                )
+            )
+        else:
+            if worker.group == "detail":
+                self.detail.show_error(title, message)
+            if worker.group == "follow":
+                self.following = False
+            self.notify(message, title=title, severity="error", timeout=8)
+
+    # -- results -------------------------------------------------------------------
+
+    @on(DatabaseOpened)
+    def _database_opened(self, message: DatabaseOpened) -> None:
+        self.set_class(self.checkpointer.read_only, "-read-only")
+        if message.thread_count == 0:
+            self.detail.show_nothing("This database has no threads yet.")
+        else:
+            self.detail.show_nothing("Select a thread.")
+        self.refresh_threads()
+
+    @on(ThreadsCounted)
+    def _threads_counted(self, message: ThreadsCounted) -> None:
+        self._reselect = message.selected
+        self.thread_list.reset(message.total)
+        noun = "thread" if message.total == 1 else "threads"
+        filtered = " matching" if self.search or self.status_filter else ""
+        self.query_one("#counts", Static).update(f"{message.total:,}{filtered} {noun}")
+
+    @on(ThreadsPage)
+    def _threads_page(self, message: ThreadsPage) -> None:
+        thread_list = self.thread_list
+        thread_list.set_page(message.generation, message.offset, message.threads)
+        if self._reselect is not None:
+            index = thread_list.index_of(self._reselect)
+            if index is not None:
+                self._reselect = None
+                thread_list.cursor = index
+
+    @on(ThreadList.PageNeeded)
+    def _page_needed(self, message: ThreadList.PageNeeded) -> None:
+        self._load_thread_page(message.generation, message.offset)
+
+    @on(ThreadList.Highlighted)
+    def _thread_highlighted(self, message: ThreadList.Highlighted) -> None:
+        info = message.info
+        if info.thread_id != self.selected_thread:
+            self.open_thread(info.thread_id)
+        elif self.thread_info is not None:
+            self.thread_info = info
+            self._update_tree_title()
+        if message.opened:
+            self.checkpoint_tree.focus()
+
+    @on(ThreadOpened)
+    def _thread_opened(self, message: ThreadOpened) -> None:
+        tree = self.checkpoint_tree
+        if message.generation != tree.generation:
+            return
+        self.thread_info = message.info
+        tree.head_id = message.info.head_id
+        self._update_tree_title()
+        tree.add_page(message.generation, message.metas, message.exhausted)
+        if message.select is not None and not tree.select(message.select):
+            self.notify(
+                f"Checkpoint {message.select} is not in {message.info.thread_id!r}.",
+                title="Checkpoint not found",
+                severity="warning",
+            )
+
+    @on(CheckpointTree.MoreNeeded)
+    def _more_needed(self, message: CheckpointTree.MoreNeeded) -> None:
+        self._load_more(message.thread_id, message.generation, message.before)
+
+    @on(HistoryPage)
+    def _history_page(self, message: HistoryPage) -> None:
+        tree = self.checkpoint_tree
+        if message.thread_id != tree.thread_id:
+            return
+        tree.add_page(message.generation, message.metas, message.exhausted)
+        if message.select is not None:
+            tree.select(message.select)
+
+    @on(CheckpointTree.ForksNeeded)
+    def _forks_needed(self, message: CheckpointTree.ForksNeeded) -> None:
+        self._load_forks(message.thread_id, message.ids)
+
+    @on(ForksFound)
+    def _forks_found(self, message: ForksFound) -> None:
+        if message.thread_id != self.checkpoint_tree.thread_id:
+            return
+        self.checkpoint_tree.set_forks(message.forks)
+        meta = self.selected_meta
+        if meta is not None and message.forks.get(meta.id):
+            self.detail.show_forks(meta, message.forks[meta.id])
+
+    @on(CheckpointTree.Highlighted)
+    def _checkpoint_highlighted(self, message: CheckpointTree.Highlighted) -> None:
+        self.selected_meta = message.meta
+        self.detail.show_loading(message.meta)
+        self.selected_checkpoint = message.meta.id
+
+    def watch_selected_checkpoint(self, checkpoint_id: str | None) -> None:
+        meta = self.selected_meta
+        if checkpoint_id is not None and meta is not None:
+            self._load_checkpoint(meta.thread_id, checkpoint_id)
+
+    @on(CheckpointLoaded)
+    def _checkpoint_loaded(self, message: CheckpointLoaded) -> None:
+        checkpoint = message.checkpoint
+        if checkpoint.id != self.selected_checkpoint:
+            return
+        meta = self.selected_meta if self.selected_meta is not None else None
+        self.detail.show_checkpoint(checkpoint, meta)
+        forks = self.checkpoint_tree.forks_of(checkpoint.id)
+        if forks and meta is not None:
+            self.detail.show_forks(meta, forks)
+
+    @on(CheckpointCommitted)
+    def _checkpoint_committed(self, message: CheckpointCommitted) -> None:
+        meta = message.meta
+        tree = self.checkpoint_tree
+        if meta.thread_id == tree.thread_id:
+            tree.add_new([meta], head_id=max(meta.id, tree.head_id or ""))
+            if self.following and tree.head_id is not None:
+                tree.select(tree.head_id)
+        if not self._refresh_timer_armed:
+            # A burst of commits refreshes the threads list once.
+            self._refresh_timer_armed = True
+            self.set_timer(0.3, self._refresh_after_commits)
+
+    def _refresh_after_commits(self) -> None:
+        self._refresh_timer_armed = False
+        self.refresh_threads(select=self.selected_thread)
+
+    # -- filters -------------------------------------------------------------------
+
+    @on(Input.Changed, "#thread-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.search = event.value.strip()
+
+    @on(Input.Submitted, "#thread-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self.thread_list.focus()
+
+    @on(Select.Changed, "#status-filter")
+    def _status_changed(self, event: Select.Changed) -> None:
+        value = event.value
+        self.status_filter = value if value in THREAD_STATUSES else None
+
+    def watch_search(self) -> None:
+        self.refresh_threads()
+
+    def watch_status_filter(self) -> None:
+        self.refresh_threads()
+
+    def watch_following(self, following: bool) -> None:
+        self.set_class(following, "-following")
+        if following:
+            self._follow(self.selected_thread)
+            tree = self.checkpoint_tree
+            if tree.head_id is not None:
+                tree.select(tree.head_id)
+        else:
+            self.workers.cancel_group(self, "follow")
+
+    def watch_selected_thread(self, thread_id: str | None) -> None:
+        if self.following:
+            self._follow(thread_id)
+
+    # -- navigation ----------------------------------------------------------------
+
+    def open_thread(self, thread_id: str, select: str | None = None) -> None:
+        """Show a thread in the tree, its head selected (or ``select``)."""
+        self.selected_thread = thread_id
+        self.thread_info = None
+        self.selected_meta = None
+        tree = self.checkpoint_tree
+        generation = tree.show_thread(thread_id, None)
+        self.query_one("#tree-pane").border_title = thread_id
+        self.query_one("#tree-pane").border_subtitle = "loading…"
+        self.detail.show_nothing("Loading…")
+        self._load_thread(thread_id, generation, select)
+
+    def goto_checkpoint(
+        self, thread_id: str, checkpoint_id: str, *, remember: bool = True
+    ) -> None:
+        """Select a checkpoint in any thread; ``backspace`` comes back here.
+
+        Args:
+            thread_id: the checkpoint's thread.
+            checkpoint_id: the checkpoint.
+            remember: push the current position on the back stack.
+        """
+        current = self.selected_meta
+        if remember and current is not None:
+            self._history.append((current.thread_id, current.id))
+            del self._history[:-100]
+        tree = self.checkpoint_tree
+        if thread_id == tree.thread_id:
+            if not tree.select(checkpoint_id):
+                oldest = tree.oldest_id
+                if oldest is None or tree.exhausted:
+                    self.notify(
+                        f"Checkpoint {checkpoint_id} is not in {thread_id!r}.",
+                        title="Checkpoint not found",
+                        severity="warning",
+                    )
+                else:
+                    self._load_more(thread_id, tree.generation, oldest, checkpoint_id)
+        else:
+            self.open_thread(thread_id, select=checkpoint_id)
+            index = self.thread_list.index_of(thread_id)
+            if index is not None:
+                self.thread_list.cursor = index
+        tree.focus()
+
+    def action_goto_checkpoint(self, thread_id: str, checkpoint_id: str) -> None:
+        """Jump to a checkpoint (used by links in the metadata tab)."""
+        self.goto_checkpoint(thread_id, checkpoint_id)
+
+    def action_jump_fork(self) -> None:
+        """Jump into the fork of this checkpoint, or back to this fork's origin."""
+        meta = self.checkpoint_tree.highlighted()
+        if meta is None:
+            return
+        forks = self.checkpoint_tree.forks_of(meta.id)
+        if forks:
+            self.goto_checkpoint(forks[0].thread_id, forks[0].id)
+        elif meta.is_fork_root and meta.parent_id and meta.parent_thread_id:
+            self.goto_checkpoint(meta.parent_thread_id, meta.parent_id)
+        elif self.thread_info is not None and self.thread_info.forked_from is not None:
+            self.goto_checkpoint(*self.thread_info.forked_from)
+        else:
+            self.notify(
+                "This checkpoint has no fork, and this thread is not a fork.",
+                title="Nothing to jump to",
+            )
+
+    def action_jump_parent(self) -> None:
+        """Jump to the parent of the highlighted checkpoint."""
+        meta = self.checkpoint_tree.highlighted()
+        if meta is None or meta.parent_id is None:
+            self.notify("This checkpoint has no parent.", title="Nothing to jump to")
+            return
+        self.goto_checkpoint(meta.parent_thread_id or meta.thread_id, meta.parent_id)
+
+    def action_go_back(self) -> None:
+        """Return to where the last jump started."""
+        if not self._history:
+            self.notify("No earlier position.", title="Back")
+            return
+        thread_id, checkpoint_id = self._history.pop()
+        self.goto_checkpoint(thread_id, checkpoint_id, remember=False)
+
+    # -- other actions -------------------------------------------------------------
+
+    def action_help(self) -> None:
+        """Show every key."""
+        self.push_screen(HelpScreen(self.help_sections()))
+
+    def action_filter(self) -> None:
+        """Focus the thread filter."""
+        self.query_one("#thread-filter", Input).focus()
+
+    def action_escape(self) -> None:
+        """Leave the filter (clearing it) or go back to the threads list."""
+        field = self.query_one("#thread-filter", Input)
+        if field.has_focus and field.value:
+            field.value = ""
+        self.thread_list.focus()
+
+    def action_cycle_status(self) -> None:
+        """Show only running, paused, done, failed threads, then all again."""
+        order: list[ThreadStatus | None] = [None, *THREAD_STATUSES]
+        self.show_status(order[(order.index(self.status_filter) + 1) % len(order)])
+
+    def show_status(self, status: ThreadStatus | None) -> None:
+        """Show only threads with ``status`` (``None``: any status)."""
+        select: Select[ThreadStatus] = self.query_one("#status-filter", Select)
+        if status is None:
+            select.clear()
+        else:
+            select.value = status
+
+    def action_toggle_follow(self) -> None:
+        """Turn follow mode on or off."""
+        self.following = not self.following
+        if self.following:
+            self.notify(
+                "New checkpoints appear as they are written.", title="Following"
+            )
+
+    def action_tab(self, tab: str) -> None:
+        """Show a tab of the detail pane."""
+        if tab in TABS:
+            self.detail.tabs.active = tab
+
+    def action_reload(self) -> None:
+        """Reload the threads list and the selected thread."""
+        self.refresh_threads(select=self.selected_thread)
+        meta = self.selected_meta
+        if self.selected_thread is not None:
+            self.open_thread(self.selected_thread, select=meta.id if meta else None)
+
+    # -- help and palette ----------------------------------------------------------
+
+    def help_sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """The key tables the help screen shows."""
+        return [
+            (
+                "Everywhere",
+                _keys(self.BINDINGS)
+                + [
+                    ("ctrl+p", "Command palette"),
+                    ("ctrl+q", "Quit"),
+                    ("tab", "Next pane"),
+                ],
+            ),
+            ("Threads", _keys(ThreadList.BINDINGS)),
+            ("Checkpoint tree", _keys(CheckpointTree.BINDINGS)),
+            (
+                "State and Writes trees",
+                _keys(ValueTree.BINDINGS) + [("enter / space", "Expand or collapse")],
+            ),
+        ]
+
+    def palette_commands(self) -> Iterable[PaletteCommand]:
+        """Every action of the app, for the command palette."""
+        yield PaletteCommand(
+            "Filter threads by id", "Type an id prefix", self.action_filter
+        )
+        yield PaletteCommand(
+            "Cycle status filter",
+            "running, paused, done, failed, all",
+            self.action_cycle_status,
+        )
+        for status in THREAD_STATUSES:
+            yield PaletteCommand(
+                f"Show only {status} threads",
+                f"Threads whose status is {status}",
+                partial(self.show_status, status),
+            )
+        yield PaletteCommand(
+            "Show threads of any status",
+            "Clear the status filter",
+            partial(self.show_status, None),
+        )
+        yield PaletteCommand(
+            "Follow: stop" if self.following else "Follow: watch for new checkpoints",
+            "Track the head of the thread as other processes write to it",
+            self.action_toggle_follow,
+        )
+        yield PaletteCommand(
+            "Jump to fork / origin",
+            "Into a fork of this checkpoint, or back",
+            self.action_jump_fork,
+        )
+        yield PaletteCommand(
+            "Jump to parent checkpoint", "In any thread", self.action_jump_parent
+        )
+        yield PaletteCommand(
+            "Go back", "Where the last jump started", self.action_go_back
+        )
+        for tab, label in zip(TABS, ("State", "Writes", "Metadata"), strict=True):
+            yield PaletteCommand(
+                f"Show the {label} tab",
+                f"Detail pane: {label}",
+                partial(self.action_tab, tab),
+            )
+        yield PaletteCommand(
+            "Reload", "Read the threads and the thread again", self.action_reload
+        )
+        yield PaletteCommand("Help: keys", "Every key binding", self.action_help)
+
+    # -- helpers -------------------------------------------------------------------
+
+    def _update_tree_title(self) -> None:
+        info = self.thread_info
+        pane = self.query_one("#tree-pane")
+        if info is None:
+            return
+        pane.border_title = info.thread_id
+        parts = [
+            f"{STATUS_ICONS[info.status]} {info.status}",
+            f"{info.checkpoint_count:,} checkpoints",
+        ]
+        if info.forked_from is not None:
+            parts.append(f"{FORK_MARK} from {info.forked_from[0]}")
+        pane.border_subtitle = " · ".join(parts)
+
+
+def _keys(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for binding in bindings:
+        if isinstance(binding, Binding):
+            keys = binding.key_display or binding.key.replace(",", " / ")
+            out.append((keys, binding.description))
+    return out

@@ -1,0 +1,1 @@
+"""Timeloom's screens: help and error dialogs."""

@@ -1,0 +1,52 @@
+"""The ``?`` screen: every key, grouped by where it works."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+
+class HelpScreen(ModalScreen[None]):
+    """Lists key bindings in sections; any of escape, ? or q closes it.
+
+    | Key | Action |
+    | :- | :- |
+    | escape / ? / q | Close. |
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark,q", "dismiss", "Close"),
+    ]
+
+    def __init__(
+        self, sections: Sequence[tuple[str, Sequence[tuple[str, str]]]]
+    ) -> None:
+        """Args:
+        sections: ``(title, [(keys, what they do), ...])`` per section.
+        """
+        super().__init__()
+        self.sections = sections
+
+    def compose(self) -> ComposeResult:
+        lines: list[str] = []
+        for title, keys in self.sections:
+            lines.append(f"[b $accent]{escape(title)}[/]")
+            width = max((len(k) for k, _ in keys), default=0) + 2
+            for key, text in keys:
+                lines.append(f"  [b]{escape(key.ljust(width))}[/b]{escape(text)}")
+            lines.append("")
+        lines.append(
+            "[$text-muted]Every action is also in the command palette (ctrl+p).[/]"
+        )
+        with Vertical(id="help-dialog") as dialog:
+            dialog.border_title = "Keys"
+            dialog.border_subtitle = "escape to close"
+            with VerticalScroll():
+                yield Static("\n".join(lines), id="help-text")

@@ -1,0 +1,197 @@
+"""The detail pane: the selected checkpoint in tabs (State, Writes, Metadata).
+
+It renders what the app hands it; later features add tabs with
+``DetailPane.tabs.add_pane(...)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Static, TabbedContent, TabPane
+
+from timeloom.core.checkpoint import Checkpoint, CheckpointMeta, PendingWrite
+from timeloom.tui.widgets.checkpoint_tree import node_label
+from timeloom.tui.widgets.formatting import FORK_MARK, format_size, format_timestamp
+from timeloom.tui.widgets.value_tree import ValueTree
+
+TABS = ("state", "writes", "meta")
+"""The ids of the tabs, in order (keys 1, 2, 3)."""
+
+
+def _link(thread_id: str, checkpoint_id: str, text: str) -> str:
+    # Action arguments are Python literals; repr() quotes ids safely.
+    return (
+        f"[@click=app.goto_checkpoint({thread_id!r},{checkpoint_id!r})]"
+        f"{escape(text)}[/]"
+    )
+
+
+class DetailPane(Vertical):
+    """Tabs about one checkpoint; only the selected checkpoint's values are shown."""
+
+    DEFAULT_CSS = """
+    DetailPane {
+        height: 1fr;
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(id="detail-tabs"):
+            with TabPane("State", id="state"):
+                yield Static("", id="state-header", classes="detail-header")
+                yield ValueTree(id="state-tree")
+            with TabPane("Writes", id="writes"):
+                yield Static("", id="writes-header", classes="detail-header")
+                yield ValueTree(id="writes-tree")
+            with TabPane("Metadata", id="meta"), VerticalScroll(id="meta-scroll"):
+                yield Static("", id="meta-body")
+
+    @property
+    def tabs(self) -> TabbedContent:
+        """The tabbed content, for switching and adding tabs."""
+        return self.query_one("#detail-tabs", TabbedContent)
+
+    def show_nothing(self, text: str = "No checkpoint selected.") -> None:
+        """Show an empty pane with a hint."""
+        for header in ("#state-header", "#writes-header"):
+            self.query_one(header, Static).update(f"[$text-muted]{escape(text)}[/]")
+        self.query_one("#state-tree", ValueTree).clear()
+        self.query_one("#writes-tree", ValueTree).clear()
+        self.query_one("#meta-body", Static).update("")
+
+    def show_loading(self, meta: CheckpointMeta) -> None:
+        """Show what the summary already tells while the values load."""
+        self.query_one("#state-header", Static).update(
+            f"[$text-muted]Loading step {meta.step} ({escape(node_label(meta))})…[/]"
+        )
+        self.query_one("#writes-header", Static).update("")
+        self.query_one("#meta-body", Static).update(_metadata(meta, None, None))
+
+    def show_checkpoint(
+        self, checkpoint: Checkpoint, meta: CheckpointMeta | None
+    ) -> None:
+        """Show a loaded checkpoint.
+
+        Args:
+            checkpoint: the checkpoint with its values.
+            meta: its summary, when known (for the stored size).
+        """
+        values = checkpoint.values
+        count = len(values)
+        self.query_one("#state-header", Static).update(
+            f"[b]step {checkpoint.step}[/b] · {count} key{'' if count == 1 else 's'}"
+            f" · next: {escape(', '.join(checkpoint.next) or '(done)')}"
+        )
+        self.query_one("#state-tree", ValueTree).show_values(values)
+        self.query_one("#writes-header", Static).update(_writes_header(checkpoint))
+        self.query_one("#writes-tree", ValueTree).show_values(
+            _writes_values(checkpoint), expand=True
+        )
+        self.query_one("#meta-body", Static).update(_metadata(meta, checkpoint, None))
+
+    def show_forks(self, meta: CheckpointMeta, forks: Sequence[CheckpointMeta]) -> None:
+        """Add the checkpoint's forks into other threads to the metadata tab."""
+        self.query_one("#meta-body", Static).update(_metadata(meta, None, forks))
+
+    def show_error(self, title: str, message: str) -> None:
+        """Say that the selected checkpoint could not be shown (the app keeps going)."""
+        text = f"[$error][b]{escape(title)}[/b]\n{escape(message)}[/]"
+        self.query_one("#state-header", Static).update(text)
+        self.query_one("#state-tree", ValueTree).clear()
+        self.query_one("#writes-header", Static).update(text)
+        self.query_one("#writes-tree", ValueTree).clear()
+
+
+def _writes_header(checkpoint: Checkpoint) -> str:
+    parts = [f"{len(checkpoint.writes)} node(s) wrote in this step"]
+    errors, interrupts = checkpoint.errors, checkpoint.interrupts
+    pending = [w for w in checkpoint.pending_writes if w.kind == "update"]
+    if pending:
+        parts.append(f"{len(pending)} pending write(s)")
+    text = " · ".join(parts)
+    for error in errors:
+        value = error.value if isinstance(error.value, Mapping) else {}
+        text += (
+            f"\n[$error]✗ {escape(error.node)} raised "
+            f"{escape(str(value.get('type', 'an error')))}: "
+            f"{escape(str(value.get('message', '')))}[/]"
+        )
+    for intr in interrupts:
+        text += f"\n[$warning]⏸ {escape(intr.node)} is waiting for an answer[/]"
+    return text
+
+
+def _writes_values(checkpoint: Checkpoint) -> dict[str, Any]:
+    out: dict[str, Any] = {name: update for name, update in checkpoint.writes.items()}
+    groups: dict[str, list[PendingWrite]] = {}
+    for write in checkpoint.pending_writes:
+        groups.setdefault(write.kind, []).append(write)
+    labels = {
+        "update": "pending writes",
+        "error": "errors",
+        "interrupt": "interrupts",
+        "resume": "resume values",
+    }
+    for kind, label in labels.items():
+        if kind in groups:
+            out[f"⟪{label}⟫"] = [
+                {"node": w.node, **_as_dict(w.value)} for w in groups[kind]
+            ]
+    return out
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, Mapping) else {"value": value}
+
+
+def _metadata(
+    meta: CheckpointMeta | None,
+    checkpoint: Checkpoint | None,
+    forks: Sequence[CheckpointMeta] | None,
+) -> str:
+    source = checkpoint if checkpoint is not None else meta
+    if source is None:
+        return ""
+    rows: list[tuple[str, str]] = [
+        ("checkpoint", escape(source.id)),
+        ("thread", escape(source.thread_id)),
+    ]
+    if source.parent_id is None:
+        rows.append(("parent", "[$text-muted](none: the first checkpoint)[/]"))
+    else:
+        parent_thread = source.parent_thread_id or source.thread_id
+        where = "" if parent_thread == source.thread_id else f"  in {parent_thread}"
+        rows.append(
+            ("parent", _link(parent_thread, source.parent_id, source.parent_id + where))
+        )
+    rows += [
+        ("step", str(source.step)),
+        ("source", source.source),
+        ("created", format_timestamp(source.created_at)),
+        ("next", escape(", ".join(source.next)) or "[$text-muted](done)[/]"),
+    ]
+    if meta is not None:
+        rows.append(("nodes", escape(", ".join(meta.nodes)) or "—"))
+        rows.append(("size", format_size(meta.size)))
+    if forks:
+        links = "\n".join(
+            _link(f.thread_id, f.id, f"{FORK_MARK} {f.thread_id} ({f.source})")
+            for f in forks
+        )
+        rows.append(("forks", links))
+    width = max(len(k) for k, _ in rows) + 2
+    lines = []
+    for key, value in rows:
+        pad = "\n" + " " * width
+        lines.append(f"[b]{key.ljust(width)}[/b]{value.replace(chr(10), pad)}")
+    metadata = source.metadata
+    lines.append("")
+    lines.append("[b]metadata[/b]" + ("" if metadata else "  [$text-muted](empty)[/]"))
+    for key, value in metadata.items():
+        lines.append(f"  {escape(str(key))}: {escape(repr(value))}")
+    return "\n".join(lines)

@@ -1,0 +1,220 @@
+"""How checkpoint data is shown as text: times, statuses, sizes and values.
+
+Times are always shown in UTC in a fixed format, so that what is on screen does not
+depend on the machine's time zone (snapshots and screenshots stay stable).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any, Final, Literal, TypeAlias
+
+from timeloom.core.checkpoint import ThreadStatus
+
+STATUS_ICONS: Final[Mapping[ThreadStatus, str]] = {
+    "running": "▶",
+    "paused": "⏸",
+    "done": "✓",
+    "failed": "✗",
+}
+"""One glyph per thread status."""
+
+FORK_MARK: Final = "⑂"
+"""Marks a thread forked from another one, and a checkpoint forked into one."""
+
+FOLD_AT: Final = 60
+"""Strings longer than this are folded to their first characters in summaries."""
+
+Kind: TypeAlias = Literal[
+    "string", "number", "bool", "null", "time", "id", "bytes", "container", "type"
+]
+"""What kind of value a summary shows; the value tree styles each kind."""
+
+
+def format_time(moment: datetime) -> str:
+    """``HH:MM:SS`` in UTC."""
+    return _utc(moment).strftime("%H:%M:%S")
+
+
+def format_day_time(moment: datetime) -> str:
+    """``MM-DD HH:MM`` in UTC: compact enough for the threads pane."""
+    return _utc(moment).strftime("%m-%d %H:%M")
+
+
+def format_timestamp(moment: datetime) -> str:
+    """A full UTC timestamp with milliseconds, for the metadata tab."""
+    return _utc(moment).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+
+
+def format_size(size: int | None) -> str:
+    """A byte count for humans (``1.2 KB``); ``?`` when unknown."""
+    if size is None:
+        return "?"
+    if size < 1024:
+        return f"{size} B"
+    value = size / 1024
+    for unit in ("KB", "MB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
+def short_id(checkpoint_id: str) -> str:
+    """The last 8 characters of a checkpoint id: its random, distinguishing part."""
+    return checkpoint_id[-8:]
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+# -- values ------------------------------------------------------------------------
+
+
+def is_inert(value: Any) -> bool:
+    """Whether ``value`` is the codec's inert stand-in for a class it may not revive.
+
+    The codec decodes an unknown class to a value with ``type_name`` and ``fields``;
+    it is recognised by that shape so that the TUI never needs to import the class.
+    """
+    return (
+        not isinstance(value, type)
+        and isinstance(getattr(value, "type_name", None), str)
+        and isinstance(getattr(value, "fields", None), Mapping)
+    )
+
+
+def children_of(value: Any) -> list[tuple[str | int, Any]] | None:
+    """The members of a container value, or ``None`` if ``value`` is a leaf.
+
+    Mappings give their items, sequences and sets their elements, dataclasses and
+    inert values their fields.
+    """
+    if isinstance(value, Mapping):
+        return [(_key(k), v) for k, v in value.items()]
+    if isinstance(value, list | tuple):
+        return list(enumerate(value))
+    if isinstance(value, set | frozenset):
+        return list(enumerate(sorted(value, key=repr)))
+    if is_inert(value):
+        return [(_key(k), v) for k, v in value.fields.items()]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [(f.name, getattr(value, f.name)) for f in dataclasses.fields(value)]
+    return None
+
+
+def _key(key: Any) -> str | int:
+    return key if isinstance(key, str | int) else repr(key)
+
+
+def type_label(value: Any) -> str | None:
+    """The type name shown before a container that is not a plain dict or list."""
+    if is_inert(value):
+        # The class's own name; the module path is in the copied value.
+        return str(value.type_name).rsplit(".", 1)[-1]
+    if isinstance(value, tuple | set | frozenset):
+        return type(value).__name__
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return type(value).__name__
+    return None
+
+
+def summarize(value: Any) -> tuple[Kind, str]:
+    """A one-line summary of ``value`` and its kind.
+
+    Containers give their size (``[4 items]``), long strings are folded, bytes are
+    shown by size, datetimes and UUIDs in a readable form.
+    """
+    members = children_of(value)
+    if members is not None:
+        count = len(members)
+        if (
+            isinstance(value, Mapping)
+            or is_inert(value)
+            or dataclasses.is_dataclass(value)
+        ):
+            noun = "key" if isinstance(value, Mapping) else "field"
+            return "container", f"{{{count} {noun}{'' if count == 1 else 's'}}}"
+        return "container", f"[{count} item{'' if count == 1 else 's'}]"
+    if value is None:
+        return "null", "null"
+    if isinstance(value, bool):
+        return "bool", "true" if value else "false"
+    if isinstance(value, int | float | Decimal):
+        return "number", str(value)
+    if isinstance(value, str):
+        return "string", fold(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "bytes", f"<{format_size(len(value))} of bytes>"
+    if isinstance(value, datetime):
+        return "time", value.isoformat(sep=" ")
+    if isinstance(value, date | time):
+        return "time", value.isoformat()
+    if isinstance(value, timedelta):
+        return "time", f"timedelta({value})"
+    if isinstance(value, uuid.UUID):
+        return "id", str(value)
+    if isinstance(value, enum.Enum):
+        return "type", f"{type(value).__name__}.{value.name}"
+    return "type", fold(repr(value))
+
+
+def fold(text: str, limit: int = FOLD_AT) -> str:
+    """Quote ``text`` on one line, folded to ``limit`` characters with its length."""
+    flat = text.replace("\n", "⏎")
+    if len(flat) <= limit:
+        return json.dumps(flat, ensure_ascii=False)
+    return (
+        json.dumps(flat[:limit], ensure_ascii=False)[:-1] + f'…" ({len(text):,} chars)'
+    )
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def path_text(path: tuple[str | int, ...]) -> str:
+    """A path into the state, jq-style: ``messages[0].content``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _IDENTIFIER.match(part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{json.dumps(part, ensure_ascii=False)}]"
+    return out
+
+
+def to_plain(value: Any) -> Any:
+    """``value`` as JSON-compatible data (for copying): unknown types become text."""
+    members = children_of(value)
+    if members is not None:
+        if isinstance(value, list | tuple | set | frozenset):
+            return [to_plain(v) for _, v in members]
+        plain = {str(k): to_plain(v) for k, v in members}
+        label = str(value.type_name) if is_inert(value) else type_label(value)
+        return {"__type__": label, **plain} if label else plain
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return to_plain(value.value)
+    return str(value)
+
+
+def copy_text(value: Any) -> str:
+    """The text put on the clipboard for ``value``: strings as they are, else JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(to_plain(value), ensure_ascii=False, indent=2)

@@ -1,0 +1,301 @@
+"""The threads pane's list: every thread, paged in on demand.
+
+A Line-API widget: its height is the number of matching threads, but it only holds
+the pages that have been on screen. When a row without data is drawn, it asks for
+that page with :class:`ThreadList.PageNeeded`; the app loads it and hands it back
+with :meth:`ThreadList.set_page`. 100,000 threads cost a few pages of memory.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from timeloom.core.checkpoint import ThreadInfo
+from timeloom.tui.widgets.formatting import FORK_MARK, STATUS_ICONS, format_day_time
+
+PAGE_SIZE = 200
+"""Threads fetched per request."""
+
+MAX_PAGES = 50
+"""Pages kept in memory (10,000 threads); the rest are read again when shown."""
+
+
+class ThreadList(ScrollView, can_focus=True):
+    """The list of threads, most recently updated first.
+
+    | Key | Action |
+    | :- | :- |
+    | up / down | Move the cursor. |
+    | page up / page down | Move a screen at a time. |
+    | home / end | First / last thread. |
+    | enter | Open the thread's checkpoint tree. |
+    | ctrl+c | Copy the thread id. |
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "first", "First", show=False),
+        Binding("end", "last", "Last", show=False),
+        Binding("enter", "open", "Open thread", show=False),
+        Binding("ctrl+c", "copy_id", "Copy id", show=False),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "thread-list--cursor",
+        "thread-list--running",
+        "thread-list--paused",
+        "thread-list--done",
+        "thread-list--failed",
+        "thread-list--fork",
+        "thread-list--muted",
+    }
+
+    DEFAULT_CSS = """
+    ThreadList {
+        height: 1fr;
+        overflow-x: hidden;
+    }
+    """
+
+    cursor: reactive[int] = reactive(0, always_update=True, init=False)
+    """The index of the highlighted thread."""
+
+    class Highlighted(Message):
+        """The cursor moved onto a loaded thread."""
+
+        def __init__(self, info: ThreadInfo, opened: bool = False) -> None:
+            super().__init__()
+            self.info = info
+            self.opened = opened
+            """Whether the user pressed enter (or clicked) rather than only moving."""
+
+    class PageNeeded(Message):
+        """Rows without data are on screen: load the page at ``offset``."""
+
+        def __init__(self, generation: int, offset: int) -> None:
+            super().__init__()
+            self.generation = generation
+            self.offset = offset
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self.total = 0
+        """How many threads match the current filter."""
+        self.generation = 0
+        """Bumped by :meth:`reset`, so pages of an older listing are ignored."""
+        self._pages: dict[int, list[ThreadInfo]] = {}
+        self._requested: set[int] = set()
+        self._lines: LRUCache[tuple[int, bool, int], Strip] = LRUCache(512)
+        self._announced: str | None = None
+
+    # -- rendering -----------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        index = self.scroll_offset.y + y
+        width = self.size.width
+        if index >= self.total:
+            return Strip.blank(width, self.rich_style)
+        selected = index == self.cursor and self.has_focus
+        key = (index, selected or index == self.cursor, width)
+        info = self.info_at(index)
+        if info is None:
+            self._request(index)
+            style = self.rich_style + self.get_component_rich_style(
+                "thread-list--muted"
+            )
+            return Strip([Segment(" …".ljust(width), style)], width)
+        cached = self._lines.get(key)
+        if cached is not None:
+            return cached
+        strip = self._render_row(info, width, index == self.cursor)
+        self._lines[key] = strip
+        return strip
+
+    def _render_row(self, info: ThreadInfo, width: int, cursor: bool) -> Strip:
+        base = self.rich_style
+        status_style = self.get_component_rich_style(f"thread-list--{info.status}")
+        muted = self.get_component_rich_style("thread-list--muted")
+        fork = self.get_component_rich_style("thread-list--fork")
+        right = Text.assemble(
+            (f"{info.checkpoint_count:>5,} ", muted),
+            (format_day_time(info.updated_at), muted),
+        )
+        left = Text.assemble(
+            (f" {STATUS_ICONS[info.status]} ", status_style),
+            (f"{FORK_MARK} " if info.forked_from else "", fork),
+            info.thread_id,
+        )
+        room = max(width - right.cell_len, 4)
+        if left.cell_len > room:
+            left.truncate(room - 1)
+            left.append("…")
+        line = Text.assemble(
+            left, " " * (width - left.cell_len - right.cell_len), right
+        )
+        line.truncate(width)
+        if cursor:
+            line.stylize(self.get_component_rich_style("thread-list--cursor"))
+        segments = list(line.render(self.app.console))
+        return Strip(Segment.apply_style(segments, base), width)
+
+    def _request(self, index: int) -> None:
+        offset = index - index % PAGE_SIZE
+        if offset not in self._requested:
+            self._requested.add(offset)
+            # Posted from this widget's context (render_line runs in the screen's,
+            # and a message does not bubble back to its sender).
+            self.call_later(self.post_message, self.PageNeeded(self.generation, offset))
+
+    # -- watchers and handlers -----------------------------------------------------
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self._lines.clear()
+        self.refresh()
+        self.scroll_to_region(
+            Region(0, new, max(self.size.width, 1), 1), animate=False, force=True
+        )
+        self._announce()
+
+    def _on_focus(self, event: events.Focus) -> None:
+        self._lines.clear()
+        self.refresh()
+
+    def _on_blur(self, event: events.Blur) -> None:
+        self._lines.clear()
+        self.refresh()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.virtual_size = Size(event.size.width, self.total)
+
+    async def _on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        index = self.scroll_offset.y + offset.y
+        if 0 <= index < self.total:
+            self.cursor = index
+            info = self.info_at(index)
+            if info is not None:
+                self.post_message(self.Highlighted(info, opened=True))
+
+    # -- actions -------------------------------------------------------------------
+
+    def action_cursor(self, delta: int) -> None:
+        """Move the cursor by ``delta`` rows."""
+        self._move(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        """Move the cursor a screen up or down."""
+        self._move(self.cursor + direction * max(self.size.height - 1, 1))
+
+    def action_first(self) -> None:
+        """Move to the first thread."""
+        self._move(0)
+
+    def action_last(self) -> None:
+        """Move to the last thread."""
+        self._move(self.total - 1)
+
+    def action_open(self) -> None:
+        """Open the highlighted thread (and move focus to its tree)."""
+        info = self.info_at(self.cursor)
+        if info is not None:
+            self.post_message(self.Highlighted(info, opened=True))
+
+    def action_copy_id(self) -> None:
+        """Copy the highlighted thread's id."""
+        info = self.info_at(self.cursor)
+        if info is not None:
+            self.app.copy_to_clipboard(info.thread_id)
+            self.notify(info.thread_id, title="Copied thread id")
+
+    # -- public --------------------------------------------------------------------
+
+    def reset(self, total: int) -> int:
+        """Forget every page and show ``total`` rows; return the new generation."""
+        self.generation += 1
+        self.total = total
+        self._pages.clear()
+        self._requested.clear()
+        self._lines.clear()
+        self._announced = None
+        self.virtual_size = Size(self.size.width, total)
+        self.cursor = min(self.cursor, max(total - 1, 0))
+        self.refresh()
+        return self.generation
+
+    def set_page(self, generation: int, offset: int, infos: list[ThreadInfo]) -> None:
+        """Store a page loaded for :class:`PageNeeded` (ignored if outdated)."""
+        if generation != self.generation:
+            return
+        self._pages[offset] = infos
+        while len(self._pages) > MAX_PAGES:
+            # Forget the page farthest from the cursor; it is read again if needed.
+            far = max(self._pages, key=lambda page: abs(page - self.cursor))
+            del self._pages[far]
+            self._requested.discard(far)
+        if offset + len(infos) > self.total or (
+            len(infos) < PAGE_SIZE and offset + len(infos) < self.total
+        ):
+            # The database changed since it was counted: trust what was read.
+            self.total = offset + len(infos)
+            self.virtual_size = Size(self.size.width, self.total)
+        self._lines.clear()
+        self.refresh()
+        self._announce()
+
+    def info_at(self, index: int) -> ThreadInfo | None:
+        """The thread at ``index``, if its page is loaded."""
+        page = self._pages.get(index - index % PAGE_SIZE)
+        if page is None:
+            return None
+        within = index % PAGE_SIZE
+        return page[within] if within < len(page) else None
+
+    def index_of(self, thread_id: str) -> int | None:
+        """The row of a loaded thread, or ``None``."""
+        for offset, page in self._pages.items():
+            for i, info in enumerate(page):
+                if info.thread_id == thread_id:
+                    return offset + i
+        return None
+
+    def highlighted(self) -> ThreadInfo | None:
+        """The thread under the cursor, if loaded."""
+        return self.info_at(self.cursor)
+
+    def _move(self, index: int) -> None:
+        if self.total:
+            self.cursor = max(0, min(index, self.total - 1))
+
+    def _announce(self) -> None:
+        info = self.info_at(self.cursor)
+        if info is None:
+            if self.total:
+                self._request(self.cursor)
+            return
+        key = f"{info.thread_id}\0{info.head_id}"
+        if key != self._announced:
+            self._announced = key
+            self.post_message(self.Highlighted(info))

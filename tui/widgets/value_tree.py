@@ -1,0 +1,204 @@
+"""A collapsible tree of values: a checkpoint's state, or what nodes wrote.
+
+Children are created when a node is first expanded, so a state with thousands of
+messages costs one line until it is opened. Every kind of value has its own look
+(component classes styled with theme variables): numbers, strings (long ones folded,
+expandable line by line), bytes by size, datetimes, UUIDs, and the codec's inert
+stand-ins for unknown classes, labelled with their type name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual import on
+from textual.binding import Binding, BindingType
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from timeloom.tui.widgets.formatting import (
+    FOLD_AT,
+    children_of,
+    copy_text,
+    path_text,
+    summarize,
+    type_label,
+)
+
+MAX_CHILDREN = 500
+"""Members shown per container; the rest are summarised in one line."""
+
+CHUNK = 100
+"""Characters per line when a long string is unfolded."""
+
+
+@dataclass(frozen=True, slots=True)
+class ValueNode:
+    """What a tree node shows: a value at a path (or a line of a long string)."""
+
+    path: tuple[str | int, ...]
+    value: Any
+    line: str | None = None
+    """For the lines of an unfolded string: the text of this line."""
+
+
+class ValueTree(Tree[ValueNode]):
+    """A lazily expanded tree of values.
+
+    | Key | Action |
+    | :- | :- |
+    | enter / space | Expand or collapse. |
+    | ctrl+c | Copy the value under the cursor (JSON, or the text of a string). |
+    | y | Copy its path (``messages[0].content``). |
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+c", "copy_value", "Copy value"),
+        Binding("y", "copy_path", "Copy path"),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "value-tree--key",
+        "value-tree--string",
+        "value-tree--number",
+        "value-tree--bool",
+        "value-tree--null",
+        "value-tree--time",
+        "value-tree--id",
+        "value-tree--bytes",
+        "value-tree--container",
+        "value-tree--type",
+    }
+
+    DEFAULT_CSS = """
+    ValueTree {
+        height: 1fr;
+    }
+    """
+
+    def __init__(
+        self,
+        label: str = "",
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        super().__init__(label, name=name, id=id, classes=classes, disabled=disabled)
+        self.show_root = False
+        self.guide_depth = 3
+
+    @on(Tree.NodeExpanded)
+    def _fill(self, event: Tree.NodeExpanded[ValueNode]) -> None:
+        event.stop()
+        node = event.node
+        if not node.children and node.data is not None:
+            self._add_members(node, node.data)
+
+    def render_label(
+        self, node: TreeNode[ValueNode], base_style: Style, style: Style
+    ) -> Text:
+        data = node.data
+        if data is None:
+            return super().render_label(node, base_style, style)
+        label = Text()
+        if data.line is not None:
+            label.append(data.line, self._style("string"))
+        else:
+            key = data.path[-1] if data.path else "state"
+            label.append(f"{key}", self._style("key"))
+            label.append("  ")
+            type_name = type_label(data.value)
+            if type_name:
+                label.append(f"⟨{type_name}⟩ ", self._style("type"))
+            kind, summary = summarize(data.value)
+            label.append(summary, self._style(kind))
+        label.stylize(style)
+        prefix = (
+            (self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE)
+            if node.allow_expand
+            else "  "
+        )
+        return Text.assemble((prefix, base_style), label)
+
+    def _style(self, kind: str) -> Style:
+        return self.get_component_rich_style(f"value-tree--{kind}", partial=True)
+
+    # -- actions -------------------------------------------------------------------
+
+    def action_copy_value(self) -> None:
+        """Copy the value under the cursor."""
+        data = self._cursor_data()
+        if data is not None:
+            self.app.copy_to_clipboard(copy_text(data.value))
+            self.notify(path_text(data.path) or "state", title="Copied value")
+
+    def action_copy_path(self) -> None:
+        """Copy the path of the value under the cursor."""
+        data = self._cursor_data()
+        if data is not None:
+            text = path_text(data.path)
+            self.app.copy_to_clipboard(text)
+            self.notify(text or "(the whole state)", title="Copied path")
+
+    # -- public --------------------------------------------------------------------
+
+    def show_values(self, values: Mapping[str, Any], *, expand: bool = False) -> None:
+        """Show a mapping's items as the top-level nodes.
+
+        Args:
+            values: what to show.
+            expand: expand the top-level containers at once.
+        """
+        self.clear()
+        self.root.data = ValueNode((), dict(values))
+        self._add_members(self.root, self.root.data)
+        if expand:
+            for child in self.root.children:
+                if child.allow_expand:
+                    child.expand()
+        self.move_cursor_to_line(0)
+
+    def selected_path(self) -> tuple[str | int, ...] | None:
+        """The path of the value under the cursor."""
+        data = self._cursor_data()
+        return data.path if data is not None else None
+
+    def _cursor_data(self) -> ValueNode | None:
+        node = self.cursor_node
+        return node.data if node is not None else None
+
+    def _add_members(self, node: TreeNode[ValueNode], data: ValueNode) -> None:
+        if data.line is not None:
+            return
+        value = data.value
+        if isinstance(value, str):
+            for text_line in value.splitlines() or [""]:
+                for start in range(0, max(len(text_line), 1), CHUNK):
+                    piece = text_line[start : start + CHUNK]
+                    node.add_leaf(piece, ValueNode(data.path, value, line=piece))
+            return
+        members = children_of(value) or []
+        for key, member in members[:MAX_CHILDREN]:
+            child = ValueNode((*data.path, key), member)
+            if _expandable(member):
+                node.add(str(key), child)
+            else:
+                node.add_leaf(str(key), child)
+        if len(members) > MAX_CHILDREN:
+            rest = len(members) - MAX_CHILDREN
+            node.add_leaf(
+                f"… {rest:,} more", ValueNode(data.path, value, line=f"… {rest:,} more")
+            )
+
+
+def _expandable(value: Any) -> bool:
+    if isinstance(value, str):
+        return len(value) > FOLD_AT or "\n" in value
+    members = children_of(value)
+    return bool(members)
