@@ -3,5 +3,7 @@
 from __future__ import annotations
 
 from timeloom.backends.memory import MemoryCheckpointer
+from timeloom.backends.sqlite import SqliteCheckpointer
+from timeloom.backends.urls import open_checkpointer
 
-__all__ = ["MemoryCheckpointer"]
+__all__ = ["MemoryCheckpointer", "SqliteCheckpointer", "open_checkpointer"]

@@ -587,8 +587,8 @@ class SqliteCheckpointer(BaseCheckpointer):
         return db
 
     async def _prepare(self, db: aiosqlite.Connection) -> None:
-        tables = {r[0] for r in await db.execute_fetchall(sql.TABLES_SQL)}
         await self._check_not_truncated(db)
+        tables = {r[0] for r in await db.execute_fetchall(sql.TABLES_SQL)}
         if "timeloom_migrations" not in tables and tables - {"sqlite_sequence"}:
             await self._refuse_foreign(db, tables)
         if self.read_only:
@@ -701,7 +701,8 @@ class SqliteCheckpointer(BaseCheckpointer):
                 title="Not a Timeloom database",
             )
         if "malformed" in lowered or "corrupt" in lowered:
-            return StoreConnectionError(
+            error = SchemaError if action == "opening" else StoreConnectionError
+            return error(
                 f"{self.path} is damaged ({text}) while {action}.",
                 title="Damaged database",
             )

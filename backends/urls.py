@@ -1,0 +1,138 @@
+"""Open a checkpointer from a URL or a path: what ``timeloom open URL`` accepts.
+
+======================================  ==============================================
+``memory:``                             a fresh in-memory checkpointer
+``path/to/file.db`` (any path)          SQLite (a LangGraph database is recognised by
+``sqlite:///relative.db``               its tables and opened with the LangGraph
+``sqlite:////absolute.db``              reader)
+``sqlite:///:memory:``                  a private in-memory SQLite database
+``postgresql://...``, ``postgres://``   PostgreSQL
+======================================  ==============================================
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import sqlite3
+from urllib.parse import quote
+
+from timeloom.backends.memory import MemoryCheckpointer
+from timeloom.backends.sqlite import SqliteCheckpointer
+from timeloom.core.checkpointer import BaseCheckpointer
+from timeloom.core.errors import SchemaError, StoreConnectionError
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+
+
+def open_checkpointer(url: str, *, read_only: bool = False) -> BaseCheckpointer:
+    """Return the checkpointer for ``url`` (not yet connected: use ``async with``).
+
+    Args:
+        url: a URL or a SQLite file path (see the module docstring).
+        read_only: open read-only, enforced by the database where it can be.
+
+    Raises:
+        SchemaError: the URL names something Timeloom cannot open (an unknown
+            scheme, or a LangGraph database while the LangGraph reader is missing).
+        StoreConnectionError: the backend the URL needs is not available.
+    """
+    if url == "memory:":
+        cp = MemoryCheckpointer()
+        cp.read_only = read_only
+        return cp
+    match = _SCHEME.match(url)
+    scheme = match.group(1).lower() if match else None
+    if scheme in ("postgresql", "postgres"):
+        return _postgres(url, read_only)
+    if scheme == "sqlite":
+        if not url.startswith("sqlite:///"):
+            raise SchemaError(
+                f"Cannot open {url!r}: write sqlite:///relative/path.db or "
+                "sqlite:////absolute/path.db.",
+                title="Unsupported URL",
+            )
+        path = url[len("sqlite:///") :]
+    elif scheme is not None and len(scheme) > 1 and "://" in url:
+        raise SchemaError(
+            f"Cannot open {url!r}: Timeloom opens memory:, SQLite files (a path or "
+            "sqlite:///path) and PostgreSQL (postgresql://...).",
+            title="Unsupported URL",
+        )
+    else:
+        path = url  # a plain path; `C:\...` and `name:with:colons` included
+    if path != ":memory:" and is_langgraph_sqlite(path):
+        return _langgraph(url if scheme == "sqlite" else f"sqlite:///{path}", read_only)
+    return SqliteCheckpointer(path, read_only=read_only)
+
+
+def is_langgraph_sqlite(path: str) -> bool:
+    """Whether ``path`` is a SQLite database written by LangGraph's ``SqliteSaver``.
+
+    Reads the schema read-only (``mode=ro``) and never writes. A file that does not
+    exist, or is not SQLite, is not LangGraph's: the caller reports that.
+    """
+    if not os.path.isfile(path):
+        return False
+    uri = f"file:{quote(os.path.abspath(path))}?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+        try:
+            tables = {
+                row[0]
+                for row in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'"
+                )
+            }
+            if (
+                "timeloom_migrations" in tables
+                or not {"checkpoints", "writes"} <= tables
+            ):
+                return False
+            columns = {
+                row[0]
+                for row in conn.execute(
+                    "SELECT name FROM pragma_table_info(?)", ("checkpoints",)
+                )
+            }
+            return "checkpoint_ns" in columns
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
+
+
+def _langgraph(url: str, read_only: bool) -> BaseCheckpointer:
+    try:
+        module = importlib.import_module("timeloom.backends.langgraph")
+    except ImportError:
+        module = None
+    opener = getattr(module, "open_langgraph", None)
+    if opener is None:
+        raise SchemaError(
+            f"{url}: this is a LangGraph database, and this Timeloom has no LangGraph reader "
+            "(timeloom.backends.langgraph.open_langgraph) to open it.",
+            title="LangGraph database",
+        )
+    # The reader only reads: LangGraph's data is never modified from Timeloom.
+    checkpointer: BaseCheckpointer = opener(url)
+    return checkpointer
+
+
+def _postgres(dsn: str, read_only: bool) -> BaseCheckpointer:
+    try:
+        module = importlib.import_module("timeloom.backends.postgres")
+        backend = module.PostgresCheckpointer
+    except (ImportError, AttributeError) as exc:
+        raise StoreConnectionError(
+            f"Cannot open {_mask(dsn)}: the PostgreSQL backend is not available ({exc}).",
+            title="PostgreSQL unavailable",
+        ) from exc
+    checkpointer: BaseCheckpointer = backend(dsn, read_only=read_only)
+    return checkpointer
+
+
+def _mask(dsn: str) -> str:
+    """Hide a password in a DSN before it is shown."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", dsn)

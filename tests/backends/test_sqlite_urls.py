@@ -1,0 +1,158 @@
+"""``open_checkpointer``: which backend each URL opens."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.backends.conftest import CheckpointFactory
+from timeloom.backends import open_checkpointer
+from timeloom.backends.memory import MemoryCheckpointer
+from timeloom.backends.sqlite import SqliteCheckpointer
+from timeloom.core.checkpointer import BaseCheckpointer
+from timeloom.core.errors import ReadOnlyError, SchemaError, StoreConnectionError
+
+
+def make_langgraph_db(path: Path) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE checkpoints (thread_id TEXT, checkpoint_ns TEXT, "
+            "checkpoint_id TEXT, checkpoint BLOB)"
+        )
+        conn.execute("CREATE TABLE writes (thread_id TEXT, checkpoint_ns TEXT)")
+    conn.close()
+
+
+def test_memory() -> None:
+    cp = open_checkpointer("memory:")
+    assert isinstance(cp, MemoryCheckpointer)
+    assert not cp.read_only
+    assert open_checkpointer("memory:", read_only=True).read_only
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("runs/checkpoints.db", "runs/checkpoints.db"),
+        ("/abs/dir/file.sqlite", "/abs/dir/file.sqlite"),
+        ("no-extension", "no-extension"),
+        ("sqlite:///relative/c.db", "relative/c.db"),
+        ("sqlite:////absolute/c.db", "/absolute/c.db"),
+        ("sqlite:///:memory:", ":memory:"),
+    ],
+)
+def test_sqlite_urls(url: str, path: str) -> None:
+    cp = open_checkpointer(url, read_only=True)
+    assert isinstance(cp, SqliteCheckpointer)
+    assert cp.path == path
+    assert cp.read_only
+
+
+async def test_url_round_trips_and_opens(
+    tmp_path: Path, make: CheckpointFactory
+) -> None:
+    path = tmp_path / "x.db"
+    async with open_checkpointer(str(path)) as cp:
+        await cp.put(make.make("t", {"n": 1}), expected_head=None)
+        url = cp.url
+    assert url == f"sqlite:///{path}"
+    async with open_checkpointer(url, read_only=True) as ro:
+        got = await ro.get("t")
+        assert got is not None
+        assert got.values == {"n": 1}
+        with pytest.raises(ReadOnlyError):
+            await ro.delete_thread("t")
+
+
+async def test_sqlite_in_memory_works(make: CheckpointFactory) -> None:
+    async with open_checkpointer("sqlite:///:memory:") as cp:
+        await cp.put(make.make("t", {"n": 1}), expected_head=None)
+        assert await cp.count_threads() == 1
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql://user@host/db", "redis://localhost", "sqlite:/x.db"]
+)
+def test_unknown_urls_are_refused(url: str) -> None:
+    with pytest.raises(SchemaError) as caught:
+        open_checkpointer(url)
+    assert caught.value.title == "Unsupported URL"
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_postgres_is_imported_lazily(
+    monkeypatch: pytest.MonkeyPatch, scheme: str
+) -> None:
+    made: list[tuple[str, bool]] = []
+
+    class FakePostgres(MemoryCheckpointer):
+        def __init__(self, dsn: str, *, read_only: bool = False) -> None:
+            super().__init__()
+            made.append((dsn, read_only))
+
+    fake = types.ModuleType("timeloom.backends.postgres")
+    fake.PostgresCheckpointer = FakePostgres  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "timeloom.backends.postgres", fake)
+    dsn = f"{scheme}://u:secret@db:5432/app"
+    cp = open_checkpointer(dsn, read_only=True)
+    assert isinstance(cp, FakePostgres)
+    assert made == [(dsn, True)]
+
+
+def test_postgres_missing_backend_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "timeloom.backends.postgres", None)
+    with pytest.raises(StoreConnectionError) as caught:
+        open_checkpointer("postgresql://u:secret@db/app")
+    assert "secret" not in caught.value.msg
+    assert "PostgreSQL backend is not available" in caught.value.msg
+
+
+def test_langgraph_database_goes_to_the_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "lg.db"
+    make_langgraph_db(path)
+    opened: list[str] = []
+    reader = MemoryCheckpointer()
+
+    def open_langgraph(url: str) -> BaseCheckpointer:
+        opened.append(url)
+        return reader
+
+    fake: Any = types.ModuleType("timeloom.backends.langgraph")
+    fake.open_langgraph = open_langgraph
+    monkeypatch.setitem(sys.modules, "timeloom.backends.langgraph", fake)
+    assert open_checkpointer(str(path), read_only=True) is reader
+    assert open_checkpointer(f"sqlite:///{path}") is reader
+    assert opened == [f"sqlite:///{path}", f"sqlite:///{path}"]
+
+
+def test_langgraph_database_without_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "lg.db"
+    make_langgraph_db(path)
+    before = path.read_bytes()
+    monkeypatch.setitem(sys.modules, "timeloom.backends.langgraph", None)
+    with pytest.raises(SchemaError) as caught:
+        open_checkpointer(str(path))
+    assert "this is a LangGraph database" in caught.value.msg
+    assert caught.value.title == "LangGraph database"
+    assert path.read_bytes() == before  # detection reads only
+
+
+def test_timeloom_database_is_not_mistaken_for_langgraph(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE timeloom_migrations (v INTEGER PRIMARY KEY)")
+        conn.execute("CREATE TABLE checkpoints (checkpoint_ns TEXT)")
+        conn.execute("CREATE TABLE writes (x TEXT)")
+    conn.close()
+    assert isinstance(open_checkpointer(str(path)), SqliteCheckpointer)
