@@ -1,0 +1,423 @@
+"""Read a LangGraph ``PostgresSaver`` database, strictly read-only.
+
+Connections come from an asyncpg pool (one per event loop, made on first use) whose
+sessions run with ``default_transaction_read_only=on``: the server refuses every
+write. LangGraph's ``setup()`` (migrations, ``CREATE INDEX CONCURRENTLY``) is never
+run. A checkpoint's state is its inline primitive values plus the
+``checkpoint_blobs`` rows named by its ``channel_versions``, joined in one query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from timeloom.backends.langgraph.decode import decode_json_text, decode_typed, inert
+from timeloom.backends.langgraph.mapping import RawCheckpoint, RawWrite
+from timeloom.backends.langgraph.reader import LangGraphReader, ThreadRow, keep_internal
+from timeloom.core.errors import SchemaError, StoreConnectionError
+
+LANGGRAPH_PG_TABLES: Final = (
+    "checkpoints",
+    "checkpoint_blobs",
+    "checkpoint_writes",
+    "checkpoint_migrations",
+)
+"""The tables of a LangGraph ``PostgresSaver`` database (all four are present)."""
+
+KNOWN_MIGRATION: Final = 9
+"""The newest ``checkpoint_migrations.v`` this reader was checked against."""
+
+_TABLES_SQL: Final = """
+SELECT table_name, column_name FROM information_schema.columns
+WHERE table_schema = current_schema() AND table_name = ANY($1::text[])
+"""
+
+# $1.. are filled in by the callers; {where} and {blobs} are fixed fragments below.
+_ROWS_SQL: Final = """
+SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id,
+       c.checkpoint::text, c.metadata::text, b.channels, b.types, b.blobs,
+       octet_length(c.checkpoint::text) + coalesce(s.size, 0) AS size
+FROM checkpoints c
+LEFT JOIN LATERAL (
+    SELECT array_agg(bl.channel) AS channels, array_agg(bl.type) AS types,
+           array_agg(bl.blob) AS blobs
+    FROM jsonb_each_text(c.checkpoint -> 'channel_versions') v
+    JOIN checkpoint_blobs bl
+      ON bl.thread_id = c.thread_id AND bl.checkpoint_ns = c.checkpoint_ns
+     AND bl.channel = v.key AND bl.version = v.value
+    {blobs}
+) b ON true
+LEFT JOIN LATERAL (
+    SELECT sum(pg_column_size(bl.blob)) AS size
+    FROM jsonb_each_text(c.checkpoint -> 'channel_versions') v
+    JOIN checkpoint_blobs bl
+      ON bl.thread_id = c.thread_id AND bl.checkpoint_ns = c.checkpoint_ns
+     AND bl.channel = v.key AND bl.version = v.value
+) s ON true
+WHERE {where}
+"""
+_INTERNAL_BLOBS: Final = (
+    "WHERE bl.channel LIKE 'branch:%' OR bl.channel LIKE 'start:%' "
+    "OR bl.channel LIKE '\\_\\_%'"
+)
+_SPECIAL_VALUES: Final = (
+    "CASE WHEN channel IN ('__error__', '__interrupt__', '__resume__') THEN blob END"
+)
+
+
+def is_langgraph_postgres(columns: Mapping[str, Sequence[str]]) -> bool:
+    """Whether a schema's tables are LangGraph's (non-shallow) ``PostgresSaver`` ones.
+
+    Args:
+        columns: table name -> its column names, for the tables of one schema.
+    """
+    return all(t in columns for t in LANGGRAPH_PG_TABLES) and "checkpoint_id" in (
+        columns.get("checkpoints") or ()
+    )
+
+
+def mask_dsn(dsn: str) -> str:
+    """The DSN with any password replaced by ``***``."""
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host += f":{parts.port}"
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+class LangGraphPostgres(LangGraphReader):
+    """A read-only checkpointer over a LangGraph Postgres database."""
+
+    def __init__(self, dsn: str) -> None:
+        super().__init__()
+        self.dsn = dsn
+        self.has_task_path = True
+        self._pools: dict[asyncio.AbstractEventLoop, asyncpg.Pool] = {}
+        self._checked = False
+
+    @property
+    def url(self) -> str:
+        return mask_dsn(self.dsn)
+
+    async def setup(self) -> None:
+        await self._pool()
+
+    async def aclose(self) -> None:
+        pools, self._pools = self._pools, {}
+        loop = asyncio.get_running_loop()
+        for owner, pool in pools.items():
+            if owner is loop:
+                await pool.close()
+            else:
+                pool.terminate()  # its loop is gone or busy elsewhere
+
+    async def _pool(self) -> asyncpg.Pool:
+        loop = asyncio.get_running_loop()
+        pool = self._pools.get(loop)
+        if pool is None:
+            try:
+                pool = await asyncpg.create_pool(
+                    self.dsn,
+                    min_size=1,
+                    max_size=4,
+                    server_settings={"default_transaction_read_only": "on"},
+                )
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                raise StoreConnectionError(
+                    f"Cannot connect to {self.url}: {exc}",
+                    title="Could not open database",
+                ) from exc
+            self._pools[loop] = pool
+            if not self._checked:
+                await self._check_schema()
+                self._checked = True
+        return pool
+
+    async def _query(self, sql: str, *params: Any) -> builtins.list[asyncpg.Record]:
+        pool = await self._pool()
+        try:
+            return list(await pool.fetch(sql, *params))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreConnectionError(
+                f"Query failed on {self.url}: {exc}", title="Database read failed"
+            ) from exc
+
+    async def _check_schema(self) -> None:
+        rows = await self._query(_TABLES_SQL, list(LANGGRAPH_PG_TABLES))
+        columns: dict[str, list[str]] = {}
+        for row in rows:
+            columns.setdefault(row["table_name"], []).append(row["column_name"])
+        if "checkpoints" not in columns:
+            raise SchemaError(
+                f"{self.url} has no LangGraph 'checkpoints' table in its schema.",
+                title="Not a LangGraph database",
+            )
+        if "checkpoint_id" not in columns["checkpoints"] or "version" not in (
+            columns.get("checkpoint_blobs") or ["version"]
+        ):
+            raise SchemaError(
+                f"{self.url} holds LangGraph's ShallowPostgresSaver tables (deprecated "
+                "since langgraph-checkpoint-postgres 2.0.20): they keep only the "
+                "latest checkpoint of each thread, with no history to travel. "
+                "Timeloom reads PostgresSaver databases only.",
+                title="Shallow LangGraph database",
+            )
+        missing = [t for t in LANGGRAPH_PG_TABLES if t not in columns]
+        if missing:
+            raise SchemaError(
+                f"{self.url}: LangGraph tables missing: {', '.join(missing)}.",
+                title="Unknown LangGraph schema",
+            )
+        self.has_task_path = "task_path" in columns["checkpoint_writes"]
+        if not self.has_task_path:
+            self.schema_notes.append(
+                "checkpoint_writes has no task_path (before migration 9): node names "
+                "of writes are shown as task ids."
+            )
+        versions = await self._query("SELECT max(v) AS v FROM checkpoint_migrations")
+        newest = versions[0]["v"] if versions else None
+        if newest is not None and newest > KNOWN_MIGRATION:
+            self.warnings.append(
+                f"This database was migrated by a newer langgraph-checkpoint-postgres "
+                f"(migration {newest}; this reader knows up to {KNOWN_MIGRATION}). "
+                "Some data may be shown incompletely."
+            )
+
+    # -- decoding ------------------------------------------------------------------
+
+    @staticmethod
+    def _raw(row: asyncpg.Record) -> RawCheckpoint:
+        try:
+            checkpoint = json.loads(row["checkpoint"])
+        except ValueError as exc:
+            checkpoint = {
+                "__error__": inert("langgraph.undecodable", {"error": str(exc)})
+            }
+        values = checkpoint.setdefault("channel_values", {})
+        for channel, tag, blob in zip(
+            row["channels"] or (), row["types"] or (), row["blobs"] or (), strict=False
+        ):
+            if tag == "empty":
+                values.pop(channel, None)
+            else:
+                values[channel] = decode_typed(tag, blob)
+        try:
+            metadata = decode_json_text(row["metadata"] or "{}")
+        except ValueError as exc:
+            metadata = {
+                "langgraph.metadata_error": inert(
+                    "langgraph.undecodable", {"error": str(exc)}
+                )
+            }
+        return RawCheckpoint(
+            thread_id=row["thread_id"],
+            ns=row["checkpoint_ns"],
+            id=row["checkpoint_id"],
+            parent_id=row["parent_checkpoint_id"],
+            checkpoint=checkpoint,
+            metadata=metadata if isinstance(metadata, dict) else {"value": metadata},
+            size=int(row["size"]) if row["size"] is not None else None,
+        )
+
+    async def _select(
+        self, where: str, params: Sequence[Any], *, values: bool, tail: str = ""
+    ) -> builtins.list[RawCheckpoint]:
+        sql = _ROWS_SQL.format(where=where, blobs="" if values else _INTERNAL_BLOBS)
+        rows = await self._query(sql + tail, *params)
+        out = [self._raw(r) for r in rows]
+        if not values:
+            for raw in out:
+                values_ = raw.checkpoint.get("channel_values") or {}
+                raw.checkpoint["channel_values"] = {
+                    k: v for k, v in values_.items() if keep_internal(k)
+                }
+        return out
+
+    # -- fetchers ------------------------------------------------------------------
+
+    async def _rows(
+        self,
+        thread_id: str,
+        ns: str,
+        *,
+        values: bool,
+        before: str | None = None,
+        limit: int | None = None,
+        filter: Mapping[str, Any] | None = None,
+    ) -> builtins.list[RawCheckpoint]:
+        where = ["c.thread_id = $1", "c.checkpoint_ns = $2"]
+        params: list[Any] = [thread_id, ns]
+        if before is not None:
+            params.append(before)
+            where.append(f"c.checkpoint_id < ${len(params)}")
+        if filter:
+            params.append(json.dumps(dict(filter)))
+            where.append(f"c.metadata @> ${len(params)}::jsonb")
+        tail = " ORDER BY c.checkpoint_id DESC"
+        if limit is not None:
+            params.append(limit)
+            tail += f" LIMIT ${len(params)}"
+        return await self._select(" AND ".join(where), params, values=values, tail=tail)
+
+    async def _row(
+        self, thread_id: str | None, ns: str | None, checkpoint_id: str | None
+    ) -> RawCheckpoint | None:
+        if thread_id is None:
+            rows = await self._select(
+                "c.checkpoint_id = $1", [checkpoint_id], values=True, tail=" LIMIT 1"
+            )
+        elif checkpoint_id is None:
+            rows = await self._select(
+                "c.thread_id = $1 AND c.checkpoint_ns = $2",
+                [thread_id, ns or ""],
+                values=True,
+                tail=" ORDER BY c.checkpoint_id DESC LIMIT 1",
+            )
+        else:
+            rows = await self._select(
+                "c.thread_id = $1 AND c.checkpoint_ns = $2 AND c.checkpoint_id = $3",
+                [thread_id, ns or "", checkpoint_id],
+                values=True,
+            )
+        return rows[0] if rows else None
+
+    async def _exists(self, thread_id: str, ns: str) -> bool:
+        rows = await self._query(
+            "SELECT 1 FROM checkpoints WHERE thread_id = $1 AND checkpoint_ns = $2 "
+            "LIMIT 1",
+            thread_id,
+            ns,
+        )
+        return bool(rows)
+
+    async def _rows_where_parent(self, parent_id: str) -> builtins.list[RawCheckpoint]:
+        return await self._select(
+            "c.parent_checkpoint_id = $1",
+            [parent_id],
+            values=False,
+            tail=" ORDER BY c.checkpoint_id",
+        )
+
+    async def _rows_by_key(
+        self, keys: Sequence[tuple[str, str, str]]
+    ) -> builtins.list[RawCheckpoint]:
+        if not keys:
+            return []
+        return await self._select(
+            "(c.thread_id, c.checkpoint_ns, c.checkpoint_id) IN "
+            "(SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))",
+            [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]],
+            values=False,
+        )
+
+    async def _recent_rows(
+        self, after: str | None, thread_id: str | None, ns: str | None, limit: int
+    ) -> builtins.list[RawCheckpoint]:
+        where = ["c.checkpoint_id > $1"]
+        params: list[Any] = [after or ""]
+        if thread_id is not None:
+            where += ["c.thread_id = $2", "c.checkpoint_ns = $3"]
+            params += [thread_id, ns or ""]
+        params.append(limit)
+        return await self._select(
+            " AND ".join(where),
+            params,
+            values=False,
+            tail=f" ORDER BY c.checkpoint_id LIMIT ${len(params)}",
+        )
+
+    async def _writes(
+        self, thread_id: str, ns: str, ids: Sequence[str] | None, *, values: bool
+    ) -> dict[str, builtins.list[RawWrite]]:
+        path = "task_path" if self.has_task_path else "''"
+        blob = "blob" if values else _SPECIAL_VALUES
+        sql = (
+            f"SELECT checkpoint_id, task_id, {path} AS task_path, idx, channel, type, "
+            f"{blob} AS blob FROM checkpoint_writes "
+            "WHERE thread_id = $1 AND checkpoint_ns = $2"
+        )
+        params: list[Any] = [thread_id, ns]
+        if ids is not None:
+            sql += " AND checkpoint_id = ANY($3::text[])"
+            params.append(list(ids))
+        sql += f" ORDER BY checkpoint_id, {path}, task_id, idx"
+        out: dict[str, list[RawWrite]] = {}
+        for r in await self._query(sql, *params):
+            out.setdefault(r["checkpoint_id"], []).append(
+                RawWrite(
+                    r["checkpoint_id"],
+                    r["task_id"],
+                    r["task_path"] or "",
+                    r["idx"],
+                    r["channel"],
+                    r["type"],
+                    r["blob"],
+                )
+            )
+        return out
+
+    async def _thread_rows(
+        self,
+        *,
+        search: str | None,
+        metadata: Mapping[str, Any] | None,
+        limit: int | None,
+        offset: int,
+        thread_id: str | None = None,
+    ) -> builtins.list[ThreadRow]:
+        params: list[Any] = []
+        if thread_id is None:
+            where = ["checkpoint_ns = ''"]
+        else:
+            params.append(thread_id)
+            where = [f"thread_id = ${len(params)}", "checkpoint_ns != ''"]
+        if search:
+            params.append(_like_prefix(search))
+            where.append(f"thread_id LIKE ${len(params)}")
+        grouped = (
+            "SELECT thread_id, checkpoint_ns, count(*) AS n, max(checkpoint_id) AS head, "
+            f"min(checkpoint_id) AS first FROM checkpoints WHERE {' AND '.join(where)} "
+            "GROUP BY thread_id, checkpoint_ns"
+        )
+        if metadata:
+            params.append(json.dumps(dict(metadata)))
+            sql = (
+                f"SELECT g.* FROM ({grouped}) g JOIN checkpoints c ON "
+                "c.thread_id = g.thread_id AND c.checkpoint_ns = g.checkpoint_ns AND "
+                f"c.checkpoint_id = g.head WHERE c.metadata @> ${len(params)}::jsonb"
+            )
+        else:
+            sql = f"SELECT * FROM ({grouped}) g"
+        sql += " ORDER BY head DESC"
+        if limit is not None:
+            params += [limit, offset]
+            sql += f" LIMIT ${len(params) - 1} OFFSET ${len(params)}"
+        rows = await self._query(sql, *params)
+        return [
+            ThreadRow(r["thread_id"], r["checkpoint_ns"], r["n"], r["head"], r["first"])
+            for r in rows
+        ]
+
+    async def _count_threads(self, search: str | None) -> int:
+        sql = "SELECT count(DISTINCT thread_id) AS n FROM checkpoints WHERE checkpoint_ns = ''"
+        params: list[Any] = []
+        if search:
+            sql += " AND thread_id LIKE $1"
+            params.append(_like_prefix(search))
+        rows = await self._query(sql, *params)
+        return int(rows[0]["n"])
+
+
+def _like_prefix(prefix: str) -> str:
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"

@@ -1,0 +1,453 @@
+"""The read-only checkpointer over a LangGraph database, independent of the driver.
+
+:class:`LangGraphReader` implements :class:`~timeloom.core.checkpointer.BaseCheckpointer`
+on top of a few row fetchers that the SQLite and Postgres modules provide; all the
+mapping to Timeloom's model lives in :mod:`timeloom.backends.langgraph.mapping`.
+Every write method raises :class:`~timeloom.core.errors.ReadOnlyError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+from abc import abstractmethod
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from timeloom.backends.langgraph.mapping import (
+    RawCheckpoint,
+    RawWrite,
+    compose_thread_id,
+    is_internal_channel,
+    split_thread_id,
+    to_checkpoint,
+    to_meta,
+    uuid6_floor,
+    uuid6_time,
+)
+from timeloom.core.checkpoint import (
+    Checkpoint,
+    CheckpointMeta,
+    PendingWrite,
+    Source,
+    ThreadInfo,
+    ThreadStatus,
+    thread_status,
+)
+from timeloom.core.checkpointer import BaseCheckpointer
+from timeloom.core.ids import id_time_ms, now_ms
+
+_STATUS_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadRow:
+    """One timeline in a thread listing: ``GROUP BY thread_id, checkpoint_ns``."""
+
+    thread_id: str
+    ns: str
+    count: int
+    head_id: str
+    first_id: str
+
+
+def keep_internal(name: str) -> bool:
+    """Channel filter for summaries: only bookkeeping channels are decoded."""
+    return is_internal_channel(name)
+
+
+class LangGraphReader(BaseCheckpointer):
+    """Reads a LangGraph checkpoint database; never writes to it.
+
+    Timelines: thread ``t`` is LangGraph thread ``t``'s root graph; a subgraph
+    namespace ``ns`` is the timeline ``"t|ns"``. :meth:`threads` lists root graphs;
+    :meth:`subgraphs` lists a thread's subgraph timelines.
+    """
+
+    read_only = True
+
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+        """Things the user should know about how the database is open (shown by the
+        TUI), e.g. that it was opened immutable."""
+        self.schema_notes: list[str] = []
+        """Facts about the schema found (e.g. ``writes`` has no ``task_path``)."""
+
+    # -- what a driver module provides ---------------------------------------------
+
+    @abstractmethod
+    async def _rows(
+        self,
+        thread_id: str,
+        ns: str,
+        *,
+        values: bool,
+        before: str | None = None,
+        limit: int | None = None,
+        filter: Mapping[str, Any] | None = None,
+    ) -> builtins.list[RawCheckpoint]:
+        """A timeline's rows, newest first."""
+
+    @abstractmethod
+    async def _row(
+        self, thread_id: str | None, ns: str | None, checkpoint_id: str | None
+    ) -> RawCheckpoint | None:
+        """One fully decoded row; ``checkpoint_id=None`` is the head."""
+
+    @abstractmethod
+    async def _exists(self, thread_id: str, ns: str) -> bool:
+        """Whether the timeline has a checkpoint."""
+
+    @abstractmethod
+    async def _rows_where_parent(self, parent_id: str) -> builtins.list[RawCheckpoint]:
+        """Rows (summary decode) whose parent is ``parent_id``, in any thread."""
+
+    @abstractmethod
+    async def _rows_by_key(
+        self, keys: Sequence[tuple[str, str, str]]
+    ) -> builtins.list[RawCheckpoint]:
+        """Rows (summary decode) for ``(thread_id, ns, checkpoint_id)`` keys."""
+
+    @abstractmethod
+    async def _recent_rows(
+        self, after: str | None, thread_id: str | None, ns: str | None, limit: int
+    ) -> builtins.list[RawCheckpoint]:
+        """Rows (summary decode) with ids after ``after``, oldest first."""
+
+    @abstractmethod
+    async def _writes(
+        self, thread_id: str, ns: str, ids: Sequence[str] | None, *, values: bool
+    ) -> dict[str, builtins.list[RawWrite]]:
+        """Writes rows by checkpoint id (``ids=None``: the whole timeline), in
+        ``(task_path, task_id, idx)`` order. ``values=False`` may leave out the blobs
+        of node updates (interrupts, resumes and errors are always read)."""
+
+    @abstractmethod
+    async def _thread_rows(
+        self,
+        *,
+        search: str | None,
+        metadata: Mapping[str, Any] | None,
+        limit: int | None,
+        offset: int,
+        thread_id: str | None = None,
+    ) -> builtins.list[ThreadRow]:
+        """Timelines, most recently updated first: root graphs, or (``thread_id``
+        given) that thread's subgraph namespaces."""
+
+    @abstractmethod
+    async def _count_threads(self, search: str | None) -> int:
+        """How many LangGraph threads (root graphs) match ``search``."""
+
+    # -- writes: refused -------------------------------------------------------------
+
+    async def put(self, checkpoint: Checkpoint, *, expected_head: str | None) -> None:
+        self._check_writable()
+
+    async def put_writes(
+        self, thread_id: str, checkpoint_id: str, writes: Sequence[PendingWrite]
+    ) -> None:
+        self._check_writable()
+
+    async def delete_thread(self, thread_id: str) -> None:
+        self._check_writable()
+
+    async def prune(
+        self,
+        thread_id: str,
+        *,
+        keep_last: int | None = None,
+        older_than: datetime | None = None,
+    ) -> int:
+        self._check_writable()
+        return 0
+
+    # -- reads -----------------------------------------------------------------------
+
+    async def _resolve(self, timeline: str) -> tuple[str, str] | None:
+        """The ``(thread_id, ns)`` a timeline id names, if it exists."""
+        for thread_id, ns in split_thread_id(timeline):
+            if await self._exists(thread_id, ns):
+                return thread_id, ns
+        return None
+
+    async def get(
+        self, thread_id: str | None, checkpoint_id: str | None = None
+    ) -> Checkpoint | None:
+        if thread_id is None:
+            if checkpoint_id is None:
+                return None
+            raw = await self._row(None, None, checkpoint_id)
+        else:
+            raw = None
+            for tid, ns in split_thread_id(thread_id):
+                raw = await self._row(tid, ns, checkpoint_id)
+                if raw is not None:
+                    break
+        if raw is None:
+            return None
+        ids = [raw.id] + ([raw.parent_id] if raw.parent_id else [])
+        writes = await self._writes(raw.thread_id, raw.ns, ids, values=True)
+        children = [
+            c
+            for c in await self._rows_where_parent(raw.id)
+            if (c.thread_id, c.ns) == (raw.thread_id, raw.ns)
+        ]
+        parent = None
+        parent_writes = writes.get(raw.parent_id or "", [])
+        if raw.parent_id and any(
+            w.task_path.startswith("~__pregel_push") for w in parent_writes
+        ):
+            parent = await self._row(raw.thread_id, raw.ns, raw.parent_id)
+        checkpoint = to_checkpoint(
+            raw,
+            parent_writes,
+            writes.get(raw.id, []),
+            children=[c.source for c in children],
+            parent=parent,
+        )
+        if not raw.ns:
+            subgraphs = await self._subgraphs_of(raw.thread_id, raw.id)
+            if subgraphs:
+                metadata = dict(checkpoint.metadata)
+                metadata["timeloom.subgraphs"] = subgraphs
+                checkpoint = _with_metadata(checkpoint, metadata)
+        return checkpoint
+
+    async def _subgraphs_of(
+        self, thread_id: str, checkpoint_id: str
+    ) -> builtins.list[str]:
+        rows = await self._thread_rows(
+            search=None, metadata=None, limit=None, offset=0, thread_id=thread_id
+        )
+        out = []
+        for row in rows:
+            heads = await self._rows_by_key([(row.thread_id, row.ns, row.head_id)])
+            parents = heads[0].metadata.get("parents") if heads else None
+            if isinstance(parents, dict) and parents.get("") == checkpoint_id:
+                out.append(compose_thread_id(row.thread_id, row.ns))
+        return out
+
+    async def list(
+        self,
+        thread_id: str,
+        *,
+        before: str | None = None,
+        limit: int | None = None,
+        filter: Mapping[str, Any] | None = None,
+    ) -> AsyncIterator[CheckpointMeta]:
+        resolved = await self._resolve(thread_id)
+        if resolved is None:
+            return
+        tid, ns = resolved
+        rows = await self._rows(
+            tid, ns, values=False, before=before, limit=limit, filter=filter
+        )
+        for meta in await self._metas(tid, ns, rows):
+            yield meta
+
+    async def history(
+        self, thread_id: str, *, before: str | None = None, limit: int | None = None
+    ) -> builtins.list[Checkpoint]:
+        """A timeline's checkpoints with values, newest first, in two queries.
+
+        The fast path for reading a whole history (export, diffs along a branch):
+        one query for the checkpoints and one for all their writes.
+        """
+        resolved = await self._resolve(thread_id)
+        if resolved is None:
+            return []
+        tid, ns = resolved
+        rows = await self._rows(tid, ns, values=True, before=before, limit=limit)
+        full = before is None and limit is None
+        ids = None if full else _ids_and_parents(rows)
+        writes = await self._writes(tid, ns, ids, values=True)
+        children: dict[str, builtins.list[Source]] = {}
+        by_id = {r.id: r for r in rows}
+        for row in rows:
+            if row.parent_id:
+                children.setdefault(row.parent_id, []).append(row.source)
+        return [
+            to_checkpoint(
+                row,
+                writes.get(row.parent_id or "", []),
+                writes.get(row.id, []),
+                children=children.get(row.id, []),
+                parent=by_id.get(row.parent_id or ""),
+            )
+            for row in rows
+        ]
+
+    async def _metas(
+        self, tid: str, ns: str, rows: Sequence[RawCheckpoint]
+    ) -> builtins.list[CheckpointMeta]:
+        if not rows:
+            return []
+        writes = await self._writes(tid, ns, _ids_and_parents(rows), values=False)
+        by_id = {r.id: r for r in rows}
+        return [
+            to_meta(
+                row,
+                writes.get(row.parent_id or "", []),
+                writes.get(row.id, []),
+                parent=by_id.get(row.parent_id or ""),
+            )
+            for row in rows
+        ]
+
+    async def get_thread(self, thread_id: str) -> ThreadInfo | None:
+        resolved = await self._resolve(thread_id)
+        if resolved is None:
+            return None
+        tid, ns = resolved
+        if ns:
+            rows = await self._thread_rows(
+                search=None, metadata=None, limit=None, offset=0, thread_id=tid
+            )
+            rows = [r for r in rows if r.ns == ns]
+        else:
+            rows = await self._thread_rows(
+                search=tid, metadata=None, limit=None, offset=0
+            )
+            rows = [r for r in rows if r.thread_id == tid]
+        infos = await self._infos(rows)
+        return infos[0] if infos else None
+
+    async def subgraphs(self, thread_id: str) -> builtins.list[ThreadInfo]:
+        """The subgraph timelines (``"thread|ns"``) of a LangGraph thread, newest
+        first."""
+        rows = await self._thread_rows(
+            search=None, metadata=None, limit=None, offset=0, thread_id=thread_id
+        )
+        return await self._infos(rows)
+
+    async def _infos(self, rows: Sequence[ThreadRow]) -> builtins.list[ThreadInfo]:
+        if not rows:
+            return []
+        heads = {
+            (r.thread_id, r.ns, r.id): r
+            for r in await self._rows_by_key(
+                [(r.thread_id, r.ns, r.head_id) for r in rows]
+            )
+        }
+        out = []
+        for row in rows:
+            head = heads.get((row.thread_id, row.ns, row.head_id))
+            if head is None:
+                continue  # deleted between the two queries
+            writes = await self._writes(row.thread_id, row.ns, [head.id], values=False)
+            meta = to_meta(head, [], writes.get(head.id, []))
+            out.append(
+                ThreadInfo(
+                    thread_id=compose_thread_id(row.thread_id, row.ns),
+                    status=thread_status(meta.next, meta.has_error, meta.has_interrupt),
+                    head_id=head.id,
+                    checkpoint_count=row.count,
+                    created_at=uuid6_time(row.first_id),
+                    updated_at=head.created_at,
+                    metadata=meta.metadata,
+                )
+            )
+        return out
+
+    async def threads(
+        self,
+        *,
+        search: str | None = None,
+        status: ThreadStatus | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> builtins.list[ThreadInfo]:
+        if status is None:
+            rows = await self._thread_rows(
+                search=search, metadata=metadata, limit=limit, offset=offset
+            )
+            return await self._infos(rows)
+        # A status needs each head decoded: walk all threads in batches.
+        matched: builtins.list[ThreadInfo] = []
+        start = 0
+        while len(matched) < offset + limit:
+            rows = await self._thread_rows(
+                search=search, metadata=metadata, limit=_STATUS_BATCH, offset=start
+            )
+            if not rows:
+                break
+            matched.extend(i for i in await self._infos(rows) if i.status == status)
+            start += len(rows)
+        return matched[offset : offset + limit]
+
+    async def count_threads(
+        self, *, search: str | None = None, status: ThreadStatus | None = None
+    ) -> int:
+        if status is None:
+            return await self._count_threads(search)
+        total = await self._count_threads(search)
+        found = await self.threads(search=search, status=status, limit=total)
+        return len(found)
+
+    async def children(self, checkpoint_id: str) -> builtins.list[CheckpointMeta]:
+        rows = await self._rows_where_parent(checkpoint_id)
+        out: builtins.list[CheckpointMeta] = []
+        for row in rows:
+            out.extend(await self._metas(row.thread_id, row.ns, [row]))
+        return out
+
+    async def recent(
+        self,
+        *,
+        after: str | None = None,
+        thread_id: str | None = None,
+        limit: int = 100,
+    ) -> builtins.list[CheckpointMeta]:
+        tid: str | None = None
+        ns: str | None = None
+        if thread_id is not None:
+            resolved = await self._resolve(thread_id)
+            if resolved is None:
+                return []
+            tid, ns = resolved
+        rows = await self._recent_rows(_as_langgraph_id(after), tid, ns, limit)
+        out: builtins.list[CheckpointMeta] = []
+        for row in rows:
+            out.extend(await self._metas(row.thread_id, row.ns, [row]))
+        return out
+
+    async def watch(
+        self, thread_id: str | None = None, *, poll_interval: float = 0.25
+    ) -> AsyncIterator[CheckpointMeta]:
+        """Yield checkpoints committed from now on, polling by LangGraph id."""
+        last = uuid6_floor(now_ms())
+        seen: dict[str, None] = {}
+        while True:
+            # Ids from different processes are ordered only roughly: look back 2 s.
+            cursor = uuid6_floor(int(uuid6_time(last).timestamp() * 1000) - 2_000)
+            for meta in await self.recent(
+                after=cursor, thread_id=thread_id, limit=1000
+            ):
+                if meta.id in seen:
+                    continue
+                seen[meta.id] = None
+                last = max(last, meta.id)
+                yield meta
+            while len(seen) > 10_000:
+                seen.pop(next(iter(seen)))
+            await asyncio.sleep(poll_interval)
+
+
+def _ids_and_parents(rows: Sequence[RawCheckpoint]) -> builtins.list[str]:
+    ids = {r.id for r in rows} | {r.parent_id for r in rows if r.parent_id}
+    return sorted(ids)
+
+
+def _as_langgraph_id(after: str | None) -> str | None:
+    """Translate a Timeloom (UUIDv7) cursor into a LangGraph (UUIDv6) one."""
+    if after is None or len(after) < 15 or after[14] != "7":
+        return after
+    return uuid6_floor(id_time_ms(after))
+
+
+def _with_metadata(checkpoint: Checkpoint, metadata: dict[str, Any]) -> Checkpoint:
+    return replace(checkpoint, metadata=metadata)
