@@ -1,0 +1,434 @@
+"""The write actions (edit, branch, resume) on the demo database in memory."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+
+from timeloom.backends.memory import MemoryCheckpointer
+from timeloom.core import Checkpoint, CompiledGraph, NodeError, PendingWrite
+from timeloom.core.errors import ConflictError
+from timeloom.tui import actions
+from timeloom.tui.actions import ActionRefused, Answer, write_action_refusal
+from timeloom.tui.demo.build import FORK, build_demo
+from timeloom.tui.diffing import diff_values
+from timeloom.tui.jsonedit import JsonEditError, dumps, parse_edit
+
+
+@pytest.fixture
+async def demo() -> tuple[MemoryCheckpointer, CompiledGraph]:
+    checkpointer = MemoryCheckpointer()
+    graph = await build_demo(checkpointer)
+    return checkpointer, graph
+
+
+async def count(checkpointer: MemoryCheckpointer) -> int:
+    total = 0
+    for info in await checkpointer.threads(limit=1000):
+        total += info.checkpoint_count
+    return total
+
+
+async def head(checkpointer: MemoryCheckpointer, thread_id: str) -> Checkpoint:
+    found = await checkpointer.get(thread_id)
+    assert found is not None
+    return found
+
+
+async def written_by(
+    checkpointer: MemoryCheckpointer, thread_id: str, node: str
+) -> Checkpoint:
+    """The oldest checkpoint of the thread that ``node`` wrote."""
+    found = None
+    async for meta in checkpointer.list(thread_id):
+        if node in meta.nodes:
+            found = meta
+    assert found is not None
+    checkpoint = await checkpointer.get(thread_id, found.id)
+    assert checkpoint is not None
+    return checkpoint
+
+
+# -- refusals ---------------------------------------------------------------------------
+
+
+async def test_refusal_reasons(demo: tuple[MemoryCheckpointer, CompiledGraph]) -> None:
+    checkpointer, graph = demo
+    assert write_action_refusal(checkpointer, graph, "resume") is None
+    assert write_action_refusal(checkpointer, None, "edit") is None
+    assert write_action_refusal(checkpointer, None, "branch") is None
+    reason = write_action_refusal(checkpointer, None, "resume")
+    assert reason == (
+        "resume needs the graph: timeloom open memory: --graph package.module:attribute"
+    )
+    checkpointer.read_only = True
+    for action in ("edit", "branch", "resume"):
+        reason = write_action_refusal(checkpointer, graph, action)
+        assert reason is not None
+        assert "read-only" in reason
+    assert write_action_refusal(None, graph, "edit") is not None
+
+
+async def test_every_write_action_refused_read_only(
+    demo: tuple[MemoryCheckpointer, CompiledGraph],
+) -> None:
+    checkpointer, graph = demo
+    paused = await head(checkpointer, "refund-2077")
+    edit = parse_edit(
+        dumps({**paused.values, "approved": True}), paused.values, graph.schema
+    )
+    before = await count(checkpointer)
+    checkpointer.read_only = True
+    for g in (graph, None):
+        with pytest.raises(ActionRefused, match="read-only"):
+            await actions.save_edit(checkpointer, g, paused, edit)
+        with pytest.raises(ActionRefused, match="read-only"):
+            await actions.branch(checkpointer, g, paused, "refund-2077-b")
+        with pytest.raises(ActionRefused, match="read-only"):
+            await actions.resume(checkpointer, g, paused, answer=Answer("yes"))
+    checkpointer.read_only = False
+    assert await count(checkpointer) == before
+
+
+async def test_resume_without_graph_refused(
+    demo: tuple[MemoryCheckpointer, CompiledGraph],
+) -> None:
+    checkpointer, _ = demo
+    paused = await head(checkpointer, "refund-2077")
+    with pytest.raises(ActionRefused, match="resume needs the graph"):
+        await actions.resume(checkpointer, None, paused, answer=Answer("yes"))
+
+
+# -- edit ----------------------------------------------------------------------------------
+
+
+async def test_invalid_json_writes_nothing(
+    demo: tuple[MemoryCheckpointer, CompiledGraph],
+) -> None:
+    checkpointer, graph = demo
+    proposal = await written_by(checkpointer, "refund-2077", "propose_refund")
+    before = await count(checkpointer)
+    text = dumps(proposal.values).replace('"currency": "EUR"', '"currency": EUR', 1)
+    with pytest.raises(JsonEditError) as caught:
+        parse_edit(text, proposal.values, graph.schema)
+    assert caught.value.problems[0].startswith("line ")
+    assert ", column " in caught.value.problems[0]
+    assert await count(checkpointer) == before
+
+
+async def test_edit_saved_with_graph(
+    demo: tuple[MemoryCheckpointer, CompiledGraph],
+) -> None:
+    checkpointer, graph = demo
+    proposal = await written_by(checkpointer, "refund-2077", "propose_refund")
+    values = dict(proposal.values)
+    values["refund"] = {**values["refund"], "amount": Decimal("150.00")}
+    values["messages"] = [*values["messages"], {"role": "note", "content": "halved"}]
+    edit = parse_edit(dumps(values), proposal.values, graph.schema)
+    assert set(edit.changed) == {"refund", "messages"}
+    saved = await actions.save_edit(checkpointer, graph, proposal, edit)
+    assert saved.source == "update"
+    assert saved.parent_id == proposal.id
+    assert saved.step == proposal.step + 1
+    assert saved.values["refund"]["amount"] == Decimal("150.00")
+    # The reducer channel got the appended tail only: no duplicated messages.
+    assert saved.values["messages"] == values["messages"]
+    assert saved.next == ("approve",)  # routed after propose_refund, as inferred
+    assert (await head(checkpointer, "refund-2077")).id == saved.id
+    assert await checkpointer.get("refund-2077", saved.id) == saved
+
+
+async def test_edit_saved_without_graph(
+    demo: tuple[MemoryCheckpointer, CompiledGraph],
+) -> None:
+    checkpointer, _ = demo
+    proposal = await written_by(checkpointer, "refund-2077", "propose_refund")
+    values = dict(proposal.values)
+    values["refund"] = {**values["refund"], "amount": Decimal("10.00")}
+    # Without the graph the values are written exactly as edited: even an earlier
+    # message can be rewritten.
+    values["messages"] = [
+        {"role": "user", "content": "edited"},
+        *values["messages"][1:],
+    ]
+    edit = parse_edit(dumps(values), proposal.values, None)
+    saved = await actions.save_edit(checkpointer, None, proposal, edit)
+    again = await checkpointer.get("refund-2077", saved.id)
+    assert again is not None
+    assert again.values == values
+    assert again.source == "update"
+    assert again.parent_id == proposal.id
+    assert again.step == proposal.step + 1
+    assert again.next == proposal.next
+    assert sorted(again.writes["__edit__"]) == ["messages", "refund"]
+
+
+async def test_edit_that_rewrites_reducer_history_is_refused_with_graph(
+    demo: tuple[MemoryCheckpointer, CompiledGraph],
+) -> None:
+    checkpointer, graph = demo
+    proposal = await written_by(checkpointer, "refund-2077", "propose_refund")
+    values = dict(proposal.values)
+    values["messages"] = [{"role": "user", "content": "edited"}]
+    edit = parse_edit(dumps(values), proposal.values, graph.schema)
+    before = await count(checkpointer)
+    with pytest.raises(ActionRefused, match="messages is combined by a reducer"):
+        await actions.save_edit(checkpointer, graph, proposal, edit)
+    assert await count(checkpointer) == before
+
+
+async def test_edit_without_graph_conflict_when_head_moves(
+    demo: tuple[MemoryCheckpointer, CompiledGraph],
+) -> None:
+    checkpointer, _ = demo
+    paused = await head(checkpointer, "refund-2077")
+    edit = parse_edit(dumps({**paused.values, "approved": True}), paused.values)
+
+    real_get_thread = checkpointer.get_thread
+
+    async def stale_head(thread_id: str):  # type: ignore[no-untyped-def]
+        info = await real_get_thread(thread_id)
+        assert info is not None
+        from dataclasses import replace
+
+        return replace(info, head_id=paused.parent_id or "")
+
+    checkpointer.get_thread = stale_head  # type: ignore[method-assign]
+    with pytest.raises(ConflictError):
+        await actions.save_edit(checkpointer, None, paused, edit)
+
+
+async def test_nothing_changed_is_refused(
+    demo: tuple[MemoryCheckpointer, CompiledGraph],
+) -> None:
+    checkpointer, graph = demo
+    paused = await head(checkpointer, "refund-2077")
+    edit = parse_edit(dumps(paused.values), paused.values, graph.schema)
+    with pytest.raises(ActionRefused, match="changes nothing"):
+        await actions.save_edit(checkpointer, graph, paused, edit)
+
+
+# -- branch ------------------------------------------------------------------------------
+
+
+async def test_suggested_names_skip_existing(
+    demo: tuple[MemoryCheckpointer, CompiledGraph],
+) -> None:
+    checkpointer, graph = demo
+    assert await actions.suggest_branch_name(checkpointer, "refund-2077") == (
+        "refund-2077-b"
+    )
+    paused = await head(checkpointer, "refund-2077")
+    await actions.branch(checkpointer, graph, paused, "refund-2077-b")
+    assert await actions.suggest_branch_name(checkpointer, "refund-2077") == (
+        "refund-2077-c"
+    )
+
+
+@pytest.mark.parametrize("with_graph", [True, False])
+async def test_branch_into_new_thread(
+    demo: tuple[MemoryCheckpointer, CompiledGraph], with_graph: bool
+) -> None:
+    checkpointer, graph = demo
+    paused = await head(checkpointer, "refund-2077")
+    values = {
+        **paused.values,
+        "refund": {**paused.values["refund"], "amount": Decimal(1)},
+    }
+    edit = parse_edit(
+        dumps(values), paused.values, graph.schema if with_graph else None
+    )
+    root = await actions.branch(
+        checkpointer, graph if with_graph else None, paused, "what-if", edit
+    )
+    assert root.thread_id == "what-if"
+    assert root.source == "fork"
+    assert (root.parent_thread_id, root.parent_id) == ("refund-2077", paused.id)
+    assert root.values["refund"]["amount"] == Decimal(1)
+    info = await checkpointer.get_thread("what-if")
+    assert info is not None
+    assert info.forked_from == ("refund-2077", paused.id)
+    # The original thread is untouched.
+    assert (await head(checkpointer, "refund-2077")).id == paused.id
+
+
+async def test_branch_refuses_existing_and_bad_names(
+    demo: tuple[MemoryCheckpointer, CompiledGraph],
+) -> None:
+    checkpointer, graph = demo
+    paused = await head(checkpointer, "refund-2077")
+    with pytest.raises(ActionRefused, match="already exists"):
+        await actions.branch(checkpointer, graph, paused, "refund-1042")
+    with pytest.raises(ActionRefused, match="'@'"):
+        await actions.branch(checkpointer, None, paused, "a@b")
+    with pytest.raises(ActionRefused, match="name"):
+        await actions.branch(checkpointer, None, paused, "  ")
+
+
+# -- resume -------------------------------------------------------------------------------
+
+
+async def test_resume_through_interrupt_to_done(
+    demo: tuple[MemoryCheckpointer, CompiledGraph],
+) -> None:
+    checkpointer, graph = demo
+    paused = await head(checkpointer, "refund-2077")
+    asked: list[tuple[PendingWrite, ...]] = []
+
+    async def ask(cp: Checkpoint, interrupts: tuple[PendingWrite, ...]) -> Answer:
+        asked.append(interrupts)
+        assert cp.id == paused.id
+        return Answer(actions.parse_answer("yes"))
+
+    seen: list[Checkpoint] = []
+    outcome = await actions.resume(
+        checkpointer, graph, paused, ask=ask, on_checkpoint=seen.append
+    )
+    assert outcome.status == "done"
+    assert len(asked) == 1
+    assert asked[0][0].value["value"]["question"] == "Approve this refund?"
+    assert [c.writes.keys() for c in seen] == [
+        {"approve": 0}.keys(),
+        {"issue_refund": 0}.keys(),
+        {"notify": 0}.keys(),
+    ]
+    assert seen == list(outcome.committed)
+    final = await head(checkpointer, "refund-2077")
+    assert final.id == outcome.last.id
+    assert final.status == "done"
+    assert final.values["approved"] is True
+    assert final.values["receipt"]["amount"] == Decimal("194.50")
+
+
+async def test_resume_to_completion_from_fork_root(
+    demo: tuple[MemoryCheckpointer, CompiledGraph],
+) -> None:
+    checkpointer, graph = demo
+    paused = await head(checkpointer, "refund-2077")
+    root = await actions.branch(checkpointer, graph, paused, "refund-2077-b")
+    outcome = await actions.resume(checkpointer, graph, root, answer=Answer("no"))
+    assert outcome.status == "done"
+    assert outcome.last.values["approved"] is False
+    assert outcome.last.values["messages"][-1]["content"].startswith(
+        "Your refund request was declined"
+    )
+
+
+async def test_resume_declined_question_stays_paused(
+    demo: tuple[MemoryCheckpointer, CompiledGraph],
+) -> None:
+    checkpointer, graph = demo
+    paused = await head(checkpointer, "refund-2077")
+    before = await count(checkpointer)
+
+    async def decline(cp: Checkpoint, interrupts: tuple[PendingWrite, ...]) -> None:
+        return None
+
+    outcome = await actions.resume(checkpointer, graph, paused, ask=decline)
+    assert outcome.status == "paused"
+    assert outcome.committed == ()
+    assert await count(checkpointer) == before
+
+
+async def test_resume_failing_node_raises_node_error(
+    demo: tuple[MemoryCheckpointer, CompiledGraph],
+) -> None:
+    checkpointer, graph = demo
+    failed = await head(checkpointer, "refund-3150")
+    assert failed.status == "failed"
+    with pytest.raises(NodeError) as caught:
+        await actions.resume(checkpointer, graph, failed)
+    assert caught.value.node == "issue_refund"
+    title, header, details = actions.describe_error(caught.value)
+    assert title == "Node failed"
+    assert "issue_refund" in header
+    assert "over the 500.00 EUR" in header
+    assert "PaymentError" in details
+
+
+async def test_resume_done_thread_is_refused(
+    demo: tuple[MemoryCheckpointer, CompiledGraph],
+) -> None:
+    checkpointer, graph = demo
+    done = await head(checkpointer, "refund-1042")
+    with pytest.raises(ActionRefused, match="Nothing to resume"):
+        await actions.resume(checkpointer, graph, done)
+
+
+async def test_resume_cancelled_leaves_whole_steps(
+    demo: tuple[MemoryCheckpointer, CompiledGraph],
+) -> None:
+    checkpointer, graph = demo
+    paused = await head(checkpointer, "refund-2077")
+    first = asyncio.Event()
+
+    def on_checkpoint(cp: Checkpoint) -> None:
+        first.set()
+
+    task = asyncio.create_task(
+        actions.resume(
+            checkpointer,
+            graph,
+            paused,
+            answer=Answer("yes"),
+            on_checkpoint=on_checkpoint,
+        )
+    )
+    await first.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    final = await head(checkpointer, "refund-2077")
+    # Every checkpoint on the thread is a whole step: its values match what the
+    # node wrote on top of its parent; the run can be resumed to the end.
+    assert final.id != paused.id
+    assert final.source == "loop"
+    outcome = await actions.resume(checkpointer, graph, final)
+    assert outcome.status == "done"
+    assert outcome.last.values["receipt"]["amount"] == Decimal("194.50")
+
+
+# -- diff on the demo database ------------------------------------------------------------
+
+
+async def test_diff_vs_parent(demo: tuple[MemoryCheckpointer, CompiledGraph]) -> None:
+    checkpointer, _ = demo
+    proposal = await written_by(checkpointer, "refund-3150", "propose_refund")
+    parent = await actions.load_parent(checkpointer, proposal)
+    assert parent is not None
+    diff = diff_values(parent.values, proposal.values)
+    by_path = {c.path_text: c for c in diff.changes}
+    assert by_path["refund"].kind == "changed"
+    assert by_path["refund"].old is None
+    assert by_path["refund"].new["amount"] == Decimal("749.00")
+    assert by_path["messages[3]"].kind == "item_added"
+
+
+async def test_diff_vs_marked_checkpoint_in_another_thread(
+    demo: tuple[MemoryCheckpointer, CompiledGraph],
+) -> None:
+    checkpointer, _ = demo
+    proposal = await written_by(checkpointer, "refund-3150", "propose_refund")
+    root = None
+    async for meta in checkpointer.list(FORK):
+        if meta.is_fork_root:
+            root = await checkpointer.get(FORK, meta.id)
+    assert root is not None
+    diff = diff_values(proposal.values, root.values)
+    by_path = {c.path_text: c for c in diff.changes}
+    assert by_path["refund.amount"].kind == "changed"
+    assert (by_path["refund.amount"].old, by_path["refund.amount"].new) == (
+        Decimal("749.00"),
+        Decimal("500.00"),
+    )
+    assert (by_path["refund.reason"].old, by_path["refund.reason"].new) == (
+        "delivered",
+        "partial",
+    )
+    assert set(by_path) == {"refund.amount", "refund.reason"}
+    assert diff.summary() == "2 changed"
+    assert [c.path_text for c in diff.unchanged if c.path[0] == "refund"] == [
+        "refund.currency"
+    ]

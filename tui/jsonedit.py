@@ -1,0 +1,730 @@
+"""State values as editable JSON, and back, without losing a type.
+
+JSON knows only objects, arrays, strings, numbers, booleans and null. Every other
+value a checkpoint can hold is written as a *tagged object*: a JSON object whose one
+``$``-key names the type, so that the editor shows it readably and saving restores
+exactly the value that was shown:
+
+=========================================  =============================================
+value                                      JSON
+=========================================  =============================================
+``datetime(2026, 11, 2, 9, 30, tzinfo=UTC)``  ``{"$datetime": "2026-11-02T09:30:00+00:00"}``
+``date`` / ``time``                        ``{"$date": "2026-11-02"}`` / ``{"$time": "09:30:00"}``
+``timedelta(hours=1, microseconds=5)``     ``{"$timedelta": "3600.000005"}`` (seconds)
+``UUID(...)``                              ``{"$uuid": "0f8fad5b-d9cb-469f-a165-70867728950e"}``
+``Decimal("749.00")``                      ``{"$decimal": "749.00"}``
+``b"\\x00\\xff"``                          ``{"$bytes": "AP8="}`` (base64)
+``(1, 2)`` / ``{1, 2}`` / ``frozenset()``  ``{"$tuple": [1, 2]}`` / ``{"$set": [1, 2]}`` / ``{"$frozenset": []}``
+``float("nan")``                           ``{"$float": "nan"}`` (also ``"inf"``, ``"-inf"``)
+a dict with non-string or ``$`` keys       ``{"$dict": [[1, "one"], ["$ref", "x"]]}``
+an Enum member                             ``{"$enum": "pkg.Color", "name": "RED", "value": 1}``
+a dataclass / pydantic model               ``{"$dataclass": "pkg.Point", "fields": {...}}`` / ``{"$model": ...}``
+an inert value (class not loaded)          ``{"$inert": "pkg.Point", "kind": ..., "code": ..., "raw": <base64>, "fields": ...}``
+=========================================  =============================================
+
+Decoding never imports anything named in the text: Enum, dataclass and model classes
+are revived only from the ``classes`` the caller passes (the graph's state schema).
+An inert value is written back from its ``raw`` bytes; its ``fields`` are shown for
+reading, and editing them is refused (the class is not loaded, so nothing could
+re-encode them).
+
+:func:`parse_edit` turns the editor's text into new values and checks them: JSON
+syntax (with line:column), tags, unknown keys, and the schema's simple annotations.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import enum
+import json
+import math
+import types
+import typing
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from timeloom.backends.inert import Inert
+from timeloom.core.state import StateSchema
+
+_US = 1_000_000
+_PLAIN_TAGS = frozenset(
+    {
+        "$datetime",
+        "$date",
+        "$time",
+        "$timedelta",
+        "$uuid",
+        "$decimal",
+        "$bytes",
+        "$tuple",
+        "$set",
+        "$frozenset",
+        "$float",
+        "$dict",
+    }
+)
+# Each tag and the other keys its object may carry.
+_TAG_EXTRAS: Mapping[str, frozenset[str]] = {
+    **{tag: frozenset() for tag in _PLAIN_TAGS},
+    "$datetime": frozenset({"zone", "fold"}),
+    "$time": frozenset({"zone", "fold"}),
+    "$enum": frozenset({"name", "value"}),
+    "$dataclass": frozenset({"fields"}),
+    "$model": frozenset({"fields"}),
+    "$inert": frozenset({"kind", "code", "raw", "fields"}),
+}
+
+
+class JsonEditError(ValueError):
+    """The editor's text cannot become state values; says where and why.
+
+    Attributes:
+        problems: one line per problem, each starting with where it is.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+# -- encoding ----------------------------------------------------------------------
+
+
+def encode(value: Any) -> Any:
+    """Return ``value`` as plain JSON data (tagged objects for other types).
+
+    Raises:
+        TypeError: a value of a type that has no JSON form (e.g. a function).
+    """
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, enum.Enum):  # before int: IntEnum members are ints
+        return {
+            "$enum": _qualname(type(value)),
+            "name": value.name,
+            "value": encode(value.value),
+        }
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return float(value)
+        return {"$float": "nan" if math.isnan(value) else str(value)}
+    if isinstance(value, Mapping) and not isinstance(value, Inert):
+        if all(isinstance(k, str) and not k.startswith("$") for k in value):
+            return {k: encode(v) for k, v in value.items()}
+        return {"$dict": [[encode(k), encode(v)] for k, v in value.items()]}
+    if isinstance(value, list):
+        return [encode(item) for item in value]
+    encoder = _ENCODERS.get(type(value))
+    if encoder is not None:
+        return encoder(value)
+    for base, enc in _ENCODERS.items():  # subclasses (NamedTuple, OrderedSet...)
+        if isinstance(value, base):
+            return enc(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return {"$dataclass": _qualname(type(value)), "fields": encode(fields)}
+    if hasattr(value, "model_dump") and hasattr(type(value), "model_fields"):
+        fields = {name: getattr(value, name) for name in type(value).model_fields}
+        return {"$model": _qualname(type(value)), "fields": encode(fields)}
+    raise TypeError(f"{type(value).__qualname__} has no JSON form")
+
+
+def dumps(values: Mapping[str, Any]) -> str:
+    """Return state values as the editor's indented JSON text.
+
+    Objects and arrays without nested containers stay on one line when short, so
+    that a tagged value reads ``"amount": {"$decimal": "749.00"}``.
+    """
+    out: list[str] = []
+    _pretty(encode(dict(values)), 0, out)
+    return "".join(out)
+
+
+_INLINE_WIDTH = 60
+
+
+def _pretty(data: Any, depth: int, out: list[str]) -> None:
+    if isinstance(data, dict | list):
+        flat = _flat(data)
+        if flat is not None:
+            out.append(flat)
+            return
+        pad = "  " * (depth + 1)
+        if isinstance(data, dict):
+            out.append("{")
+            for i, (key, value) in enumerate(data.items()):
+                out.append(
+                    f"{',' if i else ''}\n{pad}{json.dumps(key, ensure_ascii=False)}: "
+                )
+                _pretty(value, depth + 1, out)
+            out.append(f"\n{'  ' * depth}}}")
+        else:
+            out.append("[")
+            for i, item in enumerate(data):
+                out.append(f"{',' if i else ''}\n{pad}")
+                _pretty(item, depth + 1, out)
+            out.append(f"\n{'  ' * depth}]")
+        return
+    out.append(json.dumps(data, ensure_ascii=False))
+
+
+def _flat(data: dict[str, Any] | list[Any]) -> str | None:
+    """``data`` on one line, if it is empty or short and holds no containers."""
+    items = data.values() if isinstance(data, dict) else data
+    if not items:
+        return "{}" if isinstance(data, dict) else "[]"
+    if len(items) > 8 or any(isinstance(item, dict | list) for item in items):
+        return None
+    text = json.dumps(data, ensure_ascii=False)
+    return text if len(text) <= _INLINE_WIDTH else None
+
+
+def _qualname(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _sorted_items(items: Iterable[Any]) -> list[Any]:
+    # Sets have no order; sort by the encoded text so equal sets read the same.
+    encoded = [encode(item) for item in items]
+    return sorted(encoded, key=lambda e: json.dumps(e, sort_keys=True))
+
+
+def _enc_datetime(value: datetime) -> dict[str, Any]:
+    out: dict[str, Any] = {"$datetime": value.isoformat()}
+    _add_zone(out, value.tzinfo, value.fold)
+    return out
+
+
+def _enc_time(value: time) -> dict[str, Any]:
+    out: dict[str, Any] = {"$time": value.isoformat()}
+    _add_zone(out, value.tzinfo, value.fold)
+    return out
+
+
+def _add_zone(out: dict[str, Any], tzinfo: Any, fold: int) -> None:
+    if isinstance(tzinfo, ZoneInfo) and tzinfo.key:
+        out["zone"] = tzinfo.key
+    if fold:
+        out["fold"] = fold
+
+
+def _enc_timedelta(value: timedelta) -> dict[str, Any]:
+    total = (value.days * 86_400 + value.seconds) * _US + value.microseconds
+    return {"$timedelta": str(Decimal(total).scaleb(-6).normalize())}
+
+
+def _enc_inert(value: Inert) -> dict[str, Any]:
+    return {
+        "$inert": value.type_name,
+        "kind": value.kind,
+        "code": value.code,
+        "raw": base64.b64encode(value.raw).decode("ascii"),
+        "fields": None if value.fields is None else encode(dict(value.fields)),
+    }
+
+
+_ENCODERS: dict[type, Callable[[Any], Any]] = {
+    datetime: _enc_datetime,
+    date: lambda v: {"$date": v.isoformat()},
+    time: _enc_time,
+    timedelta: _enc_timedelta,
+    uuid.UUID: lambda v: {"$uuid": str(v)},
+    Decimal: lambda v: {"$decimal": str(v)},
+    bytes: lambda v: {"$bytes": base64.b64encode(v).decode("ascii")},
+    bytearray: lambda v: {"$bytes": base64.b64encode(bytes(v)).decode("ascii")},
+    tuple: lambda v: {"$tuple": [encode(item) for item in v]},
+    set: lambda v: {"$set": _sorted_items(v)},
+    frozenset: lambda v: {"$frozenset": _sorted_items(v)},
+    Inert: _enc_inert,
+}
+
+
+# -- decoding ----------------------------------------------------------------------
+
+
+def decode(data: Any, classes: Iterable[type] = ()) -> Any:
+    """Turn plain JSON data back into values: the inverse of :func:`encode`.
+
+    Args:
+        data: what ``json.loads`` returned.
+        classes: the Enum, dataclass and model classes that may be revived
+            (by ``module.qualname``); nothing else is ever looked up.
+
+    Raises:
+        JsonEditError: a malformed tagged object, naming its path.
+    """
+    known = {_qualname(cls): cls for cls in classes}
+    problems: list[str] = []
+    value = _decode(data, "", known, problems)
+    if problems:
+        raise JsonEditError(problems)
+    return value
+
+
+def _decode(data: Any, path: str, known: dict[str, type], problems: list[str]) -> Any:
+    if isinstance(data, list):
+        return [
+            _decode(item, f"{path}[{i}]", known, problems)
+            for i, item in enumerate(data)
+        ]
+    if not isinstance(data, dict):
+        return data
+    tags = [key for key in data if key.startswith("$")]
+    if not tags:
+        return {
+            key: _decode(value, _join(path, key), known, problems)
+            for key, value in data.items()
+        }
+    where = path or "(top level)"
+    tag = tags[0]
+    extras = _TAG_EXTRAS.get(tag)
+    if extras is None or len(tags) > 1:
+        problems.append(
+            f"{where}: unknown tag {tag!r}; to write a key that starts with '$', use "
+            f'{{"$dict": [["{tag}", value]]}}'
+        )
+        return None
+    unexpected = sorted(set(data) - {tag} - extras)
+    if unexpected:
+        problems.append(f"{where}: {tag} does not take {', '.join(unexpected)}")
+        return None
+    try:
+        return _DECODERS[tag](data, path, known, problems)
+    except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
+        problems.append(f"{where}: invalid {tag} value {data[tag]!r} ({exc})")
+        return None
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _dec_datetime(data: dict[str, Any], *_: Any) -> datetime:
+    value = datetime.fromisoformat(_text(data["$datetime"]))
+    if "zone" in data:
+        value = value.replace(tzinfo=_zone(data["zone"]))
+    return value.replace(fold=int(data.get("fold", 0)))
+
+
+def _dec_time(data: dict[str, Any], *_: Any) -> time:
+    value = time.fromisoformat(_text(data["$time"]))
+    if "zone" in data:
+        value = value.replace(tzinfo=_zone(data["zone"]))
+    return value.replace(fold=int(data.get("fold", 0)))
+
+
+def _zone(name: Any) -> ZoneInfo:
+    try:
+        return ZoneInfo(_text(name))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
+
+
+def _dec_timedelta(data: dict[str, Any], *_: Any) -> timedelta:
+    try:
+        seconds = Decimal(_text(data["$timedelta"]))
+    except InvalidOperation as exc:
+        raise ValueError('expected seconds, e.g. "3600.5"') from exc
+    micros = seconds.scaleb(6)
+    if micros != micros.to_integral_value():
+        raise ValueError("more precise than a microsecond")
+    return timedelta(microseconds=int(micros))
+
+
+def _dec_decimal(data: dict[str, Any], *_: Any) -> Decimal:
+    try:
+        return Decimal(_text(data["$decimal"]))
+    except InvalidOperation as exc:
+        raise ValueError("not a decimal number") from exc
+
+
+def _dec_bytes(data: dict[str, Any], *_: Any) -> bytes:
+    try:
+        return base64.b64decode(_text(data["$bytes"]), validate=True)
+    except binascii.Error as exc:
+        raise ValueError("not base64") from exc
+
+
+def _dec_float(data: dict[str, Any], *_: Any) -> float:
+    text = _text(data["$float"])
+    if text not in ("nan", "inf", "-inf"):
+        raise ValueError('expected "nan", "inf" or "-inf"')
+    return float(text)
+
+
+def _items(
+    data: dict[str, Any],
+    tag: str,
+    path: str,
+    known: dict[str, type],
+    problems: list[str],
+) -> list[Any]:
+    items = data[tag]
+    if not isinstance(items, list):
+        raise TypeError("expected an array")
+    return [
+        _decode(item, f"{path}[{i}]", known, problems) for i, item in enumerate(items)
+    ]
+
+
+def _dec_set(
+    data: dict[str, Any], path: str, known: dict[str, type], problems: list[str]
+) -> set[Any] | frozenset[Any]:
+    tag = "$set" if "$set" in data else "$frozenset"
+    items = _items(data, tag, path, known, problems)
+    try:
+        return set(items) if tag == "$set" else frozenset(items)
+    except TypeError as exc:
+        raise TypeError("set items must be hashable (no lists or dicts)") from exc
+
+
+def _dec_dict(
+    data: dict[str, Any], path: str, known: dict[str, type], problems: list[str]
+) -> dict[Any, Any]:
+    out: dict[Any, Any] = {}
+    for pair in _items(data, "$dict", path, known, problems):
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise TypeError("expected [key, value] pairs")
+        try:
+            out[pair[0]] = pair[1]
+        except TypeError as exc:
+            raise TypeError(f"key {pair[0]!r} is not hashable") from exc
+    return out
+
+
+def _dec_enum(
+    data: dict[str, Any], path: str, known: dict[str, type], problems: list[str]
+) -> Any:
+    cls = _known_class(data["$enum"], known)
+    if not issubclass(cls, enum.Enum):
+        raise TypeError(f"{data['$enum']} is not an Enum")
+    return cls[_text(data["name"])]
+
+
+def _dec_object(
+    data: dict[str, Any], path: str, known: dict[str, type], problems: list[str]
+) -> Any:
+    tag = "$dataclass" if "$dataclass" in data else "$model"
+    cls = _known_class(data[tag], known)
+    fields = _decode(data.get("fields", {}), _join(path, "fields"), known, problems)
+    if not isinstance(fields, dict):
+        raise TypeError("fields must be an object")
+    validate = getattr(cls, "model_validate", None)
+    try:
+        return validate(fields) if validate is not None else cls(**fields)
+    except Exception as exc:  # the application class rejected the fields
+        raise ValueError(f"{cls.__qualname__} refused the fields: {exc}") from exc
+
+
+def _dec_inert(
+    data: dict[str, Any], path: str, known: dict[str, type], problems: list[str]
+) -> Inert:
+    kind = data.get("kind")
+    if kind not in ("enum", "dataclass", "pydantic", "ext"):
+        raise ValueError(f"unknown kind {kind!r}")
+    code = data.get("code")
+    if not isinstance(code, int) or isinstance(code, bool):
+        raise TypeError("code must be an integer")
+    try:
+        raw = base64.b64decode(_text(data.get("raw")), validate=True)
+    except binascii.Error as exc:
+        raise ValueError("raw is not base64") from exc
+    fields = data.get("fields")
+    decoded = None
+    if fields is not None:
+        decoded = _decode(fields, _join(path, "fields"), known, problems)
+        if not isinstance(decoded, dict):
+            raise TypeError("fields must be an object or null")
+    return Inert(_text(data["$inert"]), decoded, raw, kind, code)
+
+
+def _known_class(name: Any, known: dict[str, type]) -> type:
+    cls = known.get(_text(name))
+    if cls is None:
+        raise ValueError(
+            f"class {name} is not in the graph's state schema, so it cannot be "
+            f"revived here (known: {', '.join(sorted(known)) or 'none'})"
+        )
+    return cls
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+_DECODERS: dict[
+    str, Callable[[dict[str, Any], str, dict[str, type], list[str]], Any]
+] = {
+    "$datetime": _dec_datetime,
+    "$date": lambda d, *_: date.fromisoformat(_text(d["$date"])),
+    "$time": _dec_time,
+    "$timedelta": _dec_timedelta,
+    "$uuid": lambda d, *_: uuid.UUID(_text(d["$uuid"])),
+    "$decimal": _dec_decimal,
+    "$bytes": _dec_bytes,
+    "$float": _dec_float,
+    "$tuple": lambda d, p, k, pr: tuple(_items(d, "$tuple", p, k, pr)),
+    "$set": _dec_set,
+    "$frozenset": _dec_set,
+    "$dict": _dec_dict,
+    "$enum": _dec_enum,
+    "$dataclass": _dec_object,
+    "$model": _dec_object,
+    "$inert": _dec_inert,
+}
+
+
+# -- the editor's text -> checked values ---------------------------------------------
+
+
+def loads(text: str, classes: Iterable[type] = ()) -> Any:
+    """Parse the editor's text and decode it.
+
+    Raises:
+        JsonEditError: invalid JSON (``line L, column C: message``) or a bad tag.
+    """
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise JsonEditError(
+            [f"line {exc.lineno}, column {exc.colno}: {exc.msg}"]
+        ) from exc
+    except ValueError as exc:
+        raise JsonEditError([str(exc)]) from exc
+    return decode(data, classes)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f'{name} is not JSON; write {{"$float": "{name.lower()}"}}')
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedEdit:
+    """Checked values from the editor, and what the edit changes."""
+
+    values: dict[str, Any]
+    """The whole state as edited."""
+    changed: tuple[str, ...]
+    """Top-level keys whose value differs from the original (added ones too)."""
+    removed: tuple[str, ...]
+    """Top-level keys the edit deleted."""
+
+
+def parse_edit(
+    text: str, original: Mapping[str, Any], schema: StateSchema | None = None
+) -> ParsedEdit:
+    """Turn the editor's text into checked state values.
+
+    Args:
+        text: the JSON the user wrote.
+        original: the checkpoint's values before the edit.
+        schema: the graph's state schema, when a graph is loaded: its keys are the
+            allowed ones and its simple annotations are checked. Without it, only
+            keys of ``original`` are allowed.
+
+    Returns:
+        The values and the keys the edit changes.
+
+    Raises:
+        JsonEditError: every problem found, each naming its place.
+    """
+    classes = schema.classes() if schema is not None else set()
+    data = loads(text, classes)
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        raise JsonEditError(["(top level): the state must be a JSON object of keys"])
+    problems: list[str] = []
+    allowed = list(schema.channels) if schema is not None else list(original)
+    owner = schema.cls.__qualname__ if schema is not None else "the checkpoint"
+    for key in data:
+        if key not in allowed:
+            problems.append(
+                f"{key}: unknown key; {owner} has {', '.join(allowed) or 'no keys'}"
+            )
+    if schema is not None:
+        for key, value in data.items():
+            channel = schema.channels.get(key)
+            if channel is not None:
+                problems.extend(check_type(value, channel.annotation, key))
+    for key, value in data.items():
+        if key in original:
+            problems.extend(_inert_edits(original[key], value, key))
+    if problems:
+        raise JsonEditError(problems)
+    changed = tuple(
+        key for key, value in data.items() if not _same(original.get(key, _GONE), value)
+    )
+    removed = tuple(key for key in original if key not in data)
+    return ParsedEdit(values=data, changed=changed, removed=removed)
+
+
+_GONE: Any = object()
+
+
+def _same(a: Any, b: Any) -> bool:
+    # Equal *and* written the same: 1 == 1.0 == True, but the edit changes the type.
+    if a is _GONE:
+        return False
+    try:
+        if a != b:
+            return False
+    except Exception:  # an application __eq__ that raises: treat as changed
+        return False
+    try:
+        return bool(encode(a) == encode(b))
+    except TypeError:
+        return True
+
+
+def _inert_edits(old: Any, new: Any, path: str) -> list[str]:
+    """Problems where the edit changed the shown fields of an inert value."""
+    if isinstance(old, Inert):
+        if isinstance(new, Inert) and new == old and encode(new) != encode(old):
+            return [
+                f"{path}: {old.type_name} is not loaded in this process, so its fields "
+                f"cannot be edited (replace the whole value, or open with --graph)"
+            ]
+        return []
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        return [
+            p
+            for key in old
+            if key in new
+            for p in _inert_edits(old[key], new[key], _join(path, str(key)))
+        ]
+    if isinstance(old, list | tuple) and isinstance(new, list | tuple):
+        return [
+            p
+            for i, (a, b) in enumerate(zip(old, new, strict=False))
+            for p in _inert_edits(a, b, f"{path}[{i}]")
+        ]
+    return []
+
+
+# -- checking values against simple annotations --------------------------------------
+
+_HINTS: Mapping[type, str] = {
+    Decimal: '{"$decimal": "12.50"}',
+    datetime: '{"$datetime": "2026-11-02T09:30:00+00:00"}',
+    date: '{"$date": "2026-11-02"}',
+    uuid.UUID: '{"$uuid": "..."}',
+    timedelta: '{"$timedelta": "3600"}',
+    tuple: '{"$tuple": [...]}',
+    set: '{"$set": [...]}',
+    bytes: '{"$bytes": "<base64>"}',
+}
+
+
+def check_type(value: Any, annotation: Any, path: str) -> list[str]:
+    """Problems with ``value`` as a value of ``annotation`` (empty when it fits).
+
+    Checks what can be checked without running application code: builtins, the
+    codec's types, ``Optional``/``Union``, ``Literal``, ``list[X]``, ``dict[K, V]``,
+    ``tuple``, ``set``, nested ``TypedDict``, Enum/dataclass/model classes. Anything
+    else (``Any``, type variables, protocols...) is accepted.
+    """
+    if annotation is Any or annotation is object:
+        return []
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return check_type(value, args[0], path)
+    if origin is typing.Union or origin is types.UnionType:
+        branches = [check_type(value, arg, path) for arg in args]
+        if any(not b for b in branches):
+            return []
+        return [f"{path}: expected {_describe(annotation)}, got {_got(value)}"]
+    if origin is typing.Literal:
+        if value in args:
+            return []
+        return [f"{path}: expected one of {', '.join(map(repr, args))}, got {value!r}"]
+    if annotation is None or annotation is type(None):
+        return [] if value is None else [f"{path}: expected null, got {_got(value)}"]
+    if isinstance(annotation, type) and typing.is_typeddict(annotation):
+        return _check_typeddict(value, annotation, path)
+    base = origin if isinstance(origin, type) else annotation
+    if not isinstance(base, type):
+        return []
+    if not _instance(value, base):
+        hint = _HINTS.get(base)
+        extra = f"; write it as {hint}" if hint and isinstance(value, str) else ""
+        return [f"{path}: expected {_describe(annotation)}, got {_got(value)}{extra}"]
+    if base is list and args and isinstance(value, list):
+        return [
+            p
+            for i, v in enumerate(value)
+            for p in check_type(v, args[0], f"{path}[{i}]")
+        ]
+    if base is dict and len(args) == 2 and isinstance(value, dict):
+        return [
+            p
+            for k, v in value.items()
+            for p in check_type(v, args[1], _join(path, str(k)))
+        ]
+    return []
+
+
+def _instance(value: Any, base: type) -> bool:
+    if base is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if base is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if base is date and isinstance(value, datetime):
+        return False
+    if isinstance(value, Inert):
+        # A stored class this process did not revive: accept it where a class is due.
+        return not _is_builtin(base)
+    try:
+        return isinstance(value, base)
+    except TypeError:  # a generic alias or protocol isinstance() cannot check
+        return True
+
+
+def _is_builtin(base: type) -> bool:
+    return base.__module__ in ("builtins", "datetime", "decimal", "uuid")
+
+
+def _check_typeddict(value: Any, annotation: type, path: str) -> list[str]:
+    if not isinstance(value, dict):
+        return [
+            f"{path}: expected an object ({annotation.__qualname__}), got {_got(value)}"
+        ]
+    try:
+        hints = typing.get_type_hints(annotation)
+    except Exception:  # unresolvable forward references: accept
+        return []
+    problems = [
+        f"{_join(path, str(key))}: unknown key; {annotation.__qualname__} has "
+        f"{', '.join(hints)}"
+        for key in value
+        if key not in hints
+    ]
+    for key, hint in hints.items():
+        if key in value:
+            problems.extend(check_type(value[key], hint, _join(path, key)))
+    return problems
+
+
+def _describe(annotation: Any) -> str:
+    if isinstance(annotation, type) and typing.get_origin(annotation) is None:
+        return annotation.__qualname__
+    return str(annotation).replace("typing.", "")
+
+
+def _got(value: Any) -> str:
+    if value is None:
+        return "null"
+    text = repr(value)
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return f"{type(value).__qualname__} {text}"
