@@ -25,7 +25,6 @@ from collections.abc import (
 )
 from datetime import UTC, datetime
 from typing import Any, Literal, NoReturn, cast
-from urllib.parse import quote
 
 import aiosqlite
 
@@ -39,6 +38,7 @@ from timeloom.backends.layout import (
     referenced_keys,
 )
 from timeloom.backends.serde import Serializer
+from timeloom.backends.sqlite_open import OpenOptions, connect, translate_error
 from timeloom.core.checkpoint import (
     Checkpoint,
     CheckpointMeta,
@@ -52,10 +52,7 @@ from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import (
     CheckpointNotFound,
     ConflictError,
-    ReadOnlyError,
-    SchemaError,
     StoreConnectionError,
-    TimeloomError,
 )
 
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
@@ -120,6 +117,7 @@ class SqliteCheckpointer(BaseCheckpointer):
         self.synchronous = synchronous
         self.busy_timeout = busy_timeout
         self.serde = serde or Serializer()
+        self._options = OpenOptions(self.path, read_only, synchronous, busy_timeout)
         self._db: aiosqlite.Connection | None = None
         # One connection serves every caller; each operation holds this lock so no
         # caller ever sees another's transaction half done. One lock per event loop:
@@ -535,7 +533,7 @@ class SqliteCheckpointer(BaseCheckpointer):
         async with self._lock():
             with self._driver_errors(action):
                 if self._db is None:
-                    self._db = await self._open()
+                    self._db = await connect(self._options)
                 yield self._db
 
     @contextlib.asynccontextmanager
@@ -558,165 +556,19 @@ class SqliteCheckpointer(BaseCheckpointer):
                     await db.execute("ROLLBACK")
                 raise
 
-    async def _open(self) -> aiosqlite.Connection:
-        memory = self.path == ":memory:"
-        if self.read_only:
-            if not memory and _file_size(self.path) is None:
-                raise StoreConnectionError(
-                    f"No database file at {self.path}", title="Database not found"
-                )
-            target = "file::memory:?mode=ro" if memory else _ro_uri(self.path)
-        else:
-            target = self.path
-        connector = aiosqlite.connect(
-            target, uri=self.read_only, timeout=self.busy_timeout, isolation_level=None
-        )
-        # aiosqlite's worker thread is not a daemon: a script that never closes its
-        # checkpointer would hang at exit. SQLite's journal makes an abandoned
-        # transaction roll back on the next open, so a daemon thread is safe.
-        thread = getattr(connector, "_thread", None)
-        if thread is not None:
-            thread.daemon = True
-        db = await connector
-        try:
-            await self._prepare(db)
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error, ValueError):
-                await db.close()
-            raise
-        return db
-
-    async def _prepare(self, db: aiosqlite.Connection) -> None:
-        await self._check_not_truncated(db)
-        tables = {r[0] for r in await db.execute_fetchall(sql.TABLES_SQL)}
-        if "timeloom_migrations" not in tables and tables - {"sqlite_sequence"}:
-            await self._refuse_foreign(db, tables)
-        if self.read_only:
-            await db.execute("PRAGMA query_only = ON")  # a connection setting only
-            version = (
-                await self._version(db) if "timeloom_migrations" in tables else None
-            )
-            if version is None:
-                raise SchemaError(
-                    f"{self.path} has no Timeloom checkpoints yet (empty database); "
-                    "open it writable to create them.",
-                    title="Not a Timeloom database",
-                )
-            if version < sql.LATEST_VERSION:
-                raise SchemaError(
-                    f"{self.path} uses an older schema (v{version}); open it once "
-                    "without --read-only to upgrade it.",
-                    title="Old database schema",
-                )
-            return
-        if self.path != ":memory:":
-            await db.execute("PRAGMA journal_mode = WAL")
-        await db.execute(f"PRAGMA synchronous = {self.synchronous}")
-        await db.execute("BEGIN IMMEDIATE")  # serializes setup across processes
-        try:
-            await db.execute(sql.CREATE_MIGRATIONS_TABLE_SQL)
-            version = await self._version(db)
-            for v in range(
-                -1 if version is None else version + 1, sql.LATEST_VERSION + 1
-            ):
-                if v < 0:
-                    continue
-                for statement in sql.migration_statements(sql.MIGRATIONS[v]):
-                    await db.execute(statement)
-                await db.execute(sql.RECORD_VERSION_SQL, (v,))
-            await db.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                await db.execute("ROLLBACK")
-            raise
-
-    async def _version(self, db: aiosqlite.Connection) -> int | None:
-        rows = list(await db.execute_fetchall(sql.VERSION_SQL))
-        version = rows[0][0] if rows else None
-        if version is not None and version > sql.LATEST_VERSION:
-            raise SchemaError(
-                f"{self.path} was written by a newer Timeloom (schema v{version}; this "
-                f"version reads up to v{sql.LATEST_VERSION}). Upgrade Timeloom to open it.",
-                title="Database from a newer Timeloom",
-            )
-        return None if version is None else int(version)
-
-    async def _refuse_foreign(
-        self, db: aiosqlite.Connection, tables: set[str]
-    ) -> NoReturn:
-        if {"checkpoints", "writes"} <= tables:
-            columns = {
-                r[0]
-                for r in await db.execute_fetchall(sql.COLUMNS_SQL, ("checkpoints",))
-            }
-            if "checkpoint_ns" in columns:
-                raise SchemaError(
-                    f"{self.path} is a LangGraph database; open it with "
-                    "open_checkpointer() (or `timeloom open`), which reads LangGraph "
-                    "databases.",
-                    title="LangGraph database",
-                )
-        names = ", ".join(sorted(tables)[:5])
-        raise SchemaError(
-            f"{self.path} is not a Timeloom database (it has other tables: {names}); "
-            "Timeloom will not write into another application's database.",
-            title="Not a Timeloom database",
-        )
-
-    async def _check_not_truncated(self, db: aiosqlite.Connection) -> None:
-        if self.path == ":memory:":
-            return
-        if _file_size(f"{self.path}-wal"):
-            return  # pages may live in the WAL until the next checkpoint
-        pages = list(await db.execute_fetchall("PRAGMA page_count"))[0][0]
-        page_size = list(await db.execute_fetchall("PRAGMA page_size"))[0][0]
-        size = _file_size(self.path) or 0
-        if size < pages * page_size:
-            raise SchemaError(
-                f"{self.path} is truncated: it should hold {pages * page_size} bytes "
-                f"but has {size}.",
-                title="Damaged database",
-            )
-
     @contextlib.contextmanager
     def _driver_errors(self, action: str) -> Iterator[None]:
         """Translate driver exceptions into typed errors (they never escape)."""
         try:
             yield
         except sqlite3.Error as exc:
-            raise self._translate(exc, action) from exc
+            raise translate_error(exc, self._options, action) from exc
         except ValueError as exc:  # aiosqlite: "no active connection"
             if "connection" not in str(exc):
                 raise
             raise StoreConnectionError(
                 f"{action} failed: the connection to {self.path} is closed"
             ) from exc
-
-    def _translate(self, exc: sqlite3.Error, action: str) -> TimeloomError:
-        text = str(exc)
-        lowered = text.lower()
-        if "not a database" in lowered:
-            return SchemaError(
-                f"{self.path} is not a SQLite database ({text}).",
-                title="Not a Timeloom database",
-            )
-        if "malformed" in lowered or "corrupt" in lowered:
-            error = SchemaError if action == "opening" else StoreConnectionError
-            return error(
-                f"{self.path} is damaged ({text}) while {action}.",
-                title="Damaged database",
-            )
-        if "readonly" in lowered or "read-only" in lowered:
-            return ReadOnlyError(f"{self.path} is read-only ({text}).")
-        if "locked" in lowered or "busy" in lowered:
-            return StoreConnectionError(
-                f"{self.path} stayed locked by another process for more than "
-                f"{self.busy_timeout:g} s while {action}.",
-                title="Database busy",
-            )
-        if "unable to open" in lowered:
-            return StoreConnectionError(f"Cannot open {self.path} ({text}).")
-        return StoreConnectionError(f"Error while {action} in {self.path}: {text}")
 
     # -- rows ----------------------------------------------------------------------
 
@@ -817,15 +669,3 @@ def _ts(moment: datetime) -> str:
 
 def _parse_ts(text: str) -> datetime:
     return datetime.fromisoformat(text)
-
-
-def _file_size(path: str) -> int | None:
-    """The size of a regular file, or ``None`` if there is none."""
-    try:
-        return os.stat(path).st_size if os.path.isfile(path) else None
-    except OSError:
-        return None
-
-
-def _ro_uri(path: str) -> str:
-    return f"file:{quote(os.path.abspath(path))}?mode=ro"

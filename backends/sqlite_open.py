@@ -1,0 +1,204 @@
+"""Opening a SQLite checkpoint database: connect, check what the file is, migrate.
+
+Everything that can be wrong with a file is found here, before any write: not
+SQLite, truncated, another application's database, a LangGraph database, a schema
+newer than this code. Read-only opens never write (no schema, no journal mode).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from dataclasses import dataclass
+from typing import NoReturn
+from urllib.parse import quote
+
+import aiosqlite
+
+from timeloom.backends import sqlite_sql as sql
+from timeloom.core.errors import (
+    ReadOnlyError,
+    SchemaError,
+    StoreConnectionError,
+    TimeloomError,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenOptions:
+    """How to open the database (see :class:`~timeloom.backends.sqlite.SqliteCheckpointer`)."""
+
+    path: str
+    read_only: bool
+    synchronous: str
+    busy_timeout: float
+
+
+async def connect(opts: OpenOptions) -> aiosqlite.Connection:
+    """Open the database, check it, and create or migrate the schema when writable.
+
+    Raises:
+        StoreConnectionError: the file is missing (read-only) or cannot be opened.
+        SchemaError: the file is not a Timeloom database this code can use.
+        sqlite3.Error: anything else the driver raised (the caller translates it).
+    """
+    memory = opts.path == ":memory:"
+    if opts.read_only:
+        if not memory and _file_size(opts.path) is None:
+            raise StoreConnectionError(
+                f"No database file at {opts.path}", title="Database not found"
+            )
+        target = "file::memory:?mode=ro" if memory else _ro_uri(opts.path)
+    else:
+        target = opts.path
+    connector = aiosqlite.connect(
+        target, uri=opts.read_only, timeout=opts.busy_timeout, isolation_level=None
+    )
+    # aiosqlite's worker thread is not a daemon: a script that never closes its
+    # checkpointer would hang at exit. SQLite's journal makes an abandoned
+    # transaction roll back on the next open, so a daemon thread is safe.
+    thread = getattr(connector, "_thread", None)
+    if thread is not None:
+        thread.daemon = True
+    db = await connector
+    try:
+        await _prepare(opts, db)
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error, ValueError):
+            await db.close()
+        raise
+    return db
+
+
+async def _prepare(opts: OpenOptions, db: aiosqlite.Connection) -> None:
+    await _check_not_truncated(opts, db)
+    tables = {r[0] for r in await db.execute_fetchall(sql.TABLES_SQL)}
+    if "timeloom_migrations" not in tables and tables - {"sqlite_sequence"}:
+        await _refuse_foreign(opts, db, tables)
+    if opts.read_only:
+        await db.execute("PRAGMA query_only = ON")  # a connection setting only
+        version = await _version(opts, db) if "timeloom_migrations" in tables else None
+        if version is None:
+            raise SchemaError(
+                f"{opts.path} has no Timeloom checkpoints yet (empty database); "
+                "open it writable to create them.",
+                title="Not a Timeloom database",
+            )
+        if version < sql.LATEST_VERSION:
+            raise SchemaError(
+                f"{opts.path} uses an older schema (v{version}); open it once "
+                "without --read-only to upgrade it.",
+                title="Old database schema",
+            )
+        return
+    if opts.path != ":memory:":
+        await db.execute("PRAGMA journal_mode = WAL")
+    await db.execute(f"PRAGMA synchronous = {opts.synchronous}")
+    await db.execute("BEGIN IMMEDIATE")  # serializes setup across processes
+    try:
+        await db.execute(sql.CREATE_MIGRATIONS_TABLE_SQL)
+        version = await _version(opts, db)
+        for v in range(-1 if version is None else version + 1, sql.LATEST_VERSION + 1):
+            if v < 0:
+                continue
+            for statement in sql.migration_statements(sql.MIGRATIONS[v]):
+                await db.execute(statement)
+            await db.execute(sql.RECORD_VERSION_SQL, (v,))
+        await db.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            await db.execute("ROLLBACK")
+        raise
+
+
+async def _version(opts: OpenOptions, db: aiosqlite.Connection) -> int | None:
+    rows = list(await db.execute_fetchall(sql.VERSION_SQL))
+    version = rows[0][0] if rows else None
+    if version is not None and version > sql.LATEST_VERSION:
+        raise SchemaError(
+            f"{opts.path} was written by a newer Timeloom (schema v{version}; this "
+            f"version reads up to v{sql.LATEST_VERSION}). Upgrade Timeloom to open it.",
+            title="Database from a newer Timeloom",
+        )
+    return None if version is None else int(version)
+
+
+async def _refuse_foreign(
+    opts: OpenOptions, db: aiosqlite.Connection, tables: set[str]
+) -> NoReturn:
+    if {"checkpoints", "writes"} <= tables:
+        columns = {
+            r[0] for r in await db.execute_fetchall(sql.COLUMNS_SQL, ("checkpoints",))
+        }
+        if "checkpoint_ns" in columns:
+            raise SchemaError(
+                f"{opts.path} is a LangGraph database; open it with "
+                "open_checkpointer() (or `timeloom open`), which reads LangGraph "
+                "databases.",
+                title="LangGraph database",
+            )
+    names = ", ".join(sorted(tables)[:5])
+    raise SchemaError(
+        f"{opts.path} is not a Timeloom database (it has other tables: {names}); "
+        "Timeloom will not write into another application's database.",
+        title="Not a Timeloom database",
+    )
+
+
+async def _check_not_truncated(opts: OpenOptions, db: aiosqlite.Connection) -> None:
+    if opts.path == ":memory:":
+        return
+    if _file_size(f"{opts.path}-wal"):
+        return  # pages may live in the WAL until the next checkpoint
+    pages = list(await db.execute_fetchall("PRAGMA page_count"))[0][0]
+    page_size = list(await db.execute_fetchall("PRAGMA page_size"))[0][0]
+    size = _file_size(opts.path) or 0
+    if size < pages * page_size:
+        raise SchemaError(
+            f"{opts.path} is truncated: it should hold {pages * page_size} bytes "
+            f"but has {size}.",
+            title="Damaged database",
+        )
+
+
+def translate_error(
+    exc: sqlite3.Error, opts: OpenOptions, action: str
+) -> TimeloomError:
+    """Turn a driver exception into the typed error a caller can show."""
+    text = str(exc)
+    lowered = text.lower()
+    if "not a database" in lowered:
+        return SchemaError(
+            f"{opts.path} is not a SQLite database ({text}).",
+            title="Not a Timeloom database",
+        )
+    if "malformed" in lowered or "corrupt" in lowered:
+        error = SchemaError if action == "opening" else StoreConnectionError
+        return error(
+            f"{opts.path} is damaged ({text}) while {action}.",
+            title="Damaged database",
+        )
+    if "readonly" in lowered or "read-only" in lowered:
+        return ReadOnlyError(f"{opts.path} is read-only ({text}).")
+    if "locked" in lowered or "busy" in lowered:
+        return StoreConnectionError(
+            f"{opts.path} stayed locked by another process for more than "
+            f"{opts.busy_timeout:g} s while {action}.",
+            title="Database busy",
+        )
+    if "unable to open" in lowered:
+        return StoreConnectionError(f"Cannot open {opts.path} ({text}).")
+    return StoreConnectionError(f"Error while {action} in {opts.path}: {text}")
+
+
+def _file_size(path: str) -> int | None:
+    """The size of a regular file, or ``None`` if there is none."""
+    try:
+        return os.stat(path).st_size if os.path.isfile(path) else None
+    except OSError:
+        return None
+
+
+def _ro_uri(path: str) -> str:
+    return f"file:{quote(os.path.abspath(path))}?mode=ro"
