@@ -64,7 +64,7 @@ import msgpack
 from timeloom.backends.inert import Inert, InertKind
 from timeloom.core.errors import SerializationError
 
-__all__ = ["EXT_CODES", "Inert", "Serializer"]
+__all__ = ["EXT_CODES", "MAX_NESTING", "Inert", "Serializer"]
 
 EXT_TUPLE: Final = 1
 EXT_SET: Final = 2
@@ -106,7 +106,12 @@ _ZONE_KEY = re.compile(r"[A-Za-z0-9_+\-]+(?:/[A-Za-z0-9_+\-]+)*")
 _NESTED_BUF = 256  # nested payloads are small; the default 256 KiB buffer is slow
 
 
+MAX_NESTING: Final = 64
+"""How deep ext values (tuples, sets, dates, classes...) may nest in one another.
+Plain lists and dicts do not count. Writing deeper fails, and so does reading."""
+_TOO_DEEP = f"tuples, sets, dates and classes nest more than {MAX_NESTING} deep"
 _MAX_DEPTH = 400  # deeper than this is reported as the problem, before Python's limit
+_Encoder = Callable[[Any, int], msgpack.ExtType]
 _SUPPORTED = (
     "None, bool, int, float, str, bytes, list, dict, tuple, set, frozenset, "
     "datetime, date, time, timedelta, UUID, Decimal, Enum members, dataclasses, "
@@ -116,6 +121,10 @@ _SUPPORTED = (
 
 class _Unsupported(TypeError):
     """The encoder has no rule for a value's type."""
+
+
+class _TooDeep(ValueError):
+    """Ext values nest deeper than :data:`MAX_NESTING`."""
 
 
 def _key(key: Any) -> str:
@@ -164,10 +173,12 @@ class Serializer:
 
     def __init__(self, register: Iterable[Any] = ()) -> None:
         self._classes: dict[tuple[str, str], type] = {}
-        # Bound once: the hooks run for every non-native value on the hot path.
-        self._hook: Callable[[Any], Any] = self._default
-        self._ext: Callable[[int, bytes], Any] = self._ext_hook
-        self._encoders: dict[type, Callable[[Any], msgpack.ExtType]] = {
+        # One hook per nesting level, bound once: they run for every non-native
+        # value on the hot path, and the level caps nesting without a counter.
+        levels = range(MAX_NESTING + 1)
+        self._enc_hooks = [functools.partial(self._default, n) for n in levels]
+        self._dec_hooks = [functools.partial(self._ext_hook, n) for n in levels]
+        self._encoders: dict[type, _Encoder] = {
             tuple: self._enc_tuple,
             set: self._enc_set,
             frozenset: self._enc_frozenset,
@@ -181,17 +192,17 @@ class Serializer:
         }
         # For subclasses, in an order where a subclass comes before its base.
         self._base_encoders = tuple(self._encoders.items())
-        self._decoders: dict[int, Callable[[bytes], Any]] = {
-            EXT_TUPLE: lambda data: tuple(self._unpack(data)),
-            EXT_SET: lambda data: set(self._unpack(data)),
-            EXT_FROZENSET: lambda data: frozenset(self._unpack(data)),
+        self._decoders: dict[int, Callable[[bytes, int], Any]] = {
+            EXT_TUPLE: lambda data, n: tuple(self._unpack(data, n)),
+            EXT_SET: lambda data, n: set(self._unpack(data, n)),
+            EXT_FROZENSET: lambda data, n: frozenset(self._unpack(data, n)),
             # Leaf payloads hold only native values: no ext hook to pass down.
             EXT_DATETIME: _dec_datetime,
-            EXT_DATE: lambda data: dt.date.fromordinal(msgpack.unpackb(data)),
+            EXT_DATE: lambda data, _: dt.date.fromordinal(msgpack.unpackb(data)),
             EXT_TIME: _dec_time,
-            EXT_TIMEDELTA: lambda data: dt.timedelta(*msgpack.unpackb(data)),
-            EXT_UUID: lambda data: uuid.UUID(bytes=bytes(data)),
-            EXT_DECIMAL: lambda data: Decimal(bytes(data).decode("ascii")),
+            EXT_TIMEDELTA: lambda data, _: dt.timedelta(*msgpack.unpackb(data)),
+            EXT_UUID: lambda data, _: uuid.UUID(bytes=bytes(data)),
+            EXT_DECIMAL: lambda data, _: Decimal(bytes(data).decode("ascii")),
         }
         self.register(*register)
 
@@ -232,33 +243,36 @@ class Serializer:
         """
         try:
             return msgpack.Packer(
-                default=self._hook, use_bin_type=True, strict_types=True
+                default=self._enc_hooks[0], use_bin_type=True, strict_types=True
             ).pack(obj)
         except Exception as exc:
             # The hot path pays nothing for the path: walk the value only now.
             raise SerializationError(self._describe_failure(obj, root, exc)) from exc
 
-    def _pack(self, obj: Any) -> bytes:
+    def _pack(self, obj: Any, level: int) -> bytes:
+        """Pack an ext payload whose own ext values are at nesting ``level``."""
         # msgpack-types omits buf_size, which the C Packer takes.
         packer = msgpack.Packer(  # type: ignore[call-arg]
-            default=self._hook,
+            default=self._enc_hooks[level],
             use_bin_type=True,
             strict_types=True,
             buf_size=_NESTED_BUF,
         )
         return packer.pack(obj)
 
-    def _default(self, obj: Any) -> Any:
+    def _default(self, level: int, obj: Any) -> Any:
         encode = self._encoders.get(type(obj))
         if encode is None:
             encode = self._encoder_for(type(obj))
             if encode is None:
-                return self._default_subclass(obj)
+                return self._default_subclass(level, obj)
             # Remember the class: its next instance skips the isinstance chain.
             self._encoders[type(obj)] = encode
-        return encode(obj)
+        if level >= MAX_NESTING:
+            raise _TooDeep(_TOO_DEEP)
+        return encode(obj, level + 1)
 
-    def _encoder_for(self, cls: type) -> Callable[[Any], msgpack.ExtType] | None:
+    def _encoder_for(self, cls: type) -> _Encoder | None:
         """The encoder of an Enum, dataclass or pydantic class, else None."""
 
         def header(size: int) -> bytes:
@@ -268,32 +282,32 @@ class Serializer:
 
         if issubclass(cls, enum.Enum):  # before int: an IntEnum is an int
             head = header(4)
-            return lambda obj: _ext(
-                EXT_ENUM, head + self._pack(obj.name) + self._pack(obj.value)
+            return lambda obj, n: _ext(
+                EXT_ENUM, head + self._pack(obj.name, n) + self._pack(obj.value, n)
             )
         if dataclasses.is_dataclass(cls):
             head = header(3)
             names = tuple(f.name for f in dataclasses.fields(cls))
-            return lambda obj: _ext(
+            return lambda obj, n: _ext(
                 EXT_DATACLASS,
-                head + self._pack({name: getattr(obj, name) for name in names}),
+                head + self._pack({name: getattr(obj, name) for name in names}, n),
             )
         pydantic_base = _pydantic_base()
         if pydantic_base is not None and issubclass(cls, pydantic_base):
             head = header(3)
             names = tuple(getattr(cls, "model_fields", ()))
 
-            def encode_model(obj: Any) -> msgpack.ExtType:
+            def encode_model(obj: Any, level: int) -> msgpack.ExtType:
                 fields = {name: getattr(obj, name) for name in names}
                 extra = getattr(obj, "__pydantic_extra__", None)
                 if extra:
                     fields.update(extra)
-                return _ext(EXT_PYDANTIC, head + self._pack(fields))
+                return _ext(EXT_PYDANTIC, head + self._pack(fields, level))
 
             return encode_model
         return None
 
-    def _default_subclass(self, obj: Any) -> Any:
+    def _default_subclass(self, level: int, obj: Any) -> Any:
         # Subclasses of supported types are stored as their base type. The
         # base-class methods copy to the exact type without calling overrides.
         if isinstance(obj, str):
@@ -310,27 +324,31 @@ class Serializer:
             return list(obj)
         for base, encode in self._base_encoders:
             if isinstance(obj, base):
-                return encode(obj)
+                if level >= MAX_NESTING:
+                    raise _TooDeep(_TOO_DEEP)
+                return encode(obj, level + 1)
         raise _Unsupported(f"object of type {type(obj).__name__!r} is not supported")
 
-    def _enc_tuple(self, obj: tuple[Any, ...]) -> msgpack.ExtType:
-        return _ext(EXT_TUPLE, self._pack(list(obj)))
+    def _enc_tuple(self, obj: tuple[Any, ...], level: int) -> msgpack.ExtType:
+        return _ext(EXT_TUPLE, self._pack(list(obj), level))
 
-    def _enc_items(self, code: int, obj: set[Any] | frozenset[Any]) -> msgpack.ExtType:
-        items = sorted(self._pack(item) for item in obj)
+    def _enc_items(
+        self, code: int, obj: set[Any] | frozenset[Any], level: int
+    ) -> msgpack.ExtType:
+        items = sorted(self._pack(item, level) for item in obj)
         return _ext(code, _array_header(len(items)) + b"".join(items))
 
-    def _enc_set(self, obj: set[Any]) -> msgpack.ExtType:
-        return self._enc_items(EXT_SET, obj)
+    def _enc_set(self, obj: set[Any], level: int) -> msgpack.ExtType:
+        return self._enc_items(EXT_SET, obj, level)
 
-    def _enc_frozenset(self, obj: frozenset[Any]) -> msgpack.ExtType:
-        return self._enc_items(EXT_FROZENSET, obj)
+    def _enc_frozenset(self, obj: frozenset[Any], level: int) -> msgpack.ExtType:
+        return self._enc_items(EXT_FROZENSET, obj, level)
 
     # -- naming the value that cannot be stored (only after a failure) ---------------
 
     def _describe_failure(self, obj: Any, root: str, exc: Exception) -> str:
         try:
-            found = self._find(obj, root, set(), 0)
+            found = self._find(obj, root, set(), 0, 0)
         except RecursionError:
             found = (root, "it is nested too deeply")
         if found is None:
@@ -339,11 +357,14 @@ class Serializer:
         return f"cannot store {path}: {reason}"
 
     def _find(
-        self, obj: Any, path: str, active: set[int], depth: int
+        self, obj: Any, path: str, active: set[int], depth: int, level: int
     ) -> tuple[str, str] | None:
-        """The path of the first value in ``obj`` that cannot be stored, and why."""
+        """The path of the first value in ``obj`` that cannot be stored, and why.
+
+        ``depth`` counts every container, ``level`` the ext values around ``obj``.
+        """
         kind = type(obj)
-        if obj is None or kind is bool or kind is float or kind is Inert:
+        if obj is None or kind is bool or kind is float:
             return None
         if kind is int:
             if -(1 << 63) <= obj < 1 << 64:
@@ -367,17 +388,25 @@ class Serializer:
             return path, f"reading it raised {type(exc).__name__}: {exc}"
         if children is None:  # a leaf: datetime, UUID, unsupported...
             try:
-                converted = self._default(obj)
+                converted = self._default(level, obj)
             except _Unsupported as exc:
                 return path, f"{exc} (supported: {_SUPPORTED})"
+            except _TooDeep:
+                return path, _TOO_DEEP
             except Exception as exc:  # reported, not raised
                 return path, f"{kind.__name__} value: {type(exc).__name__}: {exc}"
             if isinstance(converted, msgpack.ExtType):
                 return None
-            children = [(path, converted)]  # a subclass stored as its base type
+            children, inner = [(path, converted)], level  # a subclass, as its base
+        elif isinstance(obj, dict | list) and not isinstance(obj, enum.Enum):
+            inner = level  # stored natively: no ext level
+        elif level >= MAX_NESTING:
+            return path, _TOO_DEEP
+        else:
+            inner = level + 1
         active.add(id(obj))
         for child_path, child in children:
-            found = self._find(child, child_path, active, depth + 1)
+            found = self._find(child, child_path, active, depth + 1, inner)
             if found is not None:
                 return found
         active.discard(id(obj))
@@ -428,9 +457,12 @@ class Serializer:
             SerializationError: the bytes are truncated, corrupt or not ours.
         """
         try:
-            return self._unpack(data)
-        except SerializationError:
-            raise
+            return self._unpack(data, 0)
+        except _TooDeep as exc:
+            raise SerializationError(
+                f"cannot decode a stored value ({len(data)} bytes): {exc}",
+                title="Corrupt stored value",
+            ) from exc
         except Exception as exc:  # msgpack, unicode, and malformed payload errors
             raise SerializationError(
                 f"cannot decode a stored value ({len(data)} bytes): it is truncated "
@@ -438,22 +470,27 @@ class Serializer:
                 title="Corrupt stored value",
             ) from exc
 
-    def _unpack(self, data: bytes) -> Any:
+    def _unpack(self, data: bytes, level: int) -> Any:
+        """Unpack bytes whose ext values are at nesting ``level``."""
         return msgpack.unpackb(
-            data, ext_hook=self._ext, raw=False, strict_map_key=False
+            data, ext_hook=self._dec_hooks[level], raw=False, strict_map_key=False
         )
 
-    def _ext_hook(self, code: int, data: bytes) -> Any:
+    def _ext_hook(self, level: int, code: int, data: bytes) -> Any:
+        if level >= MAX_NESTING:
+            # Each level costs the C decoder ~45 KiB of stack: crafted deep data
+            # would crash the process instead of raising.
+            raise _TooDeep(_TOO_DEEP)
         decode = self._decoders.get(code)
         if decode is not None:
-            return decode(data)
+            return decode(data, level + 1)
         kind = _CLASS_KINDS.get(code)
         if kind is not None:
-            return self._dec_class(code, kind, data)
+            return self._dec_class(code, kind, data, level + 1)
         return Inert(f"ext {code}", None, bytes(data), "ext", code)
 
-    def _dec_class(self, code: int, kind: InertKind, data: bytes) -> Any:
-        stored = self._unpack(data)
+    def _dec_class(self, code: int, kind: InertKind, data: bytes, level: int) -> Any:
+        stored = self._unpack(data, level)
         size = 4 if kind == "enum" else 3
         if (
             not isinstance(stored, list)
@@ -639,7 +676,7 @@ def _dec_tz(stored: Any) -> dt.tzinfo | None:
     return dt.timezone(micros * _MICROSECOND)
 
 
-def _enc_datetime(obj: dt.datetime) -> msgpack.ExtType:
+def _enc_datetime(obj: dt.datetime, _level: int) -> msgpack.ExtType:
     tz = _enc_tz(obj.tzinfo, obj.utcoffset())
     payload = [
         obj.year, obj.month, obj.day, obj.hour, obj.minute, obj.second,
@@ -648,40 +685,40 @@ def _enc_datetime(obj: dt.datetime) -> msgpack.ExtType:
     return _ext(EXT_DATETIME, _packb(payload))
 
 
-def _dec_datetime(data: bytes) -> dt.datetime:
+def _dec_datetime(data: bytes, _level: int) -> dt.datetime:
     year, month, day, hour, minute, second, micro, fold, tz = msgpack.unpackb(data)
     return dt.datetime(
         year, month, day, hour, minute, second, micro, tzinfo=_dec_tz(tz), fold=fold
     )
 
 
-def _enc_date(obj: dt.date) -> msgpack.ExtType:
+def _enc_date(obj: dt.date, _level: int) -> msgpack.ExtType:
     return _ext(EXT_DATE, _packb(obj.toordinal()))
 
 
-def _enc_time(obj: dt.time) -> msgpack.ExtType:
+def _enc_time(obj: dt.time, _level: int) -> msgpack.ExtType:
     tz = _enc_tz(obj.tzinfo, obj.utcoffset())
     payload = [obj.hour, obj.minute, obj.second, obj.microsecond, obj.fold, tz]
     return _ext(EXT_TIME, _packb(payload))
 
 
-def _dec_time(data: bytes) -> dt.time:
+def _dec_time(data: bytes, _level: int) -> dt.time:
     hour, minute, second, micro, fold, tz = msgpack.unpackb(data)
     return dt.time(hour, minute, second, micro, tzinfo=_dec_tz(tz), fold=fold)
 
 
-def _enc_timedelta(obj: dt.timedelta) -> msgpack.ExtType:
+def _enc_timedelta(obj: dt.timedelta, _level: int) -> msgpack.ExtType:
     payload = [obj.days, obj.seconds, obj.microseconds]
     return _ext(EXT_TIMEDELTA, _packb(payload))
 
 
-def _enc_uuid(obj: uuid.UUID) -> msgpack.ExtType:
+def _enc_uuid(obj: uuid.UUID, _level: int) -> msgpack.ExtType:
     return _ext(EXT_UUID, obj.bytes)
 
 
-def _enc_decimal(obj: Decimal) -> msgpack.ExtType:
+def _enc_decimal(obj: Decimal, _level: int) -> msgpack.ExtType:
     return _ext(EXT_DECIMAL, str(obj).encode("ascii"))
 
 
-def _enc_inert(obj: Inert) -> msgpack.ExtType:
+def _enc_inert(obj: Inert, _level: int) -> msgpack.ExtType:
     return _ext(obj.code, obj.raw)

@@ -27,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from timeloom.backends.serde import EXT_CODES, Inert, Serializer
+from timeloom.backends.serde import EXT_CODES, MAX_NESTING, Inert, Serializer
 from timeloom.core.errors import SerializationError
 
 # -- application classes: some registered, some not ----------------------------------
@@ -660,6 +660,49 @@ def test_a_reference_cycle_is_reported_not_looped_on() -> None:
         SerializationError, match=r'value\[1\]\["again"\]: the list contains itself'
     ):
         Serializer().dumps(loop)
+
+
+def _nested_tuples(levels: int) -> Any:
+    value: Any = "core"
+    for _ in range(levels):
+        value = (value,)
+    return value
+
+
+def test_nesting_is_capped_the_same_for_writing_and_reading() -> None:
+    serde = Serializer()
+    deepest = {"v": [_nested_tuples(MAX_NESTING)]}
+    assert serde.loads(serde.dumps(deepest)) == deepest
+    with pytest.raises(SerializationError) as caught:
+        serde.dumps({"v": [_nested_tuples(MAX_NESTING + 1)]}, root="values")
+    path = 'values["v"][0]' + "[0]" * MAX_NESTING
+    assert str(caught.value) == (
+        f"cannot store {path}: tuples, sets, dates and classes nest more than "
+        f"{MAX_NESTING} deep"
+    )
+
+
+def test_deeply_nested_crafted_bytes_raise_instead_of_crashing() -> None:
+    # Each ext level costs the C decoder tens of KiB of stack: without the cap,
+    # a few hundred levels crash the interpreter. A subprocess keeps a crash
+    # from taking the test run with it.
+    script = (
+        "import msgpack\n"
+        "from timeloom.backends.serde import Serializer\n"
+        "from timeloom.core.errors import SerializationError\n"
+        "data = msgpack.packb(1)\n"
+        "for _ in range(5000):\n"
+        "    data = msgpack.packb(msgpack.ExtType(1, b'\\x91' + data))\n"
+        "try:\n"
+        "    Serializer().loads(data)\n"
+        "except SerializationError as exc:\n"
+        "    print(exc)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"nest more than {MAX_NESTING} deep" in result.stdout
 
 
 def test_truncated_and_corrupt_bytes_raise_serialization_error() -> None:
