@@ -1,0 +1,184 @@
+"""The storage layout shared by the SQL backends (pure Python, no database)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.backends.conftest import CheckpointFactory
+from timeloom.backends.layout import (
+    CHUNK_ITEMS,
+    INLINE_MAX,
+    UnreadableValue,
+    ValuesState,
+    blob_key,
+    decode_values,
+    encode_values,
+    frame,
+    referenced_keys,
+    unframe,
+)
+from timeloom.backends.serde import Serializer
+from timeloom.backends.sqlite import SqliteCheckpointer
+from timeloom.core.errors import SerializationError
+
+SERDE = Serializer()
+
+
+class Blobs:
+    """A blob table in a dict, counting fetch round trips."""
+
+    def __init__(self) -> None:
+        self.data: dict[bytes, bytes] = {}
+        self.fetches = 0
+
+    def add(self, blobs: Mapping[bytes, bytes]) -> int:
+        new = {k: v for k, v in blobs.items() if k not in self.data}
+        self.data.update(new)
+        return sum(len(v) for v in new.values())
+
+    async def fetch(self, keys: Collection[bytes]) -> dict[bytes, bytes]:
+        self.fetches += 1
+        return {k: self.data[k] for k in keys if k in self.data}
+
+
+def message(i: int) -> dict[str, Any]:
+    return {"role": "user", "i": i, "text": "t" * 200}
+
+
+async def test_appends_cost_what_they_add_and_read_in_two_fetches() -> None:
+    blobs = Blobs()
+    state: ValuesState | None = None
+    headers = []
+    added = []
+    messages: list[dict[str, Any]] = []
+    for i in range(300):
+        messages = [*messages, message(i)]
+        values = {"messages": messages, "step": i}
+        enc = encode_values(values, SERDE, state)
+        added.append(blobs.add(enc.blobs) + len(enc.header))
+        headers.append((values, enc.header))
+        state = enc.state
+    item = len(SERDE.dumps(message(0)))
+    # Each step stores its item in a delta and, once per chunk, in the chunk: ~2
+    # items a step on average, however long the list is.
+    late = sum(added[200:]) / 100
+    early = sum(added[20:120]) / 100
+    assert late < 3 * item
+    assert late < 1.2 * early
+    for values, header in (headers[0], headers[15], headers[16], headers[299]):
+        blobs.fetches = 0
+        assert await decode_values(header, blobs.fetch, SERDE) == values
+        assert blobs.fetches <= 2
+
+
+async def test_edits_truncation_and_exact_types() -> None:
+    blobs = Blobs()
+    base = [message(i) for i in range(40)]
+    first = encode_values({"m": base, "flag": 1}, SERDE)
+    blobs.add(first.blobs)
+    edited = [*base[:3], {"edited": True}, *base[4:], message(40)]
+    second = encode_values({"m": edited, "flag": True}, SERDE, first.state)
+    blobs.add(second.blobs)
+    got = await decode_values(second.header, blobs.fetch, SERDE)
+    assert got == {"m": edited, "flag": True}
+    assert type(got["flag"]) is bool
+    # The untouched chunks were not stored again.
+    unchanged = blob_key(frame(SERDE.dumps(m) for m in base[16:32]))
+    assert unchanged not in second.blobs
+    truncated = edited[:5]
+    third = encode_values({"m": truncated}, SERDE, second.state)
+    blobs.add(third.blobs)
+    assert await decode_values(third.header, blobs.fetch, SERDE) == {"m": truncated}
+    # 1 == True in Python, but an append check by bytes tells them apart.
+    ones = encode_values({"m": [1, 1]}, SERDE)
+    blobs.add(ones.blobs)
+    trues = encode_values({"m": [True, 1, 2]}, SERDE, ones.state)
+    blobs.add(trues.blobs)
+    decoded = await decode_values(trues.header, blobs.fetch, SERDE)
+    assert [type(x) for x in decoded["m"]] == [bool, int, int]
+
+
+async def test_in_place_mutation_of_an_earlier_item_is_stored() -> None:
+    blobs = Blobs()
+    items = [message(i) for i in range(5)]
+    first = encode_values({"m": items}, SERDE)
+    blobs.add(first.blobs)
+    items[1]["text"] = "changed in place"  # the same list object, mutated
+    items.append(message(5))
+    second = encode_values({"m": items}, SERDE, first.state)
+    blobs.add(second.blobs)
+    got = await decode_values(second.header, blobs.fetch, SERDE)
+    assert got["m"][1]["text"] == "changed in place"
+    assert len(got["m"]) == 6
+
+
+async def test_small_values_inline_and_unchanged_values_dedupe() -> None:
+    big = {"doc": "d" * 500}
+    first = encode_values({"small": 3, **big}, SERDE)
+    assert len(SERDE.dumps(3)) <= INLINE_MAX
+    assert len(first.blobs) == 1  # only the big value has a blob
+    second = encode_values({"small": 4, **big}, SERDE, first.state)
+    assert second.blobs == {}  # the big value is unchanged
+
+
+async def test_corrupt_or_missing_blobs_read_as_unreadable_values() -> None:
+    blobs = Blobs()
+    items = [message(i) for i in range(20)]
+    values = {"m": items, "doc": "d" * 100, "n": 1}
+    enc = encode_values(values, SERDE)
+    blobs.add(enc.blobs)
+    doc_key = blob_key(SERDE.dumps("d" * 100))
+    blobs.data[doc_key] = b"tampered"
+    chunk_key = blob_key(frame(SERDE.dumps(m) for m in items[:CHUNK_ITEMS]))
+    del blobs.data[chunk_key]
+    got = await decode_values(enc.header, blobs.fetch, SERDE)
+    assert got["n"] == 1
+    assert isinstance(got["doc"], UnreadableValue)
+    assert isinstance(got["m"], UnreadableValue)
+    assert "missing or corrupt" in got["m"].reason
+    with pytest.raises(SerializationError):
+        await decode_values(b"\xc1 not a header", blobs.fetch, SERDE)
+
+
+async def test_referenced_keys_cover_every_blob() -> None:
+    blobs = Blobs()
+    state = None
+    headers = []
+    for i in range(40):
+        enc = encode_values(
+            {"m": [message(j) for j in range(i)], "d": "x" * (100 + i)}, SERDE, state
+        )
+        blobs.add(enc.blobs)
+        headers.append(enc.header)
+        state = enc.state
+    assert await referenced_keys(headers, blobs.fetch) == set(blobs.data)
+    needed_by_last = await referenced_keys(headers[-1:], blobs.fetch)
+    assert needed_by_last < set(blobs.data)
+
+
+def test_frames_round_trip_and_reject_garbage() -> None:
+    items = [b"", b"a", b"\x00" * 300]
+    assert unframe(frame(items)) == items
+    with pytest.raises(ValueError, match="truncated"):
+        unframe(frame(items)[:-1])
+
+
+async def test_sqlite_reencodes_when_the_cached_parent_was_deleted(
+    tmp_path: Path, make: CheckpointFactory
+) -> None:
+    """A writer's cached parent state is only trusted while the parent exists."""
+    path = tmp_path / "gone.db"
+    shared = [message(i) for i in range(40)]
+    async with SqliteCheckpointer(path) as writer, SqliteCheckpointer(path) as other:
+        a = make.make("t", {"m": shared})
+        await writer.put(a, expected_head=None)  # the writer caches a's state
+        await other.delete_thread("t")  # another process deletes a and its blobs
+        fork = make.make("f", {"m": [*shared, message(40)]}, parent=a)
+        await writer.put(fork, expected_head=None)
+        got = await other.get("f")
+        assert got is not None
+        assert got.values == fork.values
