@@ -726,3 +726,26 @@ def test_truncated_and_corrupt_bytes_raise_serialization_error() -> None:
             serde.loads(bad)
         assert caught.value.title == "Corrupt stored value"
     assert math.isnan(serde.loads(serde.dumps(float("nan"))))
+
+
+def test_langchain_messages_revive_when_the_state_schema_is_registered() -> None:
+    # Imported here: only this test pays for langchain (a dev dependency via
+    # langgraph).
+    from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+    from langgraph.graph.message import add_messages
+
+    messages = [
+        HumanMessage("refund order 7", id="1"),
+        AIMessage(
+            "",
+            id="2",
+            tool_calls=[{"name": "refund", "args": {"order": 7}, "id": "c1"}],
+        ),
+    ]
+    data = Serializer().dumps({"messages": messages})
+    unknown = Serializer().loads(data)["messages"][1]
+    assert unknown.type_name == "langchain_core.messages.ai.AIMessage"
+    assert unknown.tool_calls[0]["args"] == {"order": 7}
+    serde = Serializer()
+    serde.register(Annotated[list[AnyMessage], add_messages])
+    assert serde.loads(data) == {"messages": messages}
