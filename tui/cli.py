@@ -10,7 +10,7 @@ import argparse
 import importlib
 import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -120,47 +120,27 @@ def open_url(url: str, *, read_only: bool) -> BaseCheckpointer:
     """Return the (not yet set up) checkpointer for ``url``.
 
     Raises:
-        TimeloomError: the URL is not understood, or names a file that does not exist
-            (opening a database to browse it never creates one).
+        TimeloomError: the URL is not understood, or names a SQLite file that does not
+            exist (browsing never creates a database by accident).
     """
-    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
-    if scheme not in ("memory", "postgres", "postgresql") and not _exists(url):
+    from timeloom.backends.urls import open_checkpointer
+
+    path = _sqlite_path(url)
+    if path is not None and path != ":memory:" and not Path(path).expanduser().exists():
         raise StoreConnectionError(
-            f"There is no database at {url}.",
-            title="Database not found",
+            f"There is no database at {path}.", title="Database not found"
         )
-    opener = _opener()
-    if opener is not None:
-        return opener(url, read_only=read_only)
-    if scheme == "memory":  # until every backend is reachable by URL
-        from timeloom.backends.memory import MemoryCheckpointer
-
-        checkpointer = MemoryCheckpointer()
-        checkpointer.read_only = read_only
-        return checkpointer
-    raise TimeloomError(f"Cannot open {url}: no backend for it.", title="Unknown URL")
+    return open_checkpointer(url, read_only=read_only)
 
 
-def _exists(url: str) -> bool:
-    path = url
+def _sqlite_path(url: str) -> str | None:
+    """The file a SQLite URL or plain path names; ``None`` for other URLs."""
     if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///")
-        if not path.startswith("/") and url.startswith("sqlite:////"):
-            path = "/" + path
-    elif url.startswith("sqlite://"):
-        path = url.removeprefix("sqlite://")
-    elif url.startswith("file:"):
-        path = url.removeprefix("file:").split("?", 1)[0]
-    return Path(path.split("?", 1)[0]).expanduser().exists()
-
-
-def _opener() -> Callable[..., BaseCheckpointer] | None:
-    try:
-        module = importlib.import_module("timeloom.backends.urls")
-    except ImportError:
-        return None
-    opener: Callable[..., BaseCheckpointer] = module.open_checkpointer
-    return opener
+        return url.removeprefix("sqlite:///")
+    scheme = url.split(":", 1)[0] if ":" in url else ""
+    if len(scheme) > 1 and not url.startswith(("/", ".")):
+        return None  # memory:, postgresql://... (a one-letter scheme is a drive)
+    return url
 
 
 def _fail(error: TimeloomError) -> int:

@@ -347,3 +347,24 @@ async def seed_long_thread(
             seconds=0.25,
         )
     return seed
+
+
+async def write_sqlite(path: str, *, long_thread: int = 0) -> None:
+    """Write the refund-agent scenario (and optionally a long thread) to a SQLite file."""
+    from timeloom.backends.sqlite import SqliteCheckpointer
+
+    async with SqliteCheckpointer(path) as checkpointer:
+        seeder = await seed_refund_agent(checkpointer)
+        if long_thread:
+            await seed_long_thread(checkpointer, "long", long_thread, seed=seeder)
+
+
+if __name__ == "__main__":  # python -m tests.tui.seed demo.db [LONG]: a file to try
+    import asyncio
+    import sys
+
+    asyncio.run(
+        write_sqlite(
+            sys.argv[1], long_thread=int(sys.argv[2]) if len(sys.argv) > 2 else 0
+        )
+    )

@@ -124,6 +124,7 @@ class CheckpointTree(ScrollView, can_focus=True):
         self._index: dict[str, int] = {}
         self._layout = LaneLayout()
         self._graph_width = 1
+        self._step_width = 2
         self._more_requested = False
         self._forks: dict[str, list[CheckpointMeta]] = {}
         self._forks_pending: set[str] = set()
@@ -135,7 +136,7 @@ class CheckpointTree(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
-        width = self.size.width
+        width = self.scrollable_content_region.width
         if index >= len(self._rows):
             if index == len(self._rows) and not self.exhausted:
                 muted = self.get_component_rich_style("checkpoint-tree--muted")
@@ -173,38 +174,40 @@ class CheckpointTree(ScrollView, can_focus=True):
             (row.before, graph),
             (node, node_style),
             (row.after.ljust(self._graph_width - len(row.before) - 1), graph),
-            (f" {meta.step:>3} ", style("checkpoint-tree--step")),
+            (f" {meta.step:>{self._step_width}} ", style("checkpoint-tree--step")),
             node_label(meta),
         )
         if meta.source in ("update", "fork") and node_label(meta) != meta.source:
             left.append(f" ({meta.source})", style("checkpoint-tree--source"))
         if is_head:
-            left.append("  HEAD", style("checkpoint-tree--head"))
+            left.append(" HEAD", style("checkpoint-tree--head"))
         if meta.has_error:
-            left.append("  ✗ error", style("checkpoint-tree--error"))
+            left.append(" ✗ error", style("checkpoint-tree--error"))
         if meta.has_interrupt:
-            left.append("  ⏸ interrupt", style("checkpoint-tree--interrupt"))
+            left.append(" ⏸ interrupt", style("checkpoint-tree--interrupt"))
         if meta.is_fork_root:
             left.append(
-                f"  {FORK_MARK} from {meta.parent_thread_id}",
+                f" {FORK_MARK} from {meta.parent_thread_id}",
                 style("checkpoint-tree--fork"),
             )
         forks = self._forks.get(meta.id, [])
         if forks:
             more = f" +{len(forks) - 1}" if len(forks) > 1 else ""
             left.append(
-                f"  {FORK_MARK} → {forks[0].thread_id}{more}",
+                f" {FORK_MARK} → {forks[0].thread_id}{more}",
                 style("checkpoint-tree--fork"),
             )
         right = Text(
             f" {format_time(meta.created_at)} ", style("checkpoint-tree--muted")
         )
-        room = max(width - right.cell_len, 8)
-        if left.cell_len > room:
-            left.truncate(room - 1)
+        if left.cell_len + right.cell_len > width:
+            # Markers matter more than the time (which the Metadata tab shows).
+            right = Text(" ")
+        if left.cell_len + right.cell_len > width:
+            left.truncate(max(width - right.cell_len - 1, 1))
             left.append("…")
         line = Text.assemble(
-            left, " " * (width - left.cell_len - right.cell_len), right
+            left, " " * max(width - left.cell_len - right.cell_len, 0), right
         )
         line.truncate(width)
         if cursor:
@@ -300,6 +303,7 @@ class CheckpointTree(ScrollView, can_focus=True):
         self._index = {}
         self._layout = LaneLayout()
         self._graph_width = 1
+        self._step_width = 2
         self._more_requested = False
         self._forks.clear()
         self._forks_pending.clear()
@@ -352,6 +356,7 @@ class CheckpointTree(ScrollView, can_focus=True):
         self._layout = LaneLayout()
         self._rows = self._layout.add(metas_all)
         self._graph_width = 1
+        self._step_width = 2
         self._widen(self._rows)
         self._index = {row.meta.id: i for i, row in enumerate(self._rows)}
         self._lines.clear()
@@ -402,6 +407,7 @@ class CheckpointTree(ScrollView, can_focus=True):
     def _widen(self, rows: list[GraphRow]) -> None:
         """Keep the step column aligned: the graph is as wide as its widest row."""
         for row in rows:
+            self._step_width = max(self._step_width, len(str(row.meta.step)))
             self._graph_width = max(
                 self._graph_width, len(row.before) + 1 + len(row.after)
             )

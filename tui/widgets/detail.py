@@ -149,6 +149,9 @@ def _as_dict(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, Mapping) else {"value": value}
 
 
+_LONG_ROWS = frozenset({"checkpoint", "parent", "created", "forks"})
+
+
 def _metadata(
     meta: CheckpointMeta | None,
     checkpoint: Checkpoint | None,
@@ -187,8 +190,11 @@ def _metadata(
     width = max(len(k) for k, _ in rows) + 2
     lines = []
     for key, value in rows:
-        pad = "\n" + " " * width
-        lines.append(f"[b]{key.ljust(width)}[/b]{value.replace(chr(10), pad)}")
+        if key in _LONG_ROWS:  # ids and timestamps get a line of their own
+            lines.append(f"[b]{key}[/b]\n{value}")
+        else:
+            pad = "\n" + " " * width
+            lines.append(f"[b]{key.ljust(width)}[/b]{value.replace(chr(10), pad)}")
     metadata = source.metadata
     lines.append("")
     lines.append("[b]metadata[/b]" + ("" if metadata else "  [$text-muted](empty)[/]"))

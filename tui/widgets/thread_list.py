@@ -113,7 +113,7 @@ class ThreadList(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
-        width = self.size.width
+        width = self.scrollable_content_region.width
         if index >= self.total:
             return Strip.blank(width, self.rich_style)
         selected = index == self.cursor and self.has_focus
