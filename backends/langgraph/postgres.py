@@ -139,7 +139,12 @@ class LangGraphPostgres(LangGraphReader):
                 ) from exc
             self._pools[loop] = pool
             if not self._checked:
-                await self._check_schema()
+                try:
+                    await self._check_schema()
+                except BaseException:
+                    del self._pools[loop]
+                    await pool.close()
+                    raise
                 self._checked = True
         return pool
 

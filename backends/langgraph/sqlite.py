@@ -31,11 +31,13 @@ from timeloom.core.errors import SchemaError, StoreConnectionError
 
 IMMUTABLE_WARNING: Final = (
     "Opened with SQLite immutable=1: this WAL database is in a directory you cannot "
-    "write, so a normal read-only open is impossible. Changes made by a process "
-    "still writing to it are not seen, and if one is writing while you read, what "
-    "you see may be inconsistent. Copy the database (with its -wal file) somewhere "
-    "writable, or close the writer, for an exact view."
+    "write, so a normal read-only open is impossible. In this mode SQLite reads the "
+    "main file only: commits still in the -wal file are not shown, changes made "
+    "while you browse are not seen, and if a process is writing while you read, "
+    "what you see may be inconsistent. For an exact view, copy the database with "
+    "its -wal file somewhere writable, or stop the writer so it checkpoints."
 )
+"""Added to ``warnings`` when the database had to be opened immutable."""
 
 _COLUMNS: Final = (
     "thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, "
@@ -77,6 +79,13 @@ def sqlite_path(url: str) -> Path:
         if url.startswith(prefix):
             return Path(url[len(prefix) :] or ".")
     return Path(url)
+
+
+def _wal_size(path: Path) -> int:
+    try:
+        return Path(f"{path}-wal").stat().st_size
+    except OSError:
+        return 0
 
 
 def _is_wal(path: Path) -> bool:
@@ -123,14 +132,24 @@ class LangGraphSqlite(LangGraphReader):
         conn = self._conns.get(loop)
         if conn is None:
             conn = await self._open()
-            self._conns[loop] = conn
             if not self._checked:
-                await self._check_schema(conn)
+                try:
+                    await self._check_schema(conn)
+                except BaseException:
+                    await conn.close()
+                    raise
                 self._checked = True
+            self._conns[loop] = conn
         return conn
 
     async def _open(self) -> aiosqlite.Connection:
-        if not self.path.is_file():
+        try:
+            exists = self.path.is_file()
+        except OSError as exc:  # e.g. a directory on the way cannot be entered
+            raise StoreConnectionError(
+                f"Cannot open {self.path}: {exc}", title="Could not open database"
+            ) from exc
+        if not exists:
             raise StoreConnectionError(
                 f"No database file at {self.path}", title="Could not open database"
             )
@@ -153,6 +172,13 @@ class LangGraphSqlite(LangGraphReader):
         self.immutable = True
         if IMMUTABLE_WARNING not in self.warnings:
             self.warnings.append(IMMUTABLE_WARNING)
+            wal = _wal_size(self.path)
+            if wal:
+                self.warnings.append(
+                    f"{self.path.name}-wal holds {wal} bytes of commits that "
+                    "immutable mode does not show: the newest checkpoints may be "
+                    "missing."
+                )
         return conn
 
     @staticmethod

@@ -1,0 +1,163 @@
+"""Opening LangGraph SQLite files: read-only modes, unusable schemas, bad paths."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.langgraph import lgdb
+from timeloom.backends.langgraph import LangGraphSqlite, open_langgraph
+from timeloom.backends.langgraph.sqlite import IMMUTABLE_WARNING
+from timeloom.core.errors import SchemaError, StoreConnectionError
+
+SYSTEM_PYTHON = Path(
+    f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"
+)
+SITE = next(p for p in sys.path if p.endswith("site-packages"))
+READ_AS_NOBODY = """
+import asyncio, site, sys
+site.addsitedir(sys.argv[2])
+from timeloom.backends.langgraph import open_langgraph
+async def main():
+    async with open_langgraph(sys.argv[1]) as cp:
+        threads = await cp.threads()
+        print(cp.immutable, len(threads), len(cp.warnings))
+asyncio.run(main())
+"""
+
+
+def _can_drop_privileges() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root to run the reader as another user"
+    if shutil.which("runuser") is None or not SYSTEM_PYTHON.exists():
+        return f"needs runuser and {SYSTEM_PYTHON}"
+    return None
+
+
+@pytest.fixture
+def world_readable_dir() -> Iterator[Path]:
+    """A directory "nobody" can enter (pytest's tmp_path is private to root)."""
+    folder = Path(tempfile.mkdtemp(prefix="timeloom-ro-"))
+    os.chmod(folder, 0o755)
+    yield folder
+    shutil.rmtree(folder)
+
+
+def test_wal_database_in_read_only_directory_opens_immutable(
+    built: lgdb.Built, world_readable_dir: Path
+) -> None:
+    """As a user who cannot write the directory, mode=ro fails on a WAL database
+    (no -shm can be made); the reader falls back to immutable=1 and warns."""
+    reason = _can_drop_privileges()
+    if reason:
+        pytest.skip(reason)
+    folder = world_readable_dir  # owned by root: "nobody" may read, not write
+    target = folder / "scenarios.db"
+    shutil.copy(built.url, target)
+    os.chmod(target, 0o644)
+    direct = subprocess.run(
+        [
+            "runuser",
+            "-u",
+            "nobody",
+            "--",
+            str(SYSTEM_PYTHON),
+            "-c",
+            "import sqlite3, sys; c = sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', "
+            "uri=True); c.execute('select 1 from checkpoints')",
+            str(target),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert direct.returncode != 0, "mode=ro unexpectedly worked: nothing to test"
+    result = subprocess.run(
+        [
+            "runuser",
+            "-u",
+            "nobody",
+            "--",
+            str(SYSTEM_PYTHON),
+            "-c",
+            READ_AS_NOBODY,
+            str(target),
+            SITE,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    immutable, threads, warnings = result.stdout.split()
+    assert immutable == "True"
+    assert int(threads) == len({t for t, ns in built.history if not ns})
+    assert int(warnings) >= 1
+    assert sorted(os.listdir(folder)) == ["scenarios.db"]
+
+
+async def test_immutable_fallback_warns_about_the_wal(
+    built: lgdb.Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same fallback where privileges cannot be dropped: mode=ro is made to
+    fail as it does for such a user."""
+    target = tmp_path / "scenarios.db"
+    shutil.copy(built.url, target)
+    with open(f"{target}-wal", "wb") as wal:  # noqa: ASYNC230 - test setup
+        wal.write(b"\0" * 100)  # pretend a writer left commits behind
+    real = LangGraphSqlite._connect
+
+    async def refuse_plain_ro(uri: str):  # type: ignore[no-untyped-def]
+        if "immutable=1" not in uri:
+            raise sqlite3.OperationalError("attempt to write a readonly database")
+        return await real(uri)
+
+    monkeypatch.setattr(LangGraphSqlite, "_connect", staticmethod(refuse_plain_ro))
+    async with open_langgraph(str(target)) as cp:
+        assert isinstance(cp, LangGraphSqlite)
+        assert cp.immutable
+        assert cp.warnings[0] == IMMUTABLE_WARNING
+        assert "100 bytes" in cp.warnings[1]
+        assert len(await cp.threads()) == len({t for t, ns in built.history if not ns})
+
+
+async def test_legacy_schema_is_refused_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TABLE checkpoints (thread_id TEXT, thread_ts TEXT, parent_ts TEXT, "
+        "checkpoint BLOB, metadata BLOB, PRIMARY KEY (thread_id, thread_ts))"
+    )
+    conn.execute(
+        "CREATE TABLE writes (thread_id TEXT, thread_ts TEXT, task_id TEXT, idx INT, "
+        "channel TEXT, value BLOB)"
+    )
+    conn.commit()
+    conn.close()
+    with pytest.raises(SchemaError, match="pre-August-2024") as info:
+        async with open_langgraph(str(path)):
+            pass
+    assert info.value.title == "Legacy LangGraph database"
+
+
+async def test_foreign_database_and_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE things (x)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(SchemaError, match="no LangGraph"):
+        async with open_langgraph(str(path)):
+            pass
+    with pytest.raises(StoreConnectionError, match="No database file"):
+        async with open_langgraph(str(tmp_path / "missing.db")):
+            pass
+    assert not (tmp_path / "missing.db").exists()
