@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from timeloom.backends.memory import MemoryCheckpointer
+from timeloom.backends.postgres import PostgresCheckpointer
 from timeloom.backends.sqlite import SqliteCheckpointer
 from timeloom.backends.urls import open_checkpointer
 
-__all__ = ["MemoryCheckpointer", "SqliteCheckpointer", "open_checkpointer"]
+__all__ = [
+    "MemoryCheckpointer",
+    "PostgresCheckpointer",
+    "SqliteCheckpointer",
+    "open_checkpointer",
+]

@@ -89,6 +89,8 @@ class PostgresServer:
     as_user: str | None = None
     """The OS user that runs ``pg_ctl`` (``postgres`` when tests run as root)."""
     logfile: Path | None = None
+    options: str = ""
+    """Server options (port, listen address, socket dir) passed on every start."""
 
     @property
     def managed(self) -> bool:
@@ -108,8 +110,8 @@ class PostgresServer:
 
     def start(self) -> None:
         """Start the server again and wait until it accepts connections."""
-        assert self.logfile is not None
-        self.pg_ctl("start", "-w", "-l", str(self.logfile))
+        assert self.logfile is not None, "not a server this session started"
+        self.pg_ctl("start", "-w", "-l", str(self.logfile), "-o", self.options)
 
     def database_dsn(self, dbname: str) -> str:
         """Return this server's DSN pointing at database ``dbname``."""
@@ -145,12 +147,14 @@ def _start_cluster(bindir: Path) -> PostgresServer:
         shutil.chown(tmp, user=as_user, group=as_user)
     datadir, logfile = tmp / "data", tmp / "server.log"
     port = _free_port()
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {tmp}"
     server = PostgresServer(
         dsn=f"postgresql://postgres@127.0.0.1:{port}/postgres",
         datadir=datadir,
         bindir=bindir,
         as_user=as_user,
         logfile=logfile,
+        options=options,
     )
     try:
         # --no-sync only skips flushing initdb's own files of a cluster we delete at
@@ -170,8 +174,7 @@ def _start_cluster(bindir: Path) -> PostgresServer:
             ],
             as_user,
         )
-        options = f"-c listen_addresses=127.0.0.1 -p {port} -k {tmp}"
-        server.pg_ctl("start", "-w", "-l", str(logfile), "-o", options)
+        server.start()
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -1,0 +1,831 @@
+"""The PostgreSQL checkpointer (asyncpg), for production and many workers.
+
+A step commit is one round trip: a call of the server-side function ``timeloom_put``
+(see :mod:`timeloom.backends.postgres_sql`), which checks the thread's head, stores
+the checkpoint and moves the head in one transaction, and sends a NOTIFY that
+:meth:`PostgresCheckpointer.watch` listens for.
+
+The runtime's sync API drives a checkpointer from its own event-loop thread, so one
+instance may be awaited from several loops over its life: it keeps one asyncpg pool
+per event loop, created on first use in that loop. Driver exceptions never escape:
+they become :mod:`timeloom.core.errors` types, with the password masked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import hashlib
+import json
+import threading
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from timeloom.backends import postgres_sql as q
+from timeloom.backends.serde import Serializer
+from timeloom.core.checkpoint import (
+    Checkpoint,
+    CheckpointMeta,
+    PendingWrite,
+    ThreadInfo,
+    ThreadStatus,
+)
+from timeloom.core.checkpointer import BaseCheckpointer
+from timeloom.core.errors import (
+    CheckpointNotFound,
+    ConflictError,
+    ReadOnlyError,
+    SchemaError,
+    StoreConnectionError,
+    TimeloomError,
+)
+from timeloom.core.ids import id_floor_for_ms, id_time_ms, new_checkpoint_id, now_ms
+
+_T = TypeVar("_T")
+_PAGE = 200  # rows per round trip when paging or filtering in Python
+_LOOKBACK_MS = 2_000  # live follow: ids from other processes order only to the ms
+_RESCAN_S = 5.0  # live follow: look again even without a NOTIFY (missed, or lost)
+
+# Errors that mean the server went away or cannot be reached: the pool is replaced.
+_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, cannot connect now
+    asyncpg.InterfaceError,  # connection closed mid-query, pool closing
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+# Errors that mean this DSN cannot be used (wrong database, password, role).
+_LOGIN_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.InvalidCatalogNameError,
+    asyncpg.exceptions.InvalidAuthorizationSpecificationError,
+)
+_LISTEN_ERRORS: tuple[type[BaseException], ...] = (
+    *_CONNECTION_ERRORS,
+    asyncpg.PostgresError,
+)
+_Conn = asyncpg.Connection | PoolConnectionProxy
+
+
+def mask_dsn(dsn: str) -> str:
+    """Return ``dsn`` with any password (in the user info or the query) masked."""
+    try:
+        parts = urlsplit(dsn)
+        netloc = parts.netloc
+        if parts.password is not None:
+            userinfo, _, hostinfo = netloc.rpartition("@")
+            user = userinfo.split(":", 1)[0]
+            netloc = f"{user}:***@{hostinfo}"
+        query = urlencode(
+            [
+                (k, "***" if k.lower() == "password" else v)
+                for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            ]
+        )
+        return urlunsplit(parts._replace(netloc=netloc, query=query))
+    except ValueError:
+        return "postgresql://***"  # unparsable: show nothing that could be secret
+
+
+class PostgresCheckpointer(BaseCheckpointer):
+    """Stores checkpoints in PostgreSQL.
+
+    Args:
+        dsn: ``postgresql://user:password@host:port/dbname`` (libpq-style URL).
+        read_only: open read-only: the server refuses writes
+            (``default_transaction_read_only``) and :meth:`setup` only checks the
+            schema.
+        pool_min: connections each event loop's pool keeps open.
+        pool_max: connections each event loop's pool may open.
+        serde: the codec (default: a new :class:`Serializer`).
+        connect_timeout: seconds to wait for a connection.
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        read_only: bool = False,
+        pool_min: int = 1,
+        pool_max: int = 10,
+        serde: Serializer | None = None,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        if not dsn.startswith(("postgresql://", "postgres://")):
+            raise StoreConnectionError(
+                f"Not a PostgreSQL URL: {mask_dsn(dsn)} "
+                "(expected postgresql://user@host:port/dbname)",
+                title="Could not open checkpoint database",
+            )
+        self._dsn = dsn
+        self.read_only = read_only
+        self.serde = serde or Serializer()
+        self._values = _ValueStore(self.serde)
+        self._pool_min = pool_min
+        self._pool_max = pool_max
+        self._connect_timeout = connect_timeout
+        self._lock = threading.Lock()  # guards _pools: loops live in several threads
+        self._pools: dict[asyncio.AbstractEventLoop, asyncio.Task[asyncpg.Pool]] = {}
+        self._stale: set[asyncio.AbstractEventLoop] = set()  # pools to refresh
+        self._ready = False
+
+    @property
+    def url(self) -> str:
+        return mask_dsn(self._dsn)
+
+    def allow_types(self, types: Iterable[type]) -> None:
+        register = getattr(self.serde, "register", None)
+        if register is not None:
+            register(*types)
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def setup(self) -> None:
+        async def run(pool: asyncpg.Pool) -> None:
+            async with pool.acquire() as conn:
+                if self.read_only:
+                    await self._check_schema(conn)
+                else:
+                    await self._migrate(conn)
+
+        await self._call("setting up the schema", run, setup=False)
+        self._ready = True
+
+    async def aclose(self) -> None:
+        with self._lock:
+            pools, self._pools = self._pools, {}
+        current = asyncio.get_running_loop()
+        for loop, task in pools.items():
+            if loop is current:
+                if task.done() and not _failed(task):
+                    with suppress(Exception):
+                        await asyncio.wait_for(task.result().close(), 5)
+                    task.result().terminate()
+                else:
+                    task.cancel()
+            else:
+                _terminate_elsewhere(loop, task)
+
+    async def _migrate(self, conn: _Conn) -> None:
+        async with conn.transaction():
+            # Several workers may start at once: one migrates, the others wait here
+            # and then find the schema current.
+            await conn.execute(q.SETUP_LOCK_SQL)
+            await conn.execute(q.CREATE_MIGRATIONS_TABLE_SQL)
+            version = await conn.fetchval(q.SCHEMA_VERSION_SQL)
+            self._check_version(version)
+            for number in range(version + 1, len(q.MIGRATIONS) + 1):
+                await conn.execute(q.MIGRATIONS[number - 1])
+                await conn.execute(q.RECORD_MIGRATION_SQL, number)
+
+    async def _check_schema(self, conn: _Conn) -> None:
+        tables = {r[0] for r in await conn.fetch(q.INSPECT_TABLES_SQL)}
+        if "timeloom_migrations" not in tables:
+            if {"checkpoints", "checkpoint_writes"} <= tables:
+                hint = "it looks like a LangGraph database; open it with the LangGraph reader"
+            else:
+                hint = "open it once without --read-only to create the schema"
+            raise SchemaError(
+                f"{self.url} has no Timeloom schema ({hint}).",
+                title="Not a Timeloom database",
+            )
+        version = await conn.fetchval(q.SCHEMA_VERSION_SQL)
+        self._check_version(version)
+        if version < len(q.MIGRATIONS):
+            raise SchemaError(
+                f"{self.url} has schema version {version}; this Timeloom reads "
+                f"version {len(q.MIGRATIONS)}. Open it once without --read-only to "
+                "migrate it.",
+                title="Old schema",
+            )
+
+    def _check_version(self, version: int) -> None:
+        if version > len(q.MIGRATIONS):
+            raise SchemaError(
+                f"{self.url} has schema version {version}, newer than this Timeloom "
+                f"knows ({len(q.MIGRATIONS)}). Upgrade Timeloom to open it.",
+                title="Newer schema",
+            )
+
+    # -- writes ----------------------------------------------------------------------
+
+    async def put(self, checkpoint: Checkpoint, *, expected_head: str | None) -> None:
+        self._check_writable()
+        encoded = self._values.encode(checkpoint.values)
+        metadata = dict(checkpoint.metadata)
+        args = (
+            checkpoint.id,
+            checkpoint.thread_id,
+            checkpoint.parent_id,
+            checkpoint.parent_thread_id,
+            checkpoint.step,
+            checkpoint.source,
+            checkpoint.created_at,
+            list(checkpoint.writes),
+            list(checkpoint.next),
+            self.serde.dumps(metadata),
+            _json_strings(metadata),
+            encoded.manifest,
+            encoded.refs,
+            self.serde.dumps(dict(checkpoint.writes)),
+            encoded.size,
+            expected_head,
+            [h for h, _ in encoded.blobs],
+            [d for _, d in encoded.blobs],
+        )
+        attempts = 0
+
+        async def run(pool: asyncpg.Pool) -> None:
+            nonlocal attempts
+            attempts += 1
+            try:
+                row = await pool.fetchrow(q.PUT_SQL, *args)
+            except asyncpg.UniqueViolationError:
+                row = None  # this checkpoint id is stored already
+            if row is not None and row["ok"]:
+                return
+            # A retry after a lost connection may find its own first attempt
+            # committed: that is a success, not a conflict.
+            if attempts > 1 and await pool.fetchval(
+                q.CHECKPOINT_IN_THREAD_SQL, checkpoint.id, checkpoint.thread_id
+            ):
+                return
+            if row is None:
+                raise ConflictError(
+                    f"Checkpoint {checkpoint.id} already exists; nothing was written."
+                )
+            raise ConflictError(
+                f"Thread {checkpoint.thread_id!r} moved on: its head is "
+                f"{row['head']}, this writer expected {expected_head}. "
+                "Reload and retry."
+            )
+
+        await self._call("committing a checkpoint", run)
+
+    async def put_writes(
+        self, thread_id: str, checkpoint_id: str, writes: Sequence[PendingWrite]
+    ) -> None:
+        self._check_writable()
+        args = (
+            thread_id,
+            checkpoint_id,
+            new_checkpoint_id(),  # the batch id: a retried batch is stored once
+            [w.node for w in writes],
+            [w.kind for w in writes],
+            [self.serde.dumps(w.value) for w in writes],
+            [self._interrupt_key(w) for w in writes if w.kind == "interrupt"],
+            [self._interrupt_key(w) for w in writes if w.kind == "resume"],
+        )
+        found = await self._call(
+            "recording pending writes",
+            lambda pool: pool.fetchval(q.PUT_WRITES_SQL, *args),
+        )
+        if not found:
+            raise CheckpointNotFound(f"No checkpoint {checkpoint_id} in {thread_id!r}")
+
+    async def delete_thread(self, thread_id: str) -> None:
+        self._check_writable()
+
+        async def run(pool: asyncpg.Pool) -> None:
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.execute(q.GC_LOCK_SQL)
+                refs = [r[0] for r in await conn.fetch(q.DELETE_THREAD_SQL, thread_id)]
+                if refs:
+                    await conn.execute(q.DELETE_ORPHAN_BLOBS_SQL, refs)
+
+        await self._call("deleting a thread", run)
+
+    async def prune(
+        self,
+        thread_id: str,
+        *,
+        keep_last: int | None = None,
+        older_than: datetime | None = None,
+    ) -> int:
+        self._check_writable()
+        if keep_last is None and older_than is None:
+            return 0
+
+        async def run(pool: asyncpg.Pool) -> int:
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.execute(q.GC_LOCK_SQL)
+                head = await conn.fetchval(q.HEAD_FOR_UPDATE_SQL, thread_id)
+                rows = await conn.fetch(q.PRUNE_CANDIDATES_SQL, thread_id)
+                keep_from = (
+                    len(rows) - keep_last if keep_last is not None else len(rows)
+                )
+                doomed = [
+                    r["id"]
+                    for i, r in enumerate(rows)
+                    if i < keep_from
+                    and r["id"] != head
+                    and (older_than is None or r["created_at"] < older_than)
+                    and r["kids"] <= 1
+                    and not r["forked"]
+                    and not r["has_interrupt"]
+                ]
+                if not doomed:
+                    return 0
+                gone = await conn.fetch(q.PRUNE_DELETE_SQL, doomed)
+                await conn.execute(q.PRUNE_UPDATE_THREAD_SQL, thread_id)
+                refs = sorted({h for r in gone for h in r[0]})
+                if refs:
+                    await conn.execute(q.DELETE_ORPHAN_BLOBS_SQL, refs)
+                return len(doomed)
+
+        return await self._call("pruning a thread", run)
+
+    # -- reads -----------------------------------------------------------------------
+
+    async def get(
+        self, thread_id: str | None, checkpoint_id: str | None = None
+    ) -> Checkpoint | None:
+        if checkpoint_id is None:
+            if thread_id is None:
+                return None
+            row = await self._fetchrow(
+                "reading a checkpoint", q.GET_HEAD_SQL, thread_id
+            )
+        else:
+            row = await self._fetchrow(
+                "reading a checkpoint", q.GET_BY_ID_SQL, checkpoint_id, thread_id
+            )
+        if row is None:
+            return None
+        blobs = dict(zip(row["blob_hashes"], row["blob_data"], strict=True))
+        pending = tuple(
+            PendingWrite(node, kind, self.serde.loads(value))
+            for node, kind, value in zip(
+                row["w_nodes"], row["w_kinds"], row["w_values"], strict=True
+            )
+        )
+        return Checkpoint(
+            id=row["id"],
+            thread_id=row["thread_id"],
+            parent_id=row["parent_id"],
+            parent_thread_id=row["parent_thread_id"],
+            step=row["step"],
+            source=row["source"],
+            created_at=row["created_at"],
+            values=self._values.decode(row["manifest"], blobs),
+            next=tuple(row["next"]),
+            writes=self.serde.loads(row["writes"]),
+            metadata=self.serde.loads(row["metadata"]),
+            pending_writes=pending,
+        )
+
+    async def list(
+        self,
+        thread_id: str,
+        *,
+        before: str | None = None,
+        limit: int | None = None,
+        filter: Mapping[str, Any] | None = None,
+    ) -> AsyncIterator[CheckpointMeta]:
+        filter = dict(filter or {})  # noqa: A001
+        source = filter.pop("source", None)
+        step = filter.pop("step", None)
+        pushed, rest = _split_filter(filter)
+        if (source is not None and not isinstance(source, str)) or (
+            step is not None and (not isinstance(step, int) or isinstance(step, bool))
+        ):
+            return  # no stored checkpoint has a non-text source or non-int step
+        remaining = limit
+        while remaining is None or remaining > 0:
+            page = _PAGE if rest or remaining is None else min(remaining, _PAGE)
+            rows = await self._fetch(
+                "listing checkpoints",
+                q.LIST_SQL,
+                thread_id,
+                before,
+                source,
+                step,
+                pushed,
+                page,
+            )
+            for row in rows:
+                meta = self._meta(row)
+                if rest and not _matches(meta.metadata, rest):
+                    continue
+                yield meta
+                if remaining is not None:
+                    remaining -= 1
+                    if remaining == 0:
+                        return
+            if len(rows) < page:
+                return
+            before = rows[-1]["id"]
+
+    async def get_thread(self, thread_id: str) -> ThreadInfo | None:
+        row = await self._fetchrow("reading a thread", q.GET_THREAD_SQL, thread_id)
+        return None if row is None else self._thread(row)
+
+    async def threads(
+        self,
+        *,
+        search: str | None = None,
+        status: ThreadStatus | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> builtins.list[ThreadInfo]:
+        pushed, rest = _split_filter(metadata or {})
+        if not rest:
+            rows = await self._fetch(
+                "listing threads", q.THREADS_SQL, search, status, pushed, limit, offset
+            )
+            return [self._thread(r) for r in rows]
+        # A filter value the server cannot compare exactly: filter here, page by page.
+        found: builtins.list[ThreadInfo] = []
+        skip, position = offset, 0
+        while len(found) < limit:
+            rows = await self._fetch(
+                "listing threads",
+                q.THREADS_SQL,
+                search,
+                status,
+                pushed,
+                _PAGE,
+                position,
+            )
+            position += len(rows)
+            for row in rows:
+                info = self._thread(row)
+                if not _matches(info.metadata, rest):
+                    continue
+                if skip:
+                    skip -= 1
+                elif len(found) < limit:
+                    found.append(info)
+            if len(rows) < _PAGE:
+                break
+        return found
+
+    async def count_threads(
+        self, *, search: str | None = None, status: ThreadStatus | None = None
+    ) -> int:
+        row = await self._fetchrow(
+            "counting threads", q.COUNT_THREADS_SQL, search, status
+        )
+        assert row is not None  # an aggregate always returns a row
+        return int(row[0])
+
+    async def children(self, checkpoint_id: str) -> builtins.list[CheckpointMeta]:
+        rows = await self._fetch("listing children", q.CHILDREN_SQL, checkpoint_id)
+        return [self._meta(r) for r in rows]
+
+    async def recent(
+        self,
+        *,
+        after: str | None = None,
+        thread_id: str | None = None,
+        limit: int = 100,
+    ) -> builtins.list[CheckpointMeta]:
+        rows = await self._fetch(
+            "reading recent checkpoints", q.RECENT_SQL, after, thread_id, limit
+        )
+        return [self._meta(r) for r in rows]
+
+    async def watch(
+        self, thread_id: str | None = None, *, poll_interval: float = 0.25
+    ) -> AsyncIterator[CheckpointMeta]:
+        """Yield checkpoints committed from now on (by any process), oldest first.
+
+        Listens for the NOTIFY each commit sends and then fetches the new summaries
+        with :meth:`recent`; it also looks every few seconds, and every
+        ``poll_interval`` while the listening connection is down, so a missed
+        notification delays a checkpoint but never loses it.
+        """
+        await self._ready_pool()
+        last = id_floor_for_ms(now_ms())
+        seen: dict[str, None] = {}
+        wake = asyncio.Event()
+
+        def on_notify(_c: object, _pid: int, _channel: str, payload: str) -> None:
+            if thread_id is None or _payload_thread(payload) in (thread_id, None):
+                wake.set()
+
+        listener: asyncpg.Connection | None = None
+        try:
+            while True:
+                if listener is None or listener.is_closed():
+                    listener = await self._listen(on_notify)
+                wake.clear()
+                after = id_floor_for_ms(id_time_ms(last) - _LOOKBACK_MS)
+                for meta in await self.recent(
+                    after=after, thread_id=thread_id, limit=1000
+                ):
+                    if meta.id in seen:
+                        continue
+                    seen[meta.id] = None
+                    last = max(last, meta.id)
+                    yield meta
+                while len(seen) > 10_000:
+                    seen.pop(next(iter(seen)))
+                timeout = _RESCAN_S if listener is not None else poll_interval
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), timeout)
+        finally:
+            if listener is not None:
+                with suppress(Exception):
+                    await asyncio.wait_for(listener.close(), 2)
+
+    async def _listen(self, callback: Any) -> asyncpg.Connection | None:
+        """Open a connection that LISTENs for commits; None while that fails."""
+        try:
+            conn: asyncpg.Connection = await asyncpg.connect(
+                self._dsn, timeout=self._connect_timeout, **self._session_settings()
+            )
+            await conn.add_listener(q.NOTIFY_CHANNEL, callback)
+        except _LISTEN_ERRORS:
+            return None
+        return conn
+
+    # -- rows --------------------------------------------------------------------------
+
+    def _meta(self, row: asyncpg.Record) -> CheckpointMeta:
+        return CheckpointMeta(
+            id=row["id"],
+            thread_id=row["thread_id"],
+            parent_id=row["parent_id"],
+            parent_thread_id=row["parent_thread_id"],
+            step=row["step"],
+            source=row["source"],
+            created_at=row["created_at"],
+            nodes=tuple(row["nodes"]),
+            next=tuple(row["next"]),
+            metadata=self.serde.loads(row["metadata"]),
+            has_error=row["has_error"],
+            has_interrupt=row["has_interrupt"],
+            size=row["size"],
+        )
+
+    def _thread(self, row: asyncpg.Record) -> ThreadInfo:
+        forked = row["forked_from_thread"]
+        return ThreadInfo(
+            thread_id=row["thread_id"],
+            status=row["status"],
+            head_id=row["head_id"],
+            checkpoint_count=row["checkpoint_count"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            forked_from=(forked, row["forked_from_id"]) if forked is not None else None,
+            metadata=self.serde.loads(row["metadata"]),
+        )
+
+    def _interrupt_key(self, write: PendingWrite) -> str:
+        # The interrupt id, encoded so that equal ids compare equal in SQL.
+        value = write.value
+        ident = value.get("id") if isinstance(value, Mapping) else None
+        return self.serde.dumps(ident).hex()
+
+    # -- connections -------------------------------------------------------------------
+
+    def _session_settings(self) -> dict[str, Any]:
+        settings = {"application_name": "timeloom"}
+        if self.read_only:
+            # Enforced by the server: every transaction of these sessions is
+            # read-only, whatever the code above the pool does.
+            settings["default_transaction_read_only"] = "on"
+        return {"server_settings": settings}
+
+    async def _create_pool(self) -> asyncpg.Pool:
+        pool = await asyncpg.create_pool(
+            self._dsn,
+            min_size=self._pool_min,
+            max_size=self._pool_max,
+            timeout=self._connect_timeout,
+            reset=_no_reset,
+            **self._session_settings(),
+        )
+        assert pool is not None  # create_pool returns the pool once initialised
+        return pool
+
+    async def _pool(self) -> asyncpg.Pool:
+        """This event loop's pool, created on first use."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            task = self._pools.get(loop)
+            if task is None or _failed(task):
+                for other in [lp for lp in self._pools if lp.is_closed()]:
+                    _terminate_elsewhere(other, self._pools.pop(other))
+                task = loop.create_task(self._create_pool())
+                self._pools[loop] = task
+            stale = loop in self._stale
+            self._stale.discard(loop)
+        with self._errors("connecting"):
+            pool = await asyncio.shield(task)
+            if stale:
+                # A call failed on a dead connection: replace every pooled one now
+                # rather than meet the others one failed call at a time.
+                await pool.expire_connections()
+            return pool
+
+    async def _ready_pool(self) -> asyncpg.Pool:
+        if not self._ready:
+            await self.setup()
+        return await self._pool()
+
+    async def _call(
+        self,
+        action: str,
+        op: Callable[[asyncpg.Pool], Awaitable[_T]],
+        *,
+        setup: bool = True,
+    ) -> _T:
+        """Run ``op`` on this loop's pool, translating driver errors.
+
+        Every operation is safe to repeat (a put is guarded by its expected head, a
+        batch of pending writes is stored once), so when the connection is lost
+        (say, a pooled connection that died while idle because the server
+        restarted) it runs once more on a fresh connection. If that fails too, the
+        server is really gone: :class:`StoreConnectionError`.
+        """
+        for attempt in (1, 2):
+            pool = await (self._ready_pool() if setup else self._pool())
+            try:
+                with self._errors(action):
+                    return await op(pool)
+            except _ConnectionLost:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _fetch(self, action: str, sql: str, *args: Any) -> builtins.list[Any]:
+        return await self._call(action, lambda pool: pool.fetch(sql, *args))
+
+    async def _fetchrow(self, action: str, sql: str, *args: Any) -> Any:
+        rows = await self._fetch(action, sql, *args)
+        return rows[0] if rows else None
+
+    def _expire_pools(self) -> None:
+        with self._lock:
+            self._stale.update(self._pools)
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Translate driver exceptions raised inside into Timeloom errors."""
+        try:
+            yield
+        except TimeloomError:
+            raise
+        except _LOGIN_ERRORS as exc:
+            raise StoreConnectionError(
+                f"Cannot open {self.url}: {self._scrub(exc)}",
+                title="Could not open checkpoint database",
+            ) from exc
+        except _CONNECTION_ERRORS as exc:
+            self._expire_pools()
+            raise _ConnectionLost(
+                f"Lost the connection to {self.url} while {action}: "
+                f"{self._scrub(exc) or type(exc).__name__}. "
+                "The next call reconnects once the server is back.",
+            ) from exc
+        except asyncpg.ReadOnlySQLTransactionError as exc:
+            raise ReadOnlyError(
+                f"{self.url} is open read-only; the server refused {action}.",
+                title="Read-only database",
+            ) from exc
+        except asyncpg.UndefinedTableError as exc:
+            raise SchemaError(
+                f"{self.url} lost its Timeloom schema while {action}: "
+                f"{self._scrub(exc)}",
+            ) from exc
+        except asyncpg.PostgresError as exc:
+            raise TimeloomError(
+                f"The database failed while {action} ({exc.sqlstate}): "
+                f"{self._scrub(exc)}",
+                title="Database error",
+            ) from exc
+
+    def _scrub(self, exc: BaseException) -> str:
+        text = str(exc)
+        password = _password(self._dsn)
+        return text.replace(password, "***") if password else text
+
+
+class _ConnectionLost(StoreConnectionError):
+    """The server went away (or cannot be reached); worth one more try."""
+
+
+def _password(dsn: str) -> str | None:
+    try:
+        parts = urlsplit(dsn)
+    except ValueError:
+        return None
+    from_query = dict(parse_qsl(parts.query)).get("password")
+    return parts.password or from_query
+
+
+async def _no_reset(conn: asyncpg.Connection) -> None:
+    """Skip asyncpg's per-release reset query (a round trip on every step).
+
+    Nothing here changes session state (no SET, no LISTEN, no advisory session
+    locks on pooled connections); asyncpg still rolls back an open transaction.
+    """
+
+
+def _failed(task: asyncio.Task[Any]) -> bool:
+    return task.done() and (task.cancelled() or task.exception() is not None)
+
+
+def _terminate_elsewhere(
+    loop: asyncio.AbstractEventLoop, task: asyncio.Task[asyncpg.Pool]
+) -> None:
+    """Drop a pool that belongs to another (maybe closed) event loop."""
+    if not task.done():
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(task.cancel)
+        return
+    if _failed(task):
+        return
+    pool = task.result()
+    if loop.is_closed():
+        return  # its sockets went with the loop
+    if loop.is_running():
+        loop.call_soon_threadsafe(pool.terminate)
+    else:
+        with suppress(Exception):
+            pool.terminate()
+
+
+def _payload_thread(payload: str) -> str | None:
+    try:
+        thread = json.loads(payload).get("thread_id")
+    except (ValueError, AttributeError):
+        return None
+    return thread if isinstance(thread, str) else None
+
+
+def _json_strings(metadata: Mapping[str, Any]) -> str:
+    """The metadata's string-valued keys as JSON: what the server may filter on."""
+    return json.dumps(
+        {k: v for k, v in metadata.items() if isinstance(k, str) and isinstance(v, str)}
+    )
+
+
+def _split_filter(filter: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Split a metadata filter into a JSON containment the server can apply and the
+    pairs that must be compared here (jsonb equality differs from Python's for
+    numbers, booleans and nulls; strings compare the same)."""
+    pushed = {k: v for k, v in filter.items() if isinstance(v, str)}
+    rest = {k: v for k, v in filter.items() if k not in pushed}
+    return json.dumps(pushed), rest
+
+
+def _matches(metadata: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    return all(metadata.get(k) == v for k, v in wanted.items())
+
+
+@dataclass(frozen=True, slots=True)
+class _Encoded:
+    manifest: bytes
+    """How to rebuild the values from blobs: ``{channel: blob hash}``."""
+    refs: builtins.list[bytes]
+    """Every blob hash the checkpoint needs."""
+    blobs: builtins.list[tuple[bytes, bytes]]
+    """``(hash, data)`` of the blobs to store (the server skips those it has)."""
+    size: int
+
+
+class _ValueStore:
+    """Content-addressed values: each channel's encoded value is stored once."""
+
+    def __init__(self, serde: Serializer) -> None:
+        self.serde = serde
+
+    def encode(self, values: Mapping[str, Any]) -> _Encoded:
+        manifest: dict[str, bytes] = {}
+        blobs: dict[bytes, bytes] = {}
+        for channel, value in values.items():
+            data = self.serde.dumps(value)
+            digest = hashlib.blake2b(data, digest_size=32).digest()
+            manifest[channel] = digest
+            blobs[digest] = data
+        return _Encoded(
+            manifest=self.serde.dumps(manifest),
+            refs=sorted(blobs),
+            blobs=sorted(blobs.items()),
+            size=sum(len(d) for d in blobs.values()),
+        )
+
+    def decode(self, manifest: bytes, blobs: Mapping[bytes, bytes]) -> dict[str, Any]:
+        return {
+            channel: self.serde.loads(blobs[digest])
+            for channel, digest in self.serde.loads(manifest).items()
+        }

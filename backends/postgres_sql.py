@@ -1,0 +1,308 @@
+"""SQL of the PostgreSQL checkpointer: the numbered migrations and every statement.
+
+Every table is prefixed ``timeloom_`` so a database may also hold LangGraph's tables.
+Text ids use the "C" collation so that the server sorts them exactly as Python
+compares strings (UUIDv7 strings sort by creation time).
+
+A step commit is one call of the server-side function ``timeloom_put``: one round
+trip that checks the thread's head, stores the new blobs, inserts the checkpoint,
+moves the head and sends the NOTIFY for live follow, all in the statement's own
+transaction. A conflicting head writes nothing and is reported in the result row.
+"""
+
+from __future__ import annotations
+
+NOTIFY_CHANNEL = "timeloom_checkpoints"
+"""LISTEN/NOTIFY channel; the payload is ``{"id": ..., "thread_id": ...}`` (JSON)."""
+
+SETUP_LOCK_KEY = 0x54494D454C4F4F4D  # "TIMELOOM": serialises concurrent setup()
+BLOB_GC_LOCK_KEY = 0x54494D45424C4F42  # puts share it; deleting blobs takes it alone
+
+_SCHEMA_V1 = """
+CREATE TABLE timeloom_blobs (
+    hash bytea PRIMARY KEY,
+    data bytea NOT NULL
+);
+
+CREATE TABLE timeloom_threads (
+    thread_id text COLLATE "C" PRIMARY KEY,
+    head_id text COLLATE "C" NOT NULL,
+    status text NOT NULL,
+    checkpoint_count integer NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    forked_from_thread text COLLATE "C",
+    forked_from_id text COLLATE "C",
+    metadata bytea NOT NULL,
+    metadata_json jsonb NOT NULL
+);
+CREATE INDEX timeloom_threads_updated ON timeloom_threads (updated_at DESC, head_id DESC);
+
+CREATE TABLE timeloom_checkpoints (
+    id text COLLATE "C" PRIMARY KEY,
+    thread_id text COLLATE "C" NOT NULL,
+    parent_id text COLLATE "C",
+    parent_thread_id text COLLATE "C",
+    step integer NOT NULL,
+    source text NOT NULL,
+    created_at timestamptz NOT NULL,
+    nodes text[] NOT NULL,
+    next text[] NOT NULL,
+    metadata bytea NOT NULL,
+    metadata_json jsonb NOT NULL,
+    manifest bytea NOT NULL,
+    blob_refs bytea[] NOT NULL,
+    writes bytea NOT NULL,
+    size integer NOT NULL,
+    has_error boolean NOT NULL DEFAULT false,
+    has_interrupt boolean NOT NULL DEFAULT false,
+    interrupt_ids text[] NOT NULL DEFAULT '{}',
+    resume_ids text[] NOT NULL DEFAULT '{}'
+);
+CREATE INDEX timeloom_checkpoints_thread ON timeloom_checkpoints (thread_id, id);
+CREATE INDEX timeloom_checkpoints_parent ON timeloom_checkpoints (parent_id);
+CREATE INDEX timeloom_checkpoints_refs ON timeloom_checkpoints USING gin (blob_refs);
+
+CREATE TABLE timeloom_writes (
+    checkpoint_id text COLLATE "C" NOT NULL
+        REFERENCES timeloom_checkpoints (id) ON DELETE CASCADE,
+    seq bigint GENERATED ALWAYS AS IDENTITY,
+    batch text NOT NULL,
+    node text NOT NULL,
+    kind text NOT NULL,
+    value bytea NOT NULL,
+    PRIMARY KEY (checkpoint_id, seq)
+);
+
+CREATE FUNCTION timeloom_put(
+    p_id text, p_thread text, p_parent text, p_parent_thread text, p_step integer,
+    p_source text, p_created timestamptz, p_nodes text[], p_next text[],
+    p_metadata bytea, p_metadata_json jsonb, p_manifest bytea, p_refs bytea[],
+    p_writes bytea, p_size integer, p_expected text,
+    p_blob_hashes bytea[], p_blob_data bytea[]
+) RETURNS TABLE (ok boolean, head text)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    v_status text := CASE WHEN cardinality(p_next) = 0 THEN 'done' ELSE 'running' END;
+    v_fork boolean := p_parent_thread IS NOT NULL AND p_parent_thread <> p_thread;
+BEGIN
+    -- Shared with other puts; a blob collector takes it exclusively, so it never
+    -- deletes a blob that a put in flight found already stored.
+    PERFORM pg_advisory_xact_lock_shared(@GC_LOCK@);
+    IF p_expected IS NULL THEN
+        INSERT INTO timeloom_threads AS t (
+            thread_id, head_id, status, checkpoint_count, created_at, updated_at,
+            forked_from_thread, forked_from_id, metadata, metadata_json)
+        VALUES (
+            p_thread, p_id, v_status, 1, p_created, p_created,
+            CASE WHEN v_fork THEN p_parent_thread END,
+            CASE WHEN v_fork THEN p_parent END,
+            p_metadata, p_metadata_json)
+        ON CONFLICT (thread_id) DO NOTHING;
+    ELSE
+        -- Guarded head move: a concurrent writer holding the row makes us wait, then
+        -- the WHERE is re-checked against its committed head and fails.
+        UPDATE timeloom_threads AS t SET
+            head_id = p_id, status = v_status,
+            checkpoint_count = t.checkpoint_count + 1, updated_at = p_created,
+            forked_from_thread = coalesce(t.forked_from_thread,
+                                          CASE WHEN v_fork THEN p_parent_thread END),
+            forked_from_id = coalesce(t.forked_from_id,
+                                      CASE WHEN v_fork THEN p_parent END),
+            metadata = p_metadata, metadata_json = p_metadata_json
+        WHERE t.thread_id = p_thread AND t.head_id = p_expected;
+    END IF;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT false, (SELECT t.head_id FROM timeloom_threads AS t
+                                    WHERE t.thread_id = p_thread);
+        RETURN;
+    END IF;
+    -- Sorted, so that two puts storing the same new blobs cannot deadlock.
+    INSERT INTO timeloom_blobs (hash, data)
+    SELECT b.hash, b.data FROM unnest(p_blob_hashes, p_blob_data) AS b(hash, data)
+    ORDER BY b.hash
+    ON CONFLICT (hash) DO NOTHING;
+    INSERT INTO timeloom_checkpoints (
+        id, thread_id, parent_id, parent_thread_id, step, source, created_at, nodes,
+        next, metadata, metadata_json, manifest, blob_refs, writes, size)
+    VALUES (
+        p_id, p_thread, p_parent, p_parent_thread, p_step, p_source, p_created,
+        p_nodes, p_next, p_metadata, p_metadata_json, p_manifest, p_refs, p_writes,
+        p_size);
+    PERFORM pg_notify('@CHANNEL@',
+                      json_build_object('id', p_id, 'thread_id', p_thread)::text);
+    RETURN QUERY SELECT true, p_id;
+END
+$fn$;
+
+CREATE FUNCTION timeloom_put_writes(
+    p_thread text, p_checkpoint text, p_batch text, p_nodes text[], p_kinds text[],
+    p_values bytea[], p_interrupt_ids text[], p_resume_ids text[]
+) RETURNS boolean
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    v_next text[];
+    v_error boolean;
+    v_interrupt boolean;
+BEGIN
+    UPDATE timeloom_checkpoints AS c SET
+        has_error = c.has_error OR 'error' = ANY (p_kinds),
+        interrupt_ids = c.interrupt_ids || p_interrupt_ids,
+        resume_ids = c.resume_ids || p_resume_ids,
+        has_interrupt = EXISTS (SELECT unnest(c.interrupt_ids || p_interrupt_ids)
+                                EXCEPT SELECT unnest(c.resume_ids || p_resume_ids))
+    WHERE c.id = p_checkpoint AND c.thread_id = p_thread
+      -- A batch is stored once: a client retrying after a lost connection may
+      -- send again a batch that was committed.
+      AND NOT EXISTS (SELECT 1 FROM timeloom_writes AS w
+                      WHERE w.checkpoint_id = p_checkpoint AND w.batch = p_batch)
+    RETURNING c.next, c.has_error, c.has_interrupt INTO v_next, v_error, v_interrupt;
+    IF NOT FOUND THEN
+        RETURN EXISTS (SELECT 1 FROM timeloom_checkpoints AS c
+                       WHERE c.id = p_checkpoint AND c.thread_id = p_thread);
+    END IF;
+    INSERT INTO timeloom_writes (checkpoint_id, batch, node, kind, value)
+    SELECT p_checkpoint, p_batch, w.node, w.kind, w.value
+    FROM unnest(p_nodes, p_kinds, p_values) WITH ORDINALITY AS w(node, kind, value, n)
+    ORDER BY w.n;
+    UPDATE timeloom_threads SET status = CASE
+            WHEN v_error THEN 'failed'
+            WHEN v_interrupt THEN 'paused'
+            WHEN cardinality(v_next) = 0 THEN 'done'
+            ELSE 'running' END
+    WHERE thread_id = p_thread AND head_id = p_checkpoint;
+    RETURN true;
+END
+$fn$;
+""".replace("@GC_LOCK@", str(BLOB_GC_LOCK_KEY)).replace("@CHANNEL@", NOTIFY_CHANNEL)
+
+MIGRATIONS: list[str] = [_SCHEMA_V1]
+"""The schema as numbered steps: version ``n`` is ``MIGRATIONS[:n]`` applied."""
+
+# -- setup -------------------------------------------------------------------------
+
+CREATE_MIGRATIONS_TABLE_SQL = """
+CREATE TABLE IF NOT EXISTS timeloom_migrations (v integer PRIMARY KEY)
+"""
+SETUP_LOCK_SQL = f"SELECT pg_advisory_xact_lock({SETUP_LOCK_KEY})"
+SCHEMA_VERSION_SQL = "SELECT coalesce(max(v), 0) FROM timeloom_migrations"
+RECORD_MIGRATION_SQL = "INSERT INTO timeloom_migrations (v) VALUES ($1)"
+# What is in the database, for a clear message when it is not (yet) ours.
+INSPECT_TABLES_SQL = """
+SELECT c.relname FROM pg_class AS c
+WHERE c.relkind IN ('r', 'p') AND c.relnamespace = current_schema()::regnamespace
+"""
+
+# -- writes ------------------------------------------------------------------------
+
+PUT_SQL = "SELECT ok, head FROM timeloom_put($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15, $16, $17, $18)"
+PUT_WRITES_SQL = "SELECT timeloom_put_writes($1, $2, $3, $4, $5, $6, $7, $8)"
+CHECKPOINT_IN_THREAD_SQL = """
+SELECT EXISTS (SELECT 1 FROM timeloom_checkpoints WHERE id = $1 AND thread_id = $2)
+"""
+
+GC_LOCK_SQL = f"SELECT pg_advisory_xact_lock({BLOB_GC_LOCK_KEY})"
+DELETE_THREAD_SQL = """
+WITH gone AS (
+    DELETE FROM timeloom_checkpoints WHERE thread_id = $1 RETURNING blob_refs
+), thread AS (
+    DELETE FROM timeloom_threads WHERE thread_id = $1
+)
+SELECT DISTINCT r FROM gone, unnest(gone.blob_refs) AS r
+"""
+# Delete the blobs no remaining checkpoint refers to, among those the deleted ones
+# referred to (the GIN index answers the NOT EXISTS).
+DELETE_ORPHAN_BLOBS_SQL = """
+DELETE FROM timeloom_blobs AS b
+WHERE b.hash = ANY ($1::bytea[])
+  AND NOT EXISTS (SELECT 1 FROM timeloom_checkpoints AS c
+                  WHERE c.blob_refs @> ARRAY[b.hash])
+"""
+PRUNE_CANDIDATES_SQL = """
+SELECT c.id, c.created_at, c.has_interrupt,
+       (SELECT count(*) FROM timeloom_checkpoints AS k WHERE k.parent_id = c.id) AS kids,
+       EXISTS (SELECT 1 FROM timeloom_checkpoints AS k
+               WHERE k.parent_id = c.id AND k.thread_id <> c.thread_id) AS forked
+FROM timeloom_checkpoints AS c
+WHERE c.thread_id = $1
+ORDER BY c.id
+"""
+PRUNE_DELETE_SQL = """
+DELETE FROM timeloom_checkpoints WHERE id = ANY ($1::text[]) RETURNING blob_refs
+"""
+PRUNE_UPDATE_THREAD_SQL = """
+UPDATE timeloom_threads AS t SET
+    checkpoint_count = s.n, created_at = s.first
+FROM (SELECT count(*) AS n, min(created_at) AS first
+      FROM timeloom_checkpoints WHERE thread_id = $1) AS s
+WHERE t.thread_id = $1
+"""
+HEAD_FOR_UPDATE_SQL = """
+SELECT head_id FROM timeloom_threads WHERE thread_id = $1 FOR UPDATE
+"""
+
+# -- reads -------------------------------------------------------------------------
+
+_META_COLUMNS = """
+c.id, c.thread_id, c.parent_id, c.parent_thread_id, c.step, c.source, c.created_at,
+c.nodes, c.next, c.metadata, c.has_error, c.has_interrupt, c.size
+"""
+_FULL_COLUMNS = f"""{_META_COLUMNS}, c.manifest, c.writes,
+    ARRAY(SELECT b.hash FROM timeloom_blobs AS b WHERE b.hash = ANY (c.blob_refs)
+          ORDER BY b.hash) AS blob_hashes,
+    ARRAY(SELECT b.data FROM timeloom_blobs AS b WHERE b.hash = ANY (c.blob_refs)
+          ORDER BY b.hash) AS blob_data,
+    ARRAY(SELECT w.node FROM timeloom_writes AS w WHERE w.checkpoint_id = c.id
+          ORDER BY w.seq) AS w_nodes,
+    ARRAY(SELECT w.kind FROM timeloom_writes AS w WHERE w.checkpoint_id = c.id
+          ORDER BY w.seq) AS w_kinds,
+    ARRAY(SELECT w.value FROM timeloom_writes AS w WHERE w.checkpoint_id = c.id
+          ORDER BY w.seq) AS w_values
+"""
+GET_BY_ID_SQL = f"""
+SELECT {_FULL_COLUMNS} FROM timeloom_checkpoints AS c
+WHERE c.id = $1 AND ($2::text IS NULL OR c.thread_id = $2)
+"""
+GET_HEAD_SQL = f"""
+SELECT {_FULL_COLUMNS} FROM timeloom_threads AS t
+JOIN timeloom_checkpoints AS c ON c.id = t.head_id
+WHERE t.thread_id = $1
+"""
+LIST_SQL = f"""
+SELECT {_META_COLUMNS} FROM timeloom_checkpoints AS c
+WHERE c.thread_id = $1
+  AND ($2::text IS NULL OR c.id < $2)
+  AND ($3::text IS NULL OR c.source = $3)
+  AND ($4::integer IS NULL OR c.step = $4)
+  AND c.metadata_json @> $5::jsonb
+ORDER BY c.id DESC
+LIMIT $6
+"""
+CHILDREN_SQL = f"""
+SELECT {_META_COLUMNS} FROM timeloom_checkpoints AS c
+WHERE c.parent_id = $1 ORDER BY c.id
+"""
+RECENT_SQL = f"""
+SELECT {_META_COLUMNS} FROM timeloom_checkpoints AS c
+WHERE ($1::text IS NULL OR c.id > $1) AND ($2::text IS NULL OR c.thread_id = $2)
+ORDER BY c.id
+LIMIT $3
+"""
+_THREAD_FILTER = """
+WHERE ($1::text IS NULL OR starts_with(t.thread_id, $1))
+  AND ($2::text IS NULL OR t.status = $2)
+"""
+THREADS_SQL = f"""
+SELECT t.thread_id, t.status, t.head_id, t.checkpoint_count, t.created_at,
+       t.updated_at, t.forked_from_thread, t.forked_from_id, t.metadata
+FROM timeloom_threads AS t
+{_THREAD_FILTER} AND t.metadata_json @> $3::jsonb
+ORDER BY t.updated_at DESC, t.head_id DESC
+LIMIT $4 OFFSET $5
+"""
+GET_THREAD_SQL = """
+SELECT t.thread_id, t.status, t.head_id, t.checkpoint_count, t.created_at,
+       t.updated_at, t.forked_from_thread, t.forked_from_id, t.metadata
+FROM timeloom_threads AS t WHERE t.thread_id = $1
+"""
+COUNT_THREADS_SQL = f"SELECT count(*) FROM timeloom_threads AS t {_THREAD_FILTER}"

@@ -1,0 +1,373 @@
+"""PostgreSQL-specific behaviour: server-enforced read-only, concurrent setup and
+writers, recovery after a server restart, LISTEN/NOTIFY follow, secrets masked.
+
+The behaviour every backend shares is in the conformance suite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import asyncpg
+import pytest
+
+from timeloom.backends.postgres import PostgresCheckpointer, mask_dsn
+from timeloom.backends.postgres_sql import MIGRATIONS
+from timeloom.core.checkpoint import Checkpoint, CheckpointMeta, PendingWrite
+from timeloom.core.errors import (
+    ConflictError,
+    ReadOnlyError,
+    SchemaError,
+    StoreConnectionError,
+)
+from timeloom.core.ids import new_checkpoint_id
+
+pytestmark = pytest.mark.postgres
+
+TABLES = (
+    "timeloom_migrations",
+    "timeloom_threads",
+    "timeloom_checkpoints",
+    "timeloom_writes",
+    "timeloom_blobs",
+)
+
+
+class Server(Protocol):
+    """What the ``postgres_server`` fixture (tests/conftest.py) provides."""
+
+    @property
+    def managed(self) -> bool: ...
+    @property
+    def datadir(self) -> Path | None: ...
+    def stop(self, mode: str = "fast") -> None: ...
+    def start(self) -> None: ...
+
+
+def make_cp(
+    thread: str,
+    parent: Checkpoint | None = None,
+    *,
+    values: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Checkpoint:
+    return Checkpoint(
+        id=new_checkpoint_id(),
+        thread_id=thread,
+        parent_id=parent.id if parent else None,
+        parent_thread_id=parent.thread_id if parent else None,
+        step=parent.step + 1 if parent else -1,
+        source="loop" if parent else "input",
+        created_at=datetime.now(UTC),
+        values=values if values is not None else {"n": 0},
+        next=("step",),
+        writes={"step": {"n": 1}} if parent else {},
+        metadata=metadata or {},
+    )
+
+
+async def grow(cp: PostgresCheckpointer, thread: str, n: int) -> list[Checkpoint]:
+    """Commit a chain of ``n`` checkpoints to ``thread``."""
+    chain: list[Checkpoint] = []
+    for i in range(n):
+        parent = chain[-1] if chain else None
+        nxt = make_cp(thread, parent, values={"n": i, "log": list(range(i))})
+        await cp.put(nxt, expected_head=parent.id if parent else None)
+        chain.append(nxt)
+    return chain
+
+
+async def snapshot_rows(dsn: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of our tables with its xmin (changes on any rewrite of the row)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return {
+            table: [
+                tuple(r)
+                for r in await conn.fetch(
+                    f"SELECT xmin::text, * FROM {table} ORDER BY 2"
+                )
+            ]
+            for table in TABLES
+        }
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def writer(postgres_dsn: str) -> AsyncIterator[PostgresCheckpointer]:
+    async with PostgresCheckpointer(postgres_dsn) as cp:
+        yield cp
+
+
+# -- read-only -----------------------------------------------------------------------
+
+
+async def test_read_only_is_enforced_by_the_server(
+    postgres_dsn: str, writer: PostgresCheckpointer
+) -> None:
+    chain = await grow(writer, "t", 3)
+    await writer.put_writes("t", chain[-1].id, [PendingWrite("step", "error", {})])
+    before = await snapshot_rows(postgres_dsn)
+    assert all(before[t] for t in TABLES)
+
+    async with PostgresCheckpointer(postgres_dsn, read_only=True) as ro:
+        # Every read works...
+        assert (await ro.get("t")) == (await writer.get("t"))
+        assert len([m async for m in ro.list("t")]) == 3
+        assert (await ro.get_thread("t")) is not None
+        assert len(await ro.threads()) == 1
+        assert await ro.count_threads() == 1
+        assert len(await ro.children(chain[0].id)) == 1
+        assert len(await ro.recent()) == 3
+        # ...every write method refuses...
+        with pytest.raises(ReadOnlyError):
+            await ro.put(make_cp("t", chain[-1]), expected_head=chain[-1].id)
+        with pytest.raises(ReadOnlyError):
+            await ro.put_writes("t", chain[-1].id, [PendingWrite("x", "update", {})])
+        with pytest.raises(ReadOnlyError):
+            await ro.delete_thread("t")
+        with pytest.raises(ReadOnlyError):
+            await ro.prune("t", keep_last=1)
+        # ...and the server itself refuses a raw write on the checkpointer's pool,
+        # even one that bypasses the checks above.
+        pool = await ro._pool()
+        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+            await pool.execute("DELETE FROM timeloom_threads")
+        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+            await pool.fetchval(
+                "SELECT timeloom_put_writes('t', $1, 'batch', '{x}', '{update}', "
+                "ARRAY['\\x00'::bytea], '{}', '{}')",
+                chain[-1].id,
+            )
+
+    assert await snapshot_rows(postgres_dsn) == before
+
+
+async def test_read_only_setup_never_creates_a_schema(postgres_dsn: str) -> None:
+    with pytest.raises(SchemaError, match="no Timeloom schema"):
+        await PostgresCheckpointer(postgres_dsn, read_only=True).setup()
+    conn = await asyncpg.connect(postgres_dsn)
+    try:
+        tables = await conn.fetch("SELECT 1 FROM pg_tables WHERE schemaname='public'")
+    finally:
+        await conn.close()
+    assert tables == []
+
+
+async def test_read_only_names_a_langgraph_database(postgres_dsn: str) -> None:
+    conn = await asyncpg.connect(postgres_dsn)
+    try:
+        await conn.execute("CREATE TABLE checkpoints (thread_id text)")
+        await conn.execute("CREATE TABLE checkpoint_writes (thread_id text)")
+    finally:
+        await conn.close()
+    with pytest.raises(SchemaError, match="LangGraph"):
+        await PostgresCheckpointer(postgres_dsn, read_only=True).setup()
+
+
+async def test_newer_schema_is_refused_clearly(
+    postgres_dsn: str, writer: PostgresCheckpointer
+) -> None:
+    conn = await asyncpg.connect(postgres_dsn)
+    try:
+        await conn.execute(
+            "INSERT INTO timeloom_migrations VALUES ($1)", len(MIGRATIONS) + 1
+        )
+    finally:
+        await conn.close()
+    for read_only in (True, False):
+        with pytest.raises(SchemaError, match="newer than this Timeloom"):
+            await PostgresCheckpointer(postgres_dsn, read_only=read_only).setup()
+
+
+# -- concurrency ---------------------------------------------------------------------
+
+
+async def test_concurrent_setup_from_several_workers(postgres_dsn: str) -> None:
+    workers = [PostgresCheckpointer(postgres_dsn, pool_max=2) for _ in range(6)]
+    try:
+        await asyncio.gather(*(w.setup() for w in workers))
+        # All of them can write at once afterwards.
+        await asyncio.gather(
+            *(
+                w.put(make_cp(f"w{i}"), expected_head=None)
+                for i, w in enumerate(workers)
+            )
+        )
+    finally:
+        await asyncio.gather(*(w.aclose() for w in workers))
+    conn = await asyncpg.connect(postgres_dsn)
+    try:
+        versions = [r[0] for r in await conn.fetch("SELECT v FROM timeloom_migrations")]
+        threads = await conn.fetchval("SELECT count(*) FROM timeloom_threads")
+    finally:
+        await conn.close()
+    assert sorted(versions) == list(range(1, len(MIGRATIONS) + 1))
+    assert threads == 6
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new-thread", "advance"])
+async def test_two_writers_on_one_thread_one_conflict(
+    postgres_dsn: str, writer: PostgresCheckpointer, existing: bool
+) -> None:
+    other = PostgresCheckpointer(postgres_dsn)
+    parent = (await grow(writer, "t", 1))[0] if existing else None
+    try:
+        for round_ in range(10):
+            thread = "t" if existing else f"t{round_}"
+            a, b = make_cp(thread, parent), make_cp(thread, parent)
+            expected = parent.id if parent else None
+            results = await asyncio.gather(
+                writer.put(a, expected_head=expected),
+                other.put(b, expected_head=expected),
+                return_exceptions=True,
+            )
+            errors = [r for r in results if r is not None]
+            assert len(errors) == 1, results
+            assert isinstance(errors[0], ConflictError)
+            winner, loser = (a, b) if results[0] is None else (b, a)
+            info = await other.get_thread(thread)
+            assert info is not None
+            assert info.head_id == winner.id
+            assert info.checkpoint_count == (round_ + 2 if existing else 1)
+            assert await writer.get(None, loser.id) is None  # nothing written
+            if existing:
+                parent = winner
+    finally:
+        await other.aclose()
+
+
+# -- server restart ------------------------------------------------------------------
+
+
+async def test_survives_a_server_restart(
+    postgres_server: Server, postgres_dsn: str
+) -> None:
+    if not postgres_server.managed:
+        pytest.skip("needs the throwaway server (it is stopped and started again)")
+    password_dsn = postgres_dsn.replace("postgres@", "postgres:s3cret-pw@")
+    async with PostgresCheckpointer(password_dsn, pool_max=3) as cp:
+        chain = await grow(cp, "t", 2)
+        postgres_server.stop("fast")
+        try:
+            with pytest.raises(StoreConnectionError) as lost:
+                await cp.put(make_cp("t", chain[-1]), expected_head=chain[-1].id)
+            with pytest.raises(StoreConnectionError):
+                await cp.get("t")
+        finally:
+            postgres_server.start()
+        assert "s3cret-pw" not in str(lost.value)
+        assert "postgres:***@" in str(lost.value)
+        assert "reconnects" in str(lost.value)
+        # Nothing half-written; the same writer continues where it was.
+        assert (await cp.get("t")) == (await cp.get(None, chain[-1].id))
+        nxt = make_cp("t", chain[-1])
+        await cp.put(nxt, expected_head=chain[-1].id)
+        assert [m.id async for m in cp.list("t")] == [nxt.id, chain[1].id, chain[0].id]
+
+
+async def test_restart_while_idle_needs_no_failed_call(
+    postgres_server: Server, postgres_dsn: str
+) -> None:
+    if not postgres_server.managed:
+        pytest.skip("needs the throwaway server (it is stopped and started again)")
+    async with PostgresCheckpointer(postgres_dsn, pool_min=3, pool_max=3) as cp:
+        chain = await grow(cp, "t", 1)
+        postgres_server.stop("fast")
+        postgres_server.start()
+        # Pooled connections died while idle: the first write already succeeds.
+        await cp.put(make_cp("t", chain[0]), expected_head=chain[0].id)
+        assert (await cp.count_threads()) == 1
+
+
+async def test_unreachable_server_is_a_clear_error() -> None:
+    cp = PostgresCheckpointer(
+        "postgresql://me:hunter2@127.0.0.1:1/db", connect_timeout=2
+    )
+    with pytest.raises(StoreConnectionError) as err:
+        await cp.setup()
+    assert "hunter2" not in str(err.value)
+    assert "127.0.0.1:1" in str(err.value)
+    await cp.aclose()
+
+
+async def test_missing_database_is_a_clear_error(postgres_dsn: str) -> None:
+    cp = PostgresCheckpointer(postgres_dsn + "_missing")
+    with pytest.raises(StoreConnectionError, match="does not exist"):
+        await cp.setup()
+    await cp.aclose()
+
+
+# -- live follow ---------------------------------------------------------------------
+
+
+async def test_watch_is_woken_by_notify_from_another_connection(
+    postgres_dsn: str, writer: PostgresCheckpointer
+) -> None:
+    seen: list[CheckpointMeta] = []
+    got_two = asyncio.Event()
+
+    async def follow() -> None:
+        async with PostgresCheckpointer(postgres_dsn, read_only=True) as ro:
+            # A long poll interval: only a NOTIFY can deliver within the deadline.
+            async for meta in ro.watch("t", poll_interval=60):
+                seen.append(meta)
+                if len(seen) == 2:
+                    got_two.set()
+
+    old = await grow(writer, "other", 1)  # before watching, another thread: ignored
+    task = asyncio.create_task(follow())
+    try:
+        await asyncio.sleep(0.3)  # let it LISTEN
+        a = make_cp("t")
+        await writer.put(a, expected_head=None)
+        await writer.put(make_cp("other", old[0]), expected_head=old[0].id)
+        b = make_cp("t", a)
+        await writer.put(b, expected_head=a.id)
+        await asyncio.wait_for(got_two.wait(), 3)  # well before the 5 s rescan
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert [m.id for m in seen] == [a.id, b.id]
+
+
+# -- event loops, urls ---------------------------------------------------------------
+
+
+async def test_usable_from_several_event_loops(
+    postgres_dsn: str, writer: PostgresCheckpointer
+) -> None:
+    chain = await grow(writer, "t", 1)
+    results: list[Any] = []
+
+    def in_other_loop() -> None:
+        async def work() -> None:
+            nxt = make_cp("t", chain[0])
+            await writer.put(nxt, expected_head=chain[0].id)
+            results.append((await writer.get("t")) == (await writer.get(None, nxt.id)))
+
+        asyncio.run(work())  # a new loop, closed afterwards
+
+    thread = threading.Thread(target=in_other_loop)
+    thread.start()
+    await asyncio.to_thread(thread.join)
+    assert results == [True]
+    info = await writer.get_thread("t")  # back on this loop: still fine
+    assert info is not None
+    assert info.checkpoint_count == 2
+
+
+def test_url_masks_the_password() -> None:
+    cp = PostgresCheckpointer("postgresql://bob:pa55@db.example:5432/prod")
+    assert cp.url == "postgresql://bob:***@db.example:5432/prod"
+    assert "pa55" not in mask_dsn("postgresql://db/prod?user=bob&password=pa55")
+    assert mask_dsn("postgresql://db/prod") == "postgresql://db/prod"
+    with pytest.raises(StoreConnectionError, match="Not a PostgreSQL URL"):
+        PostgresCheckpointer("mysql://x:secret@h/db")
