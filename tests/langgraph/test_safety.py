@@ -117,9 +117,6 @@ async def test_hostile_blobs_run_nothing(scenario_db: Path, tmp_path: Path) -> N
     assert values["unknown_ext"].type_name == "langgraph.ext42"
     assert values["secret"]["value"] == "**********"
     assert "hunter2-plaintext" not in repr(checkpoint)
-    pending = {
-        w.value and next(iter(w.value)): w.value for w in checkpoint.pending_writes
-    }
     by_channel = {k: v for w in checkpoint.pending_writes for k, v in w.value.items()}
     assert by_channel["json2"] == {"x": by_channel["json2"]["x"]}
     assert by_channel["json2"]["x"].type_name == "os.system"
