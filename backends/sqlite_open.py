@@ -124,14 +124,26 @@ async def _version(opts: OpenOptions, db: aiosqlite.Connection) -> int | None:
     return None if version is None else int(version)
 
 
+def is_langgraph_schema(tables: set[str], checkpoint_columns: set[str]) -> bool:
+    """Whether a database's tables are LangGraph ``SqliteSaver``'s.
+
+    Args:
+        tables: the database's table names.
+        checkpoint_columns: the columns of its ``checkpoints`` table.
+    """
+    current = "writes" in tables and "checkpoint_ns" in checkpoint_columns
+    legacy = "thread_ts" in checkpoint_columns  # LangGraph before August 2024
+    return "checkpoints" in tables and (current or legacy)
+
+
 async def _refuse_foreign(
     opts: OpenOptions, db: aiosqlite.Connection, tables: set[str]
 ) -> NoReturn:
-    if {"checkpoints", "writes"} <= tables:
+    if "checkpoints" in tables:
         columns = {
             r[0] for r in await db.execute_fetchall(sql.COLUMNS_SQL, ("checkpoints",))
         }
-        if "checkpoint_ns" in columns:
+        if is_langgraph_schema(tables, columns):
             raise SchemaError(
                 f"{opts.path} is a LangGraph database; open it with "
                 "open_checkpointer() (or `timeloom open`), which reads LangGraph "

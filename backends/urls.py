@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.backends.sqlite import SqliteCheckpointer
+from timeloom.backends.sqlite_open import is_langgraph_schema
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import SchemaError, StoreConnectionError
 
@@ -68,7 +69,8 @@ def open_checkpointer(url: str, *, read_only: bool = False) -> BaseCheckpointer:
 
 
 def is_langgraph_sqlite(path: str) -> bool:
-    """Whether ``path`` is a SQLite database written by LangGraph's ``SqliteSaver``.
+    """Whether ``path`` is a SQLite database written by LangGraph's ``SqliteSaver``
+    (its current schema or the one before August 2024).
 
     Reads the schema read-only (``mode=ro``) and never writes. A file that does not
     exist, or is not SQLite, is not LangGraph's: the caller reports that.
@@ -85,10 +87,7 @@ def is_langgraph_sqlite(path: str) -> bool:
                     "SELECT name FROM sqlite_master WHERE type = 'table'"
                 )
             }
-            if (
-                "timeloom_migrations" in tables
-                or not {"checkpoints", "writes"} <= tables
-            ):
+            if "timeloom_migrations" in tables or "checkpoints" not in tables:
                 return False
             columns = {
                 row[0]
@@ -96,7 +95,7 @@ def is_langgraph_sqlite(path: str) -> bool:
                     "SELECT name FROM pragma_table_info(?)", ("checkpoints",)
                 )
             }
-            return "checkpoint_ns" in columns
+            return is_langgraph_schema(tables, columns)
         finally:
             conn.close()
     except sqlite3.Error:

@@ -6,7 +6,7 @@ import sqlite3
 import sys
 import types
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 
@@ -16,6 +16,10 @@ from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.backends.sqlite import SqliteCheckpointer
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import ReadOnlyError, SchemaError, StoreConnectionError
+
+
+class LgState(TypedDict):
+    x: int
 
 
 def make_langgraph_db(path: Path) -> None:
@@ -156,3 +160,43 @@ def test_timeloom_database_is_not_mistaken_for_langgraph(tmp_path: Path) -> None
         conn.execute("CREATE TABLE writes (x TEXT)")
     conn.close()
     assert isinstance(open_checkpointer(str(path)), SqliteCheckpointer)
+
+
+def test_legacy_langgraph_database_goes_to_the_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE checkpoints (thread_id TEXT, thread_ts TEXT, "
+            "parent_ts TEXT, checkpoint BLOB)"
+        )
+    conn.close()
+    fake: Any = types.ModuleType("timeloom.backends.langgraph")
+    fake.open_langgraph = lambda url: MemoryCheckpointer()
+    monkeypatch.setitem(sys.modules, "timeloom.backends.langgraph", fake)
+    assert isinstance(open_checkpointer(str(path)), MemoryCheckpointer)
+
+
+async def test_real_langgraph_database_opens_read_only(tmp_path: Path) -> None:
+    from langgraph.checkpoint.sqlite import SqliteSaver
+    from langgraph.graph import END as LG_END
+    from langgraph.graph import START as LG_START
+    from langgraph.graph import StateGraph as LangGraphStateGraph
+
+    from timeloom.backends.langgraph import LangGraphReader
+
+    path = tmp_path / "real.db"
+    graph = LangGraphStateGraph(LgState)
+    graph.add_node("n", lambda state: {"x": 1})
+    graph.add_edge(LG_START, "n")
+    graph.add_edge("n", LG_END)
+    conn = sqlite3.connect(path, check_same_thread=False)
+    app = graph.compile(checkpointer=SqliteSaver(conn))
+    app.invoke({"x": 0}, {"configurable": {"thread_id": "lg-thread"}})
+    conn.close()
+    cp = open_checkpointer(f"sqlite:///{path}")
+    assert isinstance(cp, LangGraphReader)
+    async with cp:
+        assert cp.read_only
+        assert [t.thread_id for t in await cp.threads()] == ["lg-thread"]
