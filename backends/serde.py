@@ -28,8 +28,14 @@ code  type            payload
 
 ``tz`` is nil for a naive value, an int for a fixed UTC offset in microseconds,
 or ``[zone name, offset in microseconds or nil]`` for a ``zoneinfo.ZoneInfo``.
-A zone name is looked up in the system time-zone database when read; where it is
-unknown, the stored offset is used. Any other tzinfo is stored as its offset.
+A zone name is looked up in the system time-zone database when read (it is only
+ever a file name there, never a module); where it is unknown, the stored offset
+is used, and writing the value back then stores that offset. Any other tzinfo is
+stored as its offset (a ``timezone``'s name is not kept).
+
+Ext values nest at most :data:`MAX_NESTING` deep (lists and dicts do not count):
+each level costs the C decoder tens of KiB of stack, so deeper crafted data
+would crash the process. Writing deeper fails, reading deeper raises.
 
 Sets are sorted by encoding, so equal values always encode to equal bytes (hash
 randomisation would otherwise reorder them between processes).
@@ -41,6 +47,8 @@ Classes (codes 10-12) are stored by name and never looked up by name: reading
 revives only classes registered with :meth:`Serializer.register`. Any other class,
 and an ext code not in this table, reads back as an :class:`Inert` value that
 shows its type name and fields and writes back the same bytes. No pickle, ever.
+(Ext -1, msgpack's own timestamp, which other tools may write, reads back as a
+``msgpack.Timestamp``.)
 """
 
 from __future__ import annotations
