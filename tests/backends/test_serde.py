@@ -16,6 +16,7 @@ import subprocess
 import sys
 import uuid
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple, TypedDict
@@ -749,3 +750,21 @@ def test_langchain_messages_revive_when_the_state_schema_is_registered() -> None
     serde = Serializer()
     serde.register(Annotated[list[AnyMessage], add_messages])
     assert serde.loads(data) == {"messages": messages}
+
+
+def test_one_serializer_serves_many_threads() -> None:
+    serde = full()
+    values = [
+        {"n": i, "t": (i, str(i)), "p": Point(i, {i}), "c": Color.RED, "x": Tag(i)}
+        for i in range(64)
+    ]
+    expected = [Serializer().dumps(value) for value in values]
+
+    def work(_: int) -> bool:
+        return all(
+            serde.dumps(serde.loads(serde.dumps(value))) == data
+            for value, data in zip(values, expected, strict=True)
+        )
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert all(pool.map(work, range(16)))
