@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 from timeloom.core.checkpointer import BaseCheckpointer
-from timeloom.core.errors import TimeloomError
+from timeloom.core.errors import GraphValidationError, TimeloomError
 from timeloom.core.graph import StateGraph
 from timeloom.core.runtime import CompiledGraph
 
@@ -98,19 +98,22 @@ def bind_graph(
         ref: how to name the graph in an error.
 
     Raises:
-        GraphLoadError: ``graph`` is neither.
+        GraphLoadError: ``graph`` is neither, or does not compile.
     """
-    if isinstance(graph, StateGraph):
-        return graph.compile(checkpointer=checkpointer)
-    if isinstance(graph, CompiledGraph):
-        if graph.checkpointer is checkpointer:
-            return graph
-        return graph.builder.compile(
-            checkpointer=checkpointer,
-            interrupt_before=sorted(graph.interrupt_before),
-            interrupt_after=sorted(graph.interrupt_after),
-            name=graph.name,
-        )
+    try:
+        if isinstance(graph, StateGraph):
+            return graph.compile(checkpointer=checkpointer)
+        if isinstance(graph, CompiledGraph):
+            if graph.checkpointer is checkpointer:
+                return graph
+            return graph.builder.compile(
+                checkpointer=checkpointer,
+                interrupt_before=sorted(graph.interrupt_before),
+                interrupt_after=sorted(graph.interrupt_after),
+                name=graph.name,
+            )
+    except GraphValidationError as exc:
+        raise GraphLoadError(f"{ref} does not compile: {exc.msg}") from exc
     raise GraphLoadError(
         f"{ref} is a {type(graph).__qualname__}, not a graph: point --graph at a "
         f"StateGraph or at the result of graph.compile()"

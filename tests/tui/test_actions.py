@@ -1,4 +1,5 @@
-"""The write actions (edit, branch, resume) on the demo database in memory."""
+"""The write actions (edit, branch, resume) on the demo database in memory, and
+loading the graph named by --graph."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from timeloom.core import Checkpoint, CompiledGraph, NodeError, PendingWrite
 from timeloom.core.errors import ConflictError
 from timeloom.tui import actions
 from timeloom.tui.actions import ActionRefused, Answer, write_action_refusal
+from timeloom.tui.demo.agent import build_graph
 from timeloom.tui.demo.build import FORK, build_demo
 from timeloom.tui.diffing import diff_values
+from timeloom.tui.graphref import GraphLoadError, bind_graph, load_graph
 from timeloom.tui.jsonedit import JsonEditError, dumps, parse_edit
 
 
@@ -432,3 +435,44 @@ async def test_diff_vs_marked_checkpoint_in_another_thread(
     assert [c.path_text for c in diff.unchanged if c.path[0] == "refund"] == [
         "refund.currency"
     ]
+
+
+# -- --graph package.module:attribute ----------------------------------------------------
+
+
+def test_load_graph_binds_to_the_checkpointer() -> None:
+    checkpointer = MemoryCheckpointer()
+    graph = load_graph("timeloom.tui.demo.agent:graph", checkpointer)
+    assert graph.checkpointer is checkpointer
+    assert "approve" in graph.nodes
+    factory = load_graph("timeloom.tui.demo.agent:build_graph", checkpointer)
+    assert factory.checkpointer is checkpointer
+
+
+def test_bind_compiled_graph_keeps_interrupts_and_name() -> None:
+    compiled = build_graph().compile(interrupt_before=["notify"], name="agent")
+    checkpointer = MemoryCheckpointer()
+    bound = bind_graph(compiled, checkpointer)
+    assert bound.checkpointer is checkpointer
+    assert bound.interrupt_before == frozenset({"notify"})
+    assert bound.name == "agent"
+    assert bind_graph(bound, checkpointer) is bound
+
+
+@pytest.mark.parametrize(
+    ("ref", "message"),
+    [
+        ("timeloom.tui.demo.agent", "must look like package.module:attribute"),
+        ("no_such_module_xyz:graph", "No module named 'no_such_module_xyz'"),
+        (
+            "timeloom.tui.demo.agent:grph",
+            "has no attribute 'grph'; graphs in it: timeloom.tui.demo.agent:graph",
+        ),
+        ("timeloom.tui.demo.agent:REFUND_LIMIT", "is a Decimal, not a graph"),
+    ],
+)
+def test_load_graph_errors(ref: str, message: str) -> None:
+    with pytest.raises(GraphLoadError) as caught:
+        load_graph(ref, MemoryCheckpointer())
+    assert message in caught.value.msg
+    assert caught.value.title == "Cannot load the graph"

@@ -1,0 +1,501 @@
+"""The headless twins of the TUI, for scripts: ``threads``, ``show``, ``diff``, ``export``.
+
+Each opens the database read-only (they never write), prints human-readable text, or
+JSON with ``--json`` (values in the editor's type-aware encoding, see
+:mod:`timeloom.tui.jsonedit`), and returns an exit code:
+
+====  ===============================================================================
+code  meaning
+====  ===============================================================================
+0     success; for ``diff``: the two states are identical
+1     ``diff``: the states differ; ``threads``/``show``/``export``: the thread or
+      checkpoint was not found (or ``threads`` matched none)
+2     the database cannot be opened, the arguments are wrong, or (``diff``, as with
+      diff(1)) a checkpoint to compare was not found
+====  ===============================================================================
+
+A checkpoint is named ``THREAD@CHECKPOINT`` (the id, or a unique prefix of it of at
+least 6 characters), ``THREAD`` for the thread's head, or a checkpoint id alone (ids
+are unique across threads).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import IO, Any, Final
+
+from timeloom.backends.urls import open_checkpointer
+from timeloom.core.checkpoint import Checkpoint, ThreadInfo
+from timeloom.core.checkpointer import BaseCheckpointer
+from timeloom.core.errors import TimeloomError
+from timeloom.tui.diffing import Change, StateDiff, diff_values, preview
+from timeloom.tui.jsonedit import dumps, encode
+
+EXIT_OK: Final = 0
+EXIT_NOT_FOUND: Final = 1
+EXIT_DIFFERENT: Final = 1
+EXIT_TROUBLE: Final = 2
+
+Opener = Callable[[str], BaseCheckpointer]
+"""Opens a URL read-only; tests pass one that returns a prepared checkpointer."""
+
+_MIN_PREFIX: Final = 6
+_PAGE: Final = 500
+
+
+class NotFound(Exception):
+    """A thread or checkpoint named on the command line does not exist."""
+
+
+def add_script_commands(subparsers: Any) -> None:
+    """Register ``threads``, ``show``, ``diff`` and ``export`` on ``subparsers``.
+
+    Each subcommand sets ``args.func``: call ``args.func(args)`` for the exit code.
+
+    Args:
+        subparsers: what ``ArgumentParser.add_subparsers()`` returned.
+    """
+    threads = subparsers.add_parser(
+        "threads",
+        help="list the threads of a database",
+        description=run_threads.__doc__,
+    )
+    _url(threads)
+    threads.add_argument("--status", choices=["running", "paused", "done", "failed"])
+    threads.add_argument("--search", metavar="PREFIX", help="thread ids starting so")
+    threads.add_argument("--limit", type=int, default=None, help="at most N threads")
+    threads.set_defaults(func=run_threads)
+
+    show = subparsers.add_parser(
+        "show", help="print one checkpoint", description=run_show.__doc__
+    )
+    _url(show)
+    show.add_argument("ref", metavar="THREAD[@CHECKPOINT]")
+    show.set_defaults(func=run_show)
+
+    diff = subparsers.add_parser(
+        "diff", help="compare two checkpoints", description=run_diff.__doc__
+    )
+    _url(diff)
+    diff.add_argument("a", metavar="A", help="THREAD@CHECKPOINT, THREAD or CHECKPOINT")
+    diff.add_argument("b", metavar="B", help="THREAD@CHECKPOINT, THREAD or CHECKPOINT")
+    diff.add_argument(
+        "--unchanged", action="store_true", help="also list the unchanged keys"
+    )
+    diff.set_defaults(func=run_diff)
+
+    export = subparsers.add_parser(
+        "export",
+        help="print every checkpoint of a thread with its values",
+        description=run_export.__doc__,
+    )
+    _url(export)
+    export.add_argument("thread", metavar="THREAD")
+    export.set_defaults(func=run_export)
+
+
+def _url(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("url", metavar="URL", help="a database path or URL")
+    parser.add_argument(
+        "--json", action="store_true", help="print JSON for machines instead of text"
+    )
+
+
+# -- the commands ---------------------------------------------------------------------
+
+
+def run_threads(
+    args: argparse.Namespace,
+    *,
+    opener: Opener | None = None,
+    out: IO[str] | None = None,
+    err: IO[str] | None = None,
+) -> int:
+    """List the threads, most recently updated first."""
+
+    async def body(cp: BaseCheckpointer, write: IO[str]) -> int:
+        infos: list[ThreadInfo] = []
+        while args.limit is None or len(infos) < args.limit:
+            page = _PAGE if args.limit is None else min(_PAGE, args.limit - len(infos))
+            batch = await cp.threads(
+                search=args.search, status=args.status, limit=page, offset=len(infos)
+            )
+            infos.extend(batch)
+            if len(batch) < page:
+                break
+        if args.json:
+            _print_json(write, [_thread_json(i) for i in infos])
+        else:
+            _print_threads(write, infos)
+        return EXIT_OK if infos else EXIT_NOT_FOUND
+
+    return _run(args.url, body, opener, out, err)
+
+
+def run_show(
+    args: argparse.Namespace,
+    *,
+    opener: Opener | None = None,
+    out: IO[str] | None = None,
+    err: IO[str] | None = None,
+) -> int:
+    """Print a checkpoint: values, next nodes, pending writes, errors, interrupts."""
+
+    async def body(cp: BaseCheckpointer, write: IO[str]) -> int:
+        checkpoint = await resolve_ref(cp, args.ref)
+        if args.json:
+            _print_json(write, checkpoint_json(checkpoint))
+        else:
+            _print_checkpoint(write, checkpoint)
+        return EXIT_OK
+
+    return _run(args.url, body, opener, out, err)
+
+
+def run_diff(
+    args: argparse.Namespace,
+    *,
+    opener: Opener | None = None,
+    out: IO[str] | None = None,
+    err: IO[str] | None = None,
+) -> int:
+    """Compare the states of checkpoints A and B (what changed from A to B)."""
+
+    async def body(cp: BaseCheckpointer, write: IO[str]) -> int:
+        try:
+            a = await resolve_ref(cp, args.a)
+            b = await resolve_ref(cp, args.b)
+        except NotFound as exc:
+            raise _Trouble(str(exc)) from exc
+        diff = diff_values(a.values, b.values)
+        if args.json:
+            _print_json(write, diff_json(a, b, diff, unchanged=args.unchanged))
+        else:
+            _print_diff(write, a, b, diff, unchanged=args.unchanged)
+        return EXIT_OK if diff.identical else EXIT_DIFFERENT
+
+    return _run(args.url, body, opener, out, err)
+
+
+def run_export(
+    args: argparse.Namespace,
+    *,
+    opener: Opener | None = None,
+    out: IO[str] | None = None,
+    err: IO[str] | None = None,
+) -> int:
+    """Print every checkpoint of a thread, oldest first, with its values."""
+
+    async def body(cp: BaseCheckpointer, write: IO[str]) -> int:
+        info = await cp.get_thread(args.thread)
+        if info is None:
+            raise NotFound(f"No thread {args.thread!r}")
+        ids = [meta.id async for meta in cp.list(args.thread)]
+        checkpoints = []
+        for cid in reversed(ids):
+            checkpoint = await cp.get(args.thread, cid)
+            if checkpoint is not None:
+                checkpoints.append(checkpoint)
+        if args.json:
+            _print_json(
+                write,
+                {
+                    "thread": _thread_json(info),
+                    "checkpoints": [checkpoint_json(c) for c in checkpoints],
+                },
+            )
+        else:
+            _print_threads(write, [info])
+            for checkpoint in checkpoints:
+                write.write("\n")
+                _print_checkpoint(write, checkpoint)
+        return EXIT_OK
+
+    return _run(args.url, body, opener, out, err)
+
+
+class _Trouble(Exception):
+    """Exit 2 with this message."""
+
+
+def _run(
+    url: str,
+    body: Callable[[BaseCheckpointer, IO[str]], Any],
+    opener: Opener | None,
+    out: IO[str] | None,
+    err: IO[str] | None,
+) -> int:
+    write = out or sys.stdout
+    error = err or sys.stderr
+
+    async def main() -> int:
+        try:
+            checkpointer = (opener or _open_read_only)(url)
+            await checkpointer.setup()
+        except TimeloomError as exc:
+            error.write(f"timeloom: {exc.title}: {exc.msg}\n")
+            return EXIT_TROUBLE
+        try:
+            code: int = await body(checkpointer, write)
+            return code
+        finally:
+            await checkpointer.aclose()
+
+    try:
+        return asyncio.run(main())
+    except NotFound as exc:
+        error.write(f"timeloom: {exc}\n")
+        return EXIT_NOT_FOUND
+    except _Trouble as exc:
+        error.write(f"timeloom: {exc}\n")
+        return EXIT_TROUBLE
+    except TimeloomError as exc:
+        error.write(f"timeloom: {exc.title}: {exc.msg}\n")
+        return EXIT_TROUBLE
+
+
+def _open_read_only(url: str) -> BaseCheckpointer:
+    return open_checkpointer(url, read_only=True)
+
+
+# -- naming checkpoints ---------------------------------------------------------------
+
+
+async def resolve_ref(checkpointer: BaseCheckpointer, ref: str) -> Checkpoint:
+    """The checkpoint ``THREAD@CHECKPOINT``, ``THREAD`` (its head) or ``CHECKPOINT`` names.
+
+    Raises:
+        NotFound: nothing by that name, or an ambiguous id prefix.
+    """
+    thread_id, at, checkpoint_id = ref.rpartition("@")
+    if not at:
+        head = await checkpointer.get(ref)
+        if head is not None:
+            return head
+        found = await checkpointer.get(None, ref)
+        if found is None:
+            raise NotFound(f"No thread or checkpoint {ref!r}")
+        return found
+    if not thread_id or not checkpoint_id:
+        raise NotFound(f"{ref!r}: write THREAD@CHECKPOINT")
+    found = await checkpointer.get(thread_id, checkpoint_id)
+    if found is not None:
+        return found
+    if await checkpointer.get_thread(thread_id) is None:
+        raise NotFound(f"No thread {thread_id!r}")
+    if len(checkpoint_id) >= _MIN_PREFIX:
+        matches = [m.id async for m in checkpointer.list(thread_id)]
+        matches = [cid for cid in matches if cid.startswith(checkpoint_id)]
+        if len(matches) == 1:
+            found = await checkpointer.get(thread_id, matches[0])
+            if found is not None:
+                return found
+        if len(matches) > 1:
+            raise NotFound(
+                f"{checkpoint_id!r} is the start of {len(matches)} checkpoints of "
+                f"{thread_id!r}; give more of the id"
+            )
+    raise NotFound(f"No checkpoint {checkpoint_id!r} in thread {thread_id!r}")
+
+
+# -- JSON ----------------------------------------------------------------------------
+
+
+def _print_json(write: IO[str], data: Any) -> None:
+    write.write(json.dumps(data, indent=2, ensure_ascii=False))
+    write.write("\n")
+
+
+def _time(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def _thread_json(info: ThreadInfo) -> dict[str, Any]:
+    return {
+        "thread_id": info.thread_id,
+        "status": info.status,
+        "head_id": info.head_id,
+        "checkpoint_count": info.checkpoint_count,
+        "created_at": _time(info.created_at),
+        "updated_at": _time(info.updated_at),
+        "forked_from": (
+            {"thread_id": info.forked_from[0], "checkpoint_id": info.forked_from[1]}
+            if info.forked_from
+            else None
+        ),
+        "metadata": encode(dict(info.metadata)),
+    }
+
+
+def checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
+    """A checkpoint as JSON data (values in the type-aware encoding)."""
+    return {
+        "thread_id": checkpoint.thread_id,
+        "checkpoint_id": checkpoint.id,
+        "parent": (
+            {
+                "thread_id": checkpoint.parent_thread_id or checkpoint.thread_id,
+                "checkpoint_id": checkpoint.parent_id,
+            }
+            if checkpoint.parent_id
+            else None
+        ),
+        "step": checkpoint.step,
+        "source": checkpoint.source,
+        "created_at": _time(checkpoint.created_at),
+        "status": checkpoint.status,
+        "next": list(checkpoint.next),
+        "writes": encode(dict(checkpoint.writes)),
+        "metadata": encode(dict(checkpoint.metadata)),
+        "pending_writes": [
+            {"node": w.node, "kind": w.kind, "value": encode(w.value)}
+            for w in checkpoint.pending_writes
+        ],
+        "errors": [
+            {"node": w.node, **encode(dict(w.value))} for w in checkpoint.errors
+        ],
+        "interrupts": [
+            {"node": w.node, **encode(dict(w.value))} for w in checkpoint.interrupts
+        ],
+        "values": encode(dict(checkpoint.values)),
+    }
+
+
+def _change_json(change: Change) -> dict[str, Any]:
+    data: dict[str, Any] = {"kind": change.kind, "path": change.path_text}
+    if change.has_old:
+        data["old"] = encode(change.old)
+    if change.has_new:
+        data["new"] = encode(change.new)
+    if change.lines:
+        data["lines"] = list(change.lines)
+    return data
+
+
+def _ref_json(checkpoint: Checkpoint) -> dict[str, Any]:
+    return {
+        "thread_id": checkpoint.thread_id,
+        "checkpoint_id": checkpoint.id,
+        "step": checkpoint.step,
+    }
+
+
+def diff_json(
+    a: Checkpoint, b: Checkpoint, diff: StateDiff, *, unchanged: bool = False
+) -> dict[str, Any]:
+    """A diff as JSON data: both ends, the summary, the counts and the changes."""
+    data: dict[str, Any] = {
+        "a": _ref_json(a),
+        "b": _ref_json(b),
+        "identical": diff.identical,
+        "summary": diff.summary(),
+        "counts": dict(diff.counts()),
+        "changes": [_change_json(c) for c in diff.changes],
+    }
+    if unchanged:
+        data["unchanged"] = [c.path_text for c in diff.unchanged]
+    return data
+
+
+# -- text -----------------------------------------------------------------------------
+
+_STATUS_ICONS: Final[Mapping[str, str]] = {
+    "running": "▶",
+    "paused": "⏸",
+    "done": "✓",
+    "failed": "✗",
+}
+_SIGNS: Final[Mapping[str, str]] = {
+    "changed": "~",
+    "added": "+",
+    "removed": "-",
+    "item_added": "+",
+    "item_removed": "-",
+    "reordered": "↕",
+    "unchanged": "=",
+}
+
+
+def _human_time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+
+
+def _print_threads(write: IO[str], infos: list[ThreadInfo]) -> None:
+    if not infos:
+        write.write("No threads.\n")
+        return
+    width = max(len(i.thread_id) for i in infos)
+    for info in infos:
+        fork = ""
+        if info.forked_from:
+            fork = f"  forked from {info.forked_from[0]}@{info.forked_from[1]}"
+        write.write(
+            f"{_STATUS_ICONS.get(info.status, '?')} {info.thread_id:<{width}}  "
+            f"{info.status:<7}  {info.checkpoint_count:>4} checkpoints  "
+            f"{_human_time(info.updated_at)}{fork}\n"
+        )
+
+
+def _print_checkpoint(write: IO[str], checkpoint: Checkpoint) -> None:
+    lines = [
+        f"{checkpoint.thread_id}@{checkpoint.id}",
+        f"  step {checkpoint.step}, {checkpoint.source}, "
+        f"{_human_time(checkpoint.created_at)}, {checkpoint.status}",
+    ]
+    if checkpoint.parent_id:
+        parent_thread = checkpoint.parent_thread_id or checkpoint.thread_id
+        lines.append(f"  parent    {parent_thread}@{checkpoint.parent_id}")
+    lines.append(f"  next      {', '.join(checkpoint.next) or '(done)'}")
+    if checkpoint.writes:
+        lines.append(f"  written by {', '.join(checkpoint.writes)}")
+    for key, value in checkpoint.metadata.items():
+        lines.append(f"  metadata  {key} = {preview(value, 60)}")
+    for w in checkpoint.errors:
+        lines.append(
+            f"  error     {w.node}: {w.value.get('type')}: {w.value.get('message')}"
+        )
+    for w in checkpoint.interrupts:
+        lines.append(
+            f"  interrupt {w.node} ({w.value.get('when', 'during')}): "
+            f"{preview(w.value.get('value'), 100)}"
+        )
+    for w in checkpoint.pending_writes:
+        if w.kind in ("update", "resume"):
+            lines.append(f"  pending   {w.kind} from {w.node}: {preview(w.value, 80)}")
+    lines.append("  values")
+    lines.extend(f"    {line}" for line in dumps(checkpoint.values).splitlines())
+    write.write("\n".join(lines) + "\n")
+
+
+def _print_diff(
+    write: IO[str], a: Checkpoint, b: Checkpoint, diff: StateDiff, *, unchanged: bool
+) -> None:
+    write.write(f"--- {a.thread_id}@{a.id} (step {a.step})\n")
+    write.write(f"+++ {b.thread_id}@{b.id} (step {b.step})\n")
+    write.write(f"{diff.summary()}\n")
+    changes = list(diff.changes)
+    if unchanged:
+        changes.extend(diff.unchanged)
+    for change in changes:
+        write.write(
+            f"{_SIGNS[change.kind]} {change.path_text}: {_change_text(change)}\n"
+        )
+        for line in change.lines:
+            write.write(f"    {line}\n")
+
+
+def _change_text(change: Change) -> str:
+    if change.kind == "changed":
+        if change.lines:
+            return "text changed"
+        return f"{preview(change.old)} → {preview(change.new)}"
+    if change.kind == "reordered":
+        return "items reordered"
+    if change.has_new:
+        return preview(change.new)
+    return preview(change.old)
