@@ -62,10 +62,12 @@ class MemoryCheckpointer(BaseCheckpointer):
 
     async def put(self, checkpoint: Checkpoint, *, expected_head: str | None) -> None:
         self._check_writable()
-        values = self.serde.dumps(dict(checkpoint.values))
-        writes = self.serde.dumps(dict(checkpoint.writes))
+        values = self.serde.dumps(dict(checkpoint.values), root="values")
+        writes = self.serde.dumps(dict(checkpoint.writes), root="writes")
         # Round-trip the metadata too, so it holds only what a database could store.
-        metadata = self.serde.loads(self.serde.dumps(dict(checkpoint.metadata)))
+        metadata = self.serde.loads(
+            self.serde.dumps(dict(checkpoint.metadata), root="metadata")
+        )
         meta = replace(checkpoint, metadata=metadata, pending_writes=()).summary(
             len(values)
         )
@@ -91,7 +93,14 @@ class MemoryCheckpointer(BaseCheckpointer):
         self, thread_id: str, checkpoint_id: str, writes: Sequence[PendingWrite]
     ) -> None:
         self._check_writable()
-        encoded = [(w.node, w.kind, self.serde.dumps(w.value)) for w in writes]
+        encoded = [
+            (
+                w.node,
+                w.kind,
+                self.serde.dumps(w.value, root=f"pending_writes[{w.node!r}]"),
+            )
+            for w in writes
+        ]
         with self._lock:
             stored = self._by_id.get(checkpoint_id)
             if stored is None or stored.meta.thread_id != thread_id:

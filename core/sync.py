@@ -26,6 +26,10 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        in_loop = False  # leave the except block first: errors then chain cleanly
+    else:
+        in_loop = True
+    if not in_loop:
         return _thread_loop().run_until_complete(coro)
     return asyncio.run_coroutine_threadsafe(coro, _background_loop()).result()
 
