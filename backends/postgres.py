@@ -15,20 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import hashlib
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
+    Collection,
     Iterable,
     Iterator,
     Mapping,
     Sequence,
 )
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -37,6 +37,12 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from timeloom.backends import postgres_sql as q
+from timeloom.backends.layout import (
+    EncodedValues,
+    ValuesState,
+    decode_values,
+    encode_values,
+)
 from timeloom.backends.serde import Serializer
 from timeloom.core.checkpoint import (
     Checkpoint,
@@ -57,6 +63,7 @@ from timeloom.core.errors import (
 from timeloom.core.ids import id_floor_for_ms, id_time_ms, new_checkpoint_id, now_ms
 
 _T = TypeVar("_T")
+_STATE_CACHE = 256  # layout states kept for writing children as deltas
 _PAGE = 200  # rows per round trip when paging or filtering in Python
 _LOOKBACK_MS = 2_000  # live follow: ids from other processes order only to the ms
 _RESCAN_S = 5.0  # live follow: look again even without a NOTIFY (missed, or lost)
@@ -135,7 +142,9 @@ class PostgresCheckpointer(BaseCheckpointer):
         self._dsn = dsn
         self.read_only = read_only
         self.serde = serde or Serializer()
-        self._values = _ValueStore(self.serde)
+        # The layout state of recently written checkpoints, by id: a child of one
+        # of them stores its list appends as deltas.
+        self._states: OrderedDict[str, ValuesState] = OrderedDict()
         self._pool_min = pool_min
         self._pool_max = pool_max
         self._connect_timeout = connect_timeout
@@ -226,9 +235,11 @@ class PostgresCheckpointer(BaseCheckpointer):
 
     async def put(self, checkpoint: Checkpoint, *, expected_head: str | None) -> None:
         self._check_writable()
-        encoded = self._values.encode(checkpoint.values)
+        with self._lock:
+            parent = self._states.get(checkpoint.parent_id or "")
+        encoded = encode_values(checkpoint.values, self.serde, parent)
         metadata = dict(checkpoint.metadata)
-        args = (
+        fixed = (
             checkpoint.id,
             checkpoint.thread_id,
             checkpoint.parent_id,
@@ -240,24 +251,42 @@ class PostgresCheckpointer(BaseCheckpointer):
             list(checkpoint.next),
             self.serde.dumps(metadata),
             _json_strings(metadata),
-            encoded.manifest,
-            encoded.refs,
-            self.serde.dumps(dict(checkpoint.writes)),
-            encoded.size,
-            expected_head,
-            [h for h, _ in encoded.blobs],
-            [d for _, d in encoded.blobs],
         )
+        writes = self.serde.dumps(dict(checkpoint.writes))
+
+        def args(enc: EncodedValues, parent_known: bool) -> tuple[Any, ...]:
+            blobs = sorted(enc.blobs.items())
+            return (
+                *fixed,
+                enc.header,
+                # Every blob the values need, also through manifests: what keeps a
+                # blob alive when checkpoints are deleted (see the GC statements).
+                sorted(enc.state.known_keys()),
+                writes,
+                enc.size,
+                expected_head,
+                [k for k, _ in blobs],
+                [d for _, d in blobs],
+                parent_known,
+            )
+
         attempts = 0
 
         async def run(pool: asyncpg.Pool) -> None:
-            nonlocal attempts
+            nonlocal attempts, encoded
             attempts += 1
             try:
-                row = await pool.fetchrow(q.PUT_SQL, *args)
+                row = await pool.fetchrow(q.PUT_SQL, *args(encoded, parent is not None))
             except asyncpg.UniqueViolationError:
                 row = None  # this checkpoint id is stored already
-            if row is not None and row["ok"]:
+            except asyncpg.PostgresError as exc:
+                if exc.sqlstate != q.PARENT_GONE_SQLSTATE:
+                    raise
+                # The parent was deleted since we encoded against it: its blobs
+                # may be gone, so store every blob this time.
+                encoded = encode_values(checkpoint.values, self.serde, None)
+                row = await pool.fetchrow(q.PUT_SQL, *args(encoded, False))
+            if row is not None and row["status"] == "ok":
                 return
             # A retry after a lost connection may find its own first attempt
             # committed: that is a success, not a conflict.
@@ -276,6 +305,10 @@ class PostgresCheckpointer(BaseCheckpointer):
             )
 
         await self._call("committing a checkpoint", run)
+        with self._lock:
+            self._states[checkpoint.id] = encoded.state
+            while len(self._states) > _STATE_CACHE:
+                self._states.popitem(last=False)
 
     async def put_writes(
         self, thread_id: str, checkpoint_id: str, writes: Sequence[PendingWrite]
@@ -367,7 +400,13 @@ class PostgresCheckpointer(BaseCheckpointer):
             )
         if row is None:
             return None
-        blobs = dict(zip(row["blob_hashes"], row["blob_data"], strict=True))
+        # The row carries every blob its values need (see blob_refs): decoding
+        # needs no further round trip.
+        blobs = dict(zip(row["blob_keys"], row["blob_data"], strict=True))
+
+        async def fetch(keys: Collection[bytes]) -> Mapping[bytes, bytes]:
+            return {k: blobs[k] for k in keys if k in blobs}
+
         pending = tuple(
             PendingWrite(node, kind, self.serde.loads(value))
             for node, kind, value in zip(
@@ -382,7 +421,7 @@ class PostgresCheckpointer(BaseCheckpointer):
             step=row["step"],
             source=row["source"],
             created_at=row["created_at"],
-            values=self._values.decode(row["manifest"], blobs),
+            values=await decode_values(row["values_header"], fetch, self.serde),
             next=tuple(row["next"]),
             writes=self.serde.loads(row["writes"]),
             metadata=self.serde.loads(row["metadata"]),
@@ -790,42 +829,3 @@ def _split_filter(filter: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
 
 def _matches(metadata: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
     return all(metadata.get(k) == v for k, v in wanted.items())
-
-
-@dataclass(frozen=True, slots=True)
-class _Encoded:
-    manifest: bytes
-    """How to rebuild the values from blobs: ``{channel: blob hash}``."""
-    refs: builtins.list[bytes]
-    """Every blob hash the checkpoint needs."""
-    blobs: builtins.list[tuple[bytes, bytes]]
-    """``(hash, data)`` of the blobs to store (the server skips those it has)."""
-    size: int
-
-
-class _ValueStore:
-    """Content-addressed values: each channel's encoded value is stored once."""
-
-    def __init__(self, serde: Serializer) -> None:
-        self.serde = serde
-
-    def encode(self, values: Mapping[str, Any]) -> _Encoded:
-        manifest: dict[str, bytes] = {}
-        blobs: dict[bytes, bytes] = {}
-        for channel, value in values.items():
-            data = self.serde.dumps(value)
-            digest = hashlib.blake2b(data, digest_size=32).digest()
-            manifest[channel] = digest
-            blobs[digest] = data
-        return _Encoded(
-            manifest=self.serde.dumps(manifest),
-            refs=sorted(blobs),
-            blobs=sorted(blobs.items()),
-            size=sum(len(d) for d in blobs.values()),
-        )
-
-    def decode(self, manifest: bytes, blobs: Mapping[bytes, bytes]) -> dict[str, Any]:
-        return {
-            channel: self.serde.loads(blobs[digest])
-            for channel, digest in self.serde.loads(manifest).items()
-        }

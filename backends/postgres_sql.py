@@ -50,7 +50,7 @@ CREATE TABLE timeloom_checkpoints (
     next text[] NOT NULL,
     metadata bytea NOT NULL,
     metadata_json jsonb NOT NULL,
-    manifest bytea NOT NULL,
+    values_header bytea NOT NULL,
     blob_refs bytea[] NOT NULL,
     writes bytea NOT NULL,
     size integer NOT NULL,
@@ -77,10 +77,10 @@ CREATE TABLE timeloom_writes (
 CREATE FUNCTION timeloom_put(
     p_id text, p_thread text, p_parent text, p_parent_thread text, p_step integer,
     p_source text, p_created timestamptz, p_nodes text[], p_next text[],
-    p_metadata bytea, p_metadata_json jsonb, p_manifest bytea, p_refs bytea[],
+    p_metadata bytea, p_metadata_json jsonb, p_header bytea, p_refs bytea[],
     p_writes bytea, p_size integer, p_expected text,
-    p_blob_hashes bytea[], p_blob_data bytea[]
-) RETURNS TABLE (ok boolean, head text)
+    p_blob_keys bytea[], p_blob_data bytea[], p_needs_parent boolean
+) RETURNS TABLE (status text, head text)
 LANGUAGE plpgsql AS $fn$
 DECLARE
     v_status text := CASE WHEN cardinality(p_next) = 0 THEN 'done' ELSE 'running' END;
@@ -113,25 +113,31 @@ BEGIN
         WHERE t.thread_id = p_thread AND t.head_id = p_expected;
     END IF;
     IF NOT FOUND THEN
-        RETURN QUERY SELECT false, (SELECT t.head_id FROM timeloom_threads AS t
-                                    WHERE t.thread_id = p_thread);
+        RETURN QUERY SELECT 'conflict', (SELECT t.head_id FROM timeloom_threads AS t
+                                         WHERE t.thread_id = p_thread);
         RETURN;
+    END IF;
+    -- The client left out the blobs its parent references: they exist as long as
+    -- the parent does (the GC lock above keeps it so until we commit).
+    IF p_needs_parent AND NOT EXISTS (
+            SELECT 1 FROM timeloom_checkpoints WHERE id = p_parent) THEN
+        RAISE EXCEPTION USING ERRCODE = 'TL001', MESSAGE = 'parent checkpoint gone';
     END IF;
     -- Sorted, so that two puts storing the same new blobs cannot deadlock.
     INSERT INTO timeloom_blobs (hash, data)
-    SELECT b.hash, b.data FROM unnest(p_blob_hashes, p_blob_data) AS b(hash, data)
-    ORDER BY b.hash
+    SELECT b.key, b.data FROM unnest(p_blob_keys, p_blob_data) AS b(key, data)
+    ORDER BY b.key
     ON CONFLICT (hash) DO NOTHING;
     INSERT INTO timeloom_checkpoints (
         id, thread_id, parent_id, parent_thread_id, step, source, created_at, nodes,
-        next, metadata, metadata_json, manifest, blob_refs, writes, size)
+        next, metadata, metadata_json, values_header, blob_refs, writes, size)
     VALUES (
         p_id, p_thread, p_parent, p_parent_thread, p_step, p_source, p_created,
-        p_nodes, p_next, p_metadata, p_metadata_json, p_manifest, p_refs, p_writes,
+        p_nodes, p_next, p_metadata, p_metadata_json, p_header, p_refs, p_writes,
         p_size);
     PERFORM pg_notify('@CHANNEL@',
                       json_build_object('id', p_id, 'thread_id', p_thread)::text);
-    RETURN QUERY SELECT true, p_id;
+    RETURN QUERY SELECT 'ok', p_id;
 END
 $fn$;
 
@@ -195,7 +201,9 @@ WHERE c.relkind IN ('r', 'p') AND c.relnamespace = current_schema()::regnamespac
 
 # -- writes ------------------------------------------------------------------------
 
-PUT_SQL = "SELECT ok, head FROM timeloom_put($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15, $16, $17, $18)"
+PUT_SQL = "SELECT status, head FROM timeloom_put($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15, $16, $17, $18, $19)"
+PARENT_GONE_SQLSTATE = "TL001"
+"""Raised by ``timeloom_put`` when the blobs left out for the parent are not there."""
 PUT_WRITES_SQL = "SELECT timeloom_put_writes($1, $2, $3, $4, $5, $6, $7, $8)"
 CHECKPOINT_IN_THREAD_SQL = """
 SELECT EXISTS (SELECT 1 FROM timeloom_checkpoints WHERE id = $1 AND thread_id = $2)
@@ -247,9 +255,9 @@ _META_COLUMNS = """
 c.id, c.thread_id, c.parent_id, c.parent_thread_id, c.step, c.source, c.created_at,
 c.nodes, c.next, c.metadata, c.has_error, c.has_interrupt, c.size
 """
-_FULL_COLUMNS = f"""{_META_COLUMNS}, c.manifest, c.writes,
+_FULL_COLUMNS = f"""{_META_COLUMNS}, c.values_header, c.writes,
     ARRAY(SELECT b.hash FROM timeloom_blobs AS b WHERE b.hash = ANY (c.blob_refs)
-          ORDER BY b.hash) AS blob_hashes,
+          ORDER BY b.hash) AS blob_keys,
     ARRAY(SELECT b.data FROM timeloom_blobs AS b WHERE b.hash = ANY (c.blob_refs)
           ORDER BY b.hash) AS blob_data,
     ARRAY(SELECT w.node FROM timeloom_writes AS w WHERE w.checkpoint_id = c.id

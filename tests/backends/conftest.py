@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 
 from timeloom.backends.memory import MemoryCheckpointer
+from timeloom.backends.postgres import PostgresCheckpointer
 from timeloom.backends.sqlite import SqliteCheckpointer
 from timeloom.core.checkpoint import Checkpoint, Source
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.ids import new_checkpoint_id
 
-BACKENDS = ["memory", "sqlite"]
+BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -33,6 +34,9 @@ async def checkpointer(
         cp = MemoryCheckpointer()
     elif request.param == "sqlite":
         cp = SqliteCheckpointer(tmp_path / "checkpoints.db")
+    elif request.param == "postgres":
+        # A fresh database per test; skips (or fails in CI) without a server.
+        cp = PostgresCheckpointer(request.getfixturevalue("postgres_dsn"))
     else:  # pragma: no cover - a backend listed without a branch
         raise AssertionError(request.param)
     async with cp:
@@ -115,4 +119,8 @@ async def _read_only_twin(cp: BaseCheckpointer) -> BaseCheckpointer:
     if isinstance(cp, MemoryCheckpointer):
         cp.read_only = True
         return cp
+    if isinstance(cp, PostgresCheckpointer):
+        pg = PostgresCheckpointer(cp._dsn, read_only=True)  # same database
+        await pg.setup()
+        return pg
     raise AssertionError(f"no read-only twin for {type(cp).__name__}")

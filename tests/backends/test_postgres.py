@@ -371,3 +371,92 @@ def test_url_masks_the_password() -> None:
     assert mask_dsn("postgresql://db/prod") == "postgresql://db/prod"
     with pytest.raises(StoreConnectionError, match="Not a PostgreSQL URL"):
         PostgresCheckpointer("mysql://x:secret@h/db")
+
+
+# -- storage layout ------------------------------------------------------------------
+
+
+async def stored_bytes(dsn: str) -> int:
+    """Bytes of values stored: blobs, plus each checkpoint's header and blob refs."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        blobs = await conn.fetchval(
+            "SELECT coalesce(sum(octet_length(data)), 0) FROM timeloom_blobs"
+        )
+        rows = await conn.fetchval(
+            "SELECT coalesce(sum(octet_length(values_header)"
+            " + pg_column_size(blob_refs)), 0) FROM timeloom_checkpoints"
+        )
+    finally:
+        await conn.close()
+    return int(blobs) + int(rows)
+
+
+async def test_storage_grows_linearly_with_an_appended_list(
+    postgres_dsn: str, writer: PostgresCheckpointer
+) -> None:
+    message = {"role": "user", "content": "x" * 200}
+    parent: Checkpoint | None = None
+    added: list[int] = []
+    total = await stored_bytes(postgres_dsn)
+    for i in range(160):
+        cp = make_cp("chat", parent, values={"messages": [message] * (i + 1), "i": i})
+        await writer.put(cp, expected_head=parent.id if parent else None)
+        parent = cp
+        now = await stored_bytes(postgres_dsn)
+        added.append(now - total)
+        total = now
+    early, late = added[16:48], added[128:160]
+    # Flat per step: the last steps cost about what the early ones did, although
+    # the list is 4-5 times longer (re-storing it whole would cost ~33 KB a step).
+    assert sum(late) / len(late) < 1.5 * sum(early) / len(early)
+    assert max(late) < 4_000
+    got = await writer.get("chat")
+    assert got is not None
+    assert got.values["messages"] == [message] * 160
+
+
+async def test_pruned_and_deleted_history_keeps_survivors_readable(
+    postgres_dsn: str, writer: PostgresCheckpointer
+) -> None:
+    chain = await grow(writer, "t", 40)  # "log" grows by one item per step
+    fork = make_cp("f", chain[20], values={"n": -1, "log": list(range(25))})
+    await writer.put(fork, expected_head=None)
+    pruned = await writer.prune("t", keep_last=5)
+    assert pruned == 34  # 40 - 5 newest - the fork point
+    survivors = [chain[20], *chain[-5:]]
+    assert [m.id async for m in writer.list("t")] == [c.id for c in survivors][::-1]
+    for cp in survivors:
+        got = await writer.get("t", cp.id)
+        assert got is not None
+        assert got.values == cp.values
+    await writer.delete_thread("t")
+    got = await writer.get("f")
+    assert got is not None
+    assert got.values == fork.values
+    # Blobs nobody needs any more are gone; the fork's are all there.
+    conn = await asyncpg.connect(postgres_dsn)
+    try:
+        orphans = await conn.fetchval(
+            "SELECT count(*) FROM timeloom_blobs AS b WHERE NOT EXISTS ("
+            " SELECT 1 FROM timeloom_checkpoints AS c WHERE b.hash = ANY (c.blob_refs))"
+        )
+    finally:
+        await conn.close()
+    assert orphans == 0
+
+
+async def test_child_of_a_deleted_parent_stores_every_blob(
+    postgres_dsn: str, writer: PostgresCheckpointer
+) -> None:
+    big = {"n": 0, "log": list(range(40)), "text": "y" * 500}
+    a = make_cp("a", values=big)
+    await writer.put(a, expected_head=None)
+    # Another process deletes the parent's thread (and its blobs) meanwhile.
+    async with PostgresCheckpointer(postgres_dsn) as other:
+        await other.delete_thread("a")
+    child = make_cp("b", a, values={**big, "log": list(range(41))})
+    await writer.put(child, expected_head=None)  # encoded as a delta, then redone
+    got = await writer.get("b")
+    assert got is not None
+    assert got.values == child.values

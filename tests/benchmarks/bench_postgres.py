@@ -46,8 +46,9 @@ def _load_fixtures() -> ModuleType:
 
 
 def _message(i: int) -> dict[str, Any]:
+    # Random text: a repetitive one would let TOAST compression hide re-storing.
     role = "user" if i % 2 == 0 else "assistant"
-    return {"role": role, "content": f"message {i}: " + "lorem ipsum " * 8}
+    return {"role": role, "content": f"message {i}: {os.urandom(48).hex()}"}
 
 
 async def _create_db(server_dsn: str) -> str:
