@@ -13,7 +13,7 @@ import contextlib
 import json
 import os
 import sqlite3
-import weakref
+import threading
 from collections import OrderedDict
 from collections.abc import (
     AsyncIterator,
@@ -118,12 +118,14 @@ class SqliteCheckpointer(BaseCheckpointer):
         self.busy_timeout = busy_timeout
         self.serde = serde or Serializer()
         self._options = OpenOptions(self.path, read_only, synchronous, busy_timeout)
-        self._db: aiosqlite.Connection | None = None
-        # One connection serves every caller; each operation holds this lock so no
-        # caller ever sees another's transaction half done. One lock per event loop:
-        # the sync runtime may drive the checkpointer from several loops over time.
-        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]
-        self._locks = weakref.WeakKeyDictionary()
+        # One connection per event loop: the sync runtime gives each thread its own
+        # loop, and SQLite's file locks (not ours) serialize their transactions.
+        # Within a loop, each operation holds that loop's lock, so no caller sees
+        # another's transaction half done. (":memory:" has one connection: a private
+        # in-memory database cannot be shared; use it from one loop at a time.)
+        self._conns: dict[asyncio.AbstractEventLoop | None, aiosqlite.Connection] = {}
+        self._locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+        self._guard = threading.Lock()  # guards the two dicts and the state cache
         self._states: OrderedDict[str, ValuesState] = OrderedDict()
 
     @property
@@ -137,11 +139,13 @@ class SqliteCheckpointer(BaseCheckpointer):
             pass
 
     async def aclose(self) -> None:
-        async with self._lock():
-            db, self._db = self._db, None
-            if db is not None:
-                with contextlib.suppress(sqlite3.Error, ValueError):
-                    await db.close()
+        with self._guard:
+            conns = list(self._conns.values())
+            self._conns.clear()
+            self._locks.clear()
+        for db in conns:
+            with contextlib.suppress(sqlite3.Error, ValueError):
+                await db.close()
 
     def allow_types(self, types: Iterable[type]) -> None:
         register = getattr(self.serde, "register", None)
@@ -152,7 +156,8 @@ class SqliteCheckpointer(BaseCheckpointer):
 
     async def put(self, checkpoint: Checkpoint, *, expected_head: str | None) -> None:
         self._check_writable()
-        parent = self._states.get(checkpoint.parent_id or "")
+        with self._guard:
+            parent = self._states.get(checkpoint.parent_id or "")
         encoded = encode_values(checkpoint.values, self.serde, parent)
         writes = self.serde.dumps(dict(checkpoint.writes))
         metadata = self.serde.dumps(dict(checkpoint.metadata))
@@ -163,9 +168,10 @@ class SqliteCheckpointer(BaseCheckpointer):
         except _ParentGone:
             encoded = encode_values(checkpoint.values, self.serde, None)
             await self._put(checkpoint, expected_head, encoded, writes, metadata, None)
-        self._states[checkpoint.id] = encoded.state
-        while len(self._states) > _STATE_CACHE:
-            self._states.popitem(last=False)
+        with self._guard:
+            self._states[checkpoint.id] = encoded.state
+            while len(self._states) > _STATE_CACHE:
+                self._states.popitem(last=False)
 
     async def _put(
         self,
@@ -309,7 +315,8 @@ class SqliteCheckpointer(BaseCheckpointer):
             await db.execute(sql.DELETE_THREAD_CHECKPOINTS_SQL, (thread_id,))
             await db.execute(sql.DELETE_THREAD_SQL, (thread_id,))
             await self._collect_garbage(db, candidates)
-        self._states.clear()
+        with self._guard:
+            self._states.clear()
 
     async def prune(
         self,
@@ -356,7 +363,8 @@ class SqliteCheckpointer(BaseCheckpointer):
             await db.executemany(sql.DELETE_CHECKPOINT_SQL, [(c,) for c in doomed])
             await db.execute(sql.DECREMENT_COUNT_SQL, (len(doomed), thread_id))
             await self._collect_garbage(db, candidates)
-        self._states.clear()
+        with self._guard:
+            self._states.clear()
         return len(doomed)
 
     async def _collect_garbage(
@@ -521,20 +529,37 @@ class SqliteCheckpointer(BaseCheckpointer):
 
     # -- connection ----------------------------------------------------------------
 
-    def _lock(self) -> asyncio.Lock:
-        loop = asyncio.get_running_loop()
-        lock = self._locks.get(loop)
-        if lock is None:
-            lock = self._locks[loop] = asyncio.Lock()
-        return lock
+    def _lock(self, loop: asyncio.AbstractEventLoop) -> asyncio.Lock:
+        with self._guard:
+            lock = self._locks.get(loop)
+            if lock is None:
+                lock = self._locks[loop] = asyncio.Lock()
+            return lock
 
     @contextlib.asynccontextmanager
     async def _session(self, action: str) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._lock():
+        loop = asyncio.get_running_loop()
+        await self._close_stale()
+        key = None if self.path == ":memory:" else loop
+        async with self._lock(loop):
             with self._driver_errors(action):
-                if self._db is None:
-                    self._db = await connect(self._options)
-                yield self._db
+                db = self._conns.get(key)
+                if db is None:
+                    db = await connect(self._options)
+                    with self._guard:
+                        self._conns[key] = db
+                yield db
+
+    async def _close_stale(self) -> None:
+        """Close the connections of event loops that have been closed."""
+        with self._guard:
+            stale = [loop for loop in self._conns if loop and loop.is_closed()]
+            conns = [self._conns.pop(loop) for loop in stale]
+            for loop in stale:
+                self._locks.pop(loop, None)
+        for db in conns:
+            with contextlib.suppress(sqlite3.Error, ValueError):
+                await db.close()
 
     @contextlib.asynccontextmanager
     async def _transaction(

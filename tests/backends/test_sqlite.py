@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from tests.backends.conftest import CheckpointFactory
 from timeloom.backends.layout import UnreadableValue, blob_key
 from timeloom.backends.serde import Serializer
 from timeloom.backends.sqlite import SqliteCheckpointer
+from timeloom.backends.sqlite_open import OpenOptions, connect
 from timeloom.backends.sqlite_sql import LATEST_VERSION, MIGRATIONS
 from timeloom.core.checkpoint import PendingWrite
 from timeloom.core.errors import (
@@ -246,10 +248,13 @@ async def test_read_only_leaves_closed_database_byte_for_byte(
         assert len([m async for m in store.list("t")]) == 3
         assert await store.count_threads() == 1
         await attempt_every_write(store, make)
-        # Even SQL that writes is refused by SQLite itself on this connection.
-        assert store._db is not None
-        with pytest.raises(sqlite3.OperationalError):
-            await store._db.execute("DELETE FROM threads")
+    # Even SQL that writes is refused by SQLite itself on a read-only connection.
+    db = await connect(OpenOptions(str(path), True, "NORMAL", 1.0))
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await db.execute("DELETE FROM threads")
+    finally:
+        await db.close()
     after = file_bytes(path)
     assert after[""] == before[""]
     # SQLite may create its WAL coordination files for a reader; they hold no data.
@@ -452,3 +457,43 @@ async def test_usable_from_several_event_loops(
     assert got is not None
     assert got.values == {"n": 2}
     await store.aclose()
+
+
+def test_one_checkpointer_shared_by_threads_with_their_own_loops(
+    tmp_path: Path,
+) -> None:
+    """The sync runtime gives every thread its own event loop; one checkpointer
+    serves them all at once (a connection per loop), each step still atomic."""
+    store = SqliteCheckpointer(tmp_path / "threads.db")
+    make = CheckpointFactory()
+    guard = threading.Lock()
+
+    async def advance(thread: str) -> None:
+        head = None
+        for i in range(30):
+            with guard:  # the factory is not thread-safe; the store must be
+                cp = make.make(
+                    thread, {"messages": [f"{thread}-{j}" for j in range(i)]}
+                )
+            await store.put(cp, expected_head=head)
+            head = cp.id
+
+    workers = [
+        threading.Thread(target=asyncio.run, args=(advance(f"w{n}"),)) for n in range(4)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    async def check() -> None:
+        assert await store.count_threads() == 4
+        for n in range(4):
+            metas = [m async for m in store.list(f"w{n}")]
+            assert len(metas) == 30
+            head = await store.get(f"w{n}")
+            assert head is not None
+            assert head.values == {"messages": [f"w{n}-{j}" for j in range(29)]}
+        await store.aclose()
+
+    asyncio.run(check())
