@@ -81,6 +81,7 @@ _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 _LOGIN_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.InvalidCatalogNameError,
     asyncpg.exceptions.InvalidAuthorizationSpecificationError,
+    asyncpg.exceptions.ClientConfigurationError,  # e.g. a bad sslmode in the DSN
 )
 _LISTEN_ERRORS: tuple[type[BaseException], ...] = (
     *_CONNECTION_ERRORS,
@@ -133,7 +134,7 @@ class PostgresCheckpointer(BaseCheckpointer):
         serde: Serializer | None = None,
         connect_timeout: float = 10.0,
     ) -> None:
-        if not dsn.startswith(("postgresql://", "postgres://")):
+        if not dsn.startswith(("postgresql://", "postgres://")) or not _parses(dsn):
             raise StoreConnectionError(
                 f"Not a PostgreSQL URL: {mask_dsn(dsn)} "
                 "(expected postgresql://user@host:port/dbname)",
@@ -730,9 +731,11 @@ class PostgresCheckpointer(BaseCheckpointer):
             ) from exc
         except _CONNECTION_ERRORS as exc:
             self._expire_pools()
+            reason = self._scrub(exc) or type(exc).__name__
             raise _ConnectionLost(
-                f"Lost the connection to {self.url} while {action}: "
-                f"{self._scrub(exc) or type(exc).__name__}. "
+                f"Cannot connect to {self.url}: {reason}. The next call tries again."
+                if action == "connecting"
+                else f"Lost the connection to {self.url} while {action}: {reason}. "
                 "The next call reconnects once the server is back.",
             ) from exc
         except asyncpg.ReadOnlySQLTransactionError as exc:
@@ -760,6 +763,15 @@ class PostgresCheckpointer(BaseCheckpointer):
 
 class _ConnectionLost(StoreConnectionError):
     """The server went away (or cannot be reached); worth one more try."""
+
+
+def _parses(dsn: str) -> bool:
+    """Whether ``dsn`` is a well-formed URL (a port that is a number, ...)."""
+    try:
+        _ = urlsplit(dsn).port
+    except ValueError:
+        return False
+    return True
 
 
 def _password(dsn: str) -> str | None:

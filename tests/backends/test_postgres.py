@@ -290,10 +290,10 @@ async def test_unreachable_server_is_a_clear_error() -> None:
     cp = PostgresCheckpointer(
         "postgresql://me:hunter2@127.0.0.1:1/db", connect_timeout=2
     )
-    with pytest.raises(StoreConnectionError) as err:
+    with pytest.raises(StoreConnectionError, match="Cannot connect to") as err:
         await cp.setup()
     assert "hunter2" not in str(err.value)
-    assert "127.0.0.1:1" in str(err.value)
+    assert "me:***@127.0.0.1:1" in str(err.value)
     await cp.aclose()
 
 
@@ -371,6 +371,17 @@ def test_url_masks_the_password() -> None:
     assert mask_dsn("postgresql://db/prod") == "postgresql://db/prod"
     with pytest.raises(StoreConnectionError, match="Not a PostgreSQL URL"):
         PostgresCheckpointer("mysql://x:secret@h/db")
+    with pytest.raises(StoreConnectionError, match="Not a PostgreSQL URL") as err:
+        PostgresCheckpointer("postgresql://x:secret@h:port/db")
+    assert "secret" not in str(err.value)
+
+
+async def test_bad_connection_options_are_a_clear_error() -> None:
+    cp = PostgresCheckpointer("postgresql://x:secret@127.0.0.1:1/db?sslmode=bogus")
+    with pytest.raises(StoreConnectionError, match="Cannot open .*sslmode") as err:
+        await cp.setup()
+    assert "secret" not in str(err.value)
+    await cp.aclose()
 
 
 # -- storage layout ------------------------------------------------------------------
