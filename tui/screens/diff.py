@@ -1,0 +1,239 @@
+"""The diff screen (two checkpoints side by side in time), and the edit preview."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from rich.markup import escape
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Footer, Static
+from textual.worker import Worker, WorkerState
+
+from timeloom.core.checkpoint import Checkpoint
+from timeloom.core.checkpointer import BaseCheckpointer
+from timeloom.core.errors import CheckpointNotFound, TimeloomError
+from timeloom.tui.actions import load_parent
+from timeloom.tui.widgets.diff_view import DiffView
+
+
+def describe(checkpoint: Checkpoint | None) -> str:
+    """``thread @ step N (nodes) id`` for a screen title."""
+    if checkpoint is None:
+        return "(nothing: the first checkpoint)"
+    nodes = ", ".join(checkpoint.writes) or checkpoint.source
+    return (
+        f"{checkpoint.thread_id} @ step {checkpoint.step} ({nodes}) "
+        f"{checkpoint.id[:13]}…"
+    )
+
+
+class DiffScreen(Screen[None]):
+    """What changed from a base checkpoint to another one.
+
+    The base is the checkpoint's parent by default (also across a fork), or any
+    checkpoint by id (a marked one, in any thread). Loading the base is a database
+    call (an async worker); the diff itself runs in the view's thread worker, so a
+    diff of two large states never blocks the app. Leaving the screen cancels both.
+
+    | Key | Action |
+    | :- | :- |
+    | escape | Close. |
+    | s | Swap the two sides. |
+    | u | Show or hide the unchanged keys. |
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close"),
+        Binding("s", "swap", "Swap sides"),
+    ]
+
+    DEFAULT_CSS = """
+    DiffScreen #diff-title {
+        height: auto;
+        padding: 0 1;
+        background: $panel;
+    }
+    DiffScreen #diff-title .side-label {
+        color: $text-muted;
+    }
+    """
+
+    def __init__(
+        self,
+        new: Checkpoint,
+        base: Checkpoint | None = None,
+        *,
+        checkpointer: BaseCheckpointer | None = None,
+        against: str | None = None,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        """Compare ``base`` (or the checkpoint ``against``, or the parent) to ``new``.
+
+        Args:
+            new: the checkpoint to show the changes of.
+            base: the checkpoint to compare with, when the caller has it loaded.
+            checkpointer: where to load the base from when it is not given.
+            against: the id of the base checkpoint (any thread); None: the parent.
+        """
+        super().__init__(name=name, id=id, classes=classes)
+        self.new = new
+        self.base = base
+        self.checkpointer = checkpointer
+        self.against = against
+        self._loaded = base is not None or checkpointer is None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="diff-title"):
+            yield Static(id="diff-from")
+            yield Static(id="diff-to")
+        yield DiffView(id="diff-view")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._show_title()
+        if self._loaded:
+            self._compare()
+        else:
+            self.load_base()
+
+    @work(exclusive=True, group="store", exit_on_error=False)
+    async def load_base(self) -> None:
+        """Load the base checkpoint, then compare."""
+        assert self.checkpointer is not None
+        if self.against is not None:
+            base = await self.checkpointer.get(None, self.against)
+            if base is None:
+                raise CheckpointNotFound(f"No checkpoint {self.against}")
+        else:
+            base = await load_parent(self.checkpointer, self.new)
+        self.base = base
+        self._loaded = True
+        self._show_title()
+        self._compare()
+
+    @on(Worker.StateChanged)
+    def _load_failed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "store" or event.state != WorkerState.ERROR:
+            return
+        event.stop()
+        error = event.worker.error
+        message = error.msg if isinstance(error, TimeloomError) else str(error)
+        title = error.title if isinstance(error, TimeloomError) else "Cannot load"
+        self.query_one("#diff-from", Static).update(f"Cannot load the base: {message}")
+        self.notify(message, title=title, severity="error")
+
+    def action_close(self) -> None:
+        """Close the diff (cancels the workers still running)."""
+        self.dismiss()
+
+    def action_swap(self) -> None:
+        """Compare the other way round."""
+        if not self._loaded or self.base is None:
+            self.notify("There is nothing to swap with.", severity="warning")
+            return
+        self.base, self.new = self.new, self.base
+        self._show_title()
+        self._compare()
+
+    def _compare(self) -> None:
+        old: Mapping[str, Any] = self.base.values if self.base is not None else {}
+        self.query_one(DiffView).compare(old, self.new.values)
+
+    def _show_title(self) -> None:
+        base = (
+            describe(self.base)
+            if self._loaded
+            else f"loading {self.against or 'the parent'}…"
+        )
+        self.query_one("#diff-from", Static).update(
+            f"[$text-error]−[/] [dim]from[/] {escape(base)}"
+        )
+        self.query_one("#diff-to", Static).update(
+            f"[$text-success]+[/] [dim]to  [/] {escape(describe(self.new))}"
+        )
+
+
+class ConfirmDiffScreen(ModalScreen[bool]):
+    """Shows the diff an edit would write and asks to save it (True) or go back.
+
+    | Key | Action |
+    | :- | :- |
+    | ctrl+s | Save. |
+    | escape | Back to the editor. |
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", "Save"),
+        Binding("escape", "back", "Back"),
+    ]
+
+    DEFAULT_CSS = """
+    ConfirmDiffScreen {
+        align: center middle;
+    }
+    ConfirmDiffScreen > #confirm-dialog {
+        width: 90%;
+        height: 80%;
+        border: thick $primary;
+        background: $surface;
+        padding: 0 1;
+    }
+    ConfirmDiffScreen #confirm-note {
+        height: auto;
+        color: $text-muted;
+    }
+    ConfirmDiffScreen #confirm-buttons {
+        height: auto;
+        align-horizontal: right;
+    }
+    ConfirmDiffScreen #confirm-buttons Button {
+        margin-left: 2;
+    }
+    """
+
+    def __init__(
+        self,
+        old: Mapping[str, Any],
+        new: Mapping[str, Any],
+        *,
+        title: str = "Save this edit?",
+        note: str = "",
+        confirm: str = "Save",
+    ) -> None:
+        super().__init__()
+        self.old = old
+        self.new = new
+        self.dialog_title = title
+        self.note = note
+        self.confirm = confirm
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-dialog") as dialog:
+            dialog.border_title = self.dialog_title
+            if self.note:
+                yield Static(escape(self.note), id="confirm-note")
+            yield DiffView(id="confirm-diff")
+            with Horizontal(id="confirm-buttons"):
+                yield Button("Back", id="confirm-back")
+                yield Button(self.confirm, variant="primary", id="confirm-save")
+
+    def on_mount(self) -> None:
+        self.query_one(DiffView).compare(self.old, self.new)
+        self.query_one("#confirm-save", Button).focus()
+
+    @on(Button.Pressed, "#confirm-save")
+    def action_save(self) -> None:
+        """Save the edit."""
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#confirm-back")
+    def action_back(self) -> None:
+        """Go back to the editor."""
+        self.dismiss(False)

@@ -1,0 +1,291 @@
+"""A navigable list of what changed between two states, computed off the event loop."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from timeloom.tui.diffing import (
+    Change,
+    DiffCancelled,
+    StateDiff,
+    diff_values,
+    preview,
+)
+
+_SIGNS: dict[str, str] = {
+    "changed": "~",
+    "added": "+",
+    "removed": "-",
+    "item_added": "+",
+    "item_removed": "-",
+    "reordered": "↕",
+    "unchanged": "=",
+}
+_MAX_TEXT_LINES = 40
+"""A line diff longer than this is cut, with a note of how many lines remain."""
+
+
+class DiffView(Vertical, can_focus=False):
+    """The changes between two states, one per path, with a summary line.
+
+    Call :meth:`compare` with two states: the diff is computed in a thread worker
+    (a new call cancels the previous one) while a loading indicator shows.
+
+    | Key | Action |
+    | :- | :- |
+    | u | Show or hide the unchanged keys. |
+    | up / down | Move between changes. |
+    | enter | Post :class:`DiffView.ChangeSelected` for the change. |
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("u", "toggle_unchanged", "Unchanged"),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "diff-view--added",
+        "diff-view--removed",
+        "diff-view--changed",
+        "diff-view--path",
+        "diff-view--muted",
+        "diff-view--hunk",
+    }
+    """Styles of the parts of a change: additions, removals, changes, the path,
+    unchanged and secondary text, and ``@@`` hunk headers of a line diff."""
+
+    DEFAULT_CSS = """
+    DiffView {
+        height: 1fr;
+    }
+    DiffView > #diff-summary {
+        height: 1;
+        padding: 0 1;
+        color: $text-muted;
+    }
+    DiffView > OptionList {
+        height: 1fr;
+        border: none;
+    }
+    DiffView > .diff-view--added { color: $text-success; }
+    DiffView > .diff-view--removed { color: $text-error; }
+    DiffView > .diff-view--changed { color: $text-warning; }
+    DiffView > .diff-view--path { text-style: bold; }
+    DiffView > .diff-view--muted { color: $text-muted; }
+    DiffView > .diff-view--hunk { color: $text-accent; }
+    """
+
+    show_unchanged: reactive[bool] = reactive(False)
+    """Whether unchanged keys are listed between the changes."""
+
+    @dataclass
+    class Computed(Message):
+        """The diff finished computing (and is now shown)."""
+
+        diff_view: DiffView
+        diff: StateDiff
+
+        @property
+        def control(self) -> DiffView:
+            """The diff view that computed it."""
+            return self.diff_view
+
+    @dataclass
+    class ChangeSelected(Message):
+        """The user pressed enter on a change."""
+
+        diff_view: DiffView
+        change: Change
+
+        @property
+        def control(self) -> DiffView:
+            """The diff view the change is in."""
+            return self.diff_view
+
+    def __init__(
+        self,
+        diff: StateDiff | None = None,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self.diff = diff
+        self._entries: list[Change] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="diff-summary")
+        yield OptionList(id="diff-changes")
+
+    def on_mount(self) -> None:
+        if self.diff is not None:
+            self._render_diff()
+
+    def watch_show_unchanged(self) -> None:
+        if self.diff is not None:
+            self._render_diff()
+
+    @on(Computed)
+    def _computed(self, event: Computed) -> None:
+        if event.diff_view is not self:
+            return
+        self.diff = event.diff
+        self.query_one(OptionList).loading = False
+        self._render_diff()
+
+    @on(OptionList.OptionSelected, "#diff-changes")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if 0 <= event.option_index < len(self._entries):
+            self.post_message(
+                self.ChangeSelected(self, self._entries[event.option_index])
+            )
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "diff" or event.worker.node is not self:
+            return
+        if event.state == WorkerState.ERROR:
+            self.query_one(OptionList).loading = False
+            error = event.worker.error
+            self._summary(Text(f"The diff failed: {type(error).__name__}: {error}"))
+
+    def action_toggle_unchanged(self) -> None:
+        """Show or hide the unchanged keys."""
+        self.show_unchanged = not self.show_unchanged
+
+    # -- public ---------------------------------------------------------------------
+
+    def compare(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        """Compute the diff from ``old`` to ``new`` in a thread, then show it."""
+        self.diff = None
+        self._entries = []
+        changes = self.query_one(OptionList)
+        changes.clear_options()
+        changes.loading = True
+        self._summary(Text("Comparing…"))
+        self._compute(old, new)
+
+    def show_diff(self, diff: StateDiff) -> None:
+        """Show a diff computed elsewhere."""
+        self.diff = diff
+        self._render_diff()
+
+    @property
+    def entries(self) -> list[Change]:
+        """The changes listed, in order (unchanged keys too when shown)."""
+        return list(self._entries)
+
+    # -- internals ------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
+    def _compute(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        worker = get_current_worker()
+        try:
+            diff = diff_values(old, new, cancelled=lambda: worker.is_cancelled)
+        except DiffCancelled:
+            return
+        if not worker.is_cancelled:
+            self.post_message(self.Computed(self, diff))
+
+    def _summary(self, text: Text) -> None:
+        self.query_one("#diff-summary", Static).update(text)
+
+    def _render_diff(self) -> None:
+        diff = self.diff
+        if diff is None:
+            return
+        entries = list(diff.changes)
+        if self.show_unchanged:
+            entries.extend(diff.unchanged)
+            entries.sort(key=lambda c: (c.path_text, c.kind == "unchanged"))
+        self._entries = entries
+        summary = Text(diff.summary())
+        hidden = len(diff.unchanged)
+        if hidden:
+            verb = "hide" if self.show_unchanged else "show"
+            summary.append(
+                f"   {hidden} unchanged {'key' if hidden == 1 else 'keys'} (u to {verb})",
+                style=self._style("muted"),
+            )
+        self._summary(summary)
+        options = self.query_one(OptionList)
+        highlighted = options.highlighted
+        options.set_options(Option(self._prompt(change)) for change in entries)
+        if entries:
+            options.highlighted = min(highlighted or 0, len(entries) - 1)
+
+    def _style(self, part: str) -> Style:
+        return self.get_component_rich_style(f"diff-view--{part}", partial=True)
+
+    def _prompt(self, change: Change) -> Text:
+        kind = change.kind
+        tone = {
+            "changed": "changed",
+            "added": "added",
+            "item_added": "added",
+            "removed": "removed",
+            "item_removed": "removed",
+            "reordered": "changed",
+            "unchanged": "muted",
+        }[kind]
+        text = Text()
+        text.append(f"{_SIGNS[kind]} ", style=self._style(tone))
+        text.append(
+            change.path_text, style=self._style("path" if tone != "muted" else "muted")
+        )
+        text.append("  ")
+        if kind == "changed" and change.lines:
+            text.append("text changed", style=self._style("muted"))
+            self._append_lines(text, change.lines)
+        elif kind == "changed":
+            text.append(preview(change.old), style=self._style("removed"))
+            text.append(" → ", style=self._style("muted"))
+            text.append(preview(change.new), style=self._style("added"))
+        elif kind == "reordered":
+            text.append("items reordered", style=self._style("changed"))
+        elif kind == "unchanged":
+            text.append(preview(change.new), style=self._style("muted"))
+        elif change.has_new:
+            label = "item added" if kind == "item_added" else "added"
+            text.append(f"{label}  ", style=self._style("muted"))
+            text.append(preview(change.new), style=self._style("added"))
+        else:
+            label = "item removed" if kind == "item_removed" else "removed"
+            text.append(f"{label}  ", style=self._style("muted"))
+            text.append(preview(change.old), style=self._style("removed"))
+        return text
+
+    def _append_lines(self, text: Text, lines: tuple[str, ...]) -> None:
+        for line in lines[:_MAX_TEXT_LINES]:
+            style = (
+                self._style("added")
+                if line.startswith("+")
+                else self._style("removed")
+                if line.startswith("-")
+                else self._style("hunk")
+                if line.startswith("@@")
+                else self._style("muted")
+            )
+            text.append("\n    ")
+            text.append(line, style=style)
+        if len(lines) > _MAX_TEXT_LINES:
+            text.append(
+                f"\n    … {len(lines) - _MAX_TEXT_LINES} more lines",
+                style=self._style("muted"),
+            )
