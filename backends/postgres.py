@@ -825,8 +825,16 @@ def _payload_thread(payload: str) -> str | None:
 
 def _json_strings(metadata: Mapping[str, Any]) -> str:
     """The metadata's string-valued keys as JSON: what the server may filter on."""
-    return json.dumps(
-        {k: v for k, v in metadata.items() if isinstance(k, str) and isinstance(v, str)}
+    return json.dumps({k: v for k, v in metadata.items() if _pushable(k, v)})
+
+
+def _pushable(key: Any, value: Any) -> bool:
+    # jsonb cannot hold NUL characters; such pairs are compared in Python.
+    return (
+        isinstance(key, str)
+        and isinstance(value, str)
+        and "\x00" not in key
+        and "\x00" not in value
     )
 
 
@@ -834,7 +842,7 @@ def _split_filter(filter: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     """Split a metadata filter into a JSON containment the server can apply and the
     pairs that must be compared here (jsonb equality differs from Python's for
     numbers, booleans and nulls; strings compare the same)."""
-    pushed = {k: v for k, v in filter.items() if isinstance(v, str)}
+    pushed = {k: v for k, v in filter.items() if _pushable(k, v)}
     rest = {k: v for k, v in filter.items() if k not in pushed}
     return json.dumps(pushed), rest
 

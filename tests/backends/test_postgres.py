@@ -471,3 +471,27 @@ async def test_child_of_a_deleted_parent_stores_every_blob(
     got = await writer.get("b")
     assert got is not None
     assert got.values == child.values
+
+
+async def test_metadata_filters_agree_with_python_equality(
+    writer: PostgresCheckpointer,
+) -> None:
+    odd = {"user": "a\x00b", "n": 1, "flag": True, "none": None, "run": "r1"}
+    a = make_cp("t", metadata=odd)
+    await writer.put(a, expected_head=None)
+    b = make_cp("t", a, metadata={"run": "r2", "n": 1.0})
+    await writer.put(b, expected_head=a.id)
+
+    async def ids(**flt: Any) -> list[str]:
+        return [m.id async for m in writer.list("t", filter=flt)]
+
+    assert await ids(user="a\x00b") == [a.id]  # jsonb cannot hold NUL: Python side
+    assert await ids(n=1) == [b.id, a.id]  # 1 == 1.0, as in Python
+    assert await ids(flag=1) == [a.id]  # True == 1, as in Python
+    assert await ids(none=None) == [b.id, a.id]  # a missing key reads as None
+    assert await ids(run="r1", n=1) == [a.id]
+    assert await ids(source="input") == [a.id]
+    assert await ids(step=0) == [b.id]
+    assert [t.thread_id for t in await writer.threads(metadata={"run": "r2"})] == ["t"]
+    assert await writer.threads(metadata={"run": "r1"}) == []
+    assert len(await writer.threads(metadata={"n": 1, "run": "r2"})) == 1
