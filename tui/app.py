@@ -9,9 +9,9 @@ through exactly one of three channels, chosen by its group in :meth:`_worker_fai
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterable
-from functools import partial
-from typing import ClassVar, Final
+from collections.abc import Callable, Iterable
+from functools import partial, wraps
+from typing import ClassVar, Final, TypeVar
 
 from rich.text import Text
 from textual import on, work
@@ -57,6 +57,20 @@ DIALOG_GROUPS: Final = frozenset({"threads", "history", "action"})
 """Worker groups whose failure interrupts the user with a dialog; others notify."""
 
 
+_Handler = TypeVar("_Handler", bound=Callable[..., None])
+
+
+def _while_running(handler: _Handler) -> _Handler:
+    """Drop results that arrive while the app shuts down (its widgets are gone)."""
+
+    @wraps(handler)
+    def guarded(self: App[None], *args: object) -> None:
+        if self.is_running:
+            handler(self, *args)
+
+    return guarded  # type: ignore[return-value]
+
+
 class TimeloomApp(App[None]):
     """Browse a checkpoint database: threads, their checkpoint trees, and details.
 
@@ -80,18 +94,55 @@ class TimeloomApp(App[None]):
     COMMANDS: ClassVar = App.COMMANDS | {TimeloomCommands}
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("slash", "filter", "Filter", key_display="/"),
-        Binding("s", "cycle_status", "Status"),
-        Binding("f", "toggle_follow", "Follow"),
-        Binding("o", "jump_fork", "Fork↔origin"),
-        Binding("p", "jump_parent", "Parent"),
-        Binding("backspace", "go_back", "Back", key_display="⌫"),
-        Binding("1", "tab('state')", "State", show=False),
-        Binding("2", "tab('writes')", "Writes", show=False),
-        Binding("3", "tab('meta')", "Metadata", show=False),
-        Binding("ctrl+r,f5", "reload", "Reload", show=False),
-        Binding("escape", "escape", "Back to the list", show=False),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="Every key"),
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            key_display="/",
+            tooltip="Filter threads by id prefix (enter: back to the list)",
+        ),
+        Binding(
+            "s",
+            "cycle_status",
+            "Status",
+            tooltip="Only running / paused / done / failed",
+        ),
+        Binding(
+            "f",
+            "toggle_follow",
+            "Follow",
+            tooltip="Show checkpoints as other processes write them; track the head",
+        ),
+        Binding(
+            "o",
+            "jump_fork",
+            "Fork↔origin",
+            tooltip="Jump into this checkpoint's fork, or back to this fork's origin",
+        ),
+        Binding(
+            "p", "jump_parent", "Parent", tooltip="Jump to the parent (in any thread)"
+        ),
+        Binding(
+            "backspace",
+            "go_back",
+            "Back",
+            key_display="⌫",
+            tooltip="Return to where the last jump started",
+        ),
+        Binding("1", "tab('state')", "State", show=False, tooltip="State tab"),
+        Binding("2", "tab('writes')", "Writes", show=False, tooltip="Writes tab"),
+        Binding("3", "tab('meta')", "Metadata", show=False, tooltip="Metadata tab"),
+        Binding(
+            "ctrl+r,f5", "reload", "Reload", show=False, tooltip="Read everything again"
+        ),
+        Binding(
+            "escape",
+            "escape",
+            "Back to the list",
+            show=False,
+            tooltip="Back to the threads list (clears the filter)",
+        ),
     ]
 
     selected_thread: reactive[str | None] = reactive(None, init=False)
@@ -318,6 +369,7 @@ class TimeloomApp(App[None]):
     # -- results -------------------------------------------------------------------
 
     @on(DatabaseOpened)
+    @_while_running
     def _database_opened(self, message: DatabaseOpened) -> None:
         self.set_class(self.checkpointer.read_only, "-read-only")
         if message.thread_count == 0:
@@ -327,6 +379,7 @@ class TimeloomApp(App[None]):
         self.refresh_threads()
 
     @on(ThreadsCounted)
+    @_while_running
     def _threads_counted(self, message: ThreadsCounted) -> None:
         self._reselect = message.selected
         self.thread_list.reset(message.total)
@@ -335,6 +388,7 @@ class TimeloomApp(App[None]):
         self.query_one("#counts", Static).update(f"{message.total:,}{filtered} {noun}")
 
     @on(ThreadsPage)
+    @_while_running
     def _threads_page(self, message: ThreadsPage) -> None:
         thread_list = self.thread_list
         thread_list.set_page(message.generation, message.offset, message.threads)
@@ -345,10 +399,12 @@ class TimeloomApp(App[None]):
                 thread_list.cursor = index
 
     @on(ThreadList.PageNeeded)
+    @_while_running
     def _page_needed(self, message: ThreadList.PageNeeded) -> None:
         self._load_thread_page(message.generation, message.offset)
 
     @on(ThreadList.Highlighted)
+    @_while_running
     def _thread_highlighted(self, message: ThreadList.Highlighted) -> None:
         info = message.info
         if info.thread_id != self.selected_thread:
@@ -360,6 +416,7 @@ class TimeloomApp(App[None]):
             self.checkpoint_tree.focus()
 
     @on(ThreadOpened)
+    @_while_running
     def _thread_opened(self, message: ThreadOpened) -> None:
         tree = self.checkpoint_tree
         if message.generation != tree.generation:
@@ -376,10 +433,12 @@ class TimeloomApp(App[None]):
             )
 
     @on(CheckpointTree.MoreNeeded)
+    @_while_running
     def _more_needed(self, message: CheckpointTree.MoreNeeded) -> None:
         self._load_more(message.thread_id, message.generation, message.before)
 
     @on(HistoryPage)
+    @_while_running
     def _history_page(self, message: HistoryPage) -> None:
         tree = self.checkpoint_tree
         if message.thread_id != tree.thread_id:
@@ -389,10 +448,12 @@ class TimeloomApp(App[None]):
             tree.select(message.select)
 
     @on(CheckpointTree.ForksNeeded)
+    @_while_running
     def _forks_needed(self, message: CheckpointTree.ForksNeeded) -> None:
         self._load_forks(message.thread_id, message.ids)
 
     @on(ForksFound)
+    @_while_running
     def _forks_found(self, message: ForksFound) -> None:
         if message.thread_id != self.checkpoint_tree.thread_id:
             return
@@ -402,6 +463,7 @@ class TimeloomApp(App[None]):
             self.detail.show_forks(meta, message.forks[meta.id])
 
     @on(CheckpointTree.Highlighted)
+    @_while_running
     def _checkpoint_highlighted(self, message: CheckpointTree.Highlighted) -> None:
         self.selected_meta = message.meta
         self.detail.show_loading(message.meta)
@@ -413,6 +475,7 @@ class TimeloomApp(App[None]):
             self._load_checkpoint(meta.thread_id, checkpoint_id)
 
     @on(CheckpointLoaded)
+    @_while_running
     def _checkpoint_loaded(self, message: CheckpointLoaded) -> None:
         checkpoint = message.checkpoint
         if checkpoint.id != self.selected_checkpoint:
@@ -424,6 +487,7 @@ class TimeloomApp(App[None]):
             self.detail.show_forks(meta, forks)
 
     @on(CheckpointCommitted)
+    @_while_running
     def _checkpoint_committed(self, message: CheckpointCommitted) -> None:
         meta = message.meta
         tree = self.checkpoint_tree
@@ -702,5 +766,5 @@ def _keys(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
     for binding in bindings:
         if isinstance(binding, Binding):
             keys = binding.key_display or binding.key.replace(",", " / ")
-            out.append((keys, binding.description))
+            out.append((keys, binding.tooltip or binding.description))
     return out

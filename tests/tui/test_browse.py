@@ -343,7 +343,7 @@ async def test_help_screen_and_palette_commands(seeded: Seeded, app_of: AppOf) -
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         text = _static_text(app.screen, "#help-text")  # type: ignore[arg-type]
-        assert "Follow" in text
+        assert "Show checkpoints as other processes write them" in text
         assert "Copy path" in text
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)

@@ -90,7 +90,7 @@ class DetailPane(Vertical):
         self.query_one("#state-tree", ValueTree).show_values(values)
         self.query_one("#writes-header", Static).update(_writes_header(checkpoint))
         self.query_one("#writes-tree", ValueTree).show_values(
-            _writes_values(checkpoint), expand=True
+            _writes_values(checkpoint), expand_depth=3
         )
         self.query_one("#meta-body", Static).update(_metadata(meta, checkpoint, None))
 

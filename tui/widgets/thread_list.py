@@ -31,6 +31,16 @@ MAX_PAGES = 50
 """Pages kept in memory (10,000 threads); the rest are read again when shown."""
 
 
+def middle_ellipsis(text: str, room: int) -> str:
+    """``text`` cut to ``room`` characters in the middle, where ids differ least
+    (``refund-31…-partial``): prefixes and suffixes both tell threads apart."""
+    if len(text) <= room:
+        return text
+    head = (room - 1) // 2 + (room - 1) % 2
+    tail = room - 1 - head
+    return text[:head] + "…" + (text[-tail:] if tail else "")
+
+
 class ThreadList(ScrollView, can_focus=True):
     """The list of threads, most recently updated first.
 
@@ -141,15 +151,12 @@ class ThreadList(ScrollView, can_focus=True):
             (f"{info.checkpoint_count:>5,} ", muted),
             (format_day_time(info.updated_at), muted),
         )
-        left = Text.assemble(
+        prefix = Text.assemble(
             (f" {STATUS_ICONS[info.status]} ", status_style),
             (f"{FORK_MARK} " if info.forked_from else "", fork),
-            info.thread_id,
         )
-        room = max(width - right.cell_len, 4)
-        if left.cell_len > room:
-            left.truncate(room - 1)
-            left.append("…")
+        room = max(width - right.cell_len - prefix.cell_len - 1, 3)
+        left = Text.assemble(prefix, middle_ellipsis(info.thread_id, room))
         line = Text.assemble(
             left, " " * (width - left.cell_len - right.cell_len), right
         )

@@ -148,21 +148,33 @@ class ValueTree(Tree[ValueNode]):
 
     # -- public --------------------------------------------------------------------
 
-    def show_values(self, values: Mapping[str, Any], *, expand: bool = False) -> None:
+    def show_values(self, values: Mapping[str, Any], *, expand_depth: int = 0) -> None:
         """Show a mapping's items as the top-level nodes.
 
         Args:
             values: what to show.
-            expand: expand the top-level containers at once.
+            expand_depth: expand containers this many levels deep (0: all closed).
         """
         self.clear()
         self.root.data = ValueNode((), dict(values))
         self._add_members(self.root, self.root.data)
-        if expand:
-            for child in self.root.children:
-                if child.allow_expand:
-                    child.expand()
+        self._expand(self.root, expand_depth)
         self.move_cursor_to_line(0)
+
+    def _expand(self, node: TreeNode[ValueNode], depth: int) -> None:
+        if depth <= 0:
+            return
+        for child in node.children:
+            data = child.data
+            if (
+                child.allow_expand
+                and data is not None
+                and not isinstance(data.value, str)
+            ):
+                if not child.children:
+                    self._add_members(child, data)
+                child.expand()
+                self._expand(child, depth - 1)
 
     def selected_path(self) -> tuple[str | int, ...] | None:
         """The path of the value under the cursor."""
