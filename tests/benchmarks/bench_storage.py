@@ -1,6 +1,7 @@
 """Storage growth: bytes per checkpoint as a chat grows, Timeloom vs LangGraph.
 
-Run: ``python tests/benchmarks/bench_storage.py [--turns 200]``.
+Run: ``python tests/benchmarks/bench_storage.py [--turns 200] [--postgres [URL]]``
+(``--postgres`` alone starts a throwaway cluster from the local binaries).
 
 The workload is a 3-node linear graph over ``{messages: Annotated[list,
 operator.add], step: int, data: dict}``; each node appends a ~200-byte message and
@@ -23,6 +24,7 @@ import operator
 import random
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -97,8 +99,24 @@ def count_rows(path: Path, table: str) -> int:
         conn.close()
 
 
+def sqlite_measure(path: Path) -> Callable[[], tuple[int, int]]:
+    return lambda: (count_rows(path, "checkpoints"), vacuumed_size(path))
+
+
+def postgres_measure(dsn: str) -> Callable[[], tuple[int, int]]:
+    from tests.benchmarks.pg_cluster import database_bytes
+    from timeloom.backends.postgres import PostgresCheckpointer
+
+    async def count() -> int:
+        async with PostgresCheckpointer(dsn, read_only=True) as store:
+            info = await store.get_thread("chat")
+            return info.checkpoint_count if info else 0
+
+    return lambda: (asyncio.run(count()), database_bytes(dsn, vacuum_full=True))
+
+
 def grow(
-    name: str, app: Any, path: Path, table: str, turns: int
+    name: str, app: Any, measure: Callable[[], tuple[int, int]], turns: int
 ) -> dict[int, tuple[int, int]]:
     """Run ``turns`` turns; return ``{turns: (checkpoints, bytes)}`` at each mark."""
     config = {"configurable": {"thread_id": "chat"}, "recursion_limit": 100}
@@ -108,7 +126,9 @@ def grow(
         app.invoke(turn_input(turn), config)
         done = turn + 1
         if done in MARKS or done == turns:
-            results[done] = (count_rows(path, table), vacuumed_size(path))
+            paused = time.perf_counter()
+            results[done] = measure()
+            started += time.perf_counter() - paused  # time the runs, not the sizing
     elapsed = time.perf_counter() - started
     per_step = elapsed / max(1, results[turns][0]) * 1000
     print(f"{name}: {turns} turns in {elapsed:.2f} s ({per_step:.2f} ms/checkpoint)")
@@ -137,16 +157,46 @@ async def time_reads(path: Path, samples: int) -> list[float]:
         return times
 
 
+def bench_postgres(url: str | None, turns: int) -> dict[int, tuple[int, int]]:
+    """The same workload on the Postgres checkpointer, in a database of its own."""
+    # Run as a script, the repository root is not on the path for `tests.*`.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from tests.benchmarks.pg_cluster import create_database, postgres_server
+    from timeloom.backends.postgres import PostgresCheckpointer
+
+    with postgres_server(url) as server:
+        dsn = create_database(server, "storage")
+        store = PostgresCheckpointer(dsn)
+        app = build(StateGraph).compile(checkpointer=store)
+        try:
+            return grow("postgres", app, postgres_measure(dsn), turns)
+        finally:
+            asyncio.run(store.aclose())  # before the throwaway server stops
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--turns", type=int, default=MARKS[-1])
     parser.add_argument("--reads", type=int, default=100)
+    parser.add_argument(
+        "--postgres",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="URL",
+        help="also measure the Postgres checkpointer (on URL, or a throwaway cluster)",
+    )
     args = parser.parse_args()
+    pg = (
+        bench_postgres(args.postgres or None, args.turns)
+        if args.postgres is not None
+        else None
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         ours = Path(tmp) / "timeloom.db"
         app = build(StateGraph).compile(checkpointer=SqliteCheckpointer(ours))
-        timeloom = grow("timeloom", app, ours, "checkpoints", args.turns)
+        timeloom = grow("timeloom", app, sqlite_measure(ours), args.turns)
         theirs = None
         try:
             from langgraph.checkpoint.sqlite import SqliteSaver
@@ -157,11 +207,13 @@ def main() -> None:
             lg_path = Path(tmp) / "langgraph.db"
             conn = sqlite3.connect(lg_path, check_same_thread=False)
             lg_app = build(LangGraphStateGraph).compile(checkpointer=SqliteSaver(conn))
-            theirs = grow("langgraph", lg_app, lg_path, "checkpoints", args.turns)
+            theirs = grow("langgraph", lg_app, sqlite_measure(lg_path), args.turns)
             conn.close()
 
         print("\nStorage (VACUUMed file size / checkpoints):")
         report("timeloom", timeloom)
+        if pg:
+            report("postgres", pg)
         if theirs:
             report("langgraph", theirs)
         first, last = min(timeloom), max(timeloom)
