@@ -20,8 +20,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from timeloom.backends.sqlite import SqliteCheckpointer
 
 TRIALS = 24
@@ -130,7 +128,6 @@ async def check_chain(path: Path, seen_head: str | None) -> int:
         return counter
 
 
-@pytest.mark.slow
 def test_sigkill_at_random_moments_then_resume(tmp_path: Path) -> None:
     path = tmp_path / "crash.db"
     rng = random.Random(20261123)
