@@ -30,6 +30,7 @@ import aiosqlite
 
 from timeloom.backends import sqlite_sql as sql
 from timeloom.backends.layout import (
+    EncodedValues,
     UnreadableValue,
     ValuesState,
     decode_values,
@@ -52,6 +53,7 @@ from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import (
     CheckpointNotFound,
     ConflictError,
+    SerializationError,
     StoreConnectionError,
 )
 
@@ -177,7 +179,7 @@ class SqliteCheckpointer(BaseCheckpointer):
         self,
         cp: Checkpoint,
         expected_head: str | None,
-        encoded: Any,
+        encoded: EncodedValues,
         writes: bytes,
         metadata: bytes,
         parent: ValuesState | None,
@@ -405,7 +407,16 @@ class SqliteCheckpointer(BaseCheckpointer):
                 return None
             row = rows[0]
             meta = self._meta(row)
-            values = await decode_values(bytes(row[14]), self._fetcher(db), self.serde)
+            try:
+                values = await decode_values(
+                    bytes(row[14]), self._fetcher(db), self.serde
+                )
+            except SerializationError as exc:
+                raise SerializationError(
+                    f"Checkpoint {meta.id} of thread {meta.thread_id!r} cannot be "
+                    f"read: {exc.msg}",
+                    title="Unreadable checkpoint",
+                ) from exc
             pending = await self._pending(db, meta.id)
         return Checkpoint(
             id=meta.id,

@@ -25,6 +25,7 @@ from timeloom.core.checkpoint import PendingWrite
 from timeloom.core.errors import (
     ReadOnlyError,
     SchemaError,
+    SerializationError,
     StoreConnectionError,
 )
 
@@ -497,3 +498,24 @@ def test_one_checkpointer_shared_by_threads_with_their_own_loops(
         await store.aclose()
 
     asyncio.run(check())
+
+
+async def test_unreadable_values_header_names_the_checkpoint(
+    tmp_path: Path, make: CheckpointFactory
+) -> None:
+    path = tmp_path / "header.db"
+    made = await seed(path, make, n=2)
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "UPDATE checkpoints SET values_header = ? WHERE checkpoint_id = ?",
+            (b"\xc1", made[0].id),
+        )
+    conn.close()
+    async with SqliteCheckpointer(path, read_only=True) as store:
+        with pytest.raises(SerializationError) as caught:
+            await store.get("t", made[0].id)
+        assert made[0].id in caught.value.msg
+        assert [m.id async for m in store.list("t")] == [made[1].id, made[0].id]
+        head = await store.get("t")
+        assert head is not None
+        assert head.values == made[1].values
