@@ -89,9 +89,13 @@ class JsonEditError(ValueError):
         problems: one line per problem, each starting with where it is.
     """
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(
+        self, problems: list[str], position: tuple[int, int] | None = None
+    ) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
+        self.position = position
+        """``(line, column)``, from 1, of a JSON syntax error."""
 
 
 # -- encoding ----------------------------------------------------------------------
@@ -498,7 +502,8 @@ def loads(text: str, classes: Iterable[type] = ()) -> Any:
         data = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise JsonEditError(
-            [f"line {exc.lineno}, column {exc.colno}: {exc.msg}"]
+            [f"line {exc.lineno}, column {exc.colno}: {exc.msg}"],
+            (exc.lineno, exc.colno),
         ) from exc
     except ValueError as exc:
         raise JsonEditError([str(exc)]) from exc

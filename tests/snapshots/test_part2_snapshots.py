@@ -67,7 +67,7 @@ def _checkpoint(
     )
 
 
-BEFORE = {
+BEFORE: dict[str, Any] = {
     "messages": [
         {"id": "m1", "role": "user", "content": "Please refund order 3150."},
         {"id": "m2", "role": "assistant", "content": "Found order 3150: Road bike."},

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Static
+from textual.widgets import Button, Checkbox, Footer, Input, Static
 
 from timeloom.core.checkpoint import Checkpoint
 from timeloom.tui.actions import check_thread_name
@@ -108,6 +108,7 @@ class BranchScreen(ModalScreen[BranchRequest | None]):
             with Horizontal(id="branch-buttons"):
                 yield Button("Cancel", id="branch-cancel")
                 yield Button("Branch", variant="primary", id="branch-ok")
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

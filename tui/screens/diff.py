@@ -26,10 +26,7 @@ def describe(checkpoint: Checkpoint | None) -> str:
     if checkpoint is None:
         return "(nothing: the first checkpoint)"
     nodes = ", ".join(checkpoint.writes) or checkpoint.source
-    return (
-        f"{checkpoint.thread_id} @ step {checkpoint.step} ({nodes}) "
-        f"{checkpoint.id[:13]}…"
-    )
+    return f"{checkpoint.thread_id} @ step {checkpoint.step} ({nodes}) {checkpoint.id}"
 
 
 class DiffScreen(Screen[None]):
@@ -167,11 +164,13 @@ class ConfirmDiffScreen(ModalScreen[bool]):
     | :- | :- |
     | ctrl+s | Save. |
     | escape | Back to the editor. |
+    | u | Show or hide the unchanged keys. |
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save"),
         Binding("escape", "back", "Back"),
+        Binding("u", "toggle_unchanged", "Unchanged"),
     ]
 
     DEFAULT_CSS = """
@@ -223,10 +222,15 @@ class ConfirmDiffScreen(ModalScreen[bool]):
             with Horizontal(id="confirm-buttons"):
                 yield Button("Back", id="confirm-back")
                 yield Button(self.confirm, variant="primary", id="confirm-save")
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one(DiffView).compare(self.old, self.new)
         self.query_one("#confirm-save", Button).focus()
+
+    def action_toggle_unchanged(self) -> None:
+        """Show or hide the unchanged keys."""
+        self.query_one(DiffView).action_toggle_unchanged()
 
     @on(Button.Pressed, "#confirm-save")
     def action_save(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -132,6 +133,8 @@ class EditorScreen(Screen[EditRequest | None]):
         edit: ParsedEdit | None
         problems: list[str]
         then_save: bool
+        position: tuple[int, int] | None = None
+        """Where a JSON syntax error is (line, column from 1)."""
 
     def __init__(
         self,
@@ -220,6 +223,11 @@ class EditorScreen(Screen[EditRequest | None]):
                     title="Nothing was saved",
                     severity="error",
                 )
+                if event.position is not None:
+                    area = self.query_one(TextArea)
+                    line, column = event.position
+                    area.move_cursor((line - 1, column - 1), center=True)
+                    area.focus()
             return
         assert event.edit is not None
         changed = [*event.edit.changed, *event.edit.removed]
@@ -236,9 +244,7 @@ class EditorScreen(Screen[EditRequest | None]):
         """Check the text, then preview the diff and save."""
         checked = self._checked
         if checked is not None and checked.text == self.query_one(TextArea).text:
-            self._checked_text(
-                self.Checked(checked.text, checked.edit, checked.problems, True)
-            )
+            self._checked_text(dataclasses.replace(checked, then_save=True))
         else:
             self._check_now(then_save=True)
 
@@ -273,7 +279,7 @@ class EditorScreen(Screen[EditRequest | None]):
         try:
             edit = parse_edit(text, self.checkpoint.values, self.schema)
         except JsonEditError as exc:
-            result = self.Checked(text, None, exc.problems, then_save)
+            result = self.Checked(text, None, exc.problems, then_save, exc.position)
         else:
             result = self.Checked(text, edit, [], then_save)
         if not get_current_worker().is_cancelled:
@@ -289,13 +295,17 @@ class EditorScreen(Screen[EditRequest | None]):
             if confirmed:
                 self.dismiss(EditRequest(edit, as_node))
 
-        writer = as_node or self.default_as_node or "the node that wrote it"
+        if not self.nodes:
+            note = "Written as edited (no graph loaded)"
+        else:
+            writer = as_node or self.default_as_node or "the node that wrote it"
+            note = f"As an update by {writer}"
         self.app.push_screen(
             ConfirmDiffScreen(
                 self.checkpoint.values,
                 edit.values,
                 title=f"{self.confirm}: the diff of the edit",
-                note=f"As an update by {writer}, after {describe(self.checkpoint)}",
+                note=f"{note}, after {describe(self.checkpoint)}",
                 confirm=self.confirm,
             ),
             done,

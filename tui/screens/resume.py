@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Footer, Input, Static
 
 from timeloom.core.checkpoint import Checkpoint, PendingWrite
 from timeloom.tui.actions import Answer, parse_answer
@@ -121,6 +121,7 @@ class ResumeScreen(ModalScreen[Answer | None]):
             with Horizontal(id="resume-buttons"):
                 yield Button("Stay paused", id="resume-cancel")
                 yield Button("Resume", variant="primary", id="resume-ok")
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#resume-answer-0", Input).focus()

@@ -78,7 +78,6 @@ class DiffView(Vertical, can_focus=False):
     }
     DiffView > OptionList {
         height: 1fr;
-        border: none;
     }
     DiffView > .diff-view--added { color: $text-success; }
     DiffView > .diff-view--removed { color: $text-error; }
