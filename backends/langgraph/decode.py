@@ -46,6 +46,7 @@ from timeloom.core.errors import SerializationError
 __all__ = [
     "MASK",
     "Inert",
+    "clear_cache",
     "decode_json_text",
     "decode_msgpack",
     "decode_typed",
@@ -294,7 +295,34 @@ def _unknown_ext(code: int, data: bytes) -> Inert:
     )
 
 
+# A history repeats the same stored objects in checkpoint after checkpoint (a chat's
+# messages are re-stored whole at every step): decode each distinct payload once.
+# Only immutable results are shared (inert values are frozen; treat their fields as
+# read-only too).
+_CACHE: dict[tuple[int, bytes, bool], Any] = {}
+_CACHE_MAX: Final = 50_000
+_MUTABLE: Final = (list, dict, set, bytearray)
+
+
 def _ext(code: int, data: bytes, *, use_list: bool) -> Any:
+    key = (code, data, use_list)
+    hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    value = _ext_uncached(code, data, use_list=use_list)
+    if not isinstance(value, _MUTABLE):
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.clear()
+        _CACHE[key] = value
+    return value
+
+
+def clear_cache() -> None:
+    """Forget decoded payloads (benchmarks measure cold reads with it)."""
+    _CACHE.clear()
+
+
+def _ext_uncached(code: int, data: bytes, *, use_list: bool) -> Any:
     if code == 7:  # _DeltaSnapshot: the payload is the full channel value
         return _unpack(data, use_list=use_list)
     if code == 6:  # numpy array: described, never rebuilt
@@ -407,7 +435,9 @@ def _walk_json(value: Any) -> Any:
 
 def decode_json_text(text: str | bytes) -> Any:
     """Parse JSON and show LangChain ``lc`` envelopes as inert values (no revival)."""
-    return _walk_json(json.loads(text))
+    value = json.loads(text)
+    marker: str | bytes = '"lc"' if isinstance(text, str) else b'"lc"'
+    return _walk_json(value) if marker in text else value  # type: ignore[operator]
 
 
 # -- typed blobs -----------------------------------------------------------------------

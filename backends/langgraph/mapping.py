@@ -34,7 +34,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -136,6 +136,9 @@ class RawCheckpoint:
         return uuid6_time(self.id)
 
 
+_UNSET: Final[Any] = object()
+
+
 @dataclass(slots=True)
 class RawWrite:
     """One ``writes`` row; the value stays undecoded until asked for."""
@@ -148,8 +151,13 @@ class RawWrite:
     type: str | None
     blob: bytes | None
 
+    _decoded: Any = field(default=_UNSET, repr=False, compare=False)
+
     def value(self) -> Any:
-        return decode_typed(self.type, self.blob)
+        """The decoded value (decoded once)."""
+        if self._decoded is _UNSET:
+            self._decoded = decode_typed(self.type, self.blob)
+        return self._decoded
 
 
 # -- ids ---------------------------------------------------------------------------------
@@ -212,14 +220,15 @@ def derive_next(checkpoint: Mapping[str, Any]) -> tuple[str, ...]:
     seen = checkpoint.get("versions_seen") or {}
     values = checkpoint.get("channel_values") or {}
     due: list[str] = []
-    for channel, version in versions.items():
+    # Only channels holding a value can trigger: a consumed trigger keeps a (bumped)
+    # version but loses its value.
+    for channel in values:
         node = _trigger_name(str(channel))
-        # A consumed trigger keeps a (bumped) version but loses its value.
-        if node is None or node in due or channel not in values:
+        if node is None or node in due or channel not in versions:
             continue
         node_seen = seen.get(node) or {}
         last = node_seen.get(channel)
-        if last is None or _version_key(version)[0] > _version_key(last)[0]:
+        if last is None or _version_key(versions[channel])[0] > _version_key(last)[0]:
             due.append(node)
     sends = list(values.get("__pregel_tasks") or []) + list(
         checkpoint.get("pending_sends") or []
@@ -256,8 +265,14 @@ def split_values(
 # -- writes ------------------------------------------------------------------------------
 
 
+_PULL: Final = "~__pregel_pull, "
+
+
 def node_of(write: RawWrite, sends: Sequence[Any] = ()) -> str:
     """The node that made a write, from its task path (``~__pregel_pull, node``)."""
+    path = write.task_path
+    if path.startswith(_PULL) and "," not in path[len(_PULL) :]:
+        return path[len(_PULL) :]
     parts = [p.strip() for p in write.task_path.split(",")]
     if parts[0] == "~__pregel_pull" and len(parts) > 1:
         return parts[1]

@@ -130,6 +130,33 @@ def chat_graph(saver: BaseCheckpointSaver[Any]) -> Any:
     return builder.compile(checkpointer=saver)
 
 
+class SmallState(TypedDict, total=False):
+    """A state that does not grow: the cost per checkpoint stays constant."""
+
+    step: int
+    last: str
+    data: dict[str, Any]
+
+
+def _small_node(name: str) -> Any:
+    def run(state: SmallState) -> dict[str, Any]:
+        return {"step": state.get("step", 0) + 1, "last": name}
+
+    return run
+
+
+def small_graph(saver: BaseCheckpointSaver[Any]) -> Any:
+    """A 3-node a -> b -> c graph over :class:`SmallState` (5 checkpoints a turn)."""
+    builder = StateGraph(SmallState)
+    for name in ("a", "b", "c"):
+        builder.add_node(name, _small_node(name))
+    builder.add_edge(START, "a")
+    builder.add_edge("a", "b")
+    builder.add_edge("b", "c")
+    builder.add_edge("c", END)
+    return builder.compile(checkpointer=saver)
+
+
 def _typed(state: State) -> dict[str, Any]:
     return {
         "when": WHEN,
@@ -330,6 +357,13 @@ def build_postgres(dsn: str) -> Built:
     with postgres_saver(dsn) as saver:
         threads = populate(saver)
         return Built(dsn, threads, langgraph_history(saver))
+
+
+def write_small(saver: BaseCheckpointSaver[Any], *, turns: int) -> None:
+    """Write ``turns`` turns of :func:`small_graph` into thread ``small``."""
+    graph = small_graph(saver)
+    for turn in range(turns):
+        graph.invoke({"data": {"turn": turn, "note": "x" * 100}}, _cfg("small"))
 
 
 def write_chats(
