@@ -582,12 +582,15 @@ class SqliteCheckpointer(BaseCheckpointer):
         if write:
             self._check_writable()
         async with self._session(action) as db:
-            await db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            if db.in_transaction:  # left open by a task cancelled at a bad moment
+                await db.execute("ROLLBACK")
             try:
+                await db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 yield db
                 await db.execute("COMMIT")
             except BaseException:
-                # Queued on the connection's thread even if this task is cancelled.
+                # aiosqlite queues a statement before awaiting it, so this runs (after
+                # whatever this task had queued) even if the task is being cancelled.
                 with contextlib.suppress(sqlite3.Error):
                     await db.execute("ROLLBACK")
                 raise

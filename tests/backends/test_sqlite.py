@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import sqlite3
@@ -519,3 +520,37 @@ async def test_unreadable_values_header_names_the_checkpoint(
         head = await store.get("t")
         assert head is not None
         assert head.values == made[1].values
+
+
+async def test_cancelled_writes_leave_nothing_half_done(
+    tmp_path: Path, make: CheckpointFactory
+) -> None:
+    """A task cancelled mid-commit (the TUI cancels stale workers) either committed
+    the whole step or nothing, and the connection stays usable."""
+    async with SqliteCheckpointer(tmp_path / "cancel.db") as store:
+        head = make.make("t", {"messages": []})
+        await store.put(head, expected_head=None)
+        outcomes = set()
+        for delay in (0, 0.0005, 0.001, 0.002, 0.004, 0.008):
+            big = make.make("t", {"messages": [f"m{i}" * 50 for i in range(2000)]})
+            task = asyncio.ensure_future(store.put(big, expected_head=head.id))
+            await asyncio.sleep(delay)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            current = await store.get("t")
+            assert current is not None
+            if current.id == big.id:
+                assert current.values == big.values
+                head = big
+                outcomes.add("committed")
+            else:
+                assert current.id == head.id
+                assert await store.get(None, big.id) is None
+                outcomes.add("rolled back")
+            info = await store.get_thread("t")
+            assert info is not None
+            assert info.checkpoint_count == len([m async for m in store.list("t")])
+        after = make.make("t", {"messages": ["still works"]})
+        await store.put(after, expected_head=head.id)
+        assert "rolled back" in outcomes
