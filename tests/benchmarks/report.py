@@ -264,6 +264,11 @@ def print_summary(rows: list[dict[str, Any]], targets: list[dict[str, Any]]) -> 
             f"{_fmt(pair['timeloom'], pair['unit']):>12} "
             f"{_fmt(pair['langgraph'], pair['unit']):>12} {pair['advantage']:>8.2f}x"
         )
+    errors = [r for r in rows if r.get("bench") == "error"]
+    if errors:
+        print("\nFailed cases (no numbers for these)")
+        for error in errors:
+            print(f"  {error['case']}: {error['error'][:200]}")
     print("\nTargets")
     for target in targets:
         print(

@@ -45,6 +45,7 @@ import statistics
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -118,6 +119,14 @@ class Run:
             return pg_cluster.create_database(self.server_dsn, f"{tag}_{system}")
         return None
 
+    def attempt(self, label: str, case: Callable[..., None], *args: Any) -> None:
+        """Run one case; a failure becomes an ``error`` row and the suite goes on."""
+        try:
+            case(*args)
+        except Exception as exc:  # report it, and measure the rest
+            progress(f"FAILED {label}:\n{traceback.format_exc()}")
+            self.emit(bench="error", case=label, error=f"{type(exc).__name__}: {exc}")
+
     def backends(self, *wanted: str) -> list[str]:
         """The wanted backends that can run here (Postgres needs a server)."""
         return [b for b in wanted if b != "postgres" or self.server_dsn is not None]
@@ -133,7 +142,6 @@ def progress(message: str) -> None:
 
 def bench_latency(run: Run) -> None:
     """Per-turn and per-checkpoint latency over one growing thread."""
-    turns = run.sizes.latency_turns
     cases = [("none", "NORMAL"), ("memory", "NORMAL")]
     cases += [("sqlite", "NORMAL"), ("sqlite", "FULL")]
     cases += [("postgres", "NORMAL")] if run.server_dsn else []
@@ -142,33 +150,48 @@ def bench_latency(run: Run) -> None:
             if synchronous == "FULL" and mode == "async":
                 continue  # FULL is measured once, to show what fsync costs
             for system in SYSTEMS:
-                progress(f"latency {backend} {mode} {system} ({turns} turns)")
-                location = run.location(system, backend, "lat")
-                if mode == "sync":
-                    with open_sync(system, backend, location, synchronous) as subject:
-                        times = _timed_turns_sync(subject, turns)
-                else:
-                    times = asyncio.run(
-                        _timed_turns_async(
-                            system, backend, location, synchronous, turns
-                        )
-                    )
-                per_cp = CHECKPOINTS.get((system, backend != "none"), 3)
-                run.emit(
-                    bench="latency",
-                    system=system,
-                    backend=backend,
-                    mode=mode,
-                    synchronous=synchronous if backend == "sqlite" else None,
-                    turns=turns,
-                    per_turn_p50_ms=_pct(times, 50) * 1e3,
-                    per_turn_p99_ms=_pct(times, 99) * 1e3,
-                    checkpoints_per_turn=per_cp if backend != "none" else 0,
-                    per_checkpoint_p50_ms=_pct(times, 50) * 1e3 / per_cp,
-                    per_checkpoint_p99_ms=_pct(times, 99) * 1e3 / per_cp,
-                    per_step_p50_ms=_pct(times, 50) * 1e3 / 3,
+                run.attempt(
+                    f"latency {backend} {mode} {system}",
+                    _latency_case,
+                    run,
+                    system,
+                    backend,
+                    mode,
+                    synchronous,
                 )
-                _drop(run, backend, location)
+
+
+def _latency_case(
+    run: Run, system: str, backend: str, mode: str, synchronous: str
+) -> None:
+    turns = run.sizes.latency_turns
+    progress(f"latency {backend} {mode} {system} ({turns} turns)")
+    location = run.location(system, backend, "lat")
+    try:
+        if mode == "sync":
+            with open_sync(system, backend, location, synchronous) as subject:
+                times = _timed_turns_sync(subject, turns)
+        else:
+            times = asyncio.run(
+                _timed_turns_async(system, backend, location, synchronous, turns)
+            )
+    finally:
+        _drop(run, backend, location)
+    per_cp = CHECKPOINTS.get((system, backend != "none"), 3)
+    run.emit(
+        bench="latency",
+        system=system,
+        backend=backend,
+        mode=mode,
+        synchronous=synchronous if backend == "sqlite" else None,
+        turns=turns,
+        per_turn_p50_ms=_pct(times, 50) * 1e3,
+        per_turn_p99_ms=_pct(times, 99) * 1e3,
+        checkpoints_per_turn=per_cp if backend != "none" else 0,
+        per_checkpoint_p50_ms=_pct(times, 50) * 1e3 / per_cp,
+        per_checkpoint_p99_ms=_pct(times, 99) * 1e3 / per_cp,
+        per_step_p50_ms=_pct(times, 50) * 1e3 / 3,
+    )
 
 
 CHECKPOINTS = {("timeloom", True): 4, ("langgraph", True): 5}
@@ -207,30 +230,46 @@ async def _timed_turns_async(
 
 def bench_storage_and_history(run: Run, *, storage: bool, history: bool) -> None:
     """Grow one thread per system; size it at checkpoints, then time history reads."""
-    sizes = run.sizes
     for backend in run.backends("memory", "sqlite", "postgres"):
         if backend == "memory" and not history:
             continue
         for system in SYSTEMS:
-            location = run.location(system, backend, "hist")
-            per_turn = CHECKPOINTS[(system, True)]
-            turns = max(
-                sizes.storage_turns[-1] if storage and backend != "memory" else 0,
-                math.ceil(sizes.history_checkpoints / per_turn) if history else 0,
+            run.attempt(
+                f"storage/history {backend} {system}",
+                _storage_history_case,
+                run,
+                system,
+                backend,
+                storage,
+                history,
             )
-            progress(f"storage/history {backend} {system}: growing to {turns} turns")
-            if backend == "memory":
-                asyncio.run(_memory_history(run, system, turns))
-                continue
-            with open_sync(system, backend, location) as subject:
-                empty = _stored_bytes(subject)
-                for turn in range(turns):
-                    subject.turn("bench", turn)
-                    if storage and turn + 1 in sizes.storage_turns:
-                        _emit_storage(run, subject, turn + 1, empty)
-            if history:
-                asyncio.run(_history(run, system, backend, location))
-            _drop(run, backend, location)
+
+
+def _storage_history_case(
+    run: Run, system: str, backend: str, storage: bool, history: bool
+) -> None:
+    sizes = run.sizes
+    per_turn = CHECKPOINTS[(system, True)]
+    turns = max(
+        sizes.storage_turns[-1] if storage and backend != "memory" else 0,
+        math.ceil(sizes.history_checkpoints / per_turn) if history else 0,
+    )
+    progress(f"storage/history {backend} {system}: growing to {turns} turns")
+    if backend == "memory":
+        asyncio.run(_memory_history(run, system, turns))
+        return
+    location = run.location(system, backend, "hist")
+    try:
+        with open_sync(system, backend, location) as subject:
+            empty = _stored_bytes(subject)
+            for turn in range(turns):
+                subject.turn("bench", turn)
+                if storage and turn + 1 in sizes.storage_turns:
+                    _emit_storage(run, subject, turn + 1, empty)
+        if history:
+            asyncio.run(_history(run, system, backend, location))
+    finally:
+        _drop(run, backend, location)
 
 
 def _emit_storage(
@@ -355,31 +394,37 @@ def bench_threads(run: Run) -> None:
     """Many short threads: latest state of a random one, and listing threads."""
     for backend in run.backends("sqlite", "postgres"):
         for system in SYSTEMS:
-            location = run.location(system, backend, "threads")
-            asyncio.run(_many_threads(run, system, backend, location))
-            _drop(run, backend, location)
+            run.attempt(
+                f"threads {backend} {system}", _threads_case, run, system, backend
+            )
+
+
+def _threads_case(run: Run, system: str, backend: str) -> None:
+    sizes = run.sizes
+    location = run.location(system, backend, "threads")
+    progress(
+        f"threads {backend} {system}: populating {sizes.threads} threads x "
+        f"{sizes.thread_turns} turns"
+    )
+    try:
+        # Populated one turn after another with the sync API: the quickest way for
+        # both systems on 2 cores (concurrent population only adds contention).
+        with open_sync(system, backend, location) as subject:
+            start = time.perf_counter()
+            for index in range(sizes.threads):
+                for turn in range(sizes.thread_turns):
+                    subject.turn(f"thread-{index:05d}", turn)
+            populate = time.perf_counter() - start
+        asyncio.run(_many_threads(run, system, backend, location, populate))
+    finally:
+        _drop(run, backend, location)
 
 
 async def _many_threads(
-    run: Run, system: str, backend: str, location: str | None
+    run: Run, system: str, backend: str, location: str | None, populate: float
 ) -> None:
     sizes = run.sizes
     async with open_async(system, backend, location, pooled=True) as subject:
-        progress(
-            f"threads {backend} {system}: populating {sizes.threads} threads x "
-            f"{sizes.thread_turns} turns"
-        )
-        start = time.perf_counter()
-        # Populated 8 threads at a time (Postgres uses its pool; SQLite serializes).
-        queue = iter(range(sizes.threads))
-
-        async def worker() -> None:
-            for index in queue:
-                for turn in range(sizes.thread_turns):
-                    await subject.aturn(f"thread-{index:05d}", turn)
-
-        await asyncio.gather(*(worker() for _ in range(8)))
-        populate = time.perf_counter() - start
         rng = random.Random(11)
         latest = []
         for _ in range(100):
@@ -462,32 +507,53 @@ def bench_concurrency(run: Run) -> None:
     if run.server_dsn is None:
         progress("concurrency: skipped, no PostgreSQL server")
         return
+    for system, pooled in (
+        ("timeloom", True),
+        ("langgraph", True),
+        ("langgraph", False),
+    ):
+        run.attempt(
+            f"concurrency asyncio {system} pooled={pooled}",
+            _concurrency_case,
+            run,
+            system,
+            "asyncio",
+            pooled,
+        )
+    for system in SYSTEMS:
+        run.attempt(
+            f"concurrency processes {system}",
+            _concurrency_case,
+            run,
+            system,
+            "processes",
+            True,
+        )
+
+
+def _concurrency_case(run: Run, system: str, how: str, pooled: bool) -> None:
     sizes = run.sizes
     total_turns = sizes.concurrent_threads * sizes.concurrent_turns
-    variants = [("timeloom", True), ("langgraph", True), ("langgraph", False)]
-    for system, pooled in variants:
-        location = run.location(system, "postgres", "conc")
-        assert location is not None
-        progress(f"concurrency asyncio {system} pooled={pooled}")
-        wall, per_turn = asyncio.run(
-            _concurrent(system, location, sizes.concurrent_threads, sizes, pooled)
-        )
-        _emit_throughput(run, system, "asyncio", pooled, wall, total_turns, per_turn)
+    location = run.location(system, "postgres", "conc")
+    assert location is not None
+    progress(f"concurrency {how} {system} pooled={pooled}")
+    try:
+        if how == "asyncio":
+            wall, per_turn = asyncio.run(
+                _concurrent(system, location, sizes.concurrent_threads, sizes, pooled)
+            )
+        else:
+            wall = run_worker_processes(
+                system,
+                location,
+                processes=sizes.processes,
+                threads=sizes.concurrent_threads // sizes.processes,
+                turns=sizes.concurrent_turns,
+            )
+            per_turn = CHECKPOINTS[(system, True)]
+    finally:
         _drop(run, "postgres", location)
-    for system in SYSTEMS:
-        location = run.location(system, "postgres", "procs")
-        assert location is not None
-        progress(f"concurrency {sizes.processes} processes {system}")
-        wall = run_worker_processes(
-            system,
-            location,
-            processes=sizes.processes,
-            threads=sizes.concurrent_threads // sizes.processes,
-            turns=sizes.concurrent_turns,
-        )
-        per_turn = CHECKPOINTS[(system, True)]
-        _emit_throughput(run, system, "processes", True, wall, total_turns, per_turn)
-        _drop(run, "postgres", location)
+    _emit_throughput(run, system, how, pooled, wall, total_turns, per_turn)
 
 
 async def _concurrent(
@@ -626,7 +692,7 @@ def main(argv: list[str] | None = None) -> int:
                 if not only & set(name.split("/")):
                     continue
                 begun = time.perf_counter()
-                step()
+                run.attempt(name, step)
                 progress(f"{name} done in {time.perf_counter() - begun:.1f} s")
     targets = evaluate_targets(run.rows)
     for row in targets:
@@ -636,7 +702,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nTotal time: {elapsed:.0f} s", flush=True)
     if args.json_out:
         args.json_out.write_text("".join(json.dumps(r) + "\n" for r in run.rows))
-    return 0
+    return 1 if any(r.get("bench") == "error" for r in run.rows) else 0
 
 
 @contextmanager
