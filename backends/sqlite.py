@@ -17,21 +17,19 @@ import threading
 from collections import OrderedDict
 from collections.abc import (
     AsyncIterator,
-    Collection,
     Iterable,
     Iterator,
     Mapping,
     Sequence,
 )
-from datetime import UTC, datetime
-from typing import Any, Literal, NoReturn, cast
+from datetime import datetime
+from typing import Any, Literal, NoReturn
 
 import aiosqlite
 
 from timeloom.backends import sqlite_sql as sql
 from timeloom.backends.layout import (
     EncodedValues,
-    UnreadableValue,
     ValuesState,
     decode_values,
     encode_values,
@@ -40,11 +38,22 @@ from timeloom.backends.layout import (
 )
 from timeloom.backends.serde import Serializer
 from timeloom.backends.sqlite_open import OpenOptions, connect, translate_error
+from timeloom.backends.sqlite_rows import (
+    aware_utc,
+    blob_fetcher,
+    decode_mapping,
+    is_fork_point,
+    load_pending,
+    meta_from_row,
+    parse_ts,
+    pending_flags,
+    thread_from_row,
+    ts_text,
+)
 from timeloom.core.checkpoint import (
     Checkpoint,
     CheckpointMeta,
     PendingWrite,
-    Source,
     ThreadInfo,
     ThreadStatus,
     thread_status,
@@ -60,7 +69,6 @@ from timeloom.core.errors import (
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 
 _PAGE = 200
-_BLOB_BATCH = 500  # bound the number of bound parameters per query
 _STATE_CACHE = 64
 _ID_MAX = "~"  # sorts after every checkpoint id (ids are lowercase hex and dashes)
 
@@ -185,7 +193,7 @@ class SqliteCheckpointer(BaseCheckpointer):
         parent: ValuesState | None,
     ) -> None:
         status = thread_status(cp.next, False, False)
-        created = _ts(cp.created_at)
+        created = ts_text(cp.created_at)
         forked = cp.parent_thread_id is not None and cp.parent_thread_id != cp.thread_id
         fork_thread = cp.parent_thread_id if forked else None
         fork_id = cp.parent_id if forked else None
@@ -292,8 +300,8 @@ class SqliteCheckpointer(BaseCheckpointer):
                     for i, (node, kind, value) in enumerate(encoded)
                 ],
             )
-            pending = await self._pending(db, checkpoint_id)
-            has_error, has_interrupt = _flags(pending)
+            pending = await load_pending(db, checkpoint_id, self.serde)
+            has_error, has_interrupt = pending_flags(pending)
             await db.execute(
                 sql.UPDATE_FLAGS_SQL, (has_error, has_interrupt, checkpoint_id)
             )
@@ -312,7 +320,7 @@ class SqliteCheckpointer(BaseCheckpointer):
             rows = await db.execute_fetchall(
                 sql.SELECT_THREAD_HEADERS_SQL, (thread_id,)
             )
-            candidates = await referenced_keys([r[0] for r in rows], self._fetcher(db))
+            candidates = await referenced_keys([r[0] for r in rows], blob_fetcher(db))
             await db.execute(sql.DELETE_THREAD_WRITES_SQL, (thread_id,))
             await db.execute(sql.DELETE_THREAD_CHECKPOINTS_SQL, (thread_id,))
             await db.execute(sql.DELETE_THREAD_SQL, (thread_id,))
@@ -330,7 +338,7 @@ class SqliteCheckpointer(BaseCheckpointer):
         self._check_writable()
         if keep_last is None and older_than is None:
             return 0
-        cutoff = _aware(older_than) if older_than is not None else None
+        cutoff = aware_utc(older_than) if older_than is not None else None
         async with self._transaction("pruning a thread", write=True) as db:
             rows = list(
                 await db.execute_fetchall(sql.SELECT_PRUNE_CANDIDATES_SQL, (thread_id,))
@@ -348,9 +356,9 @@ class SqliteCheckpointer(BaseCheckpointer):
                 cid
                 for cid, created, has_interrupt in rows
                 if cid not in keep
-                and (cutoff is None or _parse_ts(created) < cutoff)
+                and (cutoff is None or parse_ts(created) < cutoff)
                 and not has_interrupt
-                and not _is_fork_point(children.get(cid, []), thread_id)
+                and not is_fork_point(children.get(cid, []), thread_id)
             ]
             if not doomed:
                 return 0
@@ -360,7 +368,7 @@ class SqliteCheckpointer(BaseCheckpointer):
                     r[0]
                     for r in await db.execute_fetchall(sql.SELECT_HEADER_SQL, (cid,))
                 )
-            candidates = await referenced_keys(headers, self._fetcher(db))
+            candidates = await referenced_keys(headers, blob_fetcher(db))
             await db.executemany(sql.DELETE_WRITES_SQL, [(c,) for c in doomed])
             await db.executemany(sql.DELETE_CHECKPOINT_SQL, [(c,) for c in doomed])
             await db.execute(sql.DECREMENT_COUNT_SQL, (len(doomed), thread_id))
@@ -380,7 +388,7 @@ class SqliteCheckpointer(BaseCheckpointer):
         if not candidates:
             return
         rows = await db.execute_fetchall(sql.SELECT_ALL_HEADERS_SQL)
-        live = await referenced_keys([r[0] for r in rows], self._fetcher(db))
+        live = await referenced_keys([r[0] for r in rows], blob_fetcher(db))
         dead = candidates - live
         if dead:
             await db.executemany(sql.DELETE_BLOB_SQL, [(k,) for k in dead])
@@ -406,10 +414,10 @@ class SqliteCheckpointer(BaseCheckpointer):
             if not rows or (thread_id is not None and rows[0][1] != thread_id):
                 return None
             row = rows[0]
-            meta = self._meta(row)
+            meta = meta_from_row(row, self.serde)
             try:
                 values = await decode_values(
-                    bytes(row[14]), self._fetcher(db), self.serde
+                    bytes(row[14]), blob_fetcher(db), self.serde
                 )
             except SerializationError as exc:
                 raise SerializationError(
@@ -417,7 +425,7 @@ class SqliteCheckpointer(BaseCheckpointer):
                     f"read: {exc.msg}",
                     title="Unreadable checkpoint",
                 ) from exc
-            pending = await self._pending(db, meta.id)
+            pending = await load_pending(db, meta.id, self.serde)
         return Checkpoint(
             id=meta.id,
             thread_id=meta.thread_id,
@@ -428,7 +436,7 @@ class SqliteCheckpointer(BaseCheckpointer):
             created_at=meta.created_at,
             values=values,
             next=meta.next,
-            writes=self._decode_mapping(row[13], "writes"),
+            writes=decode_mapping(self.serde, row[13], "writes"),
             metadata=meta.metadata,
             pending_writes=pending,
         )
@@ -452,7 +460,7 @@ class SqliteCheckpointer(BaseCheckpointer):
                     )
                 )
             for row in rows:
-                meta = self._meta(row)
+                meta = meta_from_row(row, self.serde)
                 cursor = meta.id
                 if filter and not matches_filter(
                     meta.source, meta.step, meta.metadata, filter
@@ -468,7 +476,7 @@ class SqliteCheckpointer(BaseCheckpointer):
     async def get_thread(self, thread_id: str) -> ThreadInfo | None:
         async with self._transaction("reading a thread") as db:
             rows = list(await db.execute_fetchall(sql.SELECT_THREAD_SQL, (thread_id,)))
-        return self._thread_info(rows[0]) if rows else None
+        return thread_from_row(rows[0], self.serde) if rows else None
 
     async def threads(
         self,
@@ -484,7 +492,7 @@ class SqliteCheckpointer(BaseCheckpointer):
         if not metadata:
             async with self._transaction("listing threads") as db:
                 rows = await db.execute_fetchall(query, (*params, limit, offset))
-            return [self._thread_info(r) for r in rows]
+            return [thread_from_row(r, self.serde) for r in rows]
         # Metadata is stored encoded by the codec, so it is matched here, page by page.
         found: builtins.list[ThreadInfo] = []
         skipped = position = 0
@@ -495,7 +503,7 @@ class SqliteCheckpointer(BaseCheckpointer):
                 )
             position += len(rows)
             for row in rows:
-                info = self._thread_info(row)
+                info = thread_from_row(row, self.serde)
                 if any(info.metadata.get(k) != v for k, v in metadata.items()):
                     continue
                 if skipped < offset:
@@ -519,7 +527,7 @@ class SqliteCheckpointer(BaseCheckpointer):
     async def children(self, checkpoint_id: str) -> builtins.list[CheckpointMeta]:
         async with self._transaction("listing children") as db:
             rows = await db.execute_fetchall(sql.SELECT_CHILDREN_SQL, (checkpoint_id,))
-        return [self._meta(r) for r in rows]
+        return [meta_from_row(r, self.serde) for r in rows]
 
     async def recent(
         self,
@@ -536,7 +544,7 @@ class SqliteCheckpointer(BaseCheckpointer):
                 rows = await db.execute_fetchall(
                     sql.SELECT_RECENT_IN_THREAD_SQL, (thread_id, start, limit)
                 )
-        return [self._meta(r) for r in rows]
+        return [meta_from_row(r, self.serde) for r in rows]
 
     # -- connection ----------------------------------------------------------------
 
@@ -608,103 +616,3 @@ class SqliteCheckpointer(BaseCheckpointer):
             raise StoreConnectionError(
                 f"{action} failed: the connection to {self.path} is closed"
             ) from exc
-
-    # -- rows ----------------------------------------------------------------------
-
-    def _fetcher(self, db: aiosqlite.Connection) -> Any:
-        async def fetch(keys: Collection[bytes]) -> dict[bytes, bytes]:
-            wanted = builtins.list(keys)
-            found: dict[bytes, bytes] = {}
-            for i in range(0, len(wanted), _BLOB_BATCH):
-                batch = wanted[i : i + _BLOB_BATCH]
-                rows = await db.execute_fetchall(
-                    sql.select_blobs_sql(len(batch)), batch
-                )
-                found.update((bytes(k), bytes(d)) for k, d in rows)
-            return found
-
-        return fetch
-
-    async def _pending(
-        self, db: aiosqlite.Connection, checkpoint_id: str
-    ) -> tuple[PendingWrite, ...]:
-        rows = await db.execute_fetchall(sql.SELECT_WRITES_SQL, (checkpoint_id,))
-        pending = []
-        for node, kind, value in rows:
-            try:
-                decoded = self.serde.loads(bytes(value))
-            except Exception as exc:  # a corrupt write must not hide the checkpoint
-                decoded = {
-                    "unreadable": UnreadableValue(f"{kind} of {node}", repr(exc))
-                }
-            pending.append(PendingWrite(node, kind, decoded))
-        return tuple(pending)
-
-    def _decode_mapping(self, data: bytes, what: str) -> Mapping[str, Any]:
-        try:
-            value = self.serde.loads(bytes(data))
-        except Exception as exc:  # shown in place of the mapping, never raised
-            return {"__unreadable__": UnreadableValue(what, repr(exc))}
-        return value if isinstance(value, Mapping) else {"__unreadable__": value}
-
-    def _meta(self, row: Sequence[Any]) -> CheckpointMeta:
-        return CheckpointMeta(
-            id=row[0],
-            thread_id=row[1],
-            parent_id=row[2],
-            parent_thread_id=row[3],
-            step=row[4],
-            source=cast(Source, row[5]),
-            created_at=_parse_ts(row[6]),
-            nodes=tuple(json.loads(row[7])),
-            next=tuple(json.loads(row[8])),
-            metadata=self._decode_mapping(row[9], "metadata"),
-            has_error=bool(row[10]),
-            has_interrupt=bool(row[11]),
-            size=row[12],
-        )
-
-    def _thread_info(self, row: Sequence[Any]) -> ThreadInfo:
-        return ThreadInfo(
-            thread_id=row[0],
-            status=cast(ThreadStatus, row[1]),
-            head_id=row[2],
-            checkpoint_count=row[3],
-            created_at=_parse_ts(row[4]),
-            updated_at=_parse_ts(row[5]),
-            forked_from=(row[6], row[7]) if row[6] is not None else None,
-            metadata=self._decode_mapping(row[8], "metadata"),
-        )
-
-
-def _flags(pending: Sequence[PendingWrite]) -> tuple[bool, bool]:
-    """Whether pending writes hold an error, and an unanswered interrupt."""
-    answered = {
-        w.value.get("id")
-        for w in pending
-        if w.kind == "resume" and isinstance(w.value, Mapping)
-    }
-    has_interrupt = any(
-        w.kind == "interrupt"
-        and (not isinstance(w.value, Mapping) or w.value.get("id") not in answered)
-        for w in pending
-    )
-    return any(w.kind == "error" for w in pending), has_interrupt
-
-
-def _is_fork_point(child_threads: Sequence[str], thread_id: str) -> bool:
-    """A checkpoint with two children (a branch) or a child in another thread."""
-    return len(child_threads) > 1 or any(t != thread_id for t in child_threads)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _ts(moment: datetime) -> str:
-    # A fixed-width format, so text order is time order.
-    return _aware(moment).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
-
-
-def _parse_ts(text: str) -> datetime:
-    return datetime.fromisoformat(text)

@@ -1,0 +1,134 @@
+"""Turning SQLite rows into the checkpoint model, and the small helpers around it.
+
+Stored bytes that do not decode never raise here: they read as an
+:class:`~timeloom.backends.layout.UnreadableValue`, so a damaged row still lists.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import aiosqlite
+
+from timeloom.backends import sqlite_sql as sql
+from timeloom.backends.layout import Codec, Fetch, UnreadableValue
+from timeloom.core.checkpoint import (
+    CheckpointMeta,
+    PendingWrite,
+    Source,
+    ThreadInfo,
+    ThreadStatus,
+)
+
+_BLOB_BATCH = 500  # bound the number of bound parameters per query
+
+
+def blob_fetcher(db: aiosqlite.Connection) -> Fetch:
+    """Fetch blobs by key, in batches (the layout's ``fetch``)."""
+
+    async def fetch(keys: Collection[bytes]) -> dict[bytes, bytes]:
+        wanted = list(keys)
+        found: dict[bytes, bytes] = {}
+        for i in range(0, len(wanted), _BLOB_BATCH):
+            batch = wanted[i : i + _BLOB_BATCH]
+            rows = await db.execute_fetchall(sql.select_blobs_sql(len(batch)), batch)
+            found.update((bytes(k), bytes(d)) for k, d in rows)
+        return found
+
+    return fetch
+
+
+async def load_pending(
+    db: aiosqlite.Connection, checkpoint_id: str, serde: Codec
+) -> tuple[PendingWrite, ...]:
+    """A checkpoint's pending writes, in order; a corrupt one reads as unreadable."""
+    rows = await db.execute_fetchall(sql.SELECT_WRITES_SQL, (checkpoint_id,))
+    pending = []
+    for node, kind, value in rows:
+        try:
+            decoded = serde.loads(bytes(value))
+        except Exception as exc:  # a corrupt write must not hide the checkpoint
+            decoded = {"unreadable": UnreadableValue(f"{kind} of {node}", repr(exc))}
+        pending.append(PendingWrite(node, kind, decoded))
+    return tuple(pending)
+
+
+def decode_mapping(serde: Codec, data: bytes, what: str) -> Mapping[str, Any]:
+    """Decode stored metadata or writes; garbage reads as ``{"__unreadable__": ...}``."""
+    try:
+        value = serde.loads(bytes(data))
+    except Exception as exc:  # shown in place of the mapping, never raised
+        return {"__unreadable__": UnreadableValue(what, repr(exc))}
+    return value if isinstance(value, Mapping) else {"__unreadable__": value}
+
+
+def meta_from_row(row: Sequence[Any], serde: Codec) -> CheckpointMeta:
+    """A checkpoint summary from a row of ``META_COLUMNS``."""
+    return CheckpointMeta(
+        id=row[0],
+        thread_id=row[1],
+        parent_id=row[2],
+        parent_thread_id=row[3],
+        step=row[4],
+        source=cast(Source, row[5]),
+        created_at=parse_ts(row[6]),
+        nodes=tuple(json.loads(row[7])),
+        next=tuple(json.loads(row[8])),
+        metadata=decode_mapping(serde, row[9], "metadata"),
+        has_error=bool(row[10]),
+        has_interrupt=bool(row[11]),
+        size=row[12],
+    )
+
+
+def thread_from_row(row: Sequence[Any], serde: Codec) -> ThreadInfo:
+    """A thread summary from a row of ``THREAD_COLUMNS``."""
+    return ThreadInfo(
+        thread_id=row[0],
+        status=cast(ThreadStatus, row[1]),
+        head_id=row[2],
+        checkpoint_count=row[3],
+        created_at=parse_ts(row[4]),
+        updated_at=parse_ts(row[5]),
+        forked_from=(row[6], row[7]) if row[6] is not None else None,
+        metadata=decode_mapping(serde, row[8], "metadata"),
+    )
+
+
+def pending_flags(pending: Sequence[PendingWrite]) -> tuple[bool, bool]:
+    """Whether pending writes hold an error, and an unanswered interrupt."""
+    answered = {
+        w.value.get("id")
+        for w in pending
+        if w.kind == "resume" and isinstance(w.value, Mapping)
+    }
+    has_interrupt = any(
+        w.kind == "interrupt"
+        and (not isinstance(w.value, Mapping) or w.value.get("id") not in answered)
+        for w in pending
+    )
+    return any(w.kind == "error" for w in pending), has_interrupt
+
+
+def is_fork_point(child_threads: Sequence[str], thread_id: str) -> bool:
+    """A checkpoint with two children (a branch) or a child in another thread."""
+    return len(child_threads) > 1 or any(t != thread_id for t in child_threads)
+
+
+def aware_utc(moment: datetime) -> datetime:
+    """``moment``, read as UTC if it is naive."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def ts_text(moment: datetime) -> str:
+    """Store a timestamp as fixed-width UTC text."""
+    # A fixed-width format, so text order is time order.
+    return aware_utc(moment).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def parse_ts(text: str) -> datetime:
+    """Read back :func:`ts_text`."""
+    return datetime.fromisoformat(text)
