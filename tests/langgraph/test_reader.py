@@ -3,6 +3,7 @@ where a server can be had, Postgres)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import enum
 import sqlite3
@@ -10,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import BaseMessage, HumanMessage
 from pydantic import BaseModel, SecretStr
 
 from tests.langgraph import lgdb
@@ -22,7 +23,7 @@ from timeloom.backends.langgraph import (
     open_langgraph,
 )
 from timeloom.backends.langgraph.decode import MASK, inert, is_message
-from timeloom.core.checkpoint import Checkpoint
+from timeloom.core.checkpoint import Checkpoint, CheckpointMeta
 
 
 def plain(value: Any) -> Any:
@@ -293,3 +294,38 @@ async def test_checkpoint_objects_are_model_instances(built: Built) -> None:
         assert isinstance(head, Checkpoint)
         assert isinstance(cp, LangGraphSqlite)
         assert cp.warnings == []
+
+
+async def test_watch_sees_checkpoints_langgraph_commits(
+    scenario_db: Path,
+) -> None:
+    async with open_langgraph(str(scenario_db)) as cp:
+        before = {m.id async for m in cp.list("chat-1")}
+        seen: list[CheckpointMeta] = []
+
+        async def follow() -> None:
+            async for meta in cp.watch("chat-1", poll_interval=0.05):
+                if meta.id not in before:
+                    seen.append(meta)
+                if len(seen) == 5:
+                    return
+
+        task = asyncio.create_task(follow())
+        await asyncio.sleep(0.2)
+
+        def another_turn() -> None:
+            with lgdb.sqlite_saver(scenario_db) as saver:
+                lgdb.chat_graph(saver).invoke(
+                    {"messages": [HumanMessage(content="third")]},
+                    {"configurable": {"thread_id": "chat-1"}},
+                )
+
+        await asyncio.to_thread(another_turn)
+        await asyncio.wait_for(task, timeout=10)
+    assert [m.source for m in seen] == ["input", "loop", "loop", "loop", "loop"]
+    assert [m.nodes for m in seen][1:] == [
+        ("__start__",),
+        ("agent",),
+        ("tool",),
+        ("respond",),
+    ]
