@@ -26,7 +26,6 @@ from typing import Any, Final, Literal, TypeAlias
 from uuid import UUID
 
 from deepdiff import DeepDiff
-from deepdiff.helper import CannotCompare
 
 from timeloom.backends.inert import Inert
 
@@ -169,7 +168,7 @@ def diff_values(
         elif _equal(a, b):
             unchanged.append(Change("unchanged", (key,), old=a, new=b))
         else:
-            found = _diff_one(key, _plain(a), _plain(b), check)
+            found = _diff_one(key, *_align(a, b), check)
             changes.extend(found)
             unchanged.extend(_unchanged_beside(key, a, b, found))
     changes.sort(key=lambda c: (_sort_key(c.path), KIND_ORDER.index(c.kind)))
@@ -184,35 +183,102 @@ def _keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
 
 def _equal(a: Any, b: Any) -> bool:
     try:
-        return bool(a == b) and type(a) is type(b)
+        if type(a) is not type(b) or not bool(a == b):
+            return False
     except Exception:  # an application __eq__ that raises: compare in depth
         return False
+    return True
 
 
-class _CancelCheck:
-    """A DeepDiff operator that never matches: it only polls for cancellation."""
+class _ById(dict[Any, Any]):
+    """A list of dicts that all carry a unique ``"id"``, keyed by that id.
+
+    Both sides of such a list are turned into this before DeepDiff sees them, so
+    items are matched by id in linear time (DeepDiff's own pairing of list items is
+    quadratic), and inserting one message does not shift every later one.
+    """
+
+    order: tuple[Any, ...] = ()
+    """The ids in list order."""
+
+    def __eq__(self, other: object) -> bool:
+        # Order counts, so that a parent holding a reordered list is not "equal".
+        if isinstance(other, _ById):
+            return self.order == other.order and dict.__eq__(self, other)
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None
+
+
+def _by_id(items: list[Any] | tuple[Any, ...]) -> _ById | None:
+    """``items`` keyed by id, or None when they do not all carry a unique id."""
+    if not items or not all(isinstance(i, dict) and "id" in i for i in items):
+        return None
+    try:
+        keyed = _ById((item["id"], item) for item in items)
+    except TypeError:  # an unhashable id
+        return None
+    if len(keyed) != len(items):
+        return None
+    keyed.order = tuple(keyed)
+    return keyed
+
+
+def _align(a: Any, b: Any) -> tuple[Any, Any]:
+    """Prepare two values for DeepDiff: id-keyed lists, inert values as dicts.
+
+    Walks both sides together and only where they differ; equal sub-trees are left
+    as they are (DeepDiff skips them too, see :class:`_SkipEqual`).
+    """
+    if _equal(a, b):
+        return a, b
+    if isinstance(a, dict) and isinstance(b, dict):
+        a2, b2 = dict(a), dict(b)
+        for key in a.keys() & b.keys():
+            a2[key], b2[key] = _align(a[key], b[key])
+        return a2, b2
+    if isinstance(a, list) and isinstance(b, list):
+        keyed_a, keyed_b = _by_id(a), _by_id(b)
+        if keyed_a is not None and keyed_b is not None:
+            for key in keyed_a.keys() & keyed_b.keys():
+                keyed_a[key], keyed_b[key] = _align(keyed_a[key], keyed_b[key])
+            return keyed_a, keyed_b
+        if len(a) == len(b):
+            pairs = [_align(x, y) for x, y in zip(a, b, strict=True)]
+            return [x for x, _ in pairs], [y for _, y in pairs]
+    return _plain(a), _plain(b)
+
+
+class _SkipEqual:
+    """A DeepDiff operator that skips equal sub-trees, notes reordered id lists, and
+    polls for cancellation.
+
+    DeepDiff walks into every item of a large list even when the two are equal;
+    comparing with ``==`` first (at C speed) skips them.
+    """
 
     def __init__(self, cancelled: Callable[[], bool]) -> None:
         self.cancelled = cancelled
         self.calls = 0
+        self.reordered: list[Any] = []
 
     def match(self, level: Any) -> bool:
         self.calls += 1
         if self.calls % 64 == 0 and self.cancelled():
             raise DiffCancelled()
-        return False
+        a, b = level.t1, level.t2
+        if isinstance(a, _ById) and isinstance(b, _ById) and _order_changed(a, b):
+            self.reordered.append(level)
+        return _equal(a, b)
 
     def give_up_diffing(self, level: Any, diff_instance: Any) -> bool:
-        return False
+        return True  # only called for equal sub-trees: nothing to report
 
     def normalize_value_for_hashing(self, parent: Any, obj: Any) -> Any:
         return obj
-
-
-def _match_by_id(x: Any, y: Any, level: Any = None) -> bool:
-    if isinstance(x, dict) and isinstance(y, dict) and "id" in x and "id" in y:
-        return bool(x["id"] == y["id"])
-    raise CannotCompare()
 
 
 _REPORTS: Final[Mapping[str, ChangeKind]] = {
@@ -230,40 +296,58 @@ _REPORTS: Final[Mapping[str, ChangeKind]] = {
 
 
 def _diff_one(key: str, a: Any, b: Any, check: Callable[[], bool]) -> list[Change]:
+    operator = _SkipEqual(check)
     tree = DeepDiff(
         {key: a},
         {key: b},
         view="tree",
         threshold_to_diff_deeper=0,  # always report the deepest changed paths
-        iterable_compare_func=_match_by_id,
-        custom_operators=[_CancelCheck(check)],
+        custom_operators=[operator],
         verbose_level=2,
     )
     changes: list[Change] = []
-    moved: dict[tuple[PathPart, ...], tuple[Any, Any]] = {}
     for report, levels in tree.items():
         for level in levels:
-            if report == "iterable_item_moved":
-                parent = level.up
-                if parent is not None:
-                    moved[_path_of(parent, False)] = (parent.t1, parent.t2)
-                continue
             kind = _REPORTS.get(report)
             if kind is None:
                 continue
+            if kind in ("added", "removed") and isinstance(_container(level), _ById):
+                kind = "item_added" if kind == "added" else "item_removed"
             removed = kind in ("removed", "item_removed")
             path = _path_of(level, removed)
-            old = _MISSING if kind in ("added", "item_added") else level.t1
-            new = _MISSING if removed else level.t2
+            old = _MISSING if kind in ("added", "item_added") else _restore(level.t1)
+            new = _MISSING if removed else _restore(level.t2)
             changes.append(Change(kind, path, old, new, _line_diff(old, new)))
-    for path, (old_list, new_list) in moved.items():
-        if _order_changed(old_list, new_list):
-            changes.append(Change("reordered", path, old_list, new_list))
+    for level in operator.reordered:
+        changes.append(
+            Change(
+                "reordered",
+                _path_of(level, False),
+                _restore(level.t1),
+                _restore(level.t2),
+            )
+        )
     return changes
 
 
+def _container(level: Any) -> Any:
+    parent = level.up
+    if parent is None:
+        return None
+    return parent.t2 if parent.t2 is not None else parent.t1
+
+
+def _restore(value: Any) -> Any:
+    """An id-keyed list back as the list it was (for showing a value)."""
+    if isinstance(value, _ById):
+        return [_restore(item) for item in value.values()]
+    if isinstance(value, dict) and any(isinstance(v, _ById) for v in value.values()):
+        return {k: _restore(v) for k, v in value.items()}
+    return value
+
+
 def _path_of(level: Any, removed: bool) -> tuple[PathPart, ...]:
-    """The path of a DeepDiff level, naming list items that carry an id by it.
+    """The path of a DeepDiff level; an item of an id-keyed list is named by its id.
 
     Walks the chain of levels from the root: each link says which key or index led
     to the child on each side; the side that still has the value is used.
@@ -279,35 +363,19 @@ def _path_of(level: Any, removed: bool) -> tuple[PathPart, ...]:
             rel = new_rel or old_rel
         param = getattr(rel, "param", None)
         container = node.t1 if removed else node.t2
-        if param is None:  # a set item: the change names the set
-            node = child
-            continue
-        item = child.t1 if removed else child.t2
-        if (
-            isinstance(param, int)
-            and isinstance(container, list | tuple)
-            and isinstance(item, dict)
-            and "id" in item
-            and _id_list(container)
-        ):
-            parts.append(("id", item["id"]))
-        else:
+        if isinstance(container, _ById):
+            parts.append(("id", param))
+        elif param is not None:  # None: a set item; the change names the set
             parts.append(param)
         node = child
-    return tuple(parts)
+    return tuple(parts[1:]) if parts and parts[0] == "root" else tuple(parts)
 
 
-def _id_list(items: list[Any] | tuple[Any, ...]) -> bool:
-    return all(isinstance(i, dict) and "id" in i for i in items)
-
-
-def _order_changed(old: Any, new: Any) -> bool:
-    if not isinstance(old, list | tuple) or not isinstance(new, list | tuple):
-        return False
-    old_ids = [i.get("id") for i in old if isinstance(i, dict)]
-    new_ids = [i.get("id") for i in new if isinstance(i, dict)]
-    common = set(old_ids) & set(new_ids)
-    return [i for i in old_ids if i in common] != [i for i in new_ids if i in common]
+def _order_changed(old: _ById, new: _ById) -> bool:
+    common = old.keys() & new.keys()
+    return [i for i in old.order if i in common] != [
+        i for i in new.order if i in common
+    ]
 
 
 def _line_diff(old: Any, new: Any) -> tuple[str, ...]:

@@ -50,7 +50,10 @@ def test_identical_states() -> None:
 
 def test_lists_by_position() -> None:
     diff = diff_values({"l": [1, 2, 3]}, {"l": [1, 3]})
-    assert kinds(diff.changes) == [("changed", "l[1]"), ("item_removed", "l[2]")]
+    assert kinds(diff.changes) == [("item_removed", "l[1]")]
+    assert diff.changes[0].old == 2
+    diff = diff_values({"l": [1, 2, 3]}, {"l": [1, 5, 3]})
+    assert kinds(diff.changes) == [("changed", "l[1]")]
     diff = diff_values({"l": [1]}, {"l": [1, 2, 3]})
     assert kinds(diff.changes) == [("item_added", "l[1]"), ("item_added", "l[2]")]
     assert [c.new for c in diff.changes] == [2, 3]

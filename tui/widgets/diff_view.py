@@ -35,6 +35,9 @@ _SIGNS: dict[str, str] = {
     "reordered": "↕",
     "unchanged": "=",
 }
+_FIRST_BATCH = 60
+"""Changes shown at once; the rest are added a batch per refresh."""
+_BATCH = 40
 _MAX_TEXT_LINES = 40
 """A line diff longer than this is cut, with a note of how many lines remain."""
 
@@ -126,6 +129,7 @@ class DiffView(Vertical, can_focus=False):
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.diff = diff
         self._entries: list[Change] = []
+        self._generation = 0
 
     def compose(self) -> ComposeResult:
         yield Static("", id="diff-summary")
@@ -225,9 +229,29 @@ class DiffView(Vertical, can_focus=False):
         self._summary(summary)
         options = self.query_one(OptionList)
         highlighted = options.highlighted
-        options.set_options(Option(self._prompt(change)) for change in entries)
+        self._generation += 1
+        first = entries[:_FIRST_BATCH]
+        options.set_options(Option(self._prompt(change)) for change in first)
         if entries:
-            options.highlighted = min(highlighted or 0, len(entries) - 1)
+            options.highlighted = min(highlighted or 0, len(first) - 1)
+        if len(entries) > len(first):
+            self._add_later(self._generation, len(first))
+
+    def _add_later(self, generation: int, start: int) -> None:
+        """Add the rest of the changes a batch per refresh, so the app stays live
+        (measuring and wrapping a few hundred options at once takes ~100 ms)."""
+
+        def add() -> None:
+            if generation != self._generation:
+                return  # a newer diff replaced this one
+            batch = self._entries[start : start + _BATCH]
+            self.query_one(OptionList).add_options(
+                Option(self._prompt(change)) for change in batch
+            )
+            if start + _BATCH < len(self._entries):
+                self._add_later(generation, start + _BATCH)
+
+        self.call_after_refresh(add)
 
     def _style(self, part: str) -> Style:
         return self.get_component_rich_style(f"diff-view--{part}", partial=True)
