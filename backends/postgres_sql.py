@@ -37,6 +37,8 @@ CREATE TABLE timeloom_threads (
     metadata_json jsonb NOT NULL
 );
 CREATE INDEX timeloom_threads_updated ON timeloom_threads (updated_at DESC, head_id DESC);
+CREATE INDEX timeloom_threads_status
+    ON timeloom_threads (status, updated_at DESC, head_id DESC);
 
 CREATE TABLE timeloom_checkpoints (
     id text COLLATE "C" PRIMARY KEY,
