@@ -341,8 +341,13 @@ def _restore(value: Any) -> Any:
     """An id-keyed list back as the list it was (for showing a value)."""
     if isinstance(value, _ById):
         return [_restore(item) for item in value.values()]
-    if isinstance(value, dict) and any(isinstance(v, _ById) for v in value.values()):
-        return {k: _restore(v) for k, v in value.items()}
+    if isinstance(value, dict):
+        restored = {k: _restore(v) for k, v in value.items()}
+        same = all(restored[k] is v for k, v in value.items())
+        return value if same else restored
+    if isinstance(value, list):
+        items = [_restore(v) for v in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
     return value
 
 

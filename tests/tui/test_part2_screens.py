@@ -8,12 +8,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from textual import work
+from textual import on, work
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Button, Input, Static, TextArea
-from textual.worker import WorkerCancelled, WorkerFailed
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.core import Checkpoint, CompiledGraph, PendingWrite
@@ -23,6 +23,7 @@ from timeloom.tui.demo.build import FORK, build_demo
 from timeloom.tui.screens.branch import BranchRequest, BranchScreen
 from timeloom.tui.screens.diff import ConfirmDiffScreen, DiffScreen
 from timeloom.tui.screens.editor import EditorScreen, EditRequest
+from timeloom.tui.screens.error import ErrorModal
 from timeloom.tui.screens.resume import ResumeScreen
 from timeloom.tui.widgets.diff_view import DiffView
 
@@ -379,3 +380,31 @@ async def test_escape_twice_discards_a_changed_text(
         assert isinstance(app.screen, EditorScreen)
         await pilot.press("escape")
         assert app.results == [None]
+
+
+class FailingRunner(Runner):
+    """Routes a failed run to the error dialog, as the app's worker handler does."""
+
+    @on(Worker.StateChanged)
+    def _failed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "write" and event.state == WorkerState.ERROR:
+            assert event.worker.error is not None
+            self.push_screen(ErrorModal(*actions.describe_error(event.worker.error)))
+
+
+async def test_failing_node_shows_the_error_dialog(
+    demo: tuple[MemoryCheckpointer, CompiledGraph],
+) -> None:
+    checkpointer, graph = demo
+    failed = await checkpointer.get("refund-3150")
+    assert failed is not None
+    app = FailingRunner(checkpointer, graph)
+    async with app.run_test(size=SIZE) as pilot:
+        app.resume_from(failed)
+        with contextlib.suppress(WorkerCancelled, WorkerFailed):
+            await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, ErrorModal)
+        assert app.screen.error_title == "Node failed"
+        assert app.screen.header.startswith("Node 'issue_refund' failed: PaymentError")
+        assert "PaymentError" in app.screen.text
