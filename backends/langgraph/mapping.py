@@ -389,21 +389,22 @@ def pending_writes(
     resumes: list[tuple[RawWrite, Any]] = []
     updates: dict[tuple[str, str], dict[str, Any]] = {}
     for write in own:
-        node = node_of(write, sends)
-        if write.channel == ERROR:
-            out.append(PendingWrite(node, "error", parse_error(write.value())))
-        elif write.channel == INTERRUPT:
+        channel = write.channel
+        if channel == ERROR:
+            error = parse_error(write.value())
+            out.append(PendingWrite(node_of(write, sends), "error", error))
+        elif channel == INTERRUPT:
+            node = node_of(write, sends)
             for item in _interrupts(write):
                 interrupts.setdefault(write.task_id, []).append(item["id"])
                 out.append(PendingWrite(node, "interrupt", item))
-        elif write.channel == RESUME:
+        elif channel == RESUME:
             resumes.append((write, write.value()))
-        elif include_updates and _is_node_update(write):
+        elif include_updates:
             source: Source = "update" if _is_update_task(write) else "loop"
-            if source not in done:
-                updates.setdefault((node, write.task_id), {})[write.channel] = (
-                    write.value()
-                )
+            if source not in done and _is_node_update(write):
+                key = (node_of(write, sends), write.task_id)
+                updates.setdefault(key, {})[channel] = write.value()
     all_ids = [i for ids in interrupts.values() for i in ids]
     per_task = any(w.task_id != NULL_TASK_ID for w, _ in resumes)
     for write, value in resumes:

@@ -296,6 +296,19 @@ class LangGraphPostgres(LangGraphReader):
             )
         return rows[0] if rows else None
 
+    async def _subgraph_namespaces(
+        self, thread_id: str, ns: str, checkpoint_id: str
+    ) -> builtins.list[str]:
+        rows = await self._query(
+            "SELECT DISTINCT checkpoint_ns FROM checkpoints WHERE thread_id = $1 AND "
+            "checkpoint_ns <> $2 AND metadata -> 'parents' ->> $2 = $3 "
+            "ORDER BY checkpoint_ns",
+            thread_id,
+            ns,
+            checkpoint_id,
+        )
+        return [r["checkpoint_ns"] for r in rows]
+
     async def _exists(self, thread_id: str, ns: str) -> bool:
         rows = await self._query(
             "SELECT 1 FROM checkpoints WHERE thread_id = $1 AND checkpoint_ns = $2 "

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from timeloom.backends.langgraph.mapping import (
+    NS_SEP,
     RawCheckpoint,
     RawWrite,
     compose_thread_id,
@@ -95,6 +96,13 @@ class LangGraphReader(BaseCheckpointer):
         self, thread_id: str | None, ns: str | None, checkpoint_id: str | None
     ) -> RawCheckpoint | None:
         """One fully decoded row; ``checkpoint_id=None`` is the head."""
+
+    @abstractmethod
+    async def _subgraph_namespaces(
+        self, thread_id: str, ns: str, checkpoint_id: str
+    ) -> builtins.list[str]:
+        """The namespaces (below ``ns``) whose checkpoints' metadata ``parents``
+        map ``ns`` to ``checkpoint_id``: the subgraphs run from that checkpoint."""
 
     @abstractmethod
     async def _exists(self, thread_id: str, ns: str) -> bool:
@@ -208,27 +216,16 @@ class LangGraphReader(BaseCheckpointer):
             children=[c.source for c in children],
             parent=parent,
         )
-        if not raw.ns:
-            subgraphs = await self._subgraphs_of(raw.thread_id, raw.id)
-            if subgraphs:
-                metadata = dict(checkpoint.metadata)
-                metadata["timeloom.subgraphs"] = subgraphs
-                checkpoint = _with_metadata(checkpoint, metadata)
+        subgraphs = [
+            compose_thread_id(raw.thread_id, ns)
+            for ns in await self._subgraph_namespaces(raw.thread_id, raw.ns, raw.id)
+            if ns.count(NS_SEP) == (raw.ns.count(NS_SEP) + 1 if raw.ns else 0)
+        ]
+        if subgraphs:
+            metadata = dict(checkpoint.metadata)
+            metadata["timeloom.subgraphs"] = subgraphs
+            checkpoint = _with_metadata(checkpoint, metadata)
         return checkpoint
-
-    async def _subgraphs_of(
-        self, thread_id: str, checkpoint_id: str
-    ) -> builtins.list[str]:
-        rows = await self._thread_rows(
-            search=None, metadata=None, limit=None, offset=0, thread_id=thread_id
-        )
-        out = []
-        for row in rows:
-            heads = await self._rows_by_key([(row.thread_id, row.ns, row.head_id)])
-            parents = heads[0].metadata.get("parents") if heads else None
-            if isinstance(parents, dict) and parents.get("") == checkpoint_id:
-                out.append(compose_thread_id(row.thread_id, row.ns))
-        return out
 
     async def list(
         self,

@@ -316,6 +316,17 @@ class LangGraphSqlite(LangGraphReader):
         rows = await self._query(sql, params)
         return self._raw(rows[0], True) if rows else None
 
+    async def _subgraph_namespaces(
+        self, thread_id: str, ns: str, checkpoint_id: str
+    ) -> builtins.list[str]:
+        rows = await self._query(
+            "SELECT DISTINCT checkpoint_ns FROM checkpoints WHERE thread_id = ? AND "
+            "checkpoint_ns != ? AND json_extract(CAST(metadata AS TEXT), ?) = ? "
+            "ORDER BY checkpoint_ns",
+            [thread_id, ns, f'$.parents."{ns}"', checkpoint_id],
+        )
+        return [r[0] for r in rows]
+
     async def _exists(self, thread_id: str, ns: str) -> bool:
         rows = await self._query(
             "SELECT 1 FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? LIMIT 1",

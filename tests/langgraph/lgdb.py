@@ -181,12 +181,23 @@ def _sub_step(state: State) -> dict[str, Any]:
     return {"log": ["inner"]}
 
 
+def _deep_step(state: State) -> dict[str, Any]:
+    return {"approved": f"{state.get('approved')} (checked deep down)"}
+
+
 def scenario_graph(saver: BaseCheckpointSaver[Any]) -> Any:
-    """typed -> approve (interrupt) -> sub (a subgraph) -> respond."""
+    """typed -> approve (interrupt) -> sub (a subgraph: inner -> deep, itself a
+    subgraph) -> respond."""
+    deepest = StateGraph(State)
+    deepest.add_node("deepest", _deep_step)
+    deepest.add_edge(START, "deepest")
+    deepest.add_edge("deepest", END)
     inner = StateGraph(State)
     inner.add_node("inner", _sub_step)
+    inner.add_node("deep", deepest.compile())  # a subgraph inside the subgraph
     inner.add_edge(START, "inner")
-    inner.add_edge("inner", END)
+    inner.add_edge("inner", "deep")
+    inner.add_edge("deep", END)
     builder = StateGraph(State)
     builder.add_node("typed", _typed)
     builder.add_node("approve", _approve)

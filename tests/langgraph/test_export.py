@@ -58,7 +58,7 @@ async def test_export_preserves_ids_parents_values_and_writes(
         assert head.values["point"].fields == {"x": 3, "y": 4}
         assert head.values["messages"][0]["role"] == "user"
         # A subgraph timeline exports too, as a thread of its own.
-        (sub,) = await source.subgraphs("hitl-1")
+        sub, *_ = await source.subgraphs("hitl-1")
         assert await export_thread(
             source, sub.thread_id, target, target_thread_id="sub"
         )

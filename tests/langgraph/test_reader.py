@@ -184,7 +184,7 @@ async def test_interrupt_resume_and_error(source: Built) -> None:
         ask, answer = asked.pending_writes
         assert answer.value == {"id": ask.value["id"], "value": "yes"}
         assert asked.interrupts == ()  # answered
-        assert history[0].values["approved"] == "yes"
+        assert history[0].values["approved"] == "yes (checked deep down)"
 
         failed = await cp.get("fail-1")
         assert failed is not None
@@ -239,16 +239,30 @@ async def test_tool_calls_are_shown(built: Built) -> None:
 
 async def test_subgraph_is_its_own_timeline(source: Built) -> None:
     async with open_langgraph(str(source.url)) as cp:
-        (sub,) = await cp.subgraphs("hitl-1")
+        subgraphs = await cp.subgraphs("hitl-1")
+        (sub,) = [s for s in subgraphs if s.thread_id.count("|") == 1]
+        (deep,) = [s for s in subgraphs if s.thread_id.count("|") == 2]
         ns = sub.thread_id.split("|", 1)[1]
         assert ns.startswith("sub:")
-        assert sub.checkpoint_count == len(source.history[("hitl-1", ns)])
+        assert deep.thread_id.startswith(f"{sub.thread_id}|deep:")
+        for info in (sub, deep):
+            ns_of = info.thread_id.split("|", 1)[1]
+            assert info.checkpoint_count == len(source.history[("hitl-1", ns_of)])
+            got = await cp.get_thread(info.thread_id)
+            assert got is not None
+            assert got.checkpoint_count == info.checkpoint_count
         metas = [m async for m in cp.list(sub.thread_id)]
         assert metas[0].metadata["langgraph.checkpoint_ns"] == ns
         root_id = metas[0].metadata["parents"][""]
         root = await cp.get("hitl-1", root_id)
         assert root is not None
         assert root.metadata["timeloom.subgraphs"] == [sub.thread_id]
+        # The checkpoint of "sub" that ran "deep" names the nested timeline.
+        deep_metas = [m async for m in cp.list(deep.thread_id)]
+        sub_parent = deep_metas[0].metadata["parents"][ns]
+        runner = await cp.get(sub.thread_id, sub_parent)
+        assert runner is not None
+        assert runner.metadata["timeloom.subgraphs"] == [deep.thread_id]
         assert {t.thread_id for t in await cp.threads()} == {
             t for t, n in source.history if not n
         }
