@@ -25,7 +25,7 @@ from timeloom.core.errors import NodeError, TimeloomError
 from timeloom.core.ids import new_checkpoint_id
 from timeloom.core.interrupts import Command
 from timeloom.core.runtime import CompiledGraph
-from timeloom.tui.jsonedit import ParsedEdit, check_type
+from timeloom.tui.editcheck import ParsedEdit, check_type
 
 WriteAction: TypeAlias = Literal["edit", "branch", "resume"]
 

@@ -16,8 +16,9 @@ from timeloom.tui.actions import ActionRefused, Answer, write_action_refusal
 from timeloom.tui.demo.agent import build_graph
 from timeloom.tui.demo.build import FORK, build_demo
 from timeloom.tui.diffing import diff_values
+from timeloom.tui.editcheck import parse_edit
 from timeloom.tui.graphref import GraphLoadError, bind_graph, load_graph
-from timeloom.tui.jsonedit import JsonEditError, dumps, parse_edit
+from timeloom.tui.jsonedit import JsonEditError, dumps
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Type-aware JSON for the editor: exact round trips and specific errors."""
+"""Type-aware JSON for the editor (exact round trips) and the checks of an edit
+(specific errors)."""
 
 from __future__ import annotations
 
@@ -20,14 +21,8 @@ from hypothesis import strategies as st
 from timeloom.backends.inert import Inert
 from timeloom.backends.serde import Serializer
 from timeloom.core.state import StateSchema
-from timeloom.tui.jsonedit import (
-    JsonEditError,
-    decode,
-    dumps,
-    encode,
-    loads,
-    parse_edit,
-)
+from timeloom.tui.editcheck import parse_edit
+from timeloom.tui.jsonedit import JsonEditError, decode, dumps, encode, loads
 
 
 class Color(enum.Enum):

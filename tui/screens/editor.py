@@ -24,7 +24,8 @@ from textual.worker import get_current_worker
 
 from timeloom.core.checkpoint import Checkpoint
 from timeloom.core.state import StateSchema
-from timeloom.tui.jsonedit import JsonEditError, ParsedEdit, dumps, parse_edit
+from timeloom.tui.editcheck import ParsedEdit, parse_edit
+from timeloom.tui.jsonedit import JsonEditError, dumps
 from timeloom.tui.screens.diff import ConfirmDiffScreen, describe
 
 INFER: str = "(inferred)"
