@@ -554,3 +554,28 @@ async def test_cancelled_writes_leave_nothing_half_done(
         after = make.make("t", {"messages": ["still works"]})
         await store.put(after, expected_head=head.id)
         assert "rolled back" in outcomes
+
+
+async def test_watch_sees_another_process_commit(tmp_path: Path) -> None:
+    path = tmp_path / "follow.db"
+    async with SqliteCheckpointer(path):
+        pass  # the schema exists before anyone follows
+    async with SqliteCheckpointer(path, read_only=True) as reader:
+        stream = reader.watch("w", poll_interval=0.02)
+
+        async def collect(n: int) -> list[int]:
+            steps = []
+            async for meta in stream:
+                steps.append(meta.step)
+                if len(steps) == n:
+                    return steps
+            raise AssertionError("the stream ended")
+
+        following = asyncio.ensure_future(collect(5))
+        await asyncio.sleep(0.1)
+        writer = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", WRITER, str(path), "w", "5"
+        )
+        assert await writer.wait() == 0
+        assert await asyncio.wait_for(following, timeout=10) == [-1, 0, 1, 2, 3]
+        await stream.aclose()  # type: ignore[attr-defined]
