@@ -21,6 +21,9 @@ How a LangGraph thread maps onto :mod:`timeloom.core.checkpoint`:
   parsed from the stored ``repr``), ``__interrupt__`` (``interrupt``, ``when`` is
   ``"during"``), ``__resume__`` (``resume``), and node updates (``update``) unless
   a child checkpoint already committed them.
+- **DeltaChannel** (beta) channels between snapshots are not stored in the
+  checkpoint; they are absent from ``values`` and listed under
+  ``metadata["langgraph.delta_channels_not_shown"]``.
 - **Next** is derived without the graph (``metadata["timeloom.next_derived"]``):
   node ``N`` is due when ``branch:to:N`` holds a value with a newer version than
   ``N`` has seen,
@@ -56,6 +59,9 @@ NEXT_DERIVED: Final = "timeloom.next_derived"
 CHANNELS_KEY: Final = "langgraph.channels"
 NS_KEY: Final = "langgraph.checkpoint_ns"
 VERSION_KEY: Final = "langgraph.v"
+DELTA_KEY: Final = "langgraph.delta_channels_not_shown"
+"""Metadata key listing DeltaChannel channels whose value this checkpoint does not
+store (they need the graph's reducer to rebuild)."""
 UPDATE_NODE: Final = "update_state"
 """The node shown for writes made by ``update_state`` (LangGraph keeps no as_node)."""
 
@@ -516,6 +522,13 @@ def to_checkpoint(
         writes = step_writes(parent_writes, raw.source, _sends(parent))
     metadata = metadata_of(raw)
     metadata[CHANNELS_KEY] = hidden
+    # DeltaChannel (beta) stores a full value only every N updates; between those
+    # the channel is absent and rebuilding it needs the graph's reducer.
+    deltas = raw.metadata.get("counters_since_delta_snapshot")
+    if isinstance(deltas, dict):
+        missing = sorted(str(c) for c in deltas if c not in channel_values)
+        if missing:
+            metadata[DELTA_KEY] = missing
     return Checkpoint(
         id=raw.id,
         thread_id=raw.timeline,

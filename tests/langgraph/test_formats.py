@@ -7,10 +7,13 @@ import json
 import pickle
 import shutil
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypedDict
 
 import msgpack
+from langgraph.channels import DeltaChannel
+from langgraph.graph import END, START, StateGraph
 
 from tests.langgraph import lgdb
 from timeloom.backends.langgraph import LangGraphSqlite, open_langgraph
@@ -164,3 +167,48 @@ async def test_writes_without_task_path(built: lgdb.Built, tmp_path: Path) -> No
     (error,) = failed.errors
     assert error.node.startswith("task:")
     assert error.value["message"] == "kaboom"
+
+
+def _extend(current: list[str], updates: Sequence[list[str]]) -> list[str]:
+    out = list(current or [])
+    for update in updates:
+        out.extend(update)
+    return out
+
+
+class DeltaState(TypedDict):
+    """A DeltaChannel (beta) list with a full snapshot every 3 updates."""
+
+    items: Annotated[list[str], DeltaChannel(_extend, snapshot_frequency=3)]
+
+
+async def test_delta_channel_values_between_snapshots_are_flagged(
+    tmp_path: Path,
+) -> None:
+    builder = StateGraph(DeltaState)
+    builder.add_node("add", lambda s: {"items": [f"i{len(s['items'])}"]})
+    builder.add_edge(START, "add")
+    builder.add_edge("add", END)
+    path = tmp_path / "delta.db"
+    config: Any = {"configurable": {"thread_id": "d"}}
+    with lgdb.sqlite_saver(path) as saver:
+        graph = builder.compile(checkpointer=saver)
+        for _ in range(4):
+            graph.invoke({"items": []}, config)
+        expected = {
+            s.config["configurable"]["checkpoint_id"]: s.values["items"]
+            for s in graph.get_state_history(config)
+        }
+    async with open_langgraph(str(path)) as cp:
+        history = await cp.history("d")
+    assert {c.id for c in history} == set(expected)
+    flagged = [c for c in history if "langgraph.delta_channels_not_shown" in c.metadata]
+    assert flagged, "no checkpoint between snapshots: the test proves nothing"
+    for checkpoint in history:
+        if checkpoint in flagged:
+            assert "items" not in checkpoint.values
+            assert checkpoint.metadata["langgraph.delta_channels_not_shown"] == [
+                "items"
+            ]
+        elif "items" in checkpoint.values:
+            assert checkpoint.values["items"] == expected[checkpoint.id]
