@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -92,6 +93,21 @@ def database_bytes(dsn: str, *, vacuum_full: bool = False) -> int:
         ).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def commit_loop(dsn: str, count: int, *, synchronous_commit: str) -> list[float]:
+    """Time ``count`` one-row autocommit INSERTs (each its own transaction)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS floor (id serial PRIMARY KEY, b bytea)"
+        )
+        conn.execute(f"SET synchronous_commit = {synchronous_commit}")
+        times = []
+        for _ in range(count):
+            start = time.perf_counter()
+            conn.execute("INSERT INTO floor (b) VALUES (%s)", (b"x" * 300,))
+            times.append(time.perf_counter() - start)
+    return times
 
 
 def server_settings(dsn: str) -> dict[str, str]:

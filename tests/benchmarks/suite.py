@@ -5,12 +5,18 @@ It prints one JSON line per measurement on stdout, then a summary table with the
 ratio LangGraph / Timeloom for each pair (above 1: Timeloom is faster or smaller) and
 MET/MISSED for each target. Progress goes to stderr.
 
-Measurements (``--only`` takes these names):
+Measurements (``--only`` takes these names; repeat it to run several):
 
+- ``floor``: what one durable commit costs on this disk with no checkpointer (bare
+  SQLite and PostgreSQL commit loops): the bound every checkpoint pays at least once.
 - ``latency``: 200 turns on one thread; p50/p99 per turn and per checkpoint, for no
   checkpointer (the runtime alone), memory, SQLite and Postgres, with the sync API
   (``invoke``; LangGraph's sync savers) and the async API (``ainvoke``; its async
-  savers).
+  savers). The systems take turns, turn by turn, so load from other processes on
+  the machine falls on all alike. LangGraph runs as shipped (``durability="async"``:
+  it writes a step's checkpoint in the background while the next step runs; all is
+  written when invoke returns) and with ``durability="sync"`` (like Timeloom: each
+  checkpoint committed before the next step).
 - ``storage``: bytes per checkpoint after 10, 50 and 200 turns. SQLite: a copy of the
   file, VACUUMed, ``page_count * page_size``; Postgres: ``pg_total_relation_size``
   summed over the system's tables, after ``VACUUM FULL``. Also net of the empty
@@ -22,7 +28,9 @@ Measurements (``--only`` takes these names):
   threads (Timeloom ``threads(limit=100)`` and ``count_threads()``; LangGraph has no
   thread listing, so the SQL a user would write on its tables stands in).
 - ``concurrency``: Postgres, 16 concurrent threads x 20 turns (``ainvoke``), and the
-  same spread over 4 worker processes with a checkpointer each.
+  same spread over 4 worker processes with a checkpointer each. LangGraph gets a
+  connection pool as large as Timeloom's (10), and also runs on the one connection of
+  ``from_conn_string``. Best of two runs each, the systems taking turns.
 
 Durability is the same on both sides: SQLite in WAL mode with ``synchronous=NORMAL``
 (LangGraph's saver sets WAL and otherwise keeps SQLite's default ``FULL``: the suite
@@ -47,7 +55,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,7 +71,7 @@ from tests.benchmarks.workload import (
     run_worker_processes,
 )
 
-MEASUREMENTS = ("latency", "storage", "history", "threads", "concurrency")
+MEASUREMENTS = ("floor", "latency", "storage", "history", "threads", "concurrency")
 
 
 @dataclass(frozen=True)
@@ -149,80 +157,174 @@ def bench_latency(run: Run) -> None:
         for mode in ("sync", "async"):
             if synchronous == "FULL" and mode == "async":
                 continue  # FULL is measured once, to show what fsync costs
-            for system in SYSTEMS:
-                run.attempt(
-                    f"latency {backend} {mode} {system}",
-                    _latency_case,
-                    run,
-                    system,
-                    backend,
-                    mode,
-                    synchronous,
-                )
+            run.attempt(
+                f"latency {backend} {mode}",
+                _latency_case,
+                run,
+                backend,
+                mode,
+                synchronous,
+            )
 
 
-def _latency_case(
-    run: Run, system: str, backend: str, mode: str, synchronous: str
-) -> None:
+LATENCY_SUBJECTS = (("timeloom", None), ("langgraph", None), ("langgraph", "sync"))
+"""Timeloom; LangGraph as shipped (``durability="async"``: a step's checkpoint is
+written in the background while the next step runs, all done when invoke returns);
+LangGraph with ``durability="sync"`` (each checkpoint committed before the next step,
+as Timeloom does)."""
+
+
+def _latency_case(run: Run, backend: str, mode: str, synchronous: str) -> None:
+    """Time the systems turn by turn, taking turns, so load on this shared machine
+    falls on all of them alike."""
     turns = run.sizes.latency_turns
-    progress(f"latency {backend} {mode} {system} ({turns} turns)")
-    location = run.location(system, backend, "lat")
+    subjects = LATENCY_SUBJECTS if backend != "none" else LATENCY_SUBJECTS[:2]
+    progress(f"latency {backend} {mode} ({turns} turns, systems taking turns)")
+    locations = [run.location(s, backend, "lat") for s, _ in subjects]
     try:
         if mode == "sync":
-            with open_sync(system, backend, location, synchronous) as subject:
-                times = _timed_turns_sync(subject, turns)
+            with ExitStack() as stack:
+                opened = [
+                    stack.enter_context(open_sync(s, backend, loc, synchronous))
+                    for (s, _), loc in zip(subjects, locations, strict=True)
+                ]
+                for subject, (_, durability) in zip(opened, subjects, strict=True):
+                    subject.durability = durability
+                times = _alternate_sync(opened, turns)
         else:
             times = asyncio.run(
-                _timed_turns_async(system, backend, location, synchronous, turns)
+                _alternate_async(subjects, backend, locations, synchronous, turns)
             )
     finally:
-        _drop(run, backend, location)
-    per_cp = CHECKPOINTS.get((system, backend != "none"), 3)
-    run.emit(
-        bench="latency",
-        system=system,
-        backend=backend,
-        mode=mode,
-        synchronous=synchronous if backend == "sqlite" else None,
-        turns=turns,
-        per_turn_p50_ms=_pct(times, 50) * 1e3,
-        per_turn_p99_ms=_pct(times, 99) * 1e3,
-        checkpoints_per_turn=per_cp if backend != "none" else 0,
-        per_checkpoint_p50_ms=_pct(times, 50) * 1e3 / per_cp,
-        per_checkpoint_p99_ms=_pct(times, 99) * 1e3 / per_cp,
-        per_step_p50_ms=_pct(times, 50) * 1e3 / 3,
-    )
+        for location in locations:
+            _drop(run, backend, location)
+    for (system, durability), samples in zip(subjects, times, strict=True):
+        per_cp = CHECKPOINTS.get((system, backend != "none"), 3)
+        run.emit(
+            bench="latency",
+            system=system,
+            backend=backend,
+            mode=mode,
+            synchronous=synchronous if backend == "sqlite" else None,
+            durability=durability or ("sync" if system == "timeloom" else "async"),
+            turns=turns,
+            per_turn_p50_ms=_pct(samples, 50) * 1e3,
+            per_turn_p99_ms=_pct(samples, 99) * 1e3,
+            checkpoints_per_turn=per_cp if backend != "none" else 0,
+            per_checkpoint_p50_ms=_pct(samples, 50) * 1e3 / per_cp,
+            per_checkpoint_p99_ms=_pct(samples, 99) * 1e3 / per_cp,
+            per_step_p50_ms=_pct(samples, 50) * 1e3 / 3,
+        )
 
 
 CHECKPOINTS = {("timeloom", True): 4, ("langgraph", True): 5}
 """Checkpoints per turn; without a checkpointer, the per-unit figure is per step (3)."""
 
 
-def _timed_turns_sync(subject: Subject, turns: int) -> list[float]:
-    for turn in range(3):  # warm up on another thread: imports, pools, statements
-        subject.turn("warmup", turn)
-    times = []
+def _order(subjects: list[Subject], turn: int) -> list[tuple[int, Subject]]:
+    # Rotate who goes first, so that no system always follows another's work.
+    indexed = list(enumerate(subjects))
+    shift = turn % len(indexed)
+    return indexed[shift:] + indexed[:shift]
+
+
+def _thread_and_turn(subject: Subject, turn: int) -> tuple[str, int]:
+    if subject.saver is None:
+        return f"fresh-{turn}", 0
+    return "bench", turn
+
+
+def _alternate_sync(subjects: list[Subject], turns: int) -> list[list[float]]:
+    for subject in subjects:
+        for turn in range(3):  # warm up on another thread: imports, pools, statements
+            subject.turn("warmup", turn)
+    times: list[list[float]] = [[] for _ in subjects]
     for turn in range(turns):
-        thread = f"fresh-{turn}" if subject.saver is None else "bench"
-        start = time.perf_counter()
-        subject.turn(thread, turn if subject.saver is not None else 0)
-        times.append(time.perf_counter() - start)
+        for index, subject in _order(subjects, turn):
+            thread, number = _thread_and_turn(subject, turn)
+            start = time.perf_counter()
+            subject.turn(thread, number)
+            times[index].append(time.perf_counter() - start)
     return times
 
 
-async def _timed_turns_async(
-    system: str, backend: str, location: str | None, synchronous: str, turns: int
-) -> list[float]:
-    async with open_async(system, backend, location, synchronous) as subject:
-        for turn in range(3):
-            await subject.aturn("warmup", turn)
-        times = []
+async def _alternate_async(
+    subjects: tuple[tuple[str, str | None], ...],
+    backend: str,
+    locations: list[str | None],
+    synchronous: str,
+    turns: int,
+) -> list[list[float]]:
+    async with AsyncExitStack() as stack:
+        opened = []
+        for (system, durability), location in zip(subjects, locations, strict=True):
+            subject = await stack.enter_async_context(
+                open_async(system, backend, location, synchronous)
+            )
+            subject.durability = durability
+            opened.append(subject)
+        for subject in opened:
+            for turn in range(3):
+                await subject.aturn("warmup", turn)
+        times: list[list[float]] = [[] for _ in opened]
         for turn in range(turns):
-            thread = f"fresh-{turn}" if subject.saver is None else "bench"
-            start = time.perf_counter()
-            await subject.aturn(thread, turn if subject.saver is not None else 0)
-            times.append(time.perf_counter() - start)
+            for index, subject in _order(opened, turn):
+                thread, number = _thread_and_turn(subject, turn)
+                start = time.perf_counter()
+                await subject.aturn(thread, number)
+                times[index].append(time.perf_counter() - start)
         return times
+
+
+def bench_floor(run: Run) -> None:
+    """What one durable commit costs on this disk, with no checkpointer at all.
+
+    A bare loop of one-row transactions: SQLite in WAL at NORMAL and FULL, and
+    PostgreSQL with ``synchronous_commit`` on and off. Every checkpoint of either
+    system pays at least one such commit, so this bounds what any checkpointer can
+    reach here.
+    """
+    for sync in ("NORMAL", "FULL"):
+        path = run.workdir / f"floor-{sync}.db"
+        conn = sqlite3.connect(path, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA synchronous = {sync}")
+            conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)")
+            times = []
+            for _ in range(300):
+                start = time.perf_counter()
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("INSERT INTO t (b) VALUES (?)", (b"x" * 300,))
+                conn.execute("COMMIT")
+                times.append(time.perf_counter() - start)
+        finally:
+            conn.close()
+            _drop(run, "sqlite", str(path))
+        run.emit(
+            bench="floor",
+            system="none",
+            backend="sqlite",
+            what=f"bare commit loop, WAL, synchronous={sync}",
+            commit_p50_ms=_pct(times, 50) * 1e3,
+            commit_p99_ms=_pct(times, 99) * 1e3,
+        )
+    if run.server_dsn is None:
+        return
+    dsn = pg_cluster.create_database(run.server_dsn, "floor")
+    try:
+        for sync in ("on", "off"):
+            times = pg_cluster.commit_loop(dsn, 300, synchronous_commit=sync)
+            run.emit(
+                bench="floor",
+                system="none",
+                backend="postgres",
+                what=f"bare autocommit INSERT loop, synchronous_commit={sync}",
+                commit_p50_ms=_pct(times, 50) * 1e3,
+                commit_p99_ms=_pct(times, 99) * 1e3,
+            )
+    finally:
+        _drop(run, "postgres", dsn)
 
 
 # -- 2 + 3. storage and history -------------------------------------------------------
@@ -503,43 +605,65 @@ async def _lg_sql(subject: Subject, sql: str) -> list[Any]:
 
 
 def bench_concurrency(run: Run) -> None:
-    """Postgres throughput: N concurrent threads in one process, then over processes."""
+    """Postgres throughput: N concurrent threads in one process, then over processes.
+
+    Each variant runs twice, the systems taking turns, and the better run counts:
+    on a shared machine the best run is the one least disturbed by others.
+    """
     if run.server_dsn is None:
         progress("concurrency: skipped, no PostgreSQL server")
         return
-    for system, pooled in (
-        ("timeloom", True),
-        ("langgraph", True),
-        ("langgraph", False),
-    ):
-        run.attempt(
-            f"concurrency asyncio {system} pooled={pooled}",
-            _concurrency_case,
-            run,
-            system,
-            "asyncio",
-            pooled,
-        )
-    for system in SYSTEMS:
-        run.attempt(
-            f"concurrency processes {system}",
-            _concurrency_case,
-            run,
-            system,
-            "processes",
-            True,
-        )
-
-
-def _concurrency_case(run: Run, system: str, how: str, pooled: bool) -> None:
+    variants = [
+        ("timeloom", "asyncio", True),
+        ("langgraph", "asyncio", True),
+        ("langgraph", "asyncio", False),
+        ("timeloom", "processes", True),
+        ("langgraph", "processes", True),
+    ]
+    walls: dict[tuple[str, str, bool], list[float]] = {v: [] for v in variants}
+    for _ in range(2):
+        for how in ("asyncio", "processes"):
+            for variant in (v for v in variants if v[1] == how):
+                run.attempt(
+                    f"concurrency {variant}", _concurrency_case, run, variant, walls
+                )
     sizes = run.sizes
-    total_turns = sizes.concurrent_threads * sizes.concurrent_turns
+    turns = sizes.concurrent_threads * sizes.concurrent_turns
+    for (system, how, pooled), runs in walls.items():
+        if not runs:
+            continue
+        per_turn = CHECKPOINTS[(system, True)]
+        run.emit(
+            bench="concurrency",
+            system=system,
+            backend="postgres",
+            how=how,
+            processes=sizes.processes if how == "processes" else 1,
+            threads=sizes.concurrent_threads,
+            turns_per_thread=sizes.concurrent_turns,
+            connections="pool of 10 per process"
+            if pooled
+            else "one connection (from_conn_string)",
+            wall_s=min(runs),
+            checkpoints_per_s=turns * per_turn / min(runs),
+            turns_per_s=turns / min(runs),
+            all_runs_checkpoints_per_s=[round(turns * per_turn / w) for w in runs],
+        )
+
+
+def _concurrency_case(
+    run: Run,
+    variant: tuple[str, str, bool],
+    walls: dict[tuple[str, str, bool], list[float]],
+) -> None:
+    system, how, pooled = variant
+    sizes = run.sizes
     location = run.location(system, "postgres", "conc")
     assert location is not None
     progress(f"concurrency {how} {system} pooled={pooled}")
     try:
         if how == "asyncio":
-            wall, per_turn = asyncio.run(
+            wall = asyncio.run(
                 _concurrent(system, location, sizes.concurrent_threads, sizes, pooled)
             )
         else:
@@ -550,15 +674,14 @@ def _concurrency_case(run: Run, system: str, how: str, pooled: bool) -> None:
                 threads=sizes.concurrent_threads // sizes.processes,
                 turns=sizes.concurrent_turns,
             )
-            per_turn = CHECKPOINTS[(system, True)]
     finally:
         _drop(run, "postgres", location)
-    _emit_throughput(run, system, how, pooled, wall, total_turns, per_turn)
+    walls[variant].append(wall)
 
 
 async def _concurrent(
     system: str, location: str, threads: int, sizes: Sizes, pooled: bool
-) -> tuple[float, int]:
+) -> float:
     async with open_async(system, "postgres", location, pooled=pooled) as subject:
         await asyncio.gather(*(subject.aturn(f"warm-{i}", 0) for i in range(threads)))
 
@@ -568,34 +691,7 @@ async def _concurrent(
 
         start = time.perf_counter()
         await asyncio.gather(*(one(i) for i in range(threads)))
-        return time.perf_counter() - start, subject.checkpoints_per_turn
-
-
-def _emit_throughput(
-    run: Run,
-    system: str,
-    how: str,
-    pooled: bool,
-    wall: float,
-    turns: int,
-    per_turn: int,
-) -> None:
-    sizes = run.sizes
-    run.emit(
-        bench="concurrency",
-        system=system,
-        backend="postgres",
-        how=how,
-        processes=sizes.processes if how == "processes" else 1,
-        threads=sizes.concurrent_threads,
-        turns_per_thread=sizes.concurrent_turns,
-        connections="pool of 10 per process"
-        if pooled
-        else "one connection (from_conn_string)",
-        wall_s=wall,
-        checkpoints_per_s=turns * per_turn / wall,
-        turns_per_s=turns / wall,
-    )
+        return time.perf_counter() - start
 
 
 # -- plumbing -----------------------------------------------------------------------
@@ -678,6 +774,7 @@ def main(argv: list[str] | None = None) -> int:
             run = Run(sizes, Path(tmp), server_dsn)
             run.emit(**machine(server_dsn))
             steps: list[tuple[str, Callable[[], None]]] = [
+                ("floor", lambda: bench_floor(run)),
                 ("latency", lambda: bench_latency(run)),
                 (
                     "storage/history",

@@ -52,16 +52,19 @@ _WORDS = [
 ]
 
 
-def message(role: str, seed: int) -> dict[str, Any]:
-    """A ~200-byte chat message whose text differs from one message to the next.
+_TEXTS = [
+    " ".join(random.Random(i).choices(_WORDS, k=40))[:180].strip() for i in range(1024)
+]
 
-    Real text, not one repeated byte: a codec that compresses must not get a free win.
+
+def message(role: str, seed: int) -> dict[str, Any]:
+    """A ~200-byte chat message, unique by its id, with varied real text.
+
+    Real text, not one repeated byte: a codec that compresses must not get a free
+    win. The texts are made once, so that making a message costs next to nothing in
+    the measured turn.
     """
-    rng = random.Random(seed)
-    words: list[str] = []
-    while sum(len(w) + 1 for w in words) < 170:
-        words.append(rng.choice(_WORDS))
-    return {"role": role, "content": " ".join(words), "id": f"m{seed}"}
+    return {"role": role, "content": _TEXTS[seed % len(_TEXTS)], "id": f"m{seed}"}
 
 
 def turn_input(turn: int, *, first: bool) -> dict[str, Any]:
@@ -129,6 +132,8 @@ class Subject:
     """The SQLite file or the Postgres DSN."""
     raw: Any = None
     """LangGraph's own connection (sqlite3/aiosqlite/psycopg), for SQL a user would run."""
+    durability: str | None = None
+    """LangGraph only: ``invoke(..., durability=...)``; None keeps its default."""
 
     @property
     def checkpoints_per_turn(self) -> int:
@@ -137,11 +142,14 @@ class Subject:
 
     def turn(self, thread_id: str, turn: int) -> None:
         """Run one turn synchronously."""
-        self.app.invoke(self._input(turn), config(thread_id))
+        self.app.invoke(self._input(turn), config(thread_id), **self._options())
 
     async def aturn(self, thread_id: str, turn: int) -> None:
         """Run one turn with ``ainvoke``."""
-        await self.app.ainvoke(self._input(turn), config(thread_id))
+        await self.app.ainvoke(self._input(turn), config(thread_id), **self._options())
+
+    def _options(self) -> dict[str, Any]:
+        return {} if self.durability is None else {"durability": self.durability}
 
     def _input(self, turn: int) -> dict[str, Any]:
         # Without a checkpointer nothing carries over: every turn starts afresh.
