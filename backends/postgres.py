@@ -588,8 +588,11 @@ class PostgresCheckpointer(BaseCheckpointer):
     async def _listen(self, callback: Any) -> asyncpg.Connection | None:
         """Open a connection that LISTENs for commits; None while that fails."""
         try:
+            settings = self._session_settings()
+            # Commits notify only while a connection with this name exists.
+            settings["server_settings"]["application_name"] = q.WATCHER_APPLICATION_NAME
             conn: asyncpg.Connection = await asyncpg.connect(
-                self._dsn, timeout=self._connect_timeout, **self._session_settings()
+                self._dsn, timeout=self._connect_timeout, **settings
             )
             await conn.add_listener(q.NOTIFY_CHANNEL, callback)
         except _LISTEN_ERRORS:

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 NOTIFY_CHANNEL = "timeloom_checkpoints"
 """LISTEN/NOTIFY channel; the payload is ``{"id": ..., "thread_id": ...}`` (JSON)."""
+WATCHER_APPLICATION_NAME = "timeloom-watch"
+"""``application_name`` of a listening connection: commits notify only while one is
+connected to the database."""
 
 SETUP_LOCK_KEY = 0x54494D454C4F4F4D  # "TIMELOOM": serialises concurrent setup()
 BLOB_GC_LOCK_KEY = 0x54494D45424C4F42  # puts share it; deleting blobs takes it alone
 
-_SCHEMA_V1 = """
+_SCHEMA_V1 = (
+    """
 CREATE TABLE timeloom_blobs (
     hash bytea PRIMARY KEY,
     data bytea NOT NULL
@@ -137,8 +141,18 @@ BEGIN
         p_id, p_thread, p_parent, p_parent_thread, p_step, p_source, p_created,
         p_nodes, p_next, p_metadata, p_metadata_json, p_header, p_refs, p_writes,
         p_size);
-    PERFORM pg_notify('@CHANNEL@',
-                      json_build_object('id', p_id, 'thread_id', p_thread)::text);
+    -- A transaction that notified holds a cluster-wide lock through its commit, so
+    -- notifying commits cannot share a WAL flush: concurrent writers then commit
+    -- about half as fast. Only notify while a follower listens to this database
+    -- (it connects as @WATCHER@ and rescans once it listens, so a commit made
+    -- meanwhile is still seen).
+    IF EXISTS (SELECT 1 FROM pg_stat_activity AS a
+               WHERE a.application_name = '@WATCHER@'
+                 AND a.datid = (SELECT d.oid FROM pg_database AS d
+                                WHERE d.datname = current_database())) THEN
+        PERFORM pg_notify('@CHANNEL@',
+                          json_build_object('id', p_id, 'thread_id', p_thread)::text);
+    END IF;
     RETURN QUERY SELECT 'ok', p_id;
 END
 $fn$;
@@ -182,7 +196,10 @@ BEGIN
     RETURN true;
 END
 $fn$;
-""".replace("@GC_LOCK@", str(BLOB_GC_LOCK_KEY)).replace("@CHANNEL@", NOTIFY_CHANNEL)
+""".replace("@GC_LOCK@", str(BLOB_GC_LOCK_KEY))
+    .replace("@CHANNEL@", NOTIFY_CHANNEL)
+    .replace("@WATCHER@", WATCHER_APPLICATION_NAME)
+)
 
 MIGRATIONS: list[str] = [_SCHEMA_V1]
 """The schema as numbered steps: version ``n`` is ``MIGRATIONS[:n]`` applied."""

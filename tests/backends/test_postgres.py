@@ -7,6 +7,7 @@ The behaviour every backend shares is in the conformance suite.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -17,7 +18,11 @@ import asyncpg
 import pytest
 
 from timeloom.backends.postgres import PostgresCheckpointer, mask_dsn
-from timeloom.backends.postgres_sql import MIGRATIONS
+from timeloom.backends.postgres_sql import (
+    MIGRATIONS,
+    NOTIFY_CHANNEL,
+    WATCHER_APPLICATION_NAME,
+)
 from timeloom.core.checkpoint import Checkpoint, CheckpointMeta, PendingWrite
 from timeloom.core.errors import (
     ConflictError,
@@ -336,6 +341,36 @@ async def test_watch_is_woken_by_notify_from_another_connection(
         with pytest.raises(asyncio.CancelledError):
             await task
     assert [m.id for m in seen] == [a.id, b.id]
+
+
+async def test_commits_notify_only_while_a_follower_is_connected(
+    postgres_dsn: str, writer: PostgresCheckpointer
+) -> None:
+    # NOTIFY serialises commits cluster-wide; without a follower it is skipped.
+    got: list[str] = []
+    plain = await asyncpg.connect(postgres_dsn)
+    try:
+        await plain.add_listener(NOTIFY_CHANNEL, lambda *args: got.append(args[3]))
+        a = make_cp("t")
+        await writer.put(a, expected_head=None)
+        await asyncio.sleep(0.2)
+        assert got == []
+        follower = await asyncpg.connect(
+            postgres_dsn,
+            server_settings={"application_name": WATCHER_APPLICATION_NAME},
+        )
+        try:
+            b = make_cp("t", a)
+            await writer.put(b, expected_head=a.id)
+            for _ in range(50):
+                if got:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await follower.close()
+    finally:
+        await plain.close()
+    assert [json.loads(p) for p in got] == [{"id": b.id, "thread_id": "t"}]
 
 
 # -- event loops, urls ---------------------------------------------------------------
