@@ -95,6 +95,15 @@ def database_bytes(dsn: str, *, vacuum_full: bool = False) -> int:
     return int(row[0])
 
 
+def set_synchronous_commit(server_dsn: str | None, dsn: str | None, value: str) -> None:
+    """Set ``synchronous_commit`` for new sessions of the database ``dsn``."""
+    assert server_dsn is not None
+    assert dsn is not None
+    name = urlsplit(dsn).path.lstrip("/")
+    with psycopg.connect(server_dsn, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = {value}')
+
+
 def commit_loop(dsn: str, count: int, *, synchronous_commit: str) -> list[float]:
     """Time ``count`` one-row autocommit INSERTs (each its own transaction)."""
     with psycopg.connect(dsn, autocommit=True) as conn:
