@@ -95,7 +95,9 @@ class SqliteCheckpointer(BaseCheckpointer):
     is created, migrated or changed, and every write method raises
     :class:`~timeloom.core.errors.ReadOnlyError`. (SQLite itself may create its
     ``-wal``/``-shm`` coordination files next to a WAL database, and readers update
-    read marks in ``-shm``; neither holds data.)
+    read marks in ``-shm``; neither holds data.) In a directory the user cannot
+    write, where SQLite cannot create those files, the file is opened
+    ``immutable=1`` and :attr:`warnings` says what that means.
 
     A checkpoint whose stored value is corrupt stays readable: the channel reads as
     an :class:`~timeloom.backends.layout.UnreadableValue`.
@@ -128,6 +130,8 @@ class SqliteCheckpointer(BaseCheckpointer):
         self.busy_timeout = busy_timeout
         self.serde = serde or Serializer()
         self._options = OpenOptions(self.path, read_only, synchronous, busy_timeout)
+        self.warnings: list[str] = []
+        """What the user should know about how the file is open (shown by the TUI)."""
         # One connection per event loop: the sync runtime gives each thread its own
         # loop, and SQLite's file locks (not ours) serialize their transactions.
         # Within a loop, each operation holds that loop's lock, so no caller sees
@@ -564,7 +568,7 @@ class SqliteCheckpointer(BaseCheckpointer):
             with self._driver_errors(action):
                 db = self._conns.get(key)
                 if db is None:
-                    db = await connect(self._options)
+                    db = await connect(self._options, self.warnings)
                     with self._guard:
                         self._conns[key] = db
                 yield db

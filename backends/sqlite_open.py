@@ -11,7 +11,7 @@ import contextlib
 import os
 import sqlite3
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Final, NoReturn
 from urllib.parse import quote
 
 import aiosqlite
@@ -35,8 +35,24 @@ class OpenOptions:
     busy_timeout: float
 
 
-async def connect(opts: OpenOptions) -> aiosqlite.Connection:
+IMMUTABLE_WARNING: Final = (
+    "Opened with SQLite immutable=1: this WAL database is in a directory you cannot "
+    "write, so SQLite cannot create the files a normal read-only open needs. Only "
+    "the main file is read: commits made while you browse are not seen, and if a "
+    "process writes meanwhile what you see may be inconsistent. For an exact view, "
+    "copy the database somewhere writable."
+)
+"""Added to a checkpointer's ``warnings`` when it had to open the file immutable."""
+
+
+async def connect(
+    opts: OpenOptions, warnings: list[str] | None = None
+) -> aiosqlite.Connection:
     """Open the database, check it, and create or migrate the schema when writable.
+
+    Read-only, a WAL database in a directory the user cannot write (so SQLite
+    cannot create its ``-shm`` file) is opened with ``immutable=1`` instead, and
+    :data:`IMMUTABLE_WARNING` is appended to ``warnings``.
 
     Raises:
         StoreConnectionError: the file is missing (read-only) or cannot be opened.
@@ -44,14 +60,31 @@ async def connect(opts: OpenOptions) -> aiosqlite.Connection:
         sqlite3.Error: anything else the driver raised (the caller translates it).
     """
     memory = opts.path == ":memory:"
-    if opts.read_only:
-        if not memory and _file_size(opts.path) is None:
-            raise StoreConnectionError(
-                f"No database file at {opts.path}", title="Database not found"
+    if not opts.read_only:
+        return await _connect(opts, opts.path)
+    if memory:
+        return await _connect(opts, "file::memory:?mode=ro")
+    if _file_size(opts.path) is None:
+        raise StoreConnectionError(
+            f"No database file at {opts.path}", title="Database not found"
+        )
+    try:
+        return await _connect(opts, _ro_uri(opts.path))
+    except sqlite3.OperationalError as exc:
+        if "unable to open" not in str(exc) or not _is_wal(opts.path):
+            raise
+    db = await _connect(opts, _ro_uri(opts.path) + "&immutable=1")
+    if warnings is not None and IMMUTABLE_WARNING not in warnings:
+        warnings.append(IMMUTABLE_WARNING)
+        if _file_size(f"{opts.path}-wal"):
+            warnings.append(
+                f"{os.path.basename(opts.path)}-wal holds commits that immutable "
+                "mode does not show: the newest checkpoints may be missing."
             )
-        target = "file::memory:?mode=ro" if memory else _ro_uri(opts.path)
-    else:
-        target = opts.path
+    return db
+
+
+async def _connect(opts: OpenOptions, target: str) -> aiosqlite.Connection:
     connector = aiosqlite.connect(
         target, uri=opts.read_only, timeout=opts.busy_timeout, isolation_level=None
     )
@@ -210,6 +243,16 @@ def _file_size(path: str) -> int | None:
         return os.stat(path).st_size if os.path.isfile(path) else None
     except OSError:
         return None
+
+
+def _is_wal(path: str) -> bool:
+    """Whether the file's header says WAL mode (bytes 18-19 are 2 then)."""
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(20)
+    except OSError:
+        return False
+    return len(header) == 20 and header[18] == 2
 
 
 def _ro_uri(path: str) -> str:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -579,3 +580,37 @@ async def test_watch_sees_another_process_commit(tmp_path: Path) -> None:
         assert await writer.wait() == 0
         assert await asyncio.wait_for(following, timeout=10) == [-1, 0, 1, 2, 3]
         await stream.aclose()  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def unwritable_directory(path: Path) -> Iterator[None]:
+    """Make a directory unwritable, even for root (the immutable attribute)."""
+    if os.geteuid() != 0:
+        path.chmod(0o555)
+        undo = ["chmod", "755", str(path)]
+    else:
+        done = subprocess.run(["chattr", "+i", str(path)], capture_output=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot make a directory unwritable as root: {done.stderr!r}")
+        undo = ["chattr", "-i", str(path)]
+    try:
+        yield
+    finally:
+        subprocess.run(undo, check=True)
+
+
+async def test_read_only_in_an_unwritable_directory_opens_immutable(
+    tmp_path: Path, make: CheckpointFactory
+) -> None:
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    path = folder / "prod.db"
+    made = await seed(path, make)
+    with unwritable_directory(folder):
+        async with SqliteCheckpointer(path, read_only=True) as store:
+            got = await store.get("t")
+            assert got is not None
+            assert got.values == made[-1].values
+            assert any("immutable" in w for w in store.warnings)
+    async with SqliteCheckpointer(path, read_only=True) as store:
+        assert store.warnings == []  # a normal read-only open where it can
