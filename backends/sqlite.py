@@ -100,7 +100,9 @@ class SqliteCheckpointer(BaseCheckpointer):
     ``immutable=1`` and :attr:`warnings` says what that means.
 
     A checkpoint whose stored value is corrupt stays readable: the channel reads as
-    an :class:`~timeloom.backends.layout.UnreadableValue`.
+    an :class:`~timeloom.backends.layout.UnreadableValue` (only a checkpoint whose
+    row itself is damaged raises :class:`~timeloom.core.errors.SerializationError`,
+    naming it); the thread's history always lists.
 
     Args:
         path: the database file (created when writable); ``":memory:"`` for a
