@@ -441,10 +441,16 @@ class PostgresCheckpointer(BaseCheckpointer):
         source = filter.pop("source", None)
         step = filter.pop("step", None)
         pushed, rest = _split_filter(filter)
-        if (source is not None and not isinstance(source, str)) or (
-            step is not None and (not isinstance(step, int) or isinstance(step, bool))
-        ):
-            return  # no stored checkpoint has a non-text source or non-int step
+        if isinstance(step, float) and step.is_integer():
+            step = int(step)  # as in Python, 2.0 matches step 2 (and True step 1)
+        if isinstance(step, int):
+            step = int(step)
+            if not -(2**31) <= step < 2**31:
+                return  # the column is a 32-bit integer
+        elif step is not None:
+            return  # nothing else equals an integer step
+        if source is not None and not isinstance(source, str):
+            return  # nor a text source
         remaining = limit
         while remaining is None or remaining > 0:
             page = _PAGE if rest or remaining is None else min(remaining, _PAGE)

@@ -527,6 +527,8 @@ async def test_metadata_filters_agree_with_python_equality(
     assert await ids(run="r1", n=1) == [a.id]
     assert await ids(source="input") == [a.id]
     assert await ids(step=0) == [b.id]
+    assert await ids(step=0.0) == await ids(step=False) == [b.id]  # Python equality
+    assert await ids(step="0") == []
     assert [t.thread_id for t in await writer.threads(metadata={"run": "r2"})] == ["t"]
     assert await writer.threads(metadata={"run": "r1"}) == []
     assert len(await writer.threads(metadata={"n": 1, "run": "r2"})) == 1
