@@ -11,7 +11,7 @@ from __future__ import annotations
 import types
 import typing
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -39,7 +39,11 @@ class ParsedEdit:
 
 
 def parse_edit(
-    text: str, original: Mapping[str, Any], schema: StateSchema | None = None
+    text: str,
+    original: Mapping[str, Any],
+    schema: StateSchema | None = None,
+    *,
+    keys: Sequence[str] | None = None,
 ) -> ParsedEdit:
     """Turn the editor's text into checked state values.
 
@@ -49,6 +53,8 @@ def parse_edit(
         schema: the graph's state schema, when a graph is loaded: its keys are the
             allowed ones and its simple annotations are checked. Without it, only
             keys of ``original`` are allowed.
+        keys: the text holds only these keys of the state (editing a part of a
+            large state); the other keys keep their values.
 
     Returns:
         The values and the keys the edit changes.
@@ -81,8 +87,17 @@ def parse_edit(
     changed = tuple(
         key for key, value in data.items() if not _same(original.get(key, _GONE), value)
     )
-    removed = tuple(key for key in original if key not in data)
-    return ParsedEdit(values=data, changed=changed, removed=removed)
+    shown = list(original) if keys is None else [k for k in keys if k in original]
+    removed = tuple(key for key in shown if key not in data)
+    if keys is None:
+        return ParsedEdit(values=data, changed=changed, removed=removed)
+    values = {
+        key: data.get(key, value)
+        for key, value in original.items()
+        if key not in removed
+    }
+    values.update((key, value) for key, value in data.items() if key not in values)
+    return ParsedEdit(values=values, changed=changed, removed=removed)
 
 
 _GONE: Any = object()

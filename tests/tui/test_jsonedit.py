@@ -246,3 +246,28 @@ def test_decode_checks_tag_contents() -> None:
     with pytest.raises(JsonEditError, match="more precise than a microsecond"):
         decode({"$timedelta": "0.0000001"})
     assert decode({"$date": "2026-11-02"}) == date(2026, 11, 2)
+
+
+def test_editing_some_keys_keeps_the_others() -> None:
+    original = {"a": 1, "big": [1, 2, 3], "c": "x"}
+    parsed = parse_edit(dumps({"a": 2}), original, None, keys=["a"])
+    assert parsed.values == {"a": 2, "big": [1, 2, 3], "c": "x"}
+    assert (parsed.changed, parsed.removed) == (("a",), ())
+    parsed = parse_edit("{}", original, None, keys=["a", "c"])
+    assert parsed.values == {"big": [1, 2, 3]}
+    assert parsed.removed == ("a", "c")
+    parsed = parse_edit(
+        dumps({"a": 1, "count": 3}), original, SCHEMA_WITH_A, keys=["a"]
+    )
+    assert parsed.values == {"a": 1, "big": [1, 2, 3], "c": "x", "count": 3}
+    assert parsed.changed == ("count",)
+
+
+class WithA(TypedDict, total=False):
+    a: int
+    big: list[int]
+    c: str
+    count: int
+
+
+SCHEMA_WITH_A = StateSchema.from_type(WithA)

@@ -20,9 +20,17 @@ from timeloom.core import Checkpoint, CompiledGraph, PendingWrite
 from timeloom.tui import actions
 from timeloom.tui.actions import Answer, ResumeOutcome
 from timeloom.tui.demo.build import FORK, build_demo
+from timeloom.tui.jsonedit import dumps
 from timeloom.tui.screens.branch import BranchRequest, BranchScreen
 from timeloom.tui.screens.diff import ConfirmDiffScreen, DiffScreen
-from timeloom.tui.screens.editor import EditorScreen, EditRequest
+from timeloom.tui.screens.editor import (
+    HIGHLIGHT_LIMIT,
+    EditorScreen,
+    EditRequest,
+    JsonTextArea,
+    highlighting_works,
+    json_editor,
+)
 from timeloom.tui.screens.error import ErrorModal
 from timeloom.tui.screens.resume import ResumeScreen
 from timeloom.tui.widgets.diff_view import DiffView
@@ -408,3 +416,39 @@ async def test_failing_node_shows_the_error_dialog(
         assert app.screen.error_title == "Node failed"
         assert app.screen.header.startswith("Node 'issue_refund' failed: PaymentError")
         assert "PaymentError" in app.screen.text
+
+
+async def test_editor_on_some_keys(
+    demo: tuple[MemoryCheckpointer, CompiledGraph],
+) -> None:
+    checkpointer, graph = demo
+    paused = await checkpointer.get("refund-2077")
+    assert paused is not None
+    app = Host(lambda: EditorScreen(paused, schema=graph.schema, keys=["refund"]))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        area = app.screen.query_one(TextArea)
+        assert area.text.startswith('{\n  "refund": {')
+        assert "messages" not in area.text
+        area.load_text(area.text.replace('"194.50"', '"1.00"', 1))
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert paths(app) == ["refund.amount"]
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    (request,) = app.results
+    assert request.edit.values["messages"] == paused.values["messages"]
+    assert request.edit.values["refund"]["amount"] == Decimal("1.00")
+
+
+def test_large_documents_skip_highlighting_and_bracket_matching() -> None:
+    small = json_editor('{"a": 1}')
+    assert small.language == ("json" if highlighting_works() else None)
+    big_text = dumps({"items": ["x" * 100] * 3000})
+    assert len(big_text) > HIGHLIGHT_LIMIT
+    big = json_editor(big_text)
+    assert isinstance(big, JsonTextArea)
+    assert big.large
+    assert big.language is None
+    assert big.find_matching_bracket("{", (0, 0)) is None
+    assert small.find_matching_bracket("{", (0, 0)) == (0, 7)

@@ -34,6 +34,9 @@ checkpoint)."""
 _CHECK_DELAY = 0.3
 """Seconds of quiet typing before the text is checked."""
 _SHOWN_PROBLEMS = 3
+HIGHLIGHT_LIMIT = 200_000
+"""Characters above which the JSON is not highlighted: re-highlighting a 1 MB
+document takes about a second per keystroke in Textual 8's TextArea."""
 _DISCARD_WINDOW = 3.0
 """Seconds within which a second escape discards a changed text."""
 
@@ -47,14 +50,39 @@ class EditRequest:
     """Whose update this is; None lets the runtime infer it."""
 
 
+class JsonTextArea(TextArea):
+    """A TextArea that stops matching brackets in large documents.
+
+    TextArea looks for the bracket matching the one under the cursor on every
+    move, scanning up to the other end of the document: from the root ``{`` of a
+    1 MB state that is a second per keystroke.
+    """
+
+    large: bool = False
+    """Set for documents above :data:`HIGHLIGHT_LIMIT` characters."""
+
+    def find_matching_bracket(
+        self, bracket: str, search_from: tuple[int, int]
+    ) -> tuple[int, int] | None:
+        if self.large:
+            return None
+        return super().find_matching_bracket(bracket, search_from)
+
+
 def json_editor(text: str, *, id: str | None = None) -> TextArea:
-    """A code-editor TextArea for JSON, highlighted where tree-sitter is installed."""
+    """A code-editor TextArea for JSON, highlighted where tree-sitter is installed
+    and the text is small enough for highlighting to keep up with typing."""
+    if len(text) > HIGHLIGHT_LIMIT:
+        area = JsonTextArea.code_editor(text, theme="css", id=id)
+        assert isinstance(area, JsonTextArea)
+        area.large = True
+        return area
     if highlighting_works():
         try:
-            return TextArea.code_editor(text, language="json", theme="css", id=id)
+            return JsonTextArea.code_editor(text, language="json", theme="css", id=id)
         except LanguageDoesNotExist:  # tree-sitter without its JSON grammar
             pass
-    return TextArea.code_editor(text, theme="css", id=id)
+    return JsonTextArea.code_editor(text, theme="css", id=id)
 
 
 def highlighting_works() -> bool:
@@ -146,6 +174,7 @@ class EditorScreen(Screen[EditRequest | None]):
         default_as_node: str | None = None,
         title: str | None = None,
         confirm: str = "Save",
+        keys: Sequence[str] | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -161,26 +190,34 @@ class EditorScreen(Screen[EditRequest | None]):
             default_as_node: the node chosen at first (None: inferred).
             title: the line above the editor.
             confirm: the label of the preview's confirm button.
+            keys: edit only these top-level keys (a part of a large state); the
+                others keep their values.
         """
         super().__init__(name=name, id=id, classes=classes)
         self.checkpoint = checkpoint
         self.schema = schema
         self.nodes = tuple(nodes)
         self.default_as_node = default_as_node
-        self.title_text = title or f"Edit {describe(checkpoint)}"
+        part = f" ({', '.join(keys)})" if keys else ""
+        self.title_text = title or f"Edit{part} {describe(checkpoint)}"
         self.confirm = confirm
-        self.original_text = dumps(checkpoint.values)
+        self.keys = tuple(keys) if keys is not None else None
+        shown = (
+            checkpoint.values
+            if self.keys is None
+            else {k: checkpoint.values[k] for k in self.keys if k in checkpoint.values}
+        )
+        self.original_text = dumps(shown)
         self._timer: Timer | None = None
         self._checked: EditorScreen.Checked | None = None
         self._escaped_at = -_DISCARD_WINDOW
 
     def compose(self) -> ComposeResult:
-        yield Static(
-            escape(
-                f"{self.title_text}\nSaving writes a new checkpoint; this one is kept."
-            ),
-            id="editor-title",
-        )
+        note = "Saving writes a new checkpoint; this one is kept."
+        if len(self.original_text) > HIGHLIGHT_LIMIT:
+            size = len(self.original_text) // 1000
+            note += f" Large state ({size} KB): no syntax highlighting."
+        yield Static(escape(f"{self.title_text}\n{note}"), id="editor-title")
         yield json_editor(self.original_text, id="editor-text")
         yield Static("", id="editor-status")
         if self.nodes:
@@ -278,7 +315,7 @@ class EditorScreen(Screen[EditRequest | None]):
     @work(thread=True, exclusive=True, group="decode", exit_on_error=False)
     def _check(self, text: str, then_save: bool) -> None:
         try:
-            edit = parse_edit(text, self.checkpoint.values, self.schema)
+            edit = parse_edit(text, self.checkpoint.values, self.schema, keys=self.keys)
         except JsonEditError as exc:
             result = self.Checked(text, None, exc.problems, then_save, exc.position)
         else:
