@@ -48,6 +48,10 @@ class BaseCheckpointer(ABC):
     read_only: bool = False
     """Whether writes are refused (and, where possible, enforced by the database)."""
 
+    warnings: Sequence[str] = ()
+    """What the user should know about how the database was opened (e.g. a read-only
+    fallback that cannot see a live writer's changes). Shown by the TUI."""
+
     @property
     @abstractmethod
     def url(self) -> str:
@@ -220,21 +224,30 @@ class BaseCheckpointer(ABC):
         poll looks back a little and skips what it has already yielded.
         """
         last = _latest_id_now()
-        seen: dict[str, None] = {}
+        # What was committed just before the watch started is not "from now on".
+        seen = {meta.id: None async for meta in self._since(_lookback(last), thread_id)}
         while True:
-            batch = await self.recent(
-                after=_lookback(last), thread_id=thread_id, limit=1000
-            )
-            for meta in batch:
+            async for meta in self._since(_lookback(last), thread_id):
                 if meta.id in seen:
                     continue
                 seen[meta.id] = None
-                if meta.id > last:
-                    last = meta.id
+                last = max(last, meta.id)
                 yield meta
             while len(seen) > 10_000:
                 seen.pop(next(iter(seen)))
             await asyncio.sleep(poll_interval)
+
+    async def _since(
+        self, after: str, thread_id: str | None, page: int = 500
+    ) -> AsyncIterator[CheckpointMeta]:
+        """Every checkpoint after ``after``, oldest first, fetched page by page."""
+        while True:
+            batch = await self.recent(after=after, thread_id=thread_id, limit=page)
+            for meta in batch:
+                yield meta
+            if len(batch) < page:
+                return
+            after = batch[-1].id
 
     def _check_writable(self) -> None:
         """Raise :class:`ReadOnlyError` if this checkpointer is read-only."""
