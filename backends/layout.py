@@ -85,6 +85,7 @@ from typing import Any, Protocol, TypeAlias
 
 import msgpack
 
+from timeloom.core.checkpoint import UnreadableValue
 from timeloom.core.errors import SerializationError
 
 CHUNK_ITEMS = 16
@@ -112,20 +113,6 @@ class Codec(Protocol):
 
 Fetch: TypeAlias = Callable[[Collection[bytes]], Awaitable[Mapping[bytes, bytes]]]
 """Return the blobs among the given keys that exist (missing keys are left out)."""
-
-
-@dataclass(frozen=True, slots=True)
-class UnreadableValue:
-    """Stands in for a channel value that cannot be read back (a corrupt blob).
-
-    Inert: showing it never fails; the TUI displays ``str(value)``.
-    """
-
-    channel: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"<unreadable {self.channel!r}: {self.reason}>"
 
 
 @dataclass(frozen=True, slots=True)

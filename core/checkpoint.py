@@ -28,6 +28,21 @@ THREAD_STATUSES: tuple[ThreadStatus, ...] = ("running", "paused", "done", "faile
 
 
 @dataclass(frozen=True, slots=True)
+class UnreadableValue:
+    """Stands in for a state value a backend could not read back (a corrupt blob).
+
+    The rest of the checkpoint stays readable; the runtime refuses to continue from a
+    checkpoint that holds one. Showing it never fails: ``str(value)`` says what broke.
+    """
+
+    channel: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"<unreadable {self.channel!r}: {self.reason}>"
+
+
+@dataclass(frozen=True, slots=True)
 class PendingWrite:
     """Something recorded on a checkpoint by a step that did not complete.
 
@@ -91,6 +106,13 @@ class Checkpoint:
             w
             for w in self.pending_writes
             if w.kind == "interrupt" and w.value.get("id") not in answered
+        )
+
+    @property
+    def unreadable(self) -> tuple[str, ...]:
+        """The keys whose values could not be read back (see :class:`UnreadableValue`)."""
+        return tuple(
+            k for k, v in self.values.items() if isinstance(v, UnreadableValue)
         )
 
     @property

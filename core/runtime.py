@@ -29,6 +29,7 @@ from timeloom.core.errors import (
     GraphRecursionError,
     InvalidUpdateError,
     NodeError,
+    SerializationError,
 )
 from timeloom.core.ids import new_checkpoint_id
 from timeloom.core.interrupts import Command, Interrupt
@@ -265,6 +266,8 @@ class CompiledGraph:
         base = head
         if cfg.checkpoint_id and (head is None or head.id != cfg.checkpoint_id):
             base = await self._load(thread_id, cfg.checkpoint_id)
+        if base is not None:
+            _require_readable(base)
         if needs_saved and base is None:
             raise CheckpointNotFound(
                 f"Thread {thread_id!r} has no checkpoints to resume; invoke it with an "
@@ -590,6 +593,8 @@ class CompiledGraph:
             if base is None:
                 raise CheckpointNotFound(f"No checkpoint {cfg.checkpoint_id}")
         source: Source = "update"
+        if base is not None:
+            _require_readable(base)
         if base is not None and base.thread_id != thread_id:
             if head is not None:
                 raise ConfigError(
@@ -687,6 +692,16 @@ class CompiledGraph:
                 title="No checkpointer",
             )
         return self.checkpointer
+
+
+def _require_readable(checkpoint: Checkpoint) -> None:
+    if checkpoint.unreadable:
+        raise SerializationError(
+            f"Checkpoint {checkpoint.id} of thread {checkpoint.thread_id!r} has values "
+            f"that could not be read back ({', '.join(checkpoint.unreadable)}); continue "
+            f"from another checkpoint",
+            title="Unreadable checkpoint",
+        )
 
 
 def _interrupts(checkpoint: Checkpoint) -> tuple[Interrupt, ...]:

@@ -6,7 +6,7 @@ import asyncio
 import enum
 import operator
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, Literal, TypedDict
 
 import pytest
@@ -600,3 +600,30 @@ def test_sync_api_works_inside_a_running_event_loop(
 
     assert asyncio.run(inside())["count"] == 3
     assert app.get_state(thread("nb")).values["count"] == 3
+
+
+def test_runtime_refuses_to_continue_from_unreadable_values(
+    memory: MemoryCheckpointer, calls: Counter[str]
+) -> None:
+    from timeloom.core.checkpoint import UnreadableValue
+    from timeloom.core.errors import SerializationError
+
+    app = linear_graph(memory, calls, interrupt_before=["step2"])
+    app.invoke({"log": [], "count": 0}, thread("t"))
+    real_get = memory.get
+
+    async def corrupt_get(
+        thread_id: str | None, checkpoint_id: str | None = None
+    ) -> Any:
+        found = await real_get(thread_id, checkpoint_id)
+        if found is None:
+            return None
+        values = {**found.values, "log": UnreadableValue("log", "blob does not decode")}
+        return replace(found, values=values)
+
+    memory.get = corrupt_get  # type: ignore[method-assign]
+    with pytest.raises(SerializationError, match=r"could not be read back \(log\)"):
+        app.invoke(None, thread("t"))
+    with pytest.raises(SerializationError, match="Unreadable|could not be read"):
+        app.update_state(thread("t"), {"count": 1})
+    assert calls == Counter(step1=1)
