@@ -284,6 +284,10 @@ def _ext_hook_list(code: int, data: bytes) -> Any:
     return _ext(code, data, use_list=True)
 
 
+ext_hook: Final = _ext_hook_list
+"""The msgpack ``ext_hook`` that decodes LangGraph's ext types safely."""
+
+
 def _ext_hook_tuple(code: int, data: bytes) -> Any:
     return _ext(code, data, use_list=False)
 

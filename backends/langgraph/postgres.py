@@ -384,6 +384,39 @@ class LangGraphPostgres(LangGraphReader):
             )
         return out
 
+    async def _special_writes(
+        self, keys: Sequence[tuple[str, str, str]]
+    ) -> dict[tuple[str, str, str], builtins.list[RawWrite]]:
+        if not keys:
+            return {}
+        path = "task_path" if self.has_task_path else "''"
+        rows = await self._query(
+            "SELECT thread_id, checkpoint_ns, checkpoint_id, task_id, "
+            f"{path} AS task_path, idx, channel, type, blob FROM checkpoint_writes "
+            "WHERE channel IN ('__error__', '__interrupt__', '__resume__') AND "
+            "(thread_id, checkpoint_ns, checkpoint_id) IN "
+            "(SELECT * FROM unnest($1::text[], $2::text[], $3::text[])) "
+            f"ORDER BY {path}, task_id, idx",
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [k[2] for k in keys],
+        )
+        out: dict[tuple[str, str, str], list[RawWrite]] = {}
+        for r in rows:
+            key = (r["thread_id"], r["checkpoint_ns"], r["checkpoint_id"])
+            out.setdefault(key, []).append(
+                RawWrite(
+                    r["checkpoint_id"],
+                    r["task_id"],
+                    r["task_path"] or "",
+                    r["idx"],
+                    r["channel"],
+                    r["type"],
+                    r["blob"],
+                )
+            )
+        return out
+
     async def _thread_rows(
         self,
         *,

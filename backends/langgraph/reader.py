@@ -133,6 +133,13 @@ class LangGraphReader(BaseCheckpointer):
         of node updates (interrupts, resumes and errors are always read)."""
 
     @abstractmethod
+    async def _special_writes(
+        self, keys: Sequence[tuple[str, str, str]]
+    ) -> dict[tuple[str, str, str], builtins.list[RawWrite]]:
+        """The error, interrupt and resume rows of ``(thread_id, ns, checkpoint_id)``
+        keys, in ``(task_path, task_id, idx)`` order."""
+
+    @abstractmethod
     async def _thread_rows(
         self,
         *,
@@ -329,13 +336,16 @@ class LangGraphReader(BaseCheckpointer):
                 [(r.thread_id, r.ns, r.head_id) for r in rows]
             )
         }
+        head_writes = await self._special_writes(
+            [(r.thread_id, r.ns, r.head_id) for r in rows]
+        )
         out = []
         for row in rows:
-            head = heads.get((row.thread_id, row.ns, row.head_id))
+            key = (row.thread_id, row.ns, row.head_id)
+            head = heads.get(key)
             if head is None:
                 continue  # deleted between the two queries
-            writes = await self._writes(row.thread_id, row.ns, [head.id], values=False)
-            meta = to_meta(head, [], writes.get(head.id, []))
+            meta = to_meta(head, [], head_writes.get(key, []))
             out.append(
                 ThreadInfo(
                     thread_id=compose_thread_id(row.thread_id, row.ns),

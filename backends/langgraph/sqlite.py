@@ -27,6 +27,7 @@ from timeloom.backends.langgraph.decode import (
 )
 from timeloom.backends.langgraph.mapping import RawCheckpoint, RawWrite
 from timeloom.backends.langgraph.reader import LangGraphReader, ThreadRow, keep_internal
+from timeloom.backends.langgraph.shared import SharedDecoder
 from timeloom.core.errors import SchemaError, StoreConnectionError
 
 IMMUTABLE_WARNING: Final = (
@@ -243,20 +244,35 @@ class LangGraphSqlite(LangGraphReader):
     # -- decoding ------------------------------------------------------------------
 
     @staticmethod
-    def _raw(row: Any, values: bool) -> RawCheckpoint:
+    def _raw(
+        row: Any, values: bool, shared: SharedDecoder | None = None
+    ) -> RawCheckpoint:
         thread_id, ns, cid, parent, tag, blob, metadata = row
         data = bytes(blob or b"")
+        if shared is not None:
+            checkpoint = shared.checkpoint(cid, parent, tag, data)
+        else:
+            keep = None if values else keep_internal
+            checkpoint = decode_checkpoint(tag, data, keep=keep)
         return RawCheckpoint(
             thread_id=thread_id,
             ns=ns,
             id=cid,
             parent_id=parent,
-            checkpoint=decode_checkpoint(
-                tag, data, keep=None if values else keep_internal
-            ),
+            checkpoint=checkpoint,
             metadata=_metadata(metadata),
             size=len(data),
         )
+
+    def _decode_rows(self, rows: Sequence[Any], values: bool) -> list[RawCheckpoint]:
+        """Decode rows (newest first); several with values share one decoder."""
+        if not values or len(rows) < 2:
+            return [self._raw(r, values) for r in rows]
+        shared = SharedDecoder()
+        # Parents before children, so each can reuse what its parent decoded.
+        decoded = [self._raw(r, True, shared) for r in sorted(rows, key=lambda r: r[2])]
+        decoded.reverse()
+        return decoded
 
     # -- fetchers ------------------------------------------------------------------
 
@@ -290,7 +306,7 @@ class LangGraphSqlite(LangGraphReader):
         if limit is not None and exact:
             sql += " LIMIT ?"
             params.append(limit)
-        rows = [self._raw(r, values) for r in await self._query(sql, params)]
+        rows = self._decode_rows(await self._query(sql, params), values)
         if filter:
             rows = [r for r in rows if _matches(r.metadata, filter)]
         return rows[:limit] if limit is not None else rows
@@ -399,6 +415,28 @@ class LangGraphSqlite(LangGraphReader):
         for batch in batches:
             for cid, task_id, task_path, idx, channel, tag, blob in batch:
                 out.setdefault(cid, []).append(
+                    RawWrite(cid, task_id, task_path or "", idx, channel, tag, blob)
+                )
+        return out
+
+    async def _special_writes(
+        self, keys: Sequence[tuple[str, str, str]]
+    ) -> dict[tuple[str, str, str], builtins.list[RawWrite]]:
+        path = "task_path" if self.has_task_path else "''"
+        out: dict[tuple[str, str, str], list[RawWrite]] = {}
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            marks = ", ".join("(?, ?, ?)" for _ in chunk)
+            rows = await self._query(
+                "SELECT thread_id, checkpoint_ns, checkpoint_id, task_id, "
+                f"{path}, idx, channel, type, value FROM writes WHERE channel IN "
+                "('__error__', '__interrupt__', '__resume__') AND "
+                f"(thread_id, checkpoint_ns, checkpoint_id) IN (VALUES {marks}) "
+                f"ORDER BY {path}, task_id, idx",
+                [part for key in chunk for part in key],
+            )
+            for tid, ns, cid, task_id, task_path, idx, channel, tag, blob in rows:
+                out.setdefault((tid, ns, cid), []).append(
                     RawWrite(cid, task_id, task_path or "", idx, channel, tag, blob)
                 )
         return out

@@ -4,9 +4,10 @@ Run: ``python -m tests.benchmarks.bench_langgraph_read [--turns 200] [--threads 
 
 1. History: one thread of ``--turns`` turns of a 3-node graph (input + 4 loop
    checkpoints per turn: 1,000 checkpoints for 200 turns), written by LangGraph's
-   ``SqliteSaver``, twice: a small state that does not grow ("small"), and a chat
-   whose message list grows by 4 LangChain messages a turn ("chat"; LangGraph
-   re-stores it whole at every checkpoint, so the file grows quadratically). Read
+   ``SqliteSaver``, three times: a small state that does not grow ("small"); a list
+   of plain dicts growing by one ~200-byte dict per node ("dicts"); and a chat whose
+   message list grows by 4 LangChain messages a turn ("chat"). LangGraph re-stores
+   growing lists whole at every checkpoint, so those files grow quadratically. Read
    the whole history *with values* with LangGraph's own ``get_state_history`` and
    with the reader's ``history()`` (cold: its payload cache cleared), in the same
    run, best of ``--repeat``. Also times the reader's value-free ``list()``.
@@ -62,8 +63,8 @@ async def bench_history(folder: Path, turns: int, repeat: int, kind: str) -> Non
             lgdb.write_chats(saver, threads=1, turns=turns)
             graph = lgdb.chat_graph(saver)
         else:
-            lgdb.write_small(saver, turns=turns)
-            graph = lgdb.small_graph(saver)
+            lgdb.write_small(saver, turns=turns, grow=kind == "dicts")
+            graph = lgdb.small_graph(saver, grow=kind == "dicts")
         config: Any = {"configurable": {"thread_id": thread}}
         lg_time, snapshots = _best(
             repeat, lambda: list(graph.get_state_history(config))
@@ -133,11 +134,18 @@ async def main() -> None:
     parser.add_argument("--turns", type=int, default=200)
     parser.add_argument("--threads", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--history",
+        nargs="*",
+        default=["small", "dicts", "chat"],
+        choices=["small", "dicts", "chat"],
+        help="which history states to measure",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if args.turns:
-            await bench_history(Path(tmp), args.turns, args.repeat, "small")
-            await bench_history(Path(tmp), args.turns, args.repeat, "chat")
+            for kind in args.history:
+                await bench_history(Path(tmp), args.turns, args.repeat, kind)
         if args.threads:
             await bench_threads(Path(tmp), args.threads, args.repeat)
 

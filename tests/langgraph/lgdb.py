@@ -131,25 +131,30 @@ def chat_graph(saver: BaseCheckpointSaver[Any]) -> Any:
 
 
 class SmallState(TypedDict, total=False):
-    """A state that does not grow: the cost per checkpoint stays constant."""
+    """A state that does not grow (unless ``grow``): constant cost per checkpoint."""
 
     step: int
     last: str
     data: dict[str, Any]
+    notes: Annotated[list[dict[str, Any]], operator.add]
 
 
-def _small_node(name: str) -> Any:
+def _small_node(name: str, grow: bool) -> Any:
     def run(state: SmallState) -> dict[str, Any]:
-        return {"step": state.get("step", 0) + 1, "last": name}
+        update: dict[str, Any] = {"step": state.get("step", 0) + 1, "last": name}
+        if grow:  # a plain-dict "message" of ~200 bytes per node
+            update["notes"] = [{"role": name, "content": "x" * 180}]
+        return update
 
     return run
 
 
-def small_graph(saver: BaseCheckpointSaver[Any]) -> Any:
-    """A 3-node a -> b -> c graph over :class:`SmallState` (5 checkpoints a turn)."""
+def small_graph(saver: BaseCheckpointSaver[Any], *, grow: bool = False) -> Any:
+    """A 3-node a -> b -> c graph over :class:`SmallState` (5 checkpoints a turn);
+    with ``grow`` each node appends a plain dict to ``notes``."""
     builder = StateGraph(SmallState)
     for name in ("a", "b", "c"):
-        builder.add_node(name, _small_node(name))
+        builder.add_node(name, _small_node(name, grow))
     builder.add_edge(START, "a")
     builder.add_edge("a", "b")
     builder.add_edge("b", "c")
@@ -370,9 +375,11 @@ def build_postgres(dsn: str) -> Built:
         return Built(dsn, threads, langgraph_history(saver))
 
 
-def write_small(saver: BaseCheckpointSaver[Any], *, turns: int) -> None:
+def write_small(
+    saver: BaseCheckpointSaver[Any], *, turns: int, grow: bool = False
+) -> None:
     """Write ``turns`` turns of :func:`small_graph` into thread ``small``."""
-    graph = small_graph(saver)
+    graph = small_graph(saver, grow=grow)
     for turn in range(turns):
         graph.invoke({"data": {"turn": turn, "note": "x" * 100}}, _cfg("small"))
 

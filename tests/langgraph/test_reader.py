@@ -343,3 +343,21 @@ async def test_watch_sees_checkpoints_langgraph_commits(
         ("tool",),
         ("respond",),
     ]
+
+
+async def test_history_decodes_shared_prefixes_once(tmp_path: Path) -> None:
+    path = tmp_path / "grow.db"
+    with lgdb.sqlite_saver(path) as saver:
+        lgdb.write_small(saver, turns=4, grow=True)
+    async with open_langgraph(str(path)) as cp:
+        history = await cp.history("small")
+        alone = [await cp.get("small", c.id) for c in history]
+    # The same values as decoding each checkpoint alone...
+    assert [dict(c.values) for c in history] == [
+        dict(c.values) for c in alone if c is not None
+    ]
+    # ...with a grown list's old items decoded once and shared with the parent.
+    head, parent = history[0], history[1]
+    assert len(head.values["notes"]) > len(parent.values["notes"]) > 0
+    assert head.values["notes"][0] is parent.values["notes"][0]
+    assert head.values["notes"] is not parent.values["notes"]
