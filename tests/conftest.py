@@ -9,10 +9,12 @@ binaries, or the server named by ``TIMELOOM_TEST_POSTGRES_URL``; ``postgres_dsn`
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import tempfile
 import uuid
@@ -29,6 +31,8 @@ POSTGRES_URL_ENV = "TIMELOOM_TEST_POSTGRES_URL"
 REQUIRE_POSTGRES_ENV = "TIMELOOM_REQUIRE_POSTGRES"
 # Debian's `postgresql` package keeps the server binaries off PATH.
 PG_BIN_GLOBS = ("/usr/lib/postgresql/*/bin", "/usr/local/pgsql/bin")
+CLUSTER_PREFIX = "timeloom-pg-"
+OWNER_FILE = "owner.pid"  # the pid of the test process that started the cluster
 
 
 def postgres_unavailable(reason: str) -> NoReturn:
@@ -137,10 +141,43 @@ def _free_port() -> int:
         return port
 
 
+def _traversable_by_others(path: Path) -> bool:
+    """Whether another OS user can reach ``path`` (every ancestor has o+x)."""
+    path = path.resolve()
+    return all(os.stat(p).st_mode & stat.S_IXOTH for p in (path, *path.parents))
+
+
+def _reap_orphans(parent: Path, bindir: Path, as_user: str | None) -> None:
+    """Stop and delete throwaway clusters whose test process died before its teardown
+    (killed by a timeout, say). Only clusters that name their owner are touched."""
+    for owner in parent.glob(f"{CLUSTER_PREFIX}*/{OWNER_FILE}"):
+        try:
+            pid = int(owner.read_text())
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            pass  # the owner is gone: reap below
+        except (OSError, ValueError):
+            continue  # alive (maybe another user's), or unreadable: leave it
+        else:
+            continue
+        orphan = PostgresServer(
+            dsn="", datadir=owner.parent / "data", bindir=bindir, as_user=as_user
+        )
+        if (owner.parent / "data" / "postmaster.pid").exists():
+            with contextlib.suppress(RuntimeError, OSError):
+                orphan.stop("immediate")
+        shutil.rmtree(owner.parent, ignore_errors=True)
+
+
 def _start_cluster(bindir: Path) -> PostgresServer:
     """initdb + pg_ctl start a throwaway cluster in a new temp dir."""
     as_user = "postgres" if os.geteuid() == 0 else None
-    tmp = Path(tempfile.mkdtemp(prefix="timeloom-pg-"))
+    parent = Path(tempfile.gettempdir())
+    if as_user is not None and not _traversable_by_others(parent):
+        parent = Path("/tmp")  # e.g. TMPDIR under /root: `postgres` cannot reach it
+    _reap_orphans(parent, bindir, as_user)
+    tmp = Path(tempfile.mkdtemp(prefix=CLUSTER_PREFIX, dir=parent))
+    (tmp / OWNER_FILE).write_text(str(os.getpid()))
     if as_user is not None:
         # initdb/pg_ctl refuse to run as root: hand the directory to `postgres`.
         # mkdtemp makes it 0700 root-owned; the chown makes it traversable for them.
@@ -246,9 +283,10 @@ class PostgresFixtureLogic:
 
     unavailable: Callable[[str], NoReturn]
     find_bindir: Callable[..., Path | None]
+    reap_orphans: Callable[[Path, Path, str | None], None]
 
 
 @pytest.fixture
 def postgres_fixture_logic() -> PostgresFixtureLogic:
-    """The skip-or-fail helper and the binary finder (tests of this conftest)."""
-    return PostgresFixtureLogic(postgres_unavailable, find_pg_bindir)
+    """The skip-or-fail helper, binary finder and reaper (tests of this conftest)."""
+    return PostgresFixtureLogic(postgres_unavailable, find_pg_bindir, _reap_orphans)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn, Protocol
@@ -20,6 +22,8 @@ class PostgresFixtureLogic(Protocol):
     def unavailable(self) -> Callable[[str], NoReturn]: ...
     @property
     def find_bindir(self) -> Callable[..., Path | None]: ...
+    @property
+    def reap_orphans(self) -> Callable[[Path, Path, str | None], None]: ...
 
 
 def _fake_bindir(root: Path, name: str) -> Path:
@@ -67,6 +71,22 @@ def test_prefers_path_and_reports_nothing_found(
     find = postgres_fixture_logic.find_bindir
     assert find(path=str(on_path), globs=(f"{tmp_path}/lib/*/bin",)) == on_path
     assert find(path=str(tmp_path / "none"), globs=(f"{tmp_path}/x/*/bin",)) is None
+
+
+def test_reaps_only_clusters_whose_owner_died(
+    postgres_fixture_logic: PostgresFixtureLogic, tmp_path: Path
+) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    orphan, alive, unowned = (tmp_path / f"timeloom-pg-{n}" for n in "abc")
+    for path in (orphan, alive, unowned):
+        (path / "data").mkdir(parents=True)
+    (orphan / "owner.pid").write_text(str(dead.pid))
+    (alive / "owner.pid").write_text(str(os.getpid()))
+    postgres_fixture_logic.reap_orphans(tmp_path, tmp_path / "bin", None)
+    assert not orphan.exists()
+    assert alive.exists()
+    assert unowned.exists()
 
 
 @pytest.mark.postgres
