@@ -21,6 +21,7 @@ import asyncpg
 from timeloom.backends.langgraph.decode import decode_json_text, decode_typed, inert
 from timeloom.backends.langgraph.mapping import RawCheckpoint, RawWrite
 from timeloom.backends.langgraph.reader import LangGraphReader, ThreadRow, keep_internal
+from timeloom.backends.langgraph.shared import SharedDecoder
 from timeloom.core.errors import SchemaError, StoreConnectionError
 
 LANGGRAPH_PG_TABLES: Final = (
@@ -201,7 +202,7 @@ class LangGraphPostgres(LangGraphReader):
     # -- decoding ------------------------------------------------------------------
 
     @staticmethod
-    def _raw(row: asyncpg.Record) -> RawCheckpoint:
+    def _raw(row: asyncpg.Record, shared: SharedDecoder | None = None) -> RawCheckpoint:
         try:
             checkpoint = json.loads(row["checkpoint"])
         except ValueError as exc:
@@ -214,6 +215,10 @@ class LangGraphPostgres(LangGraphReader):
         ):
             if tag == "empty":
                 values.pop(channel, None)
+            elif shared is not None and tag == "msgpack" and blob is not None:
+                values[channel] = shared.value(
+                    row["checkpoint_id"], row["parent_checkpoint_id"], channel, blob
+                )
             else:
                 values[channel] = decode_typed(tag, blob)
         try:
@@ -239,7 +244,16 @@ class LangGraphPostgres(LangGraphReader):
     ) -> builtins.list[RawCheckpoint]:
         sql = _ROWS_SQL.format(where=where, blobs="" if values else _INTERNAL_BLOBS)
         rows = await self._query(sql + tail, *params)
-        out = [self._raw(r) for r in rows]
+        if values and len(rows) > 1:
+            # Parents first, so each reuses what its parent decoded (see shared.py).
+            shared = SharedDecoder()
+            decoded = {
+                r["checkpoint_id"]: self._raw(r, shared)
+                for r in sorted(rows, key=lambda r: str(r["checkpoint_id"]))
+            }
+            out = [decoded[r["checkpoint_id"]] for r in rows]
+        else:
+            out = [self._raw(r) for r in rows]
         if not values:
             for raw in out:
                 values_ = raw.checkpoint.get("channel_values") or {}

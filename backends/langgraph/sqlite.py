@@ -457,8 +457,9 @@ class LangGraphSqlite(LangGraphReader):
             where = ["thread_id = ?", "checkpoint_ns != ''"]
             params.append(thread_id)
         if search:
-            where.append("thread_id LIKE ? ESCAPE '\\'")
-            params.append(_like_prefix(search))
+            # Not LIKE: it ignores case in SQLite.
+            where.append("substr(thread_id, 1, ?) = ?")
+            params += [len(search), search]
         grouped = (
             "SELECT thread_id, checkpoint_ns, COUNT(*) AS n, MAX(checkpoint_id) AS head, "
             f"MIN(checkpoint_id) AS first FROM checkpoints WHERE {' AND '.join(where)} "
@@ -499,15 +500,10 @@ class LangGraphSqlite(LangGraphReader):
         )
         params: list[Any] = []
         if search:
-            sql += " AND thread_id LIKE ? ESCAPE '\\'"
-            params.append(_like_prefix(search))
+            sql += " AND substr(thread_id, 1, ?) = ?"
+            params += [len(search), search]
         rows = await self._query(sql, params)
         return int(rows[0][0])
-
-
-def _like_prefix(prefix: str) -> str:
-    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped + "%"
 
 
 def _json_clause(

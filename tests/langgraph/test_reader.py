@@ -124,6 +124,8 @@ async def test_threads_list_root_graphs_with_counts(source: Built) -> None:
         assert [t.thread_id for t in await cp.threads(status="paused")] == ["paused-1"]
         assert await cp.count_threads(status="failed") == 1
         assert [t.thread_id for t in await cp.threads(search="fork")] == ["fork-1"]
+        assert await cp.threads(search="FORK") == []  # a prefix, case-sensitive
+        assert await cp.threads(search="%") == []  # not a pattern
         page = await cp.threads(limit=2, offset=1)
         assert [t.thread_id for t in page] == [t.thread_id for t in threads[1:3]]
         users = await cp.threads(metadata={"user_id": "u1"})
