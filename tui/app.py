@@ -19,6 +19,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widgets import Footer, Input, Select, Static
 from textual.worker import Worker, WorkerState
 
@@ -51,6 +52,9 @@ from timeloom.tui.widgets.value_tree import ValueTree
 
 HISTORY_PAGE: Final = 500
 """Checkpoint summaries fetched per request."""
+
+LOADING_NOTICE_DELAY: Final = 0.3
+"""Seconds a checkpoint may take to load before the detail pane says it is loading."""
 
 FATAL_GROUP: Final = "startup"
 DIALOG_GROUPS: Final = frozenset({"threads", "history", "action"})
@@ -147,7 +151,9 @@ class TimeloomApp(App[None]):
 
     selected_thread: reactive[str | None] = reactive(None, init=False)
     """The thread shown in the checkpoint tree."""
-    selected_checkpoint: reactive[str | None] = reactive(None, init=False)
+    selected_checkpoint: reactive[str | None] = reactive(
+        None, init=False, always_update=True
+    )
     """The checkpoint shown in the detail pane."""
     following: reactive[bool] = reactive(False, init=False)
     """Whether new checkpoints are watched for and the head tracked."""
@@ -175,6 +181,7 @@ class TimeloomApp(App[None]):
         self._history: list[tuple[str, str]] = []
         self._reselect: str | None = None
         self._refresh_timer_armed = False
+        self._loading_timer: Timer | None = None
 
     # -- layout --------------------------------------------------------------------
 
@@ -466,8 +473,18 @@ class TimeloomApp(App[None]):
     @_while_running
     def _checkpoint_highlighted(self, message: CheckpointTree.Highlighted) -> None:
         self.selected_meta = message.meta
-        self.detail.show_loading(message.meta)
         self.selected_checkpoint = message.meta.id
+        # The detail pane keeps the previous checkpoint until the new one is read;
+        # it says "loading" only if that takes long enough to notice.
+        if self._loading_timer is not None:
+            self._loading_timer.stop()
+        self._loading_timer = self.set_timer(LOADING_NOTICE_DELAY, self._loading_notice)
+
+    def _loading_notice(self) -> None:
+        shown = self.detail.checkpoint
+        meta = self.selected_meta
+        if meta is not None and (shown is None or shown.id != meta.id):
+            self.detail.show_loading(meta)
 
     def watch_selected_checkpoint(self, checkpoint_id: str | None) -> None:
         meta = self.selected_meta

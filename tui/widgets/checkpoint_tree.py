@@ -125,6 +125,7 @@ class CheckpointTree(ScrollView, can_focus=True):
         self._layout = LaneLayout()
         self._graph_width = 1
         self._step_width = 2
+        self._pending_cursor: int | None = None
         self._more_requested = False
         self._forks: dict[str, list[CheckpointMeta]] = {}
         self._forks_pending: set[str] = set()
@@ -235,8 +236,9 @@ class CheckpointTree(ScrollView, can_focus=True):
     # -- watchers and handlers -----------------------------------------------------
 
     def watch_cursor(self, old: int, new: int) -> None:
-        self._lines.clear()
-        self.refresh()
+        # Only the two rows that changed are drawn again (the cache keys on the cursor).
+        self.refresh_line(old)
+        self.refresh_line(new)
         self.scroll_to_region(
             Region(0, new, max(self.size.width, 1), 1), animate=False, force=True
         )
@@ -254,6 +256,14 @@ class CheckpointTree(ScrollView, can_focus=True):
         self._lines.clear()
         self._resize_virtual()
 
+    def _on_focus(self, event: events.Focus) -> None:
+        self._lines.clear()  # the cursor row looks different with focus
+        self.refresh()
+
+    def _on_blur(self, event: events.Blur) -> None:
+        self._lines.clear()
+        self.refresh()
+
     async def _on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
         if offset is None:
@@ -266,11 +276,11 @@ class CheckpointTree(ScrollView, can_focus=True):
 
     def action_cursor(self, delta: int) -> None:
         """Move the cursor by ``delta`` rows."""
-        self._move(self.cursor + delta)
+        self._move(self._target + delta)
 
     def action_page(self, direction: int) -> None:
         """Move the cursor a screen up or down."""
-        self._move(self.cursor + direction * max(self.size.height - 1, 1))
+        self._move(self._target + direction * max(self.size.height - 1, 1))
 
     def action_first(self) -> None:
         """Move to the newest checkpoint."""
@@ -305,6 +315,7 @@ class CheckpointTree(ScrollView, can_focus=True):
         self._graph_width = 1
         self._step_width = 2
         self._more_requested = False
+        self._pending_cursor = None
         self._forks.clear()
         self._forks_pending.clear()
         self._announced = None
@@ -332,6 +343,8 @@ class CheckpointTree(ScrollView, can_focus=True):
         self._resize_virtual()
         if start == 0 and self._rows:
             self.cursor = self.cursor  # announce the first row
+        elif self._pending_cursor is not None:
+            self._move(self._pending_cursor)
         self._maybe_more()
 
     def add_new(self, metas: Iterable[CheckpointMeta], head_id: str | None) -> int:
@@ -412,9 +425,19 @@ class CheckpointTree(ScrollView, can_focus=True):
                 self._graph_width, len(row.before) + 1 + len(row.after)
             )
 
+    @property
+    def _target(self) -> int:
+        """Where the cursor is going: past the loaded rows while a page loads."""
+        return self.cursor if self._pending_cursor is None else self._pending_cursor
+
     def _move(self, index: int) -> None:
-        if self._rows:
-            self.cursor = max(0, min(index, len(self._rows) - 1))
+        if not self._rows:
+            return
+        last = len(self._rows) - 1
+        # Moving past what is loaded (a held-down key outrunning the database):
+        # remember where the cursor was going and get there when the page arrives.
+        self._pending_cursor = index if index > last and not self.exhausted else None
+        self.cursor = max(0, min(index, last))
 
     def _resize_virtual(self) -> None:
         extra = 0 if self.exhausted else 1

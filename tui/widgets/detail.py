@@ -10,8 +10,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.markup import escape
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
 from textual.widgets import Static, TabbedContent, TabPane
 
 from timeloom.core.checkpoint import Checkpoint, CheckpointMeta, PendingWrite
@@ -32,13 +34,35 @@ def _link(thread_id: str, checkpoint_id: str, text: str) -> str:
 
 
 class DetailPane(Vertical):
-    """Tabs about one checkpoint; only the selected checkpoint's values are shown."""
+    """Tabs about one checkpoint; only the selected checkpoint's values are shown.
+
+    Only the visible tab is drawn; the others are drawn when they are shown, so
+    moving through a long history costs one tab's rendering per step.
+    """
 
     DEFAULT_CSS = """
     DetailPane {
         height: 1fr;
     }
     """
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self.checkpoint: Checkpoint | None = None
+        """The checkpoint shown (``None`` while nothing is, or it is loading)."""
+        self.meta: CheckpointMeta | None = None
+        """Its summary."""
+        self._forks: Sequence[CheckpointMeta] = ()
+        self._notice: str = ""
+        self._drawn: set[str] = set()
+        self._texts: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         with TabbedContent(id="detail-tabs"):
@@ -51,6 +75,10 @@ class DetailPane(Vertical):
             with TabPane("Metadata", id="meta"), VerticalScroll(id="meta-scroll"):
                 yield Static("", id="meta-body")
 
+    @on(TabbedContent.TabActivated)
+    def _tab_shown(self) -> None:
+        self._draw()
+
     @property
     def tabs(self) -> TabbedContent:
         """The tabbed content, for switching and adding tabs."""
@@ -58,19 +86,17 @@ class DetailPane(Vertical):
 
     def show_nothing(self, text: str = "No checkpoint selected.") -> None:
         """Show an empty pane with a hint."""
-        for header in ("#state-header", "#writes-header"):
-            self.query_one(header, Static).update(f"[$text-muted]{escape(text)}[/]")
-        self.query_one("#state-tree", ValueTree).clear()
-        self.query_one("#writes-tree", ValueTree).clear()
-        self.query_one("#meta-body", Static).update("")
+        self.checkpoint, self.meta, self._forks = None, None, ()
+        self._notice = f"[$text-muted]{escape(text)}[/]"
+        self._redraw()
 
     def show_loading(self, meta: CheckpointMeta) -> None:
         """Show what the summary already tells while the values load."""
-        self.query_one("#state-header", Static).update(
+        self.checkpoint, self.meta, self._forks = None, meta, ()
+        self._notice = (
             f"[$text-muted]Loading step {meta.step} ({escape(node_label(meta))})…[/]"
         )
-        self.query_one("#writes-header", Static).update("")
-        self.query_one("#meta-body", Static).update(_metadata(meta, None, None))
+        self._redraw()
 
     def show_checkpoint(
         self, checkpoint: Checkpoint, meta: CheckpointMeta | None
@@ -81,30 +107,70 @@ class DetailPane(Vertical):
             checkpoint: the checkpoint with its values.
             meta: its summary, when known (for the stored size).
         """
-        values = checkpoint.values
-        count = len(values)
-        self.query_one("#state-header", Static).update(
-            f"[b]step {checkpoint.step}[/b] · {count} key{'' if count == 1 else 's'}"
-            f" · next: {escape(', '.join(checkpoint.next) or '(done)')}"
-        )
-        self.query_one("#state-tree", ValueTree).show_values(values)
-        self.query_one("#writes-header", Static).update(_writes_header(checkpoint))
-        self.query_one("#writes-tree", ValueTree).show_values(
-            _writes_values(checkpoint), expand_depth=3
-        )
-        self.query_one("#meta-body", Static).update(_metadata(meta, checkpoint, None))
+        self.checkpoint, self.meta, self._forks = checkpoint, meta, ()
+        self._notice = ""
+        self._redraw()
 
     def show_forks(self, meta: CheckpointMeta, forks: Sequence[CheckpointMeta]) -> None:
         """Add the checkpoint's forks into other threads to the metadata tab."""
-        self.query_one("#meta-body", Static).update(_metadata(meta, None, forks))
+        self.meta, self._forks = meta, forks
+        self._drawn.discard("meta")
+        self._draw()
 
     def show_error(self, title: str, message: str) -> None:
         """Say that the selected checkpoint could not be shown (the app keeps going)."""
-        text = f"[$error][b]{escape(title)}[/b]\n{escape(message)}[/]"
-        self.query_one("#state-header", Static).update(text)
-        self.query_one("#state-tree", ValueTree).clear()
-        self.query_one("#writes-header", Static).update(text)
-        self.query_one("#writes-tree", ValueTree).clear()
+        self.checkpoint = None
+        self._notice = f"[$error][b]{escape(title)}[/b]\n{escape(message)}[/]"
+        self._redraw()
+
+    def _redraw(self) -> None:
+        self._drawn.clear()
+        self._draw()
+
+    def _draw(self) -> None:
+        tab = self.tabs.active
+        if tab in self._drawn or tab not in TABS:
+            return
+        self._drawn.add(tab)
+        checkpoint = self.checkpoint
+        if tab == "meta":
+            self._set("#meta-body", _metadata(self.meta, checkpoint, self._forks))
+            return
+        tree = self.query_one(f"#{tab}-tree", ValueTree)
+        if checkpoint is None:
+            self._set(f"#{tab}-header", self._notice)
+            tree.clear()
+        elif tab == "state":
+            count = len(checkpoint.values)
+            self._set(
+                "#state-header",
+                f"[b]step {checkpoint.step}[/b] · {count} key{'' if count == 1 else 's'}"
+                f" · next: {escape(', '.join(checkpoint.next) or '(done)')}",
+            )
+            tree.show_values(checkpoint.values)
+        else:
+            self._set("#writes-header", _writes_header(checkpoint))
+            tree.show_values(_writes_values(checkpoint), expand_depth=3)
+
+    def _set(self, selector: str, text: str) -> None:
+        """Update a Static; lay the screen out again only if its height may change."""
+        old = self._texts.get(selector)
+        if old == text:
+            return
+        self._texts[selector] = text
+        static = self.query_one(selector, Static)
+        same_height = (
+            old is not None
+            and old.count("\n") == text.count("\n")
+            and _widest(old) <= static.size.width
+            and _widest(text) <= static.size.width
+        )
+        static.update(text, layout=not same_height)
+
+
+def _widest(markup: str) -> int:
+    """The width of the widest line of ``markup`` as displayed."""
+    return max(line.cell_length for line in Content.from_markup(markup).split("\n"))
 
 
 def _writes_header(checkpoint: Checkpoint) -> str:

@@ -126,8 +126,7 @@ class ThreadList(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         if index >= self.total:
             return Strip.blank(width, self.rich_style)
-        selected = index == self.cursor and self.has_focus
-        key = (index, selected or index == self.cursor, width)
+        key = (index, index == self.cursor, width)
         info = self.info_at(index)
         if info is None:
             self._request(index)
@@ -177,8 +176,9 @@ class ThreadList(ScrollView, can_focus=True):
     # -- watchers and handlers -----------------------------------------------------
 
     def watch_cursor(self, old: int, new: int) -> None:
-        self._lines.clear()
-        self.refresh()
+        # Only the two rows that changed are drawn again (the cache keys on the cursor).
+        self.refresh_line(old)
+        self.refresh_line(new)
         self.scroll_to_region(
             Region(0, new, max(self.size.width, 1), 1), animate=False, force=True
         )

@@ -93,6 +93,16 @@ class ValueTree(Tree[ValueNode]):
         self.show_root = False
         self.guide_depth = 3
 
+    def _invalidate(self) -> None:
+        # Tree lays the whole screen out again whenever nodes change; the tree's own
+        # size is fixed by the layout, and a new line count or width reaches the
+        # layout through ``virtual_size`` when the lines are rebuilt. So a repaint
+        # is enough, which keeps stepping through checkpoints cheap.
+        self._clear_line_cache()
+        self._updates += 1
+        self.root._reset()
+        self.refresh()
+
     @on(Tree.NodeExpanded)
     def _fill(self, event: Tree.NodeExpanded[ValueNode]) -> None:
         event.stop()
