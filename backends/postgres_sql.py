@@ -274,26 +274,30 @@ _META_COLUMNS = """
 c.id, c.thread_id, c.parent_id, c.parent_thread_id, c.step, c.source, c.created_at,
 c.nodes, c.next, c.metadata, c.has_error, c.has_interrupt, c.size
 """
-_FULL_COLUMNS = f"""{_META_COLUMNS}, c.values_header, c.writes,
-    ARRAY(SELECT b.hash FROM timeloom_blobs AS b WHERE b.hash = ANY (c.blob_refs)
-          ORDER BY b.hash) AS blob_keys,
-    ARRAY(SELECT b.data FROM timeloom_blobs AS b WHERE b.hash = ANY (c.blob_refs)
-          ORDER BY b.hash) AS blob_data,
-    ARRAY(SELECT w.node FROM timeloom_writes AS w WHERE w.checkpoint_id = c.id
-          ORDER BY w.seq) AS w_nodes,
-    ARRAY(SELECT w.kind FROM timeloom_writes AS w WHERE w.checkpoint_id = c.id
-          ORDER BY w.seq) AS w_kinds,
-    ARRAY(SELECT w.value FROM timeloom_writes AS w WHERE w.checkpoint_id = c.id
-          ORDER BY w.seq) AS w_values
+# A checkpoint with everything needed to rebuild it: one round trip, each blob and
+# pending write looked up once.
+_FULL_SELECT = f"""
+SELECT {_META_COLUMNS}, c.values_header, c.writes,
+       coalesce(bl.keys, '{{}}') AS blob_keys, coalesce(bl.data, '{{}}') AS blob_data,
+       coalesce(pw.nodes, '{{}}') AS w_nodes, coalesce(pw.kinds, '{{}}') AS w_kinds,
+       coalesce(pw.vals, '{{}}') AS w_values
+FROM timeloom_checkpoints AS c
+LEFT JOIN LATERAL (
+    SELECT array_agg(b.hash) AS keys, array_agg(b.data) AS data
+    FROM timeloom_blobs AS b WHERE b.hash = ANY (c.blob_refs)
+) AS bl ON true
+LEFT JOIN LATERAL (
+    SELECT array_agg(w.node ORDER BY w.seq) AS nodes,
+           array_agg(w.kind ORDER BY w.seq) AS kinds,
+           array_agg(w.value ORDER BY w.seq) AS vals
+    FROM timeloom_writes AS w WHERE w.checkpoint_id = c.id
+) AS pw ON true
 """
-GET_BY_ID_SQL = f"""
-SELECT {_FULL_COLUMNS} FROM timeloom_checkpoints AS c
+GET_BY_ID_SQL = f"""{_FULL_SELECT}
 WHERE c.id = $1 AND ($2::text IS NULL OR c.thread_id = $2)
 """
-GET_HEAD_SQL = f"""
-SELECT {_FULL_COLUMNS} FROM timeloom_threads AS t
-JOIN timeloom_checkpoints AS c ON c.id = t.head_id
-WHERE t.thread_id = $1
+GET_HEAD_SQL = f"""{_FULL_SELECT}
+WHERE c.id = (SELECT t.head_id FROM timeloom_threads AS t WHERE t.thread_id = $1)
 """
 LIST_SQL = f"""
 SELECT {_META_COLUMNS} FROM timeloom_checkpoints AS c
