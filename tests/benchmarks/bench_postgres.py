@@ -49,10 +49,11 @@ async def _db_size(dsn: str) -> int:
 
 
 Put = Callable[[int, list[dict[str, Any]]], Awaitable[None]]
+Read = Callable[[], Awaitable[Any]]
 
 
 @asynccontextmanager
-async def timeloom_saver(dsn: str) -> AsyncIterator[Put]:
+async def timeloom_saver(dsn: str) -> AsyncIterator[tuple[Put, Read]]:
     """Commit one checkpoint of the chat per call, with PostgresCheckpointer."""
     async with PostgresCheckpointer(dsn) as saver:
         head: str | None = None
@@ -75,11 +76,14 @@ async def timeloom_saver(dsn: str) -> AsyncIterator[Put]:
             await saver.put(cp, expected_head=head)
             head = cp.id
 
-        yield put
+        async def read() -> Any:
+            return await saver.get("bench")
+
+        yield put, read
 
 
 @asynccontextmanager
-async def langgraph_saver(dsn: str) -> AsyncIterator[Put]:
+async def langgraph_saver(dsn: str) -> AsyncIterator[tuple[Put, Read]]:
     """The same through LangGraph's AsyncPostgresSaver.aput."""
     from langgraph.checkpoint.base import empty_checkpoint
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
@@ -98,7 +102,10 @@ async def langgraph_saver(dsn: str) -> AsyncIterator[Put]:
                 config, cp, metadata, {"messages": step + 1, "turn": step + 1}
             )
 
-        yield put
+        async def read() -> Any:
+            return await saver.aget_tuple(config)
+
+        yield put, read
 
 
 def _report(name: str, latencies: list[float], size: int | None = None) -> None:
@@ -128,11 +135,13 @@ async def main(server_dsn: str, steps: int) -> None:
     latencies: dict[str, list[float]] = {name: [] for name in savers}
     encode: list[float] = []
     serde = Serializer()
+    reads: dict[str, list[float]] = {name: [] for name in savers}
     async with AsyncExitStack() as stack:
-        puts = {
+        opened = {
             name: await stack.enter_async_context(open_saver(dsns[name]))
             for name, open_saver in savers.items()
         }
+        puts = {name: put for name, (put, _) in opened.items()}
         messages: list[dict[str, Any]] = []
         for step in range(steps):
             messages.append(_message(step))
@@ -144,9 +153,18 @@ async def main(server_dsn: str, steps: int) -> None:
             start = time.perf_counter()
             encode_values({"messages": list(messages), "turn": step}, serde)
             encode.append((time.perf_counter() - start) * 1000)
+        for _ in range(50):
+            for name, (_, read) in opened.items():
+                start = time.perf_counter()
+                await read()
+                reads[name].append((time.perf_counter() - start) * 1000)
+    print("commit one checkpoint:")
     for name in savers:
         _report(name, latencies[name], await _db_size(dsns[name]))
     _report("  of which layout encode (client)", encode)
+    print(f"read the latest checkpoint ({steps} messages), 50 times:")
+    for name in savers:
+        _report(name, reads[name])
 
 
 if __name__ == "__main__":
