@@ -5,6 +5,12 @@ binaries, or the server named by ``TIMELOOM_TEST_POSTGRES_URL``; ``postgres_dsn`
 (function) is a fresh database on it for one test. Tests that use them carry
 ``@pytest.mark.postgres``. Without a server they skip with the reason, unless
 ``TIMELOOM_REQUIRE_POSTGRES=1`` (CI), which turns the skip into a failure.
+
+The cluster lives in a temp dir (data, log, unix socket), listens on 127.0.0.1 and a
+free port, and keeps PostgreSQL's durable defaults (fsync on). ``initdb`` and
+``pg_ctl`` refuse to run as root, so as root they run as the ``postgres`` OS user
+(``runuser``). A cluster whose test process was killed before its teardown is
+stopped and deleted by the next session that starts one.
 """
 
 from __future__ import annotations
