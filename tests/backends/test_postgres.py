@@ -7,6 +7,7 @@ The behaviour every backend shares is in the conformance suite.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import threading
 from collections.abc import AsyncIterator
@@ -29,6 +30,7 @@ from timeloom.core.errors import (
     ReadOnlyError,
     SchemaError,
     StoreConnectionError,
+    TimeloomError,
 )
 from timeloom.core.ids import new_checkpoint_id
 
@@ -532,3 +534,18 @@ async def test_metadata_filters_agree_with_python_equality(
     assert [t.thread_id for t in await writer.threads(metadata={"run": "r2"})] == ["t"]
     assert await writer.threads(metadata={"run": "r1"}) == []
     assert len(await writer.threads(metadata={"n": 1, "run": "r2"})) == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"step": 2**40}, {"thread_id": "a\x00b"}, {"next": ("a\x00",)}],
+    ids=["int-overflow", "nul-thread", "nul-node"],
+)
+async def test_values_the_server_refuses_raise_timeloom_errors(
+    writer: PostgresCheckpointer, change: dict[str, Any]
+) -> None:
+    bad = dataclasses.replace(make_cp("t"), **change)
+    with pytest.raises(TimeloomError, match="committing a checkpoint") as err:
+        await writer.put(bad, expected_head=None)
+    assert type(err.value).__module__.startswith("timeloom.")
+    assert await writer.count_threads() == 0
