@@ -62,9 +62,17 @@ def keep_internal(name: str) -> bool:
 class LangGraphReader(BaseCheckpointer):
     """Reads a LangGraph checkpoint database; never writes to it.
 
-    Timelines: thread ``t`` is LangGraph thread ``t``'s root graph; a subgraph
-    namespace ``ns`` is the timeline ``"t|ns"``. :meth:`threads` lists root graphs;
-    :meth:`subgraphs` lists a thread's subgraph timelines.
+    Beyond the protocol:
+
+    - Timelines: thread ``t`` is LangGraph thread ``t``'s root graph; a subgraph
+      namespace ``ns`` is the timeline ``"t|ns"`` (nested: ``"t|outer:id|inner:id"``),
+      usable wherever a thread id is. :meth:`threads` and :meth:`count_threads` cover
+      root graphs only; :meth:`subgraphs` lists a thread's subgraph timelines, and a
+      checkpoint that ran subgraphs names them in ``metadata["timeloom.subgraphs"]``.
+    - :meth:`history` reads a whole timeline with values in two queries.
+    - :attr:`warnings` (shown by the TUI) and :attr:`schema_notes`.
+    - Values of different checkpoints may share unchanged nested objects (and
+      decoded stored objects are cached): treat them as read-only.
     """
 
     read_only = True
