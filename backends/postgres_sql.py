@@ -146,7 +146,7 @@ BEGIN
     -- about half as fast. Only notify while a follower listens to this database
     -- (it connects as @WATCHER@ and rescans once it listens, so a commit made
     -- meanwhile is still seen).
-    IF EXISTS (SELECT 1 FROM pg_stat_activity AS a
+    IF EXISTS (SELECT 1 FROM pg_stat_get_activity(NULL) AS a  -- pg_stat_activity's source
                WHERE a.application_name = '@WATCHER@'
                  AND a.datid = (SELECT d.oid FROM pg_database AS d
                                 WHERE d.datname = current_database())) THEN
