@@ -151,6 +151,9 @@ class PostgresCheckpointer(BaseCheckpointer):
         self._connect_timeout = connect_timeout
         self._lock = threading.Lock()  # guards _pools: loops live in several threads
         self._pools: dict[asyncio.AbstractEventLoop, asyncio.Task[asyncpg.Pool]] = {}
+        # The thread that first used each loop: a loop left behind by a finished
+        # thread (the sync API keeps one per thread) can have its pool closed.
+        self._owners: dict[asyncio.AbstractEventLoop, threading.Thread] = {}
         self._stale: set[asyncio.AbstractEventLoop] = set()  # pools to refresh
         self._ready = False
 
@@ -179,6 +182,7 @@ class PostgresCheckpointer(BaseCheckpointer):
     async def aclose(self) -> None:
         with self._lock:
             pools, self._pools = self._pools, {}
+            owners, self._owners = self._owners, {}
         current = asyncio.get_running_loop()
         for loop, task in pools.items():
             if loop is current:
@@ -189,7 +193,7 @@ class PostgresCheckpointer(BaseCheckpointer):
                 else:
                     task.cancel()
             else:
-                _terminate_elsewhere(loop, task)
+                _terminate_elsewhere(loop, task, owners.get(loop))
 
     async def _migrate(self, conn: _Conn) -> None:
         async with conn.transaction():
@@ -671,10 +675,10 @@ class PostgresCheckpointer(BaseCheckpointer):
         with self._lock:
             task = self._pools.get(loop)
             if task is None or _failed(task):
-                for other in [lp for lp in self._pools if lp.is_closed()]:
-                    _terminate_elsewhere(other, self._pools.pop(other))
+                self._drop_abandoned_pools()
                 task = loop.create_task(self._create_pool())
                 self._pools[loop] = task
+                self._owners[loop] = threading.current_thread()
             stale = loop in self._stale
             self._stale.discard(loop)
         with self._errors("connecting"):
@@ -684,6 +688,17 @@ class PostgresCheckpointer(BaseCheckpointer):
                 # rather than meet the others one failed call at a time.
                 await pool.expire_connections()
             return pool
+
+    def _drop_abandoned_pools(self) -> None:
+        """Close the pools of loops that are closed or whose thread has ended."""
+        for loop in builtins.list(self._pools):
+            owner = self._owners.get(loop)
+            if loop.is_closed() or (
+                owner is not None and not owner.is_alive() and not loop.is_running()
+            ):
+                _terminate_elsewhere(
+                    loop, self._pools.pop(loop), self._owners.pop(loop, None)
+                )
 
     async def _ready_pool(self) -> asyncpg.Pool:
         if not self._ready:
@@ -805,23 +820,41 @@ def _failed(task: asyncio.Task[Any]) -> bool:
 
 
 def _terminate_elsewhere(
+    loop: asyncio.AbstractEventLoop,
+    task: asyncio.Task[asyncpg.Pool],
+    owner: threading.Thread | None,
+) -> None:
+    """Drop a pool that belongs to another event loop (running, idle or closed)."""
+    if loop.is_closed():
+        return  # nothing can run there any more; the sockets go with the objects
+    if loop.is_running():
+        loop.call_soon_threadsafe(_terminate_when_ready, task)
+    elif owner is not None and not owner.is_alive():
+        # Nobody will run this loop again: run it once more, briefly, in a helper
+        # thread so that the connections are closed now rather than never.
+        threading.Thread(target=_terminate_in, args=(loop, task), daemon=True).start()
+    else:
+        # Idle between two runs of its thread: close the sockets now; the loop
+        # finishes the bookkeeping the next time it runs.
+        _terminate_when_ready(task)
+
+
+def _terminate_when_ready(task: asyncio.Task[asyncpg.Pool]) -> None:
+    if not task.done():
+        task.cancel()
+    elif not _failed(task):
+        task.result().terminate()
+
+
+def _terminate_in(
     loop: asyncio.AbstractEventLoop, task: asyncio.Task[asyncpg.Pool]
 ) -> None:
-    """Drop a pool that belongs to another (maybe closed) event loop."""
-    if not task.done():
-        if not loop.is_closed():
-            loop.call_soon_threadsafe(task.cancel)
-        return
-    if _failed(task):
-        return
-    pool = task.result()
-    if loop.is_closed():
-        return  # its sockets went with the loop
-    if loop.is_running():
-        loop.call_soon_threadsafe(pool.terminate)
-    else:
-        with suppress(Exception):
-            pool.terminate()
+    async def terminate() -> None:
+        _terminate_when_ready(task)
+        await asyncio.sleep(0)  # let the transports report their closing
+
+    with suppress(Exception):
+        loop.run_until_complete(terminate())
 
 
 def _payload_thread(payload: str) -> str | None:

@@ -401,6 +401,39 @@ async def test_usable_from_several_event_loops(
     assert info.checkpoint_count == 2
 
 
+async def test_pools_of_finished_threads_are_closed(
+    postgres_dsn: str, writer: PostgresCheckpointer
+) -> None:
+    # The sync API keeps one event loop per thread and never closes it; threads
+    # that come and go must not leave a connection each behind.
+    await grow(writer, "t", 1)
+
+    def in_a_thread() -> None:
+        loop = asyncio.new_event_loop()  # left open, as the sync API leaves it
+        loop.run_until_complete(writer.count_threads())
+
+    async def connections() -> int:
+        conn = await asyncpg.connect(postgres_dsn)
+        try:
+            count: int = await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND application_name = 'timeloom'"
+            )
+        finally:
+            await conn.close()
+        return count
+
+    for _ in range(3):
+        thread = threading.Thread(target=in_a_thread)
+        thread.start()
+        await asyncio.to_thread(thread.join)
+    for _ in range(50):  # the last thread's pool stays until a new one starts
+        if await connections() == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert await connections() == 2  # this loop's and the last thread's
+
+
 def test_url_masks_the_password() -> None:
     cp = PostgresCheckpointer("postgresql://bob:pa55@db.example:5432/prod")
     assert cp.url == "postgresql://bob:***@db.example:5432/prod"
