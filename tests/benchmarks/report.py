@@ -284,6 +284,12 @@ def print_summary(rows: list[dict[str, Any]], targets: list[dict[str, Any]]) -> 
             if k in machine
         )
     )
+    end = next((r for r in rows if r.get("bench") == "end"), {})
+    print(
+        "Load average (1 min; the machine is shared): "
+        f"{machine.get('load_average_1m_at_start', '?')} at start, "
+        f"{end.get('load_average_1m_at_end', '?')} at end"
+    )
     print(f"SQLite durability: {machine.get('sqlite_durability', '?')}")
     if "postgres_fsync" in machine:
         print(

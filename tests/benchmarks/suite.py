@@ -758,6 +758,8 @@ def machine(server_dsn: str | None) -> dict[str, Any]:
         "cpu": cpu,
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
+        # Other processes share this machine: say how busy it was.
+        "load_average_1m_at_start": round(os.getloadavg()[0], 2),
     }
     import langgraph.version
 
@@ -817,6 +819,11 @@ def main(argv: list[str] | None = None) -> int:
                 begun = time.perf_counter()
                 run.attempt(name, step)
                 progress(f"{name} done in {time.perf_counter() - begun:.1f} s")
+    run.emit(
+        bench="end",
+        total_s=time.perf_counter() - started,
+        load_average_1m_at_end=round(os.getloadavg()[0], 2),
+    )
     targets = evaluate_targets(run.rows)
     for row in targets:
         run.emit(**row)
