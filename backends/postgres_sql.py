@@ -6,8 +6,14 @@ compares strings (UUIDv7 strings sort by creation time).
 
 A step commit is one call of the server-side function ``timeloom_put``: one round
 trip that checks the thread's head, stores the new blobs, inserts the checkpoint,
-moves the head and sends the NOTIFY for live follow, all in the statement's own
-transaction. A conflicting head writes nothing and is reported in the result row.
+moves the head and, while a follower listens, sends the NOTIFY for live follow, all
+in the statement's own transaction. A conflicting head writes nothing and is
+reported in the result row.
+
+Blobs are garbage-collected by reference: each checkpoint lists every blob its
+values need in ``blob_refs`` (GIN-indexed), and deleting checkpoints deletes the
+blobs no remaining checkpoint lists. Puts take a shared advisory lock that the
+collector takes exclusively, so a blob a put found already stored stays stored.
 """
 
 from __future__ import annotations
