@@ -65,7 +65,8 @@ _Handler = TypeVar("_Handler", bound=Callable[..., None])
 
 
 def _while_running(handler: _Handler) -> _Handler:
-    """Drop results that arrive while the app shuts down (its widgets are gone)."""
+    """Drop results (and timers) that arrive while the app shuts down: its widgets
+    are gone by then."""
 
     @wraps(handler)
     def guarded(self: App[None], *args: object) -> None:
@@ -334,6 +335,7 @@ class TimeloomApp(App[None]):
     # -- errors --------------------------------------------------------------------
 
     @on(Worker.StateChanged)
+    @_while_running
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if event.state != WorkerState.ERROR or worker.error is None:
@@ -480,6 +482,7 @@ class TimeloomApp(App[None]):
             self._loading_timer.stop()
         self._loading_timer = self.set_timer(LOADING_NOTICE_DELAY, self._loading_notice)
 
+    @_while_running
     def _loading_notice(self) -> None:
         shown = self.detail.checkpoint
         meta = self.selected_meta
@@ -517,6 +520,7 @@ class TimeloomApp(App[None]):
             self._refresh_timer_armed = True
             self.set_timer(0.3, self._refresh_after_commits)
 
+    @_while_running
     def _refresh_after_commits(self) -> None:
         self._refresh_timer_armed = False
         self.refresh_threads(select=self.selected_thread)
