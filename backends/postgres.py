@@ -276,12 +276,13 @@ class PostgresCheckpointer(BaseCheckpointer):
             )
 
         attempts = 0
+        delta = parent is not None  # blobs the parent has were left out
 
         async def run(pool: asyncpg.Pool) -> None:
-            nonlocal attempts, encoded
+            nonlocal attempts, encoded, delta
             attempts += 1
             try:
-                row = await pool.fetchrow(q.PUT_SQL, *args(encoded, parent is not None))
+                row = await pool.fetchrow(q.PUT_SQL, *args(encoded, delta))
             except asyncpg.UniqueViolationError:
                 row = None  # this checkpoint id is stored already
             except asyncpg.PostgresError as exc:
@@ -290,7 +291,8 @@ class PostgresCheckpointer(BaseCheckpointer):
                 # The parent was deleted since we encoded against it: its blobs
                 # may be gone, so store every blob this time.
                 encoded = encode_values(checkpoint.values, self.serde, None)
-                row = await pool.fetchrow(q.PUT_SQL, *args(encoded, False))
+                delta = False
+                row = await pool.fetchrow(q.PUT_SQL, *args(encoded, delta))
             if row is not None and row["status"] == "ok":
                 return
             # A retry after a lost connection may find its own first attempt
