@@ -40,34 +40,27 @@ SELECT table_name, column_name FROM information_schema.columns
 WHERE table_schema = current_schema() AND table_name = ANY($1::text[])
 """
 
-# $1.. are filled in by the callers; {where} and {blobs} are fixed fragments below.
+# {where} is a fixed fragment from the callers; values are always bound ($1...).
 _ROWS_SQL: Final = """
 SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id,
-       c.checkpoint::text, c.metadata::text, b.channels, b.types, b.blobs,
-       octet_length(c.checkpoint::text) + coalesce(s.size, 0) AS size
+       c.checkpoint::text AS checkpoint, c.metadata::text AS metadata
 FROM checkpoints c
-LEFT JOIN LATERAL (
-    SELECT array_agg(bl.channel) AS channels, array_agg(bl.type) AS types,
-           array_agg(bl.blob) AS blobs
-    FROM jsonb_each_text(c.checkpoint -> 'channel_versions') v
-    JOIN checkpoint_blobs bl
-      ON bl.thread_id = c.thread_id AND bl.checkpoint_ns = c.checkpoint_ns
-     AND bl.channel = v.key AND bl.version = v.value
-    {blobs}
-) b ON true
-LEFT JOIN LATERAL (
-    SELECT sum(pg_column_size(bl.blob)) AS size
-    FROM jsonb_each_text(c.checkpoint -> 'channel_versions') v
-    JOIN checkpoint_blobs bl
-      ON bl.thread_id = c.thread_id AND bl.checkpoint_ns = c.checkpoint_ns
-     AND bl.channel = v.key AND bl.version = v.value
-) s ON true
 WHERE {where}
 """
-_INTERNAL_BLOBS: Final = (
-    "WHERE bl.channel LIKE 'branch:%' OR bl.channel LIKE 'start:%' "
-    "OR bl.channel LIKE '\\_\\_%'"
-)
+# Each (channel, version) blob once, however many checkpoints share it. Summaries
+# read only the bookkeeping blobs' bytes, and every blob's stored size (which
+# pg_column_size gives without de-TOASTing).
+_BLOBS_SQL: Final = """
+SELECT k.thread_id, k.checkpoint_ns, k.channel, k.version, bl.type,
+       CASE WHEN $5 OR bl.channel LIKE 'branch:%' OR bl.channel LIKE 'start:%'
+                 OR bl.channel LIKE '\\_\\_%' THEN bl.blob END AS blob,
+       pg_column_size(bl.blob) AS size
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+     AS k(thread_id, checkpoint_ns, channel, version)
+JOIN checkpoint_blobs bl
+  ON bl.thread_id = k.thread_id AND bl.checkpoint_ns = k.checkpoint_ns
+ AND bl.channel = k.channel AND bl.version = k.version
+"""
 _SPECIAL_VALUES: Final = (
     "CASE WHEN channel IN ('__error__', '__interrupt__', '__resume__') THEN blob END"
 )
@@ -202,25 +195,15 @@ class LangGraphPostgres(LangGraphReader):
     # -- decoding ------------------------------------------------------------------
 
     @staticmethod
-    def _raw(row: asyncpg.Record, shared: SharedDecoder | None = None) -> RawCheckpoint:
+    def _parse(row: asyncpg.Record) -> RawCheckpoint:
+        """A checkpoints row with its inline values; blobs are added later."""
         try:
             checkpoint = json.loads(row["checkpoint"])
         except ValueError as exc:
             checkpoint = {
                 "__error__": inert("langgraph.undecodable", {"error": str(exc)})
             }
-        values = checkpoint.setdefault("channel_values", {})
-        for channel, tag, blob in zip(
-            row["channels"] or (), row["types"] or (), row["blobs"] or (), strict=False
-        ):
-            if tag == "empty":
-                values.pop(channel, None)
-            elif shared is not None and tag == "msgpack" and blob is not None:
-                values[channel] = shared.value(
-                    row["checkpoint_id"], row["parent_checkpoint_id"], channel, blob
-                )
-            else:
-                values[channel] = decode_typed(tag, blob)
+        checkpoint.setdefault("channel_values", {})
         try:
             metadata = decode_json_text(row["metadata"] or "{}")
         except ValueError as exc:
@@ -236,31 +219,79 @@ class LangGraphPostgres(LangGraphReader):
             parent_id=row["parent_checkpoint_id"],
             checkpoint=checkpoint,
             metadata=metadata if isinstance(metadata, dict) else {"value": metadata},
-            size=int(row["size"]) if row["size"] is not None else None,
+            size=len(row["checkpoint"]),
         )
 
     async def _select(
         self, where: str, params: Sequence[Any], *, values: bool, tail: str = ""
     ) -> builtins.list[RawCheckpoint]:
-        sql = _ROWS_SQL.format(where=where, blobs="" if values else _INTERNAL_BLOBS)
-        rows = await self._query(sql + tail, *params)
-        if values and len(rows) > 1:
-            # Parents first, so each reuses what its parent decoded (see shared.py).
-            shared = SharedDecoder()
-            decoded = {
-                r["checkpoint_id"]: self._raw(r, shared)
-                for r in sorted(rows, key=lambda r: str(r["checkpoint_id"]))
-            }
-            out = [decoded[r["checkpoint_id"]] for r in rows]
-        else:
-            out = [self._raw(r) for r in rows]
-        if not values:
-            for raw in out:
-                values_ = raw.checkpoint.get("channel_values") or {}
-                raw.checkpoint["channel_values"] = {
-                    k: v for k, v in values_.items() if keep_internal(k)
-                }
-        return out
+        rows = [
+            self._parse(r)
+            for r in await self._query(_ROWS_SQL.format(where=where) + tail, *params)
+        ]
+        # The channels whose value is a blob: versioned, but not inline.
+        wanted: dict[tuple[str, str, str, str], None] = {}
+        for raw in rows:
+            inline = raw.checkpoint["channel_values"]
+            versions = raw.checkpoint.get("channel_versions") or {}
+            for channel, version in versions.items():
+                if channel not in inline:
+                    wanted[(raw.thread_id, raw.ns, channel, str(version))] = None
+        if not wanted:
+            return rows
+        keys = list(wanted)
+        blobs = await self._query(
+            _BLOBS_SQL,
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [k[2] for k in keys],
+            [k[3] for k in keys],
+            values,
+        )
+        stored = {
+            (b["thread_id"], b["checkpoint_ns"], b["channel"], b["version"]): b
+            for b in blobs
+        }
+        decoded: dict[tuple[str, str, str, str], Any] = {}
+        shared = SharedDecoder() if values else None
+        # Oldest first, so a growing channel's versions reuse each other's items.
+        for raw in sorted(rows, key=lambda r: r.id):
+            inline = raw.checkpoint["channel_values"]
+            versions = raw.checkpoint.get("channel_versions") or {}
+            size = raw.size or 0
+            for channel, version in versions.items():
+                key = (raw.thread_id, raw.ns, channel, str(version))
+                blob = stored.get(key)
+                if channel in inline or blob is None:
+                    continue
+                size += blob["size"] or 0
+                if blob["type"] == "empty" or (
+                    blob["blob"] is None and not keep_internal(channel) and not values
+                ):
+                    continue
+                if key not in decoded:
+                    decoded[key] = self._decode_blob(raw, channel, blob, shared)
+                inline[channel] = decoded[key]
+            raw.size = size
+        return rows
+
+    @staticmethod
+    def _decode_blob(
+        raw: RawCheckpoint,
+        channel: str,
+        blob: asyncpg.Record,
+        shared: SharedDecoder | None,
+    ) -> Any:
+        data = blob["blob"]
+        if shared is not None and blob["type"] == "msgpack" and data is not None:
+            # Keyed by channel version; the parent is the channel's previous version
+            # as this walk met it, so a grown list decodes only its new items.
+            name = f"{raw.thread_id}\x00{raw.ns}\x00{channel}"
+            parent = shared.last.get(name)
+            value = shared.value(f"{name}\x00{blob['version']}", parent, channel, data)
+            shared.last[name] = f"{name}\x00{blob['version']}"
+            return value
+        return decode_typed(blob["type"], data)
 
     # -- fetchers ------------------------------------------------------------------
 

@@ -64,6 +64,8 @@ class SharedDecoder:
 
     def __init__(self) -> None:
         self._seen: dict[str, dict[str, _Seen]] = {}
+        self.last: dict[str, str] = {}
+        """Free for callers: e.g. the last key decoded per channel (Postgres)."""
 
     def value(
         self,

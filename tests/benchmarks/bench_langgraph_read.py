@@ -14,7 +14,8 @@ Run: ``python -m tests.benchmarks.bench_langgraph_read [--turns 200] [--threads 
 2. Threads: ``--threads`` one-turn threads; time a page of ``threads()``, a deep
    page, and ``count_threads()``.
 
-Prints one JSON line per measurement.
+With ``--postgres DSN`` (an empty scratch database) the histories are measured on
+LangGraph's ``PostgresSaver`` too. Prints one JSON line per measurement.
 """
 
 from __future__ import annotations
@@ -28,8 +29,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 from tests.langgraph import lgdb
-from timeloom.backends.langgraph import LangGraphReader, open_langgraph
+from timeloom.backends.langgraph import (
+    LANGGRAPH_PG_TABLES,
+    LangGraphReader,
+    open_langgraph,
+)
 from timeloom.backends.langgraph.decode import clear_cache
 
 
@@ -55,10 +62,13 @@ def _emit(**fields: Any) -> None:
     print(json.dumps(fields))
 
 
-async def bench_history(folder: Path, turns: int, repeat: int, kind: str) -> None:
+async def bench_history(
+    folder: Path, turns: int, repeat: int, kind: str, dsn: str | None = None
+) -> None:
     path = folder / f"history-{kind}.db"
     thread = "thread-00000" if kind == "chat" else "small"
-    with lgdb.sqlite_saver(path) as saver:
+    saving = lgdb.postgres_saver(dsn) if dsn else lgdb.sqlite_saver(path)
+    with saving as saver:
         if kind == "chat":
             lgdb.write_chats(saver, threads=1, turns=turns)
             graph = lgdb.chat_graph(saver)
@@ -69,8 +79,8 @@ async def bench_history(folder: Path, turns: int, repeat: int, kind: str) -> Non
         lg_time, snapshots = _best(
             repeat, lambda: list(graph.get_state_history(config))
         )
-    size = path.stat().st_size
-    reader: LangGraphReader = open_langgraph(str(path))
+    size = path.stat().st_size if not dsn else None
+    reader: LangGraphReader = open_langgraph(dsn or str(path))
     async with reader:
 
         async def cold_history() -> list[Any]:
@@ -90,6 +100,7 @@ async def bench_history(folder: Path, turns: int, repeat: int, kind: str) -> Non
     ]
     _emit(
         bench=f"history_with_values_{kind}",
+        database="postgres" if dsn else "sqlite",
         checkpoints=len(history),
         db_bytes=size,
         langgraph_get_state_history_s=round(lg_time, 4),
@@ -129,11 +140,27 @@ async def bench_threads(folder: Path, threads: int, repeat: int) -> None:
     )
 
 
+async def _reset(dsn: str) -> None:
+    """Drop LangGraph's tables from the benchmark database."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        for table in LANGGRAPH_PG_TABLES:
+            await conn.execute(f"DROP TABLE IF EXISTS {table}")
+    finally:
+        await conn.close()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=200)
     parser.add_argument("--threads", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--postgres",
+        metavar="DSN",
+        help="also measure histories on this EMPTY Postgres database (its LangGraph "
+        "tables are dropped between runs)",
+    )
     parser.add_argument(
         "--history",
         nargs="*",
@@ -146,6 +173,11 @@ async def main() -> None:
         if args.turns:
             for kind in args.history:
                 await bench_history(Path(tmp), args.turns, args.repeat, kind)
+                if args.postgres:
+                    await _reset(args.postgres)
+                    await bench_history(
+                        Path(tmp), args.turns, args.repeat, kind, args.postgres
+                    )
         if args.threads:
             await bench_threads(Path(tmp), args.threads, args.repeat)
 
