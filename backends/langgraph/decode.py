@@ -487,6 +487,9 @@ def decode_typed(tag: str | None, data: bytes | None) -> Any:
     return inert("langgraph.unknown_type", {"type": tag, "size": len(raw)})
 
 
+_SMALL_BLOB: Final = 4096  # below this, decoding it all in C beats skipping values
+
+
 def decode_checkpoint(
     tag: str | None, data: bytes, *, keep: Callable[[str], bool] | None = None
 ) -> dict[str, Any]:
@@ -503,11 +506,14 @@ def decode_checkpoint(
         The checkpoint dict; ``{}`` with a ``"__error__"`` inert value if the blob is
         not a decodable checkpoint.
     """
-    if keep is None or tag != "msgpack":
+    if keep is None or tag != "msgpack" or len(data) < _SMALL_BLOB:
         value = decode_typed(tag, data)
-        if isinstance(value, dict):
-            return value
-        return {"__error__": value if isinstance(value, Inert) else repr(value)}
+        if not isinstance(value, dict):
+            return {"__error__": value if isinstance(value, Inert) else repr(value)}
+        if keep is not None and isinstance(value.get("channel_values"), dict):
+            channels = value["channel_values"]
+            value["channel_values"] = {k: v for k, v in channels.items() if keep(k)}
+        return value
     try:
         unpacker = msgpack.Unpacker(
             ext_hook=_ext_hook_list,

@@ -25,6 +25,7 @@ from timeloom.backends.langgraph.decode import (
 )
 
 _UNSET: Any = object()
+_SMALL = 4096  # below this, one C-level decode beats walking the channels
 
 
 @dataclass(slots=True)
@@ -114,7 +115,7 @@ class SharedDecoder:
         self, checkpoint_id: str, parent_id: str | None, tag: str | None, data: bytes
     ) -> dict[str, Any]:
         """Decode a whole stored checkpoint dict (SQLite) channel by channel."""
-        if tag != "msgpack":
+        if tag != "msgpack" or len(data) < _SMALL:
             return decode_checkpoint(tag, data)
         try:
             unpacker = msgpack.Unpacker(
