@@ -9,12 +9,11 @@ through exactly one of three channels, chosen by its group in :meth:`_worker_fai
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable, Iterable
-from functools import partial, wraps
-from typing import ClassVar, Final, TypeVar
+from collections.abc import Iterable
+from typing import ClassVar, Final
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -30,8 +29,14 @@ from timeloom.core.checkpoint import (
     ThreadStatus,
 )
 from timeloom.core.checkpointer import BaseCheckpointer
-from timeloom.core.errors import CheckpointNotFound, TimeloomError
-from timeloom.tui.commands import PaletteCommand, TimeloomCommands
+from timeloom.core.errors import TimeloomError
+from timeloom.tui.commands import (
+    PaletteCommand,
+    TimeloomCommands,
+    help_sections,
+    palette_commands,
+)
+from timeloom.tui.loaders import FATAL_GROUP, LoaderApp, while_running
 from timeloom.tui.messages import (
     CheckpointCommitted,
     CheckpointLoaded,
@@ -47,36 +52,16 @@ from timeloom.tui.screens.help import HelpScreen
 from timeloom.tui.widgets.checkpoint_tree import CheckpointTree
 from timeloom.tui.widgets.detail import TABS, DetailPane
 from timeloom.tui.widgets.formatting import FORK_MARK, STATUS_ICONS
-from timeloom.tui.widgets.thread_list import PAGE_SIZE, ThreadList
-from timeloom.tui.widgets.value_tree import ValueTree
-
-HISTORY_PAGE: Final = 500
-"""Checkpoint summaries fetched per request."""
+from timeloom.tui.widgets.thread_list import ThreadList
 
 LOADING_NOTICE_DELAY: Final = 0.3
 """Seconds a checkpoint may take to load before the detail pane says it is loading."""
 
-FATAL_GROUP: Final = "startup"
 DIALOG_GROUPS: Final = frozenset({"threads", "history", "action"})
 """Worker groups whose failure interrupts the user with a dialog; others notify."""
 
 
-_Handler = TypeVar("_Handler", bound=Callable[..., None])
-
-
-def _while_running(handler: _Handler) -> _Handler:
-    """Drop results (and timers) that arrive while the app shuts down: its widgets
-    are gone by then."""
-
-    @wraps(handler)
-    def guarded(self: App[None], *args: object) -> None:
-        if self.is_running:
-            handler(self, *args)
-
-    return guarded  # type: ignore[return-value]
-
-
-class TimeloomApp(App[None]):
+class TimeloomApp(LoaderApp):
     """Browse a checkpoint database: threads, their checkpoint trees, and details.
 
     | Key | Action |
@@ -158,10 +143,6 @@ class TimeloomApp(App[None]):
     """The checkpoint shown in the detail pane."""
     following: reactive[bool] = reactive(False, init=False)
     """Whether new checkpoints are watched for and the head tracked."""
-    search: reactive[str] = reactive("", init=False)
-    """The thread id prefix filter."""
-    status_filter: reactive[ThreadStatus | None] = reactive(None, init=False)
-    """Only threads with this status (``None``: all)."""
 
     def __init__(
         self, checkpointer: BaseCheckpointer, *, close_on_exit: bool = True
@@ -170,11 +151,7 @@ class TimeloomApp(App[None]):
         checkpointer: what to browse; the app calls its ``setup()``.
         close_on_exit: call the checkpointer's ``aclose()`` when the app ends.
         """
-        super().__init__()
-        self.checkpointer = checkpointer
-        self.close_on_exit = close_on_exit
-        self.fatal_error: TimeloomError | None = None
-        """Why the database could not be opened (the app then exits with code 2)."""
+        super().__init__(checkpointer, close_on_exit=close_on_exit)
         self.thread_info: ThreadInfo | None = None
         """The summary of the selected thread."""
         self.selected_meta: CheckpointMeta | None = None
@@ -222,13 +199,6 @@ class TimeloomApp(App[None]):
         self.thread_list.focus()
         self._open_database()
 
-    async def on_unmount(self) -> None:
-        if self.close_on_exit:
-            try:
-                await self.checkpointer.aclose()
-            except TimeloomError:
-                pass  # closing a lost connection: nothing left to tell the user
-
     @property
     def thread_list(self) -> ThreadList:
         """The threads pane's list."""
@@ -244,98 +214,10 @@ class TimeloomApp(App[None]):
         """The detail pane."""
         return self.query_one("#detail", DetailPane)
 
-    # -- workers -------------------------------------------------------------------
-
-    @work(exclusive=True, group=FATAL_GROUP, exit_on_error=False)
-    async def _open_database(self) -> None:
-        await self.checkpointer.setup()
-        total = await self.checkpointer.count_threads()
-        self.post_message(DatabaseOpened(total))
-
-    @work(exclusive=True, group="threads", exit_on_error=False)
-    async def refresh_threads(self, select: str | None = None) -> None:
-        """Count the threads matching the filter and restart the list."""
-        total = await self.checkpointer.count_threads(
-            search=self.search or None, status=self.status_filter
-        )
-        self.post_message(ThreadsCounted(total, select))
-
-    @work(group="thread-pages", exit_on_error=False)
-    async def _load_thread_page(self, generation: int, offset: int) -> None:
-        threads = await self.checkpointer.threads(
-            search=self.search or None,
-            status=self.status_filter,
-            limit=PAGE_SIZE,
-            offset=offset,
-        )
-        self.post_message(ThreadsPage(generation, offset, threads))
-
-    @work(exclusive=True, group="history", exit_on_error=False)
-    async def _load_thread(
-        self, thread_id: str, generation: int, select: str | None
-    ) -> None:
-        info = await self.checkpointer.get_thread(thread_id)
-        if info is None:
-            raise CheckpointNotFound(
-                f"There is no thread {thread_id!r} (it may have been deleted).",
-                title="Thread not found",
-            )
-        metas, exhausted = await self._history_until(thread_id, None, select)
-        self.post_message(ThreadOpened(info, generation, metas, exhausted, select))
-
-    @work(exclusive=True, group="history-more", exit_on_error=False)
-    async def _load_more(
-        self, thread_id: str, generation: int, before: str, select: str | None = None
-    ) -> None:
-        metas, exhausted = await self._history_until(thread_id, before, select)
-        self.post_message(HistoryPage(thread_id, generation, metas, exhausted, select))
-
-    async def _history_until(
-        self, thread_id: str, before: str | None, select: str | None
-    ) -> tuple[list[CheckpointMeta], bool]:
-        """Load one page older than ``before``; more pages until ``select`` is in."""
-        metas: list[CheckpointMeta] = []
-        while True:
-            page = [
-                meta
-                async for meta in self.checkpointer.list(
-                    thread_id, before=before, limit=HISTORY_PAGE
-                )
-            ]
-            metas += page
-            exhausted = len(page) < HISTORY_PAGE
-            # Ids are time-ordered: once past the target, it is loaded or absent.
-            if exhausted or select is None or page[-1].id <= select:
-                return metas, exhausted
-            before = page[-1].id
-
-    @work(group="forks", exit_on_error=False)
-    async def _load_forks(self, thread_id: str, ids: list[str]) -> None:
-        forks: dict[str, list[CheckpointMeta]] = {}
-        for checkpoint_id in ids:
-            children = await self.checkpointer.children(checkpoint_id)
-            forks[checkpoint_id] = [c for c in children if c.thread_id != thread_id]
-        self.post_message(ForksFound(thread_id, forks))
-
-    @work(exclusive=True, group="detail", exit_on_error=False)
-    async def _load_checkpoint(self, thread_id: str, checkpoint_id: str) -> None:
-        checkpoint = await self.checkpointer.get(thread_id, checkpoint_id)
-        if checkpoint is None:
-            raise CheckpointNotFound(
-                f"Checkpoint {checkpoint_id} is gone from {thread_id!r}.",
-                title="Checkpoint not found",
-            )
-        self.post_message(CheckpointLoaded(checkpoint))
-
-    @work(exclusive=True, group="follow", exit_on_error=False)
-    async def _follow(self, thread_id: str | None) -> None:
-        async for meta in self.checkpointer.watch(thread_id):
-            self.post_message(CheckpointCommitted(meta))
-
     # -- errors --------------------------------------------------------------------
 
     @on(Worker.StateChanged)
-    @_while_running
+    @while_running
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if event.state != WorkerState.ERROR or worker.error is None:
@@ -378,7 +260,7 @@ class TimeloomApp(App[None]):
     # -- results -------------------------------------------------------------------
 
     @on(DatabaseOpened)
-    @_while_running
+    @while_running
     def _database_opened(self, message: DatabaseOpened) -> None:
         self.set_class(self.checkpointer.read_only, "-read-only")
         if message.thread_count == 0:
@@ -388,7 +270,7 @@ class TimeloomApp(App[None]):
         self.refresh_threads()
 
     @on(ThreadsCounted)
-    @_while_running
+    @while_running
     def _threads_counted(self, message: ThreadsCounted) -> None:
         self._reselect = message.selected
         self.thread_list.reset(message.total)
@@ -397,7 +279,7 @@ class TimeloomApp(App[None]):
         self.query_one("#counts", Static).update(f"{message.total:,}{filtered} {noun}")
 
     @on(ThreadsPage)
-    @_while_running
+    @while_running
     def _threads_page(self, message: ThreadsPage) -> None:
         thread_list = self.thread_list
         thread_list.set_page(message.generation, message.offset, message.threads)
@@ -408,12 +290,12 @@ class TimeloomApp(App[None]):
                 thread_list.cursor = index
 
     @on(ThreadList.PageNeeded)
-    @_while_running
+    @while_running
     def _page_needed(self, message: ThreadList.PageNeeded) -> None:
         self._load_thread_page(message.generation, message.offset)
 
     @on(ThreadList.Highlighted)
-    @_while_running
+    @while_running
     def _thread_highlighted(self, message: ThreadList.Highlighted) -> None:
         info = message.info
         if info.thread_id != self.selected_thread:
@@ -425,7 +307,7 @@ class TimeloomApp(App[None]):
             self.checkpoint_tree.focus()
 
     @on(ThreadOpened)
-    @_while_running
+    @while_running
     def _thread_opened(self, message: ThreadOpened) -> None:
         tree = self.checkpoint_tree
         if message.generation != tree.generation:
@@ -442,12 +324,12 @@ class TimeloomApp(App[None]):
             )
 
     @on(CheckpointTree.MoreNeeded)
-    @_while_running
+    @while_running
     def _more_needed(self, message: CheckpointTree.MoreNeeded) -> None:
         self._load_more(message.thread_id, message.generation, message.before)
 
     @on(HistoryPage)
-    @_while_running
+    @while_running
     def _history_page(self, message: HistoryPage) -> None:
         tree = self.checkpoint_tree
         if message.thread_id != tree.thread_id:
@@ -457,12 +339,12 @@ class TimeloomApp(App[None]):
             tree.select(message.select)
 
     @on(CheckpointTree.ForksNeeded)
-    @_while_running
+    @while_running
     def _forks_needed(self, message: CheckpointTree.ForksNeeded) -> None:
         self._load_forks(message.thread_id, message.ids)
 
     @on(ForksFound)
-    @_while_running
+    @while_running
     def _forks_found(self, message: ForksFound) -> None:
         if message.thread_id != self.checkpoint_tree.thread_id:
             return
@@ -472,7 +354,7 @@ class TimeloomApp(App[None]):
             self.detail.show_forks(meta, message.forks[meta.id])
 
     @on(CheckpointTree.Highlighted)
-    @_while_running
+    @while_running
     def _checkpoint_highlighted(self, message: CheckpointTree.Highlighted) -> None:
         self.selected_meta = message.meta
         self.selected_checkpoint = message.meta.id
@@ -482,7 +364,7 @@ class TimeloomApp(App[None]):
             self._loading_timer.stop()
         self._loading_timer = self.set_timer(LOADING_NOTICE_DELAY, self._loading_notice)
 
-    @_while_running
+    @while_running
     def _loading_notice(self) -> None:
         shown = self.detail.checkpoint
         meta = self.selected_meta
@@ -495,7 +377,7 @@ class TimeloomApp(App[None]):
             self._load_checkpoint(meta.thread_id, checkpoint_id)
 
     @on(CheckpointLoaded)
-    @_while_running
+    @while_running
     def _checkpoint_loaded(self, message: CheckpointLoaded) -> None:
         checkpoint = message.checkpoint
         if checkpoint.id != self.selected_checkpoint:
@@ -507,7 +389,7 @@ class TimeloomApp(App[None]):
             self.detail.show_forks(meta, forks)
 
     @on(CheckpointCommitted)
-    @_while_running
+    @while_running
     def _checkpoint_committed(self, message: CheckpointCommitted) -> None:
         meta = message.meta
         tree = self.checkpoint_tree
@@ -520,7 +402,7 @@ class TimeloomApp(App[None]):
             self._refresh_timer_armed = True
             self.set_timer(0.3, self._refresh_after_commits)
 
-    @_while_running
+    @while_running
     def _refresh_after_commits(self) -> None:
         self._refresh_timer_armed = False
         self.refresh_threads(select=self.selected_thread)
@@ -699,71 +581,11 @@ class TimeloomApp(App[None]):
 
     def help_sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
         """The key tables the help screen shows."""
-        return [
-            (
-                "Everywhere",
-                _keys(self.BINDINGS)
-                + [
-                    ("ctrl+p", "Command palette"),
-                    ("ctrl+q", "Quit"),
-                    ("tab", "Next pane"),
-                ],
-            ),
-            ("Threads", _keys(ThreadList.BINDINGS)),
-            ("Checkpoint tree", _keys(CheckpointTree.BINDINGS)),
-            (
-                "State and Writes trees",
-                _keys(ValueTree.BINDINGS) + [("enter / space", "Expand or collapse")],
-            ),
-        ]
+        return help_sections(self)
 
     def palette_commands(self) -> Iterable[PaletteCommand]:
         """Every action of the app, for the command palette."""
-        yield PaletteCommand(
-            "Filter threads by id", "Type an id prefix", self.action_filter
-        )
-        yield PaletteCommand(
-            "Cycle status filter",
-            "running, paused, done, failed, all",
-            self.action_cycle_status,
-        )
-        for status in THREAD_STATUSES:
-            yield PaletteCommand(
-                f"Show only {status} threads",
-                f"Threads whose status is {status}",
-                partial(self.show_status, status),
-            )
-        yield PaletteCommand(
-            "Show threads of any status",
-            "Clear the status filter",
-            partial(self.show_status, None),
-        )
-        yield PaletteCommand(
-            "Follow: stop" if self.following else "Follow: watch for new checkpoints",
-            "Track the head of the thread as other processes write to it",
-            self.action_toggle_follow,
-        )
-        yield PaletteCommand(
-            "Jump to fork / origin",
-            "Into a fork of this checkpoint, or back",
-            self.action_jump_fork,
-        )
-        yield PaletteCommand(
-            "Jump to parent checkpoint", "In any thread", self.action_jump_parent
-        )
-        yield PaletteCommand(
-            "Go back", "Where the last jump started", self.action_go_back
-        )
-        for tab, label in zip(TABS, ("State", "Writes", "Metadata"), strict=True):
-            yield PaletteCommand(
-                f"Show the {label} tab",
-                f"Detail pane: {label}",
-                partial(self.action_tab, tab),
-            )
-        yield PaletteCommand(
-            "Reload", "Read the threads and the thread again", self.action_reload
-        )
-        yield PaletteCommand("Help: keys", "Every key binding", self.action_help)
+        return palette_commands(self)
 
     # -- helpers -------------------------------------------------------------------
 
@@ -780,12 +602,3 @@ class TimeloomApp(App[None]):
         if info.forked_from is not None:
             parts.append(f"{FORK_MARK} from {info.forked_from[0]}")
         pane.border_subtitle = " · ".join(parts)
-
-
-def _keys(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    for binding in bindings:
-        if isinstance(binding, Binding):
-            keys = binding.key_display or binding.key.replace(",", " / ")
-            out.append((keys, binding.tooltip or binding.description))
-    return out

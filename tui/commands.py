@@ -1,16 +1,24 @@
-"""The command palette's Timeloom commands: every action of the app, by name.
+"""Every action of the app by name (the command palette) and every key (help).
 
-The app lists its commands in :meth:`TimeloomApp.palette_commands`; features that
-add actions add them there, and they appear here.
+The app lists its commands in :func:`palette_commands`; a feature that adds an
+action adds it there, and it appears in the palette.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from functools import partial
+from typing import ClassVar, Protocol
 
+from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from timeloom.core.checkpoint import THREAD_STATUSES, ThreadStatus
+from timeloom.tui.widgets.checkpoint_tree import CheckpointTree
+from timeloom.tui.widgets.detail import TABS
+from timeloom.tui.widgets.thread_list import ThreadList
+from timeloom.tui.widgets.value_tree import ValueTree
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +34,24 @@ class HasCommands(Protocol):
     """An app that lists its palette commands."""
 
     def palette_commands(self) -> Iterable[PaletteCommand]: ...
+
+
+class Browser(Protocol):
+    """What the palette and the help screen need of the app."""
+
+    BINDINGS: ClassVar[list[BindingType]]
+    following: bool
+
+    def show_status(self, status: ThreadStatus | None) -> None: ...
+    def action_filter(self) -> None: ...
+    def action_cycle_status(self) -> None: ...
+    def action_toggle_follow(self) -> None: ...
+    def action_jump_fork(self) -> None: ...
+    def action_jump_parent(self) -> None: ...
+    def action_go_back(self) -> None: ...
+    def action_tab(self, tab: str) -> None: ...
+    def action_reload(self) -> None: ...
+    def action_help(self) -> None: ...
 
 
 class TimeloomCommands(Provider):
@@ -53,3 +79,78 @@ class TimeloomCommands(Provider):
                     command.run,
                     help=command.help,
                 )
+
+
+def help_sections(app: Browser) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The key tables the help screen shows."""
+    return [
+        (
+            "Everywhere",
+            _keys(app.BINDINGS)
+            + [
+                ("ctrl+p", "Command palette"),
+                ("ctrl+q", "Quit"),
+                ("tab", "Next pane"),
+            ],
+        ),
+        ("Threads", _keys(ThreadList.BINDINGS)),
+        ("Checkpoint tree", _keys(CheckpointTree.BINDINGS)),
+        (
+            "State and Writes trees",
+            _keys(ValueTree.BINDINGS) + [("enter / space", "Expand or collapse")],
+        ),
+    ]
+
+
+def palette_commands(app: Browser) -> Iterator[PaletteCommand]:
+    """Every action of the app, for the command palette."""
+    yield PaletteCommand("Filter threads by id", "Type an id prefix", app.action_filter)
+    yield PaletteCommand(
+        "Cycle status filter",
+        "running, paused, done, failed, all",
+        app.action_cycle_status,
+    )
+    for status in THREAD_STATUSES:
+        yield PaletteCommand(
+            f"Show only {status} threads",
+            f"Threads whose status is {status}",
+            partial(app.show_status, status),
+        )
+    yield PaletteCommand(
+        "Show threads of any status",
+        "Clear the status filter",
+        partial(app.show_status, None),
+    )
+    yield PaletteCommand(
+        "Follow: stop" if app.following else "Follow: watch for new checkpoints",
+        "Track the head of the thread as other processes write to it",
+        app.action_toggle_follow,
+    )
+    yield PaletteCommand(
+        "Jump to fork / origin",
+        "Into a fork of this checkpoint, or back",
+        app.action_jump_fork,
+    )
+    yield PaletteCommand(
+        "Jump to parent checkpoint", "In any thread", app.action_jump_parent
+    )
+    yield PaletteCommand("Go back", "Where the last jump started", app.action_go_back)
+    for tab, label in zip(TABS, ("State", "Writes", "Metadata"), strict=True):
+        yield PaletteCommand(
+            f"Show the {label} tab",
+            f"Detail pane: {label}",
+            partial(app.action_tab, tab),
+        )
+    yield PaletteCommand(
+        "Reload", "Read the threads and the thread again", app.action_reload
+    )
+    yield PaletteCommand("Help: keys", "Every key binding", app.action_help)
+
+
+def _keys(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for binding in bindings:
+        if isinstance(binding, Binding):
+            keys = binding.key_display or binding.key.replace(",", " / ")
+            out.append((keys, binding.tooltip or binding.description))
+    return out

@@ -13,7 +13,8 @@ from tests.tui.seed import Seeder, seed_long_thread
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.core.checkpoint import Checkpoint
 from timeloom.core.errors import SerializationError, StoreConnectionError
-from timeloom.tui.app import HISTORY_PAGE, TimeloomApp
+from timeloom.tui.app import TimeloomApp
+from timeloom.tui.loaders import HISTORY_PAGE
 from timeloom.tui.screens.error import ErrorModal
 from timeloom.tui.screens.help import HelpScreen
 from timeloom.tui.widgets.value_tree import ValueTree
