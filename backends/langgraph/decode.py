@@ -511,8 +511,8 @@ def decode_checkpoint(
         if not isinstance(value, dict):
             return {"__error__": value if isinstance(value, Inert) else repr(value)}
         if keep is not None and isinstance(value.get("channel_values"), dict):
-            channels = value["channel_values"]
-            value["channel_values"] = {k: v for k, v in channels.items() if keep(k)}
+            stored = value["channel_values"]
+            value["channel_values"] = {k: v for k, v in stored.items() if keep(k)}
         return value
     try:
         unpacker = msgpack.Unpacker(

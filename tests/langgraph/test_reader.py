@@ -350,7 +350,8 @@ async def test_watch_sees_checkpoints_langgraph_commits(
 async def test_history_decodes_shared_prefixes_once(tmp_path: Path) -> None:
     path = tmp_path / "grow.db"
     with lgdb.sqlite_saver(path) as saver:
-        lgdb.write_small(saver, turns=4, grow=True)
+        # Enough turns for checkpoints past the small-blob threshold (4 KB).
+        lgdb.write_small(saver, turns=10, grow=True)
     async with open_langgraph(str(path)) as cp:
         history = await cp.history("small")
         alone = [await cp.get("small", c.id) for c in history]
