@@ -13,7 +13,7 @@ from tests.tui.seed import write_sqlite
 from timeloom.backends.sqlite import SqliteCheckpointer
 from timeloom.core.ids import new_checkpoint_id
 from timeloom.tui.app import TimeloomApp
-from timeloom.tui.cli import main, open_url
+from timeloom.tui.cli import open_url
 
 
 @pytest.fixture
@@ -77,21 +77,21 @@ async def test_a_file_that_is_not_a_database_exits_with_code_2(tmp_path: Path) -
     assert app.fatal_error is not None
 
 
-def test_cli_missing_database_is_a_clear_error(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    missing = tmp_path / "nope.db"
-    assert main(["open", "--read-only", str(missing)]) == 2
-    err = capsys.readouterr().err
-    assert (
-        err.strip()
-        == f"timeloom: Database not found: There is no database at {missing}."
-    )
-    assert not missing.exists()  # browsing never creates a database
+async def test_a_langgraph_database_opens_read_only_and_says_so(tmp_path: Path) -> None:
+    from tests.langgraph.lgdb import build_sqlite
 
-
-def test_cli_unknown_url_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["open", "ftp://example.com/x.db"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("timeloom: Unsupported URL: ")
-    assert "Traceback" not in err
+    built = build_sqlite(tmp_path / "langgraph.db")
+    app = TimeloomApp(open_url(built.url, read_only=False))  # no --read-only given
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_workers(pilot)
+        assert app.checkpointer.read_only
+        assert app.query_one("#readonly-badge").display
+        assert app.thread_list.total == len(built.threads)
+        app.open_thread("fail-1")
+        await wait_for_workers(pilot)
+        assert app.checkpoint_tree.row_count > 0
+        head = app.checkpoint_tree.highlighted()
+        assert head is not None
+        assert head.has_error
+        assert app.detail.checkpoint is not None
+        assert app.detail.checkpoint.id == head.id
