@@ -347,7 +347,9 @@ def _restore(value: Any) -> Any:
         return value if same else restored
     if isinstance(value, list):
         items = [_restore(v) for v in value]
-        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+        return (
+            value if all(a is b for a, b in zip(items, value, strict=True)) else items
+        )
     return value
 
 
