@@ -27,14 +27,17 @@ import json
 import sys
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import IO, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
-from timeloom.backends.urls import open_checkpointer
 from timeloom.core.checkpoint import Checkpoint, ThreadInfo
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import TimeloomError
-from timeloom.tui.diffing import Change, StateDiff, diff_values, preview
-from timeloom.tui.jsonedit import dumps, encode
+
+if TYPE_CHECKING:
+    from timeloom.tui.diffing import Change, StateDiff
+
+# The backends, the codec and DeepDiff are imported by the commands that use them,
+# so that `timeloom --help` (which registers these commands) stays quick.
 
 EXIT_OK: Final = 0
 EXIT_NOT_FOUND: Final = 1
@@ -172,6 +175,8 @@ def run_diff(
             b = await resolve_ref(cp, args.b)
         except NotFound as exc:
             raise _Trouble(str(exc)) from exc
+        from timeloom.tui.diffing import diff_values
+
         diff = diff_values(a.values, b.values)
         if args.json:
             _print_json(write, diff_json(a, b, diff, unchanged=args.unchanged))
@@ -260,6 +265,8 @@ def _run(
 
 
 def _open_read_only(url: str) -> BaseCheckpointer:
+    from timeloom.backends.urls import open_checkpointer
+
     return open_checkpointer(url, read_only=True)
 
 
@@ -316,6 +323,8 @@ def _time(moment: datetime) -> str:
 
 
 def _thread_json(info: ThreadInfo) -> dict[str, Any]:
+    from timeloom.tui.jsonedit import encode
+
     return {
         "thread_id": info.thread_id,
         "status": info.status,
@@ -334,6 +343,8 @@ def _thread_json(info: ThreadInfo) -> dict[str, Any]:
 
 def checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
     """A checkpoint as JSON data (values in the type-aware encoding)."""
+    from timeloom.tui.jsonedit import encode
+
     return {
         "thread_id": checkpoint.thread_id,
         "checkpoint_id": checkpoint.id,
@@ -367,6 +378,8 @@ def checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
 
 
 def _change_json(change: Change) -> dict[str, Any]:
+    from timeloom.tui.jsonedit import encode
+
     data: dict[str, Any] = {"kind": change.kind, "path": change.path_text}
     if change.has_old:
         data["old"] = encode(change.old)
@@ -442,6 +455,9 @@ def _print_threads(write: IO[str], infos: list[ThreadInfo]) -> None:
 
 
 def _print_checkpoint(write: IO[str], checkpoint: Checkpoint) -> None:
+    from timeloom.tui.diffing import preview
+    from timeloom.tui.jsonedit import dumps
+
     lines = [
         f"{checkpoint.thread_id}@{checkpoint.id}",
         f"  step {checkpoint.step}, {checkpoint.source}, "
@@ -490,6 +506,8 @@ def _print_diff(
 
 
 def _change_text(change: Change) -> str:
+    from timeloom.tui.diffing import preview
+
     if change.kind == "changed":
         if change.lines:
             return "text changed"

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final
 
-from timeloom.backends.sqlite import SqliteCheckpointer
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import TimeloomError
 from timeloom.core.graph import StateGraph
@@ -72,7 +71,15 @@ def prepare_demo(
     for suffix in ("", *_SIDE_FILES):
         Path(f"{target}{suffix}").unlink(missing_ok=True)
     write.write(f"Building the demo database at {target}\n")
-    make = checkpointer or (lambda p: SqliteCheckpointer(str(p)))
+    make: Callable[[Path], BaseCheckpointer]
+    if checkpointer is None:
+        # Imported here so that registering the command costs no driver import.
+        from timeloom.backends.sqlite import SqliteCheckpointer
+
+        def make(path: Path) -> BaseCheckpointer:
+            return SqliteCheckpointer(str(path))
+    else:
+        make = checkpointer
 
     def say(line: str) -> None:
         write.write(f"  {line}\n")
