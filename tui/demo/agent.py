@@ -168,8 +168,9 @@ def issue_refund(state: SupportState) -> dict[str, Any]:
 
 def notify(state: SupportState) -> dict[str, Any]:
     """Tell the customer the outcome."""
-    if state.get("receipt"):
-        text = f"Your refund of {state['receipt']['amount']} EUR is on its way."
+    receipt = state.get("receipt")
+    if receipt:
+        text = f"Your refund of {receipt['amount']} EUR is on its way."
     else:
         text = "Your refund request was declined. A colleague will follow up."
     return {"messages": [_say(text)]}
