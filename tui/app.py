@@ -157,7 +157,6 @@ class TimeloomApp(LoaderApp):
         self.selected_meta: CheckpointMeta | None = None
         """The summary of the selected checkpoint."""
         self._history: list[tuple[str, str]] = []
-        self._reselect: str | None = None
         self._refresh_timer_armed = False
         self._loading_timer: Timer | None = None
 
@@ -272,8 +271,7 @@ class TimeloomApp(LoaderApp):
     @on(ThreadsCounted)
     @while_running
     def _threads_counted(self, message: ThreadsCounted) -> None:
-        self._reselect = message.selected
-        self.thread_list.reset(message.total)
+        self.thread_list.reset(message.total, keep=message.selected)
         noun = "thread" if message.total == 1 else "threads"
         filtered = " matching" if self.search or self.status_filter else ""
         self.query_one("#counts", Static).update(f"{message.total:,}{filtered} {noun}")
@@ -281,13 +279,7 @@ class TimeloomApp(LoaderApp):
     @on(ThreadsPage)
     @while_running
     def _threads_page(self, message: ThreadsPage) -> None:
-        thread_list = self.thread_list
-        thread_list.set_page(message.generation, message.offset, message.threads)
-        if self._reselect is not None:
-            index = thread_list.index_of(self._reselect)
-            if index is not None:
-                self._reselect = None
-                thread_list.cursor = index
+        self.thread_list.set_page(message.generation, message.offset, message.threads)
 
     @on(ThreadList.PageNeeded)
     @while_running

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
+from textual.message import Message
 from textual.widgets import Static, TabbedContent
 
 from tests.tui.conftest import SIZE, wait_for_workers, wait_until
@@ -13,8 +15,10 @@ from tests.tui.seed import Seeder, seed_long_thread
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.core.checkpoint import Checkpoint
 from timeloom.core.errors import SerializationError, StoreConnectionError
+from timeloom.core.ids import new_checkpoint_id
 from timeloom.tui.app import TimeloomApp
 from timeloom.tui.loaders import HISTORY_PAGE
+from timeloom.tui.messages import ThreadOpened
 from timeloom.tui.screens.error import ErrorModal
 from timeloom.tui.screens.help import HelpScreen
 from timeloom.tui.widgets.value_tree import ValueTree
@@ -221,31 +225,42 @@ async def test_state_values_render_by_type_and_copy(
 async def test_follow_picks_up_a_new_checkpoint(seeded: Seeded, app_of: AppOf) -> None:
     checkpointer, seeder = seeded
     app = app_of(checkpointer)
-    async with app.run_test(size=SIZE) as pilot:
+    seen: list[Message] = []
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
         await wait_for_workers(pilot)
-        app.open_thread("chat-3")
+        await pilot.press("down", "down")  # the list's cursor onto chat-3
         await wait_for_workers(pilot)
+        assert app.selected_thread == "chat-3"
         await pilot.press("f")
         assert app.following
         assert app.query_one("#follow-badge").display
         head = await checkpointer.get("chat-3")
         assert head is not None
         # Another writer commits a step, with a real (current) id and time.
-        from timeloom.core.ids import new_checkpoint_id
-
         new = replace(
             head,
             id=new_checkpoint_id(),
+            created_at=datetime.now(UTC),
             parent_id=head.id,
             parent_thread_id="chat-3",
             step=head.step + 1,
             writes={"propose_refund": {"refund": None}},
             next=(),
         )
+        seen.clear()
         await checkpointer.put(new, expected_head=head.id)
         assert await wait_until(pilot, lambda: app.selected_checkpoint == new.id)
         assert app.checkpoint_tree.head_id == new.id
         assert app.checkpoint_tree.row_count == 4
+        # The threads list re-sorts (chat-3 is now the newest) and its cursor stays
+        # on chat-3; the open thread never switches, not even for a moment.
+        assert await wait_until(pilot, lambda: app.thread_list.cursor == 0)
+        info = app.thread_list.info_at(0)
+        assert info is not None
+        assert info.thread_id == "chat-3"
+        assert info.status == "done"
+        opened = {m.info.thread_id for m in seen if isinstance(m, ThreadOpened)}
+        assert opened <= {"chat-3"}
         await pilot.press("f")
         assert not app.following
 

@@ -118,6 +118,7 @@ class ThreadList(ScrollView, can_focus=True):
         self._requested: set[int] = set()
         self._lines: LRUCache[tuple[int, bool, int], Strip] = LRUCache(512)
         self._announced: str | None = None
+        self._keep: str | None = None
 
     # -- rendering -----------------------------------------------------------------
 
@@ -239,9 +240,17 @@ class ThreadList(ScrollView, can_focus=True):
 
     # -- public --------------------------------------------------------------------
 
-    def reset(self, total: int) -> int:
-        """Forget every page and show ``total`` rows; return the new generation."""
+    def reset(self, total: int, keep: str | None = None) -> int:
+        """Forget every page and show ``total`` rows; return the new generation.
+
+        Args:
+            total: how many threads match now.
+            keep: a thread to keep the cursor on as the pages come back (after a
+                refresh the order may have changed); until it is found, the cursor
+                announces nothing, so the open thread does not change by itself.
+        """
         self.generation += 1
+        self._keep = keep
         self.total = total
         self._pages.clear()
         self._requested.clear()
@@ -257,6 +266,12 @@ class ThreadList(ScrollView, can_focus=True):
         if generation != self.generation:
             return
         self._pages[offset] = infos
+        if self._keep is not None:
+            for i, info in enumerate(infos):
+                if info.thread_id == self._keep:
+                    self._keep = None
+                    self.cursor = offset + i
+                    break
         while len(self._pages) > MAX_PAGES:
             # Forget the page farthest from the cursor; it is read again if needed.
             far = max(self._pages, key=lambda page: abs(page - self.cursor))
@@ -293,11 +308,14 @@ class ThreadList(ScrollView, can_focus=True):
         return self.info_at(self.cursor)
 
     def _move(self, index: int) -> None:
+        self._keep = None  # the user moves: announce where the cursor goes
         if self.total:
             self.cursor = max(0, min(index, self.total - 1))
 
     def _announce(self) -> None:
         info = self.info_at(self.cursor)
+        if info is not None and self._keep is not None and info.thread_id != self._keep:
+            return
         if info is None:
             if self.total:
                 self._request(self.cursor)
