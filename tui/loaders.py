@@ -34,6 +34,10 @@ from timeloom.tui.widgets.thread_list import PAGE_SIZE
 HISTORY_PAGE: Final = 500
 """Checkpoint summaries fetched per request."""
 
+FIRST_PAGE: Final = 100
+"""Summaries fetched when a thread opens: a few screens, so it shows at once; the
+rest pages in as the cursor goes down."""
+
 LOADING_NOTICE_DELAY: Final = 0.3
 """Seconds a checkpoint may take to load before the detail pane says it is loading."""
 
@@ -134,19 +138,21 @@ class LoaderApp(App[None]):
     ) -> tuple[list[CheckpointMeta], bool]:
         """Load one page older than ``before``; more pages until ``select`` is in."""
         metas: list[CheckpointMeta] = []
+        limit = FIRST_PAGE if before is None and select is None else HISTORY_PAGE
         while True:
             page = [
                 meta
                 async for meta in self.checkpointer.list(
-                    thread_id, before=before, limit=HISTORY_PAGE
+                    thread_id, before=before, limit=limit
                 )
             ]
             metas += page
-            exhausted = len(page) < HISTORY_PAGE
+            exhausted = len(page) < limit
             # Ids are time-ordered: once past the target, it is loaded or absent.
             if exhausted or select is None or page[-1].id <= select:
                 return metas, exhausted
             before = page[-1].id
+            limit = HISTORY_PAGE
 
     @work(group="forks", exit_on_error=False)
     async def _load_forks(self, thread_id: str, ids: list[str]) -> None:

@@ -17,7 +17,7 @@ from timeloom.core.checkpoint import Checkpoint
 from timeloom.core.errors import SerializationError, StoreConnectionError
 from timeloom.core.ids import new_checkpoint_id
 from timeloom.tui.app import TimeloomApp
-from timeloom.tui.loaders import HISTORY_PAGE
+from timeloom.tui.loaders import FIRST_PAGE, HISTORY_PAGE
 from timeloom.tui.messages import ThreadOpened
 from timeloom.tui.screens.error import ErrorModal
 from timeloom.tui.screens.help import HelpScreen
@@ -339,7 +339,8 @@ async def test_long_thread_pages_in(app_of: AppOf) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_workers(pilot)
         tree = app.checkpoint_tree
-        assert tree.row_count == HISTORY_PAGE  # one page, not the whole thread
+        # A first page, then one more as the cursor is near its end: never all.
+        assert tree.row_count == FIRST_PAGE + HISTORY_PAGE
         tree.focus()
         for _ in range(3):
             await pilot.press("end")
