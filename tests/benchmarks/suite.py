@@ -68,6 +68,7 @@ from tests.benchmarks.workload import (
     config,
     open_async,
     open_sync,
+    populate_processes,
     run_worker_processes,
 )
 
@@ -511,38 +512,26 @@ def _threads_case(run: Run, system: str, backend: str) -> None:
     try:
         if backend == "postgres":
             # Population is not what is measured: spare it the disk's fsync (the
-            # same for both systems), and overlap the turns of 8 threads.
+            # same for both systems).
             pg_cluster.set_synchronous_commit(run.server_dsn, location, "off")
-            populate = asyncio.run(_populate_async(system, backend, location, sizes))
+        assert location is not None
+        populate = populate_processes(
+            system,
+            backend,
+            location,
+            threads=sizes.threads,
+            turns=sizes.thread_turns,
+            processes=POPULATE_PROCESSES,
+        )
+        if backend == "postgres":
             pg_cluster.set_synchronous_commit(run.server_dsn, location, "on")
-        else:
-            # One turn after another with the sync API: with SQLite's one writer,
-            # overlapping turns only adds contention.
-            with open_sync(system, backend, location) as subject:
-                start = time.perf_counter()
-                for index in range(sizes.threads):
-                    for turn in range(sizes.thread_turns):
-                        subject.turn(f"thread-{index:05d}", turn)
-                populate = time.perf_counter() - start
         asyncio.run(_many_threads(run, system, backend, location, populate))
     finally:
         _drop(run, backend, location)
 
 
-async def _populate_async(
-    system: str, backend: str, location: str | None, sizes: Sizes
-) -> float:
-    async with open_async(system, backend, location, pooled=True) as subject:
-        start = time.perf_counter()
-        queue = iter(range(sizes.threads))
-
-        async def worker() -> None:
-            for index in queue:
-                for turn in range(sizes.thread_turns):
-                    await subject.aturn(f"thread-{index:05d}", turn)
-
-        await asyncio.gather(*(worker() for _ in range(8)))
-        return time.perf_counter() - start
+POPULATE_PROCESSES = 2
+"""One per core: the systems' Python, not the database, bounds how fast they fill."""
 
 
 async def _many_threads(
@@ -577,9 +566,8 @@ async def _many_threads(
             backend=backend,
             threads=count,
             turns_per_thread=sizes.thread_turns,
-            populate_how="8 threads at a time, synchronous_commit=off"
-            if backend == "postgres"
-            else "one turn after another (invoke)",
+            populate_how=f"invoke in {POPULATE_PROCESSES} processes"
+            + (", synchronous_commit=off" if backend == "postgres" else ""),
             populate_s=populate,
             populate_checkpoints_per_s=sizes.threads
             * sizes.thread_turns

@@ -317,7 +317,6 @@ def run_worker_processes(
     the first start to the last finish.
     """
     import asyncio
-    import multiprocessing
 
     async def setup() -> None:
         # Create the schema once here: concurrent first-time setups would race.
@@ -325,19 +324,50 @@ def run_worker_processes(
             pass
 
     asyncio.run(setup())
+    return _spawn(
+        _concurrent_worker,
+        [(system, location, index, threads, turns) for index in range(processes)],
+    )
+
+
+def populate_processes(
+    system: str,
+    backend: str,
+    location: str,
+    *,
+    threads: int,
+    turns: int,
+    processes: int = 2,
+) -> float:
+    """Write ``threads`` threads of ``turns`` turns each (``invoke``), split over
+    processes; return the wall time.
+
+    Used to fill databases for the read measurements: one process per core gets
+    there sooner than one process, whose Python is the bottleneck.
+    """
+    with open_sync(system, backend, location):
+        pass  # create the schema once, before the processes race to
+    shares = [range(i, threads, processes) for i in range(processes)]
+    return _spawn(
+        _populate_worker,
+        [(system, backend, location, list(share), turns) for share in shares],
+    )
+
+
+def _spawn(target: Callable[..., Any], jobs: list[tuple[Any, ...]]) -> float:
+    """Run ``target(*job, barrier, results)`` in one process per job; return the wall
+    time from the first start (after a common barrier) to the last finish."""
+    import multiprocessing
+
     ctx = multiprocessing.get_context("spawn")  # no fork of a process holding pools
-    barrier = ctx.Barrier(processes)
+    barrier = ctx.Barrier(len(jobs))
     results = ctx.Queue()
     workers = [
-        ctx.Process(
-            target=_worker_main,
-            args=(system, location, index, threads, turns, barrier, results),
-        )
-        for index in range(processes)
+        ctx.Process(target=target, args=(*job, barrier, results)) for job in jobs
     ]
     for worker in workers:
         worker.start()
-    spans = [results.get(timeout=600) for _ in workers]
+    spans = [results.get(timeout=900) for _ in workers]
     for worker in workers:
         worker.join(timeout=60)
     failed = [s for s in spans if isinstance(s, str)]
@@ -346,7 +376,32 @@ def run_worker_processes(
     return float(max(end for _, end in spans) - min(start for start, _ in spans))
 
 
-def _worker_main(
+def _populate_worker(
+    system: str,
+    backend: str,
+    location: str,
+    indexes: list[int],
+    turns: int,
+    barrier: Any,
+    results: Any,
+) -> None:
+    import time
+    import traceback
+
+    try:
+        with open_sync(system, backend, location) as subject:
+            barrier.wait()
+            start = time.time()  # wall clock: comparable across processes
+            for index in indexes:
+                for turn in range(turns):
+                    subject.turn(f"thread-{index:05d}", turn)
+            results.put((start, time.time()))
+    except BaseException:
+        results.put(traceback.format_exc())
+        barrier.abort()
+
+
+def _concurrent_worker(
     system: str,
     location: str,
     index: int,
