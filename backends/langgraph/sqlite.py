@@ -519,7 +519,9 @@ def _metadata(blob: Any) -> dict[str, Any]:
     if blob is None:
         return {}
     try:
-        value = decode_json_text(bytes(blob) if not isinstance(blob, str) else blob)
+        # Decoding to str first spares json.loads its encoding detection.
+        text = blob if isinstance(blob, str) else bytes(blob).decode("utf-8")
+        value = decode_json_text(text)
     except (ValueError, UnicodeDecodeError) as exc:
         return {
             "langgraph.metadata_error": inert(
