@@ -251,6 +251,7 @@ class TimeloomApp(LoaderApp):
             )
         else:
             if worker.group == "detail":
+                self._stop_loading_notice()
                 self.detail.show_error(title, message)
             if worker.group == "follow":
                 self.following = False
@@ -352,9 +353,13 @@ class TimeloomApp(LoaderApp):
         self.selected_checkpoint = message.meta.id
         # The detail pane keeps the previous checkpoint until the new one is read;
         # it says "loading" only if that takes long enough to notice.
+        self._stop_loading_notice()
+        self._loading_timer = self.set_timer(LOADING_NOTICE_DELAY, self._loading_notice)
+
+    def _stop_loading_notice(self) -> None:
         if self._loading_timer is not None:
             self._loading_timer.stop()
-        self._loading_timer = self.set_timer(LOADING_NOTICE_DELAY, self._loading_notice)
+            self._loading_timer = None
 
     @while_running
     def _loading_notice(self) -> None:
@@ -374,6 +379,7 @@ class TimeloomApp(LoaderApp):
         checkpoint = message.checkpoint
         if checkpoint.id != self.selected_checkpoint:
             return
+        self._stop_loading_notice()
         meta = self.selected_meta if self.selected_meta is not None else None
         self.detail.show_checkpoint(checkpoint, meta)
         forks = self.checkpoint_tree.forks_of(checkpoint.id)
