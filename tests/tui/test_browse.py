@@ -371,3 +371,41 @@ async def test_help_screen_and_palette_commands(seeded: Seeded, app_of: AppOf) -
         run.run()
         await pilot.pause()
         assert app.query_one("#detail-tabs", TabbedContent).active == "writes"
+
+
+async def test_mouse_opens_threads_and_selects_checkpoints(
+    seeded: Seeded, app_of: AppOf
+) -> None:
+    checkpointer, _ = seeded
+    app = app_of(checkpointer)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_workers(pilot)
+        # Row 3 of the list (after the filter line and a gap) is refund-77.
+        assert await pilot.click("#thread-list", offset=(5, 3))
+        await wait_for_workers(pilot)
+        assert app.selected_thread == "refund-77"
+        assert app.checkpoint_tree.has_focus
+        assert await pilot.click("#checkpoint-tree", offset=(10, 2))
+        await wait_for_workers(pilot)
+        meta = app.checkpoint_tree.highlighted()
+        assert meta is not None
+        assert meta.source == "update"
+        assert app.selected_checkpoint == meta.id
+
+
+async def test_palette_provider_finds_the_app_commands(
+    seeded: Seeded, app_of: AppOf
+) -> None:
+    from timeloom.tui.commands import TimeloomCommands
+
+    checkpointer, _ = seeded
+    app = app_of(checkpointer)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_workers(pilot)
+        provider = TimeloomCommands(app.screen)
+        hits = [hit async for hit in provider.search("follow")]
+        assert [str(hit.text) for hit in hits] == ["Follow: watch for new checkpoints"]
+        found = [hit async for hit in provider.discover()]
+        assert len(found) == len(list(app.palette_commands()))
+        hits[0].command()
+        assert app.following
