@@ -105,6 +105,8 @@ def children_of(value: Any) -> list[tuple[str | int, Any]] | None:
     if isinstance(value, set | frozenset):
         return list(enumerate(sorted(value, key=repr)))
     if is_inert(value):
+        if getattr(value, "kind", None) == "enum":
+            return None  # shown whole, as Type.NAME
         return [(_key(k), v) for k, v in value.fields.items()]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return [(f.name, getattr(value, f.name)) for f in dataclasses.fields(value)]
@@ -133,6 +135,9 @@ def summarize(value: Any) -> tuple[Kind, str]:
     Containers give their size (``[4 items]``), long strings are folded, bytes are
     shown by size, datetimes and UUIDs in a readable form.
     """
+    if is_inert(value) and getattr(value, "kind", None) == "enum":
+        # An Enum member of a class this process may not import: Color.RED.
+        return "type", f"{type_label(value)}.{value.fields.get('name')}"
     members = children_of(value)
     if members is not None:
         count = len(members)
@@ -204,6 +209,8 @@ def to_plain(value: Any) -> Any:
         return {"__type__": label, **plain} if label else plain
     if value is None or isinstance(value, bool | int | float | str):
         return value
+    if is_inert(value):  # an Enum member: its value, as for a revived one
+        return to_plain(value.fields.get("value"))
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value).hex()
     if isinstance(value, datetime | date | time):

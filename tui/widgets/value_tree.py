@@ -123,7 +123,8 @@ class ValueTree(Tree[ValueNode]):
             key = data.path[-1] if data.path else "state"
             label.append(f"{key}", self._style("key"))
             label.append("  ")
-            type_name = type_label(data.value)
+            container = children_of(data.value) is not None
+            type_name = type_label(data.value) if container else None
             if type_name:
                 label.append(f"⟨{type_name}⟩ ", self._style("type"))
             kind, summary = summarize(data.value)
