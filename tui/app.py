@@ -267,15 +267,19 @@ class TimeloomApp(LoaderApp):
             self.detail.show_nothing("This database has no threads yet.")
         else:
             self.detail.show_nothing("Select a thread.")
-        self.refresh_threads()
+        self._show_threads(message.thread_count)  # counted already: no filter yet
 
     @on(ThreadsCounted)
     @while_running
     def _threads_counted(self, message: ThreadsCounted) -> None:
-        self.thread_list.reset(message.total, keep=message.selected)
-        noun = "thread" if message.total == 1 else "threads"
+        self._show_threads(message.total, keep=message.selected)
+
+    def _show_threads(self, total: int, keep: str | None = None) -> None:
+        """Restart the threads list at ``total`` rows (pages load as they show)."""
+        self.thread_list.reset(total, keep=keep)
+        noun = "thread" if total == 1 else "threads"
         filtered = " matching" if self.search or self.status_filter else ""
-        self.query_one("#counts", Static).update(f"{message.total:,}{filtered} {noun}")
+        self.query_one("#counts", Static).update(f"{total:,}{filtered} {noun}")
 
     @on(ThreadsPage)
     @while_running
@@ -380,7 +384,7 @@ class TimeloomApp(LoaderApp):
         if checkpoint.id != self.selected_checkpoint:
             return
         self._stop_loading_notice()
-        meta = self.selected_meta if self.selected_meta is not None else None
+        meta = self.selected_meta
         self.detail.show_checkpoint(checkpoint, meta)
         forks = self.checkpoint_tree.forks_of(checkpoint.id)
         if forks and meta is not None:

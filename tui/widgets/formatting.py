@@ -67,11 +67,6 @@ def format_size(size: int | None) -> str:
     return f"{value:.1f} GB"
 
 
-def short_id(checkpoint_id: str) -> str:
-    """The last 8 characters of a checkpoint id: its random, distinguishing part."""
-    return checkpoint_id[-8:]
-
-
 def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is None else moment.astimezone(UTC)
 

@@ -303,10 +303,6 @@ class ThreadList(ScrollView, can_focus=True):
                     return offset + i
         return None
 
-    def highlighted(self) -> ThreadInfo | None:
-        """The thread under the cursor, if loaded."""
-        return self.info_at(self.cursor)
-
     def _move(self, index: int) -> None:
         self._keep = None  # the user moves: announce where the cursor goes
         if self.total:

@@ -187,11 +187,6 @@ class ValueTree(Tree[ValueNode]):
                 child.expand()
                 self._expand(child, depth - 1)
 
-    def selected_path(self) -> tuple[str | int, ...] | None:
-        """The path of the value under the cursor."""
-        data = self._cursor_data()
-        return data.path if data is not None else None
-
     def _cursor_data(self) -> ValueNode | None:
         node = self.cursor_node
         return node.data if node is not None else None
