@@ -6,13 +6,16 @@
 ``sqlite:///relative.db``               its tables and opened with the LangGraph
 ``sqlite:////absolute.db``              reader)
 ``sqlite:///:memory:``                  a private in-memory SQLite database
-``postgresql://...``, ``postgres://``   PostgreSQL
+``postgresql://...``, ``postgres://``   PostgreSQL (a LangGraph database, recognised by
+                                        its tables, opens with the LangGraph reader)
 ======================================  ==============================================
+
+Opening a PostgreSQL URL connects once to look at its tables; the other forms do not
+touch the network.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import sqlite3
@@ -23,6 +26,7 @@ from timeloom.backends.sqlite import SqliteCheckpointer
 from timeloom.backends.sqlite_open import is_langgraph_schema
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import SchemaError, StoreConnectionError
+from timeloom.core.sync import run_sync
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 
@@ -103,33 +107,60 @@ def is_langgraph_sqlite(path: str) -> bool:
 
 
 def _langgraph(url: str, read_only: bool) -> BaseCheckpointer:
-    try:
-        module = importlib.import_module("timeloom.backends.langgraph")
-    except ImportError:
-        module = None
-    opener = getattr(module, "open_langgraph", None)
-    if opener is None:
-        raise SchemaError(
-            f"{url}: this is a LangGraph database, and this Timeloom has no LangGraph reader "
-            "(timeloom.backends.langgraph.open_langgraph) to open it.",
-            title="LangGraph database",
-        )
+    from timeloom.backends.langgraph import open_langgraph
+
     # The reader only reads: LangGraph's data is never modified from Timeloom.
-    checkpointer: BaseCheckpointer = opener(url)
-    return checkpointer
+    return open_langgraph(url)
+
+
+_PG_TABLES_SQL = """
+SELECT table_name, column_name FROM information_schema.columns
+WHERE table_schema = current_schema() AND table_name = ANY($1::text[])
+"""
 
 
 def _postgres(dsn: str, read_only: bool) -> BaseCheckpointer:
+    from timeloom.backends.postgres import PostgresCheckpointer
+
+    if run_sync(_is_langgraph_postgres(dsn)):
+        return _langgraph(dsn, read_only)
+    return PostgresCheckpointer(dsn, read_only=read_only)
+
+
+async def _is_langgraph_postgres(dsn: str) -> bool:
+    """Whether the database holds LangGraph's tables and none of Timeloom's."""
+    import asyncpg
+
+    from timeloom.backends.langgraph.postgres import LANGGRAPH_PG_TABLES
+
     try:
-        module = importlib.import_module("timeloom.backends.postgres")
-        backend = module.PostgresCheckpointer
-    except (ImportError, AttributeError) as exc:
+        conn = await asyncpg.connect(dsn, timeout=10)
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         raise StoreConnectionError(
-            f"Cannot open {_mask(dsn)}: the PostgreSQL backend is not available ({exc}).",
-            title="PostgreSQL unavailable",
+            f"Cannot connect to {_mask(dsn)}: {type(exc).__name__}: {exc}",
+            title="Could not open checkpoint database",
         ) from exc
-    checkpointer: BaseCheckpointer = backend(dsn, read_only=read_only)
-    return checkpointer
+    try:
+        tables = [*LANGGRAPH_PG_TABLES, "timeloom_migrations"]
+        rows = await conn.fetch(_PG_TABLES_SQL, tables)
+    except asyncpg.PostgresError as exc:
+        raise StoreConnectionError(
+            f"Cannot read the schema of {_mask(dsn)}: {exc}",
+            title="Could not open checkpoint database",
+        ) from exc
+    finally:
+        await conn.close()
+    present = {row["table_name"] for row in rows}
+    # The shallow LangGraph schema goes to the reader too, which explains it cannot.
+    return (
+        "timeloom_migrations" not in present
+        and {
+            "checkpoints",
+            "checkpoint_blobs",
+            "checkpoint_writes",
+        }
+        <= present
+    )
 
 
 def _mask(dsn: str) -> str:
