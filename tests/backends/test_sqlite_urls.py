@@ -15,7 +15,7 @@ from timeloom.backends import open_checkpointer
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.backends.sqlite import SqliteCheckpointer
 from timeloom.core.checkpointer import BaseCheckpointer
-from timeloom.core.errors import ReadOnlyError, SchemaError, StoreConnectionError
+from timeloom.core.errors import ReadOnlyError, SchemaError
 
 
 class LgState(TypedDict):
@@ -88,36 +88,6 @@ def test_unknown_urls_are_refused(url: str) -> None:
     assert caught.value.title == "Unsupported URL"
 
 
-@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
-def test_postgres_is_imported_lazily(
-    monkeypatch: pytest.MonkeyPatch, scheme: str
-) -> None:
-    made: list[tuple[str, bool]] = []
-
-    class FakePostgres(MemoryCheckpointer):
-        def __init__(self, dsn: str, *, read_only: bool = False) -> None:
-            super().__init__()
-            made.append((dsn, read_only))
-
-    fake = types.ModuleType("timeloom.backends.postgres")
-    fake.PostgresCheckpointer = FakePostgres  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "timeloom.backends.postgres", fake)
-    dsn = f"{scheme}://u:secret@db:5432/app"
-    cp = open_checkpointer(dsn, read_only=True)
-    assert isinstance(cp, FakePostgres)
-    assert made == [(dsn, True)]
-
-
-def test_postgres_missing_backend_is_a_clear_error(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setitem(sys.modules, "timeloom.backends.postgres", None)
-    with pytest.raises(StoreConnectionError) as caught:
-        open_checkpointer("postgresql://u:secret@db/app")
-    assert "secret" not in caught.value.msg
-    assert "PostgreSQL backend is not available" in caught.value.msg
-
-
 def test_langgraph_database_goes_to_the_reader(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -136,20 +106,6 @@ def test_langgraph_database_goes_to_the_reader(
     assert open_checkpointer(str(path), read_only=True) is reader
     assert open_checkpointer(f"sqlite:///{path}") is reader
     assert opened == [f"sqlite:///{path}", f"sqlite:///{path}"]
-
-
-def test_langgraph_database_without_reader(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = tmp_path / "lg.db"
-    make_langgraph_db(path)
-    before = path.read_bytes()
-    monkeypatch.setitem(sys.modules, "timeloom.backends.langgraph", None)
-    with pytest.raises(SchemaError) as caught:
-        open_checkpointer(str(path))
-    assert "this is a LangGraph database" in caught.value.msg
-    assert caught.value.title == "LangGraph database"
-    assert path.read_bytes() == before  # detection reads only
 
 
 def test_timeloom_database_is_not_mistaken_for_langgraph(tmp_path: Path) -> None:
