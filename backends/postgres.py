@@ -67,6 +67,7 @@ _STATE_CACHE = 256  # layout states kept for writing children as deltas
 _PAGE = 200  # rows per round trip when paging or filtering in Python
 _LOOKBACK_MS = 2_000  # live follow: ids from other processes order only to the ms
 _RESCAN_S = 5.0  # live follow: look again even without a NOTIFY (missed, or lost)
+_WATCH_BATCH = 1000  # live follow: summaries per look
 
 # Errors that mean the server went away or cannot be reached: the pool is replaced.
 _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
@@ -558,10 +559,10 @@ class PostgresCheckpointer(BaseCheckpointer):
     ) -> AsyncIterator[CheckpointMeta]:
         """Yield checkpoints committed from now on (by any process), oldest first.
 
-        Listens for the NOTIFY each commit sends and then fetches the new summaries
-        with :meth:`recent`; it also looks every few seconds, and every
-        ``poll_interval`` while the listening connection is down, so a missed
-        notification delays a checkpoint but never loses it.
+        Listens for the NOTIFY that commits send while a follower is connected,
+        then fetches the new summaries with :meth:`recent`; it also looks every few
+        seconds, and every ``poll_interval`` while the listening connection is
+        down, so a missed notification delays a checkpoint but never loses it.
         """
         await self._ready_pool()
         last = id_floor_for_ms(now_ms())
@@ -579,19 +580,29 @@ class PostgresCheckpointer(BaseCheckpointer):
                     listener = await self._listen(on_notify)
                 wake.clear()
                 after = id_floor_for_ms(id_time_ms(last) - _LOOKBACK_MS)
-                for meta in await self.recent(
-                    after=after, thread_id=thread_id, limit=1000
-                ):
-                    if meta.id in seen:
-                        continue
-                    seen[meta.id] = None
-                    last = max(last, meta.id)
-                    yield meta
+                while True:
+                    batch = await self.recent(
+                        after=after, thread_id=thread_id, limit=_WATCH_BATCH
+                    )
+                    for meta in batch:
+                        if meta.id in seen:
+                            continue
+                        seen[meta.id] = None
+                        last = max(last, meta.id)
+                        yield meta
+                    if len(batch) < _WATCH_BATCH:
+                        break
+                    # A burst: page on from this batch, not from the look-back
+                    # point (which would return the same, already seen, batch).
+                    after = batch[-1].id
                 while len(seen) > 10_000:
                     seen.pop(next(iter(seen)))
                 timeout = _RESCAN_S if listener is not None else poll_interval
+                # Not asyncio.wait_for: on 3.11 it can swallow a cancellation
+                # that arrives as the event is set, and the follower never ends.
                 with suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), timeout)
+                    async with asyncio.timeout(timeout):
+                        await wake.wait()
         finally:
             if listener is not None:
                 with suppress(Exception):
@@ -606,8 +617,12 @@ class PostgresCheckpointer(BaseCheckpointer):
             conn: asyncpg.Connection = await asyncpg.connect(
                 self._dsn, timeout=self._connect_timeout, **settings
             )
+        except _LISTEN_ERRORS:
+            return None
+        try:
             await conn.add_listener(q.NOTIFY_CHANNEL, callback)
         except _LISTEN_ERRORS:
+            conn.terminate()
             return None
         return conn
 

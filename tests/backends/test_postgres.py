@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import asyncpg
 import pytest
 
+from timeloom.backends import postgres as postgres_module
 from timeloom.backends.postgres import PostgresCheckpointer, mask_dsn
 from timeloom.backends.postgres_sql import (
     MIGRATIONS,
@@ -340,9 +341,38 @@ async def test_watch_is_woken_by_notify_from_another_connection(
         await asyncio.wait_for(got_two.wait(), 3)  # well before the 5 s rescan
     finally:
         task.cancel()
+        # The follower must end when cancelled (bounded: a hang fails the test).
         with pytest.raises(asyncio.CancelledError):
-            await task
+            async with asyncio.timeout(5):
+                await task
     assert [m.id for m in seen] == [a.id, b.id]
+
+
+async def test_watch_reads_a_burst_through_without_waiting(
+    postgres_dsn: str, writer: PostgresCheckpointer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres_module, "_WATCH_BATCH", 4)
+    seen: list[str] = []
+    all_in = asyncio.Event()
+
+    async def follow() -> None:
+        async for meta in writer.watch("t", poll_interval=60):
+            seen.append(meta.id)
+            if len(seen) == 11:
+                all_in.set()
+
+    task = asyncio.create_task(follow())
+    try:
+        await asyncio.sleep(0.3)  # let it LISTEN
+        chain = await grow(writer, "t", 11)  # more than two batches
+        await asyncio.wait_for(all_in.wait(), 3)  # well before the 5 s rescan
+    finally:
+        task.cancel()
+        # The follower must end when cancelled (bounded: a hang fails the test).
+        with pytest.raises(asyncio.CancelledError):
+            async with asyncio.timeout(5):
+                await task
+    assert seen == [c.id for c in chain]
 
 
 async def test_commits_notify_only_while_a_follower_is_connected(
