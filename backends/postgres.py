@@ -189,7 +189,8 @@ class PostgresCheckpointer(BaseCheckpointer):
             if loop is current:
                 if task.done() and not _failed(task):
                     with suppress(Exception):
-                        await asyncio.wait_for(task.result().close(), 5)
+                        async with asyncio.timeout(5):
+                            await task.result().close()
                     task.result().terminate()
                 else:
                     task.cancel()
@@ -598,15 +599,17 @@ class PostgresCheckpointer(BaseCheckpointer):
                 while len(seen) > 10_000:
                     seen.pop(next(iter(seen)))
                 timeout = _RESCAN_S if listener is not None else poll_interval
-                # Not asyncio.wait_for: on 3.11 it can swallow a cancellation
-                # that arrives as the event is set, and the follower never ends.
+                # Not asyncio.wait_for (nor anywhere here): on 3.11 it can swallow
+                # a cancellation that arrives as the event is set, and the
+                # follower never ends.
                 with suppress(TimeoutError):
                     async with asyncio.timeout(timeout):
                         await wake.wait()
         finally:
             if listener is not None:
                 with suppress(Exception):
-                    await asyncio.wait_for(listener.close(), 2)
+                    async with asyncio.timeout(2):
+                        await listener.close()
 
     async def _listen(self, callback: Any) -> asyncpg.Connection | None:
         """Open a connection that LISTENs for commits; None while that fails."""
