@@ -21,9 +21,11 @@ postgres      ``PostgresCheckpointer(dsn)``              ``PostgresSaver`` / ``A
 from __future__ import annotations
 
 import operator
+import queue
 import random
 import sqlite3
 import string
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -367,7 +369,22 @@ def _spawn(target: Callable[..., Any], jobs: list[tuple[Any, ...]]) -> float:
     ]
     for worker in workers:
         worker.start()
-    spans = [results.get(timeout=900) for _ in workers]
+    spans: list[Any] = []
+    deadline = time.monotonic() + 900
+    while len(spans) < len(workers):
+        try:
+            spans.append(results.get(timeout=1))
+        except queue.Empty:
+            # A worker that died before reporting (e.g. killed) must not hang us.
+            dead = [w for w in workers if w.exitcode not in (None, 0)]
+            if dead or time.monotonic() > deadline:
+                for worker in workers:
+                    worker.kill()
+                raise RuntimeError(
+                    f"a worker process died (exit code {dead[0].exitcode})"
+                    if dead
+                    else "worker processes did not finish within 15 minutes"
+                ) from None
     for worker in workers:
         worker.join(timeout=60)
     failed = [s for s in spans if isinstance(s, str)]
@@ -385,7 +402,6 @@ def _populate_worker(
     barrier: Any,
     results: Any,
 ) -> None:
-    import time
     import traceback
 
     try:
@@ -411,7 +427,6 @@ def _concurrent_worker(
     results: Any,
 ) -> None:
     import asyncio
-    import time
     import traceback
 
     async def work() -> tuple[float, float]:
