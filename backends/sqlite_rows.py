@@ -14,13 +14,14 @@ from typing import Any, cast
 import aiosqlite
 
 from timeloom.backends import sqlite_sql as sql
-from timeloom.backends.layout import Codec, Fetch, UnreadableValue
+from timeloom.backends.layout import Codec, Fetch
 from timeloom.core.checkpoint import (
     CheckpointMeta,
     PendingWrite,
     Source,
     ThreadInfo,
     ThreadStatus,
+    UnreadableValue,
 )
 
 _BLOB_BATCH = 500  # bound the number of bound parameters per query

@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 
 from tests.backends.conftest import CheckpointFactory
-from timeloom.backends.layout import UnreadableValue, blob_key
+from timeloom.backends.layout import blob_key
 from timeloom.backends.serde import Serializer
 from timeloom.backends.sqlite import SqliteCheckpointer
 from timeloom.backends.sqlite_open import OpenOptions, connect
 from timeloom.backends.sqlite_sql import LATEST_VERSION, MIGRATIONS
-from timeloom.core.checkpoint import PendingWrite
+from timeloom.core.checkpoint import PendingWrite, UnreadableValue
 from timeloom.core.errors import (
     ReadOnlyError,
     SchemaError,

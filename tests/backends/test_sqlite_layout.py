@@ -15,7 +15,6 @@ from tests.backends.conftest import CheckpointFactory
 from timeloom.backends.layout import (
     CHUNK_ITEMS,
     INLINE_MAX,
-    UnreadableValue,
     ValuesState,
     blob_key,
     decode_values,
@@ -26,6 +25,7 @@ from timeloom.backends.layout import (
 )
 from timeloom.backends.serde import Serializer
 from timeloom.backends.sqlite import SqliteCheckpointer
+from timeloom.core.checkpoint import UnreadableValue
 from timeloom.core.errors import SerializationError
 
 SERDE = Serializer()
