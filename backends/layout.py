@@ -52,8 +52,9 @@ checkpoints, so pruning them never affects a kept checkpoint.
 Appends are detected generically: the writer keeps the :class:`ValuesState` of the
 checkpoints it last wrote (returned by :func:`encode_values`; a small cache keyed by
 checkpoint id, so a child finds its parent's), and compares encoded bytes, so the check is exact (``1 == True`` in Python, not
-here) and in-place mutation of earlier items is caught. Other channels are
-deduplicated by content only.
+here). An unchanged prefix is not even encoded again: see :func:`_encode_list` for
+how it is recognised and what that guarantees about items mutated in place. Other
+channels are deduplicated by content only.
 
 Reading never fails as a whole because of one bad blob: a channel whose blob is
 missing, does not match its key or does not decode reads as an
@@ -78,6 +79,7 @@ Writing a backend:
 from __future__ import annotations
 
 import hashlib
+import operator
 import struct
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -130,8 +132,24 @@ class ListState:
     chunks: tuple[bytes, ...]
     manifest: bytes | None
     tail: tuple[bytes, ...]
-    tail_items: tuple[bytes, ...]
-    """The encoded items of the tail, to check that a new list extends it."""
+    items: tuple[bytes, ...]
+    """Every encoded item, to find which sealed chunks and tail deltas a new list
+    shares with this one by comparing bytes."""
+    snapshot: tuple[Any, ...] = ()
+    """A private decoded copy of every item (never handed out, so never mutated):
+    a new list whose leading items still equal these, with the same types, reuses
+    their encoded bytes instead of encoding them again."""
+    types: tuple[type, ...] = ()
+    """The type of every item as written."""
+    objects: tuple[Any, ...] = ()
+    """The item objects as written (only compared by identity)."""
+    size: int = 0
+    """The encoded size of all items."""
+
+    @property
+    def tail_items(self) -> tuple[bytes, ...]:
+        """The encoded items of the tail."""
+        return self.items[len(self.chunks) * CHUNK_ITEMS :]
 
 
 ChannelState: TypeAlias = ValueState | ListState
@@ -242,11 +260,13 @@ def encode_values(
             )
         previous = parent.channels.get(channel) if parent is not None else None
         if type(value) is list:
-            items = [_encode(serde, values, channel, item) for item in value]
-            size += sum(len(item) for item in items)
+            prev_list = previous if isinstance(previous, ListState) else None
             state = _layout_list(
-                items, previous if isinstance(previous, ListState) else None, add_blob
+                _encode_list(serde, values, channel, value, prev_list),
+                prev_list,
+                add_blob,
             )
+            size += state.size
             entries[channel] = ["l", state.length, state.manifest, list(state.tail)]
             states[channel] = state
         else:
@@ -271,15 +291,100 @@ def _encode(serde: Codec, values: Mapping[str, Any], channel: str, obj: Any) -> 
         raise
 
 
+@dataclass(frozen=True, slots=True)
+class _EncodedList:
+    items: list[bytes]
+    snapshot: tuple[Any, ...]
+    types: tuple[type, ...]
+    objects: tuple[Any, ...]
+    size: int
+
+
+_UNDECODABLE = object()  # a snapshot item that equals nothing: never reused
+
+
+def _encode_list(
+    serde: Codec,
+    values: Mapping[str, Any],
+    channel: str,
+    value: list[Any],
+    previous: ListState | None,
+) -> _EncodedList:
+    """Encode a list's items, re-using the parent's bytes for an unchanged prefix.
+
+    The runtime's reducers build a new list around the same item objects, so
+    re-encoding every item on every step would cost O(n). Instead the parent's
+    items are reused, bytes and all, when each leading item of the new list is
+    the *same object* the parent wrote, of the same type, and still ``==`` the
+    parent's private decoded snapshot of it (compared in C over the whole prefix);
+    only the rest is encoded. So a new object in an old position (an edit) is
+    always encoded, and an old item mutated in place (same object, new content)
+    is detected by the snapshot and encoded again. The one change not detected is
+    an in-place mutation that ``==`` cannot see: a nested value replaced by an
+    equal value of another type (``1`` by ``True`` or ``1.0`` inside a dict), or a
+    dict's keys re-ordered in place; such a step stores the item as it was.
+    """
+    types = tuple(map(type, value))
+    shared = 0
+    if previous is not None and 0 < previous.length <= len(value):
+        m = previous.length
+        prefix = tuple(value[:m])
+        if (
+            all(map(operator.is_, prefix, previous.objects))
+            and types[:m] == previous.types
+            and prefix == previous.snapshot
+        ):
+            shared = m
+    if shared and previous is not None:
+        fresh = [_encode(serde, values, channel, item) for item in value[shared:]]
+        return _EncodedList(
+            [*previous.items, *fresh],
+            previous.snapshot + tuple(_snapshot(serde, data) for data in fresh),
+            types,
+            tuple(value),
+            previous.size + sum(len(data) for data in fresh),
+        )
+    items = [_encode(serde, values, channel, item) for item in value]
+    old = previous.items if previous is not None else ()
+    old_snapshot = previous.snapshot if previous is not None else ()
+    snapshot = tuple(
+        old_snapshot[i]
+        if i < len(old) and i < len(old_snapshot) and old[i] == data
+        else _snapshot(serde, data)
+        for i, data in enumerate(items)
+    )
+    return _EncodedList(
+        items, snapshot, types, tuple(value), sum(len(data) for data in items)
+    )
+
+
+def _snapshot(serde: Codec, data: bytes) -> Any:
+    try:
+        return serde.loads(data)
+    except Exception:  # only means this item is always encoded again
+        return _UNDECODABLE
+
+
 def _layout_list(
-    items: list[bytes],
+    encoded: _EncodedList,
     previous: ListState | None,
     add_blob: Callable[[bytes], bytes],
 ) -> ListState:
+    items = encoded.items
     n = len(items)
     full = n // CHUNK_ITEMS
-    chunks: list[bytes] = []
-    for k in range(full):
+    # Sealed chunks whose items are byte-equal to the parent's keep the parent's
+    # keys: only chunks that differ (or are new) are framed and hashed again.
+    same = 0
+    if previous is not None:
+        old = previous.items
+        for k in range(min(full, len(previous.chunks))):
+            lo, hi = k * CHUNK_ITEMS, (k + 1) * CHUNK_ITEMS
+            if tuple(items[lo:hi]) != old[lo:hi]:
+                break
+            same = k + 1
+    chunks = list(previous.chunks[:same]) if previous is not None else []
+    for k in range(same, full):
         chunk = items[k * CHUNK_ITEMS : (k + 1) * CHUNK_ITEMS]
         chunks.append(add_blob(frame(chunk)))
     chunk_keys = tuple(chunks)
@@ -289,18 +394,31 @@ def _layout_list(
         manifest = add_blob(b"".join(chunk_keys)) if chunk_keys else None
     tail_start = full * CHUNK_ITEMS
     tail_items = tuple(items[tail_start:])
-    extends = (
-        previous is not None
-        and previous.chunks == chunk_keys
-        and previous.length <= n
-        and tail_items[: len(previous.tail_items)] == previous.tail_items
-    )
+    extends = False
+    if previous is not None and previous.chunks == chunk_keys and previous.length <= n:
+        old_tail = previous.tail_items
+        extends = tail_items[: len(old_tail)] == old_tail
+    shared = same * CHUNK_ITEMS  # leading items equal to the parent's
     if extends and previous is not None:
+        shared = tail_start + len(previous.tail_items)
         added = tail_items[len(previous.tail_items) :]
         tail = previous.tail + ((add_blob(frame(added)),) if added else ())
     else:
         tail = (add_blob(frame(tail_items)),) if tail_items else ()
-    return ListState(n, chunk_keys, manifest, tail, tail_items)
+    # Keep the parent's bytes objects for the shared prefix: the cached states of
+    # one thread then share their items instead of each holding a copy.
+    kept = previous.items[:shared] if previous is not None and shared else ()
+    return ListState(
+        n,
+        chunk_keys,
+        manifest,
+        tail,
+        kept + tuple(items[shared:]),
+        encoded.snapshot,
+        encoded.types,
+        encoded.objects,
+        encoded.size,
+    )
 
 
 # -- reading -------------------------------------------------------------------------

@@ -236,3 +236,53 @@ def test_any_history_of_list_changes_reads_back_exactly(
     for expected, header in written:
         got = asyncio.run(decode_values(header, blobs.fetch, SERDE))
         assert SERDE.dumps(got["c"]) == expected  # byte-exact, so 1 and True differ
+
+
+async def test_an_old_item_mutated_in_place_is_stored_as_mutated() -> None:
+    # The reducers keep the old item objects in the new list: an item mutated in
+    # place is the same object with new content, and must not be taken as unchanged.
+    blobs = Blobs()
+    items = [message(i) for i in range(40)]
+    first = encode_values({"m": items}, SERDE)
+    blobs.add(first.blobs)
+    items[20]["text"] = "changed in place"
+    grown = [*items, message(40)]
+    second = encode_values({"m": grown}, SERDE, first.state)
+    blobs.add(second.blobs)
+    got = await decode_values(second.header, blobs.fetch, SERDE)
+    assert got["m"][20]["text"] == "changed in place"
+    assert got == {"m": grown}
+    # A later plain append, reusing the prefix, still reads back the mutation.
+    third = encode_values({"m": [*grown, message(41)]}, SERDE, second.state)
+    blobs.add(third.blobs)
+    got = await decode_values(third.header, blobs.fetch, SERDE)
+    assert got["m"][20]["text"] == "changed in place"
+    assert len(got["m"]) == 42
+
+
+async def test_an_equal_new_object_of_another_nested_type_is_stored() -> None:
+    # A new object in an old position is always encoded, even if it is == the old.
+    blobs = Blobs()
+    first = encode_values({"m": [{"a": 1}, {"b": 2}]}, SERDE)
+    blobs.add(first.blobs)
+    second = encode_values({"m": [{"a": True}, {"b": 2}, 3]}, SERDE, first.state)
+    blobs.add(second.blobs)
+    got = await decode_values(second.header, blobs.fetch, SERDE)
+    assert type(got["m"][0]["a"]) is bool
+
+
+def test_an_unchanged_prefix_is_not_encoded_again() -> None:
+    class Counting(Serializer):
+        calls = 0
+
+        def dumps(self, obj: Any, /, *, root: str = "value") -> bytes:
+            Counting.calls += 1
+            return super().dumps(obj, root=root)
+
+    serde = Counting()
+    items = [message(i) for i in range(100)]
+    first = encode_values({"m": items}, serde)
+    Counting.calls = 0
+    second = encode_values({"m": [*items, message(100)]}, serde, first.state)
+    assert Counting.calls == 1  # only the new item
+    assert second.state.channels["m"] != first.state.channels["m"]
