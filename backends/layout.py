@@ -582,3 +582,41 @@ def matches_filter(
         elif metadata.get(key) != value:
             return False
     return True
+
+
+def values_unchanged(
+    values: Mapping[str, Any], state: ValuesState, serde: Codec
+) -> bool:
+    """Whether ``values`` still hold what was encoded into ``state``.
+
+    For a writer that kept the values it committed: they are the caller's objects,
+    which a node may since have mutated in place. A list channel is checked as
+    :func:`_encode_list` checks a prefix (same length, same item objects and types,
+    each still ``==`` its private decoded snapshot, so it carries the same
+    guarantee); any other channel is encoded again and compared by bytes.
+    """
+    if values.keys() != state.channels.keys():
+        return False
+    for channel, value in values.items():
+        kept = state.channels[channel]
+        if isinstance(kept, ListState):
+            if type(value) is not list or len(value) != kept.length:
+                return False
+            items = tuple(value)
+            if not (
+                all(map(operator.is_, items, kept.objects))
+                and tuple(map(type, items)) == kept.types
+                and items == kept.snapshot
+            ):
+                return False
+            continue
+        if type(value) is list:
+            return False
+        try:
+            data = serde.dumps(value)
+        except Exception:  # whatever it holds now, it is not what was stored
+            return False
+        kind, stored = kept.entry
+        if (data if kind == "i" else blob_key(data)) != stored:
+            return False
+    return True

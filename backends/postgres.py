@@ -43,6 +43,7 @@ from timeloom.backends.layout import (
     decode_values,
     encode_values,
 )
+from timeloom.backends.recent import RecentCheckpoints
 from timeloom.backends.serde import Serializer
 from timeloom.core.checkpoint import (
     Checkpoint,
@@ -147,6 +148,7 @@ class PostgresCheckpointer(BaseCheckpointer):
         # The layout state of recently written checkpoints, by id: a child of one
         # of them stores its list appends as deltas.
         self._states: OrderedDict[str, ValuesState] = OrderedDict()
+        self._recent = RecentCheckpoints()
         self._pool_min = pool_min
         self._pool_max = pool_max
         self._connect_timeout = connect_timeout
@@ -318,6 +320,7 @@ class PostgresCheckpointer(BaseCheckpointer):
             self._states[checkpoint.id] = encoded.state
             while len(self._states) > _STATE_CACHE:
                 self._states.popitem(last=False)
+        self._recent.remember(checkpoint, encoded.state)
 
     async def put_writes(
         self, thread_id: str, checkpoint_id: str, writes: Sequence[PendingWrite]
@@ -400,6 +403,19 @@ class PostgresCheckpointer(BaseCheckpointer):
         if checkpoint_id is None:
             if thread_id is None:
                 return None
+            if self._recent:
+                # Usually the head is the checkpoint this writer committed last:
+                # then only its pending writes (which change later) are read.
+                head = await self._fetchrow(
+                    "reading a checkpoint", q.HEAD_PENDING_SQL, thread_id
+                )
+                if head is None or head["id"] is None:
+                    return None
+                cached = self._recent.lookup(
+                    head["id"], thread_id, self.serde, self._pending(head)
+                )
+                if cached is not None:
+                    return cached
             row = await self._fetchrow(
                 "reading a checkpoint", q.GET_HEAD_SQL, thread_id
             )
@@ -416,12 +432,7 @@ class PostgresCheckpointer(BaseCheckpointer):
         async def fetch(keys: Collection[bytes]) -> Mapping[bytes, bytes]:
             return {k: blobs[k] for k in keys if k in blobs}
 
-        pending = tuple(
-            PendingWrite(node, kind, self.serde.loads(value))
-            for node, kind, value in zip(
-                row["w_nodes"], row["w_kinds"], row["w_values"], strict=True
-            )
-        )
+        pending = self._pending(row)
         return Checkpoint(
             id=row["id"],
             thread_id=row["thread_id"],
@@ -435,6 +446,14 @@ class PostgresCheckpointer(BaseCheckpointer):
             writes=self.serde.loads(row["writes"]),
             metadata=self.serde.loads(row["metadata"]),
             pending_writes=pending,
+        )
+
+    def _pending(self, row: Any) -> tuple[PendingWrite, ...]:
+        return tuple(
+            PendingWrite(node, kind, self.serde.loads(value))
+            for node, kind, value in zip(
+                row["w_nodes"], row["w_kinds"], row["w_values"], strict=True
+            )
         )
 
     async def list(

@@ -305,6 +305,21 @@ WHERE c.id = $1 AND ($2::text IS NULL OR c.thread_id = $2)
 GET_HEAD_SQL = f"""{_FULL_SELECT}
 WHERE c.id = (SELECT t.head_id FROM timeloom_threads AS t WHERE t.thread_id = $1)
 """
+# The head's id and its pending writes only: enough when the reader still holds
+# the head checkpoint it committed itself (see backends/recent.py).
+HEAD_PENDING_SQL = """
+SELECT t.head_id AS id,
+       coalesce(pw.nodes, '{}') AS w_nodes, coalesce(pw.kinds, '{}') AS w_kinds,
+       coalesce(pw.vals, '{}') AS w_values
+FROM timeloom_threads AS t
+LEFT JOIN LATERAL (
+    SELECT array_agg(w.node ORDER BY w.seq) AS nodes,
+           array_agg(w.kind ORDER BY w.seq) AS kinds,
+           array_agg(w.value ORDER BY w.seq) AS vals
+    FROM timeloom_writes AS w WHERE w.checkpoint_id = t.head_id
+) AS pw ON true
+WHERE t.thread_id = $1
+"""
 LIST_SQL = f"""
 SELECT {_META_COLUMNS} FROM timeloom_checkpoints AS c
 WHERE c.thread_id = $1

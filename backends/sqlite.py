@@ -36,6 +36,7 @@ from timeloom.backends.layout import (
     matches_filter,
     referenced_keys,
 )
+from timeloom.backends.recent import RecentCheckpoints
 from timeloom.backends.serde import Serializer
 from timeloom.backends.sqlite_open import OpenOptions, connect, translate_error
 from timeloom.backends.sqlite_rows import (
@@ -143,6 +144,7 @@ class SqliteCheckpointer(BaseCheckpointer):
         self._locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
         self._guard = threading.Lock()  # guards the two dicts and the state cache
         self._states: OrderedDict[str, ValuesState] = OrderedDict()
+        self._recent = RecentCheckpoints()
 
     @property
     def url(self) -> str:
@@ -188,6 +190,7 @@ class SqliteCheckpointer(BaseCheckpointer):
             self._states[checkpoint.id] = encoded.state
             while len(self._states) > _STATE_CACHE:
                 self._states.popitem(last=False)
+        self._recent.remember(checkpoint, encoded.state)
 
     async def _put(
         self,
@@ -333,6 +336,7 @@ class SqliteCheckpointer(BaseCheckpointer):
             await self._collect_garbage(db, candidates)
         with self._guard:
             self._states.clear()
+        self._recent.clear()
 
     async def prune(
         self,
@@ -381,6 +385,7 @@ class SqliteCheckpointer(BaseCheckpointer):
             await self._collect_garbage(db, candidates)
         with self._guard:
             self._states.clear()
+        self._recent.clear()
         return len(doomed)
 
     async def _collect_garbage(
@@ -414,6 +419,15 @@ class SqliteCheckpointer(BaseCheckpointer):
                 if not heads:
                     return None
                 checkpoint_id = heads[0][0]
+                if self._recent.has(checkpoint_id):
+                    # The head is a checkpoint this writer committed: only its
+                    # pending writes (which change after the commit) are read.
+                    pending = await load_pending(db, checkpoint_id, self.serde)
+                    cached = self._recent.lookup(
+                        checkpoint_id, thread_id, self.serde, pending
+                    )
+                    if cached is not None:
+                        return cached
             rows = list(
                 await db.execute_fetchall(sql.SELECT_CHECKPOINT_SQL, (checkpoint_id,))
             )
