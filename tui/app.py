@@ -8,12 +8,11 @@ through exactly one of three channels, chosen by its group in :meth:`_worker_fai
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Iterable
 from typing import ClassVar, Final
 
 from rich.text import Text
-from textual import on
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -24,19 +23,30 @@ from textual.worker import Worker, WorkerState
 
 from timeloom.core.checkpoint import (
     THREAD_STATUSES,
+    Checkpoint,
     CheckpointMeta,
+    PendingWrite,
     ThreadInfo,
     ThreadStatus,
 )
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import TimeloomError
+from timeloom.core.runtime import CompiledGraph
+from timeloom.tui import actions
+from timeloom.tui.actions import Answer, WriteAction
 from timeloom.tui.commands import (
     PaletteCommand,
     TimeloomCommands,
     help_sections,
     palette_commands,
 )
-from timeloom.tui.loaders import FATAL_GROUP, LoaderApp, while_running
+from timeloom.tui.loaders import (
+    DIALOG_GROUPS,
+    FATAL_GROUP,
+    RUN_GROUP,
+    LoaderApp,
+    while_running,
+)
 from timeloom.tui.messages import (
     CheckpointCommitted,
     CheckpointLoaded,
@@ -47,9 +57,13 @@ from timeloom.tui.messages import (
     ThreadsCounted,
     ThreadsPage,
 )
+from timeloom.tui.screens.branch import BranchScreen
+from timeloom.tui.screens.diff import DiffScreen
+from timeloom.tui.screens.editor import EditorScreen, EditRequest
 from timeloom.tui.screens.error import ErrorModal
 from timeloom.tui.screens.help import HelpScreen
-from timeloom.tui.widgets.checkpoint_tree import CheckpointTree
+from timeloom.tui.screens.resume import ResumeScreen
+from timeloom.tui.widgets.checkpoint_tree import CheckpointTree, node_label
 from timeloom.tui.widgets.detail import TABS, DetailPane
 from timeloom.tui.widgets.formatting import FORK_MARK, STATUS_ICONS
 from timeloom.tui.widgets.thread_list import ThreadList
@@ -57,8 +71,12 @@ from timeloom.tui.widgets.thread_list import ThreadList
 LOADING_NOTICE_DELAY: Final = 0.3
 """Seconds a checkpoint may take to load before the detail pane says it is loading."""
 
-DIALOG_GROUPS: Final = frozenset({"threads", "history", "action"})
-"""Worker groups whose failure interrupts the user with a dialog; others notify."""
+WRITE_KEYS: Final[dict[str, WriteAction]] = {"e": "edit", "b": "branch", "r": "resume"}
+"""The actions that write (refused read-only; resume also needs the graph), by key:
+pressed while refused, they say why instead of doing nothing."""
+WRITE_ACTIONS: Final[frozenset[str]] = frozenset(WRITE_KEYS.values())
+CHECKPOINT_ACTIONS: Final = frozenset({"mark", "diff", *WRITE_ACTIONS})
+"""Actions on the selected checkpoint (off until one is selected)."""
 
 
 class TimeloomApp(LoaderApp):
@@ -72,6 +90,12 @@ class TimeloomApp(LoaderApp):
     | o | Jump to the fork of this checkpoint, or back to a fork's origin. |
     | p | Jump to the parent checkpoint (in any thread). |
     | backspace | Go back to where the last jump started. |
+    | m | Mark the checkpoint (the diff compares with the mark). |
+    | d | Diff: what changed since the parent (or the marked checkpoint). |
+    | e | Edit the values: writes an update checkpoint. |
+    | b | Branch into a new thread (a fork). |
+    | r | Resume the run from this checkpoint (needs ``--graph``). |
+    | x | Stop the running resume. |
     | 1 2 3 | State, Writes, Metadata tab. |
     | ctrl+r | Reload. |
     | ? | Help. |
@@ -96,6 +120,7 @@ class TimeloomApp(LoaderApp):
             "s",
             "cycle_status",
             "Status",
+            show=False,
             tooltip="Only running / paused / done / failed",
         ),
         Binding(
@@ -111,15 +136,43 @@ class TimeloomApp(LoaderApp):
             tooltip="Jump into this checkpoint's fork, or back to this fork's origin",
         ),
         Binding(
-            "p", "jump_parent", "Parent", tooltip="Jump to the parent (in any thread)"
+            "p",
+            "jump_parent",
+            "Parent",
+            show=False,
+            tooltip="Jump to the parent (in any thread)",
         ),
         Binding(
             "backspace",
             "go_back",
             "Back",
             key_display="⌫",
+            show=False,
             tooltip="Return to where the last jump started",
         ),
+        Binding(
+            "m",
+            "mark",
+            "Mark",
+            tooltip="Mark this checkpoint: d then diffs against it (m again: unmark)",
+        ),
+        Binding(
+            "d",
+            "diff",
+            "Diff",
+            tooltip="What changed since the parent (or the marked checkpoint)",
+        ),
+        Binding(
+            "e", "edit", "Edit", tooltip="Edit the values; saving writes an update"
+        ),
+        Binding("b", "branch", "Branch", tooltip="Fork into a new thread"),
+        Binding(
+            "r",
+            "resume",
+            "Resume",
+            tooltip="Run on from this checkpoint, answering interrupts",
+        ),
+        Binding("x", "stop_run", "Stop run", tooltip="Cancel the running resume"),
         Binding("1", "tab('state')", "State", show=False, tooltip="State tab"),
         Binding("2", "tab('writes')", "Writes", show=False, tooltip="Writes tab"),
         Binding("3", "tab('meta')", "Metadata", show=False, tooltip="Metadata tab"),
@@ -143,15 +196,26 @@ class TimeloomApp(LoaderApp):
     """The checkpoint shown in the detail pane."""
     following: reactive[bool] = reactive(False, init=False)
     """Whether new checkpoints are watched for and the head tracked."""
+    marked: reactive[str | None] = reactive(None, init=False)
+    """The id of the marked checkpoint (``d`` diffs against it), in any thread."""
 
     def __init__(
-        self, checkpointer: BaseCheckpointer, *, close_on_exit: bool = True
+        self,
+        checkpointer: BaseCheckpointer,
+        *,
+        graph: CompiledGraph | None = None,
+        close_on_exit: bool = True,
     ) -> None:
         """Args:
         checkpointer: what to browse; the app calls its ``setup()``.
+        graph: the graph loaded with ``--graph``, bound to ``checkpointer``;
+            resuming needs it, editing and branching use its schema and reducers.
         close_on_exit: call the checkpointer's ``aclose()`` when the app ends.
         """
         super().__init__(checkpointer, close_on_exit=close_on_exit)
+        self.graph = graph
+        self.marked_meta: CheckpointMeta | None = None
+        """The summary of the marked checkpoint."""
         self.thread_info: ThreadInfo | None = None
         """The summary of the selected thread."""
         self.selected_meta: CheckpointMeta | None = None
@@ -167,7 +231,10 @@ class TimeloomApp(LoaderApp):
             yield Static("⧗ Timeloom", id="brand")
             yield Static(self.checkpointer.url, id="location")
             yield Static("", id="counts")
+            yield Static("", id="mark-badge")
+            yield Static("▶ RUNNING", id="run-badge")
             yield Static("● FOLLOWING", id="follow-badge")
+            yield Static("NO GRAPH", id="nograph-badge")
             yield Static("READ-ONLY", id="readonly-badge")
         with Horizontal(id="main"):
             with Vertical(id="threads-pane") as threads:
@@ -192,7 +259,7 @@ class TimeloomApp(LoaderApp):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.set_class(self.checkpointer.read_only, "-read-only")
+        self._show_write_state()
         self.sub_title = self.checkpointer.url
         self.detail.show_nothing("Opening the database…")
         self.thread_list.focus()
@@ -222,11 +289,7 @@ class TimeloomApp(LoaderApp):
         if event.state != WorkerState.ERROR or worker.error is None:
             return
         error = worker.error
-        if isinstance(error, TimeloomError):
-            title, message = error.title, error.msg
-        else:  # a bug of ours or a backend's: say what it was, keep running
-            title = "Unexpected error"
-            message = f"{type(error).__name__}: {error}"
+        title, message, details = actions.describe_error(error)
         if worker.group == FATAL_GROUP:
             self.fatal_error = (
                 error
@@ -243,12 +306,7 @@ class TimeloomApp(LoaderApp):
                 ),
             )
         elif worker.group in DIALOG_GROUPS:
-            details = "".join(traceback.format_exception(error))
-            self.push_screen(
-                ErrorModal(
-                    title, message, "" if isinstance(error, TimeloomError) else details
-                )
-            )
+            self.push_screen(ErrorModal(title, message, details))
         else:
             if worker.group == "detail":
                 self._stop_loading_notice()
@@ -257,12 +315,20 @@ class TimeloomApp(LoaderApp):
                 self.following = False
             self.notify(message, title=title, severity="error", timeout=8)
 
+    @on(Worker.StateChanged)
+    def _run_state(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == RUN_GROUP:
+            self.set_class(self.run_active, "-running")
+            self.refresh_bindings()
+
     # -- results -------------------------------------------------------------------
 
     @on(DatabaseOpened)
     @while_running
     def _database_opened(self, message: DatabaseOpened) -> None:
-        self.set_class(self.checkpointer.read_only, "-read-only")
+        self._show_write_state()
+        for warning in self.checkpointer.warnings:
+            self.notify(warning, title="Opened with a warning", severity="warning")
         if message.thread_count == 0:
             self.detail.show_nothing("This database has no threads yet.")
         else:
@@ -355,6 +421,7 @@ class TimeloomApp(LoaderApp):
     def _checkpoint_highlighted(self, message: CheckpointTree.Highlighted) -> None:
         self.selected_meta = message.meta
         self.selected_checkpoint = message.meta.id
+        self.refresh_bindings()
         # The detail pane keeps the previous checkpoint until the new one is read;
         # it says "loading" only if that takes long enough to notice.
         self._stop_loading_notice()
@@ -397,7 +464,9 @@ class TimeloomApp(LoaderApp):
         tree = self.checkpoint_tree
         if meta.thread_id == tree.thread_id:
             tree.add_new([meta], head_id=max(meta.id, tree.head_id or ""))
-            if self.following and tree.head_id is not None:
+            if message.select:
+                tree.select(meta.id)
+            elif self.following and tree.head_id is not None:
                 tree.select(tree.head_id)
         if not self._refresh_timer_armed:
             # A burst of commits refreshes the threads list once.
@@ -579,6 +648,276 @@ class TimeloomApp(LoaderApp):
         if self.selected_thread is not None:
             self.open_thread(self.selected_thread, select=meta.id if meta else None)
 
+    # -- checkpoint actions (part 2) -----------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Dim the write actions that cannot run here (the help says why), and the
+        checkpoint actions until a checkpoint is selected; hide "stop run" when no
+        run is going."""
+        if action == "stop_run":
+            return True if self.run_active else False
+        if action in WRITE_ACTIONS and self.write_refusal(action) is not None:
+            return None
+        if action in CHECKPOINT_ACTIONS and self.selected_meta is None:
+            return None
+        return True
+
+    def write_refusal(self, action: str) -> str | None:
+        """Why the write ``action`` (edit, branch, resume) cannot run, or None."""
+        for write_action in WRITE_KEYS.values():
+            if write_action == action:
+                return actions.write_action_refusal(
+                    self.checkpointer, self.graph, write_action
+                )
+        return None
+
+    def write_refusals(self) -> list[tuple[str, str]]:
+        """``(action, why it is off)`` for each write action that cannot run."""
+        found = []
+        for key, action in WRITE_KEYS.items():
+            reason = self.write_refusal(action)
+            if reason is not None:
+                found.append((f"{key} {action}", reason))
+        return found
+
+    @property
+    def run_active(self) -> bool:
+        """Whether a resumed run is going."""
+        return any(w.group == RUN_GROUP and not w.is_finished for w in self.workers)
+
+    def on_key(self, event: events.Key) -> None:
+        # A refused write key is not bound (check_action); say why it did nothing.
+        action = WRITE_KEYS.get(event.key)
+        if action is not None and self.selected_meta is not None:
+            if self._refused(action):
+                event.stop()
+
+    def _refused(self, action: WriteAction) -> bool:
+        reason = self.write_refusal(action)
+        if reason is not None:
+            self.notify(reason, title="Not available", severity="warning")
+            return True
+        return False
+
+    def _needs_checkpoint(self) -> CheckpointMeta | None:
+        meta = self.selected_meta
+        if meta is None:
+            self.notify("Select a checkpoint first.", title="No checkpoint")
+        return meta
+
+    async def _load_selected(self, meta: CheckpointMeta) -> Checkpoint:
+        shown = self.detail.checkpoint
+        if shown is not None and shown.id == meta.id:
+            return shown
+        checkpoint = await self.checkpointer.get(meta.thread_id, meta.id)
+        if checkpoint is None:
+            raise TimeloomError(
+                f"Checkpoint {meta.id} is gone from {meta.thread_id!r}.",
+                title="Checkpoint not found",
+            )
+        return checkpoint
+
+    def action_mark(self) -> None:
+        """Mark the selected checkpoint (or unmark it); the diff compares with it."""
+        meta = self._needs_checkpoint()
+        if meta is None:
+            return
+        if self.marked == meta.id:
+            self.marked_meta = None
+            self.marked = None
+            self.notify("Mark cleared: d diffs against the parent again.")
+            return
+        self.marked_meta = meta
+        self.marked = meta.id
+        self.notify(
+            f"{meta.thread_id} @ step {meta.step}: select another checkpoint "
+            f"(in any thread) and press d to diff against it.",
+            title="Marked",
+        )
+
+    def watch_marked(self, marked: str | None) -> None:
+        badge = self.query_one("#mark-badge", Static)
+        meta = self.marked_meta
+        if marked is None or meta is None:
+            badge.update("")
+            badge.display = False
+        else:
+            badge.update(f"◆ {meta.thread_id} @ {meta.step} {node_label(meta)}")
+            badge.tooltip = f"Marked checkpoint {meta.id}: d diffs against it"
+            badge.display = True
+        self._update_tree_title()
+
+    def action_diff(self) -> None:
+        """Diff the selected checkpoint against its parent or the marked one."""
+        meta = self._needs_checkpoint()
+        if meta is not None:
+            self._open_diff(meta)
+
+    @work(group="action", exit_on_error=False)
+    async def _open_diff(self, meta: CheckpointMeta) -> None:
+        checkpoint = await self._load_selected(meta)
+        against = self.marked if self.marked and self.marked != meta.id else None
+        await self.push_screen(
+            DiffScreen(checkpoint, checkpointer=self.checkpointer, against=against)
+        )
+
+    def action_edit(self) -> None:
+        """Edit the selected checkpoint's values; saving writes an update."""
+        if self._refused("edit"):
+            return
+        meta = self._needs_checkpoint()
+        if meta is not None:
+            self._edit(meta)
+
+    def _editor(self, checkpoint: Checkpoint, **options: str) -> EditorScreen:
+        graph = self.graph
+        return EditorScreen(
+            checkpoint,
+            schema=graph.schema if graph else None,
+            nodes=list(graph.nodes) if graph else [],
+            default_as_node=actions.default_as_node(graph, checkpoint),
+            **options,
+        )
+
+    @work(group="action", exit_on_error=False)
+    async def _edit(self, meta: CheckpointMeta) -> None:
+        checkpoint = await self._load_selected(meta)
+        request: EditRequest | None = await self.push_screen_wait(
+            self._editor(checkpoint)
+        )
+        if request is None:
+            return
+        saved = await actions.save_edit(
+            self.checkpointer,
+            self.graph,
+            checkpoint,
+            request.edit,
+            as_node=request.as_node,
+        )
+        self.post_message(CheckpointCommitted(saved.summary(), select=True))
+        self.notify(
+            f"Step {saved.step} of {saved.thread_id!r} holds the edited values; "
+            f"step {checkpoint.step} is kept.",
+            title="Edit saved",
+        )
+
+    def action_branch(self) -> None:
+        """Fork the selected checkpoint into a new thread."""
+        if self._refused("branch"):
+            return
+        meta = self._needs_checkpoint()
+        if meta is not None:
+            self._branch(meta)
+
+    @work(group="action", exit_on_error=False)
+    async def _branch(self, meta: CheckpointMeta) -> None:
+        checkpoint = await self._load_selected(meta)
+        name = await actions.suggest_branch_name(self.checkpointer, meta.thread_id)
+        request = await self.push_screen_wait(BranchScreen(checkpoint, name))
+        if request is None:
+            return
+        edit: EditRequest | None = None
+        if request.edit_first:
+            edit = await self.push_screen_wait(
+                self._editor(checkpoint, confirm="Branch")
+            )
+            if edit is None:
+                self.notify("Nothing was branched.", title="Branch cancelled")
+                return
+        root = await actions.branch(
+            self.checkpointer,
+            self.graph,
+            checkpoint,
+            request.thread_id,
+            edit.edit if edit is not None else None,
+            as_node=edit.as_node if edit is not None else None,
+        )
+        self.open_thread(root.thread_id, select=root.id)
+        self.refresh_threads(select=root.thread_id)
+        self.checkpoint_tree.focus()
+        self.notify(
+            f"{root.thread_id!r} starts at step {root.step}, a fork of "
+            f"{meta.thread_id!r} step {meta.step}. Press r to run it on.",
+            title="Branched",
+        )
+
+    def action_resume(self) -> None:
+        """Run on from the selected checkpoint, asking for interrupt answers."""
+        if self._refused("resume"):
+            return
+        meta = self._needs_checkpoint()
+        if meta is None:
+            return
+        if self.run_active:
+            self.notify("A run is going: x stops it.", title="Already running")
+            return
+        self._resume(meta)
+
+    async def _ask(
+        self, at: Checkpoint, interrupts: tuple[PendingWrite, ...]
+    ) -> Answer | None:
+        answer: Answer | None = await self.push_screen_wait(
+            ResumeScreen(at, interrupts)
+        )
+        return answer
+
+    def _committed(self, checkpoint: Checkpoint) -> None:
+        self.post_message(CheckpointCommitted(checkpoint.summary(), select=True))
+
+    @work(group=RUN_GROUP, exclusive=True, exit_on_error=False)
+    async def _resume(self, meta: CheckpointMeta) -> None:
+        checkpoint = await self._load_selected(meta)
+        self.notify(f"Running {meta.thread_id!r} from step {meta.step}…")
+        outcome = await actions.resume(
+            self.checkpointer,
+            self.graph,
+            checkpoint,
+            ask=self._ask,
+            on_checkpoint=self._committed,
+        )
+        count = len(outcome.committed)
+        wrote = f"{count} new checkpoint{'' if count == 1 else 's'}"
+        last = outcome.last
+        if outcome.status == "done":
+            self.notify(f"{wrote}; the run finished.", title="Done")
+        elif outcome.status == "paused":
+            waiting = ", ".join(w.node for w in last.interrupts) or "an interrupt"
+            self.notify(
+                f"{wrote}; paused at step {last.step}, waiting for {waiting}. "
+                f"Press r to answer.",
+                title="Paused",
+            )
+        else:
+            self.notify(f"{wrote}; the run stopped at step {last.step}.")
+        self._thread_changed(last.thread_id)
+
+    def _thread_changed(self, thread_id: str) -> None:
+        """Show the thread's new status and counts (after a run)."""
+        self.refresh_threads(select=thread_id)
+        self._reload_info(thread_id)
+
+    @work(group="thread-info", exit_on_error=False)
+    async def _reload_info(self, thread_id: str) -> None:
+        info = await self.checkpointer.get_thread(thread_id)
+        if info is not None and info.thread_id == self.selected_thread:
+            self.thread_info = info
+            self.checkpoint_tree.head_id = info.head_id
+            self._update_tree_title()
+
+    def action_stop_run(self) -> None:
+        """Cancel the running resume (whole steps stay committed)."""
+        if not self.run_active:
+            self.notify("No run is going.")
+            return
+        self.workers.cancel_group(self, RUN_GROUP)
+        self.notify(
+            "Stopped. Steps already committed stay; r runs on from here.",
+            title="Run stopped",
+        )
+        thread_id = self.selected_thread
+        if thread_id is not None:
+            self._thread_changed(thread_id)
+
     # -- help and palette ----------------------------------------------------------
 
     def help_sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -590,6 +929,15 @@ class TimeloomApp(LoaderApp):
         return palette_commands(self)
 
     # -- helpers -------------------------------------------------------------------
+
+    def _show_write_state(self) -> None:
+        """Badges for what cannot be written (their tooltips say why)."""
+        self.set_class(self.checkpointer.read_only, "-read-only")
+        self.query_one("#readonly-badge").tooltip = self.write_refusal("edit")
+        no_graph = self.graph is None and not self.checkpointer.read_only
+        self.set_class(no_graph, "-no-graph")
+        self.query_one("#nograph-badge").tooltip = self.write_refusal("resume")
+        self.refresh_bindings()
 
     def _update_tree_title(self) -> None:
         info = self.thread_info
@@ -603,4 +951,7 @@ class TimeloomApp(LoaderApp):
         ]
         if info.forked_from is not None:
             parts.append(f"{FORK_MARK} from {info.forked_from[0]}")
+        mark = self.marked_meta
+        if mark is not None and mark.thread_id == info.thread_id:
+            parts.append(f"◆ marked step {mark.step}")
         pane.border_subtitle = " · ".join(parts)

@@ -15,9 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from timeloom.core.errors import StoreConnectionError, TimeloomError
+from timeloom.tui.demo.command import add_demo_command
+from timeloom.tui.scripting import add_script_commands
 
 if TYPE_CHECKING:
     from timeloom.core.checkpointer import BaseCheckpointer
+    from timeloom.tui.demo.command import DemoDatabase
 
 EXIT_ERROR = 2
 """Exit code when the database cannot be opened (or the arguments are wrong)."""
@@ -48,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="never write: the database itself refuses writes (safe on production)",
     )
+    open_cmd.add_argument(
+        "--graph",
+        metavar="MODULE:ATTR",
+        default=None,
+        help="the graph that wrote the database (package.module:attribute), to "
+        "resume runs and check edits against its schema",
+    )
 
     serve = commands.add_parser(
         "serve",
@@ -61,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("-r", "--read-only", action="store_true", help="open read-only")
     serve.add_argument("--host", default="localhost", help="address to listen on")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+
+    add_script_commands(commands)
+    add_demo_command(commands, start_app=_start_demo)
+    demo = commands.choices["demo"]
+    demo.add_argument("--db", dest="path", type=Path, help="the same as --path")
     return parser
 
 
@@ -71,24 +86,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    if hasattr(args, "func"):
+        code: int = args.func(args)
+        return code
     if args.command == "open":
-        return run_open(args.url, read_only=args.read_only)
+        return run_open(args.url, read_only=args.read_only, graph_ref=args.graph)
     if args.command == "serve":
         return run_serve(args.url, args.read_only, args.host, args.port)
     parser.error(f"unknown command {args.command!r}")  # pragma: no cover
 
 
-def run_open(url: str, *, read_only: bool) -> int:
-    """Open ``url`` in the TUI; return the exit code (2 if it cannot be opened)."""
+def run_open(url: str, *, read_only: bool, graph_ref: str | None = None) -> int:
+    """Open ``url`` in the TUI; return the exit code (2 if it cannot be opened).
+
+    Args:
+        url: the database.
+        read_only: open it read-only.
+        graph_ref: ``package.module:attribute`` of the graph to bind (``--graph``).
+    """
     try:
         checkpointer = open_url(url, read_only=read_only)
+        graph = None
+        if graph_ref:
+            from timeloom.tui.graphref import load_graph
+
+            graph = load_graph(graph_ref, checkpointer)
     except TimeloomError as error:
         return _fail(error)
     from timeloom.tui.app import TimeloomApp  # Textual only when the app runs
 
-    app = TimeloomApp(checkpointer)
+    app = TimeloomApp(checkpointer, graph=graph)
     app.run()
     # A startup-fatal error was printed by the app as it exited (no traceback).
+    return app.return_code or 0
+
+
+def _start_demo(demo: DemoDatabase) -> int:
+    """Open the demo database just built, writable, with its graph loaded."""
+    from timeloom.backends.sqlite import SqliteCheckpointer
+    from timeloom.tui.app import TimeloomApp
+    from timeloom.tui.graphref import bind_graph
+
+    checkpointer = SqliteCheckpointer(str(demo.path))
+    graph = bind_graph(demo.graph, checkpointer, demo.graph_ref)
+    app = TimeloomApp(checkpointer, graph=graph)
+    app.run()
     return app.return_code or 0
 
 

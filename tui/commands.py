@@ -52,6 +52,13 @@ class Browser(Protocol):
     def action_tab(self, tab: str) -> None: ...
     def action_reload(self) -> None: ...
     def action_help(self) -> None: ...
+    def action_mark(self) -> None: ...
+    def action_diff(self) -> None: ...
+    def action_edit(self) -> None: ...
+    def action_branch(self) -> None: ...
+    def action_resume(self) -> None: ...
+    def action_stop_run(self) -> None: ...
+    def write_refusals(self) -> list[tuple[str, str]]: ...
 
 
 class TimeloomCommands(Provider):
@@ -82,8 +89,11 @@ class TimeloomCommands(Provider):
 
 
 def help_sections(app: Browser) -> list[tuple[str, list[tuple[str, str]]]]:
-    """The key tables the help screen shows."""
-    return [
+    """The key tables the help screen shows; first, the write keys that are off and
+    why (read-only, or no ``--graph``)."""
+    refused = app.write_refusals()
+    off = [("Not available here", refused)] if refused else []
+    return off + [
         (
             "Everywhere",
             _keys(app.BINDINGS)
@@ -135,6 +145,44 @@ def palette_commands(app: Browser) -> Iterator[PaletteCommand]:
         "Jump to parent checkpoint", "In any thread", app.action_jump_parent
     )
     yield PaletteCommand("Go back", "Where the last jump started", app.action_go_back)
+    yield PaletteCommand(
+        "Mark checkpoint",
+        "Diff other checkpoints against it (again: unmark)",
+        app.action_mark,
+    )
+    yield PaletteCommand(
+        "Diff checkpoint",
+        "What changed since the parent, or the marked checkpoint",
+        app.action_diff,
+    )
+    refused = dict(app.write_refusals())
+    for key, name, text, run in (
+        (
+            "e edit",
+            "Edit checkpoint values",
+            "Writes an update checkpoint",
+            app.action_edit,
+        ),
+        (
+            "b branch",
+            "Branch into a new thread",
+            "Fork this checkpoint",
+            app.action_branch,
+        ),
+        (
+            "r resume",
+            "Resume the run",
+            "Run on from this checkpoint",
+            app.action_resume,
+        ),
+    ):
+        reason = refused.get(key)
+        yield PaletteCommand(
+            name if reason is None else f"{name} (not available)",
+            text if reason is None else reason,
+            run,
+        )
+    yield PaletteCommand("Stop run", "Cancel the running resume", app.action_stop_run)
     for tab, label in zip(TABS, ("State", "Writes", "Metadata"), strict=True):
         yield PaletteCommand(
             f"Show the {label} tab",

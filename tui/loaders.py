@@ -42,8 +42,11 @@ LOADING_NOTICE_DELAY: Final = 0.3
 """Seconds a checkpoint may take to load before the detail pane says it is loading."""
 
 FATAL_GROUP: Final = "startup"
-DIALOG_GROUPS: Final = frozenset({"threads", "history", "action"})
-"""Worker groups whose failure interrupts the user with a dialog; others notify."""
+RUN_GROUP: Final = "run"
+"""The worker group of a resumed run (one at a time; "stop run" cancels it)."""
+DIALOG_GROUPS: Final = frozenset({"threads", "history", "action", RUN_GROUP})
+"""Worker groups whose failure interrupts the user with a dialog; others notify.
+Write actions run in ``action`` (edit, branch, diff) and ``run`` (resume)."""
 
 
 _Handler = TypeVar("_Handler", bound=Callable[..., None])

@@ -77,6 +77,8 @@ class CheckpointLoaded(Message):
 
 @dataclass
 class CheckpointCommitted(Message):
-    """Follow mode saw a new checkpoint (written by any process)."""
+    """A new checkpoint: follow mode saw it, or the app's edit or run wrote it."""
 
     meta: CheckpointMeta
+    select: bool = False
+    """Put the cursor on it (what the app itself just wrote)."""
