@@ -17,13 +17,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import (
     AsyncIterator,
+    Callable,
     Iterable,
     Iterator,
     Mapping,
     Sequence,
 )
 from datetime import datetime
-from typing import Any, Literal, NoReturn
+from typing import Any, Literal, NoReturn, TypeVar
 
 import aiosqlite
 
@@ -45,6 +46,7 @@ from timeloom.backends.sqlite_rows import (
     decode_mapping,
     is_fork_point,
     load_pending,
+    load_pending_sync,
     meta_from_row,
     parse_ts,
     pending_flags,
@@ -70,8 +72,13 @@ from timeloom.core.errors import (
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 
 _PAGE = 200
+_T = TypeVar("_T")
 _STATE_CACHE = 64
 _ID_MAX = "~"  # sorts after every checkpoint id (ids are lowercase hex and dashes)
+
+
+class _Abandoned(Exception):
+    """The caller was cancelled before the transaction committed: roll it back."""
 
 
 class _ParentGone(Exception):
@@ -206,10 +213,11 @@ class SqliteCheckpointer(BaseCheckpointer):
         forked = cp.parent_thread_id is not None and cp.parent_thread_id != cp.thread_id
         fork_thread = cp.parent_thread_id if forked else None
         fork_id = cp.parent_id if forked else None
-        async with self._transaction("saving a checkpoint", write=True) as db:
+
+        def work(conn: sqlite3.Connection) -> None:
             if expected_head is None:
                 try:
-                    await db.execute(
+                    conn.execute(
                         sql.INSERT_THREAD_SQL,
                         (
                             cp.thread_id,
@@ -223,9 +231,9 @@ class SqliteCheckpointer(BaseCheckpointer):
                         ),
                     )
                 except sqlite3.IntegrityError:
-                    await self._conflict(db, cp.thread_id, expected_head)
+                    _conflict(conn, cp.thread_id, expected_head)
             else:
-                cursor = await db.execute(
+                cursor = conn.execute(
                     sql.MOVE_HEAD_SQL,
                     (
                         cp.id,
@@ -239,15 +247,13 @@ class SqliteCheckpointer(BaseCheckpointer):
                     ),
                 )
                 if cursor.rowcount != 1:
-                    await self._conflict(db, cp.thread_id, expected_head)
+                    _conflict(conn, cp.thread_id, expected_head)
             if parent is not None:
-                rows = await db.execute_fetchall(
-                    sql.CHECKPOINT_EXISTS_SQL, (cp.parent_id,)
-                )
-                if not list(rows):
+                found = conn.execute(sql.CHECKPOINT_EXISTS_SQL, (cp.parent_id,))
+                if found.fetchone() is None:
                     raise _ParentGone
             try:
-                await db.execute(
+                conn.execute(
                     sql.INSERT_CHECKPOINT_SQL,
                     (
                         cp.id,
@@ -270,51 +276,41 @@ class SqliteCheckpointer(BaseCheckpointer):
                     f"A checkpoint with id {cp.id} already exists; ids must be unique."
                 ) from None
             if encoded.blobs:
-                await db.executemany(sql.INSERT_BLOB_SQL, list(encoded.blobs.items()))
+                conn.executemany(sql.INSERT_BLOB_SQL, list(encoded.blobs.items()))
 
-    async def _conflict(
-        self, db: aiosqlite.Connection, thread_id: str, expected: str | None
-    ) -> NoReturn:
-        rows = list(await db.execute_fetchall(sql.SELECT_HEAD_SQL, (thread_id,)))
-        head = rows[0][0] if rows else None
-        raise ConflictError(
-            f"Thread {thread_id!r} moved on: its head is {head}, this writer expected "
-            f"{expected}. Reload and retry."
-        )
+        await self._run("saving a checkpoint", work, write=True)
 
     async def put_writes(
         self, thread_id: str, checkpoint_id: str, writes: Sequence[PendingWrite]
     ) -> None:
         self._check_writable()
         encoded = [(w.node, w.kind, self.serde.dumps(w.value)) for w in writes]
-        async with self._transaction("saving pending writes", write=True) as db:
-            rows = list(
-                await db.execute_fetchall(
-                    sql.SELECT_CHECKPOINT_THREAD_SQL, (checkpoint_id,)
-                )
-            )
-            if not rows or rows[0][0] != thread_id:
+        serde = self.serde
+
+        def work(conn: sqlite3.Connection) -> None:
+            row = conn.execute(
+                sql.SELECT_CHECKPOINT_THREAD_SQL, (checkpoint_id,)
+            ).fetchone()
+            if row is None or row[0] != thread_id:
                 raise CheckpointNotFound(
                     f"No checkpoint {checkpoint_id} in {thread_id!r}"
                 )
-            next_nodes = tuple(json.loads(rows[0][1]))
-            seq_rows = list(
-                await db.execute_fetchall(sql.NEXT_WRITE_SEQ_SQL, (checkpoint_id,))
-            )
-            seq = int(seq_rows[0][0])
-            await db.executemany(
+            next_nodes = tuple(json.loads(row[1]))
+            seq_row = conn.execute(sql.NEXT_WRITE_SEQ_SQL, (checkpoint_id,)).fetchone()
+            seq = int(seq_row[0])
+            conn.executemany(
                 sql.INSERT_WRITE_SQL,
                 [
                     (checkpoint_id, seq + i, node, kind, value)
                     for i, (node, kind, value) in enumerate(encoded)
                 ],
             )
-            pending = await load_pending(db, checkpoint_id, self.serde)
+            pending = load_pending_sync(conn, checkpoint_id, serde)
             has_error, has_interrupt = pending_flags(pending)
-            await db.execute(
+            conn.execute(
                 sql.UPDATE_FLAGS_SQL, (has_error, has_interrupt, checkpoint_id)
             )
-            await db.execute(
+            conn.execute(
                 sql.UPDATE_STATUS_SQL,
                 (
                     thread_status(next_nodes, has_error, has_interrupt),
@@ -322,6 +318,8 @@ class SqliteCheckpointer(BaseCheckpointer):
                     checkpoint_id,
                 ),
             )
+
+        await self._run("saving pending writes", work, write=True)
 
     async def delete_thread(self, thread_id: str) -> None:
         self._check_writable()
@@ -409,6 +407,23 @@ class SqliteCheckpointer(BaseCheckpointer):
     async def get(
         self, thread_id: str | None, checkpoint_id: str | None = None
     ) -> Checkpoint | None:
+        if checkpoint_id is None and thread_id is not None and self._recent:
+            # Usually the head is the checkpoint this writer committed last: then
+            # only its pending writes (which change after the commit) are read.
+            recent, serde = self._recent, self.serde
+
+            def head(conn: sqlite3.Connection) -> Checkpoint | None | bool:
+                row = conn.execute(sql.SELECT_HEAD_SQL, (thread_id,)).fetchone()
+                if row is None:
+                    return None
+                if not recent.has(row[0]):
+                    return False
+                pending = load_pending_sync(conn, row[0], serde)
+                return recent.lookup(row[0], thread_id, serde, pending) or False
+
+            found = await self._run("reading a checkpoint", head)
+            if found is not False:
+                return found if isinstance(found, Checkpoint) else None
         async with self._transaction("reading a checkpoint") as db:
             if checkpoint_id is None:
                 if thread_id is None:
@@ -419,15 +434,6 @@ class SqliteCheckpointer(BaseCheckpointer):
                 if not heads:
                     return None
                 checkpoint_id = heads[0][0]
-                if self._recent.has(checkpoint_id):
-                    # The head is a checkpoint this writer committed: only its
-                    # pending writes (which change after the commit) are read.
-                    pending = await load_pending(db, checkpoint_id, self.serde)
-                    cached = self._recent.lookup(
-                        checkpoint_id, thread_id, self.serde, pending
-                    )
-                    if cached is not None:
-                        return cached
             rows = list(
                 await db.execute_fetchall(sql.SELECT_CHECKPOINT_SQL, (checkpoint_id,))
             )
@@ -623,6 +629,51 @@ class SqliteCheckpointer(BaseCheckpointer):
                     await db.execute("ROLLBACK")
                 raise
 
+    async def _run(
+        self,
+        action: str,
+        work: Callable[[sqlite3.Connection], _T],
+        *,
+        write: bool = False,
+    ) -> _T:
+        """Run ``work`` as one transaction in a single trip to the database thread.
+
+        Each aiosqlite call is a round trip to the connection's thread (~30 µs);
+        a step takes several statements, so the whole transaction runs there as
+        one function, on the raw connection, through aiosqlite's queue (``_execute``
+        and ``_conn``: aiosqlite 0.22 has no public way to run a function on its
+        thread). Cancellation stays all-or-nothing: a cancelled caller sets a flag
+        the function checks before ``COMMIT``, so the step either committed before
+        the cancellation was seen or is rolled back.
+        """
+        if write:
+            self._check_writable()
+        cancelled = threading.Event()
+
+        def transaction() -> _T:
+            conn = db._conn  # private: see above
+            if conn.in_transaction:  # left open by a task cancelled at a bad moment
+                conn.execute("ROLLBACK")
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                result = work(conn)
+                if cancelled.is_set():
+                    raise _Abandoned
+                conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise
+            return result
+
+        async with self._session(action) as db:
+            try:
+                result: _T = await db._execute(transaction)  # type: ignore[no-untyped-call]
+                return result
+            except asyncio.CancelledError:
+                cancelled.set()
+                raise
+
     @contextlib.contextmanager
     def _driver_errors(self, action: str) -> Iterator[None]:
         """Translate driver exceptions into typed errors (they never escape)."""
@@ -636,3 +687,14 @@ class SqliteCheckpointer(BaseCheckpointer):
             raise StoreConnectionError(
                 f"{action} failed: the connection to {self.path} is closed"
             ) from exc
+
+
+def _conflict(
+    conn: sqlite3.Connection, thread_id: str, expected: str | None
+) -> NoReturn:
+    row = conn.execute(sql.SELECT_HEAD_SQL, (thread_id,)).fetchone()
+    head = row[0] if row else None
+    raise ConflictError(
+        f"Thread {thread_id!r} moved on: its head is {head}, this writer expected "
+        f"{expected}. Reload and retry."
+    )

@@ -7,7 +7,8 @@ Stored bytes that do not decode never raise here: they read as an
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+import sqlite3
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -47,6 +48,19 @@ async def load_pending(
 ) -> tuple[PendingWrite, ...]:
     """A checkpoint's pending writes, in order; a corrupt one reads as unreadable."""
     rows = await db.execute_fetchall(sql.SELECT_WRITES_SQL, (checkpoint_id,))
+    return decode_pending(rows, serde)
+
+
+def load_pending_sync(
+    conn: sqlite3.Connection, checkpoint_id: str, serde: Codec
+) -> tuple[PendingWrite, ...]:
+    """:func:`load_pending` on the raw connection (on its database thread)."""
+    rows = conn.execute(sql.SELECT_WRITES_SQL, (checkpoint_id,)).fetchall()
+    return decode_pending(rows, serde)
+
+
+def decode_pending(rows: Iterable[Any], serde: Codec) -> tuple[PendingWrite, ...]:
+    """Pending writes from their rows; a corrupt one reads as unreadable."""
     pending = []
     for node, kind, value in rows:
         try:
