@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
+from asyncpg import Record
 from asyncpg.pool import PoolConnectionProxy
 
 from timeloom.backends import postgres_sql as q
@@ -42,6 +43,8 @@ from timeloom.backends.layout import (
     ValuesState,
     decode_values,
     encode_values,
+    header_keys,
+    referenced_keys,
 )
 from timeloom.backends.recent import RecentCheckpoints
 from timeloom.backends.serde import Serializer
@@ -268,9 +271,9 @@ class PostgresCheckpointer(BaseCheckpointer):
             return (
                 *fixed,
                 enc.header,
-                # Every blob the values need, also through manifests: what keeps a
-                # blob alive when checkpoints are deleted (see the GC statements).
-                sorted(enc.state.known_keys()),
+                # The blobs the header names, fetched with the row by a read (the
+                # chunks its manifests name are fetched next).
+                sorted(header_keys(enc.header)[0]),
                 writes,
                 enc.size,
                 expected_head,
@@ -349,9 +352,8 @@ class PostgresCheckpointer(BaseCheckpointer):
         async def run(pool: asyncpg.Pool) -> None:
             async with pool.acquire() as conn, conn.transaction():
                 await conn.execute(q.GC_LOCK_SQL)
-                refs = [r[0] for r in await conn.fetch(q.DELETE_THREAD_SQL, thread_id)]
-                if refs:
-                    await conn.execute(q.DELETE_ORPHAN_BLOBS_SQL, refs)
+                gone = await conn.fetch(q.DELETE_THREAD_SQL, thread_id)
+                await _collect_garbage(conn, [r[0] for r in gone])
 
         await self._call("deleting a thread", run)
 
@@ -388,9 +390,7 @@ class PostgresCheckpointer(BaseCheckpointer):
                     return 0
                 gone = await conn.fetch(q.PRUNE_DELETE_SQL, doomed)
                 await conn.execute(q.PRUNE_UPDATE_THREAD_SQL, thread_id)
-                refs = sorted({h for r in gone for h in r[0]})
-                if refs:
-                    await conn.execute(q.DELETE_ORPHAN_BLOBS_SQL, refs)
+                await _collect_garbage(conn, [r[0] for r in gone])
                 return len(doomed)
 
         return await self._call("pruning a thread", run)
@@ -425,12 +425,19 @@ class PostgresCheckpointer(BaseCheckpointer):
             )
         if row is None:
             return None
-        # The row carries every blob its values need (see blob_refs): decoding
-        # needs no further round trip.
+        # The row carries the blobs its header names (see blob_refs); the chunks
+        # that list manifests name are fetched in one more query.
         blobs = dict(zip(row["blob_keys"], row["blob_data"], strict=True))
 
         async def fetch(keys: Collection[bytes]) -> Mapping[bytes, bytes]:
-            return {k: blobs[k] for k in keys if k in blobs}
+            found = {k: blobs[k] for k in keys if k in blobs}
+            missing = sorted(k for k in keys if k not in blobs)
+            if missing:
+                rows = await self._fetch(
+                    "reading a checkpoint", q.FETCH_BLOBS_SQL, missing
+                )
+                found.update((bytes(r[0]), bytes(r[1])) for r in rows)
+            return found
 
         pending = self._pending(row)
         return Checkpoint(
@@ -930,3 +937,30 @@ def _split_filter(filter: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
 
 def _matches(metadata: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
     return all(metadata.get(k) == v for k, v in wanted.items())
+
+
+async def _collect_garbage(
+    conn: PoolConnectionProxy[Record], headers: list[bytes]
+) -> None:
+    """Delete the blobs the deleted checkpoints (their ``headers``) needed that no
+    remaining checkpoint, in any thread, needs.
+
+    Chunks are shared by content across threads and named only by manifests, so
+    this marks through every remaining header and the manifests they name: deleting
+    and pruning cost a scan of the checkpoints table. Runs under the exclusive GC
+    lock, in the deleting transaction.
+    """
+
+    async def fetch(keys: Collection[bytes]) -> Mapping[bytes, bytes]:
+        rows = await conn.fetch(q.FETCH_BLOBS_SQL, sorted(keys))
+        return {bytes(r[0]): bytes(r[1]) for r in rows}
+
+    candidates = await referenced_keys(headers, fetch)
+    if not candidates:
+        return
+    live = await referenced_keys(
+        [r[0] for r in await conn.fetch(q.ALL_HEADERS_SQL)], fetch
+    )
+    dead = sorted(candidates - live)
+    if dead:
+        await conn.execute(q.DELETE_BLOBS_SQL, dead)

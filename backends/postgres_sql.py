@@ -10,10 +10,12 @@ moves the head and, while a follower listens, sends the NOTIFY for live follow, 
 in the statement's own transaction. A conflicting head writes nothing and is
 reported in the result row.
 
-Blobs are garbage-collected by reference: each checkpoint lists every blob its
-values need in ``blob_refs`` (GIN-indexed), and deleting checkpoints deletes the
-blobs no remaining checkpoint lists. Puts take a shared advisory lock that the
-collector takes exclusively, so a blob a put found already stored stays stored.
+Each checkpoint lists in ``blob_refs`` the blobs its values header names, so a read
+gets them with the row; the chunks its list manifests name come in a second query.
+Deleting checkpoints deletes the blobs no remaining checkpoint needs, found by
+marking through every remaining header and manifest (deletes and prunes are rare).
+Puts take a shared advisory lock that the collector takes exclusively, so a blob a
+put found already stored stays stored.
 """
 
 from __future__ import annotations
@@ -207,7 +209,20 @@ $fn$;
     .replace("@WATCHER@", WATCHER_APPLICATION_NAME)
 )
 
-MIGRATIONS: list[str] = [_SCHEMA_V1]
+# v2: ``blob_refs`` of new checkpoints lists only the blobs their header names
+# (values, manifests, tail deltas), not every chunk a manifest lists: ~10 keys
+# instead of one per 16 list items. Garbage collection marks through the headers
+# and manifests instead (see ``PostgresCheckpointer._collect_garbage``), so the GIN
+# index it used goes. Old rows keep their longer lists, which stay correct. A
+# client that only knows v1 (which trusted ``blob_refs`` to be complete when
+# deleting blobs) refuses a v2 database instead of deleting blobs still needed.
+_SCHEMA_V2 = """
+DROP INDEX IF EXISTS timeloom_checkpoints_refs;
+COMMENT ON COLUMN timeloom_checkpoints.blob_refs IS
+    'The blobs the values header names directly (v1 rows: every blob needed)';
+"""
+
+MIGRATIONS: list[str] = [_SCHEMA_V1, _SCHEMA_V2]
 """The schema as numbered steps: version ``n`` is ``MIGRATIONS[:n]`` applied."""
 
 # -- setup -------------------------------------------------------------------------
@@ -237,20 +252,15 @@ SELECT EXISTS (SELECT 1 FROM timeloom_checkpoints WHERE id = $1 AND thread_id = 
 GC_LOCK_SQL = f"SELECT pg_advisory_xact_lock({BLOB_GC_LOCK_KEY})"
 DELETE_THREAD_SQL = """
 WITH gone AS (
-    DELETE FROM timeloom_checkpoints WHERE thread_id = $1 RETURNING blob_refs
+    DELETE FROM timeloom_checkpoints WHERE thread_id = $1 RETURNING values_header
 ), thread AS (
     DELETE FROM timeloom_threads WHERE thread_id = $1
 )
-SELECT DISTINCT r FROM gone, unnest(gone.blob_refs) AS r
+SELECT values_header FROM gone
 """
-# Delete the blobs no remaining checkpoint refers to, among those the deleted ones
-# referred to (the GIN index answers the NOT EXISTS).
-DELETE_ORPHAN_BLOBS_SQL = """
-DELETE FROM timeloom_blobs AS b
-WHERE b.hash = ANY ($1::bytea[])
-  AND NOT EXISTS (SELECT 1 FROM timeloom_checkpoints AS c
-                  WHERE c.blob_refs @> ARRAY[b.hash])
-"""
+ALL_HEADERS_SQL = "SELECT values_header FROM timeloom_checkpoints"
+FETCH_BLOBS_SQL = "SELECT hash, data FROM timeloom_blobs WHERE hash = ANY ($1::bytea[])"
+DELETE_BLOBS_SQL = "DELETE FROM timeloom_blobs WHERE hash = ANY ($1::bytea[])"
 PRUNE_CANDIDATES_SQL = """
 SELECT c.id, c.created_at, c.has_interrupt,
        (SELECT count(*) FROM timeloom_checkpoints AS k WHERE k.parent_id = c.id) AS kids,
@@ -261,7 +271,7 @@ WHERE c.thread_id = $1
 ORDER BY c.id
 """
 PRUNE_DELETE_SQL = """
-DELETE FROM timeloom_checkpoints WHERE id = ANY ($1::text[]) RETURNING blob_refs
+DELETE FROM timeloom_checkpoints WHERE id = ANY ($1::text[]) RETURNING values_header
 """
 PRUNE_UPDATE_THREAD_SQL = """
 UPDATE timeloom_threads AS t SET

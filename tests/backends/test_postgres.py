@@ -10,7 +10,7 @@ import asyncio
 import dataclasses
 import json
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,6 +19,7 @@ import asyncpg
 import pytest
 
 from timeloom.backends import postgres as postgres_module
+from timeloom.backends.layout import CHUNK_ITEMS, referenced_keys
 from timeloom.backends.postgres import PostgresCheckpointer, mask_dsn
 from timeloom.backends.postgres_sql import (
     MIGRATIONS,
@@ -546,15 +547,66 @@ async def test_pruned_and_deleted_history_keeps_survivors_readable(
     assert got is not None
     assert got.values == fork.values
     # Blobs nobody needs any more are gone; the fork's are all there.
+    assert await orphan_blobs(postgres_dsn) == set()
+
+
+async def orphan_blobs(dsn: str) -> set[bytes]:
+    """Stored blobs that no checkpoint's values need (through headers and manifests)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        stored = {
+            bytes(r[0]): bytes(r[1])
+            for r in await conn.fetch("SELECT hash, data FROM timeloom_blobs")
+        }
+        headers = [
+            bytes(r[0])
+            for r in await conn.fetch("SELECT values_header FROM timeloom_checkpoints")
+        ]
+    finally:
+        await conn.close()
+
+    async def fetch(keys: Collection[bytes]) -> dict[bytes, bytes]:
+        return {k: stored[k] for k in keys if k in stored}
+
+    return set(stored) - await referenced_keys(headers, fetch)
+
+
+async def test_blobs_shared_across_threads_survive_deletes(
+    postgres_dsn: str, writer: PostgresCheckpointer
+) -> None:
+    # Chunks are named only by manifests: a fork sharing the first 32 items of a
+    # list keeps them when the original thread is deleted, and both deleted leave
+    # no blob behind.
+    chain = await grow(writer, "t", 40)
+    fork = make_cp("f", chain[35], values={"n": -1, "log": list(range(37))})
+    await writer.put(fork, expected_head=None)
+    await writer.delete_thread("t")
+    got = await writer.get("f")
+    assert got is not None
+    assert got.values == fork.values
+    assert await orphan_blobs(postgres_dsn) == set()
+    await writer.delete_thread("f")
     conn = await asyncpg.connect(postgres_dsn)
     try:
-        orphans = await conn.fetchval(
-            "SELECT count(*) FROM timeloom_blobs AS b WHERE NOT EXISTS ("
-            " SELECT 1 FROM timeloom_checkpoints AS c WHERE b.hash = ANY (c.blob_refs))"
+        assert await conn.fetchval("SELECT count(*) FROM timeloom_blobs") == 0
+    finally:
+        await conn.close()
+
+
+async def test_rows_list_only_the_blobs_their_header_names(
+    postgres_dsn: str, writer: PostgresCheckpointer
+) -> None:
+    await grow(writer, "t", 100)
+    conn = await asyncpg.connect(postgres_dsn)
+    try:
+        longest = await conn.fetchval(
+            "SELECT max(cardinality(blob_refs)) FROM timeloom_checkpoints"
         )
     finally:
         await conn.close()
-    assert orphans == 0
+    # One key per tail delta (at most 16) plus the manifest and other values: not
+    # one per chunk, which would grow with the list.
+    assert longest <= CHUNK_ITEMS + 3
 
 
 async def test_child_of_a_deleted_parent_stores_every_blob(
