@@ -654,6 +654,8 @@ class TimeloomApp(LoaderApp):
         """Dim the write actions that cannot run here (the help says why), and the
         checkpoint actions until a checkpoint is selected; hide "stop run" when no
         run is going."""
+        if action in self._browse_actions and not self._on_main_screen:
+            return False  # the diff and editor screens have keys of their own
         if action == "stop_run":
             return True if self.run_active else False
         if action in WRITE_ACTIONS and self.write_refusal(action) is not None:
@@ -681,6 +683,19 @@ class TimeloomApp(LoaderApp):
         return found
 
     @property
+    def _on_main_screen(self) -> bool:
+        return len(self.screen_stack) <= 1
+
+    @property
+    def _browse_actions(self) -> frozenset[str]:
+        """The actions of the app's own keys (except help), by name."""
+        return frozenset(
+            b.action.split("(")[0]
+            for b in self.BINDINGS
+            if isinstance(b, Binding) and b.action != "help"
+        )
+
+    @property
     def run_active(self) -> bool:
         """Whether a resumed run is going."""
         return any(w.group == RUN_GROUP and not w.is_finished for w in self.workers)
@@ -688,7 +703,11 @@ class TimeloomApp(LoaderApp):
     def on_key(self, event: events.Key) -> None:
         # A refused write key is not bound (check_action); say why it did nothing.
         action = WRITE_KEYS.get(event.key)
-        if action is not None and self.selected_meta is not None:
+        if (
+            action is not None
+            and self.selected_meta is not None
+            and self._on_main_screen
+        ):
             if self._refused(action):
                 event.stop()
 

@@ -1,8 +1,9 @@
 """Regenerate the README's pictures of the TUI: ``python -m tests.tui.screenshots``.
 
 Runs the demo agent (the real runtime) into a fresh SQLite database, opens it
-read-only in the real app at 120x36, drives it with keys and saves one SVG per view
-into ``screenshots/``. Ids and times come from the run, so the pictures change a
+in the real app at 120x36 (read-only to browse; writable with the demo's graph for
+the editor and the resume dialog, which write nothing until confirmed), drives it
+with keys and saves one SVG per view into ``screenshots/``. Ids and times come from the run, so the pictures change a
 little each time; the snapshot tests (tests/snapshots) are the frozen ones.
 """
 
@@ -10,19 +11,85 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from textual.pilot import Pilot
+from textual.widgets import TextArea
+from textual.worker import WorkerCancelled, WorkerFailed
 
-from tests.tui.conftest import SIZE, wait_for_workers
+from tests.tui.conftest import SIZE, wait_until
 from timeloom.backends.sqlite import SqliteCheckpointer
+from timeloom.core.checkpoint import CheckpointMeta
 from timeloom.tui.app import TimeloomApp
 from timeloom.tui.cli import open_url
-from timeloom.tui.demo.build import build_demo
+from timeloom.tui.demo.agent import graph as demo_graph
+from timeloom.tui.demo.build import FORK, build_demo
+from timeloom.tui.graphref import bind_graph
+from timeloom.tui.screens.resume import ResumeScreen
 
 Step = Callable[[Pilot[None]], Awaitable[None]]
+
+
+async def wait_for_workers(pilot: Pilot[None], rounds: int = 3) -> None:
+    """Run the app's loading workers to their end; not the write actions, which
+    wait for a dialog's answer."""
+    app = pilot.app
+    for _ in range(rounds):
+        workers = [w for w in app.workers if w.group not in ("follow", "action", "run")]
+        if workers:  # an empty list would wait for every worker
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await app.workers.wait_for_complete(workers)
+        await pilot.pause()
+
+
+def _select(thread_id: str, pick: Callable[[list[CheckpointMeta]], str]) -> Step:
+    """Jump to the checkpoint ``pick`` chooses among the thread's (newest first)."""
+
+    async def step(pilot: Pilot[None]) -> None:
+        app = pilot.app
+        assert isinstance(app, TimeloomApp)
+        metas = [meta async for meta in app.checkpointer.list(thread_id)]
+        checkpoint_id = pick(metas)
+        app.goto_checkpoint(thread_id, checkpoint_id)
+        await wait_for_workers(pilot)
+        await wait_until(
+            pilot,
+            lambda: (
+                app.detail.checkpoint is not None
+                and app.detail.checkpoint.id == checkpoint_id
+            ),
+        )
+
+    return step
+
+
+def _written_by(node: str) -> Callable[[list[CheckpointMeta]], str]:
+    return lambda metas: [m.id for m in metas if node in m.nodes][-1]
+
+
+def _fork_root(metas: list[CheckpointMeta]) -> str:
+    return next(m.id for m in metas if m.is_fork_root)
+
+
+def _head(metas: list[CheckpointMeta]) -> str:
+    return metas[0].id
+
+
+async def _edit_amount(pilot: Pilot[None]) -> None:
+    area = pilot.app.screen.query_one(TextArea)
+    area.load_text(area.text.replace('"194.50"', '"150.00"', 1))
+    await pilot.pause(0.6)  # the editor checks the text after a short pause
+    await wait_for_workers(pilot)
+
+
+async def _resume_dialog(pilot: Pilot[None]) -> None:
+    await pilot.press("r")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, ResumeScreen))
+    await pilot.press(*"yes")
+    await pilot.pause()
 
 
 def _open(thread_id: str, *keys: str) -> Step:
@@ -63,8 +130,18 @@ VIEWS: dict[str, list[Step]] = {
     "paused": [_open("refund-2077"), _keys("2")],
     "filter": [_keys("slash", *"refund-3")],
     "help": [_keys("question_mark")],
+    "diff": [
+        _select("refund-3150", _written_by("propose_refund")),
+        _keys("m"),
+        _select(FORK, _fork_root),
+        _keys("d"),
+    ],
+    "editor": [_select("refund-2077", _head), _keys("e"), _edit_amount],
+    "resume": [_select("refund-2077", _head), _resume_dialog],
 }
 """The views, by file name, and how to get there from the start screen."""
+WRITABLE = frozenset({"editor", "resume"})
+"""Views opened writable with the demo's graph (the write actions need it)."""
 
 
 async def write_screenshots(directory: Path) -> list[Path]:
@@ -76,7 +153,10 @@ async def write_screenshots(directory: Path) -> list[Path]:
         async with SqliteCheckpointer(database) as checkpointer:
             await build_demo(checkpointer)
         for name, steps in VIEWS.items():
-            app = TimeloomApp(open_url(str(database), read_only=True))
+            writable = name in WRITABLE
+            checkpointer = open_url(str(database), read_only=not writable)
+            graph = bind_graph(demo_graph, checkpointer) if writable else None
+            app = TimeloomApp(checkpointer, graph=graph)
             async with app.run_test(size=SIZE) as pilot:
                 await wait_for_workers(pilot)
                 for step in steps:

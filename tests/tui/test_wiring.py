@@ -106,8 +106,14 @@ async def test_diff_against_the_parent(demo: Demo) -> None:
         assert screen.base.id == proposal.parent_id
         paths = [c.path_text for c in screen.query_one(DiffView).entries]
         assert paths == ["messages[3]", "refund"]
+        # The app's keys are off on the diff screen: e does not open an editor.
+        assert app.check_action("edit", ()) is False
+        await pilot.press("e", "d")
+        await wait_for_workers(pilot)
+        assert app.screen is screen
         await pilot.press("escape")
         assert not isinstance(app.screen, DiffScreen)
+        assert app.check_action("edit", ()) is True
 
 
 async def test_diff_against_a_checkpoint_marked_in_another_thread(demo: Demo) -> None:
