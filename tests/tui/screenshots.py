@@ -150,8 +150,8 @@ async def write_screenshots(directory: Path) -> list[Path]:
     written = []
     with tempfile.TemporaryDirectory() as scratch:
         database = Path(scratch) / "demo.db"
-        async with SqliteCheckpointer(database) as checkpointer:
-            await build_demo(checkpointer)
+        async with SqliteCheckpointer(database) as store:
+            await build_demo(store)
         for name, steps in VIEWS.items():
             writable = name in WRITABLE
             checkpointer = open_url(str(database), read_only=not writable)
