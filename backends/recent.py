@@ -10,7 +10,9 @@ The values kept are the caller's own objects, as committed. Before one is served
 is checked with :func:`~timeloom.backends.layout.values_unchanged`, so values a node
 mutated in place since (a message list appended to, an old message edited) are not
 served: the backend reads the stored checkpoint instead. Each caller gets its own
-top-level ``dict``.
+top-level ``dict`` of values; ``writes`` and ``metadata`` are kept as shallow copies
+taken at the commit and are not re-checked (the runtime never mutates them; a
+message inside ``writes`` is usually also in a checked list).
 """
 
 from __future__ import annotations
@@ -37,7 +39,11 @@ class RecentCheckpoints:
     def remember(self, checkpoint: Checkpoint, state: ValuesState) -> None:
         """Keep a checkpoint just committed, with the state its values encoded to."""
         kept = dataclasses.replace(
-            checkpoint, values=dict(checkpoint.values), pending_writes=()
+            checkpoint,
+            values=dict(checkpoint.values),
+            writes=dict(checkpoint.writes),
+            metadata=dict(checkpoint.metadata),
+            pending_writes=(),
         )
         with self._lock:
             self._items[checkpoint.id] = (kept, state)
