@@ -8,6 +8,7 @@ through exactly one of three channels, chosen by its group in :meth:`_worker_fai
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from typing import ClassVar, Final
 
@@ -875,9 +876,13 @@ class TimeloomApp(LoaderApp):
     async def _ask(
         self, at: Checkpoint, interrupts: tuple[PendingWrite, ...]
     ) -> Answer | None:
-        answer: Answer | None = await self.push_screen_wait(
-            ResumeScreen(at, interrupts)
-        )
+        screen = ResumeScreen(at, interrupts)
+        try:
+            answer: Answer | None = await self.push_screen_wait(screen)
+        except asyncio.CancelledError:  # "stop run" while the question is open
+            if screen.is_active:
+                screen.dismiss(None)
+            raise
         return answer
 
     def _committed(self, checkpoint: Checkpoint) -> None:

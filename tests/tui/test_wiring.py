@@ -372,3 +372,39 @@ async def test_resume_without_the_graph_names_the_flag(demo: Demo) -> None:
         await pilot.press("r")
         assert "resume needs the graph: timeloom open memory: --graph" in notices(app)
         assert not app.run_active
+
+
+async def test_stop_run_while_the_question_is_open(demo: Demo) -> None:
+    checkpointer, graph = demo
+    info = await checkpointer.get_thread("refund-2077")
+    assert info is not None
+    app = TimeloomApp(checkpointer, graph=graph)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_workers(pilot)
+        await go(pilot, "refund-2077", info.head_id)
+        assert app.check_action("stop_run", ()) is False  # hidden: nothing runs
+        await pilot.press("r")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, ResumeScreen))
+        assert app.query_one("#run-badge").display
+        app.action_stop_run()  # what the palette's "Stop run" does
+        assert await wait_until(pilot, lambda: not app.run_active)
+        assert await wait_until(pilot, lambda: not isinstance(app.screen, ResumeScreen))
+        assert not app.query_one("#run-badge").display
+        assert "Stopped" in notices(app)
+    after = await checkpointer.get_thread("refund-2077")
+    assert after is not None
+    assert after.head_id == info.head_id  # nothing was written
+    assert after.status == "paused"
+
+
+async def test_startup_warnings_are_shown(demo: Demo) -> None:
+    checkpointer, _ = demo
+    checkpointer.warnings = [
+        "Opened immutable: changes by other processes are not seen."
+    ]
+    app = TimeloomApp(checkpointer)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_workers(pilot)
+        assert "Opened immutable" in notices(app)
+        (notice,) = [n for n in app._notifications if "immutable" in n.message]
+        assert notice.severity == "warning"
