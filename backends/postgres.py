@@ -40,6 +40,7 @@ from asyncpg.pool import PoolConnectionProxy
 from timeloom.backends import postgres_sql as q
 from timeloom.backends.layout import (
     EncodedValues,
+    Fetch,
     ValuesState,
     decode_values,
     encode_values,
@@ -264,16 +265,19 @@ class PostgresCheckpointer(BaseCheckpointer):
             self.serde.dumps(metadata),
             _json_strings(metadata),
         )
-        writes = self.serde.dumps(dict(checkpoint.writes))
+        # Laid out like values, so the message a step appended is stored once: the
+        # writes' one-item list is the same blob as the values' list delta.
+        enc_writes = encode_values(_flatten_writes(checkpoint.writes), self.serde)
+        writes = q.WRITES_LAYOUT_MARK + enc_writes.header
 
         def args(enc: EncodedValues, parent_known: bool) -> tuple[Any, ...]:
-            blobs = sorted(enc.blobs.items())
+            blobs = sorted({**enc_writes.blobs, **enc.blobs}.items())
             return (
                 *fixed,
                 enc.header,
-                # The blobs the header names, fetched with the row by a read (the
+                # The blobs the headers name, fetched with the row by a read (the
                 # chunks its manifests name are fetched next).
-                sorted(header_keys(enc.header)[0]),
+                sorted(header_keys(enc.header)[0] | header_keys(enc_writes.header)[0]),
                 writes,
                 enc.size,
                 expected_head,
@@ -353,7 +357,7 @@ class PostgresCheckpointer(BaseCheckpointer):
             async with pool.acquire() as conn, conn.transaction():
                 await conn.execute(q.GC_LOCK_SQL)
                 gone = await conn.fetch(q.DELETE_THREAD_SQL, thread_id)
-                await _collect_garbage(conn, [r[0] for r in gone])
+                await _collect_garbage(conn, gone)
 
         await self._call("deleting a thread", run)
 
@@ -390,7 +394,7 @@ class PostgresCheckpointer(BaseCheckpointer):
                     return 0
                 gone = await conn.fetch(q.PRUNE_DELETE_SQL, doomed)
                 await conn.execute(q.PRUNE_UPDATE_THREAD_SQL, thread_id)
-                await _collect_garbage(conn, [r[0] for r in gone])
+                await _collect_garbage(conn, gone)
                 return len(doomed)
 
         return await self._call("pruning a thread", run)
@@ -450,10 +454,16 @@ class PostgresCheckpointer(BaseCheckpointer):
             created_at=row["created_at"],
             values=await decode_values(row["values_header"], fetch, self.serde),
             next=tuple(row["next"]),
-            writes=self.serde.loads(row["writes"]),
+            writes=await self._decode_writes(bytes(row["writes"]), fetch),
             metadata=self.serde.loads(row["metadata"]),
             pending_writes=pending,
         )
+
+    async def _decode_writes(self, data: bytes, fetch: Fetch) -> dict[str, Any]:
+        if not data.startswith(q.WRITES_LAYOUT_MARK):
+            return dict(self.serde.loads(data))  # a row written before schema v3
+        flat = await decode_values(data[len(q.WRITES_LAYOUT_MARK) :], fetch, self.serde)
+        return _unflatten_writes(flat)
 
     def _pending(self, row: Any) -> tuple[PendingWrite, ...]:
         return tuple(
@@ -940,9 +950,10 @@ def _matches(metadata: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
 
 
 async def _collect_garbage(
-    conn: PoolConnectionProxy[Record], headers: list[bytes]
+    conn: PoolConnectionProxy[Record], rows: Iterable[Record]
 ) -> None:
-    """Delete the blobs the deleted checkpoints (their ``headers``) needed that no
+    """Delete the blobs the deleted checkpoints (``rows`` of values header and
+    writes) needed that no
     remaining checkpoint, in any thread, needs.
 
     Chunks are shared by content across threads and named only by manifests, so
@@ -955,12 +966,46 @@ async def _collect_garbage(
         rows = await conn.fetch(q.FETCH_BLOBS_SQL, sorted(keys))
         return {bytes(r[0]): bytes(r[1]) for r in rows}
 
-    candidates = await referenced_keys(headers, fetch)
+    candidates = await referenced_keys(_headers(rows), fetch)
     if not candidates:
         return
-    live = await referenced_keys(
-        [r[0] for r in await conn.fetch(q.ALL_HEADERS_SQL)], fetch
-    )
+    live = await referenced_keys(_headers(await conn.fetch(q.ALL_HEADERS_SQL)), fetch)
     dead = sorted(candidates - live)
     if dead:
         await conn.execute(q.DELETE_BLOBS_SQL, dead)
+
+
+def _headers(rows: Iterable[Record]) -> builtins.list[bytes]:
+    """The layout headers of rows of (values header, writes)."""
+    mark = q.WRITES_LAYOUT_MARK
+    found: builtins.list[bytes] = []
+    for values_header, writes in rows:
+        found.append(bytes(values_header))
+        if bytes(writes[:1]) == mark:
+            found.append(bytes(writes[len(mark) :]))
+    return found
+
+
+def _flatten_writes(writes: Mapping[str, Any]) -> dict[str, Any]:
+    """``{node: {key: value}}`` as one channel per ``[node, key]`` (JSON names), so
+    that a list a node wrote is laid out item by item; any other update (not a
+    non-empty dict with string keys) is one channel named ``[node]``."""
+    flat: dict[str, Any] = {}
+    for node, update in writes.items():
+        if type(update) is dict and update and all(type(k) is str for k in update):
+            for key, value in update.items():
+                flat[json.dumps([node, key])] = value
+        else:
+            flat[json.dumps([node])] = update
+    return flat
+
+
+def _unflatten_writes(flat: Mapping[str, Any]) -> dict[str, Any]:
+    writes: dict[str, Any] = {}
+    for name, value in flat.items():
+        path = json.loads(name)
+        if len(path) == 1:
+            writes[path[0]] = value
+        else:
+            writes.setdefault(path[0], {})[path[1]] = value
+    return writes

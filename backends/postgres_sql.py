@@ -222,7 +222,21 @@ COMMENT ON COLUMN timeloom_checkpoints.blob_refs IS
     'The blobs the values header names directly (v1 rows: every blob needed)';
 """
 
-MIGRATIONS: list[str] = [_SCHEMA_V1, _SCHEMA_V2]
+# v3: the ``writes`` of new checkpoints are laid out like values (a header after
+# the marker byte ``WRITES_LAYOUT_MARK``, items in content-addressed blobs), so the
+# message a step appended is stored once, shared with the values' list delta. The
+# blobs they need are in ``blob_refs`` and marked by garbage collection. Old rows
+# keep codec-encoded writes (which never start with the marker).
+_SCHEMA_V3 = """
+COMMENT ON COLUMN timeloom_checkpoints.writes IS
+    'The codec-encoded writes, or 0xC1 then a layout header (v3)';
+"""
+
+MIGRATIONS: list[str] = [_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3]
+
+WRITES_LAYOUT_MARK = b"\xc1"
+"""Starts ``writes`` laid out by the layout module: a byte msgpack never uses, so no
+codec-encoded value starts with it."""
 """The schema as numbered steps: version ``n`` is ``MIGRATIONS[:n]`` applied."""
 
 # -- setup -------------------------------------------------------------------------
@@ -252,13 +266,14 @@ SELECT EXISTS (SELECT 1 FROM timeloom_checkpoints WHERE id = $1 AND thread_id = 
 GC_LOCK_SQL = f"SELECT pg_advisory_xact_lock({BLOB_GC_LOCK_KEY})"
 DELETE_THREAD_SQL = """
 WITH gone AS (
-    DELETE FROM timeloom_checkpoints WHERE thread_id = $1 RETURNING values_header
+    DELETE FROM timeloom_checkpoints WHERE thread_id = $1
+    RETURNING values_header, writes
 ), thread AS (
     DELETE FROM timeloom_threads WHERE thread_id = $1
 )
-SELECT values_header FROM gone
+SELECT values_header, writes FROM gone
 """
-ALL_HEADERS_SQL = "SELECT values_header FROM timeloom_checkpoints"
+ALL_HEADERS_SQL = "SELECT values_header, writes FROM timeloom_checkpoints"
 FETCH_BLOBS_SQL = "SELECT hash, data FROM timeloom_blobs WHERE hash = ANY ($1::bytea[])"
 DELETE_BLOBS_SQL = "DELETE FROM timeloom_blobs WHERE hash = ANY ($1::bytea[])"
 PRUNE_CANDIDATES_SQL = """
@@ -271,7 +286,8 @@ WHERE c.thread_id = $1
 ORDER BY c.id
 """
 PRUNE_DELETE_SQL = """
-DELETE FROM timeloom_checkpoints WHERE id = ANY ($1::text[]) RETURNING values_header
+DELETE FROM timeloom_checkpoints WHERE id = ANY ($1::text[])
+RETURNING values_header, writes
 """
 PRUNE_UPDATE_THREAD_SQL = """
 UPDATE timeloom_threads AS t SET

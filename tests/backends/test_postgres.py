@@ -25,6 +25,7 @@ from timeloom.backends.postgres_sql import (
     MIGRATIONS,
     NOTIFY_CHANNEL,
     WATCHER_APPLICATION_NAME,
+    WRITES_LAYOUT_MARK,
 )
 from timeloom.core.checkpoint import Checkpoint, CheckpointMeta, PendingWrite
 from timeloom.core.errors import (
@@ -558,10 +559,13 @@ async def orphan_blobs(dsn: str) -> set[bytes]:
             bytes(r[0]): bytes(r[1])
             for r in await conn.fetch("SELECT hash, data FROM timeloom_blobs")
         }
-        headers = [
-            bytes(r[0])
-            for r in await conn.fetch("SELECT values_header FROM timeloom_checkpoints")
-        ]
+        headers = []
+        for header, writes in await conn.fetch(
+            "SELECT values_header, writes FROM timeloom_checkpoints"
+        ):
+            headers.append(bytes(header))
+            if bytes(writes).startswith(WRITES_LAYOUT_MARK):
+                headers.append(bytes(writes)[len(WRITES_LAYOUT_MARK) :])
     finally:
         await conn.close()
 
@@ -664,3 +668,58 @@ async def test_values_the_server_refuses_raise_timeloom_errors(
         await writer.put(bad, expected_head=None)
     assert type(err.value).__module__.startswith("timeloom.")
     assert await writer.count_threads() == 0
+
+
+async def test_writes_of_any_shape_read_back_and_share_the_values_blobs(
+    postgres_dsn: str, writer: PostgresCheckpointer
+) -> None:
+    message = {"role": "ai", "content": "z" * 300}
+    first = make_cp("w", values={"messages": [message]})
+    await writer.put(first, expected_head=None)
+    writes: dict[str, Any] = {
+        "act": {"messages": [{**message, "content": "y" * 300}], "n": 2},
+        "empty": {},
+        "scalar": 7,
+        "odd_keys": {1: "one"},
+        "nested": {"a": {"b": [1, True, None]}},
+    }
+    second = dataclasses.replace(
+        make_cp(
+            "w", first, values={"messages": [message, writes["act"]["messages"][0]]}
+        ),
+        writes=writes,
+    )
+    before = await stored_bytes(postgres_dsn)
+    await writer.put(second, expected_head=first.id)
+    added = await stored_bytes(postgres_dsn) - before
+    # The appended 300-byte message is stored once (values delta == writes list).
+    assert added < 2 * 300
+    async with PostgresCheckpointer(postgres_dsn) as reader:  # reads from storage
+        got = await reader.get("w")
+    assert got is not None
+    assert got.writes == writes
+    assert type(got.writes["act"]["messages"][0]) is dict
+    assert await orphan_blobs(postgres_dsn) == set()
+
+
+async def test_rows_written_before_schema_v3_keep_their_writes(
+    postgres_dsn: str, writer: PostgresCheckpointer
+) -> None:
+    cp = make_cp("old", values={"n": 1})
+    cp = dataclasses.replace(cp, writes={"node": {"n": 1}})
+    await writer.put(cp, expected_head=None)
+    conn = await asyncpg.connect(postgres_dsn)
+    try:  # as a v1/v2 client stored them: codec-encoded
+        await conn.execute(
+            "UPDATE timeloom_checkpoints SET writes = $1 WHERE id = $2",
+            writer.serde.dumps({"node": {"n": 1}}),
+            cp.id,
+        )
+    finally:
+        await conn.close()
+    async with PostgresCheckpointer(postgres_dsn) as reader:
+        got = await reader.get("old")
+        assert got is not None
+        assert got.writes == {"node": {"n": 1}}
+        await reader.delete_thread("old")
+    assert await orphan_blobs(postgres_dsn) == set()
