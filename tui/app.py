@@ -765,6 +765,7 @@ class TimeloomApp(LoaderApp):
             badge.update(f"◆ {meta.thread_id} @ {meta.step} {node_label(meta)}")
             badge.tooltip = f"Marked checkpoint {meta.id}: d diffs against it"
             badge.display = True
+        self.query_one(CheckpointTree).set_marked(marked)
         self._update_tree_title()
 
     def action_diff(self) -> None:

@@ -74,8 +74,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_script_commands(commands)
     add_demo_command(commands, start_app=_start_demo)
-    demo = commands.choices["demo"]
-    demo.add_argument("--db", dest="path", type=Path, help="the same as --path")
     return parser
 
 

@@ -22,6 +22,7 @@ from timeloom.tui.screens.editor import EditorScreen
 from timeloom.tui.screens.error import ErrorModal
 from timeloom.tui.screens.help import HelpScreen
 from timeloom.tui.screens.resume import ResumeScreen
+from timeloom.tui.widgets.checkpoint_tree import CheckpointTree
 from timeloom.tui.widgets.diff_view import DiffView
 
 Demo = tuple[MemoryCheckpointer, CompiledGraph]
@@ -131,6 +132,14 @@ async def test_diff_against_a_checkpoint_marked_in_another_thread(demo: Demo) ->
         assert badge.display
         assert "refund-3150 @ " in str(badge.render())
         assert "◆ marked step" in str(app.query_one("#tree-pane").border_subtitle)
+        tree = app.query_one(CheckpointTree)
+        assert tree.marked_id == proposal.id
+        marked_row = next(
+            tree.render_line(y).text
+            for y in range(tree.size.height)
+            if "◆ marked" in tree.render_line(y).text
+        )
+        assert "propose_refund" in marked_row, "the mark is drawn on its row"
         await go(pilot, FORK, root)
         await pilot.press("d")
         await wait_for_workers(pilot)

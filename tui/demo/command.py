@@ -133,7 +133,7 @@ def run_demo(
 def add_demo_command(
     subparsers: Any, start_app: Callable[[DemoDatabase], int] | None = None
 ) -> None:
-    """Register ``demo [--path PATH] [--no-open]``; it sets ``args.func``.
+    """Register ``demo [--db PATH] [--no-open]``; it sets ``args.func``.
 
     Args:
         subparsers: what ``ArgumentParser.add_subparsers()`` returned.
@@ -146,7 +146,12 @@ def add_demo_command(
         "paused, failed, branched and forked threads) and open it with its graph.",
     )
     demo.add_argument(
-        "--path", type=Path, default=None, help=f"where to write it ({default_path()})"
+        "--db",
+        "--path",
+        dest="path",
+        type=Path,
+        default=None,
+        help=f"where to write it ({default_path()})",
     )
     demo.add_argument(
         "--no-open", action="store_true", help="only build it (for CI and scripts)"

@@ -116,6 +116,8 @@ class CheckpointTree(ScrollView, can_focus=True):
         """The thread shown."""
         self.head_id: str | None = None
         """The thread's head, marked ◉."""
+        self.marked_id: str | None = None
+        """The checkpoint marked for diffing (``m``), shown with ◆."""
         self.generation = 0
         """Bumped whenever another thread (or a reload) starts, to drop stale pages."""
         self.exhausted = True
@@ -182,6 +184,8 @@ class CheckpointTree(ScrollView, can_focus=True):
             left.append(f" ({meta.source})", style("checkpoint-tree--source"))
         if is_head:
             left.append(" HEAD", style("checkpoint-tree--head"))
+        if meta.id == self.marked_id:
+            left.append(" ◆ marked", style("checkpoint-tree--head"))
         if meta.has_error:
             left.append(" ✗ error", style("checkpoint-tree--error"))
         if meta.has_interrupt:
@@ -298,6 +302,13 @@ class CheckpointTree(ScrollView, can_focus=True):
             self.notify(meta.id, title="Copied checkpoint id")
 
     # -- public --------------------------------------------------------------------
+
+    def set_marked(self, checkpoint_id: str | None) -> None:
+        """Show ◆ on the marked checkpoint (if it is in this thread)."""
+        if checkpoint_id != self.marked_id:
+            self.marked_id = checkpoint_id
+            self._lines.clear()
+            self.refresh()
 
     def show_thread(self, thread_id: str | None, head_id: str | None) -> int:
         """Start showing another thread (empty until :meth:`add_page`).
