@@ -915,6 +915,9 @@ class TimeloomApp(LoaderApp):
         else:
             self.notify(f"{wrote}; the run stopped at step {last.step}.")
         self._thread_changed(last.thread_id)
+        if last.thread_id == self.selected_thread:
+            # The run answered interrupts (or retried errors) of rows already drawn.
+            self.open_thread(last.thread_id, select=last.id)
 
     def _thread_changed(self, thread_id: str) -> None:
         """Show the thread's new status and counts (after a run)."""

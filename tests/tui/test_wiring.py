@@ -288,6 +288,13 @@ async def test_resume_through_the_approval_interrupt(demo: Demo) -> None:
             lambda: app.thread_info is not None and app.thread_info.status == "done",
         )
         assert "the run finished" in notices(app)
+        tree = app.checkpoint_tree
+        assert await wait_until(
+            pilot,
+            lambda: (
+                not any(tree.row(i).meta.has_interrupt for i in range(tree.row_count))
+            ),
+        ), "the answered interrupt is no longer drawn as pending"
 
 
 async def test_resume_a_branch_to_completion(demo: Demo) -> None:
