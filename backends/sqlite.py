@@ -412,18 +412,25 @@ class SqliteCheckpointer(BaseCheckpointer):
             # only its pending writes (which change after the commit) are read.
             recent, serde = self._recent, self.serde
 
-            def head(conn: sqlite3.Connection) -> Checkpoint | None | bool:
+            def head(
+                conn: sqlite3.Connection,
+            ) -> tuple[str, tuple[PendingWrite, ...] | None] | None:
                 row = conn.execute(sql.SELECT_HEAD_SQL, (thread_id,)).fetchone()
                 if row is None:
                     return None
                 if not recent.has(row[0]):
-                    return False
-                pending = load_pending_sync(conn, row[0], serde)
-                return recent.lookup(row[0], thread_id, serde, pending) or False
+                    return row[0], None
+                return row[0], load_pending_sync(conn, row[0], serde)
 
             found = await self._run("reading a checkpoint", head)
-            if found is not False:
-                return found if isinstance(found, Checkpoint) else None
+            if found is None:
+                return None
+            head_id, pending = found
+            if pending is not None:
+                # Checked here, on the caller's thread, not on the database's.
+                cached = recent.lookup(head_id, thread_id, serde, pending)
+                if cached is not None:
+                    return cached
         async with self._transaction("reading a checkpoint") as db:
             if checkpoint_id is None:
                 if thread_id is None:
