@@ -194,10 +194,12 @@ async def _refuse_foreign(
 async def _check_not_truncated(opts: OpenOptions, db: aiosqlite.Connection) -> None:
     if opts.path == ":memory:":
         return
-    if _file_size(f"{opts.path}-wal"):
-        return  # pages may live in the WAL until the next checkpoint
     pages = list(await db.execute_fetchall("PRAGMA page_count"))[0][0]
     page_size = list(await db.execute_fetchall("PRAGMA page_size"))[0][0]
+    # Checked after counting the pages: another process may commit into the WAL in
+    # between, and its pages live there until the next checkpoint.
+    if _file_size(f"{opts.path}-wal"):
+        return
     size = _file_size(opts.path) or 0
     if size < pages * page_size:
         raise SchemaError(
