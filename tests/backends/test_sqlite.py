@@ -553,7 +553,9 @@ async def test_cancelled_writes_leave_nothing_half_done(
             assert info.checkpoint_count == len([m async for m in store.list("t")])
         after = make.make("t", {"messages": ["still works"]})
         await store.put(after, expected_head=head.id)
-        assert (await store.get("t")) is not None
+        latest = await store.get("t")
+        assert latest is not None
+        assert latest.id == after.id, "the connection is still usable"
 
 
 async def test_watch_sees_another_process_commit(tmp_path: Path) -> None:
