@@ -144,7 +144,7 @@ def run_serve(url: str, read_only: bool, host: str, port: int) -> int:
         hint = f"textual serve {shlex.quote(inner)}"
         print(
             "timeloom serve needs the textual-serve package "
-            "(pip install textual-serve).\n"
+            "(pip install textual-serve, or timeloom[web]).\n"
             f"With textual-dev installed you can also run: {hint}",
             file=sys.stderr,
         )
