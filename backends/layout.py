@@ -81,6 +81,8 @@ from __future__ import annotations
 import hashlib
 import operator
 import struct
+import threading
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeAlias
@@ -193,6 +195,53 @@ class EncodedValues:
 def blob_key(data: bytes) -> bytes:
     """Return the content address of ``data``."""
     return hashlib.blake2b(data, digest_size=KEY_SIZE).digest()
+
+
+class BlobCache:
+    """Blobs already read, by content key: a blob never changes under its key, so a
+    cached one is always right and never needs invalidating.
+
+    Sealed list chunks are shared by every later checkpoint of a thread, so reading
+    checkpoint after checkpoint (a viewer moving its cursor, a run resuming) fetches
+    each chunk once. Bounded by total size; safe to share between threads.
+    """
+
+    def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._blobs: OrderedDict[bytes, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def wrap(self, fetch: Fetch) -> Fetch:
+        """Return a fetch that answers from the cache and asks ``fetch`` for the rest."""
+
+        async def cached(keys: Collection[bytes]) -> Mapping[bytes, bytes]:
+            found: dict[bytes, bytes] = {}
+            with self._lock:
+                for key in keys:
+                    blob = self._blobs.get(key)
+                    if blob is not None:
+                        self._blobs.move_to_end(key)
+                        found[key] = blob
+            missing = [key for key in keys if key not in found]
+            if missing:
+                fetched = {k: bytes(v) for k, v in (await fetch(missing)).items()}
+                self._add({k: v for k, v in fetched.items() if blob_key(v) == k})
+                found.update(fetched)
+            return found
+
+        return cached
+
+    def _add(self, blobs: Mapping[bytes, bytes]) -> None:
+        with self._lock:
+            for key, blob in blobs.items():
+                if key in self._blobs or len(blob) > self.max_bytes // 8:
+                    continue
+                self._blobs[key] = blob
+                self._size += len(blob)
+            while self._size > self.max_bytes and self._blobs:
+                _, dropped = self._blobs.popitem(last=False)
+                self._size -= len(dropped)
 
 
 def frame(items: Iterable[bytes]) -> bytes:

@@ -39,6 +39,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from timeloom.backends import postgres_sql as q
 from timeloom.backends.layout import (
+    BlobCache,
     EncodedValues,
     Fetch,
     ValuesState,
@@ -153,6 +154,7 @@ class PostgresCheckpointer(BaseCheckpointer):
         # of them stores its list appends as deltas.
         self._states: OrderedDict[str, ValuesState] = OrderedDict()
         self._recent = RecentCheckpoints()
+        self._blob_cache = BlobCache()
         self._pool_min = pool_min
         self._pool_max = pool_max
         self._connect_timeout = connect_timeout
@@ -443,6 +445,7 @@ class PostgresCheckpointer(BaseCheckpointer):
                 found.update((bytes(r[0]), bytes(r[1])) for r in rows)
             return found
 
+        fetch_cached = self._blob_cache.wrap(fetch)
         pending = self._pending(row)
         return Checkpoint(
             id=row["id"],
@@ -452,9 +455,9 @@ class PostgresCheckpointer(BaseCheckpointer):
             step=row["step"],
             source=row["source"],
             created_at=row["created_at"],
-            values=await decode_values(row["values_header"], fetch, self.serde),
+            values=await decode_values(row["values_header"], fetch_cached, self.serde),
             next=tuple(row["next"]),
-            writes=await self._decode_writes(bytes(row["writes"]), fetch),
+            writes=await self._decode_writes(bytes(row["writes"]), fetch_cached),
             metadata=self.serde.loads(row["metadata"]),
             pending_writes=pending,
         )

@@ -30,6 +30,7 @@ import aiosqlite
 
 from timeloom.backends import sqlite_sql as sql
 from timeloom.backends.layout import (
+    BlobCache,
     EncodedValues,
     ValuesState,
     decode_values,
@@ -152,6 +153,7 @@ class SqliteCheckpointer(BaseCheckpointer):
         self._guard = threading.Lock()  # guards the two dicts and the state cache
         self._states: OrderedDict[str, ValuesState] = OrderedDict()
         self._recent = RecentCheckpoints()
+        self._blob_cache = BlobCache()
 
     @property
     def url(self) -> str:
@@ -450,7 +452,7 @@ class SqliteCheckpointer(BaseCheckpointer):
             meta = meta_from_row(row, self.serde)
             try:
                 values = await decode_values(
-                    bytes(row[14]), blob_fetcher(db), self.serde
+                    bytes(row[14]), self._blob_cache.wrap(blob_fetcher(db)), self.serde
                 )
             except SerializationError as exc:
                 raise SerializationError(
