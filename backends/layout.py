@@ -212,17 +212,19 @@ class BlobCache:
         self._size = 0
         self._lock = threading.Lock()
 
+    def get(self, key: bytes) -> bytes | None:
+        """The cached blob with this key, if any."""
+        with self._lock:
+            blob = self._blobs.get(key)
+            if blob is not None:
+                self._blobs.move_to_end(key)
+            return blob
+
     def wrap(self, fetch: Fetch) -> Fetch:
         """Return a fetch that answers from the cache and asks ``fetch`` for the rest."""
 
         async def cached(keys: Collection[bytes]) -> Mapping[bytes, bytes]:
-            found: dict[bytes, bytes] = {}
-            with self._lock:
-                for key in keys:
-                    blob = self._blobs.get(key)
-                    if blob is not None:
-                        self._blobs.move_to_end(key)
-                        found[key] = blob
+            found = {k: b for k in keys if (b := self.get(k)) is not None}
             missing = [key for key in keys if key not in found]
             if missing:
                 fetched = {k: bytes(v) for k, v in (await fetch(missing)).items()}

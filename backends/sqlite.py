@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import (
     AsyncIterator,
     Callable,
+    Collection,
     Iterable,
     Iterator,
     Mapping,
@@ -46,11 +47,11 @@ from timeloom.backends.sqlite_rows import (
     blob_fetcher,
     decode_mapping,
     is_fork_point,
-    load_pending,
     load_pending_sync,
     meta_from_row,
     parse_ts,
     pending_flags,
+    prefetch_blobs_sync,
     thread_from_row,
     ts_text,
 )
@@ -433,34 +434,44 @@ class SqliteCheckpointer(BaseCheckpointer):
                 cached = recent.lookup(head_id, thread_id, serde, pending)
                 if cached is not None:
                     return cached
-        async with self._transaction("reading a checkpoint") as db:
-            if checkpoint_id is None:
-                if thread_id is None:
+        if checkpoint_id is None and thread_id is None:
+            return None
+        cache, serde = self._blob_cache, self.serde
+
+        def read(
+            conn: sqlite3.Connection,
+        ) -> tuple[Any, dict[bytes, bytes], tuple[PendingWrite, ...]] | None:
+            # One trip to the database thread, one read transaction: the row, the
+            # blobs its values need (less what the cache has), its pending writes.
+            wanted = checkpoint_id
+            if wanted is None:
+                head = conn.execute(sql.SELECT_HEAD_SQL, (thread_id,)).fetchone()
+                if head is None:
                     return None
-                heads = list(
-                    await db.execute_fetchall(sql.SELECT_HEAD_SQL, (thread_id,))
-                )
-                if not heads:
-                    return None
-                checkpoint_id = heads[0][0]
-            rows = list(
-                await db.execute_fetchall(sql.SELECT_CHECKPOINT_SQL, (checkpoint_id,))
-            )
-            if not rows or (thread_id is not None and rows[0][1] != thread_id):
+                wanted = head[0]
+            row = conn.execute(sql.SELECT_CHECKPOINT_SQL, (wanted,)).fetchone()
+            if row is None or (thread_id is not None and row[1] != thread_id):
                 return None
-            row = rows[0]
-            meta = meta_from_row(row, self.serde)
-            try:
-                values = await decode_values(
-                    bytes(row[14]), self._blob_cache.wrap(blob_fetcher(db)), self.serde
-                )
-            except SerializationError as exc:
-                raise SerializationError(
-                    f"Checkpoint {meta.id} of thread {meta.thread_id!r} cannot be "
-                    f"read: {exc.msg}",
-                    title="Unreadable checkpoint",
-                ) from exc
-            pending = await load_pending(db, meta.id, self.serde)
+            blobs = prefetch_blobs_sync(conn, bytes(row[14]), cache)
+            return row, blobs, load_pending_sync(conn, wanted, serde)
+
+        loaded = await self._run("reading a checkpoint", read)
+        if loaded is None:
+            return None
+        row, blobs, pending_writes = loaded
+        meta = meta_from_row(row, serde)
+
+        async def prefetched(keys: Collection[bytes]) -> Mapping[bytes, bytes]:
+            return {k: blobs[k] for k in keys if k in blobs}
+
+        try:
+            values = await decode_values(bytes(row[14]), cache.wrap(prefetched), serde)
+        except SerializationError as exc:
+            raise SerializationError(
+                f"Checkpoint {meta.id} of thread {meta.thread_id!r} cannot be "
+                f"read: {exc.msg}",
+                title="Unreadable checkpoint",
+            ) from exc
         return Checkpoint(
             id=meta.id,
             thread_id=meta.thread_id,
@@ -473,7 +484,7 @@ class SqliteCheckpointer(BaseCheckpointer):
             next=meta.next,
             writes=decode_mapping(self.serde, row[13], "writes"),
             metadata=meta.metadata,
-            pending_writes=pending,
+            pending_writes=pending_writes,
         )
 
     async def list(

@@ -15,7 +15,13 @@ from typing import Any, cast
 import aiosqlite
 
 from timeloom.backends import sqlite_sql as sql
-from timeloom.backends.layout import Codec, Fetch
+from timeloom.backends.layout import (
+    BlobCache,
+    Codec,
+    Fetch,
+    header_keys,
+    manifest_keys,
+)
 from timeloom.core.checkpoint import (
     CheckpointMeta,
     PendingWrite,
@@ -24,6 +30,7 @@ from timeloom.core.checkpoint import (
     ThreadStatus,
     UnreadableValue,
 )
+from timeloom.core.errors import SerializationError
 
 _BLOB_BATCH = 500  # bound the number of bound parameters per query
 
@@ -43,18 +50,45 @@ def blob_fetcher(db: aiosqlite.Connection) -> Fetch:
     return fetch
 
 
-async def load_pending(
-    db: aiosqlite.Connection, checkpoint_id: str, serde: Codec
-) -> tuple[PendingWrite, ...]:
-    """A checkpoint's pending writes, in order; a corrupt one reads as unreadable."""
-    rows = await db.execute_fetchall(sql.SELECT_WRITES_SQL, (checkpoint_id,))
-    return decode_pending(rows, serde)
+def prefetch_blobs_sync(
+    conn: sqlite3.Connection, header: bytes, cache: BlobCache
+) -> dict[bytes, bytes]:
+    """Every blob a values header needs that ``cache`` lacks, read on the database
+    thread: the blobs it names, then the chunks its manifests list.
+
+    An unreadable header fetches nothing; decoding it then raises the clear error.
+    """
+    try:
+        direct, manifests = header_keys(header)
+    except SerializationError:
+        return {}
+    found = _fetch_uncached_sync(conn, direct, cache)
+    chunks: set[bytes] = set()
+    for key in manifests:
+        manifest = found.get(key) or cache.get(key)
+        if manifest is not None:
+            chunks.update(manifest_keys(manifest))
+    found.update(_fetch_uncached_sync(conn, chunks - found.keys(), cache))
+    return found
+
+
+def _fetch_uncached_sync(
+    conn: sqlite3.Connection, keys: Collection[bytes], cache: BlobCache
+) -> dict[bytes, bytes]:
+    wanted = [k for k in keys if cache.get(k) is None]
+    found: dict[bytes, bytes] = {}
+    for i in range(0, len(wanted), _BLOB_BATCH):
+        batch = wanted[i : i + _BLOB_BATCH]
+        rows = conn.execute(sql.select_blobs_sql(len(batch)), batch).fetchall()
+        found.update((bytes(k), bytes(d)) for k, d in rows)
+    return found
 
 
 def load_pending_sync(
     conn: sqlite3.Connection, checkpoint_id: str, serde: Codec
 ) -> tuple[PendingWrite, ...]:
-    """:func:`load_pending` on the raw connection (on its database thread)."""
+    """A checkpoint's pending writes, in order, read on the database thread; a
+    corrupt one reads as unreadable."""
     rows = conn.execute(sql.SELECT_WRITES_SQL, (checkpoint_id,)).fetchall()
     return decode_pending(rows, serde)
 
