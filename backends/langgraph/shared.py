@@ -147,7 +147,3 @@ class SharedDecoder:
         except (ValueError, TypeError, RecursionError, msgpack.UnpackException):
             # A map key that needs tuples, or a broken blob: decode it alone.
             return decode_checkpoint(tag, data)
-
-    def forget(self, checkpoint_id: str) -> None:
-        """Drop what was kept for ``checkpoint_id`` (no child will come)."""
-        self._seen.pop(checkpoint_id, None)

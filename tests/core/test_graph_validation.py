@@ -89,3 +89,10 @@ def test_add_node_names_a_function_after_itself() -> None:
         StateGraph(State).add_node(noop).add_edge(START, "noop").add_edge("noop", END)
     )
     assert graph.compile().invoke({"n": 1}) == {"n": 1}
+
+
+def test_entry_and_finish_points_are_edges_from_start_and_to_end() -> None:
+    graph = StateGraph(State).add_node("only", lambda s: {"n": s["n"] + 1})
+    graph.set_entry_point("only").set_finish_point("only")
+    assert graph.edges == [(START, "only"), ("only", END)]
+    assert graph.compile().invoke({"n": 1}) == {"n": 2}

@@ -184,11 +184,6 @@ class DiffView(Vertical, can_focus=False):
         self._summary(Text("Comparing…"))
         self._compute(old, new)
 
-    def show_diff(self, diff: StateDiff) -> None:
-        """Show a diff computed elsewhere."""
-        self.diff = diff
-        self._render_diff()
-
     @property
     def entries(self) -> list[Change]:
         """The changes listed, in order (unchanged keys too when shown)."""
