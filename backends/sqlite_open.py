@@ -7,9 +7,11 @@ newer than this code. Read-only opens never write (no schema, no journal mode).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sqlite3
+import time
 from dataclasses import dataclass
 from typing import Final, NoReturn
 from urllib.parse import quote
@@ -126,7 +128,7 @@ async def _prepare(opts: OpenOptions, db: aiosqlite.Connection) -> None:
             )
         return
     if opts.path != ":memory:":
-        await db.execute("PRAGMA journal_mode = WAL")
+        await _use_wal(opts, db)
     await db.execute(f"PRAGMA synchronous = {opts.synchronous}")
     await db.execute("BEGIN IMMEDIATE")  # serializes setup across processes
     try:
@@ -143,6 +145,30 @@ async def _prepare(opts: OpenOptions, db: aiosqlite.Connection) -> None:
         with contextlib.suppress(sqlite3.Error):
             await db.execute("ROLLBACK")
         raise
+
+
+async def _use_wal(opts: OpenOptions, db: aiosqlite.Connection) -> None:
+    """Put the file in WAL mode (a persistent setting: usually already done).
+
+    Switching needs the file to itself, and SQLite does not wait for that with
+    the busy timeout: while other connections open the same new file at once it
+    fails with "database is locked" straight away. So it is retried here, up to
+    ``busy_timeout``.
+    """
+    rows = list(await db.execute_fetchall("PRAGMA journal_mode"))
+    if rows and str(rows[0][0]).lower() == "wal":
+        return
+    deadline = time.monotonic() + opts.busy_timeout
+    delay = 0.005
+    while True:
+        try:
+            await db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.1)
 
 
 async def _version(opts: OpenOptions, db: aiosqlite.Connection) -> int | None:
