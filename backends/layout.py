@@ -139,10 +139,8 @@ class ListState:
     shares with this one by comparing bytes."""
     snapshot: tuple[Any, ...] = ()
     """A private decoded copy of every item (never handed out, so never mutated):
-    a new list whose leading items still equal these, with the same types, reuses
-    their encoded bytes instead of encoding them again."""
-    types: tuple[type, ...] = ()
-    """The type of every item as written."""
+    a new list whose leading items are the same objects and still equal these
+    reuses their encoded bytes instead of encoding them again."""
     objects: tuple[Any, ...] = ()
     """The item objects as written (only compared by identity)."""
     size: int = 0
@@ -346,9 +344,10 @@ def _encode(serde: Codec, values: Mapping[str, Any], channel: str, obj: Any) -> 
 class _EncodedList:
     items: list[bytes]
     snapshot: tuple[Any, ...]
-    types: tuple[type, ...]
     objects: tuple[Any, ...]
     size: int
+    shared: int = 0
+    """Leading items known to be the parent's, bytes and all."""
 
 
 _UNDECODABLE = object()  # a snapshot item that equals nothing: never reused
@@ -366,7 +365,7 @@ def _encode_list(
     The runtime's reducers build a new list around the same item objects, so
     re-encoding every item on every step would cost O(n). Instead the parent's
     items are reused, bytes and all, when each leading item of the new list is
-    the *same object* the parent wrote, of the same type, and still ``==`` the
+    the *same object* the parent wrote (so of the same type) and still ``==`` the
     parent's private decoded snapshot of it (compared in C over the whole prefix);
     only the rest is encoded. So a new object in an old position (an edit) is
     always encoded, and an old item mutated in place (same object, new content)
@@ -375,14 +374,12 @@ def _encode_list(
     equal value of another type (``1`` by ``True`` or ``1.0`` inside a dict), or a
     dict's keys re-ordered in place; such a step stores the item as it was.
     """
-    types = tuple(map(type, value))
     shared = 0
     if previous is not None and 0 < previous.length <= len(value):
         m = previous.length
         prefix = tuple(value[:m])
         if (
             all(map(operator.is_, prefix, previous.objects))
-            and types[:m] == previous.types
             and prefix == previous.snapshot
         ):
             shared = m
@@ -391,9 +388,9 @@ def _encode_list(
         return _EncodedList(
             [*previous.items, *fresh],
             previous.snapshot + tuple(_snapshot(serde, data) for data in fresh),
-            types,
             tuple(value),
             previous.size + sum(len(data) for data in fresh),
+            shared,
         )
     items = [_encode(serde, values, channel, item) for item in value]
     old = previous.items if previous is not None else ()
@@ -404,9 +401,7 @@ def _encode_list(
         else _snapshot(serde, data)
         for i, data in enumerate(items)
     )
-    return _EncodedList(
-        items, snapshot, types, tuple(value), sum(len(data) for data in items)
-    )
+    return _EncodedList(items, snapshot, tuple(value), sum(map(len, items)))
 
 
 def _snapshot(serde: Codec, data: bytes) -> Any:
@@ -427,7 +422,9 @@ def _layout_list(
     # Sealed chunks whose items are byte-equal to the parent's keep the parent's
     # keys: only chunks that differ (or are new) are framed and hashed again.
     same = 0
-    if previous is not None:
+    if previous is not None and encoded.shared >= len(previous.chunks) * CHUNK_ITEMS:
+        same = min(full, len(previous.chunks))  # _encode_list proved them equal
+    elif previous is not None:
         old = previous.items
         for k in range(min(full, len(previous.chunks))):
             lo, hi = k * CHUNK_ITEMS, (k + 1) * CHUNK_ITEMS
@@ -466,7 +463,6 @@ def _layout_list(
         tail,
         kept + tuple(items[shared:]),
         encoded.snapshot,
-        encoded.types,
         encoded.objects,
         encoded.size,
     )
@@ -642,9 +638,9 @@ def values_unchanged(
 
     For a writer that kept the values it committed: they are the caller's objects,
     which a node may since have mutated in place. A list channel is checked as
-    :func:`_encode_list` checks a prefix (same length, same item objects and types,
-    each still ``==`` its private decoded snapshot, so it carries the same
-    guarantee); any other channel is encoded again and compared by bytes.
+    :func:`_encode_list` checks a prefix (same length, same item objects, each
+    still ``==`` its private decoded snapshot, so it carries the same guarantee);
+    any other channel is encoded again and compared by bytes.
     """
     if values.keys() != state.channels.keys():
         return False
@@ -655,9 +651,7 @@ def values_unchanged(
                 return False
             items = tuple(value)
             if not (
-                all(map(operator.is_, items, kept.objects))
-                and tuple(map(type, items)) == kept.types
-                and items == kept.snapshot
+                all(map(operator.is_, items, kept.objects)) and items == kept.snapshot
             ):
                 return False
             continue

@@ -21,6 +21,10 @@ _counter = 0
 
 def uuid7() -> uuid.UUID:
     """Return a new UUIDv7, greater than every one this process made before."""
+    return uuid.UUID(int=_uuid7_int())
+
+
+def _uuid7_int() -> int:
     global _last_ms, _counter
     with _lock:
         ms = time.time_ns() // 1_000_000
@@ -32,13 +36,13 @@ def uuid7() -> uuid.UUID:
                 _last_ms, _counter = _last_ms + 1, 0
         ms, counter = _last_ms, _counter
     rand_b = int.from_bytes(os.urandom(8)) & 0x3FFF_FFFF_FFFF_FFFF
-    value = (ms << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | rand_b
-    return uuid.UUID(int=value)
+    return (ms << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | rand_b
 
 
 def new_checkpoint_id() -> str:
     """Return a new checkpoint id as its canonical 36-character string."""
-    return str(uuid7())
+    h = f"{_uuid7_int():032x}"  # what str(UUID) gives, without building one
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def id_time_ms(checkpoint_id: str) -> int:
