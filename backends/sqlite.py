@@ -24,6 +24,7 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, NoReturn, TypeVar
 
@@ -70,6 +71,7 @@ from timeloom.core.errors import (
     SerializationError,
     StoreConnectionError,
 )
+from timeloom.core.sync import on_private_loop
 
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 
@@ -77,6 +79,10 @@ _PAGE = 200
 _T = TypeVar("_T")
 _STATE_CACHE = 64
 _ID_MAX = "~"  # sorts after every checkpoint id (ids are lowercase hex and dashes)
+_NO_FSYNC_PER_COMMIT = ("OFF", "NORMAL")
+_WAL_CHECKPOINT_EVERY = 256
+"""Direct commits on an application's event loop between two WAL checkpoints."""
+_BUSY_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED (primary codes)
 
 
 class _Abandoned(Exception):
@@ -85,6 +91,21 @@ class _Abandoned(Exception):
 
 class _ParentGone(Exception):
     """The cached parent checkpoint was deleted meanwhile: re-encode from scratch."""
+
+
+class _Busy(Exception):
+    """Another connection holds the write lock: wait for it on the database thread."""
+
+
+@dataclass(slots=True)
+class _Direct:
+    """A loop's plain ``sqlite3`` connection, for work run right on the loop's thread."""
+
+    conn: sqlite3.Connection
+    private: bool
+    """On the sync API's own loop (see :func:`~timeloom.core.sync.on_private_loop`):
+    blocking there is harmless, so SQLite checkpoints its WAL itself as usual."""
+    commits: int = 0
 
 
 class SqliteCheckpointer(BaseCheckpointer):
@@ -151,7 +172,13 @@ class SqliteCheckpointer(BaseCheckpointer):
         # in-memory database cannot be shared; use it from one loop at a time.)
         self._conns: dict[asyncio.AbstractEventLoop | None, aiosqlite.Connection] = {}
         self._locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
-        self._guard = threading.Lock()  # guards the two dicts and the state cache
+        # Beside it, a plain sqlite3 connection for short work run right on the
+        # loop's thread, which costs less than the trip to aiosqlite's (see _run).
+        self._direct: dict[asyncio.AbstractEventLoop, _Direct] = {}
+        self._wal_checkpoints: set[asyncio.Future[None]] = set()
+        self._wal_conn: sqlite3.Connection | None = None
+        self._wal_lock = threading.Lock()
+        self._guard = threading.Lock()  # guards the dicts and the state cache
         self._states: OrderedDict[str, ValuesState] = OrderedDict()
         self._recent = RecentCheckpoints()
         self._blob_cache = BlobCache()
@@ -167,10 +194,23 @@ class SqliteCheckpointer(BaseCheckpointer):
             pass
 
     async def aclose(self) -> None:
+        loop = asyncio.get_running_loop()
+        mine = [f for f in self._wal_checkpoints if f.get_loop() is loop]
+        await asyncio.gather(*mine, return_exceptions=True)
+        with self._wal_lock:
+            if self._wal_conn is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._wal_conn.close()
+                self._wal_conn = None
         with self._guard:
             conns = list(self._conns.values())
+            directs = list(self._direct.values())
             self._conns.clear()
+            self._direct.clear()
             self._locks.clear()
+        for direct in directs:
+            with contextlib.suppress(sqlite3.Error):
+                direct.conn.close()
         for db in conns:
             with contextlib.suppress(sqlite3.Error, ValueError):
                 await db.close()
@@ -281,7 +321,7 @@ class SqliteCheckpointer(BaseCheckpointer):
             if encoded.blobs:
                 conn.executemany(sql.INSERT_BLOB_SQL, list(encoded.blobs.items()))
 
-        await self._run("saving a checkpoint", work, write=True)
+        await self._run("saving a checkpoint", work, write=True, quick=True)
 
     async def put_writes(
         self, thread_id: str, checkpoint_id: str, writes: Sequence[PendingWrite]
@@ -322,7 +362,7 @@ class SqliteCheckpointer(BaseCheckpointer):
                 ),
             )
 
-        await self._run("saving pending writes", work, write=True)
+        await self._run("saving pending writes", work, write=True, quick=True)
 
     async def delete_thread(self, thread_id: str) -> None:
         self._check_writable()
@@ -425,7 +465,7 @@ class SqliteCheckpointer(BaseCheckpointer):
                     return row[0], None
                 return row[0], load_pending_sync(conn, row[0], serde)
 
-            found = await self._run("reading a checkpoint", head)
+            found = await self._run("reading a checkpoint", head, quick=True)
             if found is None:
                 return None
             head_id, pending = found
@@ -622,6 +662,11 @@ class SqliteCheckpointer(BaseCheckpointer):
             conns = [self._conns.pop(loop) for loop in stale]
             for loop in stale:
                 self._locks.pop(loop, None)
+            gone = [loop for loop in self._direct if loop.is_closed()]
+            directs = [self._direct.pop(loop) for loop in gone]
+        for direct in directs:
+            with contextlib.suppress(sqlite3.Error):
+                direct.conn.close()
         for db in conns:
             with contextlib.suppress(sqlite3.Error, ValueError):
                 await db.close()
@@ -655,19 +700,42 @@ class SqliteCheckpointer(BaseCheckpointer):
         work: Callable[[sqlite3.Connection], _T],
         *,
         write: bool = False,
+        quick: bool = False,
     ) -> _T:
-        """Run ``work`` as one transaction in a single trip to the database thread.
+        """Run ``work`` as one transaction, in one go.
 
-        Each aiosqlite call is a round trip to the connection's thread (~30 µs);
-        a step takes several statements, so the whole transaction runs there as
-        one function, on the raw connection, through aiosqlite's queue (``_execute``
-        and ``_conn``: aiosqlite 0.22 has no public way to run a function on its
-        thread). Cancellation stays all-or-nothing: a cancelled caller sets a flag
-        the function checks before ``COMMIT``, so the step either committed before
-        the cancellation was seen or is rolled back.
+        Handing work to aiosqlite's thread and back costs more (~0.1 ms) than a
+        step's whole transaction in WAL mode, so ``work`` runs right here, on the
+        loop's own thread and its plain ``sqlite3`` connection, when blocking here
+        is cheap: on the sync API's private loop (any work; nothing else runs
+        there), or, on an application's loop, ``quick`` work (a step's commit, a
+        head check) when commits do not fsync (``synchronous`` OFF or NORMAL).
+        That connection never waits for a lock: if another holds the file's write
+        lock, the work goes to the database thread, which waits up to
+        ``busy_timeout``. On an application's loop the WAL is checkpointed in the
+        background (see :meth:`_checkpoint_wal`), not inside a commit.
+
+        Otherwise ``work`` runs on the database thread in a single trip, on the
+        raw connection, through aiosqlite's queue (``_execute`` and ``_conn``:
+        aiosqlite 0.22 has no public way to run a function on its thread).
+        Cancellation stays all-or-nothing: a cancelled caller sets a flag the
+        function checks before ``COMMIT``, so the step either committed before the
+        cancellation was seen or is rolled back.
         """
         if write:
             self._check_writable()
+        direct = await self._direct_connection(action, quick)
+        if direct is not None:
+            try:
+                done = self._run_direct(direct, action, work, write)
+            except _Busy:
+                pass  # wait for the lock on the database thread, below
+            else:
+                if write and not direct.private:
+                    direct.commits += 1
+                    if direct.commits % _WAL_CHECKPOINT_EVERY == 0:
+                        self._start_wal_checkpoint()
+                return done
         cancelled = threading.Event()
 
         def transaction() -> _T:
@@ -693,6 +761,90 @@ class SqliteCheckpointer(BaseCheckpointer):
             except asyncio.CancelledError:
                 cancelled.set()
                 raise
+
+    async def _direct_connection(self, action: str, quick: bool) -> _Direct | None:
+        """This loop's plain connection, if ``work`` may run on it (see :meth:`_run`)."""
+        if self.read_only or self.path == ":memory:":
+            return None
+        private = on_private_loop()
+        if not private and not (quick and self.synchronous in _NO_FSYNC_PER_COMMIT):
+            return None
+        loop = asyncio.get_running_loop()
+        direct = self._direct.get(loop)
+        if direct is not None:
+            return direct
+        async with self._session(action):  # opens the file: checks, migrates
+            pass
+        with self._driver_errors(action):
+            conn = sqlite3.connect(
+                self.path, timeout=0, isolation_level=None, check_same_thread=False
+            )
+            try:
+                conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+                if not private:
+                    conn.execute("PRAGMA wal_autocheckpoint = 0")
+            except BaseException:
+                conn.close()
+                raise
+        with self._guard:
+            direct = self._direct.setdefault(loop, _Direct(conn, private))
+        if direct.conn is not conn:  # another task of this loop opened one first
+            conn.close()
+        return direct
+
+    def _run_direct(
+        self,
+        direct: _Direct,
+        action: str,
+        work: Callable[[sqlite3.Connection], _T],
+        write: bool,
+    ) -> _T:
+        """Run ``work`` as one transaction on ``direct``; :class:`_Busy` if locked."""
+        conn = direct.conn
+        with self._driver_errors(action):
+            try:
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                result = work(conn)
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError) and (
+                    exc.sqlite_errorcode & 0xFF in _BUSY_CODES
+                ):
+                    raise _Busy from exc
+                raise
+        return result
+
+    def _start_wal_checkpoint(self) -> None:
+        running = asyncio.get_running_loop().run_in_executor(None, self._checkpoint_wal)
+        self._wal_checkpoints.add(running)
+        running.add_done_callback(self._wal_checkpoints.discard)
+
+    def _checkpoint_wal(self) -> None:
+        """Copy the WAL into the database file (on an executor thread).
+
+        Direct commits on an application's loop never checkpoint the WAL
+        themselves (a checkpoint can take milliseconds, and fsyncs): this runs
+        after every :data:`_WAL_CHECKPOINT_EVERY` of them instead, one at a time,
+        on a connection of its own. ``PASSIVE`` never waits for readers or
+        writers; what it cannot copy now is copied next time.
+        """
+        if not self._wal_lock.acquire(blocking=False):
+            return  # one is running: it does the work
+        try:
+            with contextlib.suppress(sqlite3.Error):
+                if self._wal_conn is None:
+                    self._wal_conn = sqlite3.connect(
+                        self.path,
+                        timeout=0,
+                        isolation_level=None,
+                        check_same_thread=False,
+                    )
+                self._wal_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            self._wal_lock.release()
 
     @contextlib.contextmanager
     def _driver_errors(self, action: str) -> Iterator[None]:

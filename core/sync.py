@@ -34,6 +34,20 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run_coroutine_threadsafe(coro, _background_loop()).result()
 
 
+def on_private_loop() -> bool:
+    """Whether the running event loop is the one the sync API made for this thread.
+
+    Nothing else runs on such a loop: its thread is blocked in a sync call waiting
+    for it. So a backend may do short blocking I/O right there instead of handing
+    it to another thread and back, which costs more than a small SQLite commit.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return loop is getattr(_local, "loop", None)
+
+
 def iterate_sync(agen: AsyncIterator[T]) -> Iterator[T]:
     """Iterate an async iterator from synchronous code, one item at a time."""
     try:

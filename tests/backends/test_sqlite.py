@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -523,12 +524,16 @@ async def test_unreadable_values_header_names_the_checkpoint(
         assert head.values == made[1].values
 
 
+@pytest.mark.parametrize("synchronous", ["NORMAL", "FULL"])
 async def test_cancelled_writes_leave_nothing_half_done(
-    tmp_path: Path, make: CheckpointFactory
+    tmp_path: Path, make: CheckpointFactory, synchronous: Any
 ) -> None:
     """A task cancelled mid-commit (the TUI cancels stale workers) either committed
-    the whole step or nothing, and the connection stays usable."""
-    async with SqliteCheckpointer(tmp_path / "cancel.db") as store:
+    the whole step or nothing, and the connection stays usable. (At NORMAL a put
+    commits on the loop's thread, where nothing can interrupt it; at FULL it goes
+    to the database thread, where a cancellation can land mid-transaction.)"""
+    path = tmp_path / "cancel.db"
+    async with SqliteCheckpointer(path, synchronous=synchronous) as store:
         head = make.make("t", {"messages": []})
         await store.put(head, expected_head=None)
         # Which outcome each delay gives depends on the machine's speed: the test
@@ -615,3 +620,131 @@ async def test_read_only_in_an_unwritable_directory_opens_immutable(
             assert any("immutable" in w for w in store.warnings)
     async with SqliteCheckpointer(path, read_only=True) as store:
         assert store.warnings == []  # a normal read-only open where it can
+
+
+async def test_a_commit_on_the_loop_never_waits_there_for_a_lock(
+    tmp_path: Path, make: CheckpointFactory
+) -> None:
+    """On an application's loop a step commits right on the loop's thread, but a
+    write lock held elsewhere never blocks the loop: the commit goes to the
+    database thread, waits there, and lands once the lock is released."""
+    path = tmp_path / "locked.db"
+    async with SqliteCheckpointer(path) as store:
+        first = make.make("t", {"n": 1})
+        await store.put(first, expected_head=None)
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        ticker = asyncio.ensure_future(tick())
+        second = make.make("t", {"n": 2})
+        put = asyncio.ensure_future(store.put(second, expected_head=first.id))
+        await asyncio.sleep(0.3)
+        assert not put.done(), "the commit waits for the lock"
+        assert ticks >= 10, "while the loop keeps running"
+        other.execute("COMMIT")
+        other.close()
+        await asyncio.wait_for(put, 5)
+        ticker.cancel()
+        head = await store.get("t")
+        assert head is not None
+        assert head.id == second.id
+
+
+async def test_the_wal_is_checkpointed_off_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Commits on an application's loop never checkpoint the WAL inside the commit
+    (that can take milliseconds): every so many commits a passive checkpoint runs
+    on another thread instead (even while the loop is busy), so the WAL does not
+    grow without bound."""
+    import timeloom.backends.sqlite as module
+
+    async def frames_in_wal(path: Path, every: int) -> tuple[int, int]:
+        monkeypatch.setattr(module, "_WAL_CHECKPOINT_EVERY", every)
+        make = CheckpointFactory()
+        store = SqliteCheckpointer(path)
+        runs = 0
+        original = store._checkpoint_wal
+
+        def counted() -> None:
+            nonlocal runs
+            runs += 1
+            original()
+
+        monkeypatch.setattr(store, "_checkpoint_wal", counted)
+        async with store:
+            head = None
+            for i in range(12):
+                cp = make.make("t", {"n": i, "text": "x" * 5000})
+                await store.put(cp, expected_head=head)
+                head = cp.id
+                time.sleep(0.005)  # noqa: ASYNC251 - a node's work; the loop never yields
+            direct = next(iter(store._direct.values()))
+            assert direct.conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+            probe = sqlite3.connect(path)
+            _, frames, _ = probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            probe.close()
+        return frames, runs
+
+    unchecked, none = await frames_in_wal(tmp_path / "never.db", 10**9)
+    checked, runs = await frames_in_wal(tmp_path / "every5.db", 5)
+    assert none == 0
+    assert runs == 2  # after commits 5 and 10
+    # The WAL restarts after a checkpoint: it now holds commits 11 and 12 only.
+    assert 0 < checked < unchecked / 3
+    async with SqliteCheckpointer(tmp_path / "every5.db", read_only=True) as reader:
+        got = await reader.get("t")
+        assert got is not None
+        assert got.values["n"] == 11
+
+
+def test_the_sync_api_commits_on_its_own_thread(tmp_path: Path) -> None:
+    """The sync API's private loop runs every transaction right on the calling
+    thread (at any ``synchronous`` level): a plain connection per loop, with
+    SQLite's own WAL checkpoints, and the database thread only while locked."""
+    from timeloom.core.sync import run_sync
+
+    make = CheckpointFactory()
+    store = SqliteCheckpointer(tmp_path / "sync.db", synchronous="FULL")
+    a = make.make("t", {"n": 1})
+    run_sync(store.put(a, expected_head=None))
+    (direct,) = store._direct.values()
+    assert direct.private
+    assert direct.conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)
+    assert direct.conn.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+    other = sqlite3.connect(
+        tmp_path / "sync.db", isolation_level=None, check_same_thread=False
+    )
+    other.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.2, lambda: other.execute("COMMIT"))
+    release.start()
+    b = make.make("t", {"n": 2})
+    run_sync(store.put(b, expected_head=a.id))  # waits for the lock, then commits
+    release.join()
+    other.close()
+    got = run_sync(store.get("t"))
+    assert got is not None
+    assert got.values == {"n": 2}
+    run_sync(store.aclose())
+    assert not store._direct
+
+
+async def test_full_durability_on_an_application_loop_commits_on_the_thread(
+    tmp_path: Path, make: CheckpointFactory
+) -> None:
+    """At FULL every commit fsyncs: on an application's loop that stays off the
+    loop's thread."""
+    async with SqliteCheckpointer(tmp_path / "full.db", synchronous="FULL") as store:
+        a = make.make("t", {"n": 1})
+        await store.put(a, expected_head=None)
+        assert not store._direct
+        got = await store.get("t")
+        assert got is not None
+        assert got.id == a.id
