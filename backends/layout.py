@@ -387,7 +387,11 @@ def _encode_list(
         fresh = [_encode(serde, values, channel, item) for item in value[shared:]]
         return _EncodedList(
             [*previous.items, *fresh],
-            previous.snapshot + tuple(_snapshot(serde, data) for data in fresh),
+            previous.snapshot
+            + tuple(
+                _snapshot(serde, item, data)
+                for item, data in zip(value[shared:], fresh, strict=True)
+            ),
             tuple(value),
             previous.size + sum(len(data) for data in fresh),
             shared,
@@ -398,17 +402,58 @@ def _encode_list(
     snapshot = tuple(
         old_snapshot[i]
         if i < len(old) and i < len(old_snapshot) and old[i] == data
-        else _snapshot(serde, data)
-        for i, data in enumerate(items)
+        else _snapshot(serde, item, data)
+        for i, (item, data) in enumerate(zip(value, items, strict=True))
     )
     return _EncodedList(items, snapshot, tuple(value), sum(map(len, items)))
 
 
-def _snapshot(serde: Codec, data: bytes) -> Any:
+def _snapshot(serde: Codec, item: Any, data: bytes) -> Any:
+    """A private copy of ``item``, just encoded as ``data``, to detect later in-place
+    changes by comparing with ``==``.
+
+    Plain data (dicts, lists and tuples of strings, numbers, bytes, ``None``) is
+    copied structurally: the containers are new, the immutable leaves are shared,
+    so a later comparison finds equal strings by identity instead of comparing
+    their text (about half the cost, and far fewer memory reads). Anything else is
+    decoded from ``data``: a private copy of what was stored.
+    """
+    try:
+        return _plain_copy(item, 0)
+    except _NotPlain:
+        pass
     try:
         return serde.loads(data)
     except Exception:  # only means this item is always encoded again
         return _UNDECODABLE
+
+
+class _NotPlain(Exception):
+    pass
+
+
+_ATOMS = frozenset({str, int, float, bool, bytes, type(None)})
+_PLAIN_DEPTH = 32
+
+
+def _plain_copy(obj: Any, depth: int) -> Any:
+    kind = type(obj)
+    if kind in _ATOMS:
+        return obj
+    if depth > _PLAIN_DEPTH:
+        raise _NotPlain
+    if kind is dict:
+        copy = {}
+        for key, value in obj.items():
+            if type(key) not in _ATOMS:
+                raise _NotPlain
+            copy[key] = _plain_copy(value, depth + 1)
+        return copy
+    if kind is list:
+        return [_plain_copy(value, depth + 1) for value in obj]
+    if kind is tuple:
+        return tuple(_plain_copy(value, depth + 1) for value in obj)
+    raise _NotPlain
 
 
 def _layout_list(

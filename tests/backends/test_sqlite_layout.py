@@ -286,3 +286,33 @@ def test_an_unchanged_prefix_is_not_encoded_again() -> None:
     second = encode_values({"m": [*items, message(100)]}, serde, first.state)
     assert Counting.calls == 1  # only the new item
     assert second.state.channels["m"] != first.state.channels["m"]
+
+
+@pytest.mark.parametrize(
+    ("make_item", "mutate"),
+    [
+        # Plain data: a nested container changed in place, deep down.
+        (
+            lambda i: {"id": i, "meta": {"tags": ["a"], "pos": (1, [2])}},
+            lambda item: item["meta"]["tags"].append("b"),
+        ),
+        (
+            lambda i: {"id": i, "meta": {"tags": ["a"], "pos": (1, [2])}},
+            lambda item: item["meta"]["pos"][1].append(3),
+        ),
+        # Not plain data (a set): the private copy is decoded from the stored bytes.
+        (lambda i: {"id": i, "seen": {1, 2}}, lambda item: item["seen"].add(3)),
+    ],
+)
+async def test_nested_in_place_changes_are_stored(make_item: Any, mutate: Any) -> None:
+    """However deep the change, an old item mutated in place is stored again."""
+    blobs = Blobs()
+    items = [make_item(i) for i in range(20)]
+    first = encode_values({"m": items}, SERDE)
+    blobs.add(first.blobs)
+    mutate(items[3])
+    second = encode_values({"m": [*items, make_item(20)]}, SERDE, first.state)
+    blobs.add(second.blobs)
+    got = await decode_values(second.header, blobs.fetch, SERDE)
+    assert got["m"][3] == items[3]
+    assert got["m"] == [*items, make_item(20)]
