@@ -17,7 +17,6 @@ import asyncio
 import builtins
 import json
 import threading
-from collections import OrderedDict
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -29,6 +28,7 @@ from collections.abc import (
     Sequence,
 )
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -42,7 +42,6 @@ from timeloom.backends.layout import (
     BlobCache,
     EncodedValues,
     Fetch,
-    ValuesState,
     decode_values,
     encode_values,
     header_keys,
@@ -50,6 +49,7 @@ from timeloom.backends.layout import (
 )
 from timeloom.backends.recent import RecentCheckpoints
 from timeloom.backends.serde import Serializer
+from timeloom.backends.staging import Staging
 from timeloom.core.checkpoint import (
     Checkpoint,
     CheckpointMeta,
@@ -69,7 +69,7 @@ from timeloom.core.errors import (
 from timeloom.core.ids import id_floor_for_ms, id_time_ms, new_checkpoint_id, now_ms
 
 _T = TypeVar("_T")
-_STATE_CACHE = 256  # layout states kept for writing children as deltas
+_EXISTS = "\x00exists"  # not a checkpoint id: a put found its checkpoint stored
 _PAGE = 200  # rows per round trip when paging or filtering in Python
 _LOOKBACK_MS = 2_000  # live follow: ids from other processes order only to the ms
 _RESCAN_S = 5.0  # live follow: look again even without a NOTIFY (missed, or lost)
@@ -117,6 +117,60 @@ def mask_dsn(dsn: str) -> str:
         return "postgresql://***"  # unparsable: show nothing that could be secret
 
 
+@dataclass(frozen=True, slots=True)
+class _PutArgs:
+    """A checkpoint's fields for ``timeloom_put``, encoded once."""
+
+    fixed: tuple[Any, ...]
+    writes_blobs: dict[bytes, bytes]
+    writes_refs: frozenset[bytes]
+    writes: bytes
+
+    @classmethod
+    def of(cls, checkpoint: Checkpoint, serde: Serializer) -> _PutArgs:
+        metadata = dict(checkpoint.metadata)
+        fixed = (
+            checkpoint.id,
+            checkpoint.thread_id,
+            checkpoint.parent_id,
+            checkpoint.parent_thread_id,
+            checkpoint.step,
+            checkpoint.source,
+            checkpoint.created_at,
+            list(checkpoint.writes),
+            list(checkpoint.next),
+            serde.dumps(metadata),
+            _json_strings(metadata),
+        )
+        # Laid out like values, so the message a step appended is stored once: the
+        # writes' one-item list is the same blob as the values' list delta.
+        enc_writes = encode_values(_flatten_writes(checkpoint.writes), serde)
+        return cls(
+            fixed,
+            enc_writes.blobs,
+            frozenset(header_keys(enc_writes.header)[0]),
+            q.WRITES_LAYOUT_MARK + enc_writes.header,
+        )
+
+    def args(
+        self, enc: EncodedValues, expected_head: str | None, parent_known: bool
+    ) -> tuple[Any, ...]:
+        blobs = sorted({**self.writes_blobs, **enc.blobs}.items())
+        return (
+            *self.fixed,
+            enc.header,
+            # The blobs the headers name, fetched with the row by a read (the
+            # chunks its manifests name are fetched next).
+            sorted(header_keys(enc.header)[0] | self.writes_refs),
+            self.writes,
+            enc.size,
+            expected_head,
+            [k for k, _ in blobs],
+            [d for _, d in blobs],
+            parent_known,
+        )
+
+
 class PostgresCheckpointer(BaseCheckpointer):
     """Stores checkpoints in PostgreSQL.
 
@@ -152,7 +206,9 @@ class PostgresCheckpointer(BaseCheckpointer):
         self.serde = serde or Serializer()
         # The layout state of recently written checkpoints, by id: a child of one
         # of them stores its list appends as deltas.
-        self._states: OrderedDict[str, ValuesState] = OrderedDict()
+        self._staging: Staging[_PutArgs] = Staging(
+            self.serde, lambda cp: _PutArgs.of(cp, self.serde)
+        )
         self._recent = RecentCheckpoints()
         self._blob_cache = BlobCache()
         self._pool_min = pool_min
@@ -230,11 +286,11 @@ class PostgresCheckpointer(BaseCheckpointer):
             )
         version = await conn.fetchval(q.SCHEMA_VERSION_SQL)
         self._check_version(version)
-        if version < len(q.MIGRATIONS):
+        if version < q.READABLE_FROM:
             raise SchemaError(
                 f"{self.url} has schema version {version}; this Timeloom reads "
-                f"version {len(q.MIGRATIONS)}. Open it once without --read-only to "
-                "migrate it.",
+                f"versions {q.READABLE_FROM} to {len(q.MIGRATIONS)}. Open it once "
+                "without --read-only to migrate it.",
                 title="Old schema",
             )
 
@@ -248,88 +304,83 @@ class PostgresCheckpointer(BaseCheckpointer):
 
     # -- writes ----------------------------------------------------------------------
 
-    async def put(self, checkpoint: Checkpoint, *, expected_head: str | None) -> None:
+    def stage(self, checkpoint: Checkpoint) -> Checkpoint:
         self._check_writable()
-        with self._lock:
-            parent = self._states.get(checkpoint.parent_id or "")
-        encoded = encode_values(checkpoint.values, self.serde, parent)
-        metadata = dict(checkpoint.metadata)
-        fixed = (
-            checkpoint.id,
-            checkpoint.thread_id,
-            checkpoint.parent_id,
-            checkpoint.parent_thread_id,
-            checkpoint.step,
-            checkpoint.source,
-            checkpoint.created_at,
-            list(checkpoint.writes),
-            list(checkpoint.next),
-            self.serde.dumps(metadata),
-            _json_strings(metadata),
-        )
-        # Laid out like values, so the message a step appended is stored once: the
-        # writes' one-item list is the same blob as the values' list delta.
-        enc_writes = encode_values(_flatten_writes(checkpoint.writes), self.serde)
-        writes = q.WRITES_LAYOUT_MARK + enc_writes.header
+        self._staging.stage(checkpoint)
+        return checkpoint
 
-        def args(enc: EncodedValues, parent_known: bool) -> tuple[Any, ...]:
-            blobs = sorted({**enc_writes.blobs, **enc.blobs}.items())
-            return (
-                *fixed,
-                enc.header,
-                # The blobs the headers name, fetched with the row by a read (the
-                # chunks its manifests name are fetched next).
-                sorted(header_keys(enc.header)[0] | header_keys(enc_writes.header)[0]),
-                writes,
-                enc.size,
-                expected_head,
-                [k for k, _ in blobs],
-                [d for _, d in blobs],
-                parent_known,
-            )
+    async def put(self, checkpoint: Checkpoint, *, expected_head: str | None) -> None:
+        await self.put_many([checkpoint], expected_head=expected_head)
 
+    async def put_many(
+        self, checkpoints: Sequence[Checkpoint], *, expected_head: str | None
+    ) -> None:
+        """One checkpoint is one call of ``timeloom_put``; a chain is one pipelined
+        batch of ``timeloom_put_chained`` calls: one round trip, one transaction."""
+        self._check_writable()
+        if not checkpoints:
+            return
+        chain = self._staging.take(checkpoints)
+        first, last = checkpoints[0], checkpoints[-1]
+        heads = [expected_head, *(cp.id for cp in checkpoints[:-1])]
         attempts = 0
-        delta = parent is not None  # blobs the parent has were left out
+
+        def batch() -> builtins.list[tuple[Any, ...]]:
+            # Each checkpoint expects the one before; only the first has a parent
+            # that may have been deleted since (the others are in this batch).
+            return [
+                staged.row.args(staged.encoded, head, staged.delta and i == 0)
+                for i, (staged, head) in enumerate(zip(chain, heads, strict=True))
+            ]
+
+        async def send(pool: asyncpg.Pool) -> str | None:
+            """Commit the chain; return the head found instead if it moved."""
+            if len(chain) == 1:
+                row = await pool.fetchrow(q.PUT_SQL, *batch()[0])
+                assert row is not None  # the function always returns one row
+                return None if row["status"] == "ok" else str(row["head"])
+            try:
+                await pool.executemany(q.PUT_CHAINED_SQL, batch())
+            except asyncpg.PostgresError as exc:
+                if exc.sqlstate != q.CONFLICT_SQLSTATE:
+                    raise
+                return getattr(exc, "detail", None) or ""
+            return None
 
         async def run(pool: asyncpg.Pool) -> None:
-            nonlocal attempts, encoded, delta
+            nonlocal attempts, chain
             attempts += 1
             try:
-                row = await pool.fetchrow(q.PUT_SQL, *args(encoded, delta))
+                try:
+                    moved = await send(pool)
+                except asyncpg.PostgresError as exc:
+                    if exc.sqlstate != q.PARENT_GONE_SQLSTATE:
+                        raise
+                    # The parent was deleted since we encoded against it: its blobs
+                    # may be gone, so store every blob this time.
+                    chain = self._staging.restage_without_parent(chain)
+                    moved = await send(pool)
             except asyncpg.UniqueViolationError:
-                row = None  # this checkpoint id is stored already
-            except asyncpg.PostgresError as exc:
-                if exc.sqlstate != q.PARENT_GONE_SQLSTATE:
-                    raise
-                # The parent was deleted since we encoded against it: its blobs
-                # may be gone, so store every blob this time.
-                encoded = encode_values(checkpoint.values, self.serde, None)
-                delta = False
-                row = await pool.fetchrow(q.PUT_SQL, *args(encoded, delta))
-            if row is not None and row["status"] == "ok":
+                moved = _EXISTS  # a checkpoint of the chain is stored already
+            if moved is None:
                 return
             # A retry after a lost connection may find its own first attempt
             # committed: that is a success, not a conflict.
             if attempts > 1 and await pool.fetchval(
-                q.CHECKPOINT_IN_THREAD_SQL, checkpoint.id, checkpoint.thread_id
+                q.CHECKPOINT_IN_THREAD_SQL, last.id, last.thread_id
             ):
                 return
-            if row is None:
+            if moved is _EXISTS:
                 raise ConflictError(
-                    f"Checkpoint {checkpoint.id} already exists; nothing was written."
+                    f"Checkpoint {first.id} already exists; nothing was written."
                 )
             raise ConflictError(
-                f"Thread {checkpoint.thread_id!r} moved on: its head is "
-                f"{row['head']}, this writer expected {expected_head}. "
-                "Reload and retry."
+                f"Thread {first.thread_id!r} moved on: its head is {moved or None}, "
+                f"this writer expected {expected_head}. Reload and retry."
             )
 
         await self._call("committing a checkpoint", run)
-        with self._lock:
-            self._states[checkpoint.id] = encoded.state
-            while len(self._states) > _STATE_CACHE:
-                self._states.popitem(last=False)
-        self._recent.remember(checkpoint, encoded.state)
+        self._recent.remember(last, chain[-1].encoded.state)
 
     async def put_writes(
         self, thread_id: str, checkpoint_id: str, writes: Sequence[PendingWrite]

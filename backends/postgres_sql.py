@@ -232,12 +232,43 @@ COMMENT ON COLUMN timeloom_checkpoints.writes IS
     'The codec-encoded writes, or 0xC1 then a layout header (v3)';
 """
 
-MIGRATIONS: list[str] = [_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3]
+# v4: a chain of checkpoints committed in one round trip (durability="async"): the
+# client sends one call per checkpoint in a single pipelined batch, which runs as
+# one transaction; a conflict must abort it, so this raises where timeloom_put
+# reports. Adds a function only: v3 databases stay readable.
+_SCHEMA_V4 = """
+CREATE FUNCTION timeloom_put_chained(
+    p_id text, p_thread text, p_parent text, p_parent_thread text, p_step integer,
+    p_source text, p_created timestamptz, p_nodes text[], p_next text[],
+    p_metadata bytea, p_metadata_json jsonb, p_header bytea, p_refs bytea[],
+    p_writes bytea, p_size integer, p_expected text,
+    p_blob_keys bytea[], p_blob_data bytea[], p_needs_parent boolean
+) RETURNS void
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    v_status text;
+    v_head text;
+BEGIN
+    SELECT r.status, r.head INTO v_status, v_head FROM timeloom_put(
+        p_id, p_thread, p_parent, p_parent_thread, p_step, p_source, p_created,
+        p_nodes, p_next, p_metadata, p_metadata_json, p_header, p_refs, p_writes,
+        p_size, p_expected, p_blob_keys, p_blob_data, p_needs_parent) AS r;
+    IF v_status <> 'ok' THEN
+        RAISE EXCEPTION USING ERRCODE = '@CONFLICT@', MESSAGE = 'head moved',
+            DETAIL = coalesce(v_head, '');
+    END IF;
+END
+$fn$;
+""".replace("@CONFLICT@", "TL002")
+
+MIGRATIONS: list[str] = [_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3, _SCHEMA_V4]
+"""The schema as numbered steps: version ``n`` is ``MIGRATIONS[:n]`` applied."""
+READABLE_FROM = 3
+"""The oldest schema version a read-only open accepts (v4 only added a function)."""
 
 WRITES_LAYOUT_MARK = b"\xc1"
 """Starts ``writes`` laid out by the layout module: a byte msgpack never uses, so no
 codec-encoded value starts with it."""
-"""The schema as numbered steps: version ``n`` is ``MIGRATIONS[:n]`` applied."""
 
 # -- setup -------------------------------------------------------------------------
 
@@ -258,6 +289,9 @@ WHERE c.relkind IN ('r', 'p') AND c.relnamespace = current_schema()::regnamespac
 PUT_SQL = "SELECT status, head FROM timeloom_put($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15, $16, $17, $18, $19)"
 PARENT_GONE_SQLSTATE = "TL001"
 """Raised by ``timeloom_put`` when the blobs left out for the parent are not there."""
+PUT_CHAINED_SQL = "SELECT timeloom_put_chained($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15, $16, $17, $18, $19)"
+CONFLICT_SQLSTATE = "TL002"  # as in _SCHEMA_V4
+"""Raised by ``timeloom_put_chained`` when the head moved; the detail is the head."""
 PUT_WRITES_SQL = "SELECT timeloom_put_writes($1, $2, $3, $4, $5, $6, $7, $8)"
 CHECKPOINT_IN_THREAD_SQL = """
 SELECT EXISTS (SELECT 1 FROM timeloom_checkpoints WHERE id = $1 AND thread_id = $2)

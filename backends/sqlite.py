@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import functools
 import json
 import os
 import sqlite3
 import threading
-from collections import OrderedDict
 from collections.abc import (
     AsyncIterator,
     Callable,
@@ -34,9 +34,7 @@ from timeloom.backends import sqlite_sql as sql
 from timeloom.backends.layout import (
     BlobCache,
     EncodedValues,
-    ValuesState,
     decode_values,
-    encode_values,
     matches_filter,
     referenced_keys,
 )
@@ -56,6 +54,7 @@ from timeloom.backends.sqlite_rows import (
     thread_from_row,
     ts_text,
 )
+from timeloom.backends.staging import Staged, Staging
 from timeloom.core.checkpoint import (
     Checkpoint,
     CheckpointMeta,
@@ -77,7 +76,6 @@ Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 
 _PAGE = 200
 _T = TypeVar("_T")
-_STATE_CACHE = 64
 _ID_MAX = "~"  # sorts after every checkpoint id (ids are lowercase hex and dashes)
 _NO_FSYNC_PER_COMMIT = ("OFF", "NORMAL")
 _WAL_CHECKPOINT_EVERY = 256
@@ -106,6 +104,104 @@ class _Direct:
     """On the sync API's own loop (see :func:`~timeloom.core.sync.on_private_loop`):
     blocking there is harmless, so SQLite checkpoints its WAL itself as usual."""
     commits: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """A checkpoint's row fields, encoded on the caller's thread."""
+
+    cp: Checkpoint
+    status: str
+    created: str
+    nodes: str
+    next: str
+    writes: bytes
+    metadata: bytes
+
+    @classmethod
+    def of(cls, cp: Checkpoint, serde: Serializer) -> _Row:
+        return cls(
+            cp,
+            thread_status(cp.next, False, False),
+            ts_text(cp.created_at),
+            _json_names(tuple(cp.writes)),
+            _json_names(cp.next),
+            serde.dumps(dict(cp.writes)),
+            serde.dumps(dict(cp.metadata)),
+        )
+
+    def insert(
+        self, conn: sqlite3.Connection, expected_head: str | None, enc: EncodedValues
+    ) -> None:
+        """Insert the checkpoint and its blobs and move the head (in a transaction)."""
+        cp = self.cp
+        forked = cp.parent_thread_id is not None and cp.parent_thread_id != cp.thread_id
+        fork_thread = cp.parent_thread_id if forked else None
+        fork_id = cp.parent_id if forked else None
+        if expected_head is None:
+            try:
+                conn.execute(
+                    sql.INSERT_THREAD_SQL,
+                    (
+                        cp.thread_id,
+                        cp.id,
+                        self.status,
+                        self.created,
+                        self.created,
+                        fork_thread,
+                        fork_id,
+                        self.metadata,
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                _conflict(conn, cp.thread_id, expected_head)
+        else:
+            cursor = conn.execute(
+                sql.MOVE_HEAD_SQL,
+                (
+                    cp.id,
+                    self.status,
+                    self.created,
+                    self.metadata,
+                    fork_thread,
+                    fork_id,
+                    cp.thread_id,
+                    expected_head,
+                ),
+            )
+            if cursor.rowcount != 1:
+                _conflict(conn, cp.thread_id, expected_head)
+        try:
+            conn.execute(
+                sql.INSERT_CHECKPOINT_SQL,
+                (
+                    cp.id,
+                    cp.thread_id,
+                    cp.parent_id,
+                    cp.parent_thread_id,
+                    cp.step,
+                    cp.source,
+                    self.created,
+                    self.nodes,
+                    self.next,
+                    self.metadata,
+                    self.writes,
+                    enc.header,
+                    enc.size,
+                ),
+            )
+        except sqlite3.IntegrityError:
+            raise ConflictError(
+                f"A checkpoint with id {cp.id} already exists; ids must be unique."
+            ) from None
+        if enc.blobs:
+            conn.executemany(sql.INSERT_BLOB_SQL, list(enc.blobs.items()))
+
+
+@functools.lru_cache(maxsize=256)
+def _json_names(names: tuple[str, ...]) -> str:
+    """Node names as stored: a JSON list (the same few lists, step after step)."""
+    return json.dumps(list(names))
 
 
 class SqliteCheckpointer(BaseCheckpointer):
@@ -179,7 +275,9 @@ class SqliteCheckpointer(BaseCheckpointer):
         self._wal_conn: sqlite3.Connection | None = None
         self._wal_lock = threading.Lock()
         self._guard = threading.Lock()  # guards the dicts and the state cache
-        self._states: OrderedDict[str, ValuesState] = OrderedDict()
+        self._staging: Staging[_Row] = Staging(
+            self.serde, lambda cp: _Row.of(cp, self.serde)
+        )
         self._recent = RecentCheckpoints()
         self._blob_cache = BlobCache()
 
@@ -223,103 +321,40 @@ class SqliteCheckpointer(BaseCheckpointer):
     # -- writes --------------------------------------------------------------------
 
     async def put(self, checkpoint: Checkpoint, *, expected_head: str | None) -> None:
+        await self.put_many([checkpoint], expected_head=expected_head)
+
+    def stage(self, checkpoint: Checkpoint) -> Checkpoint:
         self._check_writable()
-        with self._guard:
-            parent = self._states.get(checkpoint.parent_id or "")
-        encoded = encode_values(checkpoint.values, self.serde, parent)
-        writes = self.serde.dumps(dict(checkpoint.writes))
-        metadata = self.serde.dumps(dict(checkpoint.metadata))
-        try:
-            await self._put(
-                checkpoint, expected_head, encoded, writes, metadata, parent
-            )
-        except _ParentGone:
-            encoded = encode_values(checkpoint.values, self.serde, None)
-            await self._put(checkpoint, expected_head, encoded, writes, metadata, None)
-        with self._guard:
-            self._states[checkpoint.id] = encoded.state
-            while len(self._states) > _STATE_CACHE:
-                self._states.popitem(last=False)
-        self._recent.remember(checkpoint, encoded.state)
+        self._staging.stage(checkpoint)
+        return checkpoint
 
-    async def _put(
-        self,
-        cp: Checkpoint,
-        expected_head: str | None,
-        encoded: EncodedValues,
-        writes: bytes,
-        metadata: bytes,
-        parent: ValuesState | None,
+    async def put_many(
+        self, checkpoints: Sequence[Checkpoint], *, expected_head: str | None
     ) -> None:
-        status = thread_status(cp.next, False, False)
-        created = ts_text(cp.created_at)
-        forked = cp.parent_thread_id is not None and cp.parent_thread_id != cp.thread_id
-        fork_thread = cp.parent_thread_id if forked else None
-        fork_id = cp.parent_id if forked else None
+        self._check_writable()
+        if not checkpoints:
+            return
+        chain = self._staging.take(checkpoints)
+        try:
+            await self._put_chain(chain, expected_head)
+        except _ParentGone:
+            chain = self._staging.restage_without_parent(chain)
+            await self._put_chain(chain, expected_head)
+        self._recent.remember(checkpoints[-1], chain[-1].encoded.state)
 
+    async def _put_chain(
+        self, chain: Sequence[Staged[_Row]], expected_head: str | None
+    ) -> None:
         def work(conn: sqlite3.Connection) -> None:
-            if expected_head is None:
-                try:
-                    conn.execute(
-                        sql.INSERT_THREAD_SQL,
-                        (
-                            cp.thread_id,
-                            cp.id,
-                            status,
-                            created,
-                            created,
-                            fork_thread,
-                            fork_id,
-                            metadata,
-                        ),
-                    )
-                except sqlite3.IntegrityError:
-                    _conflict(conn, cp.thread_id, expected_head)
-            else:
-                cursor = conn.execute(
-                    sql.MOVE_HEAD_SQL,
-                    (
-                        cp.id,
-                        status,
-                        created,
-                        metadata,
-                        fork_thread,
-                        fork_id,
-                        cp.thread_id,
-                        expected_head,
-                    ),
-                )
-                if cursor.rowcount != 1:
-                    _conflict(conn, cp.thread_id, expected_head)
-            if parent is not None:
-                found = conn.execute(sql.CHECKPOINT_EXISTS_SQL, (cp.parent_id,))
+            head = expected_head
+            for staged in chain:
+                staged.row.insert(conn, head, staged.encoded)
+                head = staged.checkpoint.id
+            if chain[0].delta:
+                parent = chain[0].checkpoint.parent_id
+                found = conn.execute(sql.CHECKPOINT_EXISTS_SQL, (parent,))
                 if found.fetchone() is None:
                     raise _ParentGone
-            try:
-                conn.execute(
-                    sql.INSERT_CHECKPOINT_SQL,
-                    (
-                        cp.id,
-                        cp.thread_id,
-                        cp.parent_id,
-                        cp.parent_thread_id,
-                        cp.step,
-                        cp.source,
-                        created,
-                        json.dumps(list(cp.writes)),
-                        json.dumps(list(cp.next)),
-                        metadata,
-                        writes,
-                        encoded.header,
-                        encoded.size,
-                    ),
-                )
-            except sqlite3.IntegrityError:
-                raise ConflictError(
-                    f"A checkpoint with id {cp.id} already exists; ids must be unique."
-                ) from None
-            if encoded.blobs:
-                conn.executemany(sql.INSERT_BLOB_SQL, list(encoded.blobs.items()))
 
         await self._run("saving a checkpoint", work, write=True, quick=True)
 
@@ -375,8 +410,7 @@ class SqliteCheckpointer(BaseCheckpointer):
             await db.execute(sql.DELETE_THREAD_CHECKPOINTS_SQL, (thread_id,))
             await db.execute(sql.DELETE_THREAD_SQL, (thread_id,))
             await self._collect_garbage(db, candidates)
-        with self._guard:
-            self._states.clear()
+        self._staging.forget_states()
         self._recent.clear()
 
     async def prune(
@@ -424,8 +458,7 @@ class SqliteCheckpointer(BaseCheckpointer):
             await db.executemany(sql.DELETE_CHECKPOINT_SQL, [(c,) for c in doomed])
             await db.execute(sql.DECREMENT_COUNT_SQL, (len(doomed), thread_id))
             await self._collect_garbage(db, candidates)
-        with self._guard:
-            self._states.clear()
+        self._staging.forget_states()
         self._recent.clear()
         return len(doomed)
 

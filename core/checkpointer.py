@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import copy
+import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -104,6 +106,39 @@ class BaseCheckpointer(ABC):
             SerializationError: a value cannot be encoded (the error names its path).
             ReadOnlyError: the checkpointer is read-only.
         """
+
+    def stage(self, checkpoint: Checkpoint) -> Checkpoint:
+        """Capture a checkpoint now, for a :meth:`put_many` that comes later.
+
+        A run in ``durability="async"`` goes on while its checkpoints wait to be
+        committed, and its nodes may change, in place, objects the values hold. The
+        runtime calls this as it makes each checkpoint and later commits what it
+        returns, which must not change with them. The backends encode the
+        checkpoint here (and commit those bytes); this default takes a deep copy
+        of the values.
+        """
+        return dataclasses.replace(
+            checkpoint, values=copy.deepcopy(dict(checkpoint.values))
+        )
+
+    async def put_many(
+        self, checkpoints: Sequence[Checkpoint], *, expected_head: str | None
+    ) -> None:
+        """Commit a chain of checkpoints of one thread: each the child of the one
+        before, the first expecting ``expected_head``; the head ends on the last.
+
+        What a run in ``durability="async"`` writes when steps got ahead of the
+        commits. This default puts them one by one (a conflict stops it after the
+        ones already committed); the SQL backends commit the whole chain at once,
+        in one transaction (all or nothing) and one round trip.
+
+        Raises:
+            ConflictError: the thread's head is not ``expected_head``.
+        """
+        head = expected_head
+        for checkpoint in checkpoints:
+            await self.put(checkpoint, expected_head=head)
+            head = checkpoint.id
 
     @abstractmethod
     async def put_writes(

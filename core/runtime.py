@@ -14,8 +14,15 @@ One run, from an input or a resumed checkpoint:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Generator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -36,6 +43,7 @@ from timeloom.core.interrupts import Command, Interrupt
 from timeloom.core.snapshot import StateSnapshot, StateTask
 from timeloom.core.step import StepOutcome, interrupt_id, run_step
 from timeloom.core.sync import iterate_sync, run_sync
+from timeloom.core.writer import CheckpointWriter, Durability, check_durability
 
 if TYPE_CHECKING:
     from timeloom.core.checkpointer import BaseCheckpointer
@@ -51,6 +59,7 @@ class _Run:
     thread_id: str
     expected_head: str | None
     metadata: dict[str, Any]
+    writer: CheckpointWriter | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +103,11 @@ class CompiledGraph:
     # -- running -------------------------------------------------------------------
 
     def invoke(
-        self, input: Any, config: Mapping[str, Any] | None = None
+        self,
+        input: Any,
+        config: Mapping[str, Any] | None = None,
+        *,
+        durability: Durability = "sync",
     ) -> dict[str, Any]:
         """Run until the graph ends or pauses; return the state values.
 
@@ -103,6 +116,11 @@ class CompiledGraph:
                 the thread's latest (or the config's) checkpoint, or
                 ``Command(resume=...)`` to answer an interrupt.
             config: ``{"configurable": {"thread_id": ..., "checkpoint_id": ...}}``.
+            durability: ``"sync"`` commits each step's checkpoint before the next
+                step starts; ``"async"`` commits behind the run while the next
+                step runs, batching what piles up (faster on a remote database).
+                Either way everything is stored when this returns (see
+                :mod:`timeloom.core.writer`).
 
         Returns:
             The state values; while paused also ``"__interrupt__"``: the pending
@@ -112,15 +130,18 @@ class CompiledGraph:
             NodeError: a node raised (its error is stored on the checkpoint).
             ConflictError: another writer advanced the thread meanwhile.
         """
-        return run_sync(self._invoke(input, config, inline_sync=True))
+        check_durability(durability)
+        return run_sync(self._invoke(input, config, durability, inline_sync=True))
 
     async def ainvoke(
         self,
         input: Any,
         config: Mapping[str, Any] | None = None,
+        *,
+        durability: Durability = "sync",
     ) -> dict[str, Any]:
         """The async twin of :meth:`invoke`."""
-        return await self._invoke(input, config, inline_sync=False)
+        return await self._invoke(input, config, durability, inline_sync=False)
 
     def stream(
         self,
@@ -128,7 +149,8 @@ class CompiledGraph:
         config: Mapping[str, Any] | None = None,
         *,
         stream_mode: StreamMode = "updates",
-    ) -> Iterator[Any]:
+        durability: Durability = "sync",
+    ) -> Generator[Any, None, None]:
         """Run like :meth:`invoke`, yielding as each step commits.
 
         Args:
@@ -137,8 +159,13 @@ class CompiledGraph:
                 the whole state after the input and each step; ``"checkpoints"``
                 yields a :class:`StateSnapshot` per committed checkpoint (with its
                 id in ``config`` and the step's updates in ``metadata["writes"]``).
+            durability: as for :meth:`invoke`; with ``"async"`` a step is yielded
+                before its checkpoint is stored.
         """
-        return iterate_sync(self._stream(input, config, stream_mode, inline_sync=True))
+        check_durability(durability)
+        return iterate_sync(
+            self._stream(input, config, stream_mode, durability, inline_sync=True)
+        )
 
     def astream(
         self,
@@ -146,15 +173,22 @@ class CompiledGraph:
         config: Mapping[str, Any] | None = None,
         *,
         stream_mode: StreamMode = "updates",
+        durability: Durability = "sync",
     ) -> AsyncIterator[Any]:
         """The async twin of :meth:`stream`."""
-        return self._stream(input, config, stream_mode, inline_sync=False)
+        return self._stream(input, config, stream_mode, durability, inline_sync=False)
 
     async def _invoke(
-        self, input: Any, config: Mapping[str, Any] | None, *, inline_sync: bool
+        self,
+        input: Any,
+        config: Mapping[str, Any] | None,
+        durability: Durability,
+        *,
+        inline_sync: bool,
     ) -> dict[str, Any]:
         last: _Event | None = None
-        async for event in self._execute(input, config, inline_sync=inline_sync):
+        events = self._execute(input, config, durability, inline_sync=inline_sync)
+        async for event in events:
             last = event
         assert last is not None
         result = dict(last.checkpoint.values)
@@ -167,6 +201,7 @@ class CompiledGraph:
         input: Any,
         config: Mapping[str, Any] | None,
         mode: StreamMode,
+        durability: Durability,
         *,
         inline_sync: bool,
     ) -> AsyncIterator[Any]:
@@ -174,7 +209,8 @@ class CompiledGraph:
             raise ConfigError(
                 f"Unknown stream_mode {mode!r}; use updates, values or checkpoints"
             )
-        async for event in self._execute(input, config, inline_sync=inline_sync):
+        events = self._execute(input, config, durability, inline_sync=inline_sync)
+        async for event in events:
             if event.kind == "done":
                 continue
             if mode == "checkpoints":
@@ -190,10 +226,38 @@ class CompiledGraph:
                 yield {"__interrupt__": event.interrupts}
 
     async def _execute(
-        self, input: Any, config: Mapping[str, Any] | None, *, inline_sync: bool
+        self,
+        input: Any,
+        config: Mapping[str, Any] | None,
+        durability: Durability,
+        *,
+        inline_sync: bool,
     ) -> AsyncIterator[_Event]:
         cfg = RunConfig.parse(config)
+        check_durability(durability)
         run, base = await self._start(cfg, input)
+        if self.checkpointer is not None:
+            run.writer = CheckpointWriter(self.checkpointer, durability)
+        try:
+            steps = self._steps(run, cfg, input, base, inline_sync)
+            async with contextlib.aclosing(steps):
+                async for event in steps:
+                    if event.kind in ("interrupt", "done"):
+                        await self._flush(run)
+                    yield event
+        except BaseException:
+            if run.writer is not None:
+                await run.writer.settle()
+            raise
+
+    async def _steps(
+        self,
+        run: _Run,
+        cfg: RunConfig,
+        input: Any,
+        base: Checkpoint | None,
+        inline_sync: bool,
+    ) -> AsyncGenerator[_Event, None]:
         resuming = input is None or isinstance(input, Command)
         if isinstance(input, Command):
             assert base is not None
@@ -327,6 +391,7 @@ class CompiledGraph:
             for iid, value in answers.items()
         ]
         if writes and self.checkpointer is not None:
+            await self._flush(run)
             await self.checkpointer.put_writes(base.thread_id, base.id, writes)
         return replace(base, pending_writes=base.pending_writes + tuple(writes))
 
@@ -335,6 +400,7 @@ class CompiledGraph:
     ) -> _Event:
         """Record an incomplete step on ``current``; raise if a node failed."""
         if self.checkpointer is not None:
+            await self._flush(run)
             await self.checkpointer.put_writes(
                 current.thread_id, current.id, outcome.new_writes
             )
@@ -367,6 +433,7 @@ class CompiledGraph:
             if (iid := interrupt_id(current.id, node, when)) not in known
         ]
         if writes and self.checkpointer is not None:
+            await self._flush(run)
             await self.checkpointer.put_writes(current.thread_id, current.id, writes)
         paused = replace(current, pending_writes=current.pending_writes + tuple(writes))
         return _Event("interrupt", paused, interrupts=_interrupts(paused))
@@ -394,10 +461,17 @@ class CompiledGraph:
             writes=writes,
             metadata=run.metadata,
         )
-        if self.checkpointer is not None:
+        if run.writer is not None:
+            await run.writer.commit(checkpoint, expected_head=run.expected_head)
+        elif self.checkpointer is not None:  # update_state and fork: always sync
             await self.checkpointer.put(checkpoint, expected_head=run.expected_head)
         run.expected_head = checkpoint.id
         return checkpoint
+
+    async def _flush(self, run: _Run) -> None:
+        """Wait for the run's queued commits (durability "async"); raise a failure."""
+        if run.writer is not None:
+            await run.writer.flush()
 
     # -- routing ---------------------------------------------------------------------
 
@@ -514,7 +588,7 @@ class CompiledGraph:
         filter: Mapping[str, Any] | None = None,
         before: Mapping[str, Any] | str | None = None,
         limit: int | None = None,
-    ) -> Iterator[StateSnapshot]:
+    ) -> Generator[StateSnapshot, None, None]:
         """The thread's snapshots, newest first (all branches of the thread).
 
         Args:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Generator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -48,7 +48,7 @@ def on_private_loop() -> bool:
     return loop is getattr(_local, "loop", None)
 
 
-def iterate_sync(agen: AsyncIterator[T]) -> Iterator[T]:
+def iterate_sync(agen: AsyncIterator[T]) -> Generator[T, None, None]:
     """Iterate an async iterator from synchronous code, one item at a time."""
     try:
         while True:

@@ -126,6 +126,46 @@ async def test_conflict_on_stale_head_writes_nothing(
     assert await checkpointer.get_thread("ghost") is None
 
 
+async def test_put_many_commits_a_chain(
+    checkpointer: BaseCheckpointer, make: CheckpointFactory
+) -> None:
+    """A run with ``durability="async"`` commits the steps that piled up as one
+    chain: each checkpoint the child of the one before."""
+    messages: list[dict[str, Any]] = []
+    chain = []
+    for i in range(20):  # long enough to seal a list chunk within the chain
+        messages = [*messages, {"i": i, "text": f"message {i}"}]
+        chain.append(make.make("t", {"messages": messages, "n": i}))
+    await checkpointer.put_many(chain[:1], expected_head=None)
+    await checkpointer.put_many(chain[1:], expected_head=chain[0].id)
+    assert await history(checkpointer, "t") == [c.id for c in reversed(chain)]
+    info = await checkpointer.get_thread("t")
+    assert info is not None
+    assert info.head_id == chain[-1].id
+    assert info.checkpoint_count == 20
+    for cp in (chain[3], chain[17], chain[-1]):
+        got = await checkpointer.get("t", cp.id)
+        assert got is not None
+        assert got.values == cp.values
+        assert got.parent_id == cp.parent_id
+    await checkpointer.put_many([], expected_head=chain[-1].id)  # nothing to do
+
+
+async def test_put_many_on_a_moved_head_writes_nothing(
+    checkpointer: BaseCheckpointer, make: CheckpointFactory
+) -> None:
+    a = make.make("t", {"n": 0})
+    await checkpointer.put(a, expected_head=None)
+    b = make.make("t", {"n": 1})
+    await checkpointer.put(b, expected_head=a.id)
+    stale = [make.make("t", {"n": 10}, parent=a), make.make("t", {"n": 11})]
+    with pytest.raises(ConflictError):
+        await checkpointer.put_many(stale, expected_head=a.id)
+    for cp in stale:
+        assert await checkpointer.get(None, cp.id) is None
+    assert await history(checkpointer, "t") == [b.id, a.id]
+
+
 async def test_pending_writes_and_status(
     checkpointer: BaseCheckpointer, make: CheckpointFactory
 ) -> None:

@@ -613,8 +613,9 @@ async def test_rows_list_only_the_blobs_their_header_names(
     assert longest <= CHUNK_ITEMS + 3
 
 
+@pytest.mark.parametrize("chained", [False, True])
 async def test_child_of_a_deleted_parent_stores_every_blob(
-    postgres_dsn: str, writer: PostgresCheckpointer
+    postgres_dsn: str, writer: PostgresCheckpointer, chained: bool
 ) -> None:
     big = {"n": 0, "log": list(range(40)), "text": "y" * 500}
     a = make_cp("a", values=big)
@@ -623,10 +624,41 @@ async def test_child_of_a_deleted_parent_stores_every_blob(
     async with PostgresCheckpointer(postgres_dsn) as other:
         await other.delete_thread("a")
     child = make_cp("b", a, values={**big, "log": list(range(41))})
-    await writer.put(child, expected_head=None)  # encoded as a delta, then redone
-    got = await writer.get("b")
-    assert got is not None
-    assert got.values == child.values
+    grandchild = make_cp("b", child, values={**big, "log": list(range(42))})
+    # Encoded as deltas, then redone in full.
+    if chained:
+        await writer.put_many([child, grandchild], expected_head=None)
+    else:
+        await writer.put(child, expected_head=None)
+        await writer.put(grandchild, expected_head=child.id)
+    async with PostgresCheckpointer(postgres_dsn) as reader:
+        for cp in (child, grandchild):
+            got = await reader.get("b", cp.id)
+            assert got is not None
+            assert got.values == cp.values
+
+
+async def test_a_version_3_database_stays_readable(
+    postgres_dsn: str, writer: PostgresCheckpointer
+) -> None:
+    """Schema v4 only added a function for writers: a read-only viewer opens a v3
+    database as it is (it must never migrate one)."""
+    await writer.put(make_cp("t"), expected_head=None)
+    conn = await asyncpg.connect(postgres_dsn)
+    try:
+        await conn.execute("DELETE FROM timeloom_migrations WHERE v = 4")
+        await conn.execute("DROP FUNCTION timeloom_put_chained")
+    finally:
+        await conn.close()
+    async with PostgresCheckpointer(postgres_dsn, read_only=True) as viewer:
+        assert await viewer.get("t") is not None
+    async with PostgresCheckpointer(postgres_dsn) as upgraded:
+        assert await upgraded.get("t") is not None
+    conn = await asyncpg.connect(postgres_dsn)
+    try:
+        assert await conn.fetchval("SELECT max(v) FROM timeloom_migrations") == 4
+    finally:
+        await conn.close()
 
 
 async def test_metadata_filters_agree_with_python_equality(

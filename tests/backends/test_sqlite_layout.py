@@ -170,8 +170,9 @@ def test_frames_round_trip_and_reject_garbage() -> None:
         unframe(frame(items)[:-1])
 
 
+@pytest.mark.parametrize("chained", [False, True])
 async def test_sqlite_reencodes_when_the_cached_parent_was_deleted(
-    tmp_path: Path, make: CheckpointFactory
+    tmp_path: Path, make: CheckpointFactory, chained: bool
 ) -> None:
     """A writer's cached parent state is only trusted while the parent exists."""
     path = tmp_path / "gone.db"
@@ -181,10 +182,16 @@ async def test_sqlite_reencodes_when_the_cached_parent_was_deleted(
         await writer.put(a, expected_head=None)  # the writer caches a's state
         await other.delete_thread("t")  # another process deletes a and its blobs
         fork = make.make("f", {"m": [*shared, message(40)]}, parent=a)
-        await writer.put(fork, expected_head=None)
-        got = await other.get("f")
-        assert got is not None
-        assert got.values == fork.values
+        then = make.make("f", {"m": [*shared, message(40), message(41)]})
+        if chained:
+            await writer.put_many([fork, then], expected_head=None)
+        else:
+            await writer.put(fork, expected_head=None)
+            await writer.put(then, expected_head=fork.id)
+        for cp in (fork, then):
+            got = await other.get("f", cp.id)
+            assert got is not None
+            assert got.values == cp.values
 
 
 _ITEMS = st.one_of(
