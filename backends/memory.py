@@ -25,6 +25,8 @@ from timeloom.core.checkpoint import (
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import CheckpointNotFound, ConflictError
 
+_STAGED_KEPT = 256  # a run never has more than a few checkpoints waiting
+
 
 @dataclass(slots=True)
 class _Stored:
@@ -43,6 +45,7 @@ class MemoryCheckpointer(BaseCheckpointer):
         self._by_id: dict[str, _Stored] = {}
         self._threads: dict[str, list[str]] = {}  # thread -> ids, oldest first
         self._heads: dict[str, str] = {}
+        self._staged: dict[str, tuple[Checkpoint, bytes]] = {}  # encoded by stage()
         self._children: dict[str, list[str]] = {}
 
     @property
@@ -60,9 +63,23 @@ class MemoryCheckpointer(BaseCheckpointer):
 
     # -- writes --------------------------------------------------------------------
 
-    async def put(self, checkpoint: Checkpoint, *, expected_head: str | None) -> None:
+    def stage(self, checkpoint: Checkpoint) -> Checkpoint:
         self._check_writable()
         values = self.serde.dumps(dict(checkpoint.values), root="values")
+        with self._lock:
+            self._staged[checkpoint.id] = (checkpoint, values)
+            while len(self._staged) > _STAGED_KEPT:
+                del self._staged[next(iter(self._staged))]
+        return checkpoint
+
+    async def put(self, checkpoint: Checkpoint, *, expected_head: str | None) -> None:
+        self._check_writable()
+        with self._lock:
+            staged = self._staged.pop(checkpoint.id, None)
+        if staged is not None and staged[0] is checkpoint:
+            values = staged[1]  # as it was when the run made it
+        else:
+            values = self.serde.dumps(dict(checkpoint.values), root="values")
         writes = self.serde.dumps(dict(checkpoint.writes), root="writes")
         # Round-trip the metadata too, so it holds only what a database could store.
         metadata = self.serde.loads(

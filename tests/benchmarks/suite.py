@@ -13,10 +13,11 @@ Measurements (``--only`` takes these names; repeat it to run several):
   checkpointer (the runtime alone), memory, SQLite and Postgres, with the sync API
   (``invoke``; LangGraph's sync savers) and the async API (``ainvoke``; its async
   savers). The systems take turns, turn by turn, so load from other processes on
-  the machine falls on all alike. LangGraph runs as shipped (``durability="async"``:
-  it writes a step's checkpoint in the background while the next step runs; all is
-  written when invoke returns) and with ``durability="sync"`` (like Timeloom: each
-  checkpoint committed before the next step).
+  the machine falls on all alike. Both systems run with both durabilities, and
+  each is compared with the other at the same one: ``durability="sync"`` (each
+  checkpoint committed before the next step starts; Timeloom's default) and
+  ``durability="async"`` (LangGraph's default: checkpoints committed in the
+  background while the next steps run; all committed when invoke returns).
 - ``storage``: bytes per checkpoint after 10, 50 and 200 turns. SQLite: a copy of the
   file, VACUUMed, ``page_count * page_size``; Postgres: ``pg_total_relation_size``
   summed over the system's tables, after ``VACUUM FULL``. Also net of the empty
@@ -168,18 +169,23 @@ def bench_latency(run: Run) -> None:
             )
 
 
-LATENCY_SUBJECTS = (("timeloom", None), ("langgraph", None), ("langgraph", "sync"))
-"""Timeloom; LangGraph as shipped (``durability="async"``: a step's checkpoint is
-written in the background while the next step runs, all done when invoke returns);
-LangGraph with ``durability="sync"`` (each checkpoint committed before the next step,
-as Timeloom does)."""
+LATENCY_SUBJECTS = (
+    ("timeloom", "sync"),
+    ("timeloom", "async"),
+    ("langgraph", "sync"),
+    ("langgraph", "async"),
+)
+"""Each system with each durability: ``sync`` (every checkpoint committed before
+the next step; Timeloom's default) and ``async`` (committed behind the run, all done
+when invoke returns; LangGraph's default)."""
+NO_CHECKPOINTER_SUBJECTS = (("timeloom", None), ("langgraph", None))
 
 
 def _latency_case(run: Run, backend: str, mode: str, synchronous: str) -> None:
     """Time the systems turn by turn, taking turns, so load on this shared machine
     falls on all of them alike."""
     turns = run.sizes.latency_turns
-    subjects = LATENCY_SUBJECTS if backend != "none" else LATENCY_SUBJECTS[:2]
+    subjects = LATENCY_SUBJECTS if backend != "none" else NO_CHECKPOINTER_SUBJECTS
     progress(f"latency {backend} {mode} ({turns} turns, systems taking turns)")
     locations = [run.location(s, backend, "lat") for s, _ in subjects]
     try:
@@ -207,7 +213,7 @@ def _latency_case(run: Run, backend: str, mode: str, synchronous: str) -> None:
             backend=backend,
             mode=mode,
             synchronous=synchronous if backend == "sqlite" else None,
-            durability=durability or ("sync" if system == "timeloom" else "async"),
+            durability=durability,
             turns=turns,
             per_turn_p50_ms=_pct(samples, 50) * 1e3,
             per_turn_p99_ms=_pct(samples, 99) * 1e3,

@@ -135,7 +135,7 @@ class Subject:
     raw: Any = None
     """LangGraph's own connection (sqlite3/aiosqlite/psycopg), for SQL a user would run."""
     durability: str | None = None
-    """LangGraph only: ``invoke(..., durability=...)``; None keeps its default."""
+    """``invoke(..., durability=...)``; None keeps the system's default."""
 
     @property
     def checkpoints_per_turn(self) -> int:
