@@ -41,8 +41,22 @@ METRICS = (
     Metric("threads", ("backend",), "list_threads_p50_ms", "ms"),
     Metric("threads", ("backend",), "count_threads_p50_ms", "ms"),
     Metric("threads", ("backend",), "populate_checkpoints_per_s", "cp/s", True),
-    Metric("concurrency", ("how",), "checkpoints_per_s", "cp/s", True, "connections"),
-    Metric("concurrency", ("how",), "turns_per_s", "turns/s", True, "connections"),
+    Metric(
+        "concurrency",
+        ("how", "durability"),
+        "checkpoints_per_s",
+        "cp/s",
+        True,
+        "connections",
+    ),
+    Metric(
+        "concurrency",
+        ("how", "durability"),
+        "turns_per_s",
+        "turns/s",
+        True,
+        "connections",
+    ),
 )
 
 
@@ -226,18 +240,20 @@ def evaluate_targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 1.0,
             )
     for how in ("asyncio", "processes"):
-        judge(
-            "Postgres concurrent throughput >=3x higher",
-            f"{how}, LangGraph with a pool of 10",
-            _ratio(
-                rows,
-                "checkpoints_per_s",
-                bench="concurrency",
-                how=how,
-                connections="pool of 10 per process",
-            ),
-            3.0,
-        )
+        for durability in ("sync", "async"):
+            judge(
+                "Postgres concurrent throughput >=3x higher",
+                f"{how}, both durability={durability}, pools of 10",
+                _ratio(
+                    rows,
+                    "checkpoints_per_s",
+                    bench="concurrency",
+                    how=how,
+                    durability=durability,
+                    connections="pool of 10 per process",
+                ),
+                3.0,
+            )
     return targets
 
 

@@ -633,14 +633,14 @@ def bench_concurrency(run: Run) -> None:
     if run.server_dsn is None:
         progress("concurrency: skipped, no PostgreSQL server")
         return
-    variants = [
-        ("timeloom", "asyncio", True),
-        ("langgraph", "asyncio", True),
-        ("langgraph", "asyncio", False),
-        ("timeloom", "processes", True),
-        ("langgraph", "processes", True),
+    variants: list[Variant] = [
+        (system, how, True, durability)
+        for how in ("asyncio", "processes")
+        for system in SYSTEMS
+        for durability in ("sync", "async")
     ]
-    walls: dict[tuple[str, str, bool], list[float]] = {v: [] for v in variants}
+    variants.append(("langgraph", "asyncio", False, "async"))
+    walls: dict[Variant, list[float]] = {v: [] for v in variants}
     for _ in range(2):
         for how in ("asyncio", "processes"):
             for variant in (v for v in variants if v[1] == how):
@@ -649,7 +649,7 @@ def bench_concurrency(run: Run) -> None:
                 )
     sizes = run.sizes
     turns = sizes.concurrent_threads * sizes.concurrent_turns
-    for (system, how, pooled), runs in walls.items():
+    for (system, how, pooled, durability), runs in walls.items():
         if not runs:
             continue
         per_turn = CHECKPOINTS[(system, True)]
@@ -661,6 +661,7 @@ def bench_concurrency(run: Run) -> None:
             processes=sizes.processes if how == "processes" else 1,
             threads=sizes.concurrent_threads,
             turns_per_thread=sizes.concurrent_turns,
+            durability=durability,
             connections="pool of 10 per process"
             if pooled
             else "one connection (from_conn_string)",
@@ -671,20 +672,29 @@ def bench_concurrency(run: Run) -> None:
         )
 
 
+Variant = tuple[str, str, bool, str]
+"""System, how (``asyncio`` or ``processes``), pooled, durability."""
+
+
 def _concurrency_case(
-    run: Run,
-    variant: tuple[str, str, bool],
-    walls: dict[tuple[str, str, bool], list[float]],
+    run: Run, variant: Variant, walls: dict[Variant, list[float]]
 ) -> None:
-    system, how, pooled = variant
+    system, how, pooled, durability = variant
     sizes = run.sizes
     location = run.location(system, "postgres", "conc")
     assert location is not None
-    progress(f"concurrency {how} {system} pooled={pooled}")
+    progress(f"concurrency {how} {system} pooled={pooled} durability={durability}")
     try:
         if how == "asyncio":
             wall = asyncio.run(
-                _concurrent(system, location, sizes.concurrent_threads, sizes, pooled)
+                _concurrent(
+                    system,
+                    location,
+                    sizes.concurrent_threads,
+                    sizes,
+                    pooled,
+                    durability,
+                )
             )
         else:
             wall = run_worker_processes(
@@ -693,6 +703,7 @@ def _concurrency_case(
                 processes=sizes.processes,
                 threads=sizes.concurrent_threads // sizes.processes,
                 turns=sizes.concurrent_turns,
+                durability=durability,
             )
     finally:
         _drop(run, "postgres", location)
@@ -700,9 +711,15 @@ def _concurrency_case(
 
 
 async def _concurrent(
-    system: str, location: str, threads: int, sizes: Sizes, pooled: bool
+    system: str,
+    location: str,
+    threads: int,
+    sizes: Sizes,
+    pooled: bool,
+    durability: str,
 ) -> float:
     async with open_async(system, "postgres", location, pooled=pooled) as subject:
+        subject.durability = durability
         await asyncio.gather(*(subject.aturn(f"warm-{i}", 0) for i in range(threads)))
 
         async def one(index: int) -> None:

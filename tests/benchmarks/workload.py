@@ -310,7 +310,13 @@ def _timeloom_saver(backend: str, location: str | None, synchronous: str) -> Any
 
 
 def run_worker_processes(
-    system: str, location: str, *, processes: int, threads: int, turns: int
+    system: str,
+    location: str,
+    *,
+    processes: int,
+    threads: int,
+    turns: int,
+    durability: str | None = None,
 ) -> float:
     """Run ``threads`` x ``turns`` concurrently in each of ``processes`` processes.
 
@@ -328,7 +334,10 @@ def run_worker_processes(
     asyncio.run(setup())
     return _spawn(
         _concurrent_worker,
-        [(system, location, index, threads, turns) for index in range(processes)],
+        [
+            (system, location, index, threads, turns, durability)
+            for index in range(processes)
+        ],
     )
 
 
@@ -423,6 +432,7 @@ def _concurrent_worker(
     index: int,
     threads: int,
     turns: int,
+    durability: str | None,
     barrier: Any,
     results: Any,
 ) -> None:
@@ -431,6 +441,7 @@ def _concurrent_worker(
 
     async def work() -> tuple[float, float]:
         async with open_async(system, "postgres", location, pooled=True) as subject:
+            subject.durability = durability
             await asyncio.gather(
                 *(subject.aturn(f"warm-{index}-{i}", 0) for i in range(threads))
             )
