@@ -174,8 +174,9 @@ def aware_utc(moment: datetime) -> datetime:
 
 def ts_text(moment: datetime) -> str:
     """Store a timestamp as fixed-width UTC text."""
-    # A fixed-width format, so text order is time order.
-    return aware_utc(moment).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    # A fixed-width format, so text order is time order: isoformat of a UTC time
+    # with microseconds always is (and is several times faster than strftime).
+    return aware_utc(moment).astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def parse_ts(text: str) -> datetime:
