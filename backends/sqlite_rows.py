@@ -1,4 +1,4 @@
-"""Turning SQLite rows into the checkpoint model, and the small helpers around it.
+"""Turning SQLite rows into the checkpoint model and back, and small helpers.
 
 Stored bytes that do not decode never raise here: they read as an
 :class:`~timeloom.backends.layout.UnreadableValue`, so a damaged row still lists.
@@ -6,11 +6,13 @@ Stored bytes that do not decode never raise here: they read as an
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 import aiosqlite
 
@@ -18,19 +20,22 @@ from timeloom.backends import sqlite_sql as sql
 from timeloom.backends.layout import (
     BlobCache,
     Codec,
+    EncodedValues,
     Fetch,
     header_keys,
     manifest_keys,
 )
 from timeloom.core.checkpoint import (
+    Checkpoint,
     CheckpointMeta,
     PendingWrite,
     Source,
     ThreadInfo,
     ThreadStatus,
     UnreadableValue,
+    thread_status,
 )
-from timeloom.core.errors import SerializationError
+from timeloom.core.errors import ConflictError, SerializationError
 
 _BLOB_BATCH = 500  # bound the number of bound parameters per query
 
@@ -182,3 +187,113 @@ def ts_text(moment: datetime) -> str:
 def parse_ts(text: str) -> datetime:
     """Read back :func:`ts_text`."""
     return datetime.fromisoformat(text)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointRow:
+    """A checkpoint's row fields, encoded on the caller's thread, and its insert."""
+
+    cp: Checkpoint
+    status: str
+    created: str
+    nodes: str
+    next: str
+    writes: bytes
+    metadata: bytes
+
+    @classmethod
+    def of(cls, cp: Checkpoint, serde: Codec) -> CheckpointRow:
+        return cls(
+            cp,
+            thread_status(cp.next, False, False),
+            ts_text(cp.created_at),
+            _json_names(tuple(cp.writes)),
+            _json_names(cp.next),
+            serde.dumps(dict(cp.writes)),
+            serde.dumps(dict(cp.metadata)),
+        )
+
+    def insert(
+        self, conn: sqlite3.Connection, expected_head: str | None, enc: EncodedValues
+    ) -> None:
+        """Insert the checkpoint and its blobs and move the head (in a transaction)."""
+        cp = self.cp
+        forked = cp.parent_thread_id is not None and cp.parent_thread_id != cp.thread_id
+        fork_thread = cp.parent_thread_id if forked else None
+        fork_id = cp.parent_id if forked else None
+        if expected_head is None:
+            try:
+                conn.execute(
+                    sql.INSERT_THREAD_SQL,
+                    (
+                        cp.thread_id,
+                        cp.id,
+                        self.status,
+                        self.created,
+                        self.created,
+                        fork_thread,
+                        fork_id,
+                        self.metadata,
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                raise_conflict(conn, cp.thread_id, expected_head)
+        else:
+            cursor = conn.execute(
+                sql.MOVE_HEAD_SQL,
+                (
+                    cp.id,
+                    self.status,
+                    self.created,
+                    self.metadata,
+                    fork_thread,
+                    fork_id,
+                    cp.thread_id,
+                    expected_head,
+                ),
+            )
+            if cursor.rowcount != 1:
+                raise_conflict(conn, cp.thread_id, expected_head)
+        try:
+            conn.execute(
+                sql.INSERT_CHECKPOINT_SQL,
+                (
+                    cp.id,
+                    cp.thread_id,
+                    cp.parent_id,
+                    cp.parent_thread_id,
+                    cp.step,
+                    cp.source,
+                    self.created,
+                    self.nodes,
+                    self.next,
+                    self.metadata,
+                    self.writes,
+                    enc.header,
+                    enc.size,
+                ),
+            )
+        except sqlite3.IntegrityError:
+            raise ConflictError(
+                f"A checkpoint with id {cp.id} already exists; ids must be unique."
+            ) from None
+        if enc.blobs:
+            conn.executemany(sql.INSERT_BLOB_SQL, list(enc.blobs.items()))
+
+
+@functools.lru_cache(maxsize=256)
+def _json_names(names: tuple[str, ...]) -> str:
+    """Node names as stored: a JSON list (the same few lists, step after step)."""
+    return json.dumps(list(names))
+
+
+def raise_conflict(
+    conn: sqlite3.Connection, thread_id: str, expected: str | None
+) -> NoReturn:
+    """Raise the :class:`ConflictError` of a head that is not ``expected``."""
+    row = conn.execute(sql.SELECT_HEAD_SQL, (thread_id,)).fetchone()
+    head = row[0] if row else None
+    raise ConflictError(
+        f"Thread {thread_id!r} moved on: its head is {head}, this writer expected "
+        f"{expected}. Reload and retry."
+    )

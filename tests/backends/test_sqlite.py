@@ -664,21 +664,21 @@ async def test_the_wal_is_checkpointed_off_the_loop(
     (that can take milliseconds): every so many commits a passive checkpoint runs
     on another thread instead (even while the loop is busy), so the WAL does not
     grow without bound."""
-    import timeloom.backends.sqlite as module
+    import timeloom.backends.sqlite_conn as module
 
     async def frames_in_wal(path: Path, every: int) -> tuple[int, int]:
-        monkeypatch.setattr(module, "_WAL_CHECKPOINT_EVERY", every)
+        monkeypatch.setattr(module, "WAL_CHECKPOINT_EVERY", every)
         make = CheckpointFactory()
         store = SqliteCheckpointer(path)
         runs = 0
-        original = store._checkpoint_wal
+        original = store._db._checkpoint_wal
 
         def counted() -> None:
             nonlocal runs
             runs += 1
             original()
 
-        monkeypatch.setattr(store, "_checkpoint_wal", counted)
+        monkeypatch.setattr(store._db, "_checkpoint_wal", counted)
         async with store:
             head = None
             for i in range(12):
@@ -686,7 +686,7 @@ async def test_the_wal_is_checkpointed_off_the_loop(
                 await store.put(cp, expected_head=head)
                 head = cp.id
                 time.sleep(0.005)  # noqa: ASYNC251 - a node's work; the loop never yields
-            direct = next(iter(store._direct.values()))
+            direct = next(iter(store._db._direct.values()))
             assert direct.conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
             probe = sqlite3.connect(path)
             _, frames, _ = probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
@@ -715,7 +715,7 @@ def test_the_sync_api_commits_on_its_own_thread(tmp_path: Path) -> None:
     store = SqliteCheckpointer(tmp_path / "sync.db", synchronous="FULL")
     a = make.make("t", {"n": 1})
     run_sync(store.put(a, expected_head=None))
-    (direct,) = store._direct.values()
+    (direct,) = store._db._direct.values()
     assert direct.private
     assert direct.conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)
     assert direct.conn.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
@@ -733,7 +733,7 @@ def test_the_sync_api_commits_on_its_own_thread(tmp_path: Path) -> None:
     assert got is not None
     assert got.values == {"n": 2}
     run_sync(store.aclose())
-    assert not store._direct
+    assert not store._db._direct
 
 
 async def test_full_durability_on_an_application_loop_commits_on_the_thread(
@@ -744,7 +744,7 @@ async def test_full_durability_on_an_application_loop_commits_on_the_thread(
     async with SqliteCheckpointer(tmp_path / "full.db", synchronous="FULL") as store:
         a = make.make("t", {"n": 1})
         await store.put(a, expected_head=None)
-        assert not store._direct
+        assert not store._db._direct
         got = await store.get("t")
         assert got is not None
         assert got.id == a.id
