@@ -33,6 +33,7 @@ from timeloom.core.graph import StateGraph
 from timeloom.core.interrupts import Command, Interrupt, interrupt
 from timeloom.core.runtime import CompiledGraph
 from timeloom.core.snapshot import StateSnapshot, StateTask
+from timeloom.core.writer import Durability
 
 __all__ = [
     "END",
@@ -45,6 +46,7 @@ __all__ = [
     "CompiledGraph",
     "ConfigError",
     "ConflictError",
+    "Durability",
     "GraphRecursionError",
     "GraphValidationError",
     "Interrupt",

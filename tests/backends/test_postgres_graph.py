@@ -12,6 +12,7 @@ import pytest
 from timeloom.backends.postgres import PostgresCheckpointer
 from timeloom.core import END, START, CompiledGraph, StateGraph, StoreConnectionError
 from timeloom.core.sync import run_sync
+from timeloom.core.writer import Durability
 
 pytestmark = pytest.mark.postgres
 
@@ -84,8 +85,9 @@ def test_server_down_mid_run_then_resume(server: Server, postgres_dsn: str) -> N
     run_sync(cp.aclose())
 
 
+@pytest.mark.parametrize("durability", ["sync", "async"])
 def test_server_restarted_mid_run_is_invisible(
-    server: Server, postgres_dsn: str
+    server: Server, postgres_dsn: str, durability: Durability
 ) -> None:
     def restart() -> None:
         server.stop("fast")
@@ -95,8 +97,10 @@ def test_server_restarted_mid_run_is_invisible(
     calls: Counter[str] = Counter()
     app = build(cp, calls, during_step2=restart)
     config = {"configurable": {"thread_id": "run"}}
-    # The pooled connections died while step2 ran; the commit uses fresh ones.
-    result = app.invoke({"log": [], "count": 0}, config)
+    # The pooled connections died while step2 ran; the commits use fresh ones
+    # (with durability="async", the whole run is one chain committed at the end).
+    result = app.invoke({"log": [], "count": 0}, config, durability=durability)
     assert result == {"log": ["step1", "step2", "step3"], "count": 3}
     assert calls == Counter(step1=1, step2=1, step3=1)
+    assert len(list(app.get_state_history(config))) == 4
     run_sync(cp.aclose())
