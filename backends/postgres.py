@@ -304,6 +304,9 @@ class PostgresCheckpointer(BaseCheckpointer):
 
     # -- writes ----------------------------------------------------------------------
 
+    def last_committed(self, thread_id: str) -> Checkpoint | None:
+        return self._recent.latest(thread_id, self.serde)
+
     def stage(self, checkpoint: Checkpoint) -> Checkpoint:
         self._check_writable()
         self._staging.stage(checkpoint)
@@ -413,6 +416,7 @@ class PostgresCheckpointer(BaseCheckpointer):
                 await _collect_garbage(conn, gone)
 
         await self._call("deleting a thread", run)
+        self._recent.clear()
 
     async def prune(
         self,
@@ -450,7 +454,9 @@ class PostgresCheckpointer(BaseCheckpointer):
                 await _collect_garbage(conn, gone)
                 return len(doomed)
 
-        return await self._call("pruning a thread", run)
+        pruned = await self._call("pruning a thread", run)
+        self._recent.clear()
+        return pruned
 
     # -- reads -----------------------------------------------------------------------
 

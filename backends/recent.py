@@ -34,6 +34,7 @@ class RecentCheckpoints:
     def __init__(self, size: int = RECENT_SIZE) -> None:
         self._size = size
         self._items: OrderedDict[str, tuple[Checkpoint, ValuesState]] = OrderedDict()
+        self._latest: dict[str, str] = {}  # thread -> the id it last committed
         self._lock = threading.Lock()
 
     def remember(self, checkpoint: Checkpoint, state: ValuesState) -> None:
@@ -48,8 +49,11 @@ class RecentCheckpoints:
         with self._lock:
             self._items[checkpoint.id] = (kept, state)
             self._items.move_to_end(checkpoint.id)
+            self._latest[checkpoint.thread_id] = checkpoint.id
             while len(self._items) > self._size:
-                self._items.popitem(last=False)
+                _, (dropped, _) = self._items.popitem(last=False)
+                if self._latest.get(dropped.thread_id) == dropped.id:
+                    del self._latest[dropped.thread_id]
 
     def lookup(
         self,
@@ -77,6 +81,16 @@ class RecentCheckpoints:
             kept, values=dict(kept.values), pending_writes=pending
         )
 
+    def latest(self, thread_id: str, serde: Codec) -> Checkpoint | None:
+        """The checkpoint this writer committed last in ``thread_id``, if kept and
+        its values are unchanged (see
+        :meth:`~timeloom.core.checkpointer.BaseCheckpointer.last_committed`)."""
+        with self._lock:
+            checkpoint_id = self._latest.get(thread_id)
+        if checkpoint_id is None:
+            return None
+        return self.lookup(checkpoint_id, thread_id, serde, ())
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._items)
@@ -90,3 +104,4 @@ class RecentCheckpoints:
         """Forget everything (after deletes and prunes)."""
         with self._lock:
             self._items.clear()
+            self._latest.clear()

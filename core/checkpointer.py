@@ -107,6 +107,18 @@ class BaseCheckpointer(ABC):
             ReadOnlyError: the checkpointer is read-only.
         """
 
+    def last_committed(self, thread_id: str) -> Checkpoint | None:
+        """The thread's head as this checkpointer last committed it, read from
+        memory (no database round trip), or ``None`` if it does not know.
+
+        It may be stale: another writer may have moved the thread since. A run
+        with a new input starts from it, commits its input checkpoint expecting it
+        as the head before running any node, and on a conflict reads the real head
+        and starts again. Its ``pending_writes`` are left empty (a new input does
+        not use them). This default knows nothing.
+        """
+        return None
+
     def stage(self, checkpoint: Checkpoint) -> Checkpoint:
         """Capture a checkpoint now, for a :meth:`put_many` that comes later.
 

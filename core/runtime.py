@@ -33,6 +33,7 @@ from timeloom.core.constants import END, INPUT, START
 from timeloom.core.errors import (
     CheckpointNotFound,
     ConfigError,
+    ConflictError,
     GraphRecursionError,
     InvalidUpdateError,
     NodeError,
@@ -60,6 +61,9 @@ class _Run:
     expected_head: str | None
     metadata: dict[str, Any]
     writer: CheckpointWriter | None = None
+    optimistic: bool = False
+    """Started from the head this checkpointer remembers, unread: its input commit
+    must confirm it (see :meth:`CompiledGraph._write_input_checked`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +272,7 @@ class CompiledGraph:
             if input.goto_nodes:
                 base = replace(base, next=self._sorted(input.goto_nodes))
         elif input is not None:
-            base = await self._write_input(run, base, input)
+            base = await self._write_input_checked(run, base, input)
             yield _Event("input", base)
         assert base is not None
         current = base
@@ -326,6 +330,12 @@ class CompiledGraph:
             return _Run(cfg.thread_id or "", None, dict(cfg.metadata)), None
         thread_id = self._require_thread(cfg)
         await self._ensure_ready()
+        if not needs_saved and not cfg.checkpoint_id:
+            remembered = self.checkpointer.last_committed(thread_id)
+            if remembered is not None:
+                run = _Run(thread_id, remembered.id, dict(cfg.metadata))
+                run.optimistic = True
+                return run, remembered
         head = await self.checkpointer.get(thread_id)
         base = head
         if cfg.checkpoint_id and (head is None or head.id != cfg.checkpoint_id):
@@ -347,6 +357,32 @@ class CompiledGraph:
                 )
         run = _Run(thread_id, head.id if head else None, dict(cfg.metadata))
         return run, base
+
+    async def _write_input_checked(
+        self, run: _Run, base: Checkpoint | None, input: Any
+    ) -> Checkpoint:
+        """Commit the input checkpoint; for an optimistic start, confirm the head.
+
+        A run with a new input starts from the head this checkpointer committed
+        last, without reading it back (one round trip less on a server). Its input
+        checkpoint is committed before any node runs, expecting that head: if
+        another writer moved the thread meanwhile, that commit conflicts and wrote
+        nothing, so the run reads the real head and applies its input there.
+        """
+        if not run.optimistic:
+            return await self._write_input(run, base, input)
+        try:
+            written = await self._write_input(run, base, input)
+            await self._flush(run)
+            return written
+        except ConflictError:
+            assert self.checkpointer is not None
+            run.optimistic = False
+            head = await self.checkpointer.get(run.thread_id)
+            if head is not None:
+                _require_readable(head)
+            run.expected_head = head.id if head else None
+            return await self._write_input(run, head, input)
 
     async def _write_input(
         self, run: _Run, base: Checkpoint | None, input: Any

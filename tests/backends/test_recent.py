@@ -127,3 +127,27 @@ def test_the_cache_is_bounded_and_checks_the_thread() -> None:
     found = recent.lookup(made[1].id, "t1", serde, ())
     assert found is not None
     assert found.values == {"n": 1}
+
+
+def test_latest_is_the_last_commit_of_a_thread_while_unchanged() -> None:
+    serde = Serializer()
+    recent = RecentCheckpoints(size=2)
+    make = CheckpointFactory()
+    first = make.make("t", {"messages": _messages(3)})
+    second = make.make("t", {"messages": _messages(4)})
+    for cp in (first, second):
+        recent.remember(cp, encode_values(cp.values, serde).state)
+    got = recent.latest("t", serde)
+    assert got is not None
+    assert got.id == second.id
+    assert recent.latest("other", serde) is None
+    second.values["messages"][0]["text"] = "changed in place"
+    assert recent.latest("t", serde) is None, "values changed since: not served"
+    third = make.make("t", {"messages": _messages(5)})
+    recent.remember(third, encode_values(third.values, serde).state)
+    for name in ("a", "b"):  # pushes "t" out of a cache of two
+        cp = make.make(name, {"messages": []})
+        recent.remember(cp, encode_values(cp.values, serde).state)
+    assert recent.latest("t", serde) is None
+    recent.clear()
+    assert recent.latest("a", serde) is None
