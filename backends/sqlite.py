@@ -167,9 +167,6 @@ class SqliteCheckpointer(BaseCheckpointer):
     async def put(self, checkpoint: Checkpoint, *, expected_head: str | None) -> None:
         await self.put_many([checkpoint], expected_head=expected_head)
 
-    def last_committed(self, thread_id: str) -> Checkpoint | None:
-        return self._recent.latest(thread_id, self.serde)
-
     def stage(self, checkpoint: Checkpoint) -> Checkpoint:
         self._check_writable()
         self._staging.stage(checkpoint)

@@ -115,7 +115,10 @@ class BaseCheckpointer(ABC):
         with a new input starts from it, commits its input checkpoint expecting it
         as the head before running any node, and on a conflict reads the real head
         and starts again. Its ``pending_writes`` are left empty (a new input does
-        not use them). This default knows nothing.
+        not use them). This default knows nothing, which is right where reading
+        the head is cheap (SQLite reads it in microseconds, and starting without
+        it would commit the input checkpoint on its own, one transaction more
+        with ``durability="async"``); Postgres saves a round trip with it.
         """
         return None
 
