@@ -108,7 +108,11 @@ _LEN = struct.Struct(">I")
 
 
 class Codec(Protocol):
-    """The value codec (:class:`timeloom.backends.serde.Serializer` is one)."""
+    """The value codec (:class:`timeloom.backends.serde.Serializer` is one).
+
+    A codec may also have ``loads_many(items: list[bytes]) -> list``, decoding
+    many values at once (a list's items are read that way when it does).
+    """
 
     def dumps(self, obj: Any, /, *, root: str = ...) -> bytes: ...
 
@@ -117,6 +121,17 @@ class Codec(Protocol):
 
 Fetch: TypeAlias = Callable[[Collection[bytes]], Awaitable[Mapping[bytes, bytes]]]
 """Return the blobs among the given keys that exist (missing keys are left out)."""
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedFetch:
+    """A fetch whose blobs all match their keys (see :meth:`BlobCache.wrap`), so
+    :func:`decode_values` need not hash them again."""
+
+    fetch: Fetch
+
+    def __call__(self, keys: Collection[bytes]) -> Awaitable[Mapping[bytes, bytes]]:
+        return self.fetch(keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,19 +233,25 @@ class BlobCache:
                 self._blobs.move_to_end(key)
             return blob
 
-    def wrap(self, fetch: Fetch) -> Fetch:
-        """Return a fetch that answers from the cache and asks ``fetch`` for the rest."""
+    def wrap(self, fetch: Fetch) -> VerifiedFetch:
+        """Return a fetch that answers from the cache and asks ``fetch`` for the rest.
+
+        Every blob it returns matches its key: those ``fetch`` returns are checked
+        once, when they enter the cache, and a corrupt one is left out (it reads as
+        missing); cached ones were checked then.
+        """
 
         async def cached(keys: Collection[bytes]) -> Mapping[bytes, bytes]:
             found = {k: b for k in keys if (b := self.get(k)) is not None}
             missing = [key for key in keys if key not in found]
             if missing:
                 fetched = {k: bytes(v) for k, v in (await fetch(missing)).items()}
-                self._add({k: v for k, v in fetched.items() if blob_key(v) == k})
-                found.update(fetched)
+                good = {k: v for k, v in fetched.items() if blob_key(v) == k}
+                self._add(good)
+                found.update(good)
             return found
 
-        return cached
+        return VerifiedFetch(cached)
 
     def _add(self, blobs: Mapping[bytes, bytes]) -> None:
         with self._lock:
@@ -609,6 +630,8 @@ async def _fetch_verified(fetch: Fetch, keys: Collection[bytes]) -> dict[bytes, 
     if not keys:
         return {}
     found = await fetch(keys)
+    if isinstance(fetch, VerifiedFetch):
+        return dict(found)
     # A blob whose bytes no longer hash to its key is corrupt: treat it as missing.
     return {k: bytes(v) for k, v in found.items() if blob_key(bytes(v)) == k}
 
@@ -640,6 +663,9 @@ def _decode_entry(entry: list[Any], blobs: Mapping[bytes, bytes], serde: Codec) 
             encoded.extend(unframe(_blob(blobs, key)))
         if len(encoded) != length:
             raise _Missing(f"expected {length} items, found {len(encoded)}")
+        loads_many = getattr(serde, "loads_many", None)
+        if loads_many is not None:
+            return list(loads_many(encoded))
         return [serde.loads(item) for item in encoded]
     raise _Missing(f"unknown entry kind {kind!r}")
 
