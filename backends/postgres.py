@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import functools
 import json
 import threading
 from collections.abc import (
@@ -983,6 +984,8 @@ def _payload_thread(payload: str) -> str | None:
 
 def _json_strings(metadata: Mapping[str, Any]) -> str:
     """The metadata's string-valued keys as JSON: what the server may filter on."""
+    if not metadata:
+        return "{}"
     return json.dumps({k: v for k, v in metadata.items() if _pushable(k, v)})
 
 
@@ -1054,10 +1057,16 @@ def _flatten_writes(writes: Mapping[str, Any]) -> dict[str, Any]:
     for node, update in writes.items():
         if type(update) is dict and update and all(type(k) is str for k in update):
             for key, value in update.items():
-                flat[json.dumps([node, key])] = value
+                flat[_write_name(node, key)] = value
         else:
-            flat[json.dumps([node])] = update
+            flat[_write_name(node)] = update
     return flat
+
+
+@functools.lru_cache(maxsize=1024)
+def _write_name(*path: str) -> str:
+    """The channel name of a flattened write (the same few, step after step)."""
+    return json.dumps(list(path))
 
 
 def _unflatten_writes(flat: Mapping[str, Any]) -> dict[str, Any]:
