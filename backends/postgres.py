@@ -17,22 +17,19 @@ import asyncio
 import builtins
 import functools
 import json
-import threading
 from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
     Collection,
     Iterable,
-    Iterator,
     Mapping,
     Sequence,
 )
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 from asyncpg import Record
@@ -48,6 +45,12 @@ from timeloom.backends.layout import (
     header_keys,
     referenced_keys,
 )
+from timeloom.backends.postgres_pool import (
+    LISTEN_ERRORS,
+    Pools,
+    mask_dsn,
+    parses,
+)
 from timeloom.backends.recent import RecentCheckpoints
 from timeloom.backends.serde import Serializer
 from timeloom.backends.staging import Staging
@@ -62,10 +65,8 @@ from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import (
     CheckpointNotFound,
     ConflictError,
-    ReadOnlyError,
     SchemaError,
     StoreConnectionError,
-    TimeloomError,
 )
 from timeloom.core.ids import id_floor_for_ms, id_time_ms, new_checkpoint_id, now_ms
 
@@ -76,46 +77,7 @@ _LOOKBACK_MS = 2_000  # live follow: ids from other processes order only to the 
 _RESCAN_S = 5.0  # live follow: look again even without a NOTIFY (missed, or lost)
 _WATCH_BATCH = 1000  # live follow: summaries per look
 
-# Errors that mean the server went away or cannot be reached: the pool is replaced.
-_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, cannot connect now
-    asyncpg.InterfaceError,  # connection closed mid-query, pool closing
-    asyncpg.exceptions.TooManyConnectionsError,
-)
-# Errors that mean this DSN cannot be used (wrong database, password, role).
-_LOGIN_ERRORS: tuple[type[BaseException], ...] = (
-    asyncpg.InvalidCatalogNameError,
-    asyncpg.exceptions.InvalidAuthorizationSpecificationError,
-    asyncpg.exceptions.ClientConfigurationError,  # e.g. a bad sslmode in the DSN
-)
-_LISTEN_ERRORS: tuple[type[BaseException], ...] = (
-    *_CONNECTION_ERRORS,
-    asyncpg.PostgresError,
-)
 _Conn = asyncpg.Connection | PoolConnectionProxy
-
-
-def mask_dsn(dsn: str) -> str:
-    """Return ``dsn`` with any password (in the user info or the query) masked."""
-    try:
-        parts = urlsplit(dsn)
-        netloc = parts.netloc
-        if parts.password is not None:
-            userinfo, _, hostinfo = netloc.rpartition("@")
-            user = userinfo.split(":", 1)[0]
-            netloc = f"{user}:***@{hostinfo}"
-        query = urlencode(
-            [
-                (k, "***" if k.lower() == "password" else v)
-                for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            ]
-        )
-        return urlunsplit(parts._replace(netloc=netloc, query=query))
-    except ValueError:
-        return "postgresql://***"  # unparsable: show nothing that could be secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +158,7 @@ class PostgresCheckpointer(BaseCheckpointer):
         serde: Serializer | None = None,
         connect_timeout: float = 10.0,
     ) -> None:
-        if not dsn.startswith(("postgresql://", "postgres://")) or not _parses(dsn):
+        if not dsn.startswith(("postgresql://", "postgres://")) or not parses(dsn):
             raise StoreConnectionError(
                 f"Not a PostgreSQL URL: {mask_dsn(dsn)} "
                 "(expected postgresql://user@host:port/dbname)",
@@ -212,20 +174,18 @@ class PostgresCheckpointer(BaseCheckpointer):
         )
         self._recent = RecentCheckpoints()
         self._blob_cache = BlobCache()
-        self._pool_min = pool_min
-        self._pool_max = pool_max
-        self._connect_timeout = connect_timeout
-        self._lock = threading.Lock()  # guards _pools: loops live in several threads
-        self._pools: dict[asyncio.AbstractEventLoop, asyncio.Task[asyncpg.Pool]] = {}
-        # The thread that first used each loop: a loop left behind by a finished
-        # thread (the sync API keeps one per thread) can have its pool closed.
-        self._owners: dict[asyncio.AbstractEventLoop, threading.Thread] = {}
-        self._stale: set[asyncio.AbstractEventLoop] = set()  # pools to refresh
+        self._db = Pools(
+            dsn,
+            read_only=read_only,
+            pool_min=pool_min,
+            pool_max=pool_max,
+            connect_timeout=connect_timeout,
+        )
         self._ready = False
 
     @property
     def url(self) -> str:
-        return mask_dsn(self._dsn)
+        return self._db.url
 
     def allow_types(self, types: Iterable[type]) -> None:
         register = getattr(self.serde, "register", None)
@@ -246,21 +206,7 @@ class PostgresCheckpointer(BaseCheckpointer):
         self._ready = True
 
     async def aclose(self) -> None:
-        with self._lock:
-            pools, self._pools = self._pools, {}
-            owners, self._owners = self._owners, {}
-        current = asyncio.get_running_loop()
-        for loop, task in pools.items():
-            if loop is current:
-                if task.done() and not _failed(task):
-                    with suppress(Exception):
-                        async with asyncio.timeout(5):
-                            await task.result().close()
-                    task.result().terminate()
-                else:
-                    task.cancel()
-            else:
-                _terminate_elsewhere(loop, task, owners.get(loop))
+        await self._db.aclose()
 
     async def _migrate(self, conn: _Conn) -> None:
         async with conn.transaction():
@@ -662,7 +608,7 @@ class PostgresCheckpointer(BaseCheckpointer):
         seconds, and every ``poll_interval`` while the listening connection is
         down, so a missed notification delays a checkpoint but never loses it.
         """
-        await self._ready_pool()
+        await self._ensure_setup()
         last = id_floor_for_ms(now_ms())
         seen: dict[str, None] = {}
         wake = asyncio.Event()
@@ -711,17 +657,17 @@ class PostgresCheckpointer(BaseCheckpointer):
     async def _listen(self, callback: Any) -> asyncpg.Connection | None:
         """Open a connection that LISTENs for commits; None while that fails."""
         try:
-            settings = self._session_settings()
+            settings = self._db.session_settings()
             # Commits notify only while a connection with this name exists.
             settings["server_settings"]["application_name"] = q.WATCHER_APPLICATION_NAME
             conn: asyncpg.Connection = await asyncpg.connect(
-                self._dsn, timeout=self._connect_timeout, **settings
+                self._dsn, timeout=self._db.connect_timeout, **settings
             )
-        except _LISTEN_ERRORS:
+        except LISTEN_ERRORS:
             return None
         try:
             await conn.add_listener(q.NOTIFY_CHANNEL, callback)
-        except _LISTEN_ERRORS:
+        except LISTEN_ERRORS:
             conn.terminate()
             return None
         return conn
@@ -766,61 +712,9 @@ class PostgresCheckpointer(BaseCheckpointer):
 
     # -- connections -------------------------------------------------------------------
 
-    def _session_settings(self) -> dict[str, Any]:
-        settings = {"application_name": "timeloom"}
-        if self.read_only:
-            # Enforced by the server: every transaction of these sessions is
-            # read-only, whatever the code above the pool does.
-            settings["default_transaction_read_only"] = "on"
-        return {"server_settings": settings}
-
-    async def _create_pool(self) -> asyncpg.Pool:
-        pool = await asyncpg.create_pool(
-            self._dsn,
-            min_size=self._pool_min,
-            max_size=self._pool_max,
-            timeout=self._connect_timeout,
-            reset=_no_reset,
-            **self._session_settings(),
-        )
-        assert pool is not None  # create_pool returns the pool once initialised
-        return pool
-
-    async def _pool(self) -> asyncpg.Pool:
-        """This event loop's pool, created on first use."""
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            task = self._pools.get(loop)
-            if task is None or _failed(task):
-                self._drop_abandoned_pools()
-                task = loop.create_task(self._create_pool())
-                self._pools[loop] = task
-                self._owners[loop] = threading.current_thread()
-            stale = loop in self._stale
-            self._stale.discard(loop)
-        with self._errors("connecting"):
-            pool = await asyncio.shield(task)
-            if stale:
-                # A call failed on a dead connection: replace every pooled one now
-                # rather than meet the others one failed call at a time.
-                await pool.expire_connections()
-            return pool
-
-    def _drop_abandoned_pools(self) -> None:
-        """Close the pools of loops that are closed or whose thread has ended."""
-        for loop in builtins.list(self._pools):
-            owner = self._owners.get(loop)
-            if loop.is_closed() or (
-                owner is not None and not owner.is_alive() and not loop.is_running()
-            ):
-                _terminate_elsewhere(
-                    loop, self._pools.pop(loop), self._owners.pop(loop, None)
-                )
-
-    async def _ready_pool(self) -> asyncpg.Pool:
+    async def _ensure_setup(self) -> None:
         if not self._ready:
             await self.setup()
-        return await self._pool()
 
     async def _call(
         self,
@@ -829,23 +723,10 @@ class PostgresCheckpointer(BaseCheckpointer):
         *,
         setup: bool = True,
     ) -> _T:
-        """Run ``op`` on this loop's pool, translating driver errors.
-
-        Every operation is safe to repeat (a put is guarded by its expected head, a
-        batch of pending writes is stored once), so when the connection is lost
-        (say, a pooled connection that died while idle because the server
-        restarted) it runs once more on a fresh connection. If that fails too, the
-        server is really gone: :class:`StoreConnectionError`.
-        """
-        for attempt in (1, 2):
-            pool = await (self._ready_pool() if setup else self._pool())
-            try:
-                with self._errors(action):
-                    return await op(pool)
-            except _ConnectionLost:
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        """Run ``op`` on this loop's pool (see :meth:`Pools.call`), the schema set up
+        first unless ``setup`` is false."""
+        prepare = self._ensure_setup if setup else None
+        return await self._db.call(action, op, prepare=prepare)
 
     async def _fetch(self, action: str, sql: str, *args: Any) -> builtins.list[Any]:
         return await self._call(action, lambda pool: pool.fetch(sql, *args))
@@ -853,125 +734,6 @@ class PostgresCheckpointer(BaseCheckpointer):
     async def _fetchrow(self, action: str, sql: str, *args: Any) -> Any:
         rows = await self._fetch(action, sql, *args)
         return rows[0] if rows else None
-
-    def _expire_pools(self) -> None:
-        with self._lock:
-            self._stale.update(self._pools)
-
-    @contextmanager
-    def _errors(self, action: str) -> Iterator[None]:
-        """Translate driver exceptions raised inside into Timeloom errors."""
-        try:
-            yield
-        except TimeloomError:
-            raise
-        except _LOGIN_ERRORS as exc:
-            raise StoreConnectionError(
-                f"Cannot open {self.url}: {self._scrub(exc)}",
-                title="Could not open checkpoint database",
-            ) from exc
-        except _CONNECTION_ERRORS as exc:
-            self._expire_pools()
-            reason = self._scrub(exc) or type(exc).__name__
-            raise _ConnectionLost(
-                f"Cannot connect to {self.url}: {reason}. The next call tries again."
-                if action == "connecting"
-                else f"Lost the connection to {self.url} while {action}: {reason}. "
-                "The next call reconnects once the server is back.",
-            ) from exc
-        except asyncpg.ReadOnlySQLTransactionError as exc:
-            raise ReadOnlyError(
-                f"{self.url} is open read-only; the server refused {action}.",
-                title="Read-only database",
-            ) from exc
-        except asyncpg.UndefinedTableError as exc:
-            raise SchemaError(
-                f"{self.url} lost its Timeloom schema while {action}: "
-                f"{self._scrub(exc)}",
-            ) from exc
-        except asyncpg.PostgresError as exc:
-            raise TimeloomError(
-                f"The database failed while {action} ({exc.sqlstate}): "
-                f"{self._scrub(exc)}",
-                title="Database error",
-            ) from exc
-
-    def _scrub(self, exc: BaseException) -> str:
-        text = str(exc)
-        password = _password(self._dsn)
-        return text.replace(password, "***") if password else text
-
-
-class _ConnectionLost(StoreConnectionError):
-    """The server went away (or cannot be reached); worth one more try."""
-
-
-def _parses(dsn: str) -> bool:
-    """Whether ``dsn`` is a well-formed URL (a port that is a number, ...)."""
-    try:
-        _ = urlsplit(dsn).port
-    except ValueError:
-        return False
-    return True
-
-
-def _password(dsn: str) -> str | None:
-    try:
-        parts = urlsplit(dsn)
-    except ValueError:
-        return None
-    from_query = dict(parse_qsl(parts.query)).get("password")
-    return parts.password or from_query
-
-
-async def _no_reset(conn: asyncpg.Connection) -> None:
-    """Skip asyncpg's per-release reset query (a round trip on every step).
-
-    Nothing here changes session state (no SET, no LISTEN, no advisory session
-    locks on pooled connections); asyncpg still rolls back an open transaction.
-    """
-
-
-def _failed(task: asyncio.Task[Any]) -> bool:
-    return task.done() and (task.cancelled() or task.exception() is not None)
-
-
-def _terminate_elsewhere(
-    loop: asyncio.AbstractEventLoop,
-    task: asyncio.Task[asyncpg.Pool],
-    owner: threading.Thread | None,
-) -> None:
-    """Drop a pool that belongs to another event loop (running, idle or closed)."""
-    if loop.is_closed():
-        return  # nothing can run there any more; the sockets go with the objects
-    if loop.is_running():
-        loop.call_soon_threadsafe(_terminate_when_ready, task)
-    elif owner is not None and not owner.is_alive():
-        # Nobody will run this loop again: run it once more, briefly, in a helper
-        # thread so that the connections are closed now rather than never.
-        threading.Thread(target=_terminate_in, args=(loop, task), daemon=True).start()
-    else:
-        # Idle between two runs of its thread: close the sockets now; the loop
-        # finishes the bookkeeping the next time it runs.
-        _terminate_when_ready(task)
-
-
-def _terminate_when_ready(task: asyncio.Task[asyncpg.Pool]) -> None:
-    if not task.done():
-        task.cancel()
-    elif not _failed(task):
-        task.result().terminate()
-
-
-def _terminate_in(
-    loop: asyncio.AbstractEventLoop, task: asyncio.Task[asyncpg.Pool]
-) -> None:
-    async def terminate() -> None:
-        _terminate_when_ready(task)
-        await asyncio.sleep(0)  # let the transports report their closing
-
-    with suppress(Exception):
-        loop.run_until_complete(terminate())
 
 
 def _payload_thread(payload: str) -> str | None:

@@ -14,7 +14,6 @@ import builtins
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
@@ -22,6 +21,7 @@ from timeloom.backends.langgraph.decode import decode_json_text, decode_typed, i
 from timeloom.backends.langgraph.mapping import RawCheckpoint, RawWrite
 from timeloom.backends.langgraph.reader import LangGraphReader, ThreadRow, keep_internal
 from timeloom.backends.langgraph.shared import SharedDecoder
+from timeloom.backends.postgres_pool import mask_dsn
 from timeloom.core.errors import SchemaError, StoreConnectionError
 
 LANGGRAPH_PG_TABLES: Final = (
@@ -75,18 +75,6 @@ def is_langgraph_postgres(columns: Mapping[str, Sequence[str]]) -> bool:
     return all(t in columns for t in LANGGRAPH_PG_TABLES) and "checkpoint_id" in (
         columns.get("checkpoints") or ()
     )
-
-
-def mask_dsn(dsn: str) -> str:
-    """The DSN with any password replaced by ``***``."""
-    parts = urlsplit(dsn)
-    if parts.password is None:
-        return dsn
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host += f":{parts.port}"
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 class LangGraphPostgres(LangGraphReader):

@@ -20,7 +20,8 @@ import pytest
 
 from timeloom.backends import postgres as postgres_module
 from timeloom.backends.layout import CHUNK_ITEMS, referenced_keys
-from timeloom.backends.postgres import PostgresCheckpointer, mask_dsn
+from timeloom.backends.postgres import PostgresCheckpointer
+from timeloom.backends.postgres_pool import mask_dsn
 from timeloom.backends.postgres_sql import (
     MIGRATIONS,
     NOTIFY_CHANNEL,
@@ -146,7 +147,7 @@ async def test_read_only_is_enforced_by_the_server(
             await ro.prune("t", keep_last=1)
         # ...and the server itself refuses a raw write on the checkpointer's pool,
         # even one that bypasses the checks above.
-        pool = await ro._pool()
+        pool = await ro._db.pool()
         with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
             await pool.execute("DELETE FROM timeloom_threads")
         with pytest.raises(asyncpg.ReadOnlySQLTransactionError):

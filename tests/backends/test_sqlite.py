@@ -664,7 +664,7 @@ async def test_the_wal_is_checkpointed_off_the_loop(
     (that can take milliseconds): every so many commits a passive checkpoint runs
     on another thread instead (even while the loop is busy), so the WAL does not
     grow without bound."""
-    import timeloom.backends.sqlite_conn as module
+    from timeloom.backends import sqlite_conn as module
 
     async def frames_in_wal(path: Path, every: int) -> tuple[int, int]:
         monkeypatch.setattr(module, "WAL_CHECKPOINT_EVERY", every)

@@ -16,7 +16,7 @@ from timeloom.backends.langgraph import (
     LangGraphPostgres,
     open_langgraph,
 )
-from timeloom.backends.langgraph.postgres import mask_dsn
+from timeloom.backends.postgres_pool import mask_dsn
 from timeloom.core.errors import ReadOnlyError, SchemaError, StoreConnectionError
 
 pytestmark = pytest.mark.postgres
@@ -102,3 +102,6 @@ async def test_unreachable_server_is_a_connection_error() -> None:
         async with reader:
             pass
     assert "s3cret" not in str(info.value)
+    # A password given in the query string is masked too.
+    in_query = open_langgraph("postgresql://127.0.0.1:1/nothing?user=a&password=s3cret")
+    assert "s3cret" not in in_query.url
