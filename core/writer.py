@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from timeloom.core.checkpointer import BaseCheckpointer
 
 Durability = Literal["sync", "async"]
-DURABILITIES: tuple[Durability, ...] = ("sync", "async")
 
 logger = logging.getLogger("timeloom")
 
