@@ -397,13 +397,8 @@ def _encode_list(
     """
     shared = 0
     if previous is not None and 0 < previous.length <= len(value):
-        m = previous.length
-        prefix = tuple(value[:m])
-        if (
-            all(map(operator.is_, prefix, previous.objects))
-            and prefix == previous.snapshot
-        ):
-            shared = m
+        if _unchanged_items(tuple(value[: previous.length]), previous):
+            shared = previous.length
     if shared and previous is not None:
         fresh = [_encode(serde, values, channel, item) for item in value[shared:]]
         return _EncodedList(
@@ -427,6 +422,12 @@ def _encode_list(
         for i, (item, data) in enumerate(zip(value, items, strict=True))
     )
     return _EncodedList(items, snapshot, tuple(value), sum(map(len, items)))
+
+
+def _unchanged_items(items: tuple[Any, ...], state: ListState) -> bool:
+    """Whether ``items`` are the objects ``state`` wrote, each still ``==`` its
+    private copy (see :func:`_encode_list` for what that guarantees)."""
+    return all(map(operator.is_, items, state.objects)) and items == state.snapshot
 
 
 def _snapshot(serde: Codec, item: Any, data: bytes) -> Any:
@@ -720,10 +721,7 @@ def values_unchanged(
         if isinstance(kept, ListState):
             if type(value) is not list or len(value) != kept.length:
                 return False
-            items = tuple(value)
-            if not (
-                all(map(operator.is_, items, kept.objects)) and items == kept.snapshot
-            ):
+            if not _unchanged_items(tuple(value), kept):
                 return False
             continue
         if type(value) is list:

@@ -61,34 +61,35 @@ class Staging(Generic[R]):
         self._staged: OrderedDict[str, Staged[R]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def stage(self, checkpoint: Checkpoint) -> Staged[R]:
-        """Encode ``checkpoint`` now, against its parent's state if known."""
+    def stage(self, checkpoint: Checkpoint) -> None:
+        """Encode ``checkpoint`` now, for a :meth:`take` that comes later."""
+        staged = self._encode(checkpoint)
         with self._lock:
-            parent = self._states.get(checkpoint.parent_id or "")
-        encoded = encode_values(checkpoint.values, self._serde, parent)
-        staged = Staged(
-            checkpoint, self._make_row(checkpoint), encoded, parent is not None
-        )
-        with self._lock:
-            self._keep_state(checkpoint.id, encoded.state)
             self._staged[checkpoint.id] = staged
             while len(self._staged) > STAGED_KEPT:
                 self._staged.popitem(last=False)
-        return staged
 
     def take(self, chain: Sequence[Checkpoint]) -> list[Staged[R]]:
-        """The staged encodings of a chain about to be committed (staging those
-        that were not), and forget them as staged."""
+        """The encodings of a chain about to be committed: those staged (then
+        forgotten as staged), the others encoded now."""
         taken = []
         for checkpoint in chain:
             with self._lock:
                 staged = self._staged.pop(checkpoint.id, None)
             if staged is None or staged.checkpoint is not checkpoint:
-                staged = self.stage(checkpoint)
-                with self._lock:
-                    self._staged.pop(checkpoint.id, None)
+                staged = self._encode(checkpoint)
             taken.append(staged)
         return taken
+
+    def _encode(self, checkpoint: Checkpoint) -> Staged[R]:
+        """Encode ``checkpoint`` against its parent's state if known; keep its own."""
+        with self._lock:
+            parent = self._states.get(checkpoint.parent_id or "")
+        encoded = encode_values(checkpoint.values, self._serde, parent)
+        row = self._make_row(checkpoint)
+        with self._lock:
+            self._keep_state(checkpoint.id, encoded.state)
+        return Staged(checkpoint, row, encoded, parent is not None)
 
     def restage_without_parent(self, chain: Sequence[Staged[R]]) -> list[Staged[R]]:
         """Encode a chain again with no parent state: its first checkpoint's parent

@@ -90,11 +90,9 @@ class CheckpointWriter:
     async def settle(self) -> None:
         """At the end of a run that stopped early: finish the writes, never raise
         (a failure is logged; an error already on its way is the one reported)."""
-        if self._task is None or self._task.done():
-            self._log_failure()
-            return
-        with contextlib.suppress(BaseException):
-            await asyncio.shield(self._task)
+        if self._task is not None and not self._task.done():
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(self._task)
         self._log_failure()
 
     async def _drain(self) -> None:
