@@ -178,10 +178,20 @@ class ValuesState:
 
     def known_keys(self) -> frozenset[bytes]:
         """The blobs these values reference (which exist while their checkpoint does)."""
+        chunks = (
+            c
+            for s in self.channels.values()
+            if isinstance(s, ListState)
+            for c in s.chunks
+        )
+        return self.header_keys() | frozenset(chunks)
+
+    def header_keys(self) -> frozenset[bytes]:
+        """The blobs the header names itself (what :func:`header_keys` reads back
+        from it): values, manifests and tail deltas, not the chunks manifests list."""
         keys: set[bytes] = set()
         for state in self.channels.values():
             if isinstance(state, ListState):
-                keys.update(state.chunks)
                 keys.update(state.tail)
                 if state.manifest is not None:
                     keys.add(state.manifest)
@@ -554,9 +564,13 @@ def header_keys(header: bytes) -> tuple[set[bytes], set[bytes]]:
     Raises:
         SerializationError: the header cannot be read.
     """
+    return _entry_keys(_parse_header(header))
+
+
+def _entry_keys(entries: Mapping[str, list[Any]]) -> tuple[set[bytes], set[bytes]]:
     direct: set[bytes] = set()
     manifests: set[bytes] = set()
-    for entry in _parse_header(header).values():
+    for entry in entries.values():
         if entry[0] == "v":
             direct.add(entry[1])
         elif entry[0] == "l":
@@ -603,15 +617,7 @@ async def decode_values(header: bytes, fetch: Fetch, serde: Codec) -> dict[str, 
         SerializationError: the header itself cannot be read.
     """
     entries = _parse_header(header)
-    wanted: set[bytes] = set()
-    for entry in entries.values():
-        if entry[0] == "v":
-            wanted.add(entry[1])
-        elif entry[0] == "l":
-            if entry[2] is not None:
-                wanted.add(entry[2])
-            wanted.update(entry[3])
-    first = await _fetch_verified(fetch, wanted)
+    first = await _fetch_verified(fetch, _entry_keys(entries)[0])
     chunk_keys: set[bytes] = set()
     for entry in entries.values():
         if entry[0] == "l" and entry[2] is not None and entry[2] in first:

@@ -42,7 +42,6 @@ from timeloom.backends.layout import (
     Fetch,
     decode_values,
     encode_values,
-    header_keys,
     referenced_keys,
 )
 from timeloom.backends.postgres_pool import (
@@ -111,7 +110,7 @@ class _PutArgs:
         return cls(
             fixed,
             enc_writes.blobs,
-            frozenset(header_keys(enc_writes.header)[0]),
+            enc_writes.state.header_keys(),
             q.WRITES_LAYOUT_MARK + enc_writes.header,
         )
 
@@ -124,7 +123,7 @@ class _PutArgs:
             enc.header,
             # The blobs the headers name, fetched with the row by a read (the
             # chunks its manifests name are fetched next).
-            sorted(header_keys(enc.header)[0] | self.writes_refs),
+            sorted(enc.state.header_keys() | self.writes_refs),
             self.writes,
             enc.size,
             expected_head,

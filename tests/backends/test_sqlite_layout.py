@@ -20,6 +20,7 @@ from timeloom.backends.layout import (
     decode_values,
     encode_values,
     frame,
+    header_keys,
     referenced_keys,
     unframe,
 )
@@ -323,3 +324,21 @@ async def test_nested_in_place_changes_are_stored(make_item: Any, mutate: Any) -
     got = await decode_values(second.header, blobs.fetch, SERDE)
     assert got["m"][3] == items[3]
     assert got["m"] == [*items, make_item(20)]
+
+
+@settings(max_examples=50, deadline=None)
+@given(ops=_OPS)
+def test_a_state_names_the_blobs_its_header_names(ops: list[tuple[Any, ...]]) -> None:
+    """Writers take the header's blobs from the state they just encoded instead of
+    parsing the header back: both must agree, whatever the history."""
+    state: ValuesState | None = None
+    value: Any = []
+    for op in ops:
+        if op[0] == "append":
+            value = [*(value if isinstance(value, list) else []), *op[1]]
+        elif op[0] == "scalar":
+            value = op[1]
+        enc = encode_values({"c": value, "n": len(str(value)) * "x"}, SERDE, state)
+        state = enc.state
+        assert state.header_keys() == header_keys(enc.header)[0]
+        assert state.known_keys() >= state.header_keys()
