@@ -21,9 +21,6 @@ import re
 import sqlite3
 from urllib.parse import quote
 
-from timeloom.backends.memory import MemoryCheckpointer
-from timeloom.backends.sqlite import SqliteCheckpointer
-from timeloom.backends.sqlite_open import is_langgraph_schema
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import SchemaError, StoreConnectionError
 from timeloom.core.sync import run_sync
@@ -43,7 +40,11 @@ def open_checkpointer(url: str, *, read_only: bool = False) -> BaseCheckpointer:
             scheme, or a LangGraph database while the LangGraph reader is missing).
         StoreConnectionError: the backend the URL needs is not available.
     """
+    # Each backend is imported when its URL is opened, so one backend never needs
+    # the driver of another (asyncpg for a SQLite file).
     if url == "memory:":
+        from timeloom.backends.memory import MemoryCheckpointer
+
         cp = MemoryCheckpointer()
         cp.read_only = read_only
         return cp
@@ -69,6 +70,8 @@ def open_checkpointer(url: str, *, read_only: bool = False) -> BaseCheckpointer:
         path = url  # a plain path; `C:\...` and `name:with:colons` included
     if path != ":memory:" and is_langgraph_sqlite(path):
         return _langgraph(url if scheme == "sqlite" else f"sqlite:///{path}", read_only)
+    from timeloom.backends.sqlite import SqliteCheckpointer
+
     return SqliteCheckpointer(path, read_only=read_only)
 
 
@@ -99,6 +102,8 @@ def is_langgraph_sqlite(path: str) -> bool:
                     "SELECT name FROM pragma_table_info(?)", ("checkpoints",)
                 )
             }
+            from timeloom.backends.sqlite_open import is_langgraph_schema
+
             return is_langgraph_schema(tables, columns)
         finally:
             conn.close()
