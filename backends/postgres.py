@@ -36,6 +36,7 @@ from asyncpg import Record
 from asyncpg.pool import PoolConnectionProxy
 
 from timeloom.backends import postgres_sql as q
+from timeloom.backends.dsn import mask_dsn, parses
 from timeloom.backends.layout import (
     BlobCache,
     EncodedValues,
@@ -47,8 +48,6 @@ from timeloom.backends.layout import (
 from timeloom.backends.postgres_pool import (
     LISTEN_ERRORS,
     Pools,
-    mask_dsn,
-    parses,
 )
 from timeloom.backends.recent import RecentCheckpoints
 from timeloom.backends.serde import Serializer

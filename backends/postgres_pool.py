@@ -15,10 +15,10 @@ import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
+from timeloom.backends.dsn import mask_dsn, scrub
 from timeloom.core.errors import (
     ReadOnlyError,
     SchemaError,
@@ -47,26 +47,6 @@ LISTEN_ERRORS: tuple[type[BaseException], ...] = (
     *CONNECTION_ERRORS,
     asyncpg.PostgresError,
 )
-
-
-def mask_dsn(dsn: str) -> str:
-    """Return ``dsn`` with any password (in the user info or the query) masked."""
-    try:
-        parts = urlsplit(dsn)
-        netloc = parts.netloc
-        if parts.password is not None:
-            userinfo, _, hostinfo = netloc.rpartition("@")
-            user = userinfo.split(":", 1)[0]
-            netloc = f"{user}:***@{hostinfo}"
-        query = urlencode(
-            [
-                (k, "***" if k.lower() == "password" else v)
-                for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            ]
-        )
-        return urlunsplit(parts._replace(netloc=netloc, query=query))
-    except ValueError:
-        return "postgresql://***"  # unparsable: show nothing that could be secret
 
 
 class Pools:
@@ -249,31 +229,11 @@ class Pools:
             ) from exc
 
     def _scrub(self, exc: BaseException) -> str:
-        text = str(exc)
-        password = _password(self.dsn)
-        return text.replace(password, "***") if password else text
+        return scrub(str(exc), self.dsn)
 
 
 class ConnectionLost(StoreConnectionError):
     """The server went away (or cannot be reached); worth one more try."""
-
-
-def parses(dsn: str) -> bool:
-    """Whether ``dsn`` is a well-formed URL (a port that is a number, ...)."""
-    try:
-        _ = urlsplit(dsn).port
-    except ValueError:
-        return False
-    return True
-
-
-def _password(dsn: str) -> str | None:
-    try:
-        parts = urlsplit(dsn)
-    except ValueError:
-        return None
-    from_query = dict(parse_qsl(parts.query)).get("password")
-    return parts.password or from_query
 
 
 async def _no_reset(conn: asyncpg.Connection) -> None:

@@ -21,6 +21,7 @@ import re
 import sqlite3
 from urllib.parse import quote
 
+from timeloom.backends.dsn import mask_dsn, parses, scrub
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import SchemaError, StoreConnectionError
 from timeloom.core.sync import run_sync
@@ -127,6 +128,12 @@ WHERE table_schema = current_schema() AND table_name = ANY($1::text[])
 def _postgres(dsn: str, read_only: bool) -> BaseCheckpointer:
     from timeloom.backends.postgres import PostgresCheckpointer
 
+    if not parses(dsn):
+        raise StoreConnectionError(
+            f"Not a valid PostgreSQL URL: {mask_dsn(dsn)} (expected "
+            "postgresql://user@host:port/dbname, the port a number)",
+            title="Could not open checkpoint database",
+        )
     if run_sync(_is_langgraph_postgres(dsn)):
         return _langgraph(dsn, read_only)
     return PostgresCheckpointer(dsn, read_only=read_only)
@@ -142,7 +149,8 @@ async def _is_langgraph_postgres(dsn: str) -> bool:
         conn = await asyncpg.connect(dsn, timeout=10)
     except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         raise StoreConnectionError(
-            f"Cannot connect to {_mask(dsn)}: {type(exc).__name__}: {exc}",
+            f"Cannot connect to {mask_dsn(dsn)}: {type(exc).__name__}: "
+            f"{scrub(str(exc), dsn)}",
             title="Could not open checkpoint database",
         ) from exc
     try:
@@ -150,7 +158,7 @@ async def _is_langgraph_postgres(dsn: str) -> bool:
         rows = await conn.fetch(_PG_TABLES_SQL, tables)
     except asyncpg.PostgresError as exc:
         raise StoreConnectionError(
-            f"Cannot read the schema of {_mask(dsn)}: {exc}",
+            f"Cannot read the schema of {mask_dsn(dsn)}: {scrub(str(exc), dsn)}",
             title="Could not open checkpoint database",
         ) from exc
     finally:
@@ -166,8 +174,3 @@ async def _is_langgraph_postgres(dsn: str) -> bool:
         }
         <= present
     )
-
-
-def _mask(dsn: str) -> str:
-    """Hide a password in a DSN before it is shown."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", dsn)

@@ -17,11 +17,11 @@ from typing import Any, Final
 
 import asyncpg
 
+from timeloom.backends.dsn import mask_dsn, scrub
 from timeloom.backends.langgraph.decode import decode_json_text, decode_typed, inert
 from timeloom.backends.langgraph.mapping import RawCheckpoint, RawWrite
 from timeloom.backends.langgraph.reader import LangGraphReader, ThreadRow, keep_internal
 from timeloom.backends.langgraph.shared import SharedDecoder
-from timeloom.backends.postgres_pool import mask_dsn
 from timeloom.core.errors import SchemaError, StoreConnectionError
 
 LANGGRAPH_PG_TABLES: Final = (
@@ -116,7 +116,7 @@ class LangGraphPostgres(LangGraphReader):
                 )
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 raise StoreConnectionError(
-                    f"Cannot connect to {self.url}: {exc}",
+                    f"Cannot connect to {self.url}: {scrub(str(exc), self.dsn)}",
                     title="Could not open database",
                 ) from exc
             self._pools[loop] = pool
@@ -136,7 +136,8 @@ class LangGraphPostgres(LangGraphReader):
             return list(await pool.fetch(sql, *params))
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreConnectionError(
-                f"Query failed on {self.url}: {exc}", title="Database read failed"
+                f"Query failed on {self.url}: {scrub(str(exc), self.dsn)}",
+                title="Database read failed",
             ) from exc
 
     async def _check_schema(self) -> None:

@@ -19,9 +19,9 @@ import asyncpg
 import pytest
 
 from timeloom.backends import postgres as postgres_module
+from timeloom.backends.dsn import mask_dsn
 from timeloom.backends.layout import CHUNK_ITEMS, referenced_keys
 from timeloom.backends.postgres import PostgresCheckpointer
-from timeloom.backends.postgres_pool import mask_dsn
 from timeloom.backends.postgres_sql import (
     MIGRATIONS,
     NOTIFY_CHANNEL,

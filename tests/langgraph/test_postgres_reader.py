@@ -11,12 +11,12 @@ import psycopg
 import pytest
 
 from tests.langgraph import lgdb
+from timeloom.backends.dsn import mask_dsn
 from timeloom.backends.langgraph import (
     LANGGRAPH_PG_TABLES,
     LangGraphPostgres,
     open_langgraph,
 )
-from timeloom.backends.postgres_pool import mask_dsn
 from timeloom.core.errors import ReadOnlyError, SchemaError, StoreConnectionError
 
 pytestmark = pytest.mark.postgres
