@@ -31,6 +31,7 @@ import datetime as dt
 import ipaddress
 import json
 import pathlib
+import threading
 import uuid
 import zoneinfo
 from collections.abc import Callable, Mapping
@@ -308,13 +309,36 @@ _CACHE_MAX: Final = 50_000
 _MUTABLE: Final = (list, dict, set, bytearray)
 
 
+# Each nested ext value is decoded by a nested msgpack call, whose C frame is tens
+# of kilobytes: about 200 levels (a crafted blob of ~600 bytes) overflow the C stack
+# and kill the process. Below this depth a value is shown as inert instead.
+MAX_EXT_DEPTH: Final = 32
+"""Ext values nested deeper than this read as an inert ``langgraph.too_deep``."""
+
+_nesting = threading.local()
+
+
 def _ext(code: int, data: bytes, *, use_list: bool) -> Any:
     key = (code, data, use_list)
     hit = _CACHE.get(key)
     if hit is not None:
         return hit
-    value = _ext_uncached(code, data, use_list=use_list)
-    if not isinstance(value, _MUTABLE):
+    depth: int = getattr(_nesting, "depth", 0)
+    if depth >= MAX_EXT_DEPTH:
+        _nesting.cut = True
+        return inert(
+            "langgraph.too_deep",
+            {"size": len(data), "limit": f"more than {MAX_EXT_DEPTH} nested values"},
+        )
+    cut_above: bool = getattr(_nesting, "cut", False)
+    _nesting.depth, _nesting.cut = depth + 1, False
+    try:
+        value = _ext_uncached(code, data, use_list=use_list)
+        cut = _nesting.cut
+    finally:
+        _nesting.depth, _nesting.cut = depth, cut_above or _nesting.cut
+    # A value cut short depends on the depth it was met at: never shared.
+    if not cut and not isinstance(value, _MUTABLE):
         if len(_CACHE) >= _CACHE_MAX:
             _CACHE.clear()
         _CACHE[key] = value
