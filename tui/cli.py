@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
+import os
 import shlex
 import sys
 from collections.abc import Sequence
@@ -24,6 +26,9 @@ if TYPE_CHECKING:
 
 EXIT_ERROR = 2
 """Exit code when the database cannot be opened (or the arguments are wrong)."""
+EXIT_BROKEN_PIPE = 141
+"""Exit code when the reader of the output went away (``| head``): what a shell
+reports for a program that SIGPIPE ended, as it ends ``cat`` or ``grep``."""
 
 URL_HELP = (
     "what to open: a SQLite file (checkpoints.db), sqlite:///path, "
@@ -36,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="timeloom",
         description="A time-travel debugger for AI-agent graphs.",
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {importlib.metadata.version('timeloom')}",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -78,7 +88,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``timeloom`` command; return its exit code."""
+    """Run the ``timeloom`` command; return its exit code.
+
+    A closed output pipe (``timeloom export ... | head``) ends the command quietly,
+    as it ends other Unix tools.
+    """
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # Python would complain again when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
