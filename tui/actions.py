@@ -25,7 +25,8 @@ from timeloom.core.errors import NodeError, TimeloomError
 from timeloom.core.ids import new_checkpoint_id
 from timeloom.core.interrupts import Command
 from timeloom.core.runtime import CompiledGraph
-from timeloom.tui.editcheck import ParsedEdit, check_type
+from timeloom.tui.editcheck import ParsedEdit, graph_update
+from timeloom.tui.jsonedit import JsonEditError
 
 WriteAction: TypeAlias = Literal["edit", "branch", "resume"]
 
@@ -234,50 +235,13 @@ async def branch(
 def _graph_update(
     graph: CompiledGraph, checkpoint: Checkpoint, edit: ParsedEdit
 ) -> dict[str, Any]:
-    """The partial update that turns ``checkpoint``'s values into the edited ones.
-
-    A key with a reducer (``Annotated[list, operator.add]``) combines an update with
-    the old value, so writing the whole edited list would append it again: for such
-    keys the update is the appended tail, and the reducer's result is checked to be
-    exactly what the user wrote.
-    """
-    if edit.removed:
+    """The update to write for ``edit`` (see :func:`graph_update`)."""
+    try:
+        return graph_update(edit, checkpoint.values, graph.schema)
+    except JsonEditError as exc:
         raise ActionRefused(
-            f"An update cannot delete keys ({', '.join(edit.removed)}); set them to "
-            f"null instead.",
-            title="Cannot save the edit",
-        )
-    update: dict[str, Any] = {}
-    refused: list[str] = []
-    for key in edit.changed:
-        new = edit.values[key]
-        channel = graph.schema.channels.get(key)
-        if channel is None or channel.reducer is None or key not in checkpoint.values:
-            update[key] = new
-            continue
-        old = checkpoint.values[key]
-        candidates = [new]
-        if isinstance(old, list) and isinstance(new, list) and new[: len(old)] == old:
-            candidates.insert(0, new[len(old) :])
-        for candidate in candidates:
-            try:
-                combined = channel.reducer(old, candidate)
-            except Exception:  # the reducer rejects this shape: try the next one
-                continue
-            if combined == new and not check_type(combined, channel.annotation, key):
-                update[key] = candidate
-                break
-        else:
-            refused.append(key)
-    if refused:
-        raise ActionRefused(
-            f"{', '.join(refused)} {'is' if len(refused) == 1 else 'are'} combined by "
-            f"a reducer, which an update cannot bypass: only appending items can be "
-            f"saved. Open the database without --graph to rewrite the values as "
-            f"they stand.",
-            title="Cannot save the edit",
-        )
-    return update
+            "; ".join(exc.problems), title="Cannot save the edit"
+        ) from exc
 
 
 async def _put_direct(

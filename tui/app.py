@@ -790,31 +790,44 @@ class TimeloomApp(LoaderApp):
         if meta is not None:
             self._edit(meta)
 
-    def _editor(self, checkpoint: Checkpoint, **options: str) -> EditorScreen:
+    def _editor(
+        self, checkpoint: Checkpoint, *, confirm: str = "Save", text: str | None = None
+    ) -> EditorScreen:
         graph = self.graph
         return EditorScreen(
             checkpoint,
             schema=graph.schema if graph else None,
             nodes=list(graph.nodes) if graph else [],
             default_as_node=actions.default_as_node(graph, checkpoint),
-            **options,
+            confirm=confirm,
+            text=text,
         )
 
     @work(group="action", exit_on_error=False)
     async def _edit(self, meta: CheckpointMeta) -> None:
         checkpoint = await self._load_selected(meta)
-        request: EditRequest | None = await self.push_screen_wait(
-            self._editor(checkpoint)
-        )
-        if request is None:
-            return
-        saved = await actions.save_edit(
-            self.checkpointer,
-            self.graph,
-            checkpoint,
-            request.edit,
-            as_node=request.as_node,
-        )
+        text: str | None = None
+        while True:
+            request: EditRequest | None = await self.push_screen_wait(
+                self._editor(checkpoint, text=text)
+            )
+            if request is None:
+                return
+            try:
+                saved = await actions.save_edit(
+                    self.checkpointer,
+                    self.graph,
+                    checkpoint,
+                    request.edit,
+                    as_node=request.as_node,
+                )
+                break
+            except TimeloomError as error:
+                # Writing failed (the head moved, the database refused...): the
+                # editor opens again on the user's text; nothing typed is lost.
+                title, message, _ = actions.describe_error(error)
+                self.notify(message, title=f"{title}: nothing was saved", timeout=10)
+                text = request.text
         self.post_message(CheckpointCommitted(saved.summary(), select=True))
         self.notify(
             f"Step {saved.step} of {saved.thread_id!r} holds the edited values; "

@@ -100,6 +100,60 @@ def parse_edit(
     return ParsedEdit(values=values, changed=changed, removed=removed)
 
 
+def graph_update(
+    edit: ParsedEdit, original: Mapping[str, Any], schema: StateSchema
+) -> dict[str, Any]:
+    """The partial update that turns ``original`` into the edited values through the
+    graph's reducers.
+
+    A key with a reducer (``Annotated[list, operator.add]``) combines an update with
+    the old value, so writing the whole edited list would append it again: for such
+    keys the update is the appended tail, and the reducer's result is checked to be
+    exactly what the user wrote. The editor runs this as the user types, so an edit
+    that cannot be saved is said before saving.
+
+    Raises:
+        JsonEditError: keys that were deleted, or changed in a way the reducer
+            cannot express (changing or removing an item of an appended list).
+    """
+    if edit.removed:
+        raise JsonEditError(
+            [
+                f"{key}: an update cannot delete a key; set it to null instead"
+                for key in edit.removed
+            ]
+        )
+    update: dict[str, Any] = {}
+    refused: list[str] = []
+    for key in edit.changed:
+        new = edit.values[key]
+        channel = schema.channels.get(key)
+        if channel is None or channel.reducer is None or key not in original:
+            update[key] = new
+            continue
+        old = original[key]
+        candidates = [new]
+        if isinstance(old, list) and isinstance(new, list) and new[: len(old)] == old:
+            candidates.insert(0, new[len(old) :])
+        for candidate in candidates:
+            try:
+                combined = channel.reducer(old, candidate)
+            except Exception:  # the reducer rejects this shape: try the next one
+                continue
+            if combined == new and not check_type(combined, channel.annotation, key):
+                update[key] = candidate
+                break
+        else:
+            refused.append(
+                f"{key} is combined by a reducer, which an update cannot bypass: "
+                f"only appending items can be saved (open the database without "
+                f"--graph to rewrite the values as they stand)"
+            )
+    if refused:
+        raise JsonEditError(refused)
+    return update
+
+
 _GONE: Any = object()
 
 

@@ -44,7 +44,8 @@ def test_a_closed_pipe_ends_the_command_quietly(demo_db: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout is not None
+    assert process.stderr is not None
     process.stdout.close()  # like `| head` that has read enough, before any output
     err = process.stderr.read().decode()
     assert process.wait(timeout=60) == EXIT_BROKEN_PIPE
@@ -99,7 +100,8 @@ def test_the_demo_is_not_replaced_while_another_program_has_it_open(
         text=True,
     )
     try:
-        assert holder.stdout is not None and holder.stdout.readline() == "open\n"
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "open\n"
         inode = path.stat().st_ino
         err = io.StringIO()
         assert run_demo(path, open_app=False, out=io.StringIO(), err=err) == 1

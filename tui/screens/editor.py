@@ -24,7 +24,7 @@ from textual.worker import get_current_worker
 
 from timeloom.core.checkpoint import Checkpoint
 from timeloom.core.state import StateSchema
-from timeloom.tui.editcheck import ParsedEdit, parse_edit
+from timeloom.tui.editcheck import ParsedEdit, graph_update, parse_edit
 from timeloom.tui.jsonedit import JsonEditError, dumps
 from timeloom.tui.screens.diff import ConfirmDiffScreen, describe
 
@@ -48,6 +48,9 @@ class EditRequest:
     edit: ParsedEdit
     as_node: str | None
     """Whose update this is; None lets the runtime infer it."""
+    text: str = ""
+    """The text as the user wrote it (to open the editor again on it if writing
+    fails)."""
 
 
 class JsonTextArea(TextArea):
@@ -105,7 +108,7 @@ class EditorScreen(Screen[EditRequest | None]):
 
     The status line says whether the text is valid as you type: the JSON error with
     its line and column, an unknown key, a value of the wrong type for the graph's
-    schema. Saving shows the diff of the edit first; confirming dismisses the screen
+    schema, a change the graph's reducers cannot write. Saving shows the diff of the edit first; confirming dismisses the screen
     with an :class:`EditRequest` (the caller writes it). Nothing is written before.
 
     | Key | Action |
@@ -175,6 +178,7 @@ class EditorScreen(Screen[EditRequest | None]):
         title: str | None = None,
         confirm: str = "Save",
         keys: Sequence[str] | None = None,
+        text: str | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -192,6 +196,8 @@ class EditorScreen(Screen[EditRequest | None]):
             confirm: the label of the preview's confirm button.
             keys: edit only these top-level keys (a part of a large state); the
                 others keep their values.
+            text: the text to start from (an edit that could not be written),
+                instead of the checkpoint's values.
         """
         super().__init__(name=name, id=id, classes=classes)
         self.checkpoint = checkpoint
@@ -208,6 +214,7 @@ class EditorScreen(Screen[EditRequest | None]):
             else {k: checkpoint.values[k] for k in self.keys if k in checkpoint.values}
         )
         self.original_text = dumps(shown)
+        self.start_text = self.original_text if text is None else text
         self._timer: Timer | None = None
         self._checked: EditorScreen.Checked | None = None
         self._escaped_at = -_DISCARD_WINDOW
@@ -218,7 +225,7 @@ class EditorScreen(Screen[EditRequest | None]):
             size = len(self.original_text) // 1000
             note += f" Large state ({size} KB): no syntax highlighting."
         yield Static(escape(f"{self.title_text}\n{note}"), id="editor-title")
-        yield json_editor(self.original_text, id="editor-text")
+        yield json_editor(self.start_text, id="editor-text")
         yield Static("", id="editor-status")
         if self.nodes:
             with Horizontal(id="editor-writer"):
@@ -316,6 +323,8 @@ class EditorScreen(Screen[EditRequest | None]):
     def _check(self, text: str, then_save: bool) -> None:
         try:
             edit = parse_edit(text, self.checkpoint.values, self.schema, keys=self.keys)
+            if self.schema is not None:  # saved through the graph's reducers
+                graph_update(edit, self.checkpoint.values, self.schema)
         except JsonEditError as exc:
             result = self.Checked(text, None, exc.problems, then_save, exc.position)
         else:
@@ -331,7 +340,7 @@ class EditorScreen(Screen[EditRequest | None]):
 
         def done(confirmed: bool | None) -> None:
             if confirmed:
-                self.dismiss(EditRequest(edit, as_node))
+                self.dismiss(EditRequest(edit, as_node, self.query_one(TextArea).text))
 
         if not self.nodes:
             note = "Written as edited (no graph loaded)"
