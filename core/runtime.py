@@ -64,6 +64,9 @@ class _Run:
     optimistic: bool = False
     """Started from the head this checkpointer remembers, unread: its input commit
     must confirm it (see :meth:`CompiledGraph._write_input_checked`)."""
+    replaying: bool = False
+    """Time travel: continuing from a checkpoint named in the config without
+    answering an interrupt (see :meth:`CompiledGraph._replay_base`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +266,12 @@ class CompiledGraph:
         inline_sync: bool,
     ) -> AsyncGenerator[_Event, None]:
         resuming = input is None or isinstance(input, Command)
+        if run.replaying:
+            assert base is not None
+            copied = await self._replay_base(run, base)
+            if copied is not None:
+                base = copied
+                yield _Event("input", base)
         if isinstance(input, Command):
             assert base is not None
             if input.update is not None:
@@ -356,7 +365,36 @@ class CompiledGraph:
                     title="Nothing to resume",
                 )
         run = _Run(thread_id, head.id if head else None, dict(cfg.metadata))
+        run.replaying = bool(cfg.checkpoint_id) and (
+            input is None or (isinstance(input, Command) and not input.has_resume)
+        )
         return run, base
+
+    async def _replay_base(self, run: _Run, base: Checkpoint) -> Checkpoint | None:
+        """Commit the copy of ``base`` a replay runs from, or None to run from it.
+
+        What was recorded from ``base`` (resume answers, interrupts, errors, a
+        sibling's update) belongs to the branch it happened on. A replay from an
+        earlier checkpoint asks its questions again and re-runs every due node,
+        as LangGraph does: it starts from a ``fork`` copy of ``base`` in the same
+        thread (step + 1, same values and ``next``), which has no pending writes.
+        Only an ``update`` or ``fork`` checkpoint that is still the head with
+        nothing recorded on it is run from directly (it is already a new branch).
+        """
+        if (
+            base.source in ("update", "fork")
+            and base.id == run.expected_head
+            and not base.pending_writes
+        ):
+            return None
+        return await self._commit(
+            run,
+            parent=base,
+            source="fork",
+            values=dict(base.values),
+            next_nodes=base.next,
+            writes={},
+        )
 
     async def _write_input_checked(
         self, run: _Run, base: Checkpoint | None, input: Any
@@ -435,11 +473,22 @@ class CompiledGraph:
         self, run: _Run, current: Checkpoint, outcome: StepOutcome
     ) -> _Event:
         """Record an incomplete step on ``current``; raise if a node failed."""
+        # A node asked again from the same checkpoint (a resume without an answer)
+        # raises the interrupt it raised before, with the same id: record it once.
+        known = {
+            w.value.get("id") for w in current.pending_writes if w.kind == "interrupt"
+        }
+        new_writes = [
+            w
+            for w in outcome.new_writes
+            if w.kind != "interrupt" or w.value.get("id") not in known
+        ]
         if self.checkpointer is not None:
             await self._flush(run)
-            await self.checkpointer.put_writes(
-                current.thread_id, current.id, outcome.new_writes
-            )
+            if new_writes:
+                await self.checkpointer.put_writes(
+                    current.thread_id, current.id, new_writes
+                )
         elif outcome.interrupted and not outcome.errors:
             raise ConfigError(
                 "interrupt() needs a graph compiled with a checkpointer, to remember "
@@ -454,9 +503,9 @@ class CompiledGraph:
                 error.add_note(f"Also failed in the same step: {others}")
             raise error from exc
         stopped = replace(
-            current, pending_writes=current.pending_writes + tuple(outcome.new_writes)
+            current, pending_writes=current.pending_writes + tuple(new_writes)
         )
-        return _Event("interrupt", stopped, interrupts=_interrupts(stopped))
+        return _Event("interrupt", stopped, interrupts=_interrupts(stopped.interrupts))
 
     async def _pause(
         self, run: _Run, current: Checkpoint, nodes: list[str], when: str
@@ -472,7 +521,7 @@ class CompiledGraph:
             await self._flush(run)
             await self.checkpointer.put_writes(current.thread_id, current.id, writes)
         paused = replace(current, pending_writes=current.pending_writes + tuple(writes))
-        return _Event("interrupt", paused, interrupts=_interrupts(paused))
+        return _Event("interrupt", paused, interrupts=_interrupts(paused.interrupts))
 
     async def _commit(
         self,
@@ -759,25 +808,37 @@ class CompiledGraph:
         as_node: str | None,
         source: Source,
     ) -> Checkpoint:
-        writer = self._infer_writer(base, as_node)
+        writer = await self._infer_writer(base, as_node)
         update = dict(values or {})
-        new_values = self.schema.apply(base.values if base else {}, [(writer, update)])
-        if values is None and base is not None:
+        name = writer or START
+        new_values = self.schema.apply(base.values if base else {}, [(name, update)])
+        if base is not None and (values is None or writer is None):
             next_nodes = base.next
-        elif writer == START:
-            next_nodes = self._next_after([START], new_values, [])
         else:
-            next_nodes = self._next_after([writer], new_values, [])
+            next_nodes = self._next_after([name], new_values, [])
         return await self._commit(
             run,
             parent=base,
             source=source,
             values=new_values,
             next_nodes=next_nodes,
-            writes={writer: update} if values is not None else {},
+            writes={name: update} if values is not None else {},
         )
 
-    def _infer_writer(self, base: Checkpoint | None, as_node: str | None) -> str:
+    async def _infer_writer(
+        self, base: Checkpoint | None, as_node: str | None
+    ) -> str | None:
+        """Whose update an ``update_state`` is: ``as_node``, else inferred.
+
+        As LangGraph infers it: the node that wrote the checkpoint (``START`` for a
+        run's input). A fork or an edit records no node of its own, so the
+        inference looks through it to the checkpoint it copied. ``None`` when no
+        writer can be found (e.g. the copied checkpoint was pruned): the update
+        then keeps the checkpoint's ``next``.
+
+        Raises:
+            InvalidUpdateError: an unknown ``as_node``, or several nodes wrote it.
+        """
         if as_node is not None:
             if as_node not in self.nodes and as_node != START:
                 raise InvalidUpdateError(
@@ -785,15 +846,23 @@ class CompiledGraph:
                     f"{', '.join(self.nodes)}"
                 )
             return as_node
-        writers = [n for n in (base.writes if base else ()) if n in self.nodes]
-        if len(writers) == 1:
-            return writers[0]
-        if not writers:
-            return START
-        raise InvalidUpdateError(
-            f"Several nodes ({', '.join(writers)}) wrote checkpoint {base.id if base else ''}; "
-            f"pass as_node to say whose update this is"
-        )
+        current = base
+        while current is not None:
+            writers = [n for n in current.writes if n in self.nodes or n == START]
+            if len(writers) > 1:
+                raise InvalidUpdateError(
+                    f"Several nodes ({', '.join(writers)}) wrote checkpoint "
+                    f"{current.id}; pass as_node to say whose update this is"
+                )
+            if writers:
+                return writers[0]
+            if current.source not in ("update", "fork") or current.parent_id is None:
+                return START
+            assert self.checkpointer is not None
+            current = await self.checkpointer.get(
+                current.parent_thread_id or current.thread_id, current.parent_id
+            )
+        return None if base is not None else START
 
     def _require_checkpointer(self) -> BaseCheckpointer:
         if self.checkpointer is None:
@@ -814,16 +883,18 @@ def _require_readable(checkpoint: Checkpoint) -> None:
         )
 
 
-def _interrupts(checkpoint: Checkpoint) -> tuple[Interrupt, ...]:
-    return tuple(
-        Interrupt(
-            value=w.value.get("value"),
-            id=w.value["id"],
-            node=w.node,
-            when=w.value.get("when", "during"),
-        )
-        for w in checkpoint.interrupts
-    )
+def _interrupts(writes: Sequence[PendingWrite]) -> tuple[Interrupt, ...]:
+    """The interrupts among ``writes``, each id once."""
+    found: dict[str, Interrupt] = {}
+    for w in writes:
+        if w.kind == "interrupt" and w.value["id"] not in found:
+            found[w.value["id"]] = Interrupt(
+                value=w.value.get("value"),
+                id=w.value["id"],
+                node=w.node,
+                when=w.value.get("when", "during"),
+            )
+    return tuple(found.values())
 
 
 def to_snapshot(checkpoint: Checkpoint) -> StateSnapshot:
@@ -848,13 +919,17 @@ def to_snapshot(checkpoint: Checkpoint) -> StateSnapshot:
         created_at=checkpoint.created_at.isoformat(),
         parent_config=parent,
         tasks=snapshot_tasks(checkpoint),
-        interrupts=_interrupts(checkpoint),
+        interrupts=_interrupts(checkpoint.pending_writes),
     )
 
 
 def snapshot_tasks(checkpoint: Checkpoint) -> tuple[StateTask, ...]:
-    """The tasks of a snapshot: each due node with its error, interrupts, result."""
-    interrupts = _interrupts(checkpoint)
+    """The tasks of a snapshot: each due node with its error, interrupts, result.
+
+    Interrupts that were answered stay listed: a snapshot is a record of what
+    happened from its checkpoint (``StateSnapshot.interrupts`` lists them too).
+    """
+    interrupts = _interrupts(checkpoint.pending_writes)
     tasks = []
     for node in checkpoint.next:
         errors = [w.value for w in checkpoint.errors if w.node == node]

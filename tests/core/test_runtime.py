@@ -118,13 +118,18 @@ def test_time_travel_reruns_only_later_steps(
     assert result["log"] == ["step1", "step2", "step3"]
     assert calls == Counter(step2=1, step3=1), "step1 is not re-run"
     history = list(app.get_state_history(thread("t")))
-    assert len(history) == 6  # the old branch is kept beside the new one
+    # The old branch is kept beside the new one, which starts with a copy of the
+    # replayed checkpoint (as in LangGraph).
+    assert len(history) == 7
     head = app.get_state(thread("t"))
     new_step2 = app.get_state(head.parent_config or {})
-    assert new_step2.parent_config == after_step1.config, "a new branch grew from it"
     assert new_step2.values["log"] == ["step1", "step2"]
+    copy = app.get_state(new_step2.parent_config or {})
+    assert copy.metadata["source"] == "fork"
+    assert copy.parent_config == after_step1.config, "a new branch grew from it"
+    assert (copy.values, copy.next) == (after_step1.values, after_step1.next)
     siblings = [h for h in history if h.parent_config == after_step1.config]
-    assert len(siblings) == 2, "the old and the new step 2 share a parent"
+    assert len(siblings) == 2, "the old step 2 and the copy share a parent"
 
 
 def test_update_state_then_resume(

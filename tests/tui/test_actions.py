@@ -258,6 +258,25 @@ async def test_branch_into_new_thread(
     assert (await head(checkpointer, "refund-2077")).id == paused.id
 
 
+async def test_edit_of_a_branch_keeps_its_next(
+    demo: tuple[MemoryCheckpointer, CompiledGraph],
+) -> None:
+    checkpointer, graph = demo
+    paused = await head(checkpointer, "refund-2077")
+    assert paused.next == ("approve",)
+    root = await actions.branch(checkpointer, graph, paused, "what-if")
+    values = {**root.values, "approved": False}
+    # Saved with "Write as node: (inferred)": the node that wrote what the branch
+    # copied, so the run still waits at approve instead of starting over.
+    edit = parse_edit(dumps(values), root.values, graph.schema)
+    edited = await actions.save_edit(checkpointer, graph, root, edit)
+    assert edited.next == ("approve",)
+    assert edited.writes == {"propose_refund": {"approved": False}}
+    # Branching that branch with its values edited first: the same.
+    again = await actions.branch(checkpointer, graph, root, "what-if-2", edit)
+    assert again.next == ("approve",)
+
+
 async def test_branch_refuses_existing_and_bad_names(
     demo: tuple[MemoryCheckpointer, CompiledGraph],
 ) -> None:
@@ -318,6 +337,29 @@ async def test_resume_to_completion_from_fork_root(
     assert outcome.last.values["messages"][-1]["content"].startswith(
         "Your refund request was declined"
     )
+
+
+async def test_resume_from_before_an_answered_question_asks_again(
+    demo: tuple[MemoryCheckpointer, CompiledGraph],
+) -> None:
+    checkpointer, graph = demo
+    paused = await head(checkpointer, "refund-2077")
+    await actions.resume(checkpointer, graph, paused, answer=Answer("yes"))
+    answered = await checkpointer.get("refund-2077", paused.id)
+    assert answered is not None
+    assert answered.interrupts == ()
+    asked: list[Checkpoint] = []
+
+    async def ask(cp: Checkpoint, interrupts: tuple[PendingWrite, ...]) -> Answer:
+        asked.append(cp)
+        return Answer("no")
+
+    outcome = await actions.resume(checkpointer, graph, answered, ask=ask)
+    # The earlier "yes" belongs to the first branch: the replay asks again.
+    assert len(asked) == 1
+    assert asked[0].parent_id == paused.id
+    assert outcome.status == "done"
+    assert outcome.last.values["approved"] is False
 
 
 async def test_resume_declined_question_stays_paused(
