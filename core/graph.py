@@ -12,14 +12,12 @@ The surface is LangGraph's, so its examples run with only the imports changed::
 from __future__ import annotations
 
 import inspect
-import typing
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self
 
 from timeloom.core.constants import END, START
 from timeloom.core.errors import GraphValidationError
-from timeloom.core.interrupts import Command
 from timeloom.core.state import StateSchema
 
 if TYPE_CHECKING:
@@ -39,8 +37,6 @@ class NodeSpec:
     fn: NodeFn
     is_async: bool
     takes_config: bool
-    may_goto: bool
-    """Whether it is annotated to return a ``Command`` (its targets are dynamic)."""
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -100,7 +96,6 @@ class StateGraph:
             fn=action,
             is_async=_is_async(action),
             takes_config=_takes_config(action),
-            may_goto=_returns_command(action),
             metadata=dict(metadata or {}),
         )
         return self
@@ -174,8 +169,8 @@ class StateGraph:
             name: shown in errors and stored in checkpoint metadata.
 
         Raises:
-            GraphValidationError: an unknown node, no entry point, an unreachable
-                node, or a node with no outgoing edge.
+            GraphValidationError: an edge naming an unknown node, or no entry
+                point.
         """
         from timeloom.core.runtime import CompiledGraph
 
@@ -235,37 +230,8 @@ class StateGraph:
             raise GraphValidationError(
                 "The graph has no entry point; add_edge(START, 'first_node')"
             )
-        for name, spec in self.nodes.items():
-            if name not in sources and not spec.may_goto:
-                raise GraphValidationError(
-                    f"Node {name!r} has no outgoing edge; add_edge({name!r}, END) if "
-                    f"the run should end there"
-                )
-        unreachable = known - self._reachable()
-        if unreachable:
-            raise GraphValidationError(
-                f"Node(s) {', '.join(sorted(map(repr, unreachable)))} cannot be reached "
-                f"from START"
-            )
-
-    def _reachable(self) -> set[str]:
-        seen: set[str] = set()
-        todo = [START]
-        while todo:
-            current = todo.pop()
-            targets = [end for start, end in self.edges if start == current]
-            for branch in self.branches:
-                if branch.source == current:
-                    if branch.path_map is None:
-                        return set(self.nodes)  # an unmapped router may go anywhere
-                    targets.extend(branch.path_map.values())
-            if current in self.nodes and self.nodes[current].may_goto:
-                return set(self.nodes)
-            for target in targets:
-                if target not in seen and target != END:
-                    seen.add(target)
-                    todo.append(target)
-        return seen
+        # As in LangGraph, a node with no outgoing edge ends its branch, and a node
+        # no edge leads to is allowed: a Command(goto=...) may reach it at run time.
 
 
 def _is_async(fn: Callable[..., Any]) -> bool:
@@ -278,15 +244,3 @@ def _takes_config(fn: Callable[..., Any]) -> bool:
         return "config" in inspect.signature(fn).parameters
     except (TypeError, ValueError):
         return False
-
-
-def _returns_command(fn: Callable[..., Any]) -> bool:
-    try:
-        hint = typing.get_type_hints(fn).get("return")
-    except Exception:
-        hint = inspect.signature(fn).return_annotation
-    if hint is None or hint is inspect.Signature.empty:
-        return False
-    return (
-        hint is Command or typing.get_origin(hint) is Command or "Command" in str(hint)
-    )
