@@ -548,7 +548,12 @@ def _layout_list(
 # -- reading -------------------------------------------------------------------------
 
 
-def _parse_header(header: bytes) -> dict[str, list[Any]]:
+def parse_header(header: bytes) -> dict[str, list[Any]]:
+    """Return a values header's entries by channel (see the module's docstring).
+
+    Raises:
+        SerializationError: the header cannot be read.
+    """
     try:
         version, entries = msgpack.unpackb(header, raw=False, use_list=True)
     except Exception as exc:  # msgpack raises several unrelated types
@@ -564,7 +569,7 @@ def header_keys(header: bytes) -> tuple[set[bytes], set[bytes]]:
     Raises:
         SerializationError: the header cannot be read.
     """
-    return _entry_keys(_parse_header(header))
+    return _entry_keys(parse_header(header))
 
 
 def _entry_keys(entries: Mapping[str, list[Any]]) -> tuple[set[bytes], set[bytes]]:
@@ -616,7 +621,7 @@ async def decode_values(header: bytes, fetch: Fetch, serde: Codec) -> dict[str, 
     Raises:
         SerializationError: the header itself cannot be read.
     """
-    entries = _parse_header(header)
+    entries = parse_header(header)
     first = await _fetch_verified(fetch, _entry_keys(entries)[0])
     chunk_keys: set[bytes] = set()
     for entry in entries.values():

@@ -37,7 +37,7 @@ from timeloom.core.checkpoint import (
 )
 from timeloom.core.errors import ConflictError, SerializationError
 
-_BLOB_BATCH = 500  # bound the number of bound parameters per query
+BLOB_BATCH = 500  # bound the number of bound parameters per query
 
 
 def blob_fetcher(db: aiosqlite.Connection) -> Fetch:
@@ -46,8 +46,8 @@ def blob_fetcher(db: aiosqlite.Connection) -> Fetch:
     async def fetch(keys: Collection[bytes]) -> dict[bytes, bytes]:
         wanted = list(keys)
         found: dict[bytes, bytes] = {}
-        for i in range(0, len(wanted), _BLOB_BATCH):
-            batch = wanted[i : i + _BLOB_BATCH]
+        for i in range(0, len(wanted), BLOB_BATCH):
+            batch = wanted[i : i + BLOB_BATCH]
             rows = await db.execute_fetchall(sql.select_blobs_sql(len(batch)), batch)
             found.update((bytes(k), bytes(d)) for k, d in rows)
         return found
@@ -82,8 +82,8 @@ def _fetch_uncached_sync(
 ) -> dict[bytes, bytes]:
     wanted = [k for k in keys if cache.get(k) is None]
     found: dict[bytes, bytes] = {}
-    for i in range(0, len(wanted), _BLOB_BATCH):
-        batch = wanted[i : i + _BLOB_BATCH]
+    for i in range(0, len(wanted), BLOB_BATCH):
+        batch = wanted[i : i + BLOB_BATCH]
         rows = conn.execute(sql.select_blobs_sql(len(batch)), batch).fetchall()
         found.update((bytes(k), bytes(d)) for k, d in rows)
     return found

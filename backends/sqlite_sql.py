@@ -258,3 +258,43 @@ def count_threads_sql(where: str) -> str:
 def select_blobs_sql(count: int) -> str:
     """Fetch ``count`` blobs by key."""
     return f"SELECT key, data FROM blobs WHERE key IN ({', '.join('?' * count)})"
+
+
+# -- investigation: headers in bulk, storage accounting --------------------------------
+
+SELECT_THREAD_ID_HEADERS_SQL: Final = """
+SELECT checkpoint_id, values_header FROM checkpoints
+WHERE thread_id = ? ORDER BY checkpoint_id
+"""
+
+SELECT_CHECKPOINT_TOTALS_SQL: Final = """
+SELECT COUNT(*), COALESCE(SUM(LENGTH(values_header)), 0),
+       COALESCE(SUM(LENGTH(metadata) + LENGTH(writes)), 0)
+FROM checkpoints
+"""
+
+SELECT_BLOB_TOTALS_SQL: Final = (
+    "SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM blobs"
+)
+
+SELECT_WRITE_TOTALS_SQL: Final = (
+    "SELECT COALESCE(SUM(LENGTH(value)), 0) FROM pending_writes"
+)
+
+SELECT_THREAD_COUNT_SQL: Final = "SELECT COUNT(*) FROM threads"
+
+SELECT_TOP_THREADS_SQL: Final = """
+SELECT thread_id, COUNT(*), SUM(LENGTH(values_header)) AS bytes
+FROM checkpoints GROUP BY thread_id ORDER BY bytes DESC, thread_id LIMIT ?
+"""
+
+SELECT_FILE_BYTES_SQL: Final = (
+    "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+)
+
+
+def select_blob_sizes_sql(count: int) -> str:
+    """The stored size of ``count`` blobs by key."""
+    return (
+        f"SELECT key, LENGTH(data) FROM blobs WHERE key IN ({', '.join('?' * count)})"
+    )

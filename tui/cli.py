@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from timeloom.core.errors import StoreConnectionError, TimeloomError
 from timeloom.tui.demo.command import add_demo_command
+from timeloom.tui.investigate.commands import add_investigate_commands
 from timeloom.tui.scripting import add_script_commands
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
 
     add_script_commands(commands)
+    add_investigate_commands(commands)
     add_demo_command(commands, start_app=_start_demo)
     return parser
 

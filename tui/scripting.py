@@ -90,6 +90,11 @@ def add_script_commands(subparsers: Any) -> None:
     diff.add_argument(
         "--unchanged", action="store_true", help="also list the unchanged keys"
     )
+    diff.add_argument(
+        "--steps",
+        action="store_true",
+        help="compare two branches or threads step by step (A and B are their tips)",
+    )
     diff.set_defaults(func=run_diff)
 
     export = subparsers.add_parser(
@@ -137,7 +142,7 @@ def run_threads(
             _print_threads(write, infos)
         return EXIT_OK if infos else EXIT_NOT_FOUND
 
-    return _run(args.url, body, opener, out, err)
+    return run_read_only(args.url, body, opener, out, err)
 
 
 def run_show(
@@ -157,7 +162,7 @@ def run_show(
             _print_checkpoint(write, checkpoint)
         return EXIT_OK
 
-    return _run(args.url, body, opener, out, err)
+    return run_read_only(args.url, body, opener, out, err)
 
 
 def run_diff(
@@ -167,7 +172,12 @@ def run_diff(
     out: IO[str] | None = None,
     err: IO[str] | None = None,
 ) -> int:
-    """Compare the states of checkpoints A and B (what changed from A to B)."""
+    """Compare the states of checkpoints A and B (what changed from A to B); with
+    --steps, two branches or threads step by step."""
+    if getattr(args, "steps", False):
+        from timeloom.tui.investigate.commands import run_diff_steps
+
+        return run_diff_steps(args, opener=opener, out=out, err=err)
 
     async def body(cp: BaseCheckpointer, write: IO[str]) -> int:
         try:
@@ -184,7 +194,7 @@ def run_diff(
             _print_diff(write, a, b, diff, unchanged=args.unchanged)
         return EXIT_OK if diff.identical else EXIT_DIFFERENT
 
-    return _run(args.url, body, opener, out, err)
+    return run_read_only(args.url, body, opener, out, err)
 
 
 def run_export(
@@ -221,20 +231,23 @@ def run_export(
                 _print_checkpoint(write, checkpoint)
         return EXIT_OK
 
-    return _run(args.url, body, opener, out, err)
+    return run_read_only(args.url, body, opener, out, err)
 
 
 class _Trouble(Exception):
     """Exit 2 with this message."""
 
 
-def _run(
+def run_read_only(
     url: str,
     body: Callable[[BaseCheckpointer, IO[str]], Any],
     opener: Opener | None,
     out: IO[str] | None,
     err: IO[str] | None,
 ) -> int:
+    """Open ``url`` read-only, run ``body(checkpointer, out)`` and return its exit
+    code; :class:`NotFound` exits 1, a :class:`TimeloomError` exits 2 with its
+    message."""
     write = out or sys.stdout
     error = err or sys.stderr
 

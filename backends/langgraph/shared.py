@@ -38,7 +38,7 @@ class _Seen:
     count: int  # items in the array
 
 
-def _array_header(raw: bytes) -> tuple[int, int]:
+def array_header(raw: bytes) -> tuple[int, int]:
     """``(header length, item count)`` of a msgpack array, or ``(-1, 0)``."""
     if not raw:
         return -1, 0
@@ -81,7 +81,7 @@ class SharedDecoder:
         reusing its parent's decoded value of the same channel where it can."""
         end = len(data) if end is None else end
         before = self._seen.get(parent_id or "", {}).get(channel)
-        header, count = _array_header(data[start : start + 5])
+        header, count = array_header(data[start : start + 5])
         body = start + max(header, 0)  # where the items (or the scalar) start
         value: Any = _UNSET
         if before is not None and before.header == header:

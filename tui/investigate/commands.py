@@ -1,0 +1,620 @@
+"""The command-line twins: ``find``, ``bisect``, ``blame``, ``du``, ``eval`` and
+``diff --steps``.
+
+Each opens the database read-only, prints text (anything read from the database
+with control characters escaped) or JSON with ``--json``, and returns an exit code:
+0 found (or success), 1 nothing found (no match, no change, no such thread), 2 the
+database cannot be opened or the arguments (a query, a path) are wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any, Final
+
+from timeloom.core.checkpoint import CheckpointMeta
+from timeloom.core.checkpointer import BaseCheckpointer
+from timeloom.core.errors import TimeloomError
+from timeloom.tui.investigate.text import printable
+from timeloom.tui.scripting import EXIT_NOT_FOUND, EXIT_OK, Opener, run_read_only
+
+_SPARKS: Final = "▁▂▃▄▅▆▇█"
+_SPARK_WIDTH: Final = 32
+
+
+def add_investigate_commands(subparsers: Any) -> None:
+    """Register ``find``, ``bisect``, ``blame``, ``du`` and ``eval``.
+
+    Args:
+        subparsers: what ``ArgumentParser.add_subparsers()`` returned.
+    """
+    find = subparsers.add_parser(
+        "find",
+        help="checkpoints where a JMESPath query holds",
+        description=run_find.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _url(find)
+    find.add_argument("query", metavar="QUERY", help="a JMESPath query")
+    find.add_argument("--thread", metavar="T", help="search this thread only")
+    find.add_argument(
+        "--limit", type=int, default=100, help="stop after N matches (default 100)"
+    )
+    find.set_defaults(func=run_find)
+
+    bisect = subparsers.add_parser(
+        "bisect",
+        help="the first checkpoint along a branch where a query holds",
+        description=run_bisect.__doc__,
+    )
+    _url(bisect)
+    bisect.add_argument("ref", metavar="THREAD[@CHECKPOINT]", help="the branch tip")
+    bisect.add_argument("query", metavar="QUERY", help="a JMESPath query")
+    bisect.add_argument(
+        "--linear",
+        action="store_true",
+        help="check every checkpoint in order (exact even if the query flips back)",
+    )
+    bisect.set_defaults(func=run_bisect)
+
+    blame = subparsers.add_parser(
+        "blame",
+        help="the checkpoints where the value at a path changed",
+        description=run_blame.__doc__,
+    )
+    _url(blame)
+    blame.add_argument("ref", metavar="THREAD[@CHECKPOINT]", help="the branch tip")
+    blame.add_argument("path", metavar="PATH", help="e.g. refund.amount, messages[3]")
+    blame.set_defaults(func=run_blame)
+
+    du = subparsers.add_parser(
+        "du", help="storage per key, thread and database", description=run_du.__doc__
+    )
+    _url(du)
+    du.add_argument("thread", metavar="THREAD", nargs="?", help="account one thread")
+    du.add_argument("--top", type=int, default=10, help="threads to list (default 10)")
+    du.add_argument(
+        "--checkpoints", action="store_true", help="also list every checkpoint"
+    )
+    du.set_defaults(func=run_du)
+
+    export = subparsers.add_parser(
+        "eval",
+        help="checkpoints as eval dataset rows (JSONL), or a regression test",
+        description=run_eval.__doc__,
+    )
+    export.add_argument("url", metavar="URL", help="a database path or URL")
+    export.add_argument(
+        "ref",
+        metavar="THREAD[@CHECKPOINT]",
+        help="a thread (every checkpoint up to its newest) or one checkpoint",
+    )
+    export.add_argument(
+        "--next",
+        action="store_true",
+        help="add the next state along the branch as reference_outputs",
+    )
+    export.add_argument(
+        "--pytest",
+        metavar="FILE",
+        type=Path,
+        help="write a pytest file resuming --graph from the checkpoint instead",
+    )
+    export.add_argument(
+        "--graph", metavar="MODULE:ATTR", help="the graph the test resumes"
+    )
+    export.set_defaults(func=run_eval)
+
+
+def _url(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("url", metavar="URL", help="a database path or URL")
+    parser.add_argument(
+        "--json", action="store_true", help="print JSON for machines instead of text"
+    )
+
+
+def _json(write: IO[str], data: Any) -> None:
+    # ASCII only: no control character (C1 included) reaches a terminal raw.
+    write.write(json.dumps(data, indent=2, ensure_ascii=True, default=str))
+    write.write("\n")
+
+
+def _split(ref: str) -> tuple[str, str | None]:
+    thread, at, checkpoint = ref.rpartition("@")
+    return (thread, checkpoint or None) if at else (ref, None)
+
+
+def _meta_json(meta: CheckpointMeta) -> dict[str, Any]:
+    return {
+        "thread_id": meta.thread_id,
+        "checkpoint_id": meta.id,
+        "step": meta.step,
+        "source": meta.source,
+        "nodes": list(meta.nodes),
+        "created_at": meta.created_at.isoformat(),
+    }
+
+
+def _meta_text(meta: CheckpointMeta) -> str:
+    nodes = ", ".join(meta.nodes) or "-"
+    return printable(
+        f"{meta.thread_id}@{meta.id}  step {meta.step}  {nodes} ({meta.source})"
+    )
+
+
+def sparkline(values: Sequence[int], width: int = _SPARK_WIDTH) -> str:
+    """Values as a row of bars (the largest of each bucket when there are more
+    values than ``width``)."""
+    if not values:
+        return ""
+    size = max(1, -(-len(values) // width))
+    buckets = [max(values[i : i + size]) for i in range(0, len(values), size)]
+    top = max(buckets) or 1
+    return "".join(_SPARKS[min(7, v * 8 // (top + 1))] if v else " " for v in buckets)
+
+
+def human(size: int) -> str:
+    """A byte count for humans."""
+    amount = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if amount < 1024 or unit == "GB":
+            return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1024
+    return f"{size} B"  # pragma: no cover
+
+
+# -- find ----------------------------------------------------------------------------
+
+
+def run_find(
+    args: argparse.Namespace,
+    *,
+    opener: Opener | None = None,
+    out: IO[str] | None = None,
+    err: IO[str] | None = None,
+) -> int:
+    """List the checkpoints where a JMESPath query holds, in one thread (--thread)
+    or in every thread. Each checkpoint is queried as {"thread_id", "checkpoint_id",
+    "step", "source", "nodes", "next", "created_at", "metadata", "values"}, e.g.
+    "values.amount > `500`" or
+    "values.messages[?role == 'tool' && contains(content, 'timeout')]"."""
+    from timeloom.tui.investigate.find import find_everywhere, find_in_thread
+    from timeloom.tui.investigate.query import compile_query, plain
+    from timeloom.tui.investigate.timeline import ThreadStates
+
+    async def body(cp: BaseCheckpointer, write: IO[str]) -> int:
+        query = compile_query(args.query)
+        if args.thread is not None:
+            states = await ThreadStates.load(cp, args.thread)
+            matches = find_in_thread(states, query)
+        else:
+            matches = find_everywhere(cp, query)
+        found = []
+        async for match in matches:
+            found.append(match)
+            if len(found) >= args.limit:
+                break
+        if args.json:
+            _json(
+                write,
+                {
+                    "query": args.query,
+                    "matches": [
+                        {**_meta_json(m.meta), "result": plain(m.result)} for m in found
+                    ],
+                    "truncated": len(found) >= args.limit,
+                },
+            )
+        else:
+            from timeloom.tui.diffing import preview
+
+            for m in found:
+                write.write(
+                    f"{_meta_text(m.meta)}  → {printable(preview(m.result, 60))}\n"
+                )
+            threads = len({m.meta.thread_id for m in found})
+            more = " (limit reached)" if len(found) >= args.limit else ""
+            write.write(f"{len(found)} matches in {threads} threads{more}\n")
+        return EXIT_OK if found else EXIT_NOT_FOUND
+
+    return run_read_only(args.url, body, opener, out, err)
+
+
+# -- bisect ----------------------------------------------------------------------------
+
+
+def run_bisect(
+    args: argparse.Namespace,
+    *,
+    opener: Opener | None = None,
+    out: IO[str] | None = None,
+    err: IO[str] | None = None,
+) -> int:
+    """Find the first checkpoint along a branch (THREAD: up to its newest
+    checkpoint) where a JMESPath query holds, and the node write that made it so.
+    Binary search (O(log n) state reads) when the query is false at the start and
+    true at the tip; every checkpoint in order with --linear or when it does not
+    hold at the tip."""
+    from timeloom.tui.investigate.bisect import bisect
+    from timeloom.tui.investigate.query import compile_query, plain
+    from timeloom.tui.investigate.timeline import ThreadStates
+
+    thread, tip = _split(args.ref)
+
+    async def body(cp: BaseCheckpointer, write: IO[str]) -> int:
+        query = compile_query(args.query)
+        states = await ThreadStates.load(cp, thread)
+        result = await bisect(states, query, tip=tip, linear=args.linear)
+        if args.json:
+            _json(
+                write,
+                {
+                    "query": args.query,
+                    "mode": result.mode,
+                    "reason": result.reason,
+                    "reads": result.reads,
+                    "read_mode": states.mode,
+                    "checkpoints": len(result.branch),
+                    "first": _meta_json(result.first) if result.first else None,
+                    "before": _meta_json(result.before) if result.before else None,
+                    "writes": plain(result.writes),
+                    "diff": result.diff,
+                },
+            )
+        else:
+            _bisect_text(write, result)
+        return EXIT_OK if result.first is not None else EXIT_NOT_FOUND
+
+    return run_read_only(args.url, body, opener, out, err)
+
+
+def _bisect_text(write: IO[str], result: Any) -> None:
+    from timeloom.tui.diffing import preview
+
+    if result.first is None:
+        write.write("The query never holds along the branch.\n")
+    else:
+        write.write(f"First holds at {_meta_text(result.first)}\n")
+        if result.before is not None:
+            write.write(f"  after       {_meta_text(result.before)}\n")
+        if result.diff:
+            write.write(f"  changed     {result.diff}\n")
+        for node, update in result.writes.items():
+            write.write(printable(f"  {node} wrote {preview(update, 70)}") + "\n")
+    write.write(
+        f"{result.mode} search: {result.reads} state reads over "
+        f"{len(result.branch)} checkpoints ({result.reason})\n"
+    )
+
+
+# -- blame ----------------------------------------------------------------------------
+
+
+def run_blame(
+    args: argparse.Namespace,
+    *,
+    opener: Opener | None = None,
+    out: IO[str] | None = None,
+    err: IO[str] | None = None,
+) -> int:
+    """List the checkpoints along a branch (THREAD: up to its newest checkpoint)
+    where the value at PATH changed (messages[3].content, refund.amount,
+    ["a key"]), with step, node, source and the change."""
+    from timeloom.tui.investigate.blame import blame
+    from timeloom.tui.investigate.paths import MISSING, parse_path, path_text
+    from timeloom.tui.investigate.query import plain
+    from timeloom.tui.investigate.timeline import ThreadStates
+
+    thread, tip = _split(args.ref)
+
+    async def body(cp: BaseCheckpointer, write: IO[str]) -> int:
+        path = parse_path(args.path)
+        states = await ThreadStates.load(cp, thread)
+        found = await blame(states, path, tip=tip)
+        if args.json:
+            _json(
+                write,
+                {
+                    "path": path_text(path),
+                    "read_mode": states.mode,
+                    "changes": [
+                        {
+                            **_meta_json(p.meta),
+                            "kind": p.kind,
+                            "old": None if p.old is MISSING else plain(p.old),
+                            "new": None if p.new is MISSING else plain(p.new),
+                            "diff": p.diff,
+                        }
+                        for p in found
+                    ],
+                },
+            )
+        else:
+            for p in found:
+                nodes = printable(", ".join(p.meta.nodes) or "-")
+                write.write(
+                    f"step {p.meta.step:>5}  {p.meta.id}  {nodes:<12} "
+                    f"{p.meta.source:<6}  {p.diff}\n"
+                )
+            write.write(
+                f"{len(found)} changes to {printable(path_text(path))} along "
+                f"{len(states.branch(tip))} checkpoints\n"
+            )
+        return EXIT_OK if found else EXIT_NOT_FOUND
+
+    return run_read_only(args.url, body, opener, out, err)
+
+
+# -- du ----------------------------------------------------------------------------
+
+
+def run_du(
+    args: argparse.Namespace,
+    *,
+    opener: Opener | None = None,
+    out: IO[str] | None = None,
+    err: IO[str] | None = None,
+) -> int:
+    """Account for storage: with THREAD, bytes per key per checkpoint (stored by
+    it, shared with earlier checkpoints; on LangGraph databases, re-stored copies
+    of the parent's) and growth over steps; without, the database's totals and
+    its biggest threads."""
+    from timeloom.tui.investigate.du import database_usage, thread_usage
+
+    async def body(cp: BaseCheckpointer, write: IO[str]) -> int:
+        if args.thread is None:
+            usage = await database_usage(cp, top=args.top)
+            if args.json:
+                _json(write, _database_json(usage, args.top))
+            else:
+                _database_text(write, usage, args.top)
+            return EXIT_OK
+        thread = await thread_usage(cp, args.thread)
+        if args.json:
+            _json(write, _thread_json(thread, args.checkpoints))
+        else:
+            _thread_text(write, thread, args.checkpoints)
+        return EXIT_OK
+
+    return run_read_only(args.url, body, opener, out, err)
+
+
+def _thread_json(usage: Any, checkpoints: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "thread_id": usage.thread_id,
+        "layout": usage.layout,
+        "checkpoints": len(usage.checkpoints),
+        "stored": usage.stored,
+        "keys": {
+            key: {
+                "stored": t.stored,
+                "shared": t.shared,
+                "restored": t.restored,
+                "growth": usage.growth(key),
+            }
+            for key, t in usage.totals().items()
+        },
+        "timeloom_estimate": usage.timeloom_estimate,
+        "notes": usage.notes,
+    }
+    if checkpoints:
+        data["per_checkpoint"] = [
+            {
+                **_meta_json(c.meta),
+                "overhead": c.overhead,
+                "keys": {
+                    k: {"stored": b.stored, "shared": b.shared, "restored": b.restored}
+                    for k, b in c.keys.items()
+                },
+            }
+            for c in usage.checkpoints
+        ]
+    return data
+
+
+def _thread_text(write: IO[str], usage: Any, checkpoints: bool) -> None:
+    totals = usage.totals()
+    write.write(
+        f"{printable(usage.thread_id)}: {len(usage.checkpoints)} checkpoints, "
+        f"{human(usage.stored)} stored ({usage.layout} layout)\n"
+    )
+    langgraph = usage.layout == "langgraph"
+    third = "re-stored" if langgraph else "shared"
+    width = max([len(printable(k)) for k in totals] + [3])
+    write.write(
+        f"{'key':<{width}}  {'stored':>10}  {third:>10}  growth per checkpoint\n"
+    )
+    for key, t in totals.items():
+        other = t.restored if langgraph else t.shared
+        write.write(
+            f"{printable(key):<{width}}  {human(t.stored):>10}  {human(other):>10}  "
+            f"{sparkline(usage.growth(key))}\n"
+        )
+    overhead = sum(c.overhead for c in usage.checkpoints)
+    write.write(f"{'(rows)':<{width}}  {human(overhead):>10}\n")
+    if langgraph:
+        restored = sum(t.restored for t in totals.values())
+        share = restored * 100 // max(1, usage.stored)
+        write.write(
+            f"LangGraph stores every channel whole in every checkpoint: {human(restored)}"
+            f" of {human(usage.stored)} ({share}%) repeats what the parent checkpoint "
+            "already stored (unchanged channels, and the old items of lists that "
+            "grew).\n"
+        )
+        if usage.timeloom_estimate is not None:
+            ratio = usage.stored / max(1, usage.timeloom_estimate)
+            write.write(
+                f"The same values in Timeloom's layout: ≈ {human(usage.timeloom_estimate)}"
+                f" ({ratio:.1f}× less; values by content, lists as chunks and deltas).\n"
+            )
+    for note in usage.notes:
+        write.write(printable(note) + "\n")
+    if checkpoints:
+        for c in usage.checkpoints:
+            parts = ", ".join(
+                f"{printable(k)} {human(b.stored)}"
+                for k, b in c.keys.items()
+                if b.stored
+            )
+            write.write(f"  {_meta_text(c.meta)}  {human(c.stored)}: {parts}\n")
+
+
+def _database_json(usage: Any, top: int) -> dict[str, Any]:
+    data: dict[str, Any] = {"url": usage.url, "layout": usage.layout}
+    if usage.totals is not None:
+        t = usage.totals
+        data.update(
+            threads=t.threads,
+            checkpoints=t.checkpoints,
+            header_bytes=t.header_bytes,
+            row_bytes=t.row_bytes,
+            blobs=t.blobs,
+            blob_bytes=t.blob_bytes,
+            pending_write_bytes=t.pending_write_bytes,
+            file_bytes=t.file_bytes,
+        )
+    else:
+        data.update(
+            threads=len(usage.threads),
+            checkpoints=sum(r[1] for r in usage.threads),
+            stored_bytes=sum(r[2] for r in usage.threads),
+            restored_bytes=sum(r[3] for r in usage.threads),
+        )
+    data["top_threads"] = [
+        {"thread_id": t, "checkpoints": n, "bytes": b, "restored": r}
+        for t, n, b, r in usage.threads[:top]
+    ]
+    return data
+
+
+def _database_text(write: IO[str], usage: Any, top: int) -> None:
+    if usage.totals is not None:
+        t = usage.totals
+        values = t.header_bytes + t.blob_bytes
+        write.write(
+            f"{printable(usage.url)}: {t.threads:,} threads, {t.checkpoints:,} "
+            f"checkpoints\n"
+            f"  values     {human(values)} ({human(t.header_bytes)} in headers, "
+            f"{human(t.blob_bytes)} in {t.blobs:,} shared blobs)\n"
+            f"  rows       {human(t.row_bytes)} (metadata and node writes)\n"
+            f"  pending    {human(t.pending_write_bytes)}\n"
+        )
+        if t.file_bytes is not None:
+            write.write(f"  on disk    {human(t.file_bytes)}\n")
+        write.write("Biggest threads (by header bytes; values are shared):\n")
+    else:
+        stored = sum(r[2] for r in usage.threads)
+        restored = sum(r[3] for r in usage.threads)
+        write.write(
+            f"{printable(usage.url)}: {len(usage.threads):,} threads, "
+            f"{sum(r[1] for r in usage.threads):,} checkpoints, {human(stored)} "
+            f"stored, {human(restored)} of it re-stored copies of the parent's "
+            "channels\nBiggest threads:\n"
+        )
+    for thread, count, size, restored in usage.threads[:top]:
+        extra = f"  {human(restored)} re-stored" if usage.layout == "langgraph" else ""
+        write.write(
+            f"  {printable(thread)}  {count:,} checkpoints  {human(size)}{extra}\n"
+        )
+
+
+# -- diff --steps -------------------------------------------------------------------
+
+
+def run_diff_steps(
+    args: argparse.Namespace,
+    *,
+    opener: Opener | None = None,
+    out: IO[str] | None = None,
+    err: IO[str] | None = None,
+) -> int:
+    """Compare two branches or threads (A and B: THREAD or THREAD@CHECKPOINT tips)
+    step by step: the nodes that ran and what differs. Exit 1 if they differ."""
+    from timeloom.tui.investigate.compare import compare_steps, lineage
+
+    async def body(cp: BaseCheckpointer, write: IO[str]) -> int:
+        a = await lineage(cp, args.a)
+        b = await lineage(cp, args.b)
+        rows = await compare_steps(a, b)
+        differ = any(not r.same and (r.changes or r.nodes_differ) for r in rows)
+        if args.json:
+            _json(
+                write,
+                {
+                    "a": args.a,
+                    "b": args.b,
+                    "identical": not differ,
+                    "steps": [
+                        {
+                            "step": r.step,
+                            "a": _meta_json(r.a) if r.a else None,
+                            "b": _meta_json(r.b) if r.b else None,
+                            "same_checkpoint": r.same,
+                            "nodes_differ": r.nodes_differ,
+                            "changes": r.changes,
+                            "diff": r.diff,
+                        }
+                        for r in rows
+                    ],
+                },
+            )
+        else:
+            write.write(f"A {printable(args.a)}\nB {printable(args.b)}\n")
+            for r in rows:
+                na = printable(", ".join(r.a.nodes) or r.a.source) if r.a else "—"
+                nb = printable(", ".join(r.b.nodes) or r.b.source) if r.b else "—"
+                what = "same checkpoint" if r.same else r.diff or "same state"
+                mark = "!" if r.nodes_differ and not r.same else " "
+                write.write(f"{r.step:>5} {mark} {na:<14} {nb:<14} {what}\n")
+        return 1 if differ else EXIT_OK
+
+    return run_read_only(args.url, body, opener, out, err)
+
+
+# -- eval ----------------------------------------------------------------------------
+
+
+def run_eval(
+    args: argparse.Namespace,
+    *,
+    opener: Opener | None = None,
+    out: IO[str] | None = None,
+    err: IO[str] | None = None,
+) -> int:
+    """Write checkpoints as eval dataset rows, one JSON object per line: THREAD
+    gives every checkpoint along its branch up to the newest, THREAD@CHECKPOINT
+    that one. Each row has inputs (the state), metadata (thread, checkpoint, step,
+    graph version, time) and, with --next, reference_outputs (the next state). With
+    --pytest FILE --graph MODULE:ATTR, write a pytest file that resumes the graph
+    from the checkpoint (the thread's newest without @), to complete with an
+    assertion."""
+    from timeloom.tui.investigate.evalexport import pytest_file, rows
+    from timeloom.tui.investigate.timeline import ThreadStates
+
+    thread, checkpoint = _split(args.ref)
+
+    async def body(cp: BaseCheckpointer, write: IO[str]) -> int:
+        if args.pytest is not None and not args.graph:
+            raise TimeloomError(
+                "--pytest needs --graph MODULE:ATTR: the graph the test resumes",
+                title="Missing --graph",
+            )
+        states = await ThreadStates.load(cp, thread)
+        if args.pytest is not None:
+            meta = states.resolve(checkpoint)
+            values = await states.values(meta.id)
+            args.pytest.write_text(
+                pytest_file(meta, values, args.graph, cp.url), encoding="utf-8"
+            )
+            write.write(f"wrote {printable(str(args.pytest))}\n")
+            return EXIT_OK
+        count = 0
+        async for data in rows(states, only=checkpoint, reference=args.next):
+            write.write(json.dumps(data, ensure_ascii=True) + "\n")
+            count += 1
+        return EXIT_OK if count else EXIT_NOT_FOUND
+
+    return run_read_only(args.url, body, opener, out, err)
