@@ -35,6 +35,7 @@ from typing import Any, Final
 
 import jmespath
 import jmespath.exceptions
+import jmespath.functions
 import jmespath.parser
 
 from timeloom.backends.inert import Inert
@@ -85,9 +86,29 @@ def compile_query(text: str) -> Query:
     if len(text) > MAX_QUERY:
         raise QueryError(f"the query is longer than {MAX_QUERY} characters")
     try:
-        return Query(text, jmespath.compile(text))
+        expression = jmespath.compile(text)
     except jmespath.exceptions.JMESPathError as exc:
         raise QueryError(f"not a valid JMESPath query: {exc}") from exc
+    _check_functions(expression.parsed)
+    return Query(text, expression)
+
+
+_FUNCTIONS: Final = frozenset(jmespath.functions.Functions.FUNCTION_TABLE)
+
+
+def _check_functions(node: Any) -> None:
+    """Refuse a function JMESPath does not define now, not at the first checkpoint
+    (JMESPath itself only notices when it evaluates the call)."""
+    if isinstance(node, dict):
+        if node.get("type") == "function_expression" and node.get("value") not in (
+            _FUNCTIONS
+        ):
+            raise QueryError(
+                f"unknown function {node.get('value')}(): JMESPath has "
+                f"{', '.join(sorted(_FUNCTIONS))}"
+            )
+        for child in node.get("children", ()):
+            _check_functions(child)
 
 
 def truthy(result: Any) -> bool:
