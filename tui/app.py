@@ -9,6 +9,7 @@ through exactly one of three channels, chosen by its group in :meth:`_worker_fai
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable
 from typing import ClassVar, Final
 
@@ -66,11 +67,21 @@ from timeloom.tui.screens.help import HelpScreen
 from timeloom.tui.screens.resume import ResumeScreen
 from timeloom.tui.widgets.checkpoint_tree import CheckpointTree, node_label
 from timeloom.tui.widgets.detail import TABS, DetailPane
-from timeloom.tui.widgets.formatting import FORK_MARK, STATUS_ICONS
+from timeloom.tui.widgets.formatting import (
+    FORK_MARK,
+    MARKED,
+    STATUS_ICONS,
+    STATUS_NAMES,
+    glyph,
+    status_icon,
+    status_name,
+)
 from timeloom.tui.widgets.thread_list import ThreadList
 
 LOADING_NOTICE_DELAY: Final = 0.3
 """Seconds a checkpoint may take to load before the detail pane says it is loading."""
+LIVE_WINDOW: Final = 10.0
+"""Seconds a followed thread counts as running after its last new checkpoint."""
 
 WRITE_KEYS: Final[dict[str, WriteAction]] = {"e": "edit", "b": "branch", "r": "resume"}
 """The actions that write (refused read-only; resume also needs the graph), by key:
@@ -122,7 +133,7 @@ class TimeloomApp(LoaderApp):
             "cycle_status",
             "Status",
             show=False,
-            tooltip="Only running / paused / done / failed",
+            tooltip="Only idle / paused / done / failed threads",
         ),
         Binding(
             "f",
@@ -224,17 +235,20 @@ class TimeloomApp(LoaderApp):
         self._history: list[tuple[str, str]] = []
         self._refresh_timer_armed = False
         self._loading_timer: Timer | None = None
+        self._run_thread: str | None = None
+        self._seen_live: dict[str, float] = {}
+        """Followed threads and when follow last saw a new checkpoint in them."""
 
     # -- layout --------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="topbar"):
-            yield Static("⧗ Timeloom", id="brand")
+            yield Static("Timeloom", id="brand")
             yield Static(self.checkpointer.url, id="location")
             yield Static("", id="counts")
             yield Static("", id="mark-badge")
-            yield Static("▶ RUNNING", id="run-badge")
-            yield Static("● FOLLOWING", id="follow-badge")
+            yield Static(f"{STATUS_ICONS['running']} RUNNING", id="run-badge")
+            yield Static(f"{glyph('●', '*')} FOLLOWING", id="follow-badge")
             yield Static("NO GRAPH", id="nograph-badge")
             yield Static("READ-ONLY", id="readonly-badge")
         with Horizontal(id="main"):
@@ -247,7 +261,10 @@ class TimeloomApp(LoaderApp):
                         compact=True,
                     )
                     yield Select(
-                        [(f"{STATUS_ICONS[s]} {s}", s) for s in THREAD_STATUSES],
+                        [
+                            (f"{status_icon(s)} {STATUS_NAMES[s]}", s)
+                            for s in THREAD_STATUSES
+                        ],
                         prompt="any status",
                         id="status-filter",
                         compact=True,
@@ -320,7 +337,24 @@ class TimeloomApp(LoaderApp):
     def _run_state(self, event: Worker.StateChanged) -> None:
         if event.worker.group == RUN_GROUP:
             self.set_class(self.run_active, "-running")
+            if not self.run_active:
+                self._run_thread = None
+            self._show_live()
             self.refresh_bindings()
+
+    def live_threads(self) -> frozenset[str]:
+        """The threads a run is known to be advancing: this app's own run, and
+        followed threads that got a new checkpoint in the last :data:`LIVE_WINDOW`
+        seconds. Any other thread with nodes due is idle."""
+        now = time.monotonic()
+        live = {t for t, seen in self._seen_live.items() if now - seen < LIVE_WINDOW}
+        if self._run_thread is not None and self.run_active:
+            live.add(self._run_thread)
+        return frozenset(live)
+
+    def _show_live(self) -> None:
+        self.thread_list.set_live(self.live_threads())
+        self._update_tree_title()
 
     # -- results -------------------------------------------------------------------
 
@@ -378,8 +412,8 @@ class TimeloomApp(LoaderApp):
             return
         self.thread_info = message.info
         tree.head_id = message.info.head_id
-        self._update_tree_title()
         tree.add_page(message.generation, message.metas, message.exhausted)
+        self._update_tree_title()  # the head's summary is loaded: where it stands
         if message.select is not None and not tree.select(message.select):
             self.notify(
                 f"Checkpoint {message.select} is not in {message.info.thread_id!r}.",
@@ -463,6 +497,10 @@ class TimeloomApp(LoaderApp):
     def _checkpoint_committed(self, message: CheckpointCommitted) -> None:
         meta = message.meta
         tree = self.checkpoint_tree
+        if not message.select:  # follow saw another process write it
+            self._seen_live[meta.thread_id] = time.monotonic()
+            self.set_timer(LIVE_WINDOW, self._show_live)
+            self._show_live()
         if meta.thread_id == tree.thread_id:
             tree.add_new([meta], head_id=max(meta.id, tree.head_id or ""))
             if message.select:
@@ -762,7 +800,7 @@ class TimeloomApp(LoaderApp):
             badge.update("")
             badge.display = False
         else:
-            badge.update(f"◆ {meta.thread_id} @ {meta.step} {node_label(meta)}")
+            badge.update(f"{MARKED} {meta.thread_id} @ {meta.step} {node_label(meta)}")
             badge.tooltip = f"Marked checkpoint {meta.id}: d diffs against it"
             badge.display = True
         self.query_one(CheckpointTree).set_marked(marked)
@@ -885,6 +923,15 @@ class TimeloomApp(LoaderApp):
         if self.run_active:
             self.notify("A run is going: x stops it.", title="Already running")
             return
+        if not meta.next and not meta.has_interrupt and not meta.has_error:
+            self.notify(
+                f"Step {meta.step} of {meta.thread_id!r} has no nodes left to run: "
+                f"the run finished there. Select an earlier checkpoint to run on "
+                f"from it.",
+                title="Nothing to resume",
+            )
+            return
+        self._run_thread = meta.thread_id
         self._resume(meta)
 
     async def _ask(
@@ -986,13 +1033,19 @@ class TimeloomApp(LoaderApp):
         if info is None:
             return
         pane.border_title = info.thread_id
+        live = info.thread_id in self.live_threads()
+        head = self.checkpoint_tree.meta_of(info.head_id)
+        where = status_name(
+            info.status, live=live, next_nodes=head.next if head is not None else ()
+        )
+        count = info.checkpoint_count
         parts = [
-            f"{STATUS_ICONS[info.status]} {info.status}",
-            f"{info.checkpoint_count:,} checkpoints",
+            f"{status_icon(info.status, live=live)} {where}",
+            f"{count:,} checkpoint{'' if count == 1 else 's'}",
         ]
         if info.forked_from is not None:
             parts.append(f"{FORK_MARK} from {info.forked_from[0]}")
         mark = self.marked_meta
         if mark is not None and mark.thread_id == info.thread_id:
-            parts.append(f"◆ marked step {mark.step}")
+            parts.append(f"{MARKED} marked step {mark.step}")
         pane.border_subtitle = " · ".join(parts)

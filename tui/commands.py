@@ -17,6 +17,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from timeloom.core.checkpoint import THREAD_STATUSES, ThreadStatus
 from timeloom.tui.widgets.checkpoint_tree import CheckpointTree
 from timeloom.tui.widgets.detail import TABS
+from timeloom.tui.widgets.formatting import STATUS_NAMES
 from timeloom.tui.widgets.thread_list import ThreadList
 from timeloom.tui.widgets.value_tree import ValueTree
 
@@ -117,13 +118,14 @@ def palette_commands(app: Browser) -> Iterator[PaletteCommand]:
     yield PaletteCommand("Filter threads by id", "Type an id prefix", app.action_filter)
     yield PaletteCommand(
         "Cycle status filter",
-        "running, paused, done, failed, all",
+        ", ".join([*(STATUS_NAMES[s] for s in THREAD_STATUSES), "all"]),
         app.action_cycle_status,
     )
     for status in THREAD_STATUSES:
+        name = STATUS_NAMES[status]
         yield PaletteCommand(
-            f"Show only {status} threads",
-            f"Threads whose status is {status}",
+            f"Show only {name} threads",
+            f"Threads whose status is {name}",
             partial(app.show_status, status),
         )
     yield PaletteCommand(

@@ -32,6 +32,7 @@ from typing import IO, TYPE_CHECKING, Any, Final
 from timeloom.core.checkpoint import Checkpoint, ThreadInfo
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import TimeloomError
+from timeloom.tui.widgets.formatting import STATUS_NAMES, status_icon, status_name
 
 if TYPE_CHECKING:
     from timeloom.tui.diffing import Change, StateDiff
@@ -69,7 +70,12 @@ def add_script_commands(subparsers: Any) -> None:
         description=run_threads.__doc__,
     )
     _url(threads)
-    threads.add_argument("--status", choices=["running", "paused", "done", "failed"])
+    threads.add_argument(
+        "--status",
+        choices=list(STATUS_NAMES.values()),
+        help="only threads that stand so (idle: nodes are due, nothing says a run "
+        "is going)",
+    )
     threads.add_argument("--search", metavar="PREFIX", help="thread ids starting so")
     threads.add_argument("--limit", type=int, default=None, help="at most N threads")
     threads.set_defaults(func=run_threads)
@@ -126,12 +132,14 @@ def run_threads(
 ) -> int:
     """List the threads, most recently updated first."""
 
+    status = next((s for s, n in STATUS_NAMES.items() if n == args.status), None)
+
     async def body(cp: BaseCheckpointer, write: IO[str]) -> int:
         infos: list[ThreadInfo] = []
         while args.limit is None or len(infos) < args.limit:
             page = _PAGE if args.limit is None else min(_PAGE, args.limit - len(infos))
             batch = await cp.threads(
-                search=args.search, status=args.status, limit=page, offset=len(infos)
+                search=args.search, status=status, limit=page, offset=len(infos)
             )
             infos.extend(batch)
             if len(batch) < page:
@@ -159,7 +167,8 @@ def run_show(
         if args.json:
             _print_json(write, checkpoint_json(checkpoint))
         else:
-            _print_checkpoint(write, checkpoint)
+            info = await cp.get_thread(checkpoint.thread_id)
+            _print_checkpoint(write, checkpoint, info.head_id if info else None)
         return EXIT_OK
 
     return run_read_only(args.url, body, opener, out, err)
@@ -228,7 +237,7 @@ def run_export(
             _print_threads(write, [info])
             for checkpoint in checkpoints:
                 write.write("\n")
-                _print_checkpoint(write, checkpoint)
+                _print_checkpoint(write, checkpoint, info.head_id)
         return EXIT_OK
 
     return run_read_only(args.url, body, opener, out, err)
@@ -340,7 +349,7 @@ def _thread_json(info: ThreadInfo) -> dict[str, Any]:
 
     return {
         "thread_id": info.thread_id,
-        "status": info.status,
+        "status": STATUS_NAMES[info.status],
         "head_id": info.head_id,
         "checkpoint_count": info.checkpoint_count,
         "created_at": _time(info.created_at),
@@ -372,7 +381,7 @@ def checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
         "step": checkpoint.step,
         "source": checkpoint.source,
         "created_at": _time(checkpoint.created_at),
-        "status": checkpoint.status,
+        "status": STATUS_NAMES[checkpoint.status],
         "next": list(checkpoint.next),
         "writes": encode(dict(checkpoint.writes)),
         "metadata": encode(dict(checkpoint.metadata)),
@@ -430,12 +439,6 @@ def diff_json(
 
 # -- text -----------------------------------------------------------------------------
 
-_STATUS_ICONS: Final[Mapping[str, str]] = {
-    "running": "▶",
-    "paused": "⏸",
-    "done": "✓",
-    "failed": "✗",
-}
 _SIGNS: Final[Mapping[str, str]] = {
     "changed": "~",
     "added": "+",
@@ -460,21 +463,31 @@ def _print_threads(write: IO[str], infos: list[ThreadInfo]) -> None:
         fork = ""
         if info.forked_from:
             fork = f"  forked from {info.forked_from[0]}@{info.forked_from[1]}"
+        count = info.checkpoint_count
+        noun = "checkpoint " if count == 1 else "checkpoints"
         write.write(
-            f"{_STATUS_ICONS.get(info.status, '?')} {info.thread_id:<{width}}  "
-            f"{info.status:<7}  {info.checkpoint_count:>4} checkpoints  "
+            f"{status_icon(info.status)} {info.thread_id:<{width}}  "
+            f"{STATUS_NAMES[info.status]:<7}  {count:>4} {noun}  "
             f"{_human_time(info.updated_at)}{fork}\n"
         )
 
 
-def _print_checkpoint(write: IO[str], checkpoint: Checkpoint) -> None:
+def _print_checkpoint(
+    write: IO[str], checkpoint: Checkpoint, head_id: str | None
+) -> None:
+    """A checkpoint as text; the thread's status is said on its head only (an older
+    checkpoint's next nodes are history, not something waiting to run)."""
     from timeloom.tui.diffing import preview
     from timeloom.tui.jsonedit import dumps
 
+    standing = ""
+    if checkpoint.id == head_id:
+        where = status_name(checkpoint.status, next_nodes=checkpoint.next)
+        standing = f", head of the thread: {where}"
     lines = [
         f"{checkpoint.thread_id}@{checkpoint.id}",
         f"  step {checkpoint.step}, {checkpoint.source}, "
-        f"{_human_time(checkpoint.created_at)}, {checkpoint.status}",
+        f"{_human_time(checkpoint.created_at)}{standing}",
     ]
     if checkpoint.parent_id:
         parent_thread = checkpoint.parent_thread_id or checkpoint.thread_id

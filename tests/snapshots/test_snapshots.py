@@ -46,7 +46,7 @@ def _open(thread_id: str) -> Callable[[Pilot[None]], Awaitable[None]]:
 
 def test_startup(snap_compare: SnapCompare, seeded_app: TimeloomApp) -> None:
     """Threads by last update with their status icons, the newest thread's tree
-    (a fork: ⑂ from refund-42 on its root) and its state."""
+    (a fork: ↳ from refund-42 on its root) and its state."""
     assert snap_compare(seeded_app, terminal_size=SIZE, run_before=_steps())
 
 
@@ -61,8 +61,8 @@ def test_sibling_branches(snap_compare: SnapCompare, seeded_app: TimeloomApp) ->
 def test_fork_point_and_metadata(
     snap_compare: SnapCompare, seeded_app: TimeloomApp
 ) -> None:
-    """refund-42 paused (⏸ interrupt on the head); the cursor on lookup_order, which
-    shows ⑂ → refund-42-b; the Metadata tab lists the parent and the fork as links."""
+    """refund-42 paused (‖ interrupt on the head); the cursor on lookup_order, which
+    shows ↳ → refund-42-b; the Metadata tab lists the parent and the fork as links."""
     assert snap_compare(
         seeded_app,
         terminal_size=SIZE,

@@ -170,7 +170,7 @@ async def test_tabs_show_writes_errors_and_metadata(
         assert "issue_refund raised PaymentError" in header
         writes = app.query_one("#writes-tree", ValueTree)
         top = [str(node.label) for node in writes.root.children]
-        assert top == ["lookup_order", "⟪errors⟫"]
+        assert top == ["lookup_order", "«errors»"]
 
         await pilot.press("3")
         assert tabs.active == "meta"
@@ -201,7 +201,7 @@ async def test_state_values_render_by_type_and_copy(
         receipt = state.root.children[-1]
         label = state.render_label(receipt, state.rich_style, state.rich_style).plain
         # The seed's Receipt class is unknown to the codec: inert, named by its type.
-        assert label.endswith("⟨Receipt⟩ {3 fields}")
+        assert label.endswith("‹Receipt› {3 fields}")
         order = state.root.children[1]
         order.expand()
         await pilot.pause()

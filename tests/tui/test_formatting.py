@@ -71,7 +71,7 @@ def test_unknown_classes_are_labelled_with_their_type_name() -> None:
         ([1, 2], ("container", "[2 items]")),
         ({"a": 1}, ("container", "{1 key}")),
         ((1,), ("container", "[1 item]")),
-        ("line\nbreak", ("string", '"line⏎break"')),
+        ("line\nbreak", ("string", '"line↵break"')),
         ("x" * 100, ("string", '"' + "x" * 60 + '…" (100 chars)')),
     ],
 )

@@ -3,9 +3,16 @@ truth, keys that say one thing."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
+
+import pytest
 from textual.widgets import Static, TextArea
 
 from tests.tui.conftest import SIZE, wait_until
+from tests.tui.test_scripting import run, run_json
 from tests.tui.test_wiring import (
     Demo,
     count_all,
@@ -13,10 +20,15 @@ from tests.tui.test_wiring import (
     go,
     notices,
     wait_for_workers,
+    written_by,
 )
-from timeloom.tui.app import TimeloomApp
+from timeloom.core import Checkpoint
+from timeloom.tui import actions
+from timeloom.tui.app import LIVE_WINDOW, TimeloomApp
+from timeloom.tui.messages import CheckpointCommitted
 from timeloom.tui.screens.diff import ConfirmDiffScreen
 from timeloom.tui.screens.editor import EditorScreen
+from timeloom.tui.widgets.formatting import IDLE_ICON, STATUS_ICONS, ascii_mode
 
 __all__ = ["demo"]  # the fixture, shared with the wiring tests
 
@@ -82,3 +94,114 @@ async def test_a_save_that_fails_reopens_the_editor_on_the_users_text(
         )
         assert "read-only" in notices(app)
     assert await count_all(checkpointer) == before
+
+
+# -- status tells the truth -----------------------------------------------------------
+
+
+async def _idle_branch(demo: Demo) -> Checkpoint:
+    """A new thread forked from refund-3150's proposal: nodes due, nothing runs it."""
+    checkpointer, graph = demo
+    proposal = await written_by(checkpointer, "refund-3150", "propose_refund")
+    return await actions.branch(checkpointer, graph, proposal, "refund-3150-idle")
+
+
+def _subtitle(app: TimeloomApp) -> str:
+    return str(app.query_one("#tree-pane").border_subtitle)
+
+
+async def test_a_thread_nothing_runs_is_idle_at_its_next_node(demo: Demo) -> None:
+    checkpointer, graph = demo
+    root = await _idle_branch(demo)
+    assert root.next  # stored as "running": nodes are due
+    app = TimeloomApp(checkpointer, graph=graph)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_workers(pilot)
+        await go(pilot, "refund-3150-idle", root.id)
+        at = ", ".join(root.next)
+        assert _subtitle(app).startswith(f"{IDLE_ICON} idle at {at} · 1 checkpoint ·")
+        row = app.thread_list.index_of("refund-3150-idle")
+        assert row is not None
+        line = app.thread_list.render_line(row - app.thread_list.scroll_offset.y)
+        assert line.text.startswith(f" {IDLE_ICON} ")
+        # Follow sees another process commit to it: now it is running...
+        app.post_message(CheckpointCommitted(root.summary()))
+        assert await wait_until(
+            pilot,
+            lambda: _subtitle(app).startswith(f"{STATUS_ICONS['running']} running"),
+        )
+        assert "refund-3150-idle" in app.thread_list.live
+        # ...until nothing new has been seen for a while.
+        app._seen_live["refund-3150-idle"] -= LIVE_WINDOW
+        app._show_live()
+        assert _subtitle(app).startswith(f"{IDLE_ICON} idle at {at}")
+        assert not app.thread_list.live
+
+
+async def test_r_on_a_finished_head_says_one_thing(demo: Demo) -> None:
+    checkpointer, graph = demo
+    info = await checkpointer.get_thread("refund-1042")
+    assert info is not None
+    assert info.status == "done"
+    before = await count_all(checkpointer)
+    app = TimeloomApp(checkpointer, graph=graph)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_workers(pilot)
+        await go(pilot, "refund-1042", info.head_id)
+        await pilot.press("r")
+        await wait_for_workers(pilot)
+        titles = [str(n.title) for n in app._notifications]
+        assert titles == ["Nothing to resume"]
+        assert "Running" not in notices(app)
+        assert not app.run_active
+    assert await count_all(checkpointer) == before
+
+
+def test_the_cli_says_idle_and_the_status_of_heads_only(demo: Demo) -> None:
+    checkpointer, _ = demo
+    root = asyncio.run(_idle_branch(demo))
+    code, out, _ = run(["threads", "memory:", "--status", "idle"], checkpointer)
+    assert code == 0
+    assert out.startswith(f"{IDLE_ICON} refund-3150-idle  idle        1 checkpoint  ")
+    code, out, _ = run(["show", "memory:", "refund-3150-idle"], checkpointer)
+    assert f"head of the thread: idle at {', '.join(root.next)}\n" in out
+    assert "running" not in out
+    code, data = run_json(
+        ["threads", "memory:", "--search", "refund-3150-"], checkpointer
+    )
+    assert {t["status"] for t in data} == {"idle", "done"}
+    # An older checkpoint's next nodes are history: no status is claimed for it.
+    code, out, _ = run(["export", "memory:", "refund-4711"], checkpointer)
+    assert out.count("head of the thread") == 1
+    assert "head of the thread: done" in out
+
+
+@pytest.mark.parametrize(
+    ("environ", "encoding", "expected"),
+    [
+        ({}, "utf-8", False),
+        ({"TIMELOOM_ASCII": "1"}, "utf-8", True),
+        ({"TERM": "linux"}, "utf-8", True),
+        ({"TERM": "linux", "TIMELOOM_ASCII": "0"}, "utf-8", False),
+        ({}, "ANSI_X3.4-1968", True),
+    ],
+)
+def test_ascii_mode(environ: dict[str, str], encoding: str, expected: bool) -> None:
+    assert ascii_mode(environ, encoding) is expected
+
+
+def test_ascii_mode_draws_only_ascii() -> None:
+    code = (
+        "from timeloom.tui.widgets import formatting as f; "
+        "print(''.join([*f.STATUS_ICONS.values(), f.IDLE_ICON, f.FORK_MARK, "
+        "f.HEAD_MARK, f.NODE_MARK, f.MARKED, f.fold('a\\nb')]))"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "TIMELOOM_ASCII": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert shown.isascii()
+    assert shown.strip() == '>|+x-Y@o#"a\\nb"'

@@ -91,7 +91,7 @@ def test_threads_filters_and_text(demo: MemoryCheckpointer) -> None:
     assert len(data) == 1
     code, out, _ = run(["threads", "memory:", "--search", "refund-20"], demo)
     assert code == 0
-    assert out.startswith("⏸ refund-2077  paused")
+    assert out.startswith("‖ refund-2077  paused")
     code, out, _ = run(["threads", "memory:", "--search", "nope"], demo)
     assert (code, out) == (1, "No threads.\n")
 

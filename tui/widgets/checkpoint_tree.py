@@ -23,7 +23,14 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from timeloom.core.checkpoint import CheckpointMeta
-from timeloom.tui.widgets.formatting import FORK_MARK, format_time
+from timeloom.tui.widgets.formatting import (
+    FORK_MARK,
+    HEAD_MARK,
+    MARKED,
+    NODE_MARK,
+    STATUS_ICONS,
+    format_time,
+)
 from timeloom.tui.widgets.lanes import GraphRow, LaneLayout
 
 MORE_MARGIN = 100
@@ -162,9 +169,9 @@ class CheckpointTree(ScrollView, can_focus=True):
         style = self.get_component_rich_style
         graph = style("checkpoint-tree--graph")
         is_head = meta.id == self.head_id
-        node = "◉" if is_head else "○"
+        node = HEAD_MARK if is_head else NODE_MARK
         if meta.has_error:
-            node = "✗"
+            node = STATUS_ICONS["failed"]
         node_style = style(
             "checkpoint-tree--error"
             if meta.has_error
@@ -185,11 +192,16 @@ class CheckpointTree(ScrollView, can_focus=True):
         if is_head:
             left.append(" HEAD", style("checkpoint-tree--head"))
         if meta.id == self.marked_id:
-            left.append(" ◆ marked", style("checkpoint-tree--head"))
+            left.append(f" {MARKED} marked", style("checkpoint-tree--head"))
         if meta.has_error:
-            left.append(" ✗ error", style("checkpoint-tree--error"))
+            left.append(
+                f" {STATUS_ICONS['failed']} error", style("checkpoint-tree--error")
+            )
         if meta.has_interrupt:
-            left.append(" ⏸ interrupt", style("checkpoint-tree--interrupt"))
+            left.append(
+                f" {STATUS_ICONS['paused']} interrupt",
+                style("checkpoint-tree--interrupt"),
+            )
         if meta.is_fork_root:
             left.append(
                 f" {FORK_MARK} from {meta.parent_thread_id}",
@@ -407,6 +419,11 @@ class CheckpointTree(ScrollView, can_focus=True):
             return False
         self.cursor = index
         return True
+
+    def meta_of(self, checkpoint_id: str) -> CheckpointMeta | None:
+        """The summary of a loaded checkpoint, or ``None``."""
+        index = self._index.get(checkpoint_id)
+        return self._rows[index].meta if index is not None else None
 
     def highlighted(self) -> CheckpointMeta | None:
         """The checkpoint under the cursor."""

@@ -18,7 +18,13 @@ from textual.widgets import Static, TabbedContent, TabPane
 
 from timeloom.core.checkpoint import Checkpoint, CheckpointMeta, PendingWrite
 from timeloom.tui.widgets.checkpoint_tree import node_label
-from timeloom.tui.widgets.formatting import FORK_MARK, format_size, format_timestamp
+from timeloom.tui.widgets.formatting import (
+    FORK_MARK,
+    STATUS_ICONS,
+    format_size,
+    format_timestamp,
+    glyph,
+)
 from timeloom.tui.widgets.value_tree import ValueTree
 
 TABS = ("state", "writes", "meta")
@@ -183,12 +189,15 @@ def _writes_header(checkpoint: Checkpoint) -> str:
     for error in errors:
         value = error.value if isinstance(error.value, Mapping) else {}
         text += (
-            f"\n[$error]✗ {escape(error.node)} raised "
+            f"\n[$error]{STATUS_ICONS['failed']} {escape(error.node)} raised "
             f"{escape(str(value.get('type', 'an error')))}: "
             f"{escape(str(value.get('message', '')))}[/]"
         )
     for intr in interrupts:
-        text += f"\n[$warning]⏸ {escape(intr.node)} is waiting for an answer[/]"
+        text += (
+            f"\n[$warning]{STATUS_ICONS['paused']} {escape(intr.node)} is waiting "
+            f"for an answer[/]"
+        )
     return text
 
 
@@ -205,7 +214,7 @@ def _writes_values(checkpoint: Checkpoint) -> dict[str, Any]:
     }
     for kind, label in labels.items():
         if kind in groups:
-            out[f"⟪{label}⟫"] = [
+            out[glyph(f"«{label}»", f"<{label}>")] = [
                 {"node": w.node, **_as_dict(w.value)} for w in groups[kind]
             ]
     return out

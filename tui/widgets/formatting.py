@@ -9,7 +9,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import os
 import re
+import sys
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
@@ -18,16 +20,89 @@ from typing import Any, Final, Literal, TypeAlias
 
 from timeloom.core.checkpoint import ThreadStatus
 
-STATUS_ICONS: Final[Mapping[ThreadStatus, str]] = {
-    "running": "▶",
-    "paused": "⏸",
-    "done": "✓",
-    "failed": "✗",
-}
-"""One glyph per thread status."""
+ASCII_ENV: Final = "TIMELOOM_ASCII"
+"""Set to 1 to draw only ASCII symbols, 0 to never do so; unset: ASCII where the
+terminal cannot draw more (a non-UTF-8 locale, the Linux console)."""
 
-FORK_MARK: Final = "⑂"
+
+def ascii_mode(
+    environ: Mapping[str, str] = os.environ, encoding: str | None = None
+) -> bool:
+    """Whether to draw ASCII symbols instead of Unicode ones (see :data:`ASCII_ENV`).
+
+    Args:
+        environ: the environment to read.
+        encoding: the terminal's encoding (default: standard output's).
+    """
+    forced = environ.get(ASCII_ENV, "").strip().lower()
+    if forced:
+        return forced not in ("0", "no", "false", "off")
+    if environ.get("TERM") == "linux":  # the console font has box lines, few symbols
+        return True
+    encoding = encoding or getattr(sys.__stdout__, "encoding", None) or "utf-8"
+    return "utf" not in encoding.lower()
+
+
+ASCII: Final = ascii_mode()
+"""Decided once, when the app starts."""
+
+
+def glyph(fancy: str, plain: str) -> str:
+    """``fancy``, or ``plain`` in ASCII mode. The fancy ones are all in the common
+    monospace fonts (DejaVu Sans Mono, Menlo, Consolas, Cascadia)."""
+    return plain if ASCII else fancy
+
+
+STATUS_ICONS: Final[Mapping[ThreadStatus, str]] = {
+    "running": glyph("▶", ">"),
+    "paused": glyph("‖", "|"),
+    "done": glyph("✓", "+"),
+    "failed": glyph("✗", "x"),
+}
+"""One symbol per thread status (``running`` only while a run is known to be live;
+see :func:`status_icon`)."""
+
+IDLE_ICON: Final = glyph("○", "-")
+"""A thread that has nodes due but that nothing is known to run."""
+
+STATUS_NAMES: Final[Mapping[ThreadStatus, str]] = {
+    "running": "idle",
+    "paused": "paused",
+    "done": "done",
+    "failed": "failed",
+}
+"""What a stored status is called. The database only knows that nodes are due
+(``running``): whether anything runs them it cannot tell, so that is "idle"."""
+
+FORK_MARK: Final = glyph("↳", "Y")
 """Marks a thread forked from another one, and a checkpoint forked into one."""
+HEAD_MARK: Final = glyph("◉", "@")
+"""The thread's head in the checkpoint tree."""
+NODE_MARK: Final = glyph("○", "o")
+"""Any other checkpoint in the tree."""
+MARKED: Final = glyph("◆", "#")
+"""The checkpoint marked for diffing (``m``)."""
+
+
+def status_name(
+    status: ThreadStatus, *, live: bool = False, next_nodes: tuple[str, ...] = ()
+) -> str:
+    """A thread's status as the user reads it: ``running`` only when ``live`` (a run
+    this app started, or new checkpoints seen by follow); otherwise ``idle at
+    approve`` (where it stands), ``paused``, ``done`` or ``failed``."""
+    if status != "running":
+        return status
+    if live:
+        return "running"
+    return f"idle at {', '.join(next_nodes)}" if next_nodes else "idle"
+
+
+def status_icon(status: ThreadStatus, *, live: bool = False) -> str:
+    """The symbol of :func:`status_name`."""
+    if status == "running" and not live:
+        return IDLE_ICON
+    return STATUS_ICONS[status]
+
 
 FOLD_AT: Final = 60
 """Strings longer than this are folded to their first characters in summaries."""
@@ -169,7 +244,7 @@ def summarize(value: Any) -> tuple[Kind, str]:
 
 def fold(text: str, limit: int = FOLD_AT) -> str:
     """Quote ``text`` on one line, folded to ``limit`` characters with its length."""
-    flat = text.replace("\n", "⏎")
+    flat = text if ASCII else text.replace("\n", "↵")  # JSON shows \n in ASCII
     if len(flat) <= limit:
         return json.dumps(flat, ensure_ascii=False)
     return (

@@ -22,7 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from timeloom.core.checkpoint import ThreadInfo
-from timeloom.tui.widgets.formatting import FORK_MARK, STATUS_ICONS, format_day_time
+from timeloom.tui.widgets.formatting import FORK_MARK, format_day_time, status_icon
 
 PAGE_SIZE = 200
 """Threads fetched per request."""
@@ -119,6 +119,8 @@ class ThreadList(ScrollView, can_focus=True):
         self._lines: LRUCache[tuple[int, bool, int], Strip] = LRUCache(512)
         self._announced: str | None = None
         self._keep: str | None = None
+        self.live: frozenset[str] = frozenset()
+        """Threads a run is known to be advancing (shown running, not idle)."""
 
     # -- rendering -----------------------------------------------------------------
 
@@ -144,7 +146,9 @@ class ThreadList(ScrollView, can_focus=True):
 
     def _render_row(self, info: ThreadInfo, width: int, cursor: bool) -> Strip:
         base = self.rich_style
-        status_style = self.get_component_rich_style(f"thread-list--{info.status}")
+        live = info.thread_id in self.live
+        kind = "muted" if info.status == "running" and not live else info.status
+        status_style = self.get_component_rich_style(f"thread-list--{kind}")
         muted = self.get_component_rich_style("thread-list--muted")
         fork = self.get_component_rich_style("thread-list--fork")
         right = Text.assemble(
@@ -152,7 +156,7 @@ class ThreadList(ScrollView, can_focus=True):
             (format_day_time(info.updated_at), muted),
         )
         prefix = Text.assemble(
-            (f" {STATUS_ICONS[info.status]} ", status_style),
+            (f" {status_icon(info.status, live=live)} ", status_style),
             (f"{FORK_MARK} " if info.forked_from else "", fork),
         )
         room = max(width - right.cell_len - prefix.cell_len - 1, 3)
@@ -260,6 +264,13 @@ class ThreadList(ScrollView, can_focus=True):
         self.cursor = min(self.cursor, max(total - 1, 0))
         self.refresh()
         return self.generation
+
+    def set_live(self, thread_ids: frozenset[str]) -> None:
+        """Show these threads as running (the others with nodes due as idle)."""
+        if thread_ids != self.live:
+            self.live = thread_ids
+            self._lines.clear()
+            self.refresh()
 
     def set_page(self, generation: int, offset: int, infos: list[ThreadInfo]) -> None:
         """Store a page loaded for :class:`PageNeeded` (ignored if outdated)."""

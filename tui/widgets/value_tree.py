@@ -24,6 +24,7 @@ from timeloom.tui.widgets.formatting import (
     FOLD_AT,
     children_of,
     copy_text,
+    glyph,
     path_text,
     summarize,
     type_label,
@@ -126,7 +127,9 @@ class ValueTree(Tree[ValueNode]):
             container = children_of(data.value) is not None
             type_name = type_label(data.value) if container else None
             if type_name:
-                label.append(f"⟨{type_name}⟩ ", self._style("type"))
+                label.append(
+                    glyph(f"‹{type_name}› ", f"<{type_name}> "), self._style("type")
+                )
             kind, summary = summarize(data.value)
             label.append(summary, self._style(kind))
         label.stylize(style)
