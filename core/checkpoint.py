@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal, TypeAlias
+
+from timeloom.core.ids import new_checkpoint_id
 
 Source: TypeAlias = Literal["input", "loop", "update", "fork"]
 """How a checkpoint came to be: a run's input (step -1), a super-step of the graph,
@@ -141,6 +143,36 @@ class Checkpoint:
             has_interrupt=bool(self.interrupts),
             size=size,
         )
+
+
+def new_checkpoint(
+    parent: Checkpoint | None,
+    *,
+    thread_id: str,
+    source: Source,
+    values: Mapping[str, Any],
+    next: tuple[str, ...],
+    writes: Mapping[str, Any],
+    metadata: Mapping[str, Any],
+) -> Checkpoint:
+    """A new checkpoint grown from ``parent`` (in its thread or, a fork, another).
+
+    The one place checkpoints are made: a new id, now, and step ``parent.step + 1``
+    (``-1`` for the first checkpoint of a new thread).
+    """
+    return Checkpoint(
+        id=new_checkpoint_id(),
+        thread_id=thread_id,
+        parent_id=parent.id if parent else None,
+        parent_thread_id=parent.thread_id if parent else None,
+        step=parent.step + 1 if parent else -1,
+        source=source,
+        created_at=datetime.now(UTC),
+        values=values,
+        next=next,
+        writes=writes,
+        metadata=metadata,
+    )
 
 
 @dataclass(frozen=True, slots=True)

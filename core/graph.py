@@ -47,7 +47,6 @@ class Branch:
     source: str
     path: Callable[..., Any]
     path_map: Mapping[Hashable, str] | None
-    is_async: bool
 
 
 class StateGraph:
@@ -125,7 +124,7 @@ class StateGraph:
         path: Callable[..., Any],
         path_map: Mapping[Hashable, str] | Sequence[str] | None = None,
     ) -> Self:
-        """After ``source``, call ``path(state)`` to choose the next node(s).
+        """After ``source``, call ``path(state)`` (sync or async) to choose the next node(s).
 
         Args:
             source: the node (or ``START``) the edge leaves from.
@@ -140,7 +139,7 @@ class StateGraph:
             mapping = path_map
         else:
             mapping = {name: name for name in path_map}
-        self.branches.append(Branch(source, path, mapping, _is_async(path)))
+        self.branches.append(Branch(source, path, mapping))
         return self
 
     def set_entry_point(self, key: str) -> Self:

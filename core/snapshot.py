@@ -5,10 +5,12 @@ The same fields as LangGraph's, so code written against LangGraph reads it uncha
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from timeloom.core.checkpoint import Checkpoint, PendingWrite
+from timeloom.core.config import make_config
 from timeloom.core.interrupts import Interrupt
 
 
@@ -41,3 +43,71 @@ class StateSnapshot:
     parent_config: dict[str, Any] | None
     tasks: tuple[StateTask, ...] = ()
     interrupts: tuple[Interrupt, ...] = field(default=())
+
+
+def interrupts_of(writes: Sequence[PendingWrite]) -> tuple[Interrupt, ...]:
+    """The interrupts among ``writes``, each id once."""
+    found: dict[str, Interrupt] = {}
+    for w in writes:
+        if w.kind == "interrupt" and w.value["id"] not in found:
+            found[w.value["id"]] = Interrupt(
+                value=w.value.get("value"),
+                id=w.value["id"],
+                node=w.node,
+                when=w.value.get("when", "during"),
+            )
+    return tuple(found.values())
+
+
+def to_snapshot(checkpoint: Checkpoint) -> StateSnapshot:
+    """The :class:`StateSnapshot` of a checkpoint, as ``get_state`` returns it."""
+    parent = (
+        make_config(
+            checkpoint.parent_thread_id or checkpoint.thread_id, checkpoint.parent_id
+        )
+        if checkpoint.parent_id
+        else None
+    )
+    return StateSnapshot(
+        values=dict(checkpoint.values),
+        next=checkpoint.next,
+        config=make_config(checkpoint.thread_id, checkpoint.id),
+        metadata={
+            "source": checkpoint.source,
+            "step": checkpoint.step,
+            "parents": {},  # LangGraph's: the checkpoints of enclosing graphs
+            "writes": dict(checkpoint.writes),
+            **checkpoint.metadata,
+        },
+        created_at=checkpoint.created_at.isoformat(),
+        parent_config=parent,
+        tasks=snapshot_tasks(checkpoint),
+        interrupts=interrupts_of(checkpoint.pending_writes),
+    )
+
+
+def snapshot_tasks(checkpoint: Checkpoint) -> tuple[StateTask, ...]:
+    """The tasks of a snapshot: each due node with its error, interrupts, result.
+
+    Interrupts that were answered stay listed: a snapshot is a record of what
+    happened from its checkpoint (``StateSnapshot.interrupts`` lists them too).
+    """
+    interrupts = interrupts_of(checkpoint.pending_writes)
+    tasks = []
+    for node in checkpoint.next:
+        errors = [w.value for w in checkpoint.errors if w.node == node]
+        results = [
+            w.value
+            for w in checkpoint.pending_writes
+            if w.kind == "update" and w.node == node
+        ]
+        tasks.append(
+            StateTask(
+                id=f"{checkpoint.id}:{node}",
+                name=node,
+                error=errors[-1] if errors else None,
+                interrupts=tuple(i for i in interrupts if i.node == node),
+                result=results[-1] if results else None,
+            )
+        )
+    return tuple(tasks)

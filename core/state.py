@@ -118,6 +118,18 @@ class StateSchema:
                     ) from exc
         return new
 
+    def initial_values(self) -> dict[str, Any]:
+        """The values of a new thread before its first input: the start value of
+        each reducer key that has one (an empty list for ``Annotated[list, add]``),
+        as LangGraph's channels hold them."""
+        return {
+            name: channel.default
+            if not isinstance(channel.default, list | dict | set)
+            else type(channel.default)()
+            for name, channel in self.channels.items()
+            if channel.default is not _MISSING
+        }
+
     def node_input(self, values: Mapping[str, Any]) -> Any:
         """The state as a node receives it: a dict, or an instance of the dataclass."""
         if self.is_dataclass:

@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
 from timeloom.core.errors import ConfigError
 
@@ -48,6 +50,40 @@ def check_durability(durability: str) -> Durability:
     )
 
 
+@dataclass(slots=True)
+class RunState:
+    """The mutable state of one run (or one ``update_state``): where it writes and
+    the head it expects to find."""
+
+    thread_id: str
+    expected_head: str | None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    writer: CheckpointWriter | None = None
+    """``None`` for ``update_state`` and ``fork``, which always commit at once."""
+    optimistic: bool = False
+    """Started from the head this checkpointer remembers, unread: its input commit
+    must confirm it (see :meth:`CompiledGraph._write_input_checked`)."""
+    replaying: bool = False
+    """Time travel: continuing from a checkpoint named in the config without
+    answering an interrupt (see :meth:`CompiledGraph._replay_base`)."""
+
+    async def commit(
+        self, checkpointer: BaseCheckpointer | None, chain: Sequence[Checkpoint]
+    ) -> None:
+        """Commit ``chain`` expecting this run's head, then move the head to it.
+
+        Raises:
+            ConflictError: another writer moved the thread's head.
+        """
+        if self.writer is not None:
+            await self.writer.commit(chain, expected_head=self.expected_head)
+        elif checkpointer is not None:  # update_state and fork: always at once
+            await CheckpointWriter(checkpointer, "sync").commit(
+                chain, expected_head=self.expected_head
+            )
+        self.expected_head = chain[-1].id
+
+
 class CheckpointWriter:
     """Commits one run's checkpoints, in order, as its durability says."""
 
@@ -62,22 +98,26 @@ class CheckpointWriter:
         self._failure: BaseException | None = None
 
     async def commit(
-        self, checkpoint: Checkpoint, *, expected_head: str | None
+        self, chain: Sequence[Checkpoint], *, expected_head: str | None
     ) -> None:
-        """Commit ``checkpoint`` now (sync) or queue it behind the run (async).
+        """Commit a chain of checkpoints (each the child of the one before) now
+        (sync: one ``put``, or one ``put_many``), or queue it behind the run (async).
 
         Raises:
             ConflictError: (sync) the head moved; (async) an earlier queued commit
                 found it moved, and nothing after it was stored.
         """
         if self.durability == "sync":
-            await self.checkpointer.put(checkpoint, expected_head=expected_head)
+            if len(chain) == 1:
+                await self.checkpointer.put(chain[0], expected_head=expected_head)
+            else:
+                await self.checkpointer.put_many(chain, expected_head=expected_head)
             return
         self._raise_failure()
-        staged = self.checkpointer.stage(checkpoint)  # before any node can touch it
         if not self._queue:
             self._queued_after = expected_head
-        self._queue.append(staged)
+        for checkpoint in chain:  # staged before any node can touch its values
+            self._queue.append(self.checkpointer.stage(checkpoint))
         if self._task is None or self._task.done():
             self._task = asyncio.ensure_future(self._drain())
 

@@ -80,8 +80,8 @@ def test_server_down_mid_run_then_resume(server: Server, postgres_dsn: str) -> N
     assert result == {"log": ["step1", "step2", "step3"], "count": 3}
     assert calls == Counter(step1=1, step2=2, step3=1)
     history = list(app.get_state_history(config))
-    assert [h.metadata.get("step") for h in history] == [2, 1, 0, -1]
-    assert len({h.config["configurable"]["checkpoint_id"] for h in history}) == 4
+    assert [h.metadata.get("step") for h in history] == [3, 2, 1, 0, -1]
+    assert len({h.config["configurable"]["checkpoint_id"] for h in history}) == 5
     run_sync(cp.aclose())
 
 
@@ -102,5 +102,5 @@ def test_server_restarted_mid_run_is_invisible(
     result = app.invoke({"log": [], "count": 0}, config, durability=durability)
     assert result == {"log": ["step1", "step2", "step3"], "count": 3}
     assert calls == Counter(step1=1, step2=1, step3=1)
-    assert len(list(app.get_state_history(config))) == 4
+    assert len(list(app.get_state_history(config))) == 5
     run_sync(cp.aclose())

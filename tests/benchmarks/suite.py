@@ -224,7 +224,7 @@ def _latency_case(run: Run, backend: str, mode: str, synchronous: str) -> None:
         )
 
 
-CHECKPOINTS = {("timeloom", True): 4, ("langgraph", True): 5}
+CHECKPOINTS = {("timeloom", True): 5, ("langgraph", True): 5}
 """Checkpoints per turn; without a checkpointer, the per-unit figure is per step (3)."""
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, TypedDict
 
 SYSTEMS = ("timeloom", "langgraph")
-CHECKPOINTS_PER_TURN = {"timeloom": 4, "langgraph": 5}
+CHECKPOINTS_PER_TURN = {"timeloom": 5, "langgraph": 5}
 """Timeloom writes the input checkpoint and one per step; LangGraph also writes a
 checkpoint for the start of the run (its ``__start__`` step)."""
 NODES = ("plan", "act", "reply")

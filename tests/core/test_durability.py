@@ -58,14 +58,15 @@ def test_async_stores_the_same_history_as_sync(calls: Counter[str]) -> None:
         assert first["count"] == 3
         assert again["count"] == 6
     assert history(app, "async") == history(app, "sync")
-    assert len(history(app, "async")) == 8
+    assert len(history(app, "async")) == 10
 
 
 async def test_steps_run_ahead_of_commits_which_are_batched(
     calls: Counter[str],
 ) -> None:
-    """While the input checkpoint is still being committed, the three steps run;
-    their checkpoints are then committed as one chain."""
+    """While the input checkpoints (step -1 and the input applied, one chain) are
+    still being committed, the three steps run; their checkpoints are then
+    committed as one chain."""
     store = SlowCommits()
     app = linear_graph(store, calls)
     run = asyncio.ensure_future(
@@ -81,7 +82,7 @@ async def test_steps_run_ahead_of_commits_which_are_batched(
     store.release.set()
     result = await run
     assert result == {"log": ["step1", "step2", "step3"], "count": 3}
-    assert store.batches == [[-1], [0, 1, 2]]
+    assert store.batches == [[-1, 0], [1, 2, 3]]
     head = await store.get("t")
     assert head is not None
     assert head.values == result

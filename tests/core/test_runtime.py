@@ -31,10 +31,24 @@ def test_linear_graph_runs_and_checkpoints_every_step(
     result = app.invoke({"log": [], "count": 0}, thread("t"))
     assert result == {"log": ["step1", "step2", "step3"], "count": 3}
     history = list(app.get_state_history(thread("t")))
-    assert [h.metadata["step"] for h in history] == [2, 1, 0, -1]
-    assert [h.metadata["source"] for h in history] == ["loop", "loop", "loop", "input"]
-    assert [h.next for h in history] == [(), ("step3",), ("step2",), ("step1",)]
+    # As in LangGraph: the input checkpoint (step -1, before the input), the
+    # input applied by __start__ (step 0), then one checkpoint per step.
+    assert [h.metadata["step"] for h in history] == [3, 2, 1, 0, -1]
+    assert [h.metadata["source"] for h in history] == [
+        *["loop"] * 4,
+        "input",
+    ]
+    assert [h.next for h in history] == [
+        (),
+        ("step3",),
+        ("step2",),
+        ("step1",),
+        ("__start__",),
+    ]
     assert history[0].metadata["writes"] == {"step3": {"log": ["step3"], "count": 3}}
+    assert history[-2].metadata["writes"] == {"__start__": {"log": [], "count": 0}}
+    assert (history[-1].values, history[-1].metadata["writes"]) == ({"log": []}, {})
+    assert [t.name for t in history[-1].tasks] == ["__start__"]
     # Parent links chain the history, newest to oldest.
     for child, parent in zip(history, history[1:], strict=False):
         assert child.parent_config == parent.config
@@ -57,7 +71,7 @@ def test_threads_are_isolated(memory: MemoryCheckpointer, calls: Counter[str]) -
     app.invoke({"log": ["b"], "count": 20}, thread("b"))
     assert app.get_state(thread("a")).values["count"] == 13
     assert app.get_state(thread("b")).values["log"] == ["b", "step1", "step2", "step3"]
-    assert len(list(app.get_state_history(thread("a")))) == 4
+    assert len(list(app.get_state_history(thread("a")))) == 5
 
 
 def test_second_input_continues_the_thread(
@@ -76,7 +90,8 @@ def test_second_input_continues_the_thread(
         "step3",
     ]
     steps = [h.metadata["step"] for h in app.get_state_history(thread("t"))]
-    assert steps == [6, 5, 4, 3, 2, 1, 0, -1]
+    # As in LangGraph, the second input continues the numbering.
+    assert steps == [8, 7, 6, 5, 4, 3, 2, 1, 0, -1]
 
 
 def test_resume_with_none_after_static_interrupt(
@@ -111,7 +126,7 @@ def test_time_travel_reruns_only_later_steps(
     app = linear_graph(memory, calls)
     app.invoke({"log": [], "count": 0}, thread("t"))
     after_step1 = next(
-        h for h in app.get_state_history(thread("t")) if h.metadata["step"] == 0
+        h for h in app.get_state_history(thread("t")) if h.metadata["step"] == 1
     )
     calls.clear()
     result = app.invoke(None, after_step1.config)
@@ -120,7 +135,7 @@ def test_time_travel_reruns_only_later_steps(
     history = list(app.get_state_history(thread("t")))
     # The old branch is kept beside the new one, which starts with a copy of the
     # replayed checkpoint (as in LangGraph).
-    assert len(history) == 7
+    assert len(history) == 8
     head = app.get_state(thread("t"))
     new_step2 = app.get_state(head.parent_config or {})
     assert new_step2.values["log"] == ["step1", "step2"]
@@ -166,7 +181,7 @@ def test_fork_into_a_new_thread(
     app = linear_graph(memory, calls)
     app.invoke({"log": [], "count": 0}, thread("main"))
     origin = next(
-        h for h in app.get_state_history(thread("main")) if h.metadata["step"] == 0
+        h for h in app.get_state_history(thread("main")) if h.metadata["step"] == 1
     )
     origin_id = origin.config["configurable"]["checkpoint_id"]
     fork_config = app.update_state(
@@ -257,7 +272,7 @@ def test_parallel_fan_out_with_reducer(memory: MemoryCheckpointer) -> None:
     result = app.invoke({"items": [], "total": 0}, thread("t"))
     assert result == {"items": ["start", "a", "b", "join:3"], "total": 3}
     steps = list(app.get_state_history(thread("t")))
-    fan_step = next(s for s in steps if s.metadata["step"] == 1)
+    fan_step = next(s for s in steps if s.metadata["step"] == 2)
     assert set(fan_step.metadata["writes"]) == {"fetch_a", "fetch_b"}
     assert fan_step.next == ("join",), "join runs once, in the next step"
 
@@ -405,7 +420,7 @@ def test_conflicting_writers_get_a_conflict_error(memory: MemoryCheckpointer) ->
 
     asyncio.run(scenario())
     history = list(app.get_state_history(thread("t")))
-    assert [h.metadata["step"] for h in history] == [0, -1], "nothing is lost"
+    assert [h.metadata["step"] for h in history] == [1, 0, -1], "nothing is lost"
 
 
 async def test_async_api(memory: MemoryCheckpointer, calls: Counter[str]) -> None:
@@ -439,7 +454,7 @@ def test_stream_modes(memory: MemoryCheckpointer, calls: Counter[str]) -> None:
     snaps = list(
         app.stream({"log": [], "count": 0}, thread("c"), stream_mode="checkpoints")
     )
-    assert [s.metadata["step"] for s in snaps] == [-1, 0, 1, 2]
+    assert [s.metadata["step"] for s in snaps] == [-1, 0, 1, 2, 3]
     head = app.get_state(thread("c"))
     assert snaps[-1].config == head.config
     with pytest.raises(ConfigError, match="stream_mode"):
@@ -456,8 +471,8 @@ def test_filter_before_and_limit_in_history(
     )
     history = list(app.get_state_history(thread("t")))
     loops = list(app.get_state_history(thread("t"), filter={"source": "loop"}))
-    assert len(loops) == 3
-    older = list(app.get_state_history(thread("t"), before=history[1].config))
+    assert len(loops) == 4
+    older = list(app.get_state_history(thread("t"), before=history[2].config))
     assert [h.metadata["step"] for h in older] == [0, -1]
     assert len(list(app.get_state_history(thread("t"), limit=1))) == 1
 
@@ -475,7 +490,7 @@ def test_metadata_from_config_is_recorded(
     state = app.get_state(thread("t"))
     assert state.metadata["user"] == "ada"
     assert state.metadata["run_id"] == "7"
-    assert len(list(app.get_state_history(thread("t"), filter={"user": "ada"}))) == 4
+    assert len(list(app.get_state_history(thread("t"), filter={"user": "ada"}))) == 5
 
 
 def test_config_errors(memory: MemoryCheckpointer, calls: Counter[str]) -> None:

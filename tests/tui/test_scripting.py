@@ -200,7 +200,7 @@ def test_export_json(demo: MemoryCheckpointer) -> None:
     assert code == 0
     assert data["thread"]["thread_id"] == "refund-4711"
     checkpoints = data["checkpoints"]
-    assert len(checkpoints) == data["thread"]["checkpoint_count"] == 10
+    assert len(checkpoints) == data["thread"]["checkpoint_count"] == 11
     assert checkpoints[0]["step"] == -1
     assert checkpoints[0]["source"] == "input"
     assert checkpoints[-1]["checkpoint_id"] == data["thread"]["head_id"]
@@ -215,7 +215,7 @@ def test_export_json(demo: MemoryCheckpointer) -> None:
 def test_export_text_lists_every_checkpoint(demo: MemoryCheckpointer) -> None:
     code, out, _ = run(["export", "memory:", "question-88"], demo)
     assert code == 0
-    assert sum(line.startswith("question-88@") for line in out.splitlines()) == 3
+    assert sum(line.startswith("question-88@") for line in out.splitlines()) == 4
     assert "Orders ship within 2 business days" in out
 
 
@@ -262,7 +262,7 @@ def test_demo_rebuilds_and_runs_twice(tmp_path: Path) -> None:
         code, listing, _ = run(["threads", str(path), "--json"], None)
         assert code == 0
         counts = {t["thread_id"]: t["checkpoint_count"] for t in json.loads(listing)}
-        assert counts["refund-4711"] == 10
+        assert counts["refund-4711"] == 11
         assert len(counts) == 6
     text = outputs[1]
     assert text.startswith(f"Building the demo database at {path}\n")

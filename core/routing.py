@@ -1,0 +1,84 @@
+"""Routing: which nodes are due after a step, from edges, routers and ``goto``."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from timeloom.core.constants import END
+from timeloom.core.errors import InvalidUpdateError
+
+if TYPE_CHECKING:
+    from timeloom.core.graph import Branch
+    from timeloom.core.state import StateSchema
+
+
+class Router:
+    """A compiled graph's edges and conditional edges, by source node."""
+
+    def __init__(
+        self,
+        nodes: Sequence[str],
+        edges: Sequence[tuple[str, str]],
+        branches: Sequence[Branch],
+        schema: StateSchema,
+    ) -> None:
+        self.nodes = tuple(nodes)
+        self.schema = schema
+        self._order = {name: i for i, name in enumerate(nodes)}
+        self._edges: dict[str, list[str]] = {}
+        for start, end in edges:
+            self._edges.setdefault(start, []).append(end)
+        self._branches: dict[str, list[Branch]] = {}
+        for branch in branches:
+            self._branches.setdefault(branch.source, []).append(branch)
+
+    async def next_after(
+        self, ran: Sequence[str], values: Mapping[str, Any], gotos: Sequence[str]
+    ) -> tuple[str, ...]:
+        """The nodes due after ``ran`` wrote ``values``, in the graph's node order.
+
+        A node with no outgoing edge ends its branch: it adds nothing.
+
+        Raises:
+            InvalidUpdateError: a router or ``goto`` named a node that does not exist.
+        """
+        due: set[str] = set(gotos)
+        for name in ran:
+            due.update(self._edges.get(name, ()))
+            for branch in self._branches.get(name, ()):
+                due.update(await self._route(branch, values))
+        due.discard(END)
+        unknown = due - set(self.nodes)
+        if unknown:
+            raise InvalidUpdateError(
+                f"Routing after {', '.join(ran)} named unknown node(s) "
+                f"{', '.join(map(repr, sorted(unknown)))}; nodes: {', '.join(self.nodes)}"
+            )
+        return self.sorted(due)
+
+    async def _route(self, branch: Branch, values: Mapping[str, Any]) -> list[str]:
+        result = branch.path(self.schema.node_input(values))
+        if inspect.isawaitable(result):  # an async router
+            result = await result
+        chosen = (
+            [result]
+            if isinstance(result, str) or not isinstance(result, Sequence)
+            else list(result)
+        )
+        if branch.path_map is None:
+            return [str(c) for c in chosen]
+        try:
+            return [branch.path_map[c] for c in chosen]
+        except KeyError as exc:
+            raise InvalidUpdateError(
+                f"The router after {branch.source!r} returned {exc.args[0]!r}, which "
+                f"its path map does not list ({', '.join(map(repr, branch.path_map))})"
+            ) from exc
+
+    def sorted(self, names: Sequence[str] | set[str]) -> tuple[str, ...]:
+        """``names`` once each, in the graph's node order (others last)."""
+        return tuple(
+            sorted(set(names), key=lambda n: self._order.get(n, len(self._order)))
+        )

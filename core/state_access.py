@@ -1,0 +1,339 @@
+"""Reading and writing a thread's state outside a run: ``get_state``, history,
+``update_state`` and ``fork``, and what running and these share (loading a
+checkpoint, committing one).
+
+:class:`StateAccess` is the half of :class:`~timeloom.core.runtime.CompiledGraph`
+that does not run nodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Generator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from timeloom.core.checkpoint import Checkpoint, Source, new_checkpoint
+from timeloom.core.config import RunConfig, make_config
+from timeloom.core.constants import START
+from timeloom.core.errors import (
+    CheckpointNotFound,
+    ConfigError,
+    InvalidUpdateError,
+    SerializationError,
+)
+from timeloom.core.snapshot import StateSnapshot, to_snapshot
+from timeloom.core.sync import iterate_sync, run_sync
+from timeloom.core.writer import RunState
+
+if TYPE_CHECKING:
+    from timeloom.core.checkpointer import BaseCheckpointer
+    from timeloom.core.graph import NodeSpec
+    from timeloom.core.routing import Router
+    from timeloom.core.state import StateSchema
+
+
+class StateAccess:
+    """State access and time travel of a compiled graph (set up by its ``__init__``)."""
+
+    checkpointer: BaseCheckpointer | None
+    schema: StateSchema
+    nodes: dict[str, NodeSpec]
+    _router: Router
+    _ready: bool
+
+    async def _ensure_ready(self) -> None:
+        if not self._ready and self.checkpointer is not None:
+            await self.checkpointer.setup()
+            self._ready = True
+
+    def _require_thread(self, cfg: RunConfig) -> str:
+        if cfg.thread_id is None:
+            raise ConfigError(
+                'A graph with a checkpointer needs a thread id: pass config={"configurable": '
+                '{"thread_id": "..."}} (or {"thread_id": "..."})',
+                title="Missing thread_id",
+            )
+        return cfg.thread_id
+
+    async def _load(self, thread_id: str, checkpoint_id: str) -> Checkpoint:
+        assert self.checkpointer is not None
+        found = await self.checkpointer.get(thread_id, checkpoint_id)
+        if found is not None:
+            return found
+        elsewhere = await self.checkpointer.get(None, checkpoint_id)
+        if elsewhere is not None:
+            raise CheckpointNotFound(
+                f"Checkpoint {checkpoint_id} belongs to thread {elsewhere.thread_id!r}, "
+                f"not {thread_id!r}; to continue it in {thread_id!r}, fork it first "
+                f"(update_state or fork with the new thread id)"
+            )
+        raise CheckpointNotFound(
+            f"No checkpoint {checkpoint_id} in thread {thread_id!r}"
+        )
+
+    # -- state access and time travel --------------------------------------------------
+
+    def get_state(self, config: Mapping[str, Any]) -> StateSnapshot:
+        """The thread's state at its head, or at the config's checkpoint."""
+        return run_sync(self.aget_state(config))
+
+    async def aget_state(self, config: Mapping[str, Any]) -> StateSnapshot:
+        """The async twin of :meth:`get_state`."""
+        cfg = RunConfig.parse(config)
+        checkpointer = self._require_checkpointer()
+        thread_id = self._require_thread(cfg)
+        await self._ensure_ready()
+        if cfg.checkpoint_id:
+            checkpoint: Checkpoint | None = await self._load(
+                thread_id, cfg.checkpoint_id
+            )
+        else:
+            checkpoint = await checkpointer.get(thread_id)
+        if checkpoint is None:
+            return StateSnapshot(
+                values={},
+                next=(),
+                config=make_config(thread_id, None),
+                metadata={},
+                created_at="",
+                parent_config=None,
+            )
+        return to_snapshot(checkpoint)
+
+    def get_state_history(
+        self,
+        config: Mapping[str, Any],
+        *,
+        filter: Mapping[str, Any] | None = None,
+        before: Mapping[str, Any] | str | None = None,
+        limit: int | None = None,
+    ) -> Generator[StateSnapshot, None, None]:
+        """The thread's snapshots, newest first (all branches of the thread).
+
+        Args:
+            filter: only checkpoints whose metadata (or ``source``/``step``) match.
+            before: only checkpoints older than this config or checkpoint id.
+            limit: at most this many.
+        """
+        return iterate_sync(
+            self.aget_state_history(config, filter=filter, before=before, limit=limit)
+        )
+
+    async def aget_state_history(
+        self,
+        config: Mapping[str, Any],
+        *,
+        filter: Mapping[str, Any] | None = None,
+        before: Mapping[str, Any] | str | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[StateSnapshot]:
+        """The async twin of :meth:`get_state_history`."""
+        checkpointer = self._require_checkpointer()
+        thread_id = self._require_thread(RunConfig.parse(config))
+        await self._ensure_ready()
+        before_id = (
+            RunConfig.parse(before).checkpoint_id
+            if isinstance(before, Mapping)
+            else before
+        )
+        async for meta in checkpointer.list(
+            thread_id, before=before_id, limit=limit, filter=filter
+        ):
+            checkpoint = await checkpointer.get(meta.thread_id, meta.id)
+            if checkpoint is not None:
+                yield to_snapshot(checkpoint)
+
+    def update_state(
+        self,
+        config: Mapping[str, Any],
+        values: Mapping[str, Any] | None,
+        as_node: str | None = None,
+    ) -> dict[str, Any]:
+        """Write a new checkpoint with ``values`` applied as if ``as_node`` wrote them.
+
+        The new checkpoint's parent is the config's checkpoint (or the head), so
+        editing an old checkpoint grows a new branch and moves the head to it. If the
+        config names a checkpoint of *another* thread and a thread id that does not
+        exist yet, the new thread is a fork of that checkpoint (``source="fork"``).
+
+        Args:
+            config: the thread, and optionally the checkpoint to start from.
+            values: a partial update, applied through the reducers (``None``: none).
+            as_node: whose update this is: decides the reducers' writer and which
+                nodes run next. By default the node that wrote the checkpoint.
+
+        Returns:
+            The config of the new checkpoint (pass it to ``invoke(None, ...)``).
+        """
+        return run_sync(self.aupdate_state(config, values, as_node))
+
+    async def aupdate_state(
+        self,
+        config: Mapping[str, Any],
+        values: Mapping[str, Any] | None,
+        as_node: str | None = None,
+    ) -> dict[str, Any]:
+        """The async twin of :meth:`update_state`."""
+        checkpointer = self._require_checkpointer()
+        cfg = RunConfig.parse(config)
+        thread_id = self._require_thread(cfg)
+        await self._ensure_ready()
+        head = await checkpointer.get(thread_id)
+        run = RunState(thread_id, head.id if head else None, dict(cfg.metadata))
+        base = head
+        if cfg.checkpoint_id and (head is None or head.id != cfg.checkpoint_id):
+            base = await checkpointer.get(None, cfg.checkpoint_id)
+            if base is None:
+                raise CheckpointNotFound(f"No checkpoint {cfg.checkpoint_id}")
+        source: Source = "update"
+        if base is not None:
+            require_readable(base)
+        if base is not None and base.thread_id != thread_id:
+            if head is not None:
+                raise ConfigError(
+                    f"Cannot fork checkpoint {base.id} of {base.thread_id!r} into "
+                    f"{thread_id!r}: that thread already exists; pick a new thread id",
+                    title="Thread exists",
+                )
+            source = "fork"
+        checkpoint = await self._write_update(run, base, values, as_node, source)
+        return make_config(checkpoint.thread_id, checkpoint.id)
+
+    def fork(
+        self,
+        config: Mapping[str, Any],
+        thread_id: str,
+        values: Mapping[str, Any] | None = None,
+        as_node: str | None = None,
+    ) -> dict[str, Any]:
+        """Branch the config's checkpoint into the new thread ``thread_id``.
+
+        Returns:
+            The config of the new thread's first checkpoint.
+        """
+        return run_sync(self.afork(config, thread_id, values, as_node))
+
+    async def afork(
+        self,
+        config: Mapping[str, Any],
+        thread_id: str,
+        values: Mapping[str, Any] | None = None,
+        as_node: str | None = None,
+    ) -> dict[str, Any]:
+        """The async twin of :meth:`fork`."""
+        cfg = RunConfig.parse(config)
+        source_thread = self._require_thread(cfg)
+        checkpoint_id = cfg.checkpoint_id
+        if checkpoint_id is None:
+            head = await self._require_checkpointer().get(source_thread)
+            if head is None:
+                raise CheckpointNotFound(f"Thread {source_thread!r} has no checkpoints")
+            checkpoint_id = head.id
+        target = {
+            "configurable": {"thread_id": thread_id, "checkpoint_id": checkpoint_id}
+        }
+        return await self.aupdate_state(target, values, as_node)
+
+    async def _write_update(
+        self,
+        run: RunState,
+        base: Checkpoint | None,
+        values: Mapping[str, Any] | None,
+        as_node: str | None,
+        source: Source,
+    ) -> Checkpoint:
+        writer = await self._infer_writer(base, as_node)
+        update = dict(values or {})
+        name = writer or START
+        new_values = self.schema.apply(base.values if base else {}, [(name, update)])
+        if base is not None and (values is None or writer is None):
+            next_nodes = base.next
+        else:
+            next_nodes = await self._router.next_after([name], new_values, [])
+        return await self._commit(
+            run,
+            parent=base,
+            source=source,
+            values=new_values,
+            next_nodes=next_nodes,
+            writes={name: update} if values is not None else {},
+        )
+
+    async def _infer_writer(
+        self, base: Checkpoint | None, as_node: str | None
+    ) -> str | None:
+        """Whose update an ``update_state`` is: ``as_node``, else inferred.
+
+        As LangGraph infers it: the node that wrote the checkpoint (``START`` for a
+        run's input). A fork or an edit records no node of its own, so the
+        inference looks through it to the checkpoint it copied. ``None`` when no
+        writer can be found (e.g. the copied checkpoint was pruned): the update
+        then keeps the checkpoint's ``next``.
+
+        Raises:
+            InvalidUpdateError: an unknown ``as_node``, or several nodes wrote it.
+        """
+        if as_node is not None:
+            if as_node not in self.nodes and as_node != START:
+                raise InvalidUpdateError(
+                    f"as_node={as_node!r} is not a node of this graph; nodes: "
+                    f"{', '.join(self.nodes)}"
+                )
+            return as_node
+        current = base
+        while current is not None:
+            writers = [n for n in current.writes if n in self.nodes or n == START]
+            if len(writers) > 1:
+                raise InvalidUpdateError(
+                    f"Several nodes ({', '.join(writers)}) wrote checkpoint "
+                    f"{current.id}; pass as_node to say whose update this is"
+                )
+            if writers:
+                return writers[0]
+            if current.source not in ("update", "fork") or current.parent_id is None:
+                return START
+            assert self.checkpointer is not None
+            current = await self.checkpointer.get(
+                current.parent_thread_id or current.thread_id, current.parent_id
+            )
+        return None if base is not None else START
+
+    def _require_checkpointer(self) -> BaseCheckpointer:
+        if self.checkpointer is None:
+            raise ConfigError(
+                "This needs a graph compiled with a checkpointer",
+                title="No checkpointer",
+            )
+        return self.checkpointer
+
+    async def _commit(
+        self,
+        run: RunState,
+        *,
+        parent: Checkpoint | None,
+        source: Source,
+        values: dict[str, Any],
+        next_nodes: tuple[str, ...],
+        writes: dict[str, Any],
+    ) -> Checkpoint:
+        """Make the child of ``parent`` and commit it for ``run``."""
+        checkpoint = new_checkpoint(
+            parent,
+            thread_id=run.thread_id,
+            source=source,
+            values=values,
+            next=next_nodes,
+            writes=writes,
+            metadata=run.metadata,
+        )
+        await run.commit(self.checkpointer, [checkpoint])
+        return checkpoint
+
+
+def require_readable(checkpoint: Checkpoint) -> None:
+    if checkpoint.unreadable:
+        raise SerializationError(
+            f"Checkpoint {checkpoint.id} of thread {checkpoint.thread_id!r} has values "
+            f"that could not be read back ({', '.join(checkpoint.unreadable)}); continue "
+            f"from another checkpoint",
+            title="Unreadable checkpoint",
+        )

@@ -1,0 +1,161 @@
+"""The same program on LangGraph and on Timeloom records the same history.
+
+Each scenario is written once against the LangGraph API names and run twice:
+with LangGraph's runtime and in-memory saver (a dev dependency), and with
+Timeloom's. The histories must agree on what a user of ``get_state_history``
+reads: how many checkpoints, and each one's step, source, ``next``, task names,
+interrupts and values.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypedDict
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import END as LG_END
+from langgraph.graph import START as LG_START
+from langgraph.graph import StateGraph as LgStateGraph
+from langgraph.types import Command as LgCommand
+from langgraph.types import interrupt as lg_interrupt
+
+from timeloom.backends.memory import MemoryCheckpointer
+from timeloom.core import END, START, Command, StateGraph, interrupt
+
+
+@dataclass(frozen=True)
+class Api:
+    """The names a LangGraph program imports, from one of the two runtimes."""
+
+    StateGraph: Any
+    START: str
+    END: str
+    Command: Any
+    interrupt: Callable[[Any], Any]
+    checkpointer: Callable[[], Any]
+
+
+LANGGRAPH = Api(
+    LgStateGraph, LG_START, LG_END, LgCommand, lg_interrupt, InMemorySaver
+)
+TIMELOOM = Api(StateGraph, START, END, Command, interrupt, MemoryCheckpointer)
+
+
+class State(TypedDict, total=False):
+    log: Annotated[list[str], operator.add]
+    n: int
+    ok: bool
+
+
+def approval(api: Api) -> Any:
+    """propose -> approve (interrupt) -> notify."""
+
+    def propose(state: State) -> dict[str, Any]:
+        return {"log": ["propose"], "n": state.get("n", 0) + 1}
+
+    def approve(state: State) -> dict[str, Any]:
+        answer = api.interrupt({"question": "approve?"})
+        return {"log": [f"answer:{answer}"]}
+
+    def notify(state: State) -> dict[str, Any]:
+        return {"log": ["notify"]}
+
+    graph = api.StateGraph(State)
+    graph.add_node("propose", propose)
+    graph.add_node("approve", approve)
+    graph.add_node("notify", notify)
+    graph.add_edge(api.START, "propose")
+    graph.add_edge("propose", "approve")
+    graph.add_edge("approve", "notify")
+    graph.add_edge("notify", api.END)
+    return graph.compile(checkpointer=api.checkpointer())
+
+
+def config(thread_id: str = "t") -> dict[str, Any]:
+    return {"configurable": {"thread_id": thread_id}}
+
+
+def shape(app: Any, thread_id: str = "t") -> list[tuple[Any, ...]]:
+    """What a user reads of each checkpoint of the thread, newest first."""
+    return [
+        (
+            s.metadata["step"],
+            s.metadata["source"],
+            s.next,
+            tuple(t.name for t in s.tasks),
+            tuple(len(t.interrupts) for t in s.tasks),
+            dict(s.values),
+            s.metadata.get("parents"),
+        )
+        for s in app.get_state_history(config(thread_id))
+    ]
+
+
+def at_next(app: Any, node: str) -> Any:
+    return [s for s in app.get_state_history(config()) if s.next == (node,)][-1]
+
+
+def run_twice(scenario: Callable[[Api, Any], Any]) -> None:
+    results = {}
+    for name, api in (("langgraph", LANGGRAPH), ("timeloom", TIMELOOM)):
+        app = approval(api)
+        returned = scenario(api, app)
+        results[name] = (returned, shape(app))
+    assert results["timeloom"] == results["langgraph"]
+
+
+def values_only(result: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in result.items() if k != "__interrupt__"}
+
+
+def test_input_interrupt_and_resume() -> None:
+    def scenario(api: Api, app: Any) -> Any:
+        paused = app.invoke({"log": [], "n": 0}, config())
+        done = app.invoke(api.Command(resume="yes"), config())
+        return values_only(paused), len(paused["__interrupt__"]), done
+
+    run_twice(scenario)
+
+
+def test_second_input_on_a_thread() -> None:
+    def scenario(api: Api, app: Any) -> Any:
+        app.invoke({"log": [], "n": 0}, config())
+        app.invoke(api.Command(resume="a"), config())
+        app.invoke({"log": ["again"]}, config())
+        return app.invoke(api.Command(resume="b"), config())
+
+    run_twice(scenario)
+
+
+def test_replay_from_before_an_interrupt() -> None:
+    def scenario(api: Api, app: Any) -> Any:
+        app.invoke({"log": [], "n": 0}, config())
+        app.invoke(api.Command(resume="yes"), config())
+        replayed = app.invoke(None, at_next(app, "approve").config)
+        done = app.invoke(api.Command(resume="no"), config())
+        return values_only(replayed), len(replayed["__interrupt__"]), done
+
+    run_twice(scenario)
+
+
+@pytest.mark.parametrize("node", ["propose", "approve", "__start__"])
+def test_update_state_without_as_node(node: str) -> None:
+    def scenario(api: Api, app: Any) -> Any:
+        app.invoke({"log": [], "n": 0}, config())
+        edited = app.update_state(at_next(app, node).config, {"n": 10})
+        snapshot = app.get_state(edited)
+        return snapshot.next, snapshot.metadata["source"], dict(snapshot.values)
+
+    run_twice(scenario)
+
+
+def test_replay_from_the_input_checkpoint() -> None:
+    def scenario(api: Api, app: Any) -> Any:
+        app.invoke({"log": [], "n": 0}, config())
+        first = list(app.get_state_history(config()))[-1]
+        return values_only(app.invoke(None, first.config))
+
+    run_twice(scenario)
