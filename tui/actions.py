@@ -15,14 +15,12 @@ import json
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Final, Literal, TypeAlias
 
-from timeloom.core.checkpoint import Checkpoint, PendingWrite, Source
+from timeloom.core.checkpoint import Checkpoint, PendingWrite, Source, new_checkpoint
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.config import make_config
 from timeloom.core.errors import NodeError, TimeloomError
-from timeloom.core.ids import new_checkpoint_id
 from timeloom.core.interrupts import Command
 from timeloom.core.runtime import CompiledGraph
 from timeloom.tui.editcheck import ParsedEdit, graph_update
@@ -254,14 +252,10 @@ async def _put_direct(
     writes: dict[str, Any],
     expected_head: str | None,
 ) -> Checkpoint:
-    checkpoint = Checkpoint(
-        id=new_checkpoint_id(),
+    checkpoint = new_checkpoint(
+        parent,
         thread_id=thread_id,
-        parent_id=parent.id,
-        parent_thread_id=parent.thread_id,
-        step=parent.step + 1,
         source=source,
-        created_at=datetime.now(UTC),
         values=dict(values),
         next=parent.next,
         writes=writes,
