@@ -38,9 +38,7 @@ class Api:
     checkpointer: Callable[[], Any]
 
 
-LANGGRAPH = Api(
-    LgStateGraph, LG_START, LG_END, LgCommand, lg_interrupt, InMemorySaver
-)
+LANGGRAPH = Api(LgStateGraph, LG_START, LG_END, LgCommand, lg_interrupt, InMemorySaver)
 TIMELOOM = Api(StateGraph, START, END, Command, interrupt, MemoryCheckpointer)
 
 
