@@ -62,6 +62,9 @@ VERSION_KEY: Final = "langgraph.v"
 DELTA_KEY: Final = "langgraph.delta_channels_not_shown"
 """Metadata key listing DeltaChannel channels whose value this checkpoint does not
 store (they need the graph's reducer to rebuild)."""
+ORIGIN_KEY: Final = "timeloom_forked_from"
+"""Metadata key of a checkpoint copied into a new thread (a branch):
+``{"thread_id", "checkpoint_ns", "checkpoint_id"}`` of the checkpoint it copies."""
 UPDATE_NODE: Final = "update_state"
 """The node shown for writes made by ``update_state`` (LangGraph keeps no as_node)."""
 
@@ -467,6 +470,28 @@ def _sends(raw: RawCheckpoint | None) -> Sequence[Any]:
     return sends if isinstance(sends, list | tuple) else ()
 
 
+def origin_of(metadata: Mapping[str, Any]) -> tuple[str, str] | None:
+    """``(timeline, checkpoint id)`` a branched thread's checkpoint was copied from
+    (``metadata[ORIGIN_KEY]``, see :mod:`timeloom.backends.langgraph.copy`)."""
+    origin = metadata.get(ORIGIN_KEY)
+    if not isinstance(origin, Mapping):
+        return None
+    thread_id, ns = origin.get("thread_id"), origin.get("checkpoint_ns") or ""
+    checkpoint_id = origin.get("checkpoint_id")
+    if not isinstance(thread_id, str) or not isinstance(checkpoint_id, str):
+        return None
+    return compose_thread_id(thread_id, str(ns)), checkpoint_id
+
+
+def parent_of(raw: RawCheckpoint) -> tuple[str | None, str | None]:
+    """``(parent id, parent timeline)``: the row's parent in its own timeline, or, for
+    the copy a branch starts at, the checkpoint it was copied from (a fork)."""
+    origin = origin_of(raw.metadata)
+    if origin is not None:
+        return raw.parent_id or origin[1], origin[0]
+    return raw.parent_id, raw.timeline if raw.parent_id else None
+
+
 def to_meta(
     raw: RawCheckpoint,
     parent_writes: Sequence[RawWrite],
@@ -481,11 +506,12 @@ def to_meta(
             step_writes(parent_writes, raw.source, _sends(parent), decode=False)
         )
     has_error, has_interrupt = _flags(own_writes)
+    parent_id, parent_thread_id = parent_of(raw)
     return CheckpointMeta(
         id=raw.id,
         thread_id=raw.timeline,
-        parent_id=raw.parent_id,
-        parent_thread_id=raw.timeline if raw.parent_id else None,
+        parent_id=parent_id,
+        parent_thread_id=parent_thread_id,
         step=raw.step,
         source=raw.source,
         created_at=raw.created_at,
@@ -529,11 +555,12 @@ def to_checkpoint(
         missing = sorted(str(c) for c in deltas if c not in channel_values)
         if missing:
             metadata[DELTA_KEY] = missing
+    parent_id, parent_thread_id = parent_of(raw)
     return Checkpoint(
         id=raw.id,
         thread_id=raw.timeline,
-        parent_id=raw.parent_id,
-        parent_thread_id=raw.timeline if raw.parent_id else None,
+        parent_id=parent_id,
+        parent_thread_id=parent_thread_id,
         step=raw.step,
         source=raw.source,
         created_at=raw.created_at,

@@ -19,7 +19,7 @@ import asyncpg
 
 from timeloom.backends.dsn import mask_dsn, scrub
 from timeloom.backends.langgraph.decode import decode_json_text, decode_typed, inert
-from timeloom.backends.langgraph.mapping import RawCheckpoint, RawWrite
+from timeloom.backends.langgraph.mapping import ORIGIN_KEY, RawCheckpoint, RawWrite
 from timeloom.backends.langgraph.reader import LangGraphReader, ThreadRow, keep_internal
 from timeloom.backends.langgraph.shared import SharedDecoder
 from timeloom.core.errors import SchemaError, StoreConnectionError
@@ -358,6 +358,22 @@ class LangGraphPostgres(LangGraphReader):
             [parent_id],
             values=False,
             tail=" ORDER BY c.checkpoint_id",
+        )
+
+    async def _rows_forked_from(
+        self, thread_id: str, ns: str, checkpoint_id: str | None
+    ) -> builtins.list[RawCheckpoint]:
+        origin = f"c.metadata->'{ORIGIN_KEY}'"
+        where = (
+            f"{origin}->>'thread_id' = $1 AND "
+            f"COALESCE({origin}->>'checkpoint_ns', '') = $2"
+        )
+        params: list[Any] = [thread_id, ns]
+        if checkpoint_id is not None:
+            where += f" AND {origin}->>'checkpoint_id' = $3"
+            params.append(checkpoint_id)
+        return await self._select(
+            where, params, values=False, tail=" ORDER BY c.checkpoint_id"
         )
 
     async def _rows_by_key(

@@ -22,6 +22,7 @@ from timeloom.backends.langgraph.mapping import (
     RawWrite,
     compose_thread_id,
     is_internal_channel,
+    origin_of,
     split_thread_id,
     to_checkpoint,
     to_meta,
@@ -119,6 +120,13 @@ class LangGraphReader(BaseCheckpointer):
     @abstractmethod
     async def _rows_where_parent(self, parent_id: str) -> builtins.list[RawCheckpoint]:
         """Rows (summary decode) whose parent is ``parent_id``, in any thread."""
+
+    @abstractmethod
+    async def _rows_forked_from(
+        self, thread_id: str, ns: str, checkpoint_id: str | None
+    ) -> builtins.list[RawCheckpoint]:
+        """Rows (summary decode) copied from timeline ``(thread_id, ns)`` by a
+        branch (``metadata[ORIGIN_KEY]``), from ``checkpoint_id`` or any."""
 
     @abstractmethod
     async def _rows_by_key(
@@ -405,9 +413,33 @@ class LangGraphReader(BaseCheckpointer):
 
     async def children(self, checkpoint_id: str) -> builtins.list[CheckpointMeta]:
         rows = await self._rows_where_parent(checkpoint_id)
+        found = await self._row(None, None, checkpoint_id)
+        if found is not None:  # and the branches copied from it
+            rows += [
+                r
+                for r in await self._rows_forked_from(
+                    found.thread_id, found.ns, checkpoint_id
+                )
+                if r.parent_id is None
+            ]
         out: builtins.list[CheckpointMeta] = []
         for row in rows:
             out.extend(await self._metas(row.thread_id, row.ns, [row]))
+        return out
+
+    async def forks(self, thread_id: str) -> dict[str, builtins.list[CheckpointMeta]]:
+        """The branches copied from a timeline's checkpoints into other threads, by
+        checkpoint id: one query for the whole timeline (LangGraph's own forks
+        never leave their thread)."""
+        resolved = await self._resolve(thread_id)
+        if resolved is None:
+            return {}
+        out: dict[str, builtins.list[CheckpointMeta]] = {}
+        for row in await self._rows_forked_from(*resolved, None):
+            origin = origin_of(row.metadata)
+            if origin is not None:
+                metas = await self._metas(row.thread_id, row.ns, [row])
+                out.setdefault(origin[1], []).extend(metas)
         return out
 
     async def recent(

@@ -25,7 +25,7 @@ from timeloom.backends.langgraph.decode import (
     decode_json_text,
     inert,
 )
-from timeloom.backends.langgraph.mapping import RawCheckpoint, RawWrite
+from timeloom.backends.langgraph.mapping import ORIGIN_KEY, RawCheckpoint, RawWrite
 from timeloom.backends.langgraph.reader import LangGraphReader, ThreadRow, keep_internal
 from timeloom.backends.langgraph.shared import SharedDecoder
 from timeloom.backends.langgraph.sizes import Restored, StoredCheckpoint
@@ -396,6 +396,25 @@ class LangGraphSqlite(LangGraphReader):
             f"SELECT {_COLUMNS} FROM checkpoints WHERE parent_checkpoint_id = ? "
             "ORDER BY checkpoint_id",
             [parent_id],
+        )
+        return [self._raw(r, False) for r in rows]
+
+    async def _rows_forked_from(
+        self, thread_id: str, ns: str, checkpoint_id: str | None
+    ) -> builtins.list[RawCheckpoint]:
+        origin = f"json_extract(CAST(metadata AS TEXT), '$.{ORIGIN_KEY}"
+        where = [
+            f"{origin}.thread_id') = ?",
+            f"COALESCE({origin}.checkpoint_ns'), '') = ?",
+        ]
+        params: list[Any] = [thread_id, ns]
+        if checkpoint_id is not None:
+            where.append(f"{origin}.checkpoint_id') = ?")
+            params.append(checkpoint_id)
+        rows = await self._query(
+            f"SELECT {_COLUMNS} FROM checkpoints WHERE {' AND '.join(where)} "
+            "ORDER BY checkpoint_id",
+            params,
         )
         return [self._raw(r, False) for r in rows]
 
