@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import traceback
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, TypeAlias
 
@@ -173,7 +173,7 @@ async def save_edit(
         config = make_config(checkpoint.thread_id, checkpoint.id)
         config["metadata"] = dict(EDIT_METADATA)
         written = await graph.aupdate_state(config, update, as_node)
-        return await _read_back(checkpointer, written)
+        return await read_back(checkpointer, written)
     head = await checkpointer.get_thread(checkpoint.thread_id)
     return await _put_direct(
         checkpointer,
@@ -215,7 +215,7 @@ async def branch(
         config = make_config(checkpoint.thread_id, checkpoint.id)
         config["metadata"] = dict(EDIT_METADATA)
         written = await graph.afork(config, new_thread_id, update, as_node)
-        return await _read_back(checkpointer, written)
+        return await read_back(checkpointer, written)
     writes: dict[str, Any] = {}
     if edit is not None and (edit.changed or edit.removed):
         writes[EDIT_WRITER] = [*edit.changed, *edit.removed]
@@ -262,12 +262,13 @@ async def _put_direct(
         metadata=dict(EDIT_METADATA),
     )
     await checkpointer.put(checkpoint, expected_head=expected_head)
-    return await _read_back(checkpointer, make_config(thread_id, checkpoint.id))
+    return await read_back(checkpointer, make_config(thread_id, checkpoint.id))
 
 
-async def _read_back(
+async def read_back(
     checkpointer: BaseCheckpointer, config: Mapping[str, Any]
 ) -> Checkpoint:
+    """The checkpoint ``config`` names, as ``checkpointer`` reads it."""
     configurable = config["configurable"]
     found = await checkpointer.get(
         configurable["thread_id"], configurable["checkpoint_id"]
@@ -325,10 +326,52 @@ def parse_answer(text: str) -> Any:
         return text
 
 
+RunFn: TypeAlias = Callable[[Any, Checkpoint], AsyncIterator[str]]
+"""Runs the graph from a checkpoint with an input (``None`` or a ``Command``) and
+yields the id of every checkpoint it commits in that thread, as it commits."""
+
+
 async def resume(
     checkpointer: BaseCheckpointer,
     graph: CompiledGraph | None,
     checkpoint: Checkpoint,
+    *,
+    ask: AskFn | None = None,
+    on_checkpoint: ProgressFn | None = None,
+    answer: Answer | None = None,
+) -> ResumeOutcome:
+    """Continue the thread from ``checkpoint`` with Timeloom's runtime.
+
+    See :func:`drive` for the arguments and what happens at interrupts.
+
+    Raises:
+        ActionRefused: read-only, no graph, or nothing to run from ``checkpoint``.
+        NodeError: a node raised (its error is stored on the checkpoint it ran from).
+    """
+    _require(checkpointer, graph, "resume")
+    assert graph is not None
+
+    async def run(run_input: Any, current: Checkpoint) -> AsyncIterator[str]:
+        config = make_config(current.thread_id, current.id)
+        async for snapshot in graph.astream(
+            run_input, config, stream_mode="checkpoints"
+        ):
+            yield snapshot.config["configurable"]["checkpoint_id"]
+
+    return await drive(
+        checkpointer,
+        checkpoint,
+        run,
+        ask=ask,
+        on_checkpoint=on_checkpoint,
+        answer=answer,
+    )
+
+
+async def drive(
+    checkpointer: BaseCheckpointer,
+    checkpoint: Checkpoint,
+    run: RunFn,
     *,
     ask: AskFn | None = None,
     on_checkpoint: ProgressFn | None = None,
@@ -340,13 +383,13 @@ async def resume(
     ``ask`` (each time the run pauses at one); without an answer the run stops
     there. A static breakpoint (``interrupt_before``/``after``) stops the run; calling
     this again continues past it. Cancelling the task that awaits this leaves only
-    whole steps committed: the runtime commits a step atomically or not at all.
+    whole steps committed: the runtimes commit a step atomically or not at all.
 
     Args:
-        checkpointer: a writable checkpointer (the graph's).
-        graph: the loaded graph (bound to ``checkpointer``).
+        checkpointer: reads back what the run commits (it shows the checkpoints).
         checkpoint: where to continue from: the head, or an older checkpoint (the
             run then grows a new branch and moves the head).
+        run: runs the graph once (Timeloom's runtime, or a LangGraph graph).
         ask: asked for a resume value when the run waits at an interrupt.
         on_checkpoint: told about each committed checkpoint, as it commits.
         answer: the resume value for the first question the run waits at (pending
@@ -356,11 +399,8 @@ async def resume(
         Where the run ended and what it committed.
 
     Raises:
-        ActionRefused: read-only, no graph, or nothing to run from ``checkpoint``.
-        NodeError: a node raised (its error is stored on the checkpoint it ran from).
+        ActionRefused: nothing to run from ``checkpoint``.
     """
-    _require(checkpointer, graph, "resume")
-    assert graph is not None
     current = await checkpointer.get(checkpoint.thread_id, checkpoint.id) or checkpoint
     committed: list[Checkpoint] = []
     first = True
@@ -388,19 +428,14 @@ async def resume(
             return ResumeOutcome("stopped", current, tuple(committed))
         first = False
         last_id = current.id
-        config = make_config(current.thread_id, current.id)
-        stream = graph.astream(run_input, config, stream_mode="checkpoints")
-        async for snapshot in stream:
-            cid = snapshot.config["configurable"]["checkpoint_id"]
-            config = make_config(current.thread_id, cid)
-            written = await _read_back(checkpointer, config)
+        async for cid in run(run_input, current):
+            written = await read_back(checkpointer, make_config(current.thread_id, cid))
             committed.append(written)
             last_id = cid
             if on_checkpoint is not None:
                 on_checkpoint(written)
         # Re-read: an interrupt is recorded on the checkpoint the run stopped at.
-        config = make_config(current.thread_id, last_id)
-        current = await _read_back(checkpointer, config)
+        current = await read_back(checkpointer, make_config(current.thread_id, last_id))
 
 
 def _asks(interrupts: tuple[PendingWrite, ...]) -> bool:

@@ -59,6 +59,8 @@ from timeloom.tui.messages import (
     ThreadsCounted,
     ThreadsPage,
 )
+from timeloom.tui.runners.base import BranchOptions, Runner
+from timeloom.tui.runners.native import TimeloomRunner
 from timeloom.tui.screens.branch import BranchScreen
 from timeloom.tui.screens.diff import DiffScreen
 from timeloom.tui.screens.editor import EditorScreen, EditRequest
@@ -216,16 +218,20 @@ class TimeloomApp(LoaderApp):
         checkpointer: BaseCheckpointer,
         *,
         graph: CompiledGraph | None = None,
+        runner: Runner | None = None,
         close_on_exit: bool = True,
     ) -> None:
         """Args:
         checkpointer: what to browse; the app calls its ``setup()``.
-        graph: the graph loaded with ``--graph``, bound to ``checkpointer``;
-            resuming needs it, editing and branching use its schema and reducers.
+        graph: the Timeloom graph loaded with ``--graph``, bound to
+            ``checkpointer``; resuming needs it, editing and branching use its
+            schema and reducers.
+        runner: who carries out edit, branch and resume (default: Timeloom's
+            runtime with ``graph``); see :mod:`timeloom.tui.runners`.
         close_on_exit: call the checkpointer's ``aclose()`` when the app ends.
         """
         super().__init__(checkpointer, close_on_exit=close_on_exit)
-        self.graph = graph
+        self.runner: Runner = runner or TimeloomRunner(checkpointer, graph)
         self.marked_meta: CheckpointMeta | None = None
         """The summary of the marked checkpoint."""
         self.thread_info: ThreadInfo | None = None
@@ -278,10 +284,22 @@ class TimeloomApp(LoaderApp):
 
     def on_mount(self) -> None:
         self._show_write_state()
+        if self.runner.notice:
+            self.notify(self.runner.notice, title="Writing with your graph")
         self.sub_title = self.checkpointer.url
         self.detail.show_nothing("Opening the database…")
         self.thread_list.focus()
         self._open_database()
+
+    @property
+    def graph(self) -> CompiledGraph | None:
+        """The Timeloom graph behind the write actions, if any."""
+        runner = self.runner
+        return runner.graph if isinstance(runner, TimeloomRunner) else None
+
+    async def on_unmount(self) -> None:
+        # The checkpointer is closed by LoaderApp's handler, which Textual runs too.
+        await self.runner.aclose()
 
     @property
     def thread_list(self) -> ThreadList:
@@ -707,9 +725,7 @@ class TimeloomApp(LoaderApp):
         """Why the write ``action`` (edit, branch, resume) cannot run, or None."""
         for write_action in WRITE_KEYS.values():
             if write_action == action:
-                return actions.write_action_refusal(
-                    self.checkpointer, self.graph, write_action
-                )
+                return self.runner.refusal(write_action)
         return None
 
     def write_refusals(self) -> list[tuple[str, str]]:
@@ -831,12 +847,12 @@ class TimeloomApp(LoaderApp):
     def _editor(
         self, checkpoint: Checkpoint, *, confirm: str = "Save", text: str | None = None
     ) -> EditorScreen:
-        graph = self.graph
+        runner = self.runner
         return EditorScreen(
             checkpoint,
-            schema=graph.schema if graph else None,
-            nodes=list(graph.nodes) if graph else [],
-            default_as_node=actions.default_as_node(graph, checkpoint),
+            schema=runner.schema,
+            nodes=list(runner.nodes),
+            default_as_node=runner.default_as_node(checkpoint),
             confirm=confirm,
             text=text,
         )
@@ -852,12 +868,8 @@ class TimeloomApp(LoaderApp):
             if request is None:
                 return
             try:
-                saved = await actions.save_edit(
-                    self.checkpointer,
-                    self.graph,
-                    checkpoint,
-                    request.edit,
-                    as_node=request.as_node,
+                saved = await self.runner.edit(
+                    checkpoint, request.edit, as_node=request.as_node
                 )
                 break
             except TimeloomError as error:
@@ -885,7 +897,9 @@ class TimeloomApp(LoaderApp):
     async def _branch(self, meta: CheckpointMeta) -> None:
         checkpoint = await self._load_selected(meta)
         name = await actions.suggest_branch_name(self.checkpointer, meta.thread_id)
-        request = await self.push_screen_wait(BranchScreen(checkpoint, name))
+        request = await self.push_screen_wait(
+            BranchScreen(checkpoint, name, offer_ancestry=self.runner.supports_ancestry)
+        )
         if request is None:
             return
         edit: EditRequest | None = None
@@ -896,13 +910,14 @@ class TimeloomApp(LoaderApp):
             if edit is None:
                 self.notify("Nothing was branched.", title="Branch cancelled")
                 return
-        root = await actions.branch(
-            self.checkpointer,
-            self.graph,
+        root = await self.runner.branch(
             checkpoint,
             request.thread_id,
-            edit.edit if edit is not None else None,
-            as_node=edit.as_node if edit is not None else None,
+            BranchOptions(
+                edit=edit.edit if edit is not None else None,
+                as_node=edit.as_node if edit is not None else None,
+                ancestry=request.ancestry,
+            ),
         )
         self.open_thread(root.thread_id, select=root.id)
         self.refresh_threads(select=root.thread_id)
@@ -953,9 +968,7 @@ class TimeloomApp(LoaderApp):
     async def _resume(self, meta: CheckpointMeta) -> None:
         checkpoint = await self._load_selected(meta)
         self.notify(f"Running {meta.thread_id!r} from step {meta.step}…")
-        outcome = await actions.resume(
-            self.checkpointer,
-            self.graph,
+        outcome = await self.runner.resume(
             checkpoint,
             ask=self._ask,
             on_checkpoint=self._committed,
@@ -1020,9 +1033,10 @@ class TimeloomApp(LoaderApp):
 
     def _show_write_state(self) -> None:
         """Badges for what cannot be written (their tooltips say why)."""
-        self.set_class(self.checkpointer.read_only, "-read-only")
+        locked = self.write_refusal("edit") is not None
+        self.set_class(locked, "-read-only")
         self.query_one("#readonly-badge").tooltip = self.write_refusal("edit")
-        no_graph = self.graph is None and not self.checkpointer.read_only
+        no_graph = not locked and self.write_refusal("resume") is not None
         self.set_class(no_graph, "-no-graph")
         self.query_one("#nograph-badge").tooltip = self.write_refusal("resume")
         self.refresh_bindings()

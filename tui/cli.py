@@ -66,8 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--graph",
         metavar="MODULE:ATTR",
         default=None,
-        help="the graph that wrote the database (package.module:attribute), to "
-        "resume runs and check edits against its schema",
+        help="the graph that wrote the database (package.module:attribute or "
+        "file.py:attribute), to resume runs and check edits against its schema; on "
+        "a LangGraph database, your LangGraph graph: edit, branch and resume then "
+        "write through it and LangGraph's own saver",
     )
 
     serve = commands.add_parser(
@@ -131,16 +133,14 @@ def run_open(url: str, *, read_only: bool, graph_ref: str | None = None) -> int:
     """
     try:
         checkpointer = open_url(url, read_only=read_only)
-        graph = None
-        if graph_ref:
-            from timeloom.tui.graphref import load_graph
+        from timeloom.tui.runners import open_runner
 
-            graph = load_graph(graph_ref, checkpointer)
+        runner = open_runner(checkpointer, graph_ref, read_only=read_only)
     except TimeloomError as error:
         return _fail(error)
     from timeloom.tui.app import TimeloomApp  # Textual only when the app runs
 
-    app = TimeloomApp(checkpointer, graph=graph)
+    app = TimeloomApp(checkpointer, runner=runner)
     app.run()
     # A startup-fatal error was printed by the app as it exited (no traceback).
     return app.return_code or 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import types
 import typing
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -123,12 +123,60 @@ def graph_update(
                 for key in edit.removed
             ]
         )
+    channels = schema.channels
+
+    def reducer_of(key: str) -> Callable[[Any, Any], Any] | None:
+        channel = channels.get(key)
+        return channel.reducer if channel is not None else None
+
+    def fits(key: str, value: Any) -> bool:
+        channel = channels.get(key)
+        return channel is None or not check_type(value, channel.annotation, key)
+
+    return reducer_update(
+        original,
+        edit.values,
+        edit.changed,
+        reducer_of,
+        fits,
+        hint=" (open the database without --graph to rewrite the values as they stand)",
+    )
+
+
+def reducer_update(
+    original: Mapping[str, Any],
+    values: Mapping[str, Any],
+    changed: Sequence[str],
+    reducer_of: Callable[[str], Callable[[Any, Any], Any] | None],
+    fits: Callable[[str, Any], bool] = lambda key, value: True,
+    *,
+    hint: str = "",
+) -> dict[str, Any]:
+    """The partial update that turns ``original`` into ``values`` through reducers.
+
+    The algorithm behind :func:`graph_update`, for any runtime: for a key with a
+    reducer the update is the appended tail when the edit only appended, else the
+    whole value (which a reducer that replaces items by id, like LangGraph's
+    ``add_messages``, accepts); either way the reducer's result must be exactly what
+    the user wrote.
+
+    Args:
+        original: the values before the edit.
+        values: the values as edited.
+        changed: the keys whose value differs.
+        reducer_of: the reducer of a key, or None.
+        fits: whether a value is acceptable for a key (its annotation).
+        hint: added to each refusal (what else the user can do).
+
+    Raises:
+        JsonEditError: keys whose reducer cannot produce the edited value.
+    """
     update: dict[str, Any] = {}
     refused: list[str] = []
-    for key in edit.changed:
-        new = edit.values[key]
-        channel = schema.channels.get(key)
-        if channel is None or channel.reducer is None or key not in original:
+    for key in changed:
+        new = values[key]
+        reducer = reducer_of(key)
+        if reducer is None or key not in original:
             update[key] = new
             continue
         old = original[key]
@@ -137,17 +185,16 @@ def graph_update(
             candidates.insert(0, new[len(old) :])
         for candidate in candidates:
             try:
-                combined = channel.reducer(old, candidate)
+                combined = reducer(old, candidate)
             except Exception:  # the reducer rejects this shape: try the next one
                 continue
-            if combined == new and not check_type(combined, channel.annotation, key):
+            if combined == new and fits(key, combined):
                 update[key] = candidate
                 break
         else:
             refused.append(
                 f"{key} is combined by a reducer, which an update cannot bypass: "
-                f"only appending items can be saved (open the database without "
-                f"--graph to rewrite the values as they stand)"
+                f"only appending items can be saved{hint}"
             )
     if refused:
         raise JsonEditError(refused)

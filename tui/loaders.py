@@ -160,6 +160,11 @@ class LoaderApp(App[None]):
     @work(group="forks", exit_on_error=False)
     async def _load_forks(self, thread_id: str, ids: list[str]) -> None:
         forks: dict[str, list[CheckpointMeta]] = {}
+        by_thread = getattr(self.checkpointer, "forks", None)
+        if by_thread is not None:  # the LangGraph reader: one query per thread
+            found: dict[str, list[CheckpointMeta]] = await by_thread(thread_id)
+            self.post_message(ForksFound(thread_id, {i: found.get(i, []) for i in ids}))
+            return
         for checkpoint_id in ids:
             children = await self.checkpointer.children(checkpoint_id)
             forks[checkpoint_id] = [c for c in children if c.thread_id != thread_id]

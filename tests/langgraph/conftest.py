@@ -57,3 +57,14 @@ def source(request: pytest.FixtureRequest, built: lgdb.Built) -> lgdb.Built:
         return built
     pg: lgdb.Built = request.getfixturevalue("pg_built")
     return pg
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def writable(request: pytest.FixtureRequest, scenario_db: Path) -> str:
+    """A private scenario database to write to: a SQLite copy, then a fresh Postgres
+    database (a path or a DSN)."""
+    if request.param == "sqlite":
+        return str(scenario_db)
+    dsn: str = request.getfixturevalue("postgres_dsn")
+    lgdb.build_postgres(dsn)
+    return dsn

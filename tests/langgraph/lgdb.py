@@ -119,6 +119,11 @@ def _respond(state: State) -> dict[str, Any]:
 
 def chat_graph(saver: BaseCheckpointSaver[Any]) -> Any:
     """A 3-node agent -> tool -> respond graph (one turn = 5 checkpoints)."""
+    return chat_builder().compile(checkpointer=saver)
+
+
+def chat_builder() -> StateGraph[Any]:
+    """The builder of :func:`chat_graph` (``--graph tests.langgraph.lgdb:chat_builder``)."""
     builder = StateGraph(State)
     builder.add_node("agent", _agent)
     builder.add_node("tool", _tool)
@@ -127,7 +132,7 @@ def chat_graph(saver: BaseCheckpointSaver[Any]) -> Any:
     builder.add_edge("agent", "tool")
     builder.add_edge("tool", "respond")
     builder.add_edge("respond", END)
-    return builder.compile(checkpointer=saver)
+    return builder
 
 
 class SmallState(TypedDict, total=False):
@@ -193,6 +198,11 @@ def _deep_step(state: State) -> dict[str, Any]:
 def scenario_graph(saver: BaseCheckpointSaver[Any]) -> Any:
     """typed -> approve (interrupt) -> sub (a subgraph: inner -> deep, itself a
     subgraph) -> respond."""
+    return scenario_builder().compile(checkpointer=saver)
+
+
+def scenario_builder() -> StateGraph[Any]:
+    """The builder of :func:`scenario_graph`."""
     deepest = StateGraph(State)
     deepest.add_node("deepest", _deep_step)
     deepest.add_edge(START, "deepest")
@@ -213,7 +223,7 @@ def scenario_graph(saver: BaseCheckpointSaver[Any]) -> Any:
     builder.add_edge("approve", "sub")
     builder.add_edge("sub", "respond")
     builder.add_edge("respond", END)
-    return builder.compile(checkpointer=saver)
+    return builder
 
 
 def _cfg(thread_id: str, **extra: Any) -> dict[str, Any]:

@@ -25,6 +25,8 @@ class BranchRequest:
 
     thread_id: str
     edit_first: bool
+    ancestry: bool = False
+    """Copy the checkpoint's ancestors into the new thread too."""
 
 
 class BranchScreen(ModalScreen[BranchRequest | None]):
@@ -76,6 +78,7 @@ class BranchScreen(ModalScreen[BranchRequest | None]):
         *,
         taken: Collection[str] = (),
         can_edit: bool = True,
+        offer_ancestry: bool = False,
     ) -> None:
         """Ask where to branch ``checkpoint``.
 
@@ -85,12 +88,14 @@ class BranchScreen(ModalScreen[BranchRequest | None]):
             taken: thread names known to exist, refused as you type (the action
                 checks the database again).
             can_edit: offer "edit the values first".
+            offer_ancestry: offer "copy its history too" (LangGraph databases).
         """
         super().__init__()
         self.checkpoint = checkpoint
         self.suggestion = suggestion
         self.taken = set(taken)
         self.can_edit = can_edit
+        self.offer_ancestry = offer_ancestry
 
     def compose(self) -> ComposeResult:
         with Vertical(id="branch-dialog") as dialog:
@@ -105,6 +110,11 @@ class BranchScreen(ModalScreen[BranchRequest | None]):
             yield Static("", id="branch-problem")
             if self.can_edit:
                 yield Checkbox("Edit the values first", id="branch-edit")
+            if self.offer_ancestry:
+                yield Checkbox(
+                    "Copy its history too (else the new thread starts here)",
+                    id="branch-ancestry",
+                )
             with Horizontal(id="branch-buttons"):
                 yield Button("Cancel", id="branch-cancel")
                 yield Button("Branch", variant="primary", id="branch-ok")
@@ -128,7 +138,10 @@ class BranchScreen(ModalScreen[BranchRequest | None]):
             self.query_one("#branch-problem", Static).update(escape(problem))
             return
         edit_first = self.can_edit and self.query_one("#branch-edit", Checkbox).value
-        self.dismiss(BranchRequest(name, edit_first))
+        ancestry = (
+            self.offer_ancestry and self.query_one("#branch-ancestry", Checkbox).value
+        )
+        self.dismiss(BranchRequest(name, edit_first, ancestry))
 
     @on(Button.Pressed, "#branch-cancel")
     def action_cancel(self) -> None:
