@@ -61,6 +61,7 @@ from timeloom.tui.messages import (
 )
 from timeloom.tui.runners.base import BranchOptions, Runner
 from timeloom.tui.runners.native import TimeloomRunner
+from timeloom.tui.safetext import safe, safe_lines
 from timeloom.tui.screens.branch import BranchScreen
 from timeloom.tui.screens.diff import DiffScreen
 from timeloom.tui.screens.editor import EditorScreen, EditRequest
@@ -78,6 +79,7 @@ from timeloom.tui.widgets.formatting import (
     status_icon,
     status_name,
 )
+from timeloom.tui.widgets.labels import label
 from timeloom.tui.widgets.thread_list import ThreadList
 
 LOADING_NOTICE_DELAY: Final = 0.3
@@ -250,7 +252,7 @@ class TimeloomApp(LoaderApp):
     def compose(self) -> ComposeResult:
         with Horizontal(id="topbar"):
             yield Static("Timeloom", id="brand")
-            yield Static(self.checkpointer.url, id="location")
+            yield Static(label(self.checkpointer.url), id="location")
             yield Static("", id="counts")
             yield Static("", id="mark-badge")
             yield Static(f"{STATUS_ICONS['running']} RUNNING", id="run-badge")
@@ -286,7 +288,7 @@ class TimeloomApp(LoaderApp):
         self._show_write_state()
         if self.runner.notice:
             self.notify(self.runner.notice, title="Writing with your graph")
-        self.sub_title = self.checkpointer.url
+        self.sub_title = safe(self.checkpointer.url)
         self.detail.show_nothing("Opening the database…")
         self.thread_list.focus()
         self._open_database()
@@ -337,8 +339,8 @@ class TimeloomApp(LoaderApp):
                 message=Text.assemble(
                     ("timeloom: ", "bold"),
                     (f"{title}: ", "bold"),
-                    message,
-                    f"\n  (while opening {self.checkpointer.url})",
+                    safe_lines(message),
+                    f"\n  (while opening {safe(self.checkpointer.url)})",
                 ),
             )
         elif worker.group in DIALOG_GROUPS:
@@ -579,7 +581,7 @@ class TimeloomApp(LoaderApp):
         self.selected_meta = None
         tree = self.checkpoint_tree
         generation = tree.show_thread(thread_id, None)
-        self.query_one("#tree-pane").border_title = thread_id
+        self.query_one("#tree-pane").border_title = label(thread_id)
         self.query_one("#tree-pane").border_subtitle = "loading…"
         self.detail.show_nothing("Loading…")
         self._load_thread(thread_id, generation, select)
@@ -816,7 +818,9 @@ class TimeloomApp(LoaderApp):
             badge.update("")
             badge.display = False
         else:
-            badge.update(f"{MARKED} {meta.thread_id} @ {meta.step} {node_label(meta)}")
+            badge.update(
+                label(f"{MARKED} {meta.thread_id} @ {meta.step} {node_label(meta)}")
+            )
             badge.tooltip = f"Marked checkpoint {meta.id}: d diffs against it"
             badge.display = True
         self.query_one(CheckpointTree).set_marked(marked)
@@ -1046,7 +1050,7 @@ class TimeloomApp(LoaderApp):
         pane = self.query_one("#tree-pane")
         if info is None:
             return
-        pane.border_title = info.thread_id
+        pane.border_title = label(info.thread_id)
         live = info.thread_id in self.live_threads()
         head = self.checkpoint_tree.meta_of(info.head_id)
         where = status_name(
@@ -1062,4 +1066,4 @@ class TimeloomApp(LoaderApp):
         mark = self.marked_meta
         if mark is not None and mark.thread_id == info.thread_id:
             parts.append(f"{MARKED} marked step {mark.step}")
-        pane.border_subtitle = " · ".join(parts)
+        pane.border_subtitle = label(" · ".join(parts))

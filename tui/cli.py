@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from timeloom.core.errors import StoreConnectionError, TimeloomError
 from timeloom.tui.demo.command import add_demo_command
 from timeloom.tui.investigate.commands import add_investigate_commands
+from timeloom.tui.safetext import safe_lines
 from timeloom.tui.scripting import add_script_commands
 
 if TYPE_CHECKING:
@@ -211,7 +212,8 @@ def _sqlite_path(url: str) -> str | None:
 
 
 def _fail(error: TimeloomError) -> int:
-    print(f"timeloom: {error.title}: {error.msg}", file=sys.stderr)
+    # The message may quote the database (a table, a thread id): shown safe.
+    print(safe_lines(f"timeloom: {error.title}: {error.msg}"), file=sys.stderr)
     return EXIT_ERROR
 
 

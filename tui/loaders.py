@@ -14,6 +14,7 @@ from typing import Final, TypeVar
 
 from textual import work
 from textual.app import App
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 
 from timeloom.core.checkpoint import CheckpointMeta, ThreadStatus
@@ -29,6 +30,7 @@ from timeloom.tui.messages import (
     ThreadsCounted,
     ThreadsPage,
 )
+from timeloom.tui.safetext import safe, safe_lines
 from timeloom.tui.widgets.thread_list import PAGE_SIZE
 
 HISTORY_PAGE: Final = 500
@@ -84,6 +86,28 @@ class LoaderApp(App[None]):
         self.close_on_exit = close_on_exit
         self.fatal_error: TimeloomError | None = None
         """Why the database could not be opened (the app then exits with code 2)."""
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Show a notification; its text is shown as it is, never read as markup.
+
+        Notifications carry data (thread ids, error messages from the database),
+        so every one is made safe (:mod:`timeloom.tui.safetext`), whoever sends it.
+        """
+        super().notify(
+            safe_lines(message),
+            title=safe(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     async def on_unmount(self) -> None:
         if self.close_on_exit:

@@ -23,15 +23,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import IO, TYPE_CHECKING, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final, cast
 
 from timeloom.core.checkpoint import Checkpoint, ThreadInfo
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import TimeloomError
+from timeloom.tui.safetext import SafeStream, json_text, safe
 from timeloom.tui.widgets.formatting import STATUS_NAMES, status_icon, status_name
 
 if TYPE_CHECKING:
@@ -257,8 +257,10 @@ def run_read_only(
     """Open ``url`` read-only, run ``body(checkpointer, out)`` and return its exit
     code; :class:`NotFound` exits 1, a :class:`TimeloomError` exits 2 with its
     message."""
-    write = out or sys.stdout
-    error = err or sys.stderr
+    # Everything printed may hold data: no control character reaches the terminal.
+    # (A SafeStream writes like a text stream; it is not a full IO[str].)
+    write = cast(IO[str], SafeStream(out or sys.stdout))
+    error = cast(IO[str], SafeStream(err or sys.stderr))
 
     async def main() -> int:
         try:
@@ -336,7 +338,7 @@ async def resolve_ref(checkpointer: BaseCheckpointer, ref: str) -> Checkpoint:
 
 
 def _print_json(write: IO[str], data: Any) -> None:
-    write.write(json.dumps(data, indent=2, ensure_ascii=False))
+    write.write(json_text(data))
     write.write("\n")
 
 
@@ -349,7 +351,7 @@ def _thread_json(info: ThreadInfo) -> dict[str, Any]:
 
     return {
         "thread_id": info.thread_id,
-        "status": STATUS_NAMES[info.status],
+        "status": STATUS_NAMES.get(info.status, info.status),
         "head_id": info.head_id,
         "checkpoint_count": info.checkpoint_count,
         "created_at": _time(info.created_at),
@@ -458,16 +460,18 @@ def _print_threads(write: IO[str], infos: list[ThreadInfo]) -> None:
     if not infos:
         write.write("No threads.\n")
         return
-    width = max(len(i.thread_id) for i in infos)
+    width = max(len(safe(i.thread_id)) for i in infos)
     for info in infos:
         fork = ""
         if info.forked_from:
-            fork = f"  forked from {info.forked_from[0]}@{info.forked_from[1]}"
+            fork = (
+                f"  forked from {safe(info.forked_from[0])}@{safe(info.forked_from[1])}"
+            )
         count = info.checkpoint_count
         noun = "checkpoint " if count == 1 else "checkpoints"
         write.write(
-            f"{status_icon(info.status)} {info.thread_id:<{width}}  "
-            f"{STATUS_NAMES[info.status]:<7}  {count:>4} {noun}  "
+            f"{status_icon(info.status)} {safe(info.thread_id):<{width}}  "
+            f"{STATUS_NAMES.get(info.status, safe(info.status)):<7}  {count:>4} {noun}  "
             f"{_human_time(info.updated_at)}{fork}\n"
         )
 
@@ -485,30 +489,33 @@ def _print_checkpoint(
         where = status_name(checkpoint.status, next_nodes=checkpoint.next)
         standing = f", head of the thread: {where}"
     lines = [
-        f"{checkpoint.thread_id}@{checkpoint.id}",
-        f"  step {checkpoint.step}, {checkpoint.source}, "
+        f"{safe(checkpoint.thread_id)}@{safe(checkpoint.id)}",
+        f"  step {safe(checkpoint.step)}, {safe(checkpoint.source)}, "
         f"{_human_time(checkpoint.created_at)}{standing}",
     ]
     if checkpoint.parent_id:
         parent_thread = checkpoint.parent_thread_id or checkpoint.thread_id
-        lines.append(f"  parent    {parent_thread}@{checkpoint.parent_id}")
-    lines.append(f"  next      {', '.join(checkpoint.next) or '(done)'}")
+        lines.append(f"  parent    {safe(parent_thread)}@{safe(checkpoint.parent_id)}")
+    lines.append(f"  next      {safe(', '.join(checkpoint.next)) or '(done)'}")
     if checkpoint.writes:
-        lines.append(f"  written by {', '.join(checkpoint.writes)}")
+        lines.append(f"  written by {safe(', '.join(checkpoint.writes))}")
     for key, value in checkpoint.metadata.items():
-        lines.append(f"  metadata  {key} = {preview(value, 60)}")
+        lines.append(f"  metadata  {safe(key)} = {safe(preview(value, 60))}")
     for w in checkpoint.errors:
         lines.append(
-            f"  error     {w.node}: {w.value.get('type')}: {w.value.get('message')}"
+            f"  error     {safe(w.node)}: {safe(w.value.get('type'))}: "
+            f"{safe(w.value.get('message'))}"
         )
     for w in checkpoint.interrupts:
         lines.append(
-            f"  interrupt {w.node} ({w.value.get('when', 'during')}): "
-            f"{preview(w.value.get('value'), 100)}"
+            f"  interrupt {safe(w.node)} ({safe(w.value.get('when', 'during'))}): "
+            f"{safe(preview(w.value.get('value'), 100))}"
         )
     for w in checkpoint.pending_writes:
         if w.kind in ("update", "resume"):
-            lines.append(f"  pending   {w.kind} from {w.node}: {preview(w.value, 80)}")
+            lines.append(
+                f"  pending   {w.kind} from {safe(w.node)}: {safe(preview(w.value, 80))}"
+            )
     lines.append("  values")
     lines.extend(f"    {line}" for line in dumps(checkpoint.values).splitlines())
     write.write("\n".join(lines) + "\n")
@@ -517,15 +524,16 @@ def _print_checkpoint(
 def _print_diff(
     write: IO[str], a: Checkpoint, b: Checkpoint, diff: StateDiff, *, unchanged: bool
 ) -> None:
-    write.write(f"--- {a.thread_id}@{a.id} (step {a.step})\n")
-    write.write(f"+++ {b.thread_id}@{b.id} (step {b.step})\n")
+    write.write(f"--- {safe(a.thread_id)}@{safe(a.id)} (step {safe(a.step)})\n")
+    write.write(f"+++ {safe(b.thread_id)}@{safe(b.id)} (step {safe(b.step)})\n")
     write.write(f"{diff.summary()}\n")
     changes = list(diff.changes)
     if unchanged:
         changes.extend(diff.unchanged)
     for change in changes:
         write.write(
-            f"{_SIGNS[change.kind]} {change.path_text}: {_change_text(change)}\n"
+            f"{_SIGNS[change.kind]} {safe(change.path_text)}: "
+            f"{safe(_change_text(change))}\n"
         )
         for line in change.lines:
             write.write(f"    {line}\n")

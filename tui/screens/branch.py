@@ -6,7 +6,6 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import ClassVar
 
-from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -17,6 +16,7 @@ from textual.widgets import Button, Checkbox, Footer, Input, Static
 from timeloom.core.checkpoint import Checkpoint
 from timeloom.tui.actions import check_thread_name
 from timeloom.tui.screens.diff import describe
+from timeloom.tui.widgets.labels import markup_lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +100,9 @@ class BranchScreen(ModalScreen[BranchRequest | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="branch-dialog") as dialog:
             dialog.border_title = "Branch into a new thread"
-            yield Static(escape(f"From {describe(self.checkpoint)}"), id="branch-from")
+            yield Static(
+                markup_lines(f"From {describe(self.checkpoint)}"), id="branch-from"
+            )
             yield Input(
                 self.suggestion,
                 placeholder="the new thread's name",
@@ -126,7 +128,7 @@ class BranchScreen(ModalScreen[BranchRequest | None]):
     @on(Input.Changed, "#branch-name")
     def _name_changed(self, event: Input.Changed) -> None:
         problem = self.problem(event.value)
-        self.query_one("#branch-problem", Static).update(escape(problem or ""))
+        self.query_one("#branch-problem", Static).update(markup_lines(problem or ""))
         self.query_one("#branch-ok", Button).disabled = problem is not None
 
     @on(Input.Submitted, "#branch-name")
@@ -135,7 +137,7 @@ class BranchScreen(ModalScreen[BranchRequest | None]):
         name = self.query_one(Input).value
         problem = self.problem(name)
         if problem is not None:
-            self.query_one("#branch-problem", Static).update(escape(problem))
+            self.query_one("#branch-problem", Static).update(markup_lines(problem))
             return
         edit_first = self.can_edit and self.query_one("#branch-edit", Checkbox).value
         ancestry = (

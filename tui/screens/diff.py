@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -19,6 +18,7 @@ from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import CheckpointNotFound, TimeloomError
 from timeloom.tui.actions import load_parent
 from timeloom.tui.widgets.diff_view import DiffView
+from timeloom.tui.widgets.labels import markup_lines
 
 
 def describe(checkpoint: Checkpoint | None) -> str:
@@ -123,7 +123,9 @@ class DiffScreen(Screen[None]):
         error = event.worker.error
         message = error.msg if isinstance(error, TimeloomError) else str(error)
         title = error.title if isinstance(error, TimeloomError) else "Cannot load"
-        self.query_one("#diff-from", Static).update(f"Cannot load the base: {message}")
+        self.query_one("#diff-from", Static).update(
+            f"Cannot load the base: {markup_lines(message)}"
+        )
         self.notify(message, title=title, severity="error")
 
     def action_close(self) -> None:
@@ -150,10 +152,10 @@ class DiffScreen(Screen[None]):
             else f"loading {self.against or 'the parent'}…"
         )
         self.query_one("#diff-from", Static).update(
-            f"[$text-error]−[/] [dim]from[/] {escape(base)}"
+            f"[$text-error]−[/] [dim]from[/] {markup_lines(base)}"
         )
         self.query_one("#diff-to", Static).update(
-            f"[$text-success]+[/] [dim]to  [/] {escape(describe(self.new))}"
+            f"[$text-success]+[/] [dim]to  [/] {markup_lines(describe(self.new))}"
         )
 
 
@@ -217,7 +219,7 @@ class ConfirmDiffScreen(ModalScreen[bool]):
         with Vertical(id="confirm-dialog") as dialog:
             dialog.border_title = self.dialog_title
             if self.note:
-                yield Static(escape(self.note), id="confirm-note")
+                yield Static(markup_lines(self.note), id="confirm-note")
             yield DiffView(id="confirm-diff")
             with Horizontal(id="confirm-buttons"):
                 yield Button("Back", id="confirm-back")

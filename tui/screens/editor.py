@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from time import monotonic
 from typing import ClassVar
 
-from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -27,6 +26,7 @@ from timeloom.core.state import StateSchema
 from timeloom.tui.editcheck import ParsedEdit, graph_update, parse_edit
 from timeloom.tui.jsonedit import JsonEditError, dumps
 from timeloom.tui.screens.diff import ConfirmDiffScreen, describe
+from timeloom.tui.widgets.labels import markup_lines
 
 INFER: str = "(inferred)"
 """The as-node choice that lets the runtime decide (the node that wrote the
@@ -224,7 +224,7 @@ class EditorScreen(Screen[EditRequest | None]):
         if len(self.original_text) > HIGHLIGHT_LIMIT:
             size = len(self.original_text) // 1000
             note += f" Large state ({size} KB): no syntax highlighting."
-        yield Static(escape(f"{self.title_text}\n{note}"), id="editor-title")
+        yield Static(markup_lines(f"{self.title_text}\n{note}"), id="editor-title")
         yield json_editor(self.start_text, id="editor-text")
         yield Static("", id="editor-status")
         if self.nodes:

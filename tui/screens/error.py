@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+
+from timeloom.tui.widgets.labels import markup_lines
 
 
 class ErrorModal(ModalScreen[None]):
@@ -35,10 +36,10 @@ class ErrorModal(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="error-dialog") as dialog:
             dialog.border_title = self.error_title
-            yield Static(escape(self.header), id="error-header")
+            yield Static(markup_lines(self.header), id="error-header")
             if self.text:
                 with VerticalScroll(id="error-scroll"):
-                    yield Static(escape(self.text), id="error-text")
+                    yield Static(markup_lines(self.text), id="error-text")
             yield Button("Close", variant="error", id="error-close")
 
     def on_mount(self) -> None:

@@ -6,7 +6,6 @@ import json
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -18,6 +17,7 @@ from timeloom.core.checkpoint import Checkpoint, PendingWrite
 from timeloom.tui.actions import Answer, parse_answer
 from timeloom.tui.jsonedit import encode
 from timeloom.tui.screens.diff import describe
+from timeloom.tui.widgets.labels import markup_lines
 
 
 def reads_as(text: str) -> str:
@@ -104,12 +104,14 @@ class ResumeScreen(ModalScreen[Answer | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="resume-dialog") as dialog:
             dialog.border_title = "The run is waiting for an answer"
-            yield Static(escape(f"At {describe(self.checkpoint)}"), id="resume-from")
+            yield Static(
+                markup_lines(f"At {describe(self.checkpoint)}"), id="resume-from"
+            )
             for index, write in enumerate(self.interrupts):
                 payload = write.value.get("value")
-                yield Static(escape(f"{write.node} asks:"), classes="resume-node")
+                yield Static(markup_lines(f"{write.node} asks:"), classes="resume-node")
                 with VerticalScroll(classes="resume-payload"):
-                    yield Static(escape(_pretty(payload)))
+                    yield Static(markup_lines(_pretty(payload)))
                 yield Input(
                     placeholder=_placeholder(payload),
                     id=f"resume-answer-{index}",
@@ -131,7 +133,7 @@ class ResumeScreen(ModalScreen[Answer | None]):
         assert event.input.id is not None
         index = event.input.id.rsplit("-", 1)[1]
         text = f"→ {reads_as(event.value)}" if event.value else ""
-        self.query_one(f"#resume-reads-as-{index}", Static).update(escape(text))
+        self.query_one(f"#resume-reads-as-{index}", Static).update(markup_lines(text))
 
     @on(Input.Submitted, ".resume-answer")
     @on(Button.Pressed, "#resume-ok")

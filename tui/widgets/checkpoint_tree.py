@@ -23,6 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from timeloom.core.checkpoint import CheckpointMeta
+from timeloom.tui.safetext import safe
 from timeloom.tui.widgets.formatting import (
     FORK_MARK,
     HEAD_MARK,
@@ -185,10 +186,10 @@ class CheckpointTree(ScrollView, can_focus=True):
             (node, node_style),
             (row.after.ljust(self._graph_width - len(row.before) - 1), graph),
             (f" {meta.step:>{self._step_width}} ", style("checkpoint-tree--step")),
-            node_label(meta),
+            safe(node_label(meta)),
         )
         if meta.source in ("update", "fork") and node_label(meta) != meta.source:
-            left.append(f" ({meta.source})", style("checkpoint-tree--source"))
+            left.append(f" ({safe(meta.source)})", style("checkpoint-tree--source"))
         if is_head:
             left.append(" HEAD", style("checkpoint-tree--head"))
         if meta.id == self.marked_id:
@@ -204,14 +205,14 @@ class CheckpointTree(ScrollView, can_focus=True):
             )
         if meta.is_fork_root:
             left.append(
-                f" {FORK_MARK} from {meta.parent_thread_id}",
+                f" {FORK_MARK} from {safe(meta.parent_thread_id)}",
                 style("checkpoint-tree--fork"),
             )
         forks = self._forks.get(meta.id, [])
         if forks:
             more = f" +{len(forks) - 1}" if len(forks) > 1 else ""
             left.append(
-                f" {FORK_MARK} → {forks[0].thread_id}{more}",
+                f" {FORK_MARK} → {safe(forks[0].thread_id)}{more}",
                 style("checkpoint-tree--fork"),
             )
         right = Text(

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
@@ -25,6 +24,7 @@ from timeloom.tui.widgets.formatting import (
     format_timestamp,
     glyph,
 )
+from timeloom.tui.widgets.labels import markup, markup_lines
 from timeloom.tui.widgets.value_tree import ValueTree
 
 TABS = ("state", "writes", "meta")
@@ -35,7 +35,7 @@ def _link(thread_id: str, checkpoint_id: str, text: str) -> str:
     # Action arguments are Python literals; repr() quotes ids safely.
     return (
         f"[@click=app.goto_checkpoint({thread_id!r},{checkpoint_id!r})]"
-        f"{escape(text)}[/]"
+        f"{markup(text)}[/]"
     )
 
 
@@ -93,15 +93,13 @@ class DetailPane(Vertical):
     def show_nothing(self, text: str = "No checkpoint selected.") -> None:
         """Show an empty pane with a hint."""
         self.checkpoint, self.meta, self._forks = None, None, ()
-        self._notice = f"[$text-muted]{escape(text)}[/]"
+        self._notice = f"[$text-muted]{markup_lines(text)}[/]"
         self._redraw()
 
     def show_loading(self, meta: CheckpointMeta) -> None:
         """Show what the summary already tells while the values load."""
         self.checkpoint, self.meta, self._forks = None, meta, ()
-        self._notice = (
-            f"[$text-muted]Loading step {meta.step} ({escape(node_label(meta))})…[/]"
-        )
+        self._notice = f"[$text-muted]Loading step {markup(meta.step)} ({markup(node_label(meta))})…[/]"
         self._redraw()
 
     def show_checkpoint(
@@ -126,7 +124,7 @@ class DetailPane(Vertical):
     def show_error(self, title: str, message: str) -> None:
         """Say that the selected checkpoint could not be shown (the app keeps going)."""
         self.checkpoint = None
-        self._notice = f"[$error][b]{escape(title)}[/b]\n{escape(message)}[/]"
+        self._notice = f"[$error][b]{markup(title)}[/b]\n{markup_lines(message)}[/]"
         self._redraw()
 
     def _redraw(self) -> None:
@@ -150,8 +148,8 @@ class DetailPane(Vertical):
             count = len(checkpoint.values)
             self._set(
                 "#state-header",
-                f"[b]step {checkpoint.step}[/b] · {count} key{'' if count == 1 else 's'}"
-                f" · next: {escape(', '.join(checkpoint.next) or '(done)')}",
+                f"[b]step {markup(checkpoint.step)}[/b] · {count} key{'' if count == 1 else 's'}"
+                f" · next: {markup(', '.join(checkpoint.next) or '(done)')}",
             )
             tree.show_values(checkpoint.values)
         else:
@@ -174,9 +172,9 @@ class DetailPane(Vertical):
         static.update(text, layout=not same_height)
 
 
-def _widest(markup: str) -> int:
-    """The width of the widest line of ``markup`` as displayed."""
-    return max(line.cell_length for line in Content.from_markup(markup).split("\n"))
+def _widest(text: str) -> int:
+    """The width of the widest line of the markup ``text`` as displayed."""
+    return max(line.cell_length for line in Content.from_markup(text).split("\n"))
 
 
 def _writes_header(checkpoint: Checkpoint) -> str:
@@ -189,13 +187,13 @@ def _writes_header(checkpoint: Checkpoint) -> str:
     for error in errors:
         value = error.value if isinstance(error.value, Mapping) else {}
         text += (
-            f"\n[$error]{STATUS_ICONS['failed']} {escape(error.node)} raised "
-            f"{escape(str(value.get('type', 'an error')))}: "
-            f"{escape(str(value.get('message', '')))}[/]"
+            f"\n[$error]{STATUS_ICONS['failed']} {markup(error.node)} raised "
+            f"{markup(str(value.get('type', 'an error')))}: "
+            f"{markup(str(value.get('message', '')))}[/]"
         )
     for intr in interrupts:
         text += (
-            f"\n[$warning]{STATUS_ICONS['paused']} {escape(intr.node)} is waiting "
+            f"\n[$warning]{STATUS_ICONS['paused']} {markup(intr.node)} is waiting "
             f"for an answer[/]"
         )
     return text
@@ -236,8 +234,8 @@ def _metadata(
     if source is None:
         return ""
     rows: list[tuple[str, str]] = [
-        ("checkpoint", escape(source.id)),
-        ("thread", escape(source.thread_id)),
+        ("checkpoint", markup(source.id)),
+        ("thread", markup(source.thread_id)),
     ]
     if source.parent_id is None:
         rows.append(("parent", "[$text-muted](none: the first checkpoint)[/]"))
@@ -248,13 +246,13 @@ def _metadata(
             ("parent", _link(parent_thread, source.parent_id, source.parent_id + where))
         )
     rows += [
-        ("step", str(source.step)),
-        ("source", source.source),
+        ("step", markup(source.step)),
+        ("source", markup(source.source)),
         ("created", format_timestamp(source.created_at)),
-        ("next", escape(", ".join(source.next)) or "[$text-muted](done)[/]"),
+        ("next", markup(", ".join(source.next)) or "[$text-muted](done)[/]"),
     ]
     if meta is not None:
-        rows.append(("nodes", escape(", ".join(meta.nodes)) or "—"))
+        rows.append(("nodes", markup(", ".join(meta.nodes)) or "—"))
         rows.append(("size", format_size(meta.size)))
     if forks:
         links = "\n".join(
@@ -274,5 +272,5 @@ def _metadata(
     lines.append("")
     lines.append("[b]metadata[/b]" + ("" if metadata else "  [$text-muted](empty)[/]"))
     for key, value in metadata.items():
-        lines.append(f"  {escape(str(key))}: {escape(repr(value))}")
+        lines.append(f"  {markup(str(key))}: {markup(repr(value))}")
     return "\n".join(lines)

@@ -25,6 +25,8 @@ from timeloom.tui.diffing import (
     diff_values,
     preview,
 )
+from timeloom.tui.safetext import safe
+from timeloom.tui.widgets.labels import label
 
 _SIGNS: dict[str, str] = {
     "changed": "~",
@@ -166,7 +168,7 @@ class DiffView(Vertical, can_focus=False):
         if event.state == WorkerState.ERROR:
             self.query_one(OptionList).loading = False
             error = event.worker.error
-            self._summary(Text(f"The diff failed: {type(error).__name__}: {error}"))
+            self._summary(label(f"The diff failed: {type(error).__name__}: {error}"))
 
     def action_toggle_unchanged(self) -> None:
         """Show or hide the unchanged keys."""
@@ -265,28 +267,29 @@ class DiffView(Vertical, can_focus=False):
         text = Text()
         text.append(f"{_SIGNS[kind]} ", style=self._style(tone))
         text.append(
-            change.path_text, style=self._style("path" if tone != "muted" else "muted")
+            safe(change.path_text),
+            style=self._style("path" if tone != "muted" else "muted"),
         )
         text.append("  ")
         if kind == "changed" and change.lines:
             text.append("text changed", style=self._style("muted"))
             self._append_lines(text, change.lines)
         elif kind == "changed":
-            text.append(preview(change.old), style=self._style("removed"))
+            text.append(safe(preview(change.old)), style=self._style("removed"))
             text.append(" → ", style=self._style("muted"))
-            text.append(preview(change.new), style=self._style("added"))
+            text.append(safe(preview(change.new)), style=self._style("added"))
         elif kind == "reordered":
             text.append("items reordered", style=self._style("changed"))
         elif kind == "unchanged":
-            text.append(preview(change.new), style=self._style("muted"))
+            text.append(safe(preview(change.new)), style=self._style("muted"))
         elif change.has_new:
             label = "item added" if kind == "item_added" else "added"
             text.append(f"{label}  ", style=self._style("muted"))
-            text.append(preview(change.new), style=self._style("added"))
+            text.append(safe(preview(change.new)), style=self._style("added"))
         else:
             label = "item removed" if kind == "item_removed" else "removed"
             text.append(f"{label}  ", style=self._style("muted"))
-            text.append(preview(change.old), style=self._style("removed"))
+            text.append(safe(preview(change.old)), style=self._style("removed"))
         return text
 
     def _append_lines(self, text: Text, lines: tuple[str, ...]) -> None:
@@ -301,7 +304,7 @@ class DiffView(Vertical, can_focus=False):
                 else self._style("muted")
             )
             text.append("\n    ")
-            text.append(line, style=style)
+            text.append(safe(line), style=style)
         if len(lines) > _MAX_TEXT_LINES:
             text.append(
                 f"\n    … {len(lines) - _MAX_TEXT_LINES} more lines",

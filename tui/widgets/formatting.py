@@ -101,7 +101,7 @@ def status_icon(status: ThreadStatus, *, live: bool = False) -> str:
     """The symbol of :func:`status_name`."""
     if status == "running" and not live:
         return IDLE_ICON
-    return STATUS_ICONS[status]
+    return STATUS_ICONS.get(status, "?")  # another writer's status: unknown here
 
 
 FOLD_AT: Final = 60

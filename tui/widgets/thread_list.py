@@ -22,7 +22,13 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from timeloom.core.checkpoint import ThreadInfo
-from timeloom.tui.widgets.formatting import FORK_MARK, format_day_time, status_icon
+from timeloom.tui.safetext import safe
+from timeloom.tui.widgets.formatting import (
+    FORK_MARK,
+    STATUS_ICONS,
+    format_day_time,
+    status_icon,
+)
 
 PAGE_SIZE = 200
 """Threads fetched per request."""
@@ -148,6 +154,9 @@ class ThreadList(ScrollView, can_focus=True):
         base = self.rich_style
         live = info.thread_id in self.live
         kind = "muted" if info.status == "running" and not live else info.status
+        # A status this version does not know (another writer's) gets no colour.
+        if kind not in STATUS_ICONS:
+            kind = "muted"
         status_style = self.get_component_rich_style(f"thread-list--{kind}")
         muted = self.get_component_rich_style("thread-list--muted")
         fork = self.get_component_rich_style("thread-list--fork")
@@ -160,7 +169,7 @@ class ThreadList(ScrollView, can_focus=True):
             (f"{FORK_MARK} " if info.forked_from else "", fork),
         )
         room = max(width - right.cell_len - prefix.cell_len - 1, 3)
-        left = Text.assemble(prefix, middle_ellipsis(info.thread_id, room))
+        left = Text.assemble(prefix, middle_ellipsis(safe(info.thread_id), room))
         line = Text.assemble(
             left, " " * (width - left.cell_len - right.cell_len), right
         )

@@ -20,6 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from timeloom.tui.safetext import safe
 from timeloom.tui.widgets.formatting import (
     FOLD_AT,
     children_of,
@@ -29,6 +30,7 @@ from timeloom.tui.widgets.formatting import (
     summarize,
     type_label,
 )
+from timeloom.tui.widgets.labels import label
 
 MAX_CHILDREN = 500
 """Members shown per container; the rest are summarised in one line."""
@@ -117,28 +119,29 @@ class ValueTree(Tree[ValueNode]):
         data = node.data
         if data is None:
             return super().render_label(node, base_style, style)
-        label = Text()
+        text = Text()
         if data.line is not None:
-            label.append(data.line, self._style("string"))
+            text.append(safe(data.line), self._style("string"))
         else:
             key = data.path[-1] if data.path else "state"
-            label.append(f"{key}", self._style("key"))
-            label.append("  ")
+            text.append(safe(key), self._style("key"))
+            text.append("  ")
             container = children_of(data.value) is not None
             type_name = type_label(data.value) if container else None
             if type_name:
-                label.append(
-                    glyph(f"‹{type_name}› ", f"<{type_name}> "), self._style("type")
+                text.append(
+                    glyph(f"‹{safe(type_name)}› ", f"<{safe(type_name)}> "),
+                    self._style("type"),
                 )
             kind, summary = summarize(data.value)
-            label.append(summary, self._style(kind))
-        label.stylize(style)
+            text.append(safe(summary), self._style(kind))
+        text.stylize(style)
         prefix = (
             (self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE)
             if node.allow_expand
             else "  "
         )
-        return Text.assemble((prefix, base_style), label)
+        return Text.assemble((prefix, base_style), text)
 
     def _style(self, kind: str) -> Style:
         return self.get_component_rich_style(f"value-tree--{kind}", partial=True)
@@ -202,15 +205,15 @@ class ValueTree(Tree[ValueNode]):
             for text_line in value.splitlines() or [""]:
                 for start in range(0, max(len(text_line), 1), CHUNK):
                     piece = text_line[start : start + CHUNK]
-                    node.add_leaf(piece, ValueNode(data.path, value, line=piece))
+                    node.add_leaf(label(piece), ValueNode(data.path, value, line=piece))
             return
         members = children_of(value) or []
         for key, member in members[:MAX_CHILDREN]:
             child = ValueNode((*data.path, key), member)
             if _expandable(member):
-                node.add(str(key), child)
+                node.add(label(key), child)
             else:
-                node.add_leaf(str(key), child)
+                node.add_leaf(label(key), child)
         if len(members) > MAX_CHILDREN:
             rest = len(members) - MAX_CHILDREN
             node.add_leaf(
