@@ -22,12 +22,14 @@ from timeloom.core.errors import (
     GraphRecursionError,
     GraphValidationError,
     InvalidUpdateError,
-    NodeError,
+    NodeFailure,
     ReadOnlyError,
+    ResumeError,
     SchemaError,
     SerializationError,
     StoreConnectionError,
     TimeloomError,
+    node_failure,
 )
 from timeloom.core.graph import StateGraph
 from timeloom.core.interrupts import Command, Interrupt, interrupt
@@ -51,9 +53,10 @@ __all__ = [
     "GraphValidationError",
     "Interrupt",
     "InvalidUpdateError",
-    "NodeError",
+    "NodeFailure",
     "PendingWrite",
     "ReadOnlyError",
+    "ResumeError",
     "SchemaError",
     "SerializationError",
     "StateGraph",
@@ -64,4 +67,5 @@ __all__ = [
     "ThreadStatus",
     "TimeloomError",
     "interrupt",
+    "node_failure",
 ]

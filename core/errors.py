@@ -1,10 +1,16 @@
 """Typed errors. Each carries a short ``title`` a UI can show above the message.
 
 Backends translate driver exceptions into these at their boundary, so code outside
-``timeloom.backends`` never sees an ``aiosqlite`` or ``asyncpg`` exception.
+``timeloom.backends`` never sees an ``aiosqlite`` or ``asyncpg`` exception. Where
+LangGraph raises a built-in type, ours subclass it (``GraphValidationError`` and
+``ConfigError`` are ``ValueError``s, ``GraphRecursionError`` a ``RecursionError``,
+``ResumeError`` a ``RuntimeError``), so code written against LangGraph catches them.
+A node's own exception is not wrapped: see :class:`NodeFailure`.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 
 class TimeloomError(Exception):
@@ -18,7 +24,7 @@ class TimeloomError(Exception):
         self.title = title or self.default_title
 
 
-class GraphValidationError(TimeloomError):
+class GraphValidationError(TimeloomError, ValueError):
     """The graph is malformed (found by ``StateGraph.compile()``)."""
 
     default_title = "Invalid graph"
@@ -30,30 +36,42 @@ class InvalidUpdateError(TimeloomError):
     default_title = "Invalid state update"
 
 
-class NodeError(TimeloomError):
-    """A node raised. The original exception is ``__cause__``.
+@dataclass(frozen=True, slots=True)
+class NodeFailure:
+    """Where a node's exception happened. A node's exception reaches the caller as
+    itself (as in LangGraph), carrying this: read it with :func:`node_failure`.
 
     The error and the updates of the node's successful siblings were stored as
     pending writes on ``checkpoint_id``; resuming the thread re-runs only the
     failed node(s).
     """
 
-    default_title = "Node failed"
+    node: str
+    thread_id: str | None
+    checkpoint_id: str | None
 
-    def __init__(
-        self,
-        node: str,
-        thread_id: str | None,
-        checkpoint_id: str | None,
-        exc: BaseException,
-    ) -> None:
-        where = (
-            f" (thread {thread_id!r}, checkpoint {checkpoint_id})" if thread_id else ""
-        )
-        super().__init__(f"Node {node!r} raised {type(exc).__name__}: {exc}{where}")
-        self.node = node
-        self.thread_id = thread_id
-        self.checkpoint_id = checkpoint_id
+
+_FAILURE_ATTRIBUTE = "timeloom_failure"
+
+
+def attach_node_failure(exc: BaseException, failure: NodeFailure) -> None:
+    """Mark ``exc`` as raised by a node: an attribute for code, a note for people."""
+    setattr(exc, _FAILURE_ATTRIBUTE, failure)
+    where = (
+        f" (thread {failure.thread_id!r}, checkpoint {failure.checkpoint_id})"
+        if failure.thread_id
+        else ""
+    )
+    exc.add_note(
+        f"Raised by node {failure.node!r}{where}; the error is recorded on that "
+        f"checkpoint and invoke(None, config) runs the node again."
+    )
+
+
+def node_failure(exc: BaseException) -> NodeFailure | None:
+    """The node, thread and checkpoint ``exc`` was raised at, if a node raised it."""
+    found = getattr(exc, _FAILURE_ATTRIBUTE, None)
+    return found if isinstance(found, NodeFailure) else None
 
 
 class ConflictError(TimeloomError):
@@ -92,13 +110,19 @@ class StoreConnectionError(TimeloomError):
     default_title = "Database connection failed"
 
 
-class GraphRecursionError(TimeloomError):
+class GraphRecursionError(TimeloomError, RecursionError):
     """A run took more super-steps than its ``recursion_limit`` allows."""
 
     default_title = "Too many steps"
 
 
-class ConfigError(TimeloomError):
+class ConfigError(TimeloomError, ValueError):
     """A run's configuration is incomplete or inconsistent (e.g. no thread_id)."""
 
     default_title = "Invalid configuration"
+
+
+class ResumeError(TimeloomError, RuntimeError):
+    """A ``Command(resume=...)`` that cannot be matched to the pending interrupts."""
+
+    default_title = "Cannot resume"

@@ -35,7 +35,9 @@ from timeloom.core.errors import (
     ConflictError,
     GraphRecursionError,
     InvalidUpdateError,
-    NodeError,
+    NodeFailure,
+    ResumeError,
+    attach_node_failure,
 )
 from timeloom.core.interrupts import Command, Interrupt
 from timeloom.core.routing import Router
@@ -123,7 +125,8 @@ class CompiledGraph(StateAccess):
             :class:`Interrupt` list.
 
         Raises:
-            NodeError: a node raised (its error is stored on the checkpoint).
+            Exception: what a node raised, as itself (``node_failure(exc)`` names
+                the node, thread and checkpoint; the error is stored there).
             ConflictError: another writer advanced the thread meanwhile.
         """
         check_durability(durability)
@@ -352,7 +355,7 @@ class CompiledGraph(StateAccess):
         if isinstance(input, Command) and input.has_resume:
             assert base is not None
             if not base.interrupts:
-                raise ConfigError(
+                raise ResumeError(
                     f"Checkpoint {base.id} of thread {thread_id!r} has no pending "
                     f"interrupt to resume",
                     title="Nothing to resume",
@@ -498,7 +501,7 @@ class CompiledGraph(StateAccess):
         elif not pending:
             answers = {}
         else:
-            raise ConfigError(
+            raise ResumeError(
                 f"{len(pending)} interrupts are pending ({', '.join(ids)}); resume with "
                 f"Command(resume={{interrupt_id: value, ...}})",
                 title="Several interrupts pending",
@@ -540,11 +543,12 @@ class CompiledGraph(StateAccess):
             )
         if outcome.errors:
             node, exc = outcome.errors[0]
-            error = NodeError(node, run.thread_id or None, current.id, exc)
+            where = NodeFailure(node, run.thread_id or None, current.id)
+            attach_node_failure(exc, where)
             if len(outcome.errors) > 1:
                 others = ", ".join(repr(n) for n, _ in outcome.errors[1:])
-                error.add_note(f"Also failed in the same step: {others}")
-            raise error from exc
+                exc.add_note(f"Also failed in the same step: {others}")
+            raise exc
         stopped = replace(
             current, pending_writes=current.pending_writes + tuple(new_writes)
         )

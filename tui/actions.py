@@ -20,7 +20,7 @@ from typing import Any, Final, Literal, TypeAlias
 from timeloom.core.checkpoint import Checkpoint, PendingWrite, Source, new_checkpoint
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.config import make_config
-from timeloom.core.errors import NodeError, TimeloomError
+from timeloom.core.errors import TimeloomError, node_failure
 from timeloom.core.interrupts import Command
 from timeloom.core.runtime import CompiledGraph
 from timeloom.tui.editcheck import ParsedEdit, graph_update
@@ -400,6 +400,8 @@ async def drive(
 
     Raises:
         ActionRefused: nothing to run from ``checkpoint``.
+        Exception: what a node raised, as itself (``node_failure(exc)`` names the
+            node; the error is stored on the checkpoint it ran from).
     """
     current = await checkpointer.get(checkpoint.thread_id, checkpoint.id) or checkpoint
     committed: list[Checkpoint] = []
@@ -446,16 +448,17 @@ def _asks(interrupts: tuple[PendingWrite, ...]) -> bool:
 def describe_error(exc: BaseException) -> tuple[str, str, str]:
     """``(title, header, details)`` for the app's error dialog.
 
-    A :class:`NodeError` names the node and its message, with the node's traceback
-    as details; other Timeloom errors show their title and message.
+    A node's exception (see :func:`~timeloom.core.errors.node_failure`) names the
+    node and its message, with its traceback as details; other Timeloom errors show
+    their title and message.
     """
-    if isinstance(exc, NodeError):
-        cause = exc.__cause__
-        details = (
-            "".join(traceback.format_exception(cause)) if cause is not None else exc.msg
+    failure = node_failure(exc)
+    if failure is not None:
+        return (
+            "Node failed",
+            f"Node {failure.node!r} failed: {type(exc).__name__}: {exc}",
+            "".join(traceback.format_exception(exc)),
         )
-        message = f"{type(cause).__name__}: {cause}" if cause is not None else exc.msg
-        return exc.title, f"Node {exc.node!r} failed: {message}", details
     if isinstance(exc, TimeloomError):
         return exc.title, exc.msg, ""
     return (

@@ -15,7 +15,7 @@ from tests.core.graphs import linear_graph, thread
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.core import END, START, StateGraph, interrupt
 from timeloom.core.checkpoint import Checkpoint
-from timeloom.core.errors import ConfigError, ConflictError, NodeError
+from timeloom.core.errors import ConfigError, ConflictError
 from timeloom.core.writer import Durability
 
 
@@ -129,7 +129,7 @@ def test_interrupts_and_errors_land_on_stored_checkpoints() -> None:
     paused = app.invoke({"decisions": []}, thread("t"), durability="async")
     assert [i.value for i in paused["__interrupt__"]] == ["approve?"]
     assert app.get_state(thread("t")).interrupts
-    with pytest.raises(NodeError, match="payment service down"):
+    with pytest.raises(RuntimeError, match="payment service down"):
         app.invoke(Command(resume="yes"), thread("t"), durability="async")
     state = app.get_state(thread("t"))
     assert state.values == {"decisions": ["proposed", "yes"]}

@@ -20,7 +20,8 @@ from timeloom.core.errors import (
     ConfigError,
     GraphRecursionError,
     InvalidUpdateError,
-    NodeError,
+    ResumeError,
+    node_failure,
 )
 
 
@@ -336,7 +337,7 @@ def test_dynamic_interrupt_resumed_from_another_graph_object(
     done = second.invoke(Command(resume="sure"), thread("t"))
     assert done["decisions"] == ["proposed", "yes", "sure"]
     assert calls == Counter(propose=1, approve=3), "only the interrupted node re-ran"
-    with pytest.raises(ConfigError, match="no pending interrupt"):
+    with pytest.raises(ResumeError, match="no pending interrupt"):
         second.invoke(Command(resume="again"), thread("t"))
 
 
@@ -362,14 +363,16 @@ def test_failing_node_among_siblings_reruns_alone(memory: MemoryCheckpointer) ->
     graph.add_edge(START, "good").add_edge(START, "bad")
     graph.add_edge("good", END).add_edge("bad", END)
     app = graph.compile(checkpointer=memory)
-    with pytest.raises(NodeError) as raised:
+    # The node's own exception reaches the caller (as in LangGraph), marked with
+    # where it happened.
+    with pytest.raises(ValueError, match="tool timed out") as raised:
         app.invoke({"results": []}, thread("t"))
-    error = raised.value
-    assert error.node == "bad"
-    assert error.thread_id == "t"
-    assert isinstance(error.__cause__, ValueError)
+    failure = node_failure(raised.value)
+    assert failure is not None
+    assert (failure.node, failure.thread_id) == ("bad", "t")
     state = app.get_state(thread("t"))
-    assert error.checkpoint_id == state.config["configurable"]["checkpoint_id"]
+    assert failure.checkpoint_id == state.config["configurable"]["checkpoint_id"]
+    assert any("'bad'" in note for note in raised.value.__notes__)
     bad_task = next(t for t in state.tasks if t.name == "bad")
     assert bad_task.error is not None
     assert bad_task.error["type"] == "ValueError"
@@ -509,7 +512,7 @@ def test_config_errors(memory: MemoryCheckpointer, calls: Counter[str]) -> None:
         no_store.invoke(None, thread("t"))
 
 
-def test_bad_node_output_is_a_node_error(memory: MemoryCheckpointer) -> None:
+def test_bad_node_output_is_an_invalid_update(memory: MemoryCheckpointer) -> None:
     class State(TypedDict):
         n: int
 
@@ -517,9 +520,9 @@ def test_bad_node_output_is_a_node_error(memory: MemoryCheckpointer) -> None:
     graph.add_node("typo", lambda s: {"m": 1}).add_node("wrong", lambda s: 42)
     graph.add_edge(START, "typo").add_edge("typo", "wrong").add_edge("wrong", END)
     app = graph.compile(checkpointer=memory)
-    with pytest.raises(NodeError, match="unknown state key.*'m'") as raised:
+    with pytest.raises(InvalidUpdateError, match="unknown state key.*'m'") as raised:
         app.invoke({"n": 0}, thread("a"))
-    assert isinstance(raised.value.__cause__, InvalidUpdateError)
+    assert node_failure(raised.value) is not None
 
 
 def test_recursion_limit(memory: MemoryCheckpointer) -> None:

@@ -9,11 +9,11 @@ from decimal import Decimal
 import pytest
 
 from timeloom.backends.memory import MemoryCheckpointer
-from timeloom.core import Checkpoint, CompiledGraph, NodeError, PendingWrite
+from timeloom.core import Checkpoint, CompiledGraph, PendingWrite, node_failure
 from timeloom.core.errors import ConflictError
 from timeloom.tui import actions
 from timeloom.tui.actions import ActionRefused, Answer, write_action_refusal
-from timeloom.tui.demo.agent import build_graph
+from timeloom.tui.demo.agent import PaymentError, build_graph
 from timeloom.tui.demo.build import FORK, build_demo
 from timeloom.tui.diffing import diff_values
 from timeloom.tui.editcheck import parse_edit
@@ -378,15 +378,17 @@ async def test_resume_declined_question_stays_paused(
     assert await count(checkpointer) == before
 
 
-async def test_resume_failing_node_raises_node_error(
+async def test_resume_failing_node_raises_its_error(
     demo: tuple[MemoryCheckpointer, CompiledGraph],
 ) -> None:
     checkpointer, graph = demo
     failed = await head(checkpointer, "refund-3150")
     assert failed.status == "failed"
-    with pytest.raises(NodeError) as caught:
+    with pytest.raises(PaymentError) as caught:
         await actions.resume(checkpointer, graph, failed)
-    assert caught.value.node == "issue_refund"
+    failure = node_failure(caught.value)
+    assert failure is not None
+    assert failure.node == "issue_refund"
     title, header, details = actions.describe_error(caught.value)
     assert title == "Node failed"
     assert "issue_refund" in header

@@ -16,9 +16,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from timeloom.core import Command, CompiledGraph, NodeError
+from timeloom.core import Command, CompiledGraph
 from timeloom.core.checkpointer import BaseCheckpointer
-from timeloom.tui.demo.agent import build_graph
+from timeloom.tui.demo.agent import PaymentError, build_graph
 
 REQUESTS: dict[str, str] = {
     "refund-1042": "Hi, I'd like a refund for order 1042, the grinder is too loud.",
@@ -88,7 +88,7 @@ async def build_demo(
     await app.ainvoke(_input("refund-3150", 4), _config("refund-3150"))
     try:
         await app.ainvoke(Command(resume="yes"), _config("refund-3150"))
-    except NodeError:
+    except PaymentError:  # recorded on the checkpoint: the thread shows as failed
         pass
     say("refund-3150   failed at issue_refund (over the payment limit)")
 
