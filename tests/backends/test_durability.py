@@ -42,6 +42,7 @@ async def test_a_later_in_place_change_does_not_reach_an_earlier_checkpoint(
     history = [s async for s in app.aget_state_history(config)]
     texts = [[m["text"] for m in s.values["messages"]] for s in reversed(history)]
     assert texts == [
+        [],  # the input checkpoint of a new thread
         ["a shirt"],
         ["a shirt", "which size?"],
         ["edited in place", "which size?", "done"],
@@ -102,4 +103,5 @@ async def test_a_run_starts_from_the_real_head_when_another_writer_moved_it(
         "re: mine again",
     ]
     assert len(calls) == 5
-    assert len(history) == 10  # an input and a step per turn, nothing lost
+    # The input checkpoint, the input applied and a step per turn, nothing lost.
+    assert len(history) == 15
