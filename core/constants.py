@@ -12,3 +12,6 @@ END: Final = "__end__"
 
 INPUT: Final = "__input__"
 """The pseudo-node recorded as the writer of a run's input (step -1)."""
+
+COPY: Final = "__copy__"
+"""``update_state(config, None, as_node=COPY)`` copies a checkpoint (a ``fork``)."""

@@ -142,9 +142,39 @@ class StateGraph:
         self.branches.append(Branch(source, path, mapping))
         return self
 
+    def add_sequence(self, nodes: Sequence[NodeFn | tuple[str, NodeFn]]) -> Self:
+        """Add ``nodes`` (functions, or ``(name, function)`` pairs) and an edge from
+        each to the next.
+
+        Raises:
+            GraphValidationError: an empty sequence, or a name taken or reserved.
+        """
+        if not nodes:
+            raise GraphValidationError("add_sequence() needs at least one node")
+        names = []
+        for item in nodes:
+            if isinstance(item, tuple):
+                self.add_node(item[0], item[1])
+                names.append(item[0])
+            else:
+                before = set(self.nodes)
+                self.add_node(item)
+                names.extend(set(self.nodes) - before)
+        for start, end in zip(names, names[1:], strict=False):
+            self.add_edge(start, end)
+        return self
+
     def set_entry_point(self, key: str) -> Self:
         """Same as ``add_edge(START, key)``."""
         return self.add_edge(START, key)
+
+    def set_conditional_entry_point(
+        self,
+        path: Callable[..., Any],
+        path_map: Mapping[Hashable, str] | Sequence[str] | None = None,
+    ) -> Self:
+        """Same as ``add_conditional_edges(START, path, path_map)``."""
+        return self.add_conditional_edges(START, path, path_map)
 
     def set_finish_point(self, key: str) -> Self:
         """Same as ``add_edge(key, END)``."""

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from timeloom.core.checkpoint import Checkpoint, PendingWrite, new_checkpoint
 from timeloom.core.config import RunConfig
 from timeloom.core.constants import START
+from timeloom.core.drawing import DrawableGraph, drawable
 from timeloom.core.errors import (
     CheckpointNotFound,
     ConfigError,
@@ -97,6 +98,10 @@ class CompiledGraph(StateAccess):
         self._ready = False
         if checkpointer is not None:
             checkpointer.allow_types(self.schema.classes())
+
+    def get_graph(self) -> DrawableGraph:
+        """The graph's nodes and edges; ``.draw_mermaid()`` draws it."""
+        return drawable(self.builder)
 
     # -- running -------------------------------------------------------------------
 

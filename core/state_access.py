@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from timeloom.core.checkpoint import Checkpoint, Source, new_checkpoint
 from timeloom.core.config import RunConfig, make_config
-from timeloom.core.constants import START
+from timeloom.core.constants import COPY, START
 from timeloom.core.errors import (
     CheckpointNotFound,
     ConfigError,
@@ -160,6 +160,8 @@ class StateAccess:
             values: a partial update, applied through the reducers (``None``: none).
             as_node: whose update this is: decides the reducers' writer and which
                 nodes run next. By default the node that wrote the checkpoint.
+                ``"__copy__"`` (with ``values=None``) writes a ``fork`` copy of the
+                checkpoint, as LangGraph does.
 
         Returns:
             The config of the new checkpoint (pass it to ``invoke(None, ...)``).
@@ -195,6 +197,21 @@ class StateAccess:
                     title="Thread exists",
                 )
             source = "fork"
+        if as_node == COPY:
+            if values is not None or base is None:
+                raise InvalidUpdateError(
+                    f'as_node="{COPY}" copies an existing checkpoint as it is: pass '
+                    f"values=None and a config naming the checkpoint"
+                )
+            checkpoint = await self._commit(
+                run,
+                parent=base,
+                source="fork",
+                values=dict(base.values),
+                next_nodes=base.next,
+                writes={},
+            )
+            return make_config(checkpoint.thread_id, checkpoint.id)
         checkpoint = await self._write_update(run, base, values, as_node, source)
         return make_config(checkpoint.thread_id, checkpoint.id)
 

@@ -1,0 +1,86 @@
+"""The builder's LangGraph conveniences: sequences, conditional entry points, async
+routers, copies of a checkpoint, and the drawing of a graph."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, Literal, TypedDict
+
+import pytest
+
+from tests.core.graphs import thread
+from timeloom.backends.memory import MemoryCheckpointer
+from timeloom.core import END, START, Command, StateGraph
+from timeloom.core.errors import InvalidUpdateError
+
+
+class Log(TypedDict):
+    log: Annotated[list[str], operator.add]
+
+
+def step_a(state: Log) -> dict[str, Any]:
+    return {"log": ["a"]}
+
+
+def step_b(state: Log) -> dict[str, Any]:
+    return {"log": ["b"]}
+
+
+def test_add_sequence_chains_functions_and_named_pairs() -> None:
+    graph = StateGraph(Log).add_sequence([step_a, ("second", step_b)])
+    assert list(graph.nodes) == ["step_a", "second"]
+    graph.add_edge(START, "step_a")
+    assert graph.compile().invoke({"log": []}) == {"log": ["a", "b"]}
+    with pytest.raises(ValueError, match="at least one"):
+        StateGraph(Log).add_sequence([])
+
+
+def test_conditional_entry_point_with_an_async_router() -> None:
+    async def route(state: Log) -> str:
+        return "b" if state["log"] == ["go b"] else "a"
+
+    graph = StateGraph(Log).add_node("a", step_a).add_node("b", step_b)
+    graph.set_conditional_entry_point(route, ["a", "b"])
+    app = graph.compile()
+    assert app.invoke({"log": ["go b"]}) == {"log": ["go b", "b"]}
+    assert app.invoke({"log": []}) == {"log": ["a"]}
+
+
+def test_update_state_as_copy_writes_a_fork_copy(memory: MemoryCheckpointer) -> None:
+    graph = StateGraph(Log).add_sequence([step_a, step_b])
+    graph.add_edge(START, "step_a")
+    app = graph.compile(checkpointer=memory, interrupt_before=["step_b"])
+    app.invoke({"log": []}, thread("t"))
+    paused = app.get_state(thread("t"))
+    copied = app.get_state(app.update_state(paused.config, None, as_node="__copy__"))
+    assert copied.metadata["source"] == "fork"
+    assert copied.metadata["step"] == paused.metadata["step"] + 1
+    assert (copied.values, copied.next) == (paused.values, paused.next)
+    assert copied.parent_config == paused.config
+    with pytest.raises(InvalidUpdateError, match="values=None"):
+        app.update_state(paused.config, {"log": ["x"]}, as_node="__copy__")
+
+
+def test_draw_mermaid_shows_edges_routers_and_command_targets() -> None:
+    def hop(state: Log) -> Command[Literal["b", "__end__"]]:
+        return Command(goto="b")
+
+    graph = StateGraph(Log).add_node("a", hop).add_node("b", step_b)
+    graph.add_node("c", step_a)
+    graph.add_edge(START, "a")
+    graph.add_conditional_edges("b", lambda s: "go", {"go": "c", "stop": END})
+    graph.add_edge("c", END)
+    drawing = graph.compile().get_graph()
+    assert list(drawing.nodes) == ["__start__", "a", "b", "c", "__end__"]
+    mermaid = drawing.draw_mermaid()
+    assert mermaid.startswith("---\nconfig:\n")
+    for line in (
+        "\t__start__([<p>__start__</p>]):::first",
+        "\t__start__ --> a;",
+        "\ta -.-> b;",
+        "\ta -.-> __end__;",
+        "\tb -. &nbsp;go&nbsp; .-> c;",
+        "\tb -. &nbsp;stop&nbsp; .-> __end__;",
+        "\tc --> __end__;",
+    ):
+        assert line in mermaid.splitlines()
