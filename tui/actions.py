@@ -346,7 +346,8 @@ async def resume(
 
     Raises:
         ActionRefused: read-only, no graph, or nothing to run from ``checkpoint``.
-        NodeError: a node raised (its error is stored on the checkpoint it ran from).
+        Exception: what a node raised, as itself (``node_failure(exc)`` names the
+            node; the error is stored on the checkpoint it ran from).
     """
     _require(checkpointer, graph, "resume")
     assert graph is not None

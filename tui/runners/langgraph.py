@@ -29,7 +29,7 @@ from timeloom.backends.langgraph.copy import acopy_thread
 from timeloom.backends.langgraph.decode import is_message
 from timeloom.backends.langgraph.mapping import NS_KEY, NS_SEP
 from timeloom.core.checkpoint import Checkpoint
-from timeloom.core.errors import NodeError
+from timeloom.core.errors import NodeFailure, attach_node_failure
 from timeloom.tui.actions import (
     ActionRefused,
     Answer,
@@ -360,7 +360,8 @@ class LangGraphRunner(Runner):
                         last = cid
                         yield cid
             except Exception as exc:  # the user's node raised: name it
-                raise await self._node_error(current.thread_id, last, exc) from exc
+                await self._name_failure(current.thread_id, last, exc)
+                raise
 
         return await drive(
             self.reader,
@@ -387,14 +388,15 @@ class LangGraphRunner(Runner):
         nothing is saved)."""
         return await self.reader.get(current.thread_id, checkpoint_id) is not None
 
-    async def _node_error(
+    async def _name_failure(
         self, thread_id: str, checkpoint_id: str, exc: Exception
-    ) -> Exception:
-        """A :class:`NodeError` naming the node that raised, when it was recorded."""
+    ) -> None:
+        """Mark ``exc`` with the node that raised it, when that was recorded (as
+        Timeloom's runtime does: see :func:`~timeloom.core.errors.node_failure`)."""
         failed = await self.reader.get(thread_id, checkpoint_id)
-        if failed is None or not failed.errors:
-            return exc
-        return NodeError(failed.errors[0].node, thread_id, checkpoint_id, exc)
+        if failed is not None and failed.errors:
+            where = NodeFailure(failed.errors[0].node, thread_id, checkpoint_id)
+            attach_node_failure(exc, where)
 
 
 def revive(edited: Any, shown: Any, real: Any, path: str) -> Any:
