@@ -160,7 +160,7 @@ async def test_resume_of_a_failed_node_fails_again_then_an_edit_fixes_it(
         head = await reader.get("fail-1")
         assert head is not None
         assert head.errors
-        with pytest.raises(ValueError) as raised:
+        with pytest.raises(ValueError, match="kaboom") as raised:
             await runner.resume(head)
         failure = node_failure(raised.value)
         assert failure is not None
