@@ -150,7 +150,12 @@ class MemoryCheckpointer(BaseCheckpointer):
             return 0
         with self._lock:
             ids = self._threads.get(thread_id, [])
-            keep = set(ids[len(ids) - keep_last :]) if keep_last is not None else set()
+            # (A thread shorter than keep_last keeps everything: never a negative slice.)
+            keep = (
+                set(ids[max(len(ids) - keep_last, 0) :])
+                if keep_last is not None
+                else set()
+            )
             keep.add(self._heads.get(thread_id, ""))
             doomed = [
                 cid

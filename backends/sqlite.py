@@ -276,7 +276,12 @@ class SqliteCheckpointer(BaseCheckpointer):
                 await db.execute_fetchall(sql.SELECT_PRUNE_CANDIDATES_SQL, (thread_id,))
             )
             ids = [r[0] for r in rows]
-            keep = set(ids[len(ids) - keep_last :]) if keep_last is not None else set()
+            # (A thread shorter than keep_last keeps everything: never a negative slice.)
+            keep = (
+                set(ids[max(len(ids) - keep_last, 0) :])
+                if keep_last is not None
+                else set()
+            )
             heads = list(await db.execute_fetchall(sql.SELECT_HEAD_SQL, (thread_id,)))
             keep.update(r[0] for r in heads)
             children: dict[str, list[str]] = {}

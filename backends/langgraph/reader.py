@@ -14,7 +14,7 @@ from abc import abstractmethod
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from timeloom.backends.langgraph.mapping import (
     NS_SEP,
@@ -39,6 +39,7 @@ from timeloom.core.checkpoint import (
     thread_status,
 )
 from timeloom.core.checkpointer import BaseCheckpointer
+from timeloom.core.errors import ReadOnlyError
 from timeloom.core.ids import id_time_ms, now_ms
 
 _STATUS_BATCH = 500
@@ -76,7 +77,15 @@ class LangGraphReader(BaseCheckpointer):
       decoded stored objects are cached): treat them as read-only.
     """
 
-    read_only = True
+    @property
+    def read_only(self) -> bool:
+        """Always ``True``: this reader never writes (LangGraph's own saver does)."""
+        return True
+
+    @read_only.setter
+    def read_only(self, value: bool) -> None:
+        if not value:
+            self._refuse()
 
     def __init__(self) -> None:
         self.warnings: list[str] = []
@@ -175,15 +184,15 @@ class LangGraphReader(BaseCheckpointer):
     # -- writes: refused -------------------------------------------------------------
 
     async def put(self, checkpoint: Checkpoint, *, expected_head: str | None) -> None:
-        self._check_writable()
+        self._refuse()
 
     async def put_writes(
         self, thread_id: str, checkpoint_id: str, writes: Sequence[PendingWrite]
     ) -> None:
-        self._check_writable()
+        self._refuse()
 
     async def delete_thread(self, thread_id: str) -> None:
-        self._check_writable()
+        self._refuse()
 
     async def prune(
         self,
@@ -192,8 +201,17 @@ class LangGraphReader(BaseCheckpointer):
         keep_last: int | None = None,
         older_than: datetime | None = None,
     ) -> int:
-        self._check_writable()
-        return 0
+        self._refuse()
+
+    def _refuse(self) -> NoReturn:
+        """Refuse a write, whatever :attr:`read_only` was set to: a write that
+        "succeeded" while writing nothing would lose the user's data."""
+        raise ReadOnlyError(
+            f"{self.url} is a LangGraph database, which Timeloom's reader never "
+            "writes; write through your graph instead (timeloom open URL --graph "
+            "module:attribute).",
+            title="Read-only database",
+        )
 
     # -- reads -----------------------------------------------------------------------
 

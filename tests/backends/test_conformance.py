@@ -410,6 +410,10 @@ async def test_prune_semantics(
         "t", ids[6].id, [PendingWrite("n", "resume", {"id": "q", "value": 1})]
     )
     assert await checkpointer.prune("t") == 0
+    # keep_last beyond the thread's length keeps everything.
+    assert await checkpointer.prune("t", keep_last=11) == 0
+    assert await checkpointer.prune("t", keep_last=1000) == 0
+    assert len(await history(checkpointer, "t")) == 10
     # older_than: only checkpoints created before hour 3 may go.
     deleted = await checkpointer.prune("t", older_than=EPOCH + timedelta(hours=3))
     assert deleted == 2  # 0 and 1 (2 is a fork point)

@@ -16,6 +16,7 @@ from timeloom.backends.inert import Inert
 from timeloom.backends.langgraph import open_langgraph
 from timeloom.backends.langgraph.decode import MAX_EXT_DEPTH, decode_typed
 from timeloom.core.checkpoint import Checkpoint
+from timeloom.core.errors import ReadOnlyError
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -72,3 +73,24 @@ def test_a_crafted_deep_blob_crashes_nothing(database: str) -> None:
     head = asyncio.run(_head(database))
     assert head.values["last"] == "c"
     assert "langgraph.too_deep" in repr(head.values["data"])
+
+
+def test_the_reader_refuses_writes_whatever_read_only_says(database: str) -> None:
+    async def attempt() -> None:
+        reader = open_langgraph(database)
+        with pytest.raises(ReadOnlyError):
+            reader.read_only = False
+        assert reader.read_only
+        async with reader as cp:
+            head = await cp.get(tamper.THREAD)
+            assert head is not None
+            for write in (
+                cp.put(head, expected_head=head.id),
+                cp.put_writes(head.thread_id, head.id, head.pending_writes),
+                cp.delete_thread(head.thread_id),
+                cp.prune(head.thread_id, keep_last=1),
+            ):
+                with pytest.raises(ReadOnlyError, match="LangGraph database"):
+                    await write
+
+    asyncio.run(attempt())
