@@ -33,12 +33,19 @@ from timeloom.core.errors import (
 )
 from timeloom.core.graph import StateGraph
 from timeloom.core.interrupts import Command, Interrupt, interrupt
+from timeloom.core.messages import (
+    REMOVE_ALL_MESSAGES,
+    MessagesState,
+    RemoveMessage,
+    add_messages,
+)
 from timeloom.core.runtime import CompiledGraph
 from timeloom.core.snapshot import StateSnapshot, StateTask
 from timeloom.core.writer import Durability
 
 __all__ = [
     "END",
+    "REMOVE_ALL_MESSAGES",
     "START",
     "BaseCheckpointer",
     "Checkpoint",
@@ -53,9 +60,11 @@ __all__ = [
     "GraphValidationError",
     "Interrupt",
     "InvalidUpdateError",
+    "MessagesState",
     "NodeFailure",
     "PendingWrite",
     "ReadOnlyError",
+    "RemoveMessage",
     "ResumeError",
     "SchemaError",
     "SerializationError",
@@ -66,6 +75,7 @@ __all__ = [
     "ThreadInfo",
     "ThreadStatus",
     "TimeloomError",
+    "add_messages",
     "interrupt",
     "node_failure",
 ]

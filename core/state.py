@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from timeloom.core.errors import GraphValidationError, InvalidUpdateError
+from timeloom.core.messages import add_messages, message_classes
 
 Reducer = Callable[[Any, Any], Any]
 
@@ -144,6 +145,8 @@ class StateSchema:
         found: set[type] = set()
         for channel in self.channels.values():
             _collect_classes(channel.annotation, found)
+            if channel.reducer is add_messages:
+                found |= message_classes()
         return found
 
 

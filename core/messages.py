@@ -1,0 +1,175 @@
+"""A chat transcript as a state key: ``add_messages`` and ``MessagesState``.
+
+As LangGraph's: every message gets an id; a message whose id is already in the
+list replaces it; :class:`RemoveMessage` (or LangChain's) deletes by id, and
+``RemoveMessage(REMOVE_ALL_MESSAGES)`` clears the list. Messages are plain dicts
+(``{"role": ..., "content": ...}``) or, when ``langchain_core`` is installed, LangChain
+message objects; with it installed, dicts, strings and ``(role, content)`` tuples
+become LangChain messages as LangGraph makes them. ``langchain_core`` is optional.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, TypedDict
+
+REMOVE_ALL_MESSAGES = "__remove_all__"
+"""The id of a :class:`RemoveMessage` that deletes every message before it."""
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveMessage:
+    """In an update of a messages key: delete the message with this id."""
+
+    id: str
+
+
+def add_messages(left: Any, right: Any) -> list[Any]:
+    """Merge ``right`` into ``left`` by message id (the reducer of a transcript).
+
+    Args:
+        left: the messages so far (a list, or one message).
+        right: the update: messages to append, replace (same id) or remove.
+
+    Returns:
+        The new list; neither argument is modified.
+
+    Raises:
+        ValueError: a removal names an id that is not in the list.
+    """
+    convert = _converter()
+    merged = [_with_id(convert(m)) for m in _as_list(left)]
+    update = [_with_id(convert(m)) for m in _as_list(right)]
+    for i in range(len(update) - 1, -1, -1):
+        if _is_removal(update[i]) and _id_of(update[i]) == REMOVE_ALL_MESSAGES:
+            return update[i + 1 :]
+    index = {_id_of(m): i for i, m in enumerate(merged)}
+    removed: set[Any] = set()
+    for message in update:
+        mid = _id_of(message)
+        if mid in index:
+            if _is_removal(message):
+                removed.add(mid)
+            else:
+                removed.discard(mid)
+                merged[index[mid]] = message
+        elif _is_removal(message):
+            raise ValueError(
+                f"Attempting to delete a message with an ID that doesn't exist ({mid!r})"
+            )
+        else:
+            index[mid] = len(merged)
+            merged.append(message)
+    return [m for m in merged if _id_of(m) not in removed]
+
+
+class MessagesState(TypedDict):
+    """A state with one key, ``messages``, merged by :func:`add_messages`."""
+
+    messages: Annotated[list[Any], add_messages]
+
+
+def message_classes() -> set[type]:
+    """LangChain's message classes, when it is installed (a checkpointer may then
+    revive them), else none."""
+    try:
+        from langchain_core import messages
+    except ImportError:
+        return set()
+    found = set()
+    for name in (
+        "AIMessage",
+        "HumanMessage",
+        "SystemMessage",
+        "ToolMessage",
+        "FunctionMessage",
+        "ChatMessage",
+        "AIMessageChunk",
+        "HumanMessageChunk",
+        "SystemMessageChunk",
+        "ToolMessageChunk",
+        "FunctionMessageChunk",
+        "ChatMessageChunk",
+    ):
+        cls = getattr(messages, name, None)
+        if isinstance(cls, type):
+            found.add(cls)
+    return found
+
+
+def _as_list(messages: Any) -> list[Any]:
+    if messages is None:
+        return []
+    if isinstance(messages, list | tuple) and not _is_role_pair(messages):
+        return list(messages)
+    return [messages]
+
+
+def _is_role_pair(value: Any) -> bool:
+    return (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and all(isinstance(v, str) for v in value)
+    )
+
+
+def _converter() -> Callable[[Any], Any]:
+    """How one message is made a message: LangChain's conversion when installed
+    (as LangGraph does), else strings and pairs become dicts."""
+    try:
+        from langchain_core.messages import convert_to_messages
+    except ImportError:
+        return _to_dict
+
+    def convert(message: Any) -> Any:
+        if _is_removal(message) and not hasattr(message, "content"):
+            return message
+        return convert_to_messages([message])[0]
+
+    return convert
+
+
+def _to_dict(message: Any) -> Any:
+    if isinstance(message, str):
+        return {"role": "user", "content": message}
+    if _is_role_pair(message):
+        return {"role": message[0], "content": message[1]}
+    return message
+
+
+def _id_of(message: Any) -> Any:
+    if isinstance(message, dict):
+        return message.get("id")
+    return getattr(message, "id", None)
+
+
+def _is_removal(message: Any) -> bool:
+    if isinstance(message, RemoveMessage):
+        return True
+    if isinstance(message, dict):
+        return message.get("type") == "remove"
+    return type(message).__name__ == "RemoveMessage"
+
+
+def _with_id(message: Any) -> Any:
+    if _id_of(message) is not None:
+        return message
+    new_id = str(uuid.uuid4())
+    if isinstance(message, dict):
+        return {**message, "id": new_id}
+    copy = getattr(message, "model_copy", None)
+    if callable(copy):
+        return copy(update={"id": new_id})
+    raise TypeError(
+        f"A message must be a dict or a LangChain message, got {type(message).__name__}"
+    )
+
+
+__all__: Sequence[str] = [
+    "REMOVE_ALL_MESSAGES",
+    "MessagesState",
+    "RemoveMessage",
+    "add_messages",
+]
