@@ -34,7 +34,7 @@ from timeloom.core.checkpoint import (
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import TimeloomError
 from timeloom.core.runtime import CompiledGraph
-from timeloom.tui import actions
+from timeloom.tui import actions, investigating
 from timeloom.tui.actions import Answer, WriteAction
 from timeloom.tui.commands import (
     PaletteCommand,
@@ -112,6 +112,9 @@ class TimeloomApp(LoaderApp):
     | b | Branch into a new thread (a fork). |
     | r | Resume the run from this checkpoint (needs ``--graph``). |
     | x | Stop the running resume. |
+    | ctrl+f | Search the thread with a JMESPath query. |
+    | n / N | The next / previous checkpoint the search found. |
+    | w | Who changed the value under the State tab's cursor. |
     | 1 2 3 | State, Writes, Metadata tab. |
     | ctrl+r | Reload. |
     | ? | Help. |
@@ -189,6 +192,28 @@ class TimeloomApp(LoaderApp):
             tooltip="Run on from this checkpoint, answering interrupts",
         ),
         Binding("x", "stop_run", "Stop run", tooltip="Cancel the running resume"),
+        Binding(
+            "ctrl+f",
+            "find",
+            "Find",
+            show=False,
+            tooltip="Search this thread with a JMESPath query (n / N step through)",
+        ),
+        Binding("n", "next_match(1)", "Next match", show=False, tooltip="Next match"),
+        Binding(
+            "N",
+            "next_match(-1)",
+            "Previous match",
+            show=False,
+            tooltip="Previous match",
+        ),
+        Binding(
+            "w",
+            "who_changed",
+            "Who changed",
+            show=False,
+            tooltip="The checkpoints where the value under the State cursor changed",
+        ),
         Binding("1", "tab('state')", "State", show=False, tooltip="State tab"),
         Binding("2", "tab('writes')", "Writes", show=False, tooltip="Writes tab"),
         Binding("3", "tab('meta')", "Metadata", show=False, tooltip="Metadata tab"),
@@ -694,6 +719,18 @@ class TimeloomApp(LoaderApp):
             self.notify(
                 "New checkpoints appear as they are written.", title="Following"
             )
+
+    def action_find(self) -> None:
+        """Search the open thread with a JMESPath query."""
+        investigating.ask_query(self)
+
+    def action_next_match(self, direction: int) -> None:
+        """Select the next (1) or previous (-1) checkpoint the search found."""
+        investigating.next_match(self, direction)
+
+    def action_who_changed(self) -> None:
+        """List the checkpoints where the value under the State cursor changed."""
+        investigating.who_changed(self)
 
     def action_tab(self, tab: str) -> None:
         """Show a tab of the detail pane."""

@@ -59,6 +59,9 @@ class Browser(Protocol):
     def action_branch(self) -> None: ...
     def action_resume(self) -> None: ...
     def action_stop_run(self) -> None: ...
+    def action_find(self) -> None: ...
+    def action_next_match(self, direction: int) -> None: ...
+    def action_who_changed(self) -> None: ...
     def write_refusals(self) -> list[tuple[str, str]]: ...
 
 
@@ -185,6 +188,21 @@ def palette_commands(app: Browser) -> Iterator[PaletteCommand]:
             run,
         )
     yield PaletteCommand("Stop run", "Cancel the running resume", app.action_stop_run)
+    yield PaletteCommand(
+        "Find in thread",
+        "Checkpoints where a JMESPath query holds, marked in the tree",
+        app.action_find,
+    )
+    yield PaletteCommand(
+        "Next match",
+        "The next checkpoint the search found",
+        partial(app.action_next_match, 1),
+    )
+    yield PaletteCommand(
+        "Who changed this value",
+        "The checkpoints where the value under the State cursor changed",
+        app.action_who_changed,
+    )
     for tab, label in zip(TABS, ("State", "Writes", "Metadata"), strict=True):
         yield PaletteCommand(
             f"Show the {label} tab",

@@ -28,6 +28,7 @@ from timeloom.tui.widgets.formatting import (
     FORK_MARK,
     HEAD_MARK,
     MARKED,
+    MATCH_MARK,
     NODE_MARK,
     STATUS_ICONS,
     format_time,
@@ -75,6 +76,7 @@ class CheckpointTree(ScrollView, can_focus=True):
         "checkpoint-tree--interrupt",
         "checkpoint-tree--fork",
         "checkpoint-tree--muted",
+        "checkpoint-tree--match",
     }
 
     DEFAULT_CSS = """
@@ -126,6 +128,10 @@ class CheckpointTree(ScrollView, can_focus=True):
         """The thread's head, marked ◉."""
         self.marked_id: str | None = None
         """The checkpoint marked for diffing (``m``), shown with ◆."""
+        self.matches: frozenset[str] = frozenset()
+        """Checkpoints a search found, shown with :data:`MATCH_MARK`."""
+        self.match_query = ""
+        """The query that found them."""
         self.generation = 0
         """Bumped whenever another thread (or a reload) starts, to drop stale pages."""
         self.exhausted = True
@@ -194,6 +200,8 @@ class CheckpointTree(ScrollView, can_focus=True):
             left.append(" HEAD", style("checkpoint-tree--head"))
         if meta.id == self.marked_id:
             left.append(f" {MARKED} marked", style("checkpoint-tree--head"))
+        if meta.id in self.matches:
+            left.append(f" {MATCH_MARK} match", style("checkpoint-tree--match"))
         if meta.has_error:
             left.append(
                 f" {STATUS_ICONS['failed']} error", style("checkpoint-tree--error")
@@ -323,6 +331,13 @@ class CheckpointTree(ScrollView, can_focus=True):
             self._lines.clear()
             self.refresh()
 
+    def set_matches(self, checkpoint_ids: Iterable[str], query: str = "") -> None:
+        """Mark the checkpoints ``query`` found (none: clear the marks)."""
+        self.matches = frozenset(checkpoint_ids)
+        self.match_query = query
+        self._lines.clear()
+        self.refresh()
+
     def show_thread(self, thread_id: str | None, head_id: str | None) -> int:
         """Start showing another thread (empty until :meth:`add_page`).
 
@@ -331,6 +346,7 @@ class CheckpointTree(ScrollView, can_focus=True):
         """
         self.thread_id = thread_id
         self.head_id = head_id
+        self.matches = frozenset()
         self.generation += 1
         self.exhausted = thread_id is None
         self._rows = []

@@ -82,6 +82,8 @@ NODE_MARK: Final = glyph("○", "o")
 """Any other checkpoint in the tree."""
 MARKED: Final = glyph("◆", "#")
 """The checkpoint marked for diffing (``m``)."""
+MATCH_MARK: Final = glyph("●", "*")
+"""The checkpoints a search found (``ctrl+f``)."""
 
 
 def status_name(
