@@ -8,7 +8,7 @@ from typing import Any, Final
 
 from timeloom.tui.diffing import Change, diff_values, preview
 from timeloom.tui.investigate.paths import MISSING
-from timeloom.tui.investigate.text import printable
+from timeloom.tui.safetext import safe
 
 _SIGNS: Final = {
     "changed": "~",
@@ -33,7 +33,7 @@ def change_line(change: Change, width: int = 40) -> str:
         what = "items reordered"
     else:
         what = preview(change.new if change.has_new else change.old, width)
-    return printable(f"{_SIGNS[change.kind]} {change.path_text}: {what}")
+    return safe(f"{_SIGNS[change.kind]} {change.path_text}: {what}")
 
 
 def diff_line(

@@ -18,7 +18,7 @@ from typing import IO, Any, Final
 from timeloom.core.checkpoint import CheckpointMeta
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import TimeloomError
-from timeloom.tui.investigate.text import printable
+from timeloom.tui.safetext import safe
 from timeloom.tui.scripting import EXIT_NOT_FOUND, EXIT_OK, Opener, run_read_only
 
 _SPARKS: Final = "▁▂▃▄▅▆▇█"
@@ -140,7 +140,7 @@ def _meta_json(meta: CheckpointMeta) -> dict[str, Any]:
 
 def _meta_text(meta: CheckpointMeta) -> str:
     nodes = ", ".join(meta.nodes) or "-"
-    return printable(
+    return safe(
         f"{meta.thread_id}@{meta.id}  step {meta.step}  {nodes} ({meta.source})"
     )
 
@@ -212,9 +212,7 @@ def run_find(
             from timeloom.tui.diffing import preview
 
             for m in found:
-                write.write(
-                    f"{_meta_text(m.meta)}  → {printable(preview(m.result, 60))}\n"
-                )
+                write.write(f"{_meta_text(m.meta)}  → {safe(preview(m.result, 60))}\n")
             threads = len({m.meta.thread_id for m in found})
             more = " (limit reached)" if len(found) >= args.limit else ""
             write.write(f"{len(found)} matches in {threads} threads{more}\n")
@@ -283,7 +281,7 @@ def _bisect_text(write: IO[str], result: Any) -> None:
         if result.diff:
             write.write(f"  changed     {result.diff}\n")
         for node, update in result.writes.items():
-            write.write(printable(f"  {node} wrote {preview(update, 70)}") + "\n")
+            write.write(safe(f"  {node} wrote {preview(update, 70)}") + "\n")
     write.write(
         f"{result.mode} search: {result.reads} state reads over "
         f"{len(result.branch)} checkpoints ({result.reason})\n"
@@ -334,13 +332,13 @@ def run_blame(
             )
         else:
             for p in found:
-                nodes = printable(", ".join(p.meta.nodes) or "-")
+                nodes = safe(", ".join(p.meta.nodes) or "-")
                 write.write(
                     f"step {p.meta.step:>5}  {p.meta.id}  {nodes:<12} "
                     f"{p.meta.source:<6}  {p.diff}\n"
                 )
             write.write(
-                f"{len(found)} changes to {printable(path_text(path))} along "
+                f"{len(found)} changes to {safe(path_text(path))} along "
                 f"{len(states.branch(tip))} checkpoints\n"
             )
         return EXIT_OK if found else EXIT_NOT_FOUND
@@ -418,19 +416,19 @@ def _thread_json(usage: Any, checkpoints: bool) -> dict[str, Any]:
 def _thread_text(write: IO[str], usage: Any, checkpoints: bool) -> None:
     totals = usage.totals()
     write.write(
-        f"{printable(usage.thread_id)}: {len(usage.checkpoints)} checkpoints, "
+        f"{safe(usage.thread_id)}: {len(usage.checkpoints)} checkpoints, "
         f"{human(usage.stored)} stored ({usage.layout} layout)\n"
     )
     langgraph = usage.layout == "langgraph"
     third = "re-stored" if langgraph else "shared"
-    width = max([len(printable(k)) for k in totals] + [3])
+    width = max([len(safe(k)) for k in totals] + [3])
     write.write(
         f"{'key':<{width}}  {'stored':>10}  {third:>10}  growth per checkpoint\n"
     )
     for key, t in totals.items():
         other = t.restored if langgraph else t.shared
         write.write(
-            f"{printable(key):<{width}}  {human(t.stored):>10}  {human(other):>10}  "
+            f"{safe(key):<{width}}  {human(t.stored):>10}  {human(other):>10}  "
             f"{sparkline(usage.growth(key))}\n"
         )
     overhead = sum(c.overhead for c in usage.checkpoints)
@@ -451,13 +449,11 @@ def _thread_text(write: IO[str], usage: Any, checkpoints: bool) -> None:
                 f" ({ratio:.1f}× less; values by content, lists as chunks and deltas).\n"
             )
     for note in usage.notes:
-        write.write(printable(note) + "\n")
+        write.write(safe(note) + "\n")
     if checkpoints:
         for c in usage.checkpoints:
             parts = ", ".join(
-                f"{printable(k)} {human(b.stored)}"
-                for k, b in c.keys.items()
-                if b.stored
+                f"{safe(k)} {human(b.stored)}" for k, b in c.keys.items() if b.stored
             )
             write.write(f"  {_meta_text(c.meta)}  {human(c.stored)}: {parts}\n")
 
@@ -495,7 +491,7 @@ def _database_text(write: IO[str], usage: Any, top: int) -> None:
         t = usage.totals
         values = t.header_bytes + t.blob_bytes
         write.write(
-            f"{printable(usage.url)}: {t.threads:,} threads, {t.checkpoints:,} "
+            f"{safe(usage.url)}: {t.threads:,} threads, {t.checkpoints:,} "
             f"checkpoints\n"
             f"  values     {human(values)} ({human(t.header_bytes)} in headers, "
             f"{human(t.blob_bytes)} in {t.blobs:,} shared blobs)\n"
@@ -509,16 +505,14 @@ def _database_text(write: IO[str], usage: Any, top: int) -> None:
         stored = sum(r[2] for r in usage.threads)
         restored = sum(r[3] for r in usage.threads)
         write.write(
-            f"{printable(usage.url)}: {len(usage.threads):,} threads, "
+            f"{safe(usage.url)}: {len(usage.threads):,} threads, "
             f"{sum(r[1] for r in usage.threads):,} checkpoints, {human(stored)} "
             f"stored, {human(restored)} of it re-stored copies of the parent's "
             "channels\nBiggest threads:\n"
         )
     for thread, count, size, restored in usage.threads[:top]:
         extra = f"  {human(restored)} re-stored" if usage.layout == "langgraph" else ""
-        write.write(
-            f"  {printable(thread)}  {count:,} checkpoints  {human(size)}{extra}\n"
-        )
+        write.write(f"  {safe(thread)}  {count:,} checkpoints  {human(size)}{extra}\n")
 
 
 # -- diff --steps -------------------------------------------------------------------
@@ -562,10 +556,10 @@ def run_diff_steps(
                 },
             )
         else:
-            write.write(f"A {printable(args.a)}\nB {printable(args.b)}\n")
+            write.write(f"A {safe(args.a)}\nB {safe(args.b)}\n")
             for r in rows:
-                na = printable(", ".join(r.a.nodes) or r.a.source) if r.a else "—"
-                nb = printable(", ".join(r.b.nodes) or r.b.source) if r.b else "—"
+                na = safe(", ".join(r.a.nodes) or r.a.source) if r.a else "—"
+                nb = safe(", ".join(r.b.nodes) or r.b.source) if r.b else "—"
                 what = "same checkpoint" if r.same else r.diff or "same state"
                 mark = "!" if r.nodes_differ and not r.same else " "
                 write.write(f"{r.step:>5} {mark} {na:<14} {nb:<14} {what}\n")
@@ -609,7 +603,7 @@ def run_eval(
             args.pytest.write_text(
                 pytest_file(meta, values, args.graph, cp.url), encoding="utf-8"
             )
-            write.write(f"wrote {printable(str(args.pytest))}\n")
+            write.write(f"wrote {safe(str(args.pytest))}\n")
             return EXIT_OK
         count = 0
         async for data in rows(states, only=checkpoint, reference=args.next):

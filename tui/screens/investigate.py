@@ -17,7 +17,8 @@ from textual.widgets.option_list import Option
 
 from timeloom.tui.investigate.blame import Provenance
 from timeloom.tui.investigate.query import QueryError, compile_query
-from timeloom.tui.investigate.text import printable
+from timeloom.tui.safetext import safe
+from timeloom.tui.widgets.labels import label
 
 QUERY_HELP = (
     "A JMESPath query over each checkpoint: values, metadata, step, source, nodes, "
@@ -54,7 +55,7 @@ class QueryScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="query-dialog") as dialog:
-            dialog.border_title = f"Search {printable(self.thread_id)}"
+            dialog.border_title = Text.assemble("Search ", label(self.thread_id))
             yield Static(QUERY_HELP, id="query-help", markup=False)
             yield Input(self.initial, placeholder="JMESPath query", id="query-input")
             yield Static("", id="query-problem", markup=False)
@@ -113,7 +114,7 @@ class ProvenanceScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="provenance-dialog") as dialog:
-            dialog.border_title = f"Who changed {printable(self.path)}"
+            dialog.border_title = Text.assemble("Who changed ", label(self.path))
             noun = "change" if len(self.changes) == 1 else "changes"
             yield Static(
                 f"{len(self.changes)} {noun} along {self.checked} checkpoints "
@@ -133,7 +134,7 @@ class ProvenanceScreen(ModalScreen[str | None]):
     @staticmethod
     def _line(change: Provenance) -> Text:
         meta = change.meta
-        nodes = printable(", ".join(n for n in meta.nodes) or "-")
+        nodes = safe(", ".join(n for n in meta.nodes) or "-")
         return Text.assemble(
             (f"step {meta.step:>4}  ", "bold"),
             (f"{nodes:<16} ", ""),
