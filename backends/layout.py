@@ -59,7 +59,10 @@ channels are deduplicated by content only.
 Reading never fails as a whole because of one bad blob: a channel whose blob is
 missing, does not match its key or does not decode reads as an
 :class:`UnreadableValue` naming the channel and the reason, so the rest of the
-checkpoint can still be shown. Only an unreadable *header* raises
+checkpoint can still be shown. A list whose manifest or tail does not add up to
+its declared length, or that would expand to far more than what is stored (see
+:data:`MAX_EXPANSION`), is unreadable too, refused before anything is built. Only an
+unreadable *header* raises
 :class:`~timeloom.core.errors.SerializationError`.
 
 Writing a backend:
@@ -437,7 +440,12 @@ def _encode_list(
 def _unchanged_items(items: tuple[Any, ...], state: ListState) -> bool:
     """Whether ``items`` are the objects ``state`` wrote, each still ``==`` its
     private copy (see :func:`_encode_list` for what that guarantees)."""
-    return all(map(operator.is_, items, state.objects)) and items == state.snapshot
+    if not all(map(operator.is_, items, state.objects)):
+        return False
+    try:
+        return bool(items == state.snapshot)
+    except Exception:  # == raised (Decimal('sNaN')...): encode the items again
+        return False
 
 
 def _snapshot(serde: Codec, item: Any, data: bytes) -> Any:
@@ -666,20 +674,54 @@ def _decode_entry(entry: list[Any], blobs: Mapping[bytes, bytes], serde: Codec) 
     if kind == "v":
         return serde.loads(_blob(blobs, entry[1]))
     if kind == "l":
-        _, length, manifest, tail = entry
-        encoded: list[bytes] = []
-        if manifest is not None:
-            for key in manifest_keys(_blob(blobs, manifest)):
-                encoded.extend(unframe(_blob(blobs, key)))
-        for key in tail:
-            encoded.extend(unframe(_blob(blobs, key)))
-        if len(encoded) != length:
-            raise _Missing(f"expected {length} items, found {len(encoded)}")
+        encoded = _list_items(entry, blobs)
         loads_many = getattr(serde, "loads_many", None)
         if loads_many is not None:
             return list(loads_many(encoded))
         return [serde.loads(item) for item in encoded]
     raise _Missing(f"unknown entry kind {kind!r}")
+
+
+MAX_EXPANSION = 16
+"""A list may read back to at most this many times the bytes of the distinct blobs
+it is made of (beyond :data:`EXPANSION_FLOOR`): a manifest naming one chunk
+thousands of times would otherwise turn kilobytes on disk into gigabytes."""
+
+EXPANSION_FLOOR = 64 * 1024 * 1024
+
+
+def _list_items(entry: list[Any], blobs: Mapping[bytes, bytes]) -> list[bytes]:
+    """The encoded items of an ``["l", n, manifest, tail]`` entry, after checking
+    the counts against ``n`` and the size against what is stored, before building
+    anything (a crafted header or manifest must not take unbounded memory)."""
+    _, length, manifest, tail = entry
+    if type(length) is not int or length < 0 or not isinstance(tail, list):
+        raise _Missing(f"malformed list entry (length {length!r})")
+    chunk_keys = manifest_keys(_blob(blobs, manifest)) if manifest is not None else []
+    if len(chunk_keys) != length // CHUNK_ITEMS or len(tail) > CHUNK_ITEMS:
+        raise _Missing(
+            f"expected {length} items, the manifest names {len(chunk_keys)} chunks "
+            f"and the tail {len(tail)} deltas"
+        )
+    parts = [_blob(blobs, key) for key in (*chunk_keys, *tail)]
+    expanded = sum(map(len, parts))
+    stored = sum(len(blobs[key]) for key in {*chunk_keys, *tail})
+    if expanded > EXPANSION_FLOOR + MAX_EXPANSION * stored:
+        raise _Missing(
+            f"the list would expand to {expanded:,} bytes from {stored:,} stored "
+            f"(more than {MAX_EXPANSION}x): refused"
+        )
+    encoded: list[bytes] = []
+    for i, part in enumerate(parts):
+        items = unframe(part)
+        if i < len(chunk_keys) and len(items) != CHUNK_ITEMS:
+            raise _Missing(f"a chunk holds {len(items)} items, not {CHUNK_ITEMS}")
+        encoded.extend(items)
+        if len(encoded) > length:
+            break
+    if len(encoded) != length:
+        raise _Missing(f"expected {length} items, found {len(encoded)}")
+    return encoded
 
 
 def _reason(exc: Exception) -> str:
