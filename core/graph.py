@@ -38,6 +38,8 @@ class NodeSpec:
     is_async: bool
     takes_config: bool
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    input_schema: StateSchema | None = None
+    """The keys the node reads, when it declares its own (else the state's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,14 +54,47 @@ class Branch:
 class StateGraph:
     """A graph whose nodes read and update a shared, typed state."""
 
-    def __init__(self, state_schema: type) -> None:
+    def __init__(
+        self,
+        state_schema: Any,
+        config_schema: Any = None,
+        *,
+        input_schema: Any = None,
+        output_schema: Any = None,
+        context_schema: Any = None,
+        input: Any = None,
+        output: Any = None,
+    ) -> None:
         """Create an empty graph.
 
         Args:
-            state_schema: a ``TypedDict`` or dataclass. ``Annotated[T, reducer]``
-                fields combine updates with the reducer; others are overwritten.
+            state_schema: a ``TypedDict``, dataclass or pydantic model.
+                ``Annotated[T, reducer]`` fields combine updates with the reducer;
+                others are overwritten. Any other type (``Annotated[list, add]``)
+                makes a state of one value.
+            config_schema: accepted for LangGraph's signature; not used.
+            input_schema: the keys an input may set (others are ignored); by
+                default the state's. ``input`` is its older name.
+            output_schema: the keys ``invoke`` returns; by default the state's.
+                ``output`` is its older name.
+            context_schema: accepted for LangGraph's signature; not used.
         """
-        self.schema = StateSchema.from_type(state_schema)
+        self.state_schema = StateSchema.from_type(state_schema)
+        given_input = input_schema if input_schema is not None else input
+        given_output = output_schema if output_schema is not None else output
+        self.input_schema = (
+            StateSchema.from_type(given_input)
+            if given_input is not None
+            else self.state_schema
+        )
+        self.output_schema = (
+            StateSchema.from_type(given_output)
+            if given_output is not None
+            else self.state_schema
+        )
+        self.schema = self.state_schema.merged(self.input_schema, self.output_schema)
+        """Every key of the graph: the state's, the input's and output's, and those
+        of nodes' own input schemas."""
         self.nodes: dict[str, NodeSpec] = {}
         self.edges: list[tuple[str, str]] = []
         self.branches: list[Branch] = []
@@ -70,8 +105,14 @@ class StateGraph:
         action: NodeFn | None = None,
         *,
         metadata: Mapping[str, Any] | None = None,
+        input_schema: Any = None,
+        input: Any = None,
     ) -> Self:
         """Add a node. ``add_node(fn)`` names it after the function.
+
+        A node reads the state's keys, or those of its own schema: ``input_schema``
+        (``input``, its older name) or the annotation of its first parameter. Keys
+        of such a schema join the graph's (private keys nodes share).
 
         Raises:
             GraphValidationError: the name is taken or reserved, or no callable given.
@@ -90,12 +131,21 @@ class StateGraph:
             raise GraphValidationError(f"A node named {node!r} already exists")
         if not callable(action):
             raise GraphValidationError(f"Node {node!r}: {action!r} is not callable")
+        declared = input_schema if input_schema is not None else input
+        own = (
+            StateSchema.from_type(declared)
+            if declared is not None
+            else StateSchema.of_node_input(action, self.state_schema)
+        )
+        if own is not None:
+            self.schema = self.schema.merged(own)
         self.nodes[node] = NodeSpec(
             name=node,
             fn=action,
             is_async=_is_async(action),
             takes_config=_takes_config(action),
             metadata=dict(metadata or {}),
+            input_schema=own,
         )
         return self
 

@@ -43,6 +43,7 @@ from timeloom.core.errors import (
 from timeloom.core.interrupts import Command, Interrupt
 from timeloom.core.routing import Router
 from timeloom.core.snapshot import interrupts_of, to_snapshot
+from timeloom.core.state import ROOT
 from timeloom.core.state_access import StateAccess, require_readable
 from timeloom.core.step import StepOutcome, interrupt_id, run_step
 from timeloom.core.sync import iterate_sync, run_sync
@@ -87,6 +88,8 @@ class CompiledGraph(StateAccess):
     ) -> None:
         self.builder = builder
         self.schema = builder.schema
+        self._input = builder.input_schema
+        self._output = builder.output_schema
         self.nodes: dict[str, NodeSpec] = dict(builder.nodes)
         self.checkpointer = checkpointer
         self.interrupt_before = interrupt_before
@@ -111,7 +114,7 @@ class CompiledGraph(StateAccess):
         config: Mapping[str, Any] | None = None,
         *,
         durability: Durability = "sync",
-    ) -> dict[str, Any]:
+    ) -> Any:
         """Run until the graph ends or pauses; return the state values.
 
         Args:
@@ -126,7 +129,8 @@ class CompiledGraph(StateAccess):
                 :mod:`timeloom.core.writer`).
 
         Returns:
-            The state values; while paused also ``"__interrupt__"``: the pending
+            The state values (those of the output schema; the value itself for a
+            state of one value); while paused also ``"__interrupt__"``: the pending
             :class:`Interrupt` list.
 
         Raises:
@@ -143,7 +147,7 @@ class CompiledGraph(StateAccess):
         config: Mapping[str, Any] | None = None,
         *,
         durability: Durability = "sync",
-    ) -> dict[str, Any]:
+    ) -> Any:
         """The async twin of :meth:`invoke`."""
         return await self._invoke(input, config, durability, inline_sync=False)
 
@@ -189,14 +193,14 @@ class CompiledGraph(StateAccess):
         durability: Durability,
         *,
         inline_sync: bool,
-    ) -> dict[str, Any]:
+    ) -> Any:
         last: _Event | None = None
         events = self._execute(input, config, durability, inline_sync=inline_sync)
         async for event in events:
             last = event
         assert last is not None
-        result = dict(last.checkpoint.values)
-        if last.kind == "interrupt":
+        result = self._output.output(last.checkpoint.values)
+        if last.kind == "interrupt" and isinstance(result, dict):
             result["__interrupt__"] = list(last.interrupts)
         return result
 
@@ -222,7 +226,7 @@ class CompiledGraph(StateAccess):
                     yield to_snapshot(event.checkpoint)
             elif mode == "values":
                 if event.kind != "interrupt" and event.values:
-                    yield dict(event.checkpoint.values)
+                    yield self._output.output(event.checkpoint.values)
             elif event.kind == "step":
                 for node, update in event.updates:
                     yield {node: dict(update)}
@@ -275,8 +279,9 @@ class CompiledGraph(StateAccess):
                 base = await self._write_update(run, base, input.update, None, "update")
             if input.has_resume:
                 base = await self._answer(run, base, input.resume)
-            if input.goto_nodes:
-                base = replace(base, next=self._router.sorted(input.goto_nodes))
+            if input.goto_nodes:  # as in LangGraph: beside the nodes already due
+                due = (*base.next, *input.goto_nodes)
+                base = replace(base, next=self._router.sorted(due))
         elif input is not None:
             received, base = await self._write_input_checked(run, base, input)
             yield _Event("input", received, values=False)
@@ -313,7 +318,7 @@ class CompiledGraph(StateAccess):
                 source="loop",
                 values=values,
                 next_nodes=await self._router.next_after(ran, values, outcome.gotos),
-                writes=dict(outcome.updates),
+                writes=_writes(outcome.updates),
             )
             steps += 1
             yield _Event("step", current, outcome.updates)
@@ -429,10 +434,15 @@ class CompiledGraph(StateAccess):
         """Commit a run's input as LangGraph records it, in one commit: the input
         checkpoint (``base``'s values, ``next=("__start__",)``) and the step that
         applies the input (written by ``__start__``, ``next``: the first nodes)."""
-        if dataclasses.is_dataclass(input) and not isinstance(input, type):
+        if self._input.kind == "root":
+            update = {ROOT: input}
+        elif dataclasses.is_dataclass(input) and not isinstance(input, type):
             update = {f.name: getattr(input, f.name) for f in dataclasses.fields(input)}
+        elif hasattr(type(input), "model_fields") and hasattr(input, "model_dump"):
+            update = {k: getattr(input, k) for k in type(input).model_fields}
         elif isinstance(input, Mapping):
-            update = dict(input)
+            # As in LangGraph, keys that are not the input schema's are ignored.
+            update = {k: v for k, v in input.items() if k in self._input.channels}
         else:
             raise InvalidUpdateError(
                 f"The input must be a dict of state values (or None to resume), got "
@@ -581,6 +591,15 @@ class CompiledGraph(StateAccess):
         """Wait for the run's queued commits (durability "async"); raise a failure."""
         if run.writer is not None:
             await run.writer.flush()
+
+
+def _writes(updates: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """What each node wrote in a step: its update, or the list of its updates when
+    it returned several."""
+    by_node: dict[str, list[dict[str, Any]]] = {}
+    for node, update in updates:
+        by_node.setdefault(node, []).append(update)
+    return {node: ups[0] if len(ups) == 1 else ups for node, ups in by_node.items()}
 
 
 __all__ = ["CompiledGraph", "StreamMode"]

@@ -1,6 +1,7 @@
 """The state schema: which keys a graph's state has and how updates combine.
 
-A schema is a ``TypedDict`` or a dataclass. A field annotated
+A schema is a ``TypedDict``, a dataclass or a pydantic model, or any other type for
+a state that is one value (``Annotated[list, operator.add]``). A field annotated
 ``Annotated[T, reducer]`` combines updates with ``reducer(old, new)`` (e.g.
 ``operator.add`` appends to a list); any other field is overwritten, and only one node
 may write it per step.
@@ -10,10 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import inspect
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, Literal
 
 from timeloom.core.errors import GraphValidationError, InvalidUpdateError
 from timeloom.core.messages import add_messages, message_classes
@@ -36,35 +38,104 @@ class Channel:
     """The value a reducer starts from when the key was never written."""
 
 
+SchemaKind = Literal["dict", "dataclass", "model", "root"]
+
+ROOT: Final = "__root__"
+"""The one key of a state that is not a mapping (``StateGraph(Annotated[list, add])``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class StateSchema:
     """The keys of a graph's state and how updates to each combine."""
 
     cls: type
     channels: Mapping[str, Channel]
-    is_dataclass: bool
+    kind: SchemaKind
+    """``dict`` (a TypedDict), ``dataclass``, ``model`` (pydantic) or ``root`` (a
+    state that is one value, held under :data:`ROOT`)."""
+    keys: tuple[str, ...]
+    """The keys ``cls`` itself declares. ``channels`` may hold more: the keys of the
+    graph's input and output schemas and of nodes' own input schemas."""
 
     @classmethod
-    def from_type(cls, schema: type) -> StateSchema:
-        """Read a ``TypedDict`` or dataclass into a schema.
+    def from_type(cls, schema: Any) -> StateSchema:
+        """Read a ``TypedDict``, dataclass or pydantic model into a schema; any other
+        type (e.g. ``Annotated[list, operator.add]``) is a state of one value.
 
         Raises:
-            GraphValidationError: ``schema`` is neither, or its hints cannot be read.
+            GraphValidationError: the type hints cannot be read.
         """
-        is_dc = dataclasses.is_dataclass(schema)
-        if not is_dc and not _is_typeddict(schema):
-            raise GraphValidationError(
-                f"StateGraph needs a TypedDict or a dataclass as its state schema, "
-                f"got {schema!r}"
-            )
+        kind: SchemaKind
+        if isinstance(schema, type) and dataclasses.is_dataclass(schema):
+            kind = "dataclass"
+        elif _is_typeddict(schema):
+            kind = "dict"
+        elif isinstance(schema, type) and hasattr(schema, "model_fields"):
+            kind = "model"
+        else:
+            channel = _channel(ROOT, schema)
+            origin = typing.get_origin(channel.annotation) or channel.annotation
+            owner = origin if isinstance(origin, type) else object
+            return cls(owner, {ROOT: channel}, "root", (ROOT,))
         try:
             hints = typing.get_type_hints(schema, include_extras=True)
         except Exception as exc:  # NameError for unresolved forward references
             raise GraphValidationError(
                 f"Cannot read the type hints of {schema.__qualname__}: {exc}"
             ) from exc
+        if kind == "model":
+            hints = {k: v for k, v in hints.items() if k in schema.model_fields}
         channels = {name: _channel(name, hint) for name, hint in hints.items()}
-        return cls(cls=schema, channels=channels, is_dataclass=is_dc)
+        return cls(schema, channels, kind, tuple(channels))
+
+    @classmethod
+    def of_node_input(
+        cls, fn: Callable[..., Any], state: StateSchema
+    ) -> StateSchema | None:
+        """The schema a node declares by annotating its first parameter, when it is
+        another TypedDict, dataclass or model than the state's (LangGraph gives such
+        a node only those keys, which may be private to some nodes)."""
+        try:
+            first = next(iter(inspect.signature(fn).parameters), None)
+            hint = typing.get_type_hints(fn, include_extras=True).get(first or "")
+        except Exception:  # an unresolvable annotation declares nothing
+            return None
+        if hint is None or hint is state.cls or not isinstance(hint, type):
+            return None
+        if not (_is_typeddict(hint) or dataclasses.is_dataclass(hint)):
+            if not hasattr(hint, "model_fields"):
+                return None
+        return cls.from_type(hint)
+
+    def merged(self, *others: StateSchema | None) -> StateSchema:
+        """This schema with the keys of ``others`` it lacks (the graph's channels)."""
+        channels = dict(self.channels)
+        for other in others:
+            for name, channel in (other.channels if other else {}).items():
+                channels.setdefault(name, channel)
+        return dataclasses.replace(self, channels=channels)
+
+    def node_input(
+        self, values: Mapping[str, Any], own: StateSchema | None = None
+    ) -> Any:
+        """The state as a node receives it: the keys of its schema (``own``, else
+        this one) as a dict or an instance of the schema's class; a root value."""
+        schema = own or self
+        if schema.kind == "root":
+            return values.get(ROOT)
+        if schema is self and len(self.channels) == len(self.keys):
+            picked = dict(values)
+        else:
+            picked = {k: values[k] for k in schema.keys if k in values}
+        if schema.kind == "dict":
+            return picked
+        return schema.cls(**picked)
+
+    def output(self, values: Mapping[str, Any]) -> Any:
+        """What a run returns of ``values`` with this as its output schema."""
+        if self.kind == "root":
+            return values.get(ROOT)
+        return {k: values[k] for k in self.keys if k in values}
 
     def check_update(self, node: str, update: Mapping[str, Any]) -> None:
         """Raise if ``update`` writes a key the schema does not have.
@@ -131,12 +202,6 @@ class StateSchema:
             if channel.default is not _MISSING
         }
 
-    def node_input(self, values: Mapping[str, Any]) -> Any:
-        """The state as a node receives it: a dict, or an instance of the dataclass."""
-        if self.is_dataclass:
-            return self.cls(**values)
-        return dict(values)
-
     def classes(self) -> set[type]:
         """Enum, dataclass and model classes named in the schema's annotations.
 
@@ -150,7 +215,7 @@ class StateSchema:
         return found
 
 
-def _is_typeddict(tp: type) -> bool:
+def _is_typeddict(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, dict) and hasattr(tp, "__total__")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import traceback
 import uuid
 from collections.abc import Mapping, Sequence
@@ -18,7 +19,7 @@ from timeloom.core.checkpoint import Checkpoint, PendingWrite
 from timeloom.core.errors import InvalidUpdateError
 from timeloom.core.graph import NodeSpec
 from timeloom.core.interrupts import Command, GraphInterrupt, TaskScratch, task_scratch
-from timeloom.core.state import StateSchema
+from timeloom.core.state import ROOT, StateSchema
 
 _INTERRUPT_NS = uuid.UUID("6f1c1d2e-8f0a-4c59-9d0e-2b7a3c5e4f10")
 
@@ -98,14 +99,17 @@ async def run_step(
         inline_sync: call a lone sync node on this thread (the sync API) instead of
             in a worker thread (the async API, which must not block its loop).
     """
-    reused = {w.node: w.value for w in checkpoint.pending_writes if w.kind == "update"}
+    reused: dict[str, list[dict[str, Any]]] = {}
+    for w in checkpoint.pending_writes:
+        if w.kind == "update":
+            reused.setdefault(w.node, []).append(w.value)
     resumes = resume_values(checkpoint)
     to_run = [t for t in tasks if t.name not in reused]
     inline = inline_sync and len(to_run) == 1
     calls = [
         _call(
             t,
-            schema.node_input(checkpoint.values),
+            schema.node_input(checkpoint.values, t.input_schema),
             resumes.get(t.name, []),
             config,
             inline,
@@ -124,7 +128,7 @@ async def run_step(
     outcome = StepOutcome()
     for task in tasks:
         if task.name in reused:
-            outcome.updates.append((task.name, reused[task.name]))
+            outcome.updates.extend((task.name, u) for u in reused[task.name])
             continue
         result = fresh[task.name]
         if isinstance(result, GraphInterrupt):
@@ -147,16 +151,16 @@ async def run_step(
         try:
             if isinstance(result, Exception):
                 raise result
-            update, gotos = _normalize(task.name, result, schema)
+            updates, gotos = _normalize(task.name, result, schema)
         except Exception as exc:
             outcome.errors.append((task.name, exc))
             outcome.new_writes.append(
                 PendingWrite(task.name, "error", error_value(exc))
             )
             continue
-        outcome.updates.append((task.name, update))
+        outcome.updates.extend((task.name, u) for u in updates)
         outcome.gotos.extend(gotos)
-        outcome.new_writes.append(PendingWrite(task.name, "update", update))
+        outcome.new_writes.extend(PendingWrite(task.name, "update", u) for u in updates)
     # A step that completes records nothing; one that does not keeps only what a
     # resume needs (successful siblings) and what a person needs (errors, interrupts).
     return outcome
@@ -188,18 +192,43 @@ async def _call(
 
 def _normalize(
     node: str, result: Any, schema: StateSchema
-) -> tuple[dict[str, Any], tuple[str, ...]]:
-    gotos: tuple[str, ...] = ()
-    if isinstance(result, Command):
-        gotos = result.goto_nodes
-        result = result.update
-    if result is None:
-        return {}, gotos
-    if not isinstance(result, Mapping):
-        raise InvalidUpdateError(
-            f"Node {node!r} returned {type(result).__name__} {result!r:.80}; a node "
-            f"must return a dict of state updates, None or a Command"
-        )
-    update = dict(result)
-    schema.check_update(node, update)
-    return update, gotos
+) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    """A node's return value as its updates (at least one, maybe empty: it ran)
+    and the nodes its ``Command``s go to.
+
+    A node returns a partial update (a dict, or an instance of the state's
+    dataclass or model), ``None``, a ``Command``, or a list of these; for a state of
+    one value, the value itself.
+    """
+    items = result if isinstance(result, list) else [result]
+    if schema.kind == "root" and not all(isinstance(i, Command) for i in items):
+        items = [result]
+    updates: list[dict[str, Any]] = []
+    gotos: list[str] = []
+    for item in items:
+        value = item
+        if isinstance(value, Command):
+            gotos.extend(value.goto_nodes)
+            value = value.update
+        if value is None:
+            continue
+        if schema.kind == "root":
+            updates.append({ROOT: value})
+            continue
+        update = _as_update(node, value)
+        schema.check_update(node, update)
+        updates.append(update)
+    return updates or [{}], tuple(gotos)
+
+
+def _as_update(node: str, value: Any) -> dict[str, Any]:
+    if isinstance(value, Mapping):
+        return dict(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if hasattr(value, "model_fields_set"):  # a pydantic model: the fields it set
+        return {k: getattr(value, k) for k in value.model_fields_set}
+    raise InvalidUpdateError(
+        f"Node {node!r} returned {type(value).__name__} {value!r:.80}; a node "
+        f"must return a dict of state updates, None, a Command, or a list of them"
+    )

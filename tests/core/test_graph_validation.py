@@ -98,11 +98,6 @@ def test_reserved_and_duplicate_names() -> None:
         graph.add_edge(["a", "b"], "c")
 
 
-def test_schema_must_be_typeddict_or_dataclass() -> None:
-    with pytest.raises(GraphValidationError, match="TypedDict or a dataclass"):
-        StateGraph(int)
-
-
 def test_add_node_names_a_function_after_itself() -> None:
     graph = (
         StateGraph(State).add_node(noop).add_edge(START, "noop").add_edge("noop", END)

@@ -617,7 +617,7 @@ def test_sync_api_works_inside_a_running_event_loop(
 ) -> None:
     app = linear_graph(memory, calls)
 
-    async def inside() -> dict[str, Any]:
+    async def inside() -> Any:
         # A notebook or async framework calling the sync API: served by a helper loop.
         return app.invoke({"log": [], "count": 0}, thread("nb"))
 
