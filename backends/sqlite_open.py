@@ -73,7 +73,13 @@ async def connect(
     try:
         return await _connect(opts, _ro_uri(opts.path))
     except sqlite3.OperationalError as exc:
-        if "unable to open" not in str(exc) or not _is_wal(opts.path):
+        # Without write access to the directory SQLite cannot create the -shm
+        # file a WAL reader needs: "unable to open", or, for a normal user on a
+        # cleanly closed database, SQLITE_READONLY_DIRECTORY ("readonly").
+        text = str(exc).lower()
+        if ("unable to open" not in text and "readonly" not in text) or not _is_wal(
+            opts.path
+        ):
             raise
     db = await _connect(opts, _ro_uri(opts.path) + "&immutable=1")
     if warnings is not None and IMMUTABLE_WARNING not in warnings:
@@ -127,6 +133,8 @@ async def _prepare(opts: OpenOptions, db: aiosqlite.Connection) -> None:
                 title="Old database schema",
             )
         return
+    if "timeloom_migrations" in tables:
+        await _version(opts, db)  # refuse a newer schema before touching the file
     if opts.path != ":memory:":
         await _use_wal(opts, db)
     await db.execute(f"PRAGMA synchronous = {opts.synchronous}")

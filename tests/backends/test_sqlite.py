@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.backends.conftest import CheckpointFactory
+from tests.unprivileged import read_only_dir, run_unprivileged
 from timeloom.backends.layout import blob_key
 from timeloom.backends.serde import Serializer
 from timeloom.backends.sqlite import SqliteCheckpointer
@@ -376,6 +377,24 @@ async def test_newer_schema_version(
         await SqliteCheckpointer(path, read_only=read_only).setup()
     assert "newer Timeloom" in caught.value.msg
     assert f"v{LATEST_VERSION + 7}" in caught.value.msg
+
+
+async def test_a_newer_schema_is_refused_before_the_file_is_touched(
+    tmp_path: Path, make: CheckpointFactory
+) -> None:
+    path = tmp_path / "future.db"
+    await seed(path, make)
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode = DELETE")  # as another tool may leave it
+        conn.execute(
+            "INSERT INTO timeloom_migrations (v) VALUES (?)", (LATEST_VERSION + 7,)
+        )
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(SchemaError, match="newer Timeloom"):
+        await SqliteCheckpointer(path).setup()
+    assert path.read_bytes() == before  # not switched to WAL, nothing written
+    assert sorted(os.listdir(tmp_path)) == ["future.db"]
 
 
 async def test_corrupt_blob_leaves_the_rest_readable(
@@ -748,3 +767,27 @@ async def test_full_durability_on_an_application_loop_commits_on_the_thread(
         got = await store.get("t")
         assert got is not None
         assert got.id == a.id
+
+
+def test_read_only_in_a_read_only_directory_as_a_normal_user(
+    tmp_path: Path, make: CheckpointFactory
+) -> None:
+    """A cleanly closed WAL database (no -wal, no -shm) in a directory the user
+    cannot write: SQLite says SQLITE_READONLY_DIRECTORY, and the open falls back to
+    immutable=1 with a warning instead of failing."""
+    source = tmp_path / "t.db"
+    asyncio.run(seed(source, make))
+    with read_only_dir() as folder:
+        target = folder / "t.db"
+        target.write_bytes(source.read_bytes())
+
+        def browse() -> str:
+            async def count() -> str:
+                async with SqliteCheckpointer(target, read_only=True) as cp:
+                    return f"{await cp.count_threads()} {len(cp.warnings)}"
+
+            return asyncio.run(count())
+
+        threads, warnings = run_unprivileged(folder, browse).split()
+        assert (threads, warnings) == ("1", "1")
+        assert sorted(p.name for p in folder.iterdir()) == ["t.db"]

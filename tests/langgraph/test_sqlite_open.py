@@ -2,106 +2,59 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import sqlite3
-import subprocess
-import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.langgraph import lgdb
+from tests.unprivileged import read_only_dir, run_unprivileged
 from timeloom.backends.langgraph import LangGraphSqlite, open_langgraph
 from timeloom.backends.langgraph.sqlite import IMMUTABLE_WARNING
 from timeloom.core.errors import SchemaError, StoreConnectionError
 
-SYSTEM_PYTHON = Path(
-    f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"
-)
-SITE = next(p for p in sys.path if p.endswith("site-packages"))
-READ_AS_NOBODY = """
-import asyncio, site, sys
-site.addsitedir(sys.argv[2])
-from timeloom.backends.langgraph import open_langgraph
-async def main():
-    async with open_langgraph(sys.argv[1]) as cp:
-        threads = await cp.threads()
-        print(cp.immutable, len(threads), len(cp.warnings))
-asyncio.run(main())
-"""
-
-
-def _can_drop_privileges() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root to run the reader as another user"
-    if shutil.which("runuser") is None or not SYSTEM_PYTHON.exists():
-        return f"needs runuser and {SYSTEM_PYTHON}"
-    return None
-
-
-@pytest.fixture
-def world_readable_dir() -> Iterator[Path]:
-    """A directory "nobody" can enter (pytest's tmp_path is private to root)."""
-    folder = Path(tempfile.mkdtemp(prefix="timeloom-ro-"))
-    os.chmod(folder, 0o755)
-    yield folder
-    shutil.rmtree(folder)
-
 
 def test_wal_database_in_read_only_directory_opens_immutable(
-    built: lgdb.Built, world_readable_dir: Path
+    built: lgdb.Built,
 ) -> None:
     """As a user who cannot write the directory, mode=ro fails on a WAL database
-    (no -shm can be made); the reader falls back to immutable=1 and warns."""
-    reason = _can_drop_privileges()
-    if reason:
-        pytest.skip(reason)
-    folder = world_readable_dir  # owned by root: "nobody" may read, not write
-    target = folder / "scenarios.db"
-    shutil.copy(built.url, target)
-    os.chmod(target, 0o644)
-    direct = subprocess.run(
-        [
-            "runuser",
-            "-u",
-            "nobody",
-            "--",
-            str(SYSTEM_PYTHON),
-            "-c",
-            "import sqlite3, sys; c = sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', "
-            "uri=True); c.execute('select 1 from checkpoints')",
-            str(target),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert direct.returncode != 0, "mode=ro unexpectedly worked: nothing to test"
-    result = subprocess.run(
-        [
-            "runuser",
-            "-u",
-            "nobody",
-            "--",
-            str(SYSTEM_PYTHON),
-            "-c",
-            READ_AS_NOBODY,
-            str(target),
-            SITE,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    immutable, threads, warnings = result.stdout.split()
-    assert immutable == "True"
-    assert int(threads) == len({t for t, ns in built.history if not ns})
-    assert int(warnings) >= 1
-    assert sorted(os.listdir(folder)) == ["scenarios.db"]
+    (no -shm can be made); the reader falls back to immutable=1 and warns. (Run as
+    "nobody" in a forked process, so it works wherever the checkout lives.)"""
+    with read_only_dir() as folder:
+        target = folder / "scenarios.db"
+        shutil.copy(built.url, target)
+
+        def direct() -> str:
+            conn = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
+            try:
+                conn.execute("select 1 from checkpoints")
+            except sqlite3.OperationalError as exc:
+                return f"refused: {exc}"
+            finally:
+                conn.close()
+            return "worked"
+
+        assert run_unprivileged(folder, direct).startswith("refused"), (
+            "mode=ro unexpectedly worked: nothing to test"
+        )
+
+        def browse() -> str:
+            async def read() -> str:
+                async with open_langgraph(str(target)) as cp:
+                    assert isinstance(cp, LangGraphSqlite)
+                    threads = await cp.threads()
+                    return f"{cp.immutable} {len(threads)} {len(cp.warnings)}"
+
+            return asyncio.run(read())
+
+        immutable, threads, warnings = run_unprivileged(folder, browse).split()
+        assert immutable == "True"
+        assert int(threads) == len({t for t, ns in built.history if not ns})
+        assert int(warnings) >= 1
+        assert sorted(os.listdir(folder)) == ["scenarios.db"]
 
 
 async def test_immutable_fallback_warns_about_the_wal(
