@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any, Final
+from uuid import UUID
 
 from timeloom.tui.diffing import Change, diff_values, preview
 from timeloom.tui.investigate.paths import MISSING
@@ -48,7 +51,27 @@ def value_diff_line(
     path: tuple[str | int, ...], old: Any, new: Any, limit: int = 2
 ) -> str:
     """The change of the value at ``path`` from ``old`` to ``new`` on one line
-    (:data:`MISSING` for no value), paths shown from the top of the state."""
+    (:data:`MISSING` for no value), paths shown from the top of the state.
+
+    The two commonest changes along a history, a leaf value replaced and a list
+    that grew, are described directly; anything else is diffed in full.
+    """
+    if _leaf(old) and _leaf(new):
+        kind: Any = (
+            "added" if old is MISSING else "removed" if new is MISSING else "changed"
+        )
+        return _line([Change(kind, path, old=old, new=new)], limit)[0]
+    if (
+        type(old) is list
+        and type(new) is list
+        and len(new) > len(old)
+        and new[: len(old)] == old
+    ):
+        added = [
+            Change("item_added", (*path, index), new=new[index])
+            for index in range(len(old), len(new))
+        ]
+        return _line(added, limit)[0]
     before = {} if old is MISSING else {"": old}
     after = {} if new is MISSING else {"": new}
     changes = [
@@ -56,6 +79,14 @@ def value_diff_line(
         for c in diff_values(before, after).changes
     ]
     return _line(changes, limit)[0]
+
+
+def _leaf(value: Any) -> bool:
+    """A value shown whole (no members to diff), or none at all."""
+    return value is MISSING or value is None or isinstance(value, _LEAVES)
+
+
+_LEAVES: Final = (bool, int, float, Decimal, str, bytes, datetime, date, time, UUID)
 
 
 def _line(changes: Sequence[Change], limit: int) -> tuple[str, int]:

@@ -136,33 +136,55 @@ def document(meta: CheckpointMeta, values: Mapping[str, Any] | None) -> dict[str
 
 
 class PlainCache:
-    """Plain forms of channel values, remembered by the value's content token
-    (see :func:`timeloom.backends.scan.entry_tokens`), so that a value unchanged
-    across many checkpoints is converted once. Bounded."""
+    """Plain forms of values, converted once where a thread's checkpoints share
+    them. Bounded.
 
-    def __init__(self, size: int = 4096) -> None:
+    A channel is remembered by its content token (see
+    :func:`timeloom.backends.scan.entry_tokens`): unchanged across many
+    checkpoints, it is converted once. A list's items are remembered by identity:
+    the readers build a grown list around the same item objects (Timeloom's from
+    shared chunks, LangGraph's from the parent's decoded list), so a list that
+    grew by one item costs one conversion, not ``n``.
+    """
+
+    def __init__(self, size: int = 4096, items: int = 100_000) -> None:
         self._size = size
+        self._item_size = items
         self._plain: dict[Hashable, Any] = {}
+        # id -> (the object, kept alive so that its id is not reused; its form)
+        self._items: dict[int, tuple[Any, Any]] = {}
 
     def values(
         self, values: Mapping[str, Any], tokens: Mapping[str, Hashable] | None
     ) -> dict[str, Any]:
         """``values`` in plain form, reusing conversions of the same tokens."""
-        if tokens is None:
-            return {str(k): plain(v) for k, v in values.items()}
         out: dict[str, Any] = {}
         for key, value in values.items():
-            token = tokens.get(key)
+            token = tokens.get(key) if tokens is not None else None
             if token is None:
-                out[str(key)] = plain(value)
+                out[str(key)] = self._convert(value)
                 continue
             found = self._plain.get(token, _MISSING)
             if found is _MISSING:
-                found = plain(value)
+                found = self._convert(value)
                 if len(self._plain) >= self._size:
                     self._plain.pop(next(iter(self._plain)))
                 self._plain[token] = found
             out[str(key)] = found
+        return out
+
+    def _convert(self, value: Any) -> Any:
+        if type(value) is not list:
+            return plain(value)
+        out = []
+        for item in value:
+            kept = self._items.get(id(item))
+            if kept is None or kept[0] is not item:
+                kept = (item, plain(item, 1))
+                if len(self._items) >= self._item_size:
+                    self._items.pop(next(iter(self._items)))
+                self._items[id(item)] = kept
+            out.append(kept[1])
         return out
 
 

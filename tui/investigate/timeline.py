@@ -48,6 +48,7 @@ class ThreadStates:
         """Every checkpoint of the thread, oldest first."""
         self.by_id = {m.id: m for m in self.metas}
         self._headers = headers
+        self._tokens: dict[str, Mapping[str, Hashable] | None] = {}
         self._decoder: HeaderDecoder | None = None
         self.mode: Mode
         if headers is not None and isinstance(checkpointer, LaidOutStore):
@@ -129,13 +130,17 @@ class ThreadStates:
         has them; ``None`` otherwise. Reads nothing."""
         if self._headers is None:
             return None
+        if checkpoint_id in self._tokens:
+            return self._tokens[checkpoint_id]
         header = self._headers.get(checkpoint_id)
-        if header is None:
-            return None
-        try:
-            return entry_tokens(header)
-        except SerializationError:
-            return None
+        found: Mapping[str, Hashable] | None = None
+        if header is not None:
+            try:
+                found = entry_tokens(header)
+            except SerializationError:
+                found = None
+        self._tokens[checkpoint_id] = found
+        return found
 
     async def values(self, checkpoint_id: str) -> Mapping[str, Any]:
         """The values of one checkpoint of the thread.
@@ -144,11 +149,17 @@ class ThreadStates:
             NotFound: it is not in the thread.
         """
         self.reads += 1
-        if self._decoder is not None and self._headers is not None:
-            header = self._headers.get(checkpoint_id)
-            if header is None:
-                raise NotFound(f"No checkpoint {checkpoint_id!r} in {self.thread_id!r}")
-            return await self._decoder.values(header)
+        if self._decoder is not None:
+            tokens = self.tokens(checkpoint_id)
+            if tokens is None:
+                if checkpoint_id not in self.by_id:
+                    raise NotFound(
+                        f"No checkpoint {checkpoint_id!r} in {self.thread_id!r}"
+                    )
+                # An unreadable header: let the checkpointer say what is wrong.
+                checkpoint = await self.checkpointer.get(self.thread_id, checkpoint_id)
+                return checkpoint.values if checkpoint is not None else {}
+            return {ch: await self._decoder.value(ch, t) for ch, t in tokens.items()}
         checkpoint = await self.checkpointer.get(self.thread_id, checkpoint_id)
         if checkpoint is None:
             raise NotFound(f"No checkpoint {checkpoint_id!r} in {self.thread_id!r}")
