@@ -12,7 +12,7 @@ from timeloom.tui.investigate.blame import blame
 from timeloom.tui.investigate.find import find_in_thread
 from timeloom.tui.investigate.paths import path_text
 from timeloom.tui.investigate.query import compile_query
-from timeloom.tui.investigate.timeline import ThreadStates
+from timeloom.tui.investigate.timeline import ThreadStates, lineage
 from timeloom.tui.screens.investigate import ProvenanceScreen, QueryScreen
 from timeloom.tui.widgets.value_tree import ValueTree
 
@@ -100,13 +100,15 @@ def who_changed(app: TimeloomApp) -> None:
 async def _blame(
     app: TimeloomApp, thread_id: str, tip: str, path: tuple[str | int, ...]
 ) -> None:
-    states = await ThreadStates.load(app.checkpointer, thread_id)
-    changes = await blame(states, path, tip=tip)
+    branch = await lineage(app.checkpointer, f"{thread_id}@{tip}")
+    changes = await blame(branch, path)
+
+    threads = {c.meta.id: c.meta.thread_id for c in changes}
 
     def chosen(checkpoint_id: str | None) -> None:
         if checkpoint_id is not None:
-            app.goto_checkpoint(thread_id, checkpoint_id)
+            app.goto_checkpoint(threads[checkpoint_id], checkpoint_id)
 
     app.push_screen(
-        ProvenanceScreen(path_text(path), changes, len(states.branch(tip))), chosen
+        ProvenanceScreen(path_text(path), changes, len(branch.checkpoints)), chosen
     )

@@ -62,7 +62,7 @@ async def _measure(url: str, what: str, langgraph: bool) -> dict[str, Any]:
     from timeloom.tui.investigate.du import database_usage, thread_usage
     from timeloom.tui.investigate.find import find_in_thread
     from timeloom.tui.investigate.query import compile_query
-    from timeloom.tui.investigate.timeline import ThreadStates
+    from timeloom.tui.investigate.timeline import ThreadStates, lineage
 
     thread = LG_LONG if langgraph else LONG_THREAD
     cp = open_checkpointer(url, read_only=True)
@@ -94,8 +94,7 @@ async def _measure(url: str, what: str, langgraph: bool) -> dict[str, Any]:
             key = ("messages",) if langgraph else ("counter",)
 
             async def provenance() -> list[Any]:
-                states = await ThreadStates.load(cp, thread)
-                return await blame(states, key)
+                return await blame(await lineage(cp, thread), key)
 
             result["changes"] = len(await timed(provenance))
         elif what == "bisect":

@@ -29,6 +29,7 @@ from timeloom.tui.demo.agent import graph as demo_graph
 from timeloom.tui.demo.build import FORK, build_demo
 from timeloom.tui.graphref import bind_graph
 from timeloom.tui.screens.resume import ResumeScreen
+from timeloom.tui.widgets.value_tree import ValueTree
 
 Step = Callable[[Pilot[None]], Awaitable[None]]
 
@@ -122,6 +123,31 @@ async def _expand_state(pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
+def _search(query: str) -> Step:
+    async def step(pilot: Pilot[None]) -> None:
+        await pilot.press("ctrl+f")
+        await pilot.press(*query)
+        await pilot.press("enter")
+        await wait_for_workers(pilot)
+
+    return step
+
+
+def _who_changed(key: str) -> Step:
+    async def step(pilot: Pilot[None]) -> None:
+        app = pilot.app
+        assert isinstance(app, TimeloomApp)
+        state = app.query_one("#state-tree", ValueTree)
+        for node in state.root.children:
+            if node.data is not None and node.data.path == (key,):
+                state.move_cursor(node)
+        state.focus()
+        await pilot.press("w")
+        await wait_for_workers(pilot)
+
+    return step
+
+
 VIEWS: dict[str, list[Step]] = {
     "overview": [],
     "branches": [_open("refund-4711"), _expand_state],
@@ -138,6 +164,8 @@ VIEWS: dict[str, list[Step]] = {
     ],
     "editor": [_select("refund-2077", _head), _keys("e"), _edit_amount],
     "resume": [_select("refund-2077", _head), _resume_dialog],
+    "search": [_open("refund-4711"), _search("values.refund.amount > `10`")],
+    "provenance": [_open("refund-4711"), _who_changed("messages")],
 }
 """The views, by file name, and how to get there from the start screen."""
 WRITABLE = frozenset({"editor", "resume"})

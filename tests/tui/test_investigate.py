@@ -332,10 +332,46 @@ def test_blame_lists_every_change_of_a_path(
 ) -> None:
     code, data = cli_json(capsys, "blame", str(timeloom_db), thread, path)
     assert code == 0
-    assert data["read_mode"] == "content-addressed"
+    assert data["read_modes"] == ["content-addressed"]
     got = [(c["step"], c["new"]) for c in data["changes"]]
     assert got == _changes(str(timeloom_db), thread, path)
     assert all(c["diff"] for c in data["changes"])
+
+
+def test_blame_follows_a_fork_back_into_its_origin(
+    capsys: pytest.CaptureFixture[str], timeloom_db: Path
+) -> None:
+    url = str(timeloom_db)
+    code, data = cli_json(capsys, "blame", url, "refund-3150-partial", "refund.amount")
+    assert code == 0
+    # The branch read one by one with get(), across the fork.
+    by_id = {c.id: c for c in every_checkpoint(url)}
+    info = asyncio.run(_head_of(url, "refund-3150-partial"))
+    branch: list[Checkpoint] = []
+    at: str | None = info
+    while at is not None:
+        branch.append(by_id[at])
+        at = by_id[at].parent_id
+    branch.reverse()
+    assert {c.thread_id for c in branch} == {"refund-3150", "refund-3150-partial"}
+    expected, previous = [], MISSING
+    for checkpoint in branch:
+        current = value_at(checkpoint.values, ("refund", "amount"))
+        if current != previous:
+            expected.append((checkpoint.thread_id, checkpoint.id))
+        previous = current
+    got = [(c["thread_id"], c["checkpoint_id"]) for c in data["changes"]]
+    assert got == expected
+    assert [c["source"] for c in data["changes"]][-1] == "fork"
+    assert data["checkpoints"] == len(branch)
+
+
+async def _head_of(url: str, thread: str) -> str:
+    cp = _open(url)
+    async with cp:
+        info = await cp.get_thread(thread)
+        assert info is not None
+        return info.head_id
 
 
 def test_blame_text_names_node_source_and_change(

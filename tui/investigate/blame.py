@@ -1,5 +1,6 @@
-"""Provenance ("who changed this?"): the checkpoints along a branch where the value
-at a path changed, with step, node, source and a one-line diff each.
+"""Provenance ("who changed this?"): the checkpoints along a branch, back through
+the threads it was forked from, where the value at a path changed, with step, node,
+source and a one-line diff each.
 
 In a content-addressed store a checkpoint whose top-level channel has the same
 content token as the one before cannot have changed the path, and is skipped
@@ -15,7 +16,7 @@ from typing import Any, Literal, TypeAlias
 from timeloom.core.checkpoint import CheckpointMeta
 from timeloom.tui.investigate.changes import value_diff_line
 from timeloom.tui.investigate.paths import MISSING, Path, value_at
-from timeloom.tui.investigate.timeline import ThreadStates
+from timeloom.tui.investigate.timeline import Lineage, ThreadStates
 
 ChangeKind: TypeAlias = Literal["added", "changed", "removed"]
 
@@ -34,31 +35,26 @@ class Provenance:
     """The change on one line."""
 
 
-async def blame(
-    states: ThreadStates, path: Path, *, tip: str | None = None
-) -> list[Provenance]:
-    """The checkpoints, oldest first, along the branch ending at ``tip`` (the
-    newest checkpoint for ``None``) where the value at ``path`` changed.
-
-    Raises:
-        NotFound: ``tip`` is not in the thread.
-    """
-    branch = states.branch(tip)
+async def blame(lineage: Lineage, path: Path) -> list[Provenance]:
+    """The checkpoints, oldest first, along a branch (through the threads it was
+    forked from, see :func:`~timeloom.tui.investigate.timeline.lineage`) where the
+    value at ``path`` changed."""
     found: list[Provenance] = []
     previous: Any = MISSING
-    async for meta, current in _values_at(states, branch, path):
-        if _same(previous, current):
-            continue
-        kind: ChangeKind = (
-            "added"
-            if previous is MISSING
-            else "removed"
-            if current is MISSING
-            else "changed"
-        )
-        diff = value_diff_line(path, previous, current)
-        found.append(Provenance(meta, kind, previous, current, diff))
-        previous = current
+    for states, metas in lineage.segments():
+        async for meta, current in _values_at(states, metas, path):
+            if _same(previous, current):
+                continue
+            kind: ChangeKind = (
+                "added"
+                if previous is MISSING
+                else "removed"
+                if current is MISSING
+                else "changed"
+            )
+            diff = value_diff_line(path, previous, current)
+            found.append(Provenance(meta, kind, previous, current, diff))
+            previous = current
     return found
 
 

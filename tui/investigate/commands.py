@@ -298,26 +298,26 @@ def run_blame(
     out: IO[str] | None = None,
     err: IO[str] | None = None,
 ) -> int:
-    """List the checkpoints along a branch (THREAD: up to its newest checkpoint)
-    where the value at PATH changed (messages[3].content, refund.amount,
+    """List the checkpoints along a branch (THREAD: up to its newest checkpoint;
+    a fork is followed back into the thread it came from) where the value at PATH
+    changed (messages[3].content, refund.amount,
     ["a key"]), with step, node, source and the change."""
     from timeloom.tui.investigate.blame import blame
     from timeloom.tui.investigate.paths import MISSING, parse_path, path_text
     from timeloom.tui.investigate.query import plain
-    from timeloom.tui.investigate.timeline import ThreadStates
-
-    thread, tip = _split(args.ref)
+    from timeloom.tui.investigate.timeline import lineage
 
     async def body(cp: BaseCheckpointer, write: IO[str]) -> int:
         path = parse_path(args.path)
-        states = await ThreadStates.load(cp, thread)
-        found = await blame(states, path, tip=tip)
+        branch = await lineage(cp, args.ref)
+        found = await blame(branch, path)
         if args.json:
             _json(
                 write,
                 {
                     "path": path_text(path),
-                    "read_mode": states.mode,
+                    "read_modes": sorted({s.mode for s in branch.states.values()}),
+                    "checkpoints": len(branch.checkpoints),
                     "changes": [
                         {
                             **_meta_json(p.meta),
@@ -333,13 +333,16 @@ def run_blame(
         else:
             for p in found:
                 nodes = safe(", ".join(p.meta.nodes) or "-")
+                thread = ""
+                if len(branch.states) > 1:
+                    thread = f"{safe(p.meta.thread_id)}  "
                 write.write(
-                    f"step {p.meta.step:>5}  {p.meta.id}  {nodes:<12} "
+                    f"step {p.meta.step:>5}  {thread}{p.meta.id}  {nodes:<12} "
                     f"{p.meta.source:<6}  {p.diff}\n"
                 )
             write.write(
                 f"{len(found)} changes to {safe(path_text(path))} along "
-                f"{len(states.branch(tip))} checkpoints\n"
+                f"{len(branch.checkpoints)} checkpoints\n"
             )
         return EXIT_OK if found else EXIT_NOT_FOUND
 
@@ -527,7 +530,8 @@ def run_diff_steps(
 ) -> int:
     """Compare two branches or threads (A and B: THREAD or THREAD@CHECKPOINT tips)
     step by step: the nodes that ran and what differs. Exit 1 if they differ."""
-    from timeloom.tui.investigate.compare import compare_steps, lineage
+    from timeloom.tui.investigate.compare import compare_steps
+    from timeloom.tui.investigate.timeline import lineage
 
     async def body(cp: BaseCheckpointer, write: IO[str]) -> int:
         a = await lineage(cp, args.a)

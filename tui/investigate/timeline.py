@@ -14,6 +14,7 @@ Three ways, chosen by what the checkpointer offers (:attr:`ThreadStates.mode`):
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeAlias
 
 from timeloom.backends.langgraph.reader import LangGraphReader
@@ -210,3 +211,57 @@ class ThreadStates:
             if values is None:  # not in the page (ids out of order): read it alone
                 values = await self.values(meta.id)
             yield meta, values
+
+
+_MAX_FORK_DEPTH: Final = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Lineage:
+    """A branch through one or more threads (a fork and its origins), oldest first."""
+
+    checkpoints: list[CheckpointMeta]
+    states: dict[str, ThreadStates]
+    """The threads it passes through, by id."""
+
+    async def values(self, meta: CheckpointMeta) -> Mapping[str, Any]:
+        """The values of one of its checkpoints."""
+        return await self.states[meta.thread_id].values(meta.id)
+
+    def segments(self) -> list[tuple[ThreadStates, list[CheckpointMeta]]]:
+        """Its checkpoints in runs of one thread each, oldest first."""
+        runs: list[tuple[ThreadStates, list[CheckpointMeta]]] = []
+        for meta in self.checkpoints:
+            if not runs or runs[-1][0].thread_id != meta.thread_id:
+                runs.append((self.states[meta.thread_id], []))
+            runs[-1][1].append(meta)
+        return runs
+
+
+async def lineage(checkpointer: BaseCheckpointer, ref: str) -> Lineage:
+    """The branch ending at ``THREAD`` (its newest checkpoint) or
+    ``THREAD@CHECKPOINT``, through the threads it was forked from.
+
+    Raises:
+        NotFound: no such thread or checkpoint.
+    """
+    thread_id, at, tip = ref.rpartition("@")
+    if not at:
+        thread_id, tip = ref, ""
+    states = {thread_id: await ThreadStates.load(checkpointer, thread_id)}
+    path = states[thread_id].branch(tip or None)
+    for _ in range(_MAX_FORK_DEPTH):
+        root = path[0]
+        origin = root.parent_thread_id
+        if root.parent_id is None or origin is None or origin == root.thread_id:
+            break
+        if origin not in states:
+            try:
+                states[origin] = await ThreadStates.load(checkpointer, origin)
+            except NotFound:
+                break  # the origin was deleted: the fork starts here
+        try:
+            path = states[origin].branch(root.parent_id) + path
+        except NotFound:
+            break
+    return Lineage(path, states)
