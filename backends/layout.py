@@ -86,7 +86,14 @@ import operator
 import struct
 import threading
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Collection,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeAlias
 
@@ -656,7 +663,7 @@ async def _fetch_verified(fetch: Fetch, keys: Collection[bytes]) -> dict[bytes, 
     return {k: bytes(v) for k, v in found.items() if blob_key(bytes(v)) == k}
 
 
-class _Missing(Exception):
+class _Missing(ValueError):
     pass
 
 
@@ -694,23 +701,14 @@ def _list_items(entry: list[Any], blobs: Mapping[bytes, bytes]) -> list[bytes]:
     """The encoded items of an ``["l", n, manifest, tail]`` entry, after checking
     the counts against ``n`` and the size against what is stored, before building
     anything (a crafted header or manifest must not take unbounded memory)."""
-    _, length, manifest, tail = entry
-    if type(length) is not int or length < 0 or not isinstance(tail, list):
-        raise _Missing(f"malformed list entry (length {length!r})")
-    chunk_keys = manifest_keys(_blob(blobs, manifest)) if manifest is not None else []
-    if len(chunk_keys) != length // CHUNK_ITEMS or len(tail) > CHUNK_ITEMS:
-        raise _Missing(
-            f"expected {length} items, the manifest names {len(chunk_keys)} chunks "
-            f"and the tail {len(tail)} deltas"
-        )
+    length, chunk_keys, tail = list_parts(
+        entry, _blob(blobs, entry[2]) if entry[2] is not None else None
+    )
     parts = [_blob(blobs, key) for key in (*chunk_keys, *tail)]
-    expanded = sum(map(len, parts))
-    stored = sum(len(blobs[key]) for key in {*chunk_keys, *tail})
-    if expanded > EXPANSION_FLOOR + MAX_EXPANSION * stored:
-        raise _Missing(
-            f"the list would expand to {expanded:,} bytes from {stored:,} stored "
-            f"(more than {MAX_EXPANSION}x): refused"
-        )
+    check_expansion(
+        [len(part) for part in parts],
+        sum(len(blobs[key]) for key in {*chunk_keys, *tail}),
+    )
     encoded: list[bytes] = []
     for i, part in enumerate(parts):
         items = unframe(part)
@@ -722,6 +720,43 @@ def _list_items(entry: list[Any], blobs: Mapping[bytes, bytes]) -> list[bytes]:
     if len(encoded) != length:
         raise _Missing(f"expected {length} items, found {len(encoded)}")
     return encoded
+
+
+def list_parts(
+    entry: Sequence[Any], manifest: bytes | None
+) -> tuple[int, list[bytes], list[bytes]]:
+    """Check a list entry ``["l", n, manifest_key, tail]`` against its manifest's
+    bytes; return ``n``, the chunk keys and the tail's delta keys.
+
+    Raises:
+        ValueError: the entry is malformed, or its chunks and deltas cannot hold
+            ``n`` items.
+    """
+    _, length, _key, tail = entry
+    if type(length) is not int or length < 0 or not isinstance(tail, list | tuple):
+        raise _Missing(f"malformed list entry (length {length!r})")
+    chunk_keys = manifest_keys(manifest) if manifest is not None else []
+    if len(chunk_keys) != length // CHUNK_ITEMS or len(tail) > CHUNK_ITEMS:
+        raise _Missing(
+            f"expected {length} items, the manifest names {len(chunk_keys)} chunks "
+            f"and the tail {len(tail)} deltas"
+        )
+    return length, chunk_keys, list(tail)
+
+
+def check_expansion(part_sizes: Sequence[int], stored: int) -> None:
+    """Refuse a list that would read back to far more bytes than the distinct blobs
+    it is made of (``stored``): see :data:`MAX_EXPANSION`.
+
+    Raises:
+        ValueError: it would.
+    """
+    expanded = sum(part_sizes)
+    if expanded > EXPANSION_FLOOR + MAX_EXPANSION * stored:
+        raise _Missing(
+            f"the list would expand to {expanded:,} bytes from {stored:,} stored "
+            f"(more than {MAX_EXPANSION}x): refused"
+        )
 
 
 def _reason(exc: Exception) -> str:

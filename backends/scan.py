@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from timeloom.backends.layout import (
+    CHUNK_ITEMS,
     Codec,
     Fetch,
-    manifest_keys,
+    check_expansion,
+    list_parts,
     parse_header,
     unframe,
 )
@@ -129,7 +131,8 @@ class HeaderDecoder:
         self._fetch = fetch
         self._memory = memory
         self._values: OrderedDict[EntryToken, Any] = OrderedDict()
-        self._items: OrderedDict[bytes, list[Any]] = OrderedDict()
+        self._items: OrderedDict[bytes, tuple[list[Any], int]] = OrderedDict()
+        """Decoded items of chunks and deltas, and their stored size, by key."""
         self.decoded = 0
         """How many values were decoded (not found in memory): for benchmarks."""
 
@@ -169,25 +172,39 @@ class HeaderDecoder:
             return self._serde.loads(await self._blob(token[1]))
         if kind != "l":
             raise ValueError(f"unknown entry kind {kind!r}")
-        _, length, manifest, tail = token
-        keys = list(tail)
-        if manifest is not None:
-            keys = manifest_keys(await self._blob(manifest)) + keys
-        missing = [k for k in keys if k not in self._items]
+        manifest_key = token[2]
+        manifest = await self._blob(manifest_key) if manifest_key is not None else None
+        # The same checks as reading one checkpoint: a crafted header or manifest
+        # must not build an unbounded list.
+        length, chunk_keys, tail_keys = list_parts(token, manifest)
+        keys = chunk_keys + tail_keys
+        missing = [k for k in set(keys) if k not in self._items]
         found = await self._fetch(missing) if missing else {}
-        items: list[Any] = []
-        for key in keys:
-            if key in self._items:
+        parts: dict[bytes, tuple[list[Any], int]] = {}
+        for key in set(keys):
+            kept = self._items.get(key)
+            if kept is None:
+                if key not in found:
+                    raise KeyError(f"blob {key.hex()} is missing or corrupt")
+                data = bytes(found[key])
+                kept = (self._loads_many(unframe(data)), len(data))
+                self._items[key] = kept
+                if len(self._items) > self._memory:
+                    self._items.popitem(last=False)
+            else:
                 self._items.move_to_end(key)
-                items.extend(self._items[key])
-                continue
-            if key not in found:
-                raise KeyError(f"blob {key.hex()} is missing or corrupt")
-            decoded = self._loads_many(unframe(bytes(found[key])))
-            self._items[key] = decoded
-            if len(self._items) > self._memory:
-                self._items.popitem(last=False)
+            parts[key] = kept
+        check_expansion([parts[k][1] for k in keys], sum(p[1] for p in parts.values()))
+        items: list[Any] = []
+        for index, key in enumerate(keys):
+            decoded = parts[key][0]
+            if index < len(chunk_keys) and len(decoded) != CHUNK_ITEMS:
+                raise ValueError(
+                    f"a chunk holds {len(decoded)} items, not {CHUNK_ITEMS}"
+                )
             items.extend(decoded)
+            if len(items) > length:
+                break
         if len(items) != length:
             raise ValueError(f"expected {length} items, found {len(items)}")
         return items
