@@ -13,6 +13,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from timeloom.backends.filters import matches_filter, metadata_matches
+from timeloom.backends.policy import (
+    PruneCandidate,
+    is_fork_point,
+    pending_flags,
+    prune_selection,
+)
 from timeloom.backends.serde import Serializer
 from timeloom.core.checkpoint import (
     Checkpoint,
@@ -125,10 +132,9 @@ class MemoryCheckpointer(BaseCheckpointer):
                     f"No checkpoint {checkpoint_id} in {thread_id!r}"
                 )
             stored.pending.extend(encoded)
+            has_error, has_interrupt = pending_flags(self._decode_pending(stored))
             stored.meta = replace(
-                stored.meta,
-                has_error=any(kind == "error" for _, kind, _ in stored.pending),
-                has_interrupt=bool(self._unanswered(stored)),
+                stored.meta, has_error=has_error, has_interrupt=has_interrupt
             )
 
     async def delete_thread(self, thread_id: str) -> None:
@@ -146,27 +152,29 @@ class MemoryCheckpointer(BaseCheckpointer):
         older_than: datetime | None = None,
     ) -> int:
         self._check_writable()
-        if keep_last is None and older_than is None:
-            return 0
         with self._lock:
             ids = self._threads.get(thread_id, [])
-            # (A thread shorter than keep_last keeps everything: never a negative slice.)
-            keep = (
-                set(ids[max(len(ids) - keep_last, 0) :])
-                if keep_last is not None
-                else set()
+            head = self._heads.get(thread_id)
+            doomed = prune_selection(
+                [
+                    PruneCandidate(
+                        cid,
+                        self._by_id[cid].meta.created_at,
+                        is_head=cid == head,
+                        is_fork_point=is_fork_point(
+                            [
+                                self._by_id[c].meta.thread_id
+                                for c in self._children.get(cid, [])
+                            ],
+                            thread_id,
+                        ),
+                        has_interrupt=self._by_id[cid].meta.has_interrupt,
+                    )
+                    for cid in ids
+                ],
+                keep_last=keep_last,
+                older_than=older_than,
             )
-            keep.add(self._heads.get(thread_id, ""))
-            doomed = [
-                cid
-                for cid in ids
-                if cid not in keep
-                and (
-                    older_than is None or self._by_id[cid].meta.created_at < older_than
-                )
-                and not self._is_fork_point(cid)
-                and not self._unanswered(self._by_id[cid])
-            ]
             for cid in doomed:
                 ids.remove(cid)
                 self._drop(cid)
@@ -224,7 +232,7 @@ class MemoryCheckpointer(BaseCheckpointer):
                 return
             if before is not None and meta.id >= before:
                 continue
-            if filter and not _matches(meta, filter):
+            if filter and not matches_filter(meta, filter):
                 continue
             count += 1
             yield meta
@@ -249,9 +257,7 @@ class MemoryCheckpointer(BaseCheckpointer):
             for i in infos
             if (search is None or i.thread_id.startswith(search))
             and (status is None or i.status == status)
-            and (
-                not metadata or all(i.metadata.get(k) == v for k, v in metadata.items())
-            )
+            and (not metadata or metadata_matches(i.metadata, metadata))
         ]
         infos.sort(key=lambda i: (i.updated_at, i.head_id), reverse=True)
         return infos[offset : offset + limit]
@@ -287,22 +293,6 @@ class MemoryCheckpointer(BaseCheckpointer):
             for node, kind, value in stored.pending
         )
 
-    def _unanswered(self, stored: _Stored) -> tuple[PendingWrite, ...]:
-        pending = self._decode_pending(stored)
-        answered = {w.value.get("id") for w in pending if w.kind == "resume"}
-        return tuple(
-            w
-            for w in pending
-            if w.kind == "interrupt" and w.value.get("id") not in answered
-        )
-
-    def _is_fork_point(self, cid: str) -> bool:
-        children = self._children.get(cid, [])
-        thread = self._by_id[cid].meta.thread_id
-        return len(children) > 1 or any(
-            self._by_id[c].meta.thread_id != thread for c in children
-        )
-
     def _drop(self, cid: str) -> None:
         stored = self._by_id.pop(cid)
         parent = stored.meta.parent_id
@@ -335,16 +325,3 @@ class MemoryCheckpointer(BaseCheckpointer):
 
 def _status(meta: CheckpointMeta) -> ThreadStatus:
     return thread_status(meta.next, meta.has_error, meta.has_interrupt)
-
-
-def _matches(meta: CheckpointMeta, filter: Mapping[str, Any]) -> bool:
-    for key, value in filter.items():
-        if key == "source":
-            if meta.source != value:
-                return False
-        elif key == "step":
-            if meta.step != value:
-                return False
-        elif meta.metadata.get(key) != value:
-            return False
-    return True

@@ -37,6 +37,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from timeloom.backends import postgres_sql as q
 from timeloom.backends.dsn import mask_dsn, parses
+from timeloom.backends.filters import metadata_matches
 from timeloom.backends.layout import (
     BlobCache,
     EncodedValues,
@@ -45,6 +46,7 @@ from timeloom.backends.layout import (
     encode_values,
     referenced_keys,
 )
+from timeloom.backends.policy import PruneCandidate, prune_selection
 from timeloom.backends.postgres_pool import (
     LISTEN_ERRORS,
     Pools,
@@ -379,19 +381,20 @@ class PostgresCheckpointer(BaseCheckpointer):
                 await conn.execute(q.GC_LOCK_SQL)
                 head = await conn.fetchval(q.HEAD_FOR_UPDATE_SQL, thread_id)
                 rows = await conn.fetch(q.PRUNE_CANDIDATES_SQL, thread_id)
-                keep_from = (
-                    len(rows) - keep_last if keep_last is not None else len(rows)
+                doomed = prune_selection(
+                    [
+                        PruneCandidate(
+                            r["id"],
+                            r["created_at"],
+                            is_head=r["id"] == head,
+                            is_fork_point=r["kids"] > 1 or r["forked"],
+                            has_interrupt=r["has_interrupt"],
+                        )
+                        for r in rows
+                    ],
+                    keep_last=keep_last,
+                    older_than=older_than,
                 )
-                doomed = [
-                    r["id"]
-                    for i, r in enumerate(rows)
-                    if i < keep_from
-                    and r["id"] != head
-                    and (older_than is None or r["created_at"] < older_than)
-                    and r["kids"] <= 1
-                    and not r["forked"]
-                    and not r["has_interrupt"]
-                ]
                 if not doomed:
                     return 0
                 gone = await conn.fetch(q.PRUNE_DELETE_SQL, doomed)
@@ -515,7 +518,7 @@ class PostgresCheckpointer(BaseCheckpointer):
             )
             for row in rows:
                 meta = self._meta(row)
-                if rest and not _matches(meta.metadata, rest):
+                if rest and not metadata_matches(meta.metadata, rest):
                     continue
                 yield meta
                 if remaining is not None:
@@ -561,7 +564,7 @@ class PostgresCheckpointer(BaseCheckpointer):
             position += len(rows)
             for row in rows:
                 info = self._thread(row)
-                if not _matches(info.metadata, rest):
+                if not metadata_matches(info.metadata, rest):
                     continue
                 if skip:
                     skip -= 1
@@ -766,10 +769,6 @@ def _split_filter(filter: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     pushed = {k: v for k, v in filter.items() if _pushable(k, v)}
     rest = {k: v for k, v in filter.items() if k not in pushed}
     return json.dumps(pushed), rest
-
-
-def _matches(metadata: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
-    return all(metadata.get(k) == v for k, v in wanted.items())
 
 
 async def _collect_garbage(

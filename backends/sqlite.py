@@ -31,6 +31,12 @@ from timeloom.backends.layout import (
     matches_filter,
     referenced_keys,
 )
+from timeloom.backends.policy import (
+    PruneCandidate,
+    is_fork_point,
+    pending_flags,
+    prune_selection,
+)
 from timeloom.backends.recent import RecentCheckpoints
 from timeloom.backends.scan import StorageTotals
 from timeloom.backends.serde import Serializer
@@ -39,14 +45,11 @@ from timeloom.backends.sqlite_open import OpenOptions
 from timeloom.backends.sqlite_rows import (
     BLOB_BATCH,
     CheckpointRow,
-    aware_utc,
     blob_fetcher,
     decode_mapping,
-    is_fork_point,
     load_pending_sync,
     meta_from_row,
     parse_ts,
-    pending_flags,
     prefetch_blobs_sync,
     thread_from_row,
 )
@@ -270,33 +273,31 @@ class SqliteCheckpointer(BaseCheckpointer):
         self._check_writable()
         if keep_last is None and older_than is None:
             return 0
-        cutoff = aware_utc(older_than) if older_than is not None else None
         async with self._db.transaction("pruning a thread", write=True) as db:
-            rows = list(
-                await db.execute_fetchall(sql.SELECT_PRUNE_CANDIDATES_SQL, (thread_id,))
+            rows = await db.execute_fetchall(
+                sql.SELECT_PRUNE_CANDIDATES_SQL, (thread_id,)
             )
-            ids = [r[0] for r in rows]
-            # (A thread shorter than keep_last keeps everything: never a negative slice.)
-            keep = (
-                set(ids[max(len(ids) - keep_last, 0) :])
-                if keep_last is not None
-                else set()
-            )
-            heads = list(await db.execute_fetchall(sql.SELECT_HEAD_SQL, (thread_id,)))
-            keep.update(r[0] for r in heads)
+            heads = await db.execute_fetchall(sql.SELECT_HEAD_SQL, (thread_id,))
+            head = next((r[0] for r in heads), None)
             children: dict[str, list[str]] = {}
             for parent_id, child_thread in await db.execute_fetchall(
                 sql.SELECT_THREAD_CHILDREN_SQL, (thread_id,)
             ):
                 children.setdefault(parent_id, []).append(child_thread)
-            doomed = [
-                cid
-                for cid, created, has_interrupt in rows
-                if cid not in keep
-                and (cutoff is None or parse_ts(created) < cutoff)
-                and not has_interrupt
-                and not is_fork_point(children.get(cid, []), thread_id)
-            ]
+            doomed = prune_selection(
+                [
+                    PruneCandidate(
+                        cid,
+                        parse_ts(created),
+                        is_head=cid == head,
+                        is_fork_point=is_fork_point(children.get(cid, []), thread_id),
+                        has_interrupt=bool(has_interrupt),
+                    )
+                    for cid, created, has_interrupt in rows
+                ],
+                keep_last=keep_last,
+                older_than=older_than,
+            )
             if not doomed:
                 return 0
             headers: builtins.list[bytes] = []

@@ -25,6 +25,7 @@ from timeloom.backends.layout import (
     header_keys,
     manifest_keys,
 )
+from timeloom.backends.policy import aware_utc
 from timeloom.core.checkpoint import (
     Checkpoint,
     CheckpointMeta,
@@ -150,31 +151,6 @@ def thread_from_row(row: Sequence[Any], serde: Codec) -> ThreadInfo:
         forked_from=(row[6], row[7]) if row[6] is not None else None,
         metadata=decode_mapping(serde, row[8], "metadata"),
     )
-
-
-def pending_flags(pending: Sequence[PendingWrite]) -> tuple[bool, bool]:
-    """Whether pending writes hold an error, and an unanswered interrupt."""
-    answered = {
-        w.value.get("id")
-        for w in pending
-        if w.kind == "resume" and isinstance(w.value, Mapping)
-    }
-    has_interrupt = any(
-        w.kind == "interrupt"
-        and (not isinstance(w.value, Mapping) or w.value.get("id") not in answered)
-        for w in pending
-    )
-    return any(w.kind == "error" for w in pending), has_interrupt
-
-
-def is_fork_point(child_threads: Sequence[str], thread_id: str) -> bool:
-    """A checkpoint with two children (a branch) or a child in another thread."""
-    return len(child_threads) > 1 or any(t != thread_id for t in child_threads)
-
-
-def aware_utc(moment: datetime) -> datetime:
-    """``moment``, read as UTC if it is naive."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def ts_text(moment: datetime) -> str:

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import aiosqlite
 
+from timeloom.backends.filters import metadata_matches
 from timeloom.backends.langgraph.decode import (
     decode_checkpoint,
     decode_json_text,
@@ -309,7 +310,7 @@ class LangGraphSqlite(LangGraphReader):
             params.append(limit)
         rows = self._decode_rows(await self._query(sql, params), values)
         if filter:
-            rows = [r for r in rows if _matches(r.metadata, filter)]
+            rows = [r for r in rows if metadata_matches(r.metadata, filter)]
         return rows[:limit] if limit is not None else rows
 
     async def _row(
@@ -549,7 +550,9 @@ class LangGraphSqlite(LangGraphReader):
             params += [limit, offset]
         rows = await self._query(sql, params)
         if not exact:
-            rows = [r for r in rows if _matches(_metadata(r[5]), metadata or {})]
+            rows = [
+                r for r in rows if metadata_matches(_metadata(r[5]), metadata or {})
+            ]
             end = None if limit is None else offset + limit
             rows = rows[offset:end]
         return [ThreadRow(r[0], r[1], r[2], r[3], r[4]) for r in rows]
@@ -589,7 +592,3 @@ def _metadata(blob: Any) -> dict[str, Any]:
             )
         }
     return value if isinstance(value, dict) else {"value": value}
-
-
-def _matches(metadata: Mapping[str, Any], filter: Mapping[str, Any]) -> bool:
-    return all(metadata.get(k) == v for k, v in filter.items())
