@@ -61,21 +61,19 @@ from timeloom.core.checkpoint import (
     ThreadInfo,
     ThreadStatus,
 )
-from timeloom.core.checkpointer import BaseCheckpointer
+from timeloom.core.checkpointer import BaseCheckpointer, ChangeWaiter
 from timeloom.core.errors import (
     CheckpointNotFound,
     ConflictError,
     SchemaError,
     StoreConnectionError,
 )
-from timeloom.core.ids import id_floor_for_ms, id_time_ms, new_checkpoint_id, now_ms
+from timeloom.core.ids import new_checkpoint_id
 
 _T = TypeVar("_T")
 _EXISTS = "\x00exists"  # not a checkpoint id: a put found its checkpoint stored
 _PAGE = 200  # rows per round trip when paging or filtering in Python
-_LOOKBACK_MS = 2_000  # live follow: ids from other processes order only to the ms
 _RESCAN_S = 5.0  # live follow: look again even without a NOTIFY (missed, or lost)
-_WATCH_BATCH = 1000  # live follow: summaries per look
 
 _Conn = asyncpg.Connection | PoolConnectionProxy
 
@@ -599,61 +597,15 @@ class PostgresCheckpointer(BaseCheckpointer):
         )
         return [self._meta(r) for r in rows]
 
-    async def watch(
-        self, thread_id: str | None = None, *, poll_interval: float = 0.25
-    ) -> AsyncIterator[CheckpointMeta]:
-        """Yield checkpoints committed from now on (by any process), oldest first.
-
-        Listens for the NOTIFY that commits send while a follower is connected,
-        then fetches the new summaries with :meth:`recent`; it also looks every few
-        seconds, and every ``poll_interval`` while the listening connection is
-        down, so a missed notification delays a checkpoint but never loses it.
-        """
+    async def _change_waiter(
+        self, thread_id: str | None, poll_interval: float
+    ) -> ChangeWaiter:
+        """Listen for the NOTIFY that commits send while a follower is connected;
+        also look every few seconds, and every ``poll_interval`` while the
+        listening connection is down, so a missed notification delays a checkpoint
+        but never loses it."""
         await self._ensure_setup()
-        last = id_floor_for_ms(now_ms())
-        seen: dict[str, None] = {}
-        wake = asyncio.Event()
-
-        def on_notify(_c: object, _pid: int, _channel: str, payload: str) -> None:
-            if thread_id is None or _payload_thread(payload) in (thread_id, None):
-                wake.set()
-
-        listener: asyncpg.Connection | None = None
-        try:
-            while True:
-                if listener is None or listener.is_closed():
-                    listener = await self._listen(on_notify)
-                wake.clear()
-                after = id_floor_for_ms(id_time_ms(last) - _LOOKBACK_MS)
-                while True:
-                    batch = await self.recent(
-                        after=after, thread_id=thread_id, limit=_WATCH_BATCH
-                    )
-                    for meta in batch:
-                        if meta.id in seen:
-                            continue
-                        seen[meta.id] = None
-                        last = max(last, meta.id)
-                        yield meta
-                    if len(batch) < _WATCH_BATCH:
-                        break
-                    # A burst: page on from this batch, not from the look-back
-                    # point (which would return the same, already seen, batch).
-                    after = batch[-1].id
-                while len(seen) > 10_000:
-                    seen.pop(next(iter(seen)))
-                timeout = _RESCAN_S if listener is not None else poll_interval
-                # Not asyncio.wait_for (nor anywhere here): on 3.11 it can swallow
-                # a cancellation that arrives as the event is set, and the
-                # follower never ends.
-                with suppress(TimeoutError):
-                    async with asyncio.timeout(timeout):
-                        await wake.wait()
-        finally:
-            if listener is not None:
-                with suppress(Exception):
-                    async with asyncio.timeout(2):
-                        await listener.close()
+        return _NotifyWaiter(self, thread_id, poll_interval)
 
     async def _listen(self, callback: Any) -> asyncpg.Connection | None:
         """Open a connection that LISTENs for commits; None while that fails."""
@@ -735,6 +687,45 @@ class PostgresCheckpointer(BaseCheckpointer):
     async def _fetchrow(self, action: str, sql: str, *args: Any) -> Any:
         rows = await self._fetch(action, sql, *args)
         return rows[0] if rows else None
+
+
+class _NotifyWaiter(ChangeWaiter):
+    """Wakes a watch on the NOTIFY of a commit (of its thread, or of any)."""
+
+    def __init__(
+        self, owner: PostgresCheckpointer, thread_id: str | None, poll_interval: float
+    ) -> None:
+        super().__init__(poll_interval)
+        self._owner = owner
+        self._thread_id = thread_id
+        self._wake = asyncio.Event()
+        self._listener: asyncpg.Connection | None = None
+
+    def _on_notify(self, _c: object, _pid: int, _channel: str, payload: str) -> None:
+        if self._thread_id is None or _payload_thread(payload) in (
+            self._thread_id,
+            None,
+        ):
+            self._wake.set()
+
+    async def arm(self) -> None:
+        if self._listener is None or self._listener.is_closed():
+            self._listener = await self._owner._listen(self._on_notify)
+        self._wake.clear()
+
+    async def wait(self) -> None:
+        timeout = _RESCAN_S if self._listener is not None else self.poll_interval
+        # Not asyncio.wait_for: on 3.11 it can swallow a cancellation that arrives
+        # as the event is set, and the follower never ends.
+        with suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()
+
+    async def aclose(self) -> None:
+        if self._listener is not None:
+            with suppress(Exception):
+                async with asyncio.timeout(2):
+                    await self._listener.close()
 
 
 def _payload_thread(payload: str) -> str | None:

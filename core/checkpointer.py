@@ -269,28 +269,43 @@ class BaseCheckpointer(ABC):
     ) -> AsyncIterator[CheckpointMeta]:
         """Yield checkpoints committed from now on (by any process), oldest first.
 
-        The default polls :meth:`recent`; backends with push notifications override
-        it. Ids from different processes are only ordered to the millisecond, so each
-        poll looks back a little and skips what it has already yielded.
+        One loop for every backend: look back a little (ids from different
+        processes are only ordered to the millisecond), page through
+        :meth:`recent`, skip what was already yielded, then wait for a change.
+        The wait polls every ``poll_interval`` unless the backend is told of
+        commits (see :meth:`_change_waiter`).
         """
-        last = _latest_id_now()
-        # What was committed just before the watch started is not "from now on".
-        seen = {meta.id: None async for meta in self._since(_lookback(last), thread_id)}
-        while True:
-            async for meta in self._since(_lookback(last), thread_id):
-                if meta.id in seen:
-                    continue
-                seen[meta.id] = None
-                last = max(last, meta.id)
-                yield meta
-            while len(seen) > 10_000:
-                seen.pop(next(iter(seen)))
-            await asyncio.sleep(poll_interval)
+        waiter = await self._change_waiter(thread_id, poll_interval)
+        try:
+            await waiter.arm()
+            last = self._id_floor(now_ms())
+            # What was committed just before the watch started is not "from now on".
+            seen = {
+                m.id: None async for m in self._since(self._lookback(last), thread_id)
+            }
+            while True:
+                await waiter.wait()
+                await waiter.arm()
+                async for meta in self._since(self._lookback(last), thread_id):
+                    if meta.id in seen:
+                        continue
+                    seen[meta.id] = None
+                    last = max(last, meta.id)
+                    yield meta
+                while len(seen) > 10_000:
+                    seen.pop(next(iter(seen)))
+        finally:
+            await waiter.aclose()
+
+    _watch_page: int = 1000
+    """Summaries per :meth:`recent` call while following."""
 
     async def _since(
-        self, after: str, thread_id: str | None, page: int = 500
+        self, after: str, thread_id: str | None
     ) -> AsyncIterator[CheckpointMeta]:
-        """Every checkpoint after ``after``, oldest first, fetched page by page."""
+        """Every checkpoint after ``after``, oldest first, fetched page by page (a
+        burst pages on from its last id, never from the look-back point again)."""
+        page = self._watch_page
         while True:
             batch = await self.recent(after=after, thread_id=thread_id, limit=page)
             for meta in batch:
@@ -298,6 +313,22 @@ class BaseCheckpointer(ABC):
             if len(batch) < page:
                 return
             after = batch[-1].id
+
+    async def _change_waiter(
+        self, thread_id: str | None, poll_interval: float
+    ) -> ChangeWaiter:
+        """How :meth:`watch` waits between looks: this default sleeps
+        ``poll_interval``; a backend told of commits wakes on them instead."""
+        return ChangeWaiter(poll_interval)
+
+    def _id_floor(self, ms: int) -> str:
+        """The smallest id of a checkpoint created at ``ms`` (Unix milliseconds)."""
+        return id_floor_for_ms(ms)
+
+    def _lookback(self, checkpoint_id: str) -> str:
+        """An id a little (2 s) before ``checkpoint_id``, to catch out-of-order
+        commits."""
+        return self._id_floor(id_time_ms(checkpoint_id) - _LOOKBACK_MS)
 
     def _check_writable(self) -> None:
         """Raise :class:`ReadOnlyError` if this checkpointer is read-only."""
@@ -311,11 +342,23 @@ class BaseCheckpointer(ABC):
 _LOOKBACK_MS = 2_000
 
 
-def _latest_id_now() -> str:
-    """The smallest checkpoint id that a checkpoint created from now on can exceed."""
-    return id_floor_for_ms(now_ms())
+class ChangeWaiter:
+    """How a :meth:`BaseCheckpointer.watch` waits for commits: this one polls.
 
+    The watch calls :meth:`arm` before each look at :meth:`~BaseCheckpointer.recent`
+    (so a change announced during the look is not lost), :meth:`wait` between
+    looks, and :meth:`aclose` when it ends.
+    """
 
-def _lookback(checkpoint_id: str) -> str:
-    """An id a little (2 s) before ``checkpoint_id``, to catch out-of-order commits."""
-    return id_floor_for_ms(id_time_ms(checkpoint_id) - _LOOKBACK_MS)
+    def __init__(self, poll_interval: float) -> None:
+        self.poll_interval = poll_interval
+
+    async def arm(self) -> None:
+        """Get ready to be told of commits made from now on."""
+
+    async def wait(self) -> None:
+        """Return when there may be something new to look at."""
+        await asyncio.sleep(self.poll_interval)
+
+    async def aclose(self) -> None:
+        """Release what :meth:`arm` acquired."""

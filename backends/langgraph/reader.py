@@ -8,7 +8,6 @@ Every write method raises :class:`~timeloom.core.errors.ReadOnlyError`.
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 from abc import abstractmethod
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -40,7 +39,7 @@ from timeloom.core.checkpoint import (
 )
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import ReadOnlyError
-from timeloom.core.ids import id_time_ms, now_ms
+from timeloom.core.ids import id_time_ms
 
 _STATUS_BATCH = 500
 
@@ -480,26 +479,15 @@ class LangGraphReader(BaseCheckpointer):
             out.extend(await self._metas(row.thread_id, row.ns, [row]))
         return out
 
-    async def watch(
-        self, thread_id: str | None = None, *, poll_interval: float = 0.25
-    ) -> AsyncIterator[CheckpointMeta]:
-        """Yield checkpoints committed from now on, polling by LangGraph id."""
-        last = uuid6_floor(now_ms())
-        seen: dict[str, None] = {}
-        while True:
-            # Ids from different processes are ordered only roughly: look back 2 s.
-            cursor = uuid6_floor(int(uuid6_time(last).timestamp() * 1000) - 2_000)
-            for meta in await self.recent(
-                after=cursor, thread_id=thread_id, limit=1000
-            ):
-                if meta.id in seen:
-                    continue
-                seen[meta.id] = None
-                last = max(last, meta.id)
-                yield meta
-            while len(seen) > 10_000:
-                seen.pop(next(iter(seen)))
-            await asyncio.sleep(poll_interval)
+    def _id_floor(self, ms: int) -> str:
+        return uuid6_floor(ms)  # LangGraph's ids are UUIDv6
+
+    def _lookback(self, checkpoint_id: str) -> str:
+        ms = int(uuid6_time(checkpoint_id).timestamp() * 1000)
+        return uuid6_floor(ms - _LOOKBACK_MS)
+
+
+_LOOKBACK_MS = 2_000  # ids from different processes are ordered only roughly
 
 
 def _ids_and_parents(rows: Sequence[RawCheckpoint]) -> builtins.list[str]:

@@ -18,7 +18,6 @@ from typing import Any, Protocol
 import asyncpg
 import pytest
 
-from timeloom.backends import postgres as postgres_module
 from timeloom.backends.dsn import mask_dsn
 from timeloom.backends.layout import CHUNK_ITEMS, referenced_keys
 from timeloom.backends.postgres import PostgresCheckpointer
@@ -354,7 +353,7 @@ async def test_watch_is_woken_by_notify_from_another_connection(
 async def test_watch_reads_a_burst_through_without_waiting(
     postgres_dsn: str, writer: PostgresCheckpointer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(postgres_module, "_WATCH_BATCH", 4)
+    monkeypatch.setattr(PostgresCheckpointer, "_watch_page", 4)
     seen: list[str] = []
     all_in = asyncio.Event()
 
