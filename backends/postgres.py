@@ -18,7 +18,6 @@ import builtins
 import functools
 import json
 from collections.abc import (
-    AsyncIterator,
     Awaitable,
     Callable,
     Collection,
@@ -28,7 +27,6 @@ from collections.abc import (
 )
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, TypeVar
 
 import asyncpg
@@ -37,23 +35,20 @@ from asyncpg.pool import PoolConnectionProxy
 
 from timeloom.backends import postgres_sql as q
 from timeloom.backends.dsn import mask_dsn, parses
-from timeloom.backends.filters import metadata_matches
 from timeloom.backends.layout import (
-    BlobCache,
     EncodedValues,
     Fetch,
     decode_values,
     encode_values,
     referenced_keys,
 )
-from timeloom.backends.policy import PruneCandidate, prune_selection
+from timeloom.backends.policy import PruneCandidate
 from timeloom.backends.postgres_pool import (
     LISTEN_ERRORS,
     Pools,
 )
-from timeloom.backends.recent import RecentCheckpoints
 from timeloom.backends.serde import Serializer
-from timeloom.backends.staging import Staging
+from timeloom.backends.sqlstore import Select, SqlCheckpointer, checkpoint_of
 from timeloom.core.checkpoint import (
     Checkpoint,
     CheckpointMeta,
@@ -61,7 +56,7 @@ from timeloom.core.checkpoint import (
     ThreadInfo,
     ThreadStatus,
 )
-from timeloom.core.checkpointer import BaseCheckpointer, ChangeWaiter
+from timeloom.core.checkpointer import ChangeWaiter
 from timeloom.core.errors import (
     CheckpointNotFound,
     ConflictError,
@@ -72,7 +67,6 @@ from timeloom.core.ids import new_checkpoint_id
 
 _T = TypeVar("_T")
 _EXISTS = "\x00exists"  # not a checkpoint id: a put found its checkpoint stored
-_PAGE = 200  # rows per round trip when paging or filtering in Python
 _RESCAN_S = 5.0  # live follow: look again even without a NOTIFY (missed, or lost)
 
 _Conn = asyncpg.Connection | PoolConnectionProxy
@@ -132,7 +126,7 @@ class _PutArgs:
         )
 
 
-class PostgresCheckpointer(BaseCheckpointer):
+class PostgresCheckpointer(SqlCheckpointer[_PutArgs]):
     """Stores checkpoints in PostgreSQL.
 
     Args:
@@ -162,16 +156,9 @@ class PostgresCheckpointer(BaseCheckpointer):
                 "(expected postgresql://user@host:port/dbname)",
                 title="Could not open checkpoint database",
             )
+        super().__init__(serde)
         self._dsn = dsn
         self.read_only = read_only
-        self.serde = serde or Serializer()
-        # The layout state of recently written checkpoints, by id: a child of one
-        # of them stores its list appends as deltas.
-        self._staging: Staging[_PutArgs] = Staging(
-            self.serde, lambda cp: _PutArgs.of(cp, self.serde)
-        )
-        self._recent = RecentCheckpoints()
-        self._blob_cache = BlobCache()
         self._db = Pools(
             dsn,
             read_only=read_only,
@@ -185,10 +172,8 @@ class PostgresCheckpointer(BaseCheckpointer):
     def url(self) -> str:
         return self._db.url
 
-    def allow_types(self, types: Iterable[type]) -> None:
-        register = getattr(self.serde, "register", None)
-        if register is not None:
-            register(*types)
+    def _encode_row(self, checkpoint: Checkpoint) -> _PutArgs:
+        return _PutArgs.of(checkpoint, self.serde)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -251,14 +236,6 @@ class PostgresCheckpointer(BaseCheckpointer):
 
     def last_committed(self, thread_id: str) -> Checkpoint | None:
         return self._recent.latest(thread_id, self.serde)
-
-    def stage(self, checkpoint: Checkpoint) -> Checkpoint:
-        self._check_writable()
-        self._staging.stage(checkpoint)
-        return checkpoint
-
-    async def put(self, checkpoint: Checkpoint, *, expected_head: str | None) -> None:
-        await self.put_many([checkpoint], expected_head=expected_head)
 
     async def put_many(
         self, checkpoints: Sequence[Checkpoint], *, expected_head: str | None
@@ -361,25 +338,15 @@ class PostgresCheckpointer(BaseCheckpointer):
                 await _collect_garbage(conn, gone)
 
         await self._call("deleting a thread", run)
-        self._recent.clear()
+        self._forget()
 
-    async def prune(
-        self,
-        thread_id: str,
-        *,
-        keep_last: int | None = None,
-        older_than: datetime | None = None,
-    ) -> int:
-        self._check_writable()
-        if keep_last is None and older_than is None:
-            return 0
-
+    async def _prune(self, thread_id: str, select: Select) -> int:
         async def run(pool: asyncpg.Pool) -> int:
             async with pool.acquire() as conn, conn.transaction():
                 await conn.execute(q.GC_LOCK_SQL)
                 head = await conn.fetchval(q.HEAD_FOR_UPDATE_SQL, thread_id)
                 rows = await conn.fetch(q.PRUNE_CANDIDATES_SQL, thread_id)
-                doomed = prune_selection(
+                doomed = select(
                     [
                         PruneCandidate(
                             r["id"],
@@ -389,9 +356,7 @@ class PostgresCheckpointer(BaseCheckpointer):
                             has_interrupt=r["has_interrupt"],
                         )
                         for r in rows
-                    ],
-                    keep_last=keep_last,
-                    older_than=older_than,
+                    ]
                 )
                 if not doomed:
                     return 0
@@ -400,31 +365,24 @@ class PostgresCheckpointer(BaseCheckpointer):
                 await _collect_garbage(conn, gone)
                 return len(doomed)
 
-        pruned = await self._call("pruning a thread", run)
-        self._recent.clear()
-        return pruned
+        return await self._call("pruning a thread", run)
 
     # -- reads -----------------------------------------------------------------------
 
-    async def get(
-        self, thread_id: str | None, checkpoint_id: str | None = None
+    async def _head_pending(
+        self, thread_id: str
+    ) -> tuple[str, tuple[PendingWrite, ...] | None] | None:
+        head = await self._fetchrow(
+            "reading a checkpoint", q.HEAD_PENDING_SQL, thread_id
+        )
+        if head is None or head["id"] is None:
+            return None
+        return head["id"], self._pending(head)
+
+    async def _read(
+        self, thread_id: str | None, checkpoint_id: str | None
     ) -> Checkpoint | None:
         if checkpoint_id is None:
-            if thread_id is None:
-                return None
-            if self._recent:
-                # Usually the head is the checkpoint this writer committed last:
-                # then only its pending writes (which change later) are read.
-                head = await self._fetchrow(
-                    "reading a checkpoint", q.HEAD_PENDING_SQL, thread_id
-                )
-                if head is None or head["id"] is None:
-                    return None
-                cached = self._recent.lookup(
-                    head["id"], thread_id, self.serde, self._pending(head)
-                )
-                if cached is not None:
-                    return cached
             row = await self._fetchrow(
                 "reading a checkpoint", q.GET_HEAD_SQL, thread_id
             )
@@ -449,20 +407,11 @@ class PostgresCheckpointer(BaseCheckpointer):
             return found
 
         fetch_cached = self._blob_cache.wrap(fetch)
-        pending = self._pending(row)
-        return Checkpoint(
-            id=row["id"],
-            thread_id=row["thread_id"],
-            parent_id=row["parent_id"],
-            parent_thread_id=row["parent_thread_id"],
-            step=row["step"],
-            source=row["source"],
-            created_at=row["created_at"],
-            values=await decode_values(row["values_header"], fetch_cached, self.serde),
-            next=tuple(row["next"]),
-            writes=await self._decode_writes(bytes(row["writes"]), fetch_cached),
-            metadata=self.serde.loads(row["metadata"]),
-            pending_writes=pending,
+        return checkpoint_of(
+            self._meta(row),
+            await decode_values(row["values_header"], fetch_cached, self.serde),
+            await self._decode_writes(bytes(row["writes"]), fetch_cached),
+            self._pending(row),
         )
 
     async def _decode_writes(self, data: bytes, fetch: Fetch) -> dict[str, Any]:
@@ -479,15 +428,10 @@ class PostgresCheckpointer(BaseCheckpointer):
             )
         )
 
-    async def list(
-        self,
-        thread_id: str,
-        *,
-        before: str | None = None,
-        limit: int | None = None,
-        filter: Mapping[str, Any] | None = None,
-    ) -> AsyncIterator[CheckpointMeta]:
-        filter = dict(filter or {})  # noqa: A001
+    def _split_list_filter(
+        self, filter: Mapping[str, Any]
+    ) -> tuple[Any, dict[str, Any]] | None:
+        filter = dict(filter)  # noqa: A001
         source = filter.pop("source", None)
         step = filter.pop("step", None)
         pushed, rest = _split_filter(filter)
@@ -496,81 +440,50 @@ class PostgresCheckpointer(BaseCheckpointer):
         if isinstance(step, int):
             step = int(step)
             if not -(2**31) <= step < 2**31:
-                return  # the column is a 32-bit integer
+                return None  # the column is a 32-bit integer
         elif step is not None:
-            return  # nothing else equals an integer step
+            return None  # nothing else equals an integer step
         if source is not None and not isinstance(source, str):
-            return  # nor a text source
-        remaining = limit
-        while remaining is None or remaining > 0:
-            page = _PAGE if rest or remaining is None else min(remaining, _PAGE)
-            rows = await self._fetch(
-                "listing checkpoints",
-                q.LIST_SQL,
-                thread_id,
-                before,
-                source,
-                step,
-                pushed,
-                page,
-            )
-            for row in rows:
-                meta = self._meta(row)
-                if rest and not metadata_matches(meta.metadata, rest):
-                    continue
-                yield meta
-                if remaining is not None:
-                    remaining -= 1
-                    if remaining == 0:
-                        return
-            if len(rows) < page:
-                return
-            before = rows[-1]["id"]
+            return None  # nor a text source
+        return (source, step, pushed), rest
+
+    async def _history_page(
+        self, thread_id: str, before: str | None, pushed: Any, limit: int
+    ) -> builtins.list[CheckpointMeta]:
+        source, step, metadata = pushed
+        rows = await self._fetch(
+            "listing checkpoints",
+            q.LIST_SQL,
+            thread_id,
+            before,
+            source,
+            step,
+            metadata,
+            limit,
+        )
+        return [self._meta(r) for r in rows]
 
     async def get_thread(self, thread_id: str) -> ThreadInfo | None:
         row = await self._fetchrow("reading a thread", q.GET_THREAD_SQL, thread_id)
         return None if row is None else self._thread(row)
 
-    async def threads(
+    def _split_metadata(
+        self, metadata: Mapping[str, Any]
+    ) -> tuple[Any, dict[str, Any]]:
+        return _split_filter(metadata)
+
+    async def _threads_page(
         self,
-        *,
-        search: str | None = None,
-        status: ThreadStatus | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        limit: int = 100,
-        offset: int = 0,
+        search: str | None,
+        status: ThreadStatus | None,
+        pushed: Any,
+        limit: int,
+        offset: int,
     ) -> builtins.list[ThreadInfo]:
-        pushed, rest = _split_filter(metadata or {})
-        if not rest:
-            rows = await self._fetch(
-                "listing threads", q.THREADS_SQL, search, status, pushed, limit, offset
-            )
-            return [self._thread(r) for r in rows]
-        # A filter value the server cannot compare exactly: filter here, page by page.
-        found: builtins.list[ThreadInfo] = []
-        skip, position = offset, 0
-        while len(found) < limit:
-            rows = await self._fetch(
-                "listing threads",
-                q.THREADS_SQL,
-                search,
-                status,
-                pushed,
-                _PAGE,
-                position,
-            )
-            position += len(rows)
-            for row in rows:
-                info = self._thread(row)
-                if not metadata_matches(info.metadata, rest):
-                    continue
-                if skip:
-                    skip -= 1
-                elif len(found) < limit:
-                    found.append(info)
-            if len(rows) < _PAGE:
-                break
-        return found
+        rows = await self._fetch(
+            "listing threads", q.THREADS_SQL, search, status, pushed, limit, offset
+        )
+        return [self._thread(r) for r in rows]
 
     async def count_threads(
         self, *, search: str | None = None, status: ThreadStatus | None = None

@@ -12,32 +12,25 @@ import json
 import os
 import sqlite3
 from collections.abc import (
-    AsyncIterator,
     Collection,
-    Iterable,
     Mapping,
     Sequence,
 )
-from datetime import datetime
 from typing import Any, Literal
 
 import aiosqlite
 
 from timeloom.backends import sqlite_sql as sql
 from timeloom.backends.layout import (
-    BlobCache,
     Fetch,
     decode_values,
-    matches_filter,
     referenced_keys,
 )
 from timeloom.backends.policy import (
     PruneCandidate,
     is_fork_point,
     pending_flags,
-    prune_selection,
 )
-from timeloom.backends.recent import RecentCheckpoints
 from timeloom.backends.scan import StorageTotals
 from timeloom.backends.serde import Serializer
 from timeloom.backends.sqlite_conn import Connections
@@ -45,6 +38,7 @@ from timeloom.backends.sqlite_open import OpenOptions
 from timeloom.backends.sqlite_rows import (
     BLOB_BATCH,
     CheckpointRow,
+    StoredCheckpoint,
     blob_fetcher,
     decode_mapping,
     load_pending_sync,
@@ -53,7 +47,8 @@ from timeloom.backends.sqlite_rows import (
     prefetch_blobs_sync,
     thread_from_row,
 )
-from timeloom.backends.staging import Staged, Staging
+from timeloom.backends.sqlstore import Select, SqlCheckpointer, checkpoint_of
+from timeloom.backends.staging import Staged
 from timeloom.core.checkpoint import (
     Checkpoint,
     CheckpointMeta,
@@ -62,7 +57,6 @@ from timeloom.core.checkpoint import (
     ThreadStatus,
     thread_status,
 )
-from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import (
     CheckpointNotFound,
     SerializationError,
@@ -70,7 +64,6 @@ from timeloom.core.errors import (
 
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 
-_PAGE = 200
 _ID_MAX = "~"  # sorts after every checkpoint id (ids are lowercase hex and dashes)
 
 
@@ -78,7 +71,7 @@ class _ParentGone(Exception):
     """The cached parent checkpoint was deleted meanwhile: re-encode from scratch."""
 
 
-class SqliteCheckpointer(BaseCheckpointer):
+class SqliteCheckpointer(SqlCheckpointer[CheckpointRow]):
     """Stores checkpoints in a SQLite file (WAL mode), safe for several processes.
 
     Each step is one ``BEGIN IMMEDIATE`` transaction: the checkpoint row, its new
@@ -139,20 +132,18 @@ class SqliteCheckpointer(BaseCheckpointer):
         self.read_only = read_only
         self.synchronous = synchronous
         self.busy_timeout = busy_timeout
-        self.serde = serde or Serializer()
+        super().__init__(serde)
         self._options = OpenOptions(self.path, read_only, synchronous, busy_timeout)
         self.warnings: list[str] = []
         """What the user should know about how the file is open (shown by the TUI)."""
         self._db = Connections(self._options, self.warnings)
-        self._staging: Staging[CheckpointRow] = Staging(
-            self.serde, lambda cp: CheckpointRow.of(cp, self.serde)
-        )
-        self._recent = RecentCheckpoints()
-        self._blob_cache = BlobCache()
 
     @property
     def url(self) -> str:
         return f"sqlite:///{self.path}"
+
+    def _encode_row(self, checkpoint: Checkpoint) -> CheckpointRow:
+        return CheckpointRow.of(checkpoint, self.serde)
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -163,20 +154,7 @@ class SqliteCheckpointer(BaseCheckpointer):
     async def aclose(self) -> None:
         await self._db.aclose()
 
-    def allow_types(self, types: Iterable[type]) -> None:
-        register = getattr(self.serde, "register", None)
-        if register is not None:
-            register(*types)
-
     # -- writes --------------------------------------------------------------------
-
-    async def put(self, checkpoint: Checkpoint, *, expected_head: str | None) -> None:
-        await self.put_many([checkpoint], expected_head=expected_head)
-
-    def stage(self, checkpoint: Checkpoint) -> Checkpoint:
-        self._check_writable()
-        self._staging.stage(checkpoint)
-        return checkpoint
 
     async def put_many(
         self, checkpoints: Sequence[Checkpoint], *, expected_head: str | None
@@ -260,19 +238,9 @@ class SqliteCheckpointer(BaseCheckpointer):
             await db.execute(sql.DELETE_THREAD_CHECKPOINTS_SQL, (thread_id,))
             await db.execute(sql.DELETE_THREAD_SQL, (thread_id,))
             await self._collect_garbage(db, candidates)
-        self._staging.forget_states()
-        self._recent.clear()
+        self._forget()
 
-    async def prune(
-        self,
-        thread_id: str,
-        *,
-        keep_last: int | None = None,
-        older_than: datetime | None = None,
-    ) -> int:
-        self._check_writable()
-        if keep_last is None and older_than is None:
-            return 0
+    async def _prune(self, thread_id: str, select: Select) -> int:
         async with self._db.transaction("pruning a thread", write=True) as db:
             rows = await db.execute_fetchall(
                 sql.SELECT_PRUNE_CANDIDATES_SQL, (thread_id,)
@@ -284,7 +252,7 @@ class SqliteCheckpointer(BaseCheckpointer):
                 sql.SELECT_THREAD_CHILDREN_SQL, (thread_id,)
             ):
                 children.setdefault(parent_id, []).append(child_thread)
-            doomed = prune_selection(
+            doomed = select(
                 [
                     PruneCandidate(
                         cid,
@@ -294,9 +262,7 @@ class SqliteCheckpointer(BaseCheckpointer):
                         has_interrupt=bool(has_interrupt),
                     )
                     for cid, created, has_interrupt in rows
-                ],
-                keep_last=keep_last,
-                older_than=older_than,
+                ]
             )
             if not doomed:
                 return 0
@@ -311,8 +277,6 @@ class SqliteCheckpointer(BaseCheckpointer):
             await db.executemany(sql.DELETE_CHECKPOINT_SQL, [(c,) for c in doomed])
             await db.execute(sql.DECREMENT_COUNT_SQL, (len(doomed), thread_id))
             await self._collect_garbage(db, candidates)
-        self._staging.forget_states()
-        self._recent.clear()
         return len(doomed)
 
     async def _collect_garbage(
@@ -333,40 +297,33 @@ class SqliteCheckpointer(BaseCheckpointer):
 
     # -- reads ---------------------------------------------------------------------
 
-    async def get(
-        self, thread_id: str | None, checkpoint_id: str | None = None
-    ) -> Checkpoint | None:
-        if checkpoint_id is None and thread_id is not None and self._recent:
-            # Usually the head is the checkpoint this writer committed last: then
-            # only its pending writes (which change after the commit) are read.
-            recent, serde = self._recent, self.serde
+    async def _head_pending(
+        self, thread_id: str
+    ) -> tuple[str, tuple[PendingWrite, ...] | None] | None:
+        recent, serde = self._recent, self.serde
 
-            def head(
-                conn: sqlite3.Connection,
-            ) -> tuple[str, tuple[PendingWrite, ...] | None] | None:
-                row = conn.execute(sql.SELECT_HEAD_SQL, (thread_id,)).fetchone()
-                if row is None:
-                    return None
-                if not recent.has(row[0]):
-                    return row[0], None
-                return row[0], load_pending_sync(conn, row[0], serde)
-
-            found = await self._db.run("reading a checkpoint", head, quick=True)
-            if found is None:
+        def head(
+            conn: sqlite3.Connection,
+        ) -> tuple[str, tuple[PendingWrite, ...] | None] | None:
+            row = conn.execute(sql.SELECT_HEAD_SQL, (thread_id,)).fetchone()
+            if row is None:
                 return None
-            head_id, pending = found
-            if pending is not None:
-                # Checked here, on the caller's thread, not on the database's.
-                cached = recent.lookup(head_id, thread_id, serde, pending)
-                if cached is not None:
-                    return cached
-        if checkpoint_id is None and thread_id is None:
-            return None
+            if not recent.has(row[0]):
+                return row[0], None
+            return row[0], load_pending_sync(conn, row[0], serde)
+
+        return await self._db.run("reading a checkpoint", head, quick=True)
+
+    async def _read(
+        self, thread_id: str | None, checkpoint_id: str | None
+    ) -> Checkpoint | None:
         cache, serde = self._blob_cache, self.serde
 
         def read(
             conn: sqlite3.Connection,
-        ) -> tuple[Any, dict[bytes, bytes], tuple[PendingWrite, ...]] | None:
+        ) -> (
+            tuple[StoredCheckpoint, dict[bytes, bytes], tuple[PendingWrite, ...]] | None
+        ):
             # One trip to the database thread, one read transaction: the row, the
             # blobs its values need (less what the cache has), its pending writes.
             wanted = checkpoint_id
@@ -376,117 +333,64 @@ class SqliteCheckpointer(BaseCheckpointer):
                     return None
                 wanted = head[0]
             row = conn.execute(sql.SELECT_CHECKPOINT_SQL, (wanted,)).fetchone()
-            if row is None or (thread_id is not None and row[1] != thread_id):
+            if row is None:
                 return None
-            blobs = prefetch_blobs_sync(conn, bytes(row[14]), cache)
-            return row, blobs, load_pending_sync(conn, wanted, serde)
+            stored = StoredCheckpoint.of(row)
+            if thread_id is not None and stored.thread_id != thread_id:
+                return None
+            blobs = prefetch_blobs_sync(conn, stored.header, cache)
+            return stored, blobs, load_pending_sync(conn, wanted, serde)
 
         loaded = await self._db.run("reading a checkpoint", read)
         if loaded is None:
             return None
-        row, blobs, pending_writes = loaded
-        meta = meta_from_row(row, serde)
+        stored, blobs, pending_writes = loaded
+        meta = meta_from_row(stored.meta, serde)
 
         async def prefetched(keys: Collection[bytes]) -> Mapping[bytes, bytes]:
             return {k: blobs[k] for k in keys if k in blobs}
 
         try:
-            values = await decode_values(bytes(row[14]), cache.wrap(prefetched), serde)
+            values = await decode_values(stored.header, cache.wrap(prefetched), serde)
         except SerializationError as exc:
             raise SerializationError(
                 f"Checkpoint {meta.id} of thread {meta.thread_id!r} cannot be "
                 f"read: {exc.msg}",
                 title="Unreadable checkpoint",
             ) from exc
-        return Checkpoint(
-            id=meta.id,
-            thread_id=meta.thread_id,
-            parent_id=meta.parent_id,
-            parent_thread_id=meta.parent_thread_id,
-            step=meta.step,
-            source=meta.source,
-            created_at=meta.created_at,
-            values=values,
-            next=meta.next,
-            writes=decode_mapping(self.serde, row[13], "writes"),
-            metadata=meta.metadata,
-            pending_writes=pending_writes,
+        return checkpoint_of(
+            meta, values, decode_mapping(serde, stored.writes, "writes"), pending_writes
         )
 
-    async def list(
-        self,
-        thread_id: str,
-        *,
-        before: str | None = None,
-        limit: int | None = None,
-        filter: Mapping[str, Any] | None = None,
-    ) -> AsyncIterator[CheckpointMeta]:
+    async def _history_page(
+        self, thread_id: str, before: str | None, pushed: Any, limit: int
+    ) -> builtins.list[CheckpointMeta]:
         cursor = before if before is not None else _ID_MAX
-        count = 0
-        while limit is None or count < limit:
-            page = _PAGE if filter or limit is None else min(_PAGE, limit - count)
-            async with self._db.transaction("listing checkpoints") as db:
-                rows = list(
-                    await db.execute_fetchall(
-                        sql.SELECT_HISTORY_SQL, (thread_id, cursor, page)
-                    )
-                )
-            for row in rows:
-                meta = meta_from_row(row, self.serde)
-                cursor = meta.id
-                if filter and not matches_filter(
-                    meta.source, meta.step, meta.metadata, filter
-                ):
-                    continue
-                yield meta
-                count += 1
-                if limit is not None and count >= limit:
-                    return
-            if len(rows) < page:
-                return
+        async with self._db.transaction("listing checkpoints") as db:
+            rows = await db.execute_fetchall(
+                sql.SELECT_HISTORY_SQL, (thread_id, cursor, limit)
+            )
+        return [meta_from_row(r, self.serde) for r in rows]
 
     async def get_thread(self, thread_id: str) -> ThreadInfo | None:
         async with self._db.transaction("reading a thread") as db:
             rows = list(await db.execute_fetchall(sql.SELECT_THREAD_SQL, (thread_id,)))
         return thread_from_row(rows[0], self.serde) if rows else None
 
-    async def threads(
+    async def _threads_page(
         self,
-        *,
-        search: str | None = None,
-        status: ThreadStatus | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        limit: int = 100,
-        offset: int = 0,
+        search: str | None,
+        status: ThreadStatus | None,
+        pushed: Any,
+        limit: int,
+        offset: int,
     ) -> builtins.list[ThreadInfo]:
         where, params = sql.threads_where(search, status)
-        query = sql.select_threads_sql(where)
-        if not metadata:
-            async with self._db.transaction("listing threads") as db:
-                rows = await db.execute_fetchall(query, (*params, limit, offset))
-            return [thread_from_row(r, self.serde) for r in rows]
-        # Metadata is stored encoded by the codec, so it is matched here, page by page.
-        found: builtins.list[ThreadInfo] = []
-        skipped = position = 0
-        while len(found) < limit:
-            async with self._db.transaction("listing threads") as db:
-                rows = list(
-                    await db.execute_fetchall(query, (*params, _PAGE, position))
-                )
-            position += len(rows)
-            for row in rows:
-                info = thread_from_row(row, self.serde)
-                if any(info.metadata.get(k) != v for k, v in metadata.items()):
-                    continue
-                if skipped < offset:
-                    skipped += 1
-                    continue
-                found.append(info)
-                if len(found) >= limit:
-                    break
-            if len(rows) < _PAGE:
-                break
-        return found
+        async with self._db.transaction("listing threads") as db:
+            rows = await db.execute_fetchall(
+                sql.select_threads_sql(where), (*params, limit, offset)
+            )
+        return [thread_from_row(r, self.serde) for r in rows]
 
     async def count_threads(
         self, *, search: str | None = None, status: ThreadStatus | None = None

@@ -120,36 +120,82 @@ def decode_mapping(serde: Codec, data: bytes, what: str) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {"__unreadable__": value}
 
 
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    """A row of ``SELECT_CHECKPOINT_SQL``, by name."""
+
+    meta: Sequence[Any]
+    """The ``META_COLUMNS`` part (see :func:`meta_from_row`)."""
+    writes: bytes
+    header: bytes
+    """The values header (see :mod:`timeloom.backends.layout`)."""
+
+    @property
+    def thread_id(self) -> str:
+        return str(self.meta[1])
+
+    @classmethod
+    def of(cls, row: Sequence[Any]) -> StoredCheckpoint:
+        *meta, writes, header = row
+        return cls(meta, bytes(writes), bytes(header))
+
+
 def meta_from_row(row: Sequence[Any], serde: Codec) -> CheckpointMeta:
     """A checkpoint summary from a row of ``META_COLUMNS``."""
+    (
+        checkpoint_id,
+        thread_id,
+        parent_id,
+        parent_thread_id,
+        step,
+        source,
+        created_at,
+        nodes,
+        next_nodes,
+        metadata,
+        has_error,
+        has_interrupt,
+        size,
+    ) = row
     return CheckpointMeta(
-        id=row[0],
-        thread_id=row[1],
-        parent_id=row[2],
-        parent_thread_id=row[3],
-        step=row[4],
-        source=cast(Source, row[5]),
-        created_at=parse_ts(row[6]),
-        nodes=tuple(json.loads(row[7])),
-        next=tuple(json.loads(row[8])),
-        metadata=decode_mapping(serde, row[9], "metadata"),
-        has_error=bool(row[10]),
-        has_interrupt=bool(row[11]),
-        size=row[12],
+        id=checkpoint_id,
+        thread_id=thread_id,
+        parent_id=parent_id,
+        parent_thread_id=parent_thread_id,
+        step=step,
+        source=cast(Source, source),
+        created_at=parse_ts(created_at),
+        nodes=tuple(json.loads(nodes)),
+        next=tuple(json.loads(next_nodes)),
+        metadata=decode_mapping(serde, metadata, "metadata"),
+        has_error=bool(has_error),
+        has_interrupt=bool(has_interrupt),
+        size=size,
     )
 
 
 def thread_from_row(row: Sequence[Any], serde: Codec) -> ThreadInfo:
     """A thread summary from a row of ``THREAD_COLUMNS``."""
+    (
+        thread_id,
+        status,
+        head_id,
+        checkpoint_count,
+        created_at,
+        updated_at,
+        forked_thread,
+        forked_id,
+        metadata,
+    ) = row
     return ThreadInfo(
-        thread_id=row[0],
-        status=cast(ThreadStatus, row[1]),
-        head_id=row[2],
-        checkpoint_count=row[3],
-        created_at=parse_ts(row[4]),
-        updated_at=parse_ts(row[5]),
-        forked_from=(row[6], row[7]) if row[6] is not None else None,
-        metadata=decode_mapping(serde, row[8], "metadata"),
+        thread_id=thread_id,
+        status=cast(ThreadStatus, status),
+        head_id=head_id,
+        checkpoint_count=checkpoint_count,
+        created_at=parse_ts(created_at),
+        updated_at=parse_ts(updated_at),
+        forked_from=(forked_thread, forked_id) if forked_thread is not None else None,
+        metadata=decode_mapping(serde, metadata, "metadata"),
     )
 
 
