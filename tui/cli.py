@@ -21,6 +21,7 @@ from timeloom.tui.demo.command import add_demo_command
 from timeloom.tui.investigate.commands import add_investigate_commands
 from timeloom.tui.safetext import safe_lines
 from timeloom.tui.scripting import add_script_commands
+from timeloom.tui.write_commands import add_write_commands
 
 if TYPE_CHECKING:
     from timeloom.core.checkpointer import BaseCheckpointer
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
 
     add_script_commands(commands)
+    add_write_commands(commands)
     add_investigate_commands(commands)
     add_demo_command(commands, start_app=_start_demo)
     return parser

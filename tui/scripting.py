@@ -110,6 +110,12 @@ def add_script_commands(subparsers: Any) -> None:
     )
     _url(export)
     export.add_argument("thread", metavar="THREAD")
+    export.add_argument(
+        "--to",
+        metavar="FILE",
+        help="copy the thread into this Timeloom SQLite database (created if need "
+        "be) instead of printing it; there it can be forked, edited and replayed",
+    )
     export.set_defaults(func=run_export)
 
 
@@ -213,12 +219,15 @@ def run_export(
     out: IO[str] | None = None,
     err: IO[str] | None = None,
 ) -> int:
-    """Print every checkpoint of a thread, oldest first, with its values."""
+    """Print every checkpoint of a thread, oldest first, with its values (or, with
+    --to FILE, copy the thread into a Timeloom SQLite database)."""
 
     async def body(cp: BaseCheckpointer, write: IO[str]) -> int:
         info = await cp.get_thread(args.thread)
         if info is None:
             raise NotFound(f"No thread {args.thread!r}")
+        if args.to:
+            return await _export_to(cp, args.thread, args.to, write)
         ids = [meta.id async for meta in cp.list(args.thread)]
         checkpoints = []
         for cid in reversed(ids):
@@ -241,6 +250,22 @@ def run_export(
         return EXIT_OK
 
     return run_read_only(args.url, body, opener, out, err)
+
+
+async def _export_to(
+    source: BaseCheckpointer, thread_id: str, path: str, write: IO[str]
+) -> int:
+    from timeloom.backends.export import export_thread
+    from timeloom.backends.sqlite import SqliteCheckpointer
+
+    target = SqliteCheckpointer(path)
+    await target.setup()
+    try:
+        count = await export_thread(source, thread_id, target)
+    finally:
+        await target.aclose()
+    write.write(f"Copied {count} checkpoints of {thread_id!r} into {path}.\n")
+    return EXIT_OK
 
 
 class _Trouble(Exception):
