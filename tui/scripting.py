@@ -226,8 +226,9 @@ def run_export(
         info = await cp.get_thread(args.thread)
         if info is None:
             raise NotFound(f"No thread {args.thread!r}")
-        if args.to:
-            return await _export_to(cp, args.thread, args.to, write)
+        target = getattr(args, "to", None)  # callers may build args without it
+        if target:
+            return await _export_to(cp, args.thread, target, write)
         ids = [meta.id async for meta in cp.list(args.thread)]
         checkpoints = []
         for cid in reversed(ids):
