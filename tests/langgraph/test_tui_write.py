@@ -28,6 +28,9 @@ from timeloom.tui.screens.editor import EditorScreen
 from timeloom.tui.screens.error import ErrorModal
 from timeloom.tui.screens.resume import ResumeScreen
 
+LONG = 30.0
+"""Seconds to wait for a run or a dialog (generous: CI machines can be loaded)."""
+
 
 @pytest.fixture(autouse=True)
 def no_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -64,11 +67,15 @@ async def test_fix_a_failed_run_edit_then_resume(
         await open_at(pilot, app, "fail-1")
         assert not app.query_one("#readonly-badge").display
         await pilot.press("r")  # the node fails again: its error is shown
-        assert await wait_until(pilot, lambda: isinstance(app.screen, ErrorModal))
+        assert await wait_until(
+            pilot, lambda: isinstance(app.screen, ErrorModal), seconds=LONG
+        )
         assert "respond" in str(app.screen.query_one("#error-header").render())
         await pilot.press("escape")
         await pilot.press("e")
-        assert await wait_until(pilot, lambda: isinstance(app.screen, EditorScreen))
+        assert await wait_until(
+            pilot, lambda: isinstance(app.screen, EditorScreen), seconds=LONG
+        )
         head = app.detail.checkpoint
         assert head is not None
         area = app.screen.query_one(TextArea)
@@ -76,7 +83,9 @@ async def test_fix_a_failed_run_edit_then_resume(
         await pilot.pause()
         await pilot.press("ctrl+s")
         assert await wait_until(
-            pilot, lambda: isinstance(app.screen, ConfirmDiffScreen)
+            pilot,
+            lambda: isinstance(app.screen, ConfirmDiffScreen),
+            seconds=LONG,
         )
         await pilot.press("ctrl+s")
         assert await wait_until(
@@ -84,6 +93,7 @@ async def test_fix_a_failed_run_edit_then_resume(
             lambda: (
                 app.selected_meta is not None and app.selected_meta.source == "update"
             ),
+            seconds=LONG,
         )
         await wait_for_workers(pilot)
         await pilot.press("r")
@@ -94,7 +104,7 @@ async def test_fix_a_failed_run_edit_then_resume(
                 and app.thread_info is not None
                 and app.thread_info.status == "done"
             ),
-            seconds=10,
+            seconds=LONG,
         )
     with langgraph_saver(writable) as saver:
         state = lgdb.chat_graph(saver).get_state(cfg("fail-1"))
@@ -107,12 +117,14 @@ async def test_answer_an_interrupt(writable: str, reader: LangGraphReader) -> No
     async with app.run_test(size=SIZE) as pilot:
         await open_at(pilot, app, "paused-1")
         await pilot.press("r")
-        assert await wait_until(pilot, lambda: isinstance(app.screen, ResumeScreen))
+        assert await wait_until(
+            pilot, lambda: isinstance(app.screen, ResumeScreen), seconds=LONG
+        )
         await pilot.press(*"no", "enter")
         assert await wait_until(
             pilot,
             lambda: app.thread_info is not None and app.thread_info.status == "done",
-            seconds=10,
+            seconds=LONG,
         )
     with langgraph_saver(writable) as saver:
         state = lgdb.scenario_graph(saver).get_state(cfg("paused-1"))
@@ -128,27 +140,35 @@ async def test_branch_into_a_new_thread_then_resume_it(
         origin = app.selected_meta
         assert origin is not None
         await pilot.press("b")
-        assert await wait_until(pilot, lambda: isinstance(app.screen, BranchScreen))
+        assert await wait_until(
+            pilot, lambda: isinstance(app.screen, BranchScreen), seconds=LONG
+        )
         assert app.screen.query_one("#branch-ancestry", Checkbox)  # offered
         app.screen.query_one("#branch-name", Input).value = "paused-1-b"
         await pilot.press("enter")
-        assert await wait_until(pilot, lambda: app.selected_thread == "paused-1-b")
+        assert await wait_until(
+            pilot, lambda: app.selected_thread == "paused-1-b", seconds=LONG
+        )
         await wait_for_workers(pilot)
         root = app.selected_meta
         assert root is not None
         assert (root.parent_thread_id, root.parent_id) == ("paused-1", origin.id)
         await pilot.press("r")
-        assert await wait_until(pilot, lambda: isinstance(app.screen, ResumeScreen))
+        assert await wait_until(
+            pilot, lambda: isinstance(app.screen, ResumeScreen), seconds=LONG
+        )
         await pilot.press(*"maybe", "enter")
         assert await wait_until(
             pilot,
             lambda: (
-                app.thread_info is not None
+                not app.run_active
+                and app.thread_info is not None
                 and app.thread_info.thread_id == "paused-1-b"
                 and app.thread_info.status == "done"
             ),
-            seconds=10,
+            seconds=LONG,
         )
+        await wait_for_workers(pilot)
         # The origin's tree links to the branch.
         app.open_thread("paused-1", select=origin.id)
         await wait_for_workers(pilot)
@@ -158,6 +178,7 @@ async def test_branch_into_a_new_thread_then_resume_it(
                 [m.thread_id for m in app.checkpoint_tree.forks_of(origin.id) or []]
                 == ["paused-1-b"]
             ),
+            seconds=LONG,
         )
     with langgraph_saver(writable) as saver:
         graph = lgdb.scenario_graph(saver)
