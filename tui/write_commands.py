@@ -17,10 +17,11 @@ import json
 import re
 import sys
 from collections.abc import Awaitable, Callable
-from typing import IO, Any, Final
+from typing import IO, Any, Final, cast
 
 from timeloom.core.checkpoint import Checkpoint
-from timeloom.core.errors import NodeError, TimeloomError
+from timeloom.core.errors import TimeloomError, node_failure
+from timeloom.tui.safetext import SafeStream, json_text
 from timeloom.tui.scripting import (
     EXIT_NOT_FOUND,
     EXIT_OK,
@@ -140,7 +141,7 @@ def run_resume(args: argparse.Namespace, *, out: IO[str] | None = None) -> int:
     from timeloom.tui.actions import Answer, parse_answer
 
     answer = Answer(parse_answer(args.answer)) if args.answer is not None else None
-    write = out or sys.stdout
+    write = cast(IO[str], SafeStream(out or sys.stdout))
 
     def committed(checkpoint: Checkpoint) -> None:
         if not args.json:
@@ -243,7 +244,8 @@ def _write(
     *,
     quiet: bool = False,
 ) -> int:
-    write = out or sys.stdout
+    # Everything printed may come from the database: through the one safe stream.
+    write = cast(IO[str], SafeStream(out or sys.stdout))
 
     async def main() -> int:
         from timeloom.tui.cli import open_url
@@ -264,12 +266,12 @@ def _write(
         finally:
             await checkpointer.aclose()
         if args.json:
-            write.write(json.dumps(checkpoint_json(written), indent=2) + "\n")
+            write.write(json_text(checkpoint_json(written)) + "\n")
         elif not quiet:
             write.write(_line(written) + "\n")
         return EXIT_OK
 
-    error = sys.stderr
+    error = cast(IO[str], SafeStream(sys.stderr))
     try:
         return asyncio.run(main())
     except NotFound as exc:
@@ -278,14 +280,16 @@ def _write(
     except BadArguments as exc:
         error.write(f"timeloom: {exc}\n")
         return EXIT_TROUBLE
-    except NodeError as exc:
-        cause = exc.__cause__
-        error.write(f"timeloom: {exc.title}: node {exc.node!r} raised ")
-        error.write(f"{type(cause).__name__}: {cause}\n" if cause else f"{exc.msg}\n")
-        return EXIT_TROUBLE
     except TimeloomError as exc:
         error.write(f"timeloom: {exc.title}: {exc.msg}\n")
         return EXIT_TROUBLE
-    except Exception as exc:  # raised by the user's graph (LangGraph's own errors)
-        error.write(f"timeloom: the run failed: {type(exc).__name__}: {exc}\n")
+    except Exception as exc:  # raised by the user's graph (a node, or LangGraph)
+        failure = node_failure(exc)
+        if failure is not None:
+            error.write(
+                f"timeloom: Node failed: node {failure.node!r} raised "
+                f"{type(exc).__name__}: {exc}\n"
+            )
+        else:
+            error.write(f"timeloom: the run failed: {type(exc).__name__}: {exc}\n")
         return EXIT_TROUBLE
