@@ -23,8 +23,9 @@ class Interrupt:
 
     value: Any
     id: str
-    node: str = ""
-    when: str = "during"
+    node: str = field(default="", compare=False)
+    """The node that raised it (not compared: equal as LangGraph's, by value and id)."""
+    when: str = field(default="during", compare=False)
     """``"during"`` for ``interrupt()``, ``"before"``/``"after"`` for static ones."""
 
 

@@ -21,6 +21,7 @@ from timeloom.core.errors import (
     SerializationError,
 )
 from timeloom.core.snapshot import StateSnapshot, to_snapshot
+from timeloom.core.state import ROOT
 from timeloom.core.sync import iterate_sync, run_sync
 from timeloom.core.writer import RunState
 
@@ -145,7 +146,7 @@ class StateAccess:
     def update_state(
         self,
         config: Mapping[str, Any],
-        values: Mapping[str, Any] | None,
+        values: Any,
         as_node: str | None = None,
     ) -> dict[str, Any]:
         """Write a new checkpoint with ``values`` applied as if ``as_node`` wrote them.
@@ -157,7 +158,8 @@ class StateAccess:
 
         Args:
             config: the thread, and optionally the checkpoint to start from.
-            values: a partial update, applied through the reducers (``None``: none).
+            values: a partial update, applied through the reducers (``None``: none;
+                for a state of one value, the update of that value).
             as_node: whose update this is: decides the reducers' writer and which
                 nodes run next. By default the node that wrote the checkpoint.
                 ``"__copy__"`` (with ``values=None``) writes a ``fork`` copy of the
@@ -171,7 +173,7 @@ class StateAccess:
     async def aupdate_state(
         self,
         config: Mapping[str, Any],
-        values: Mapping[str, Any] | None,
+        values: Any,
         as_node: str | None = None,
     ) -> dict[str, Any]:
         """The async twin of :meth:`update_state`."""
@@ -219,7 +221,7 @@ class StateAccess:
         self,
         config: Mapping[str, Any],
         thread_id: str,
-        values: Mapping[str, Any] | None = None,
+        values: Any = None,
         as_node: str | None = None,
     ) -> dict[str, Any]:
         """Branch the config's checkpoint into the new thread ``thread_id``.
@@ -233,7 +235,7 @@ class StateAccess:
         self,
         config: Mapping[str, Any],
         thread_id: str,
-        values: Mapping[str, Any] | None = None,
+        values: Any = None,
         as_node: str | None = None,
     ) -> dict[str, Any]:
         """The async twin of :meth:`fork`."""
@@ -254,12 +256,16 @@ class StateAccess:
         self,
         run: RunState,
         base: Checkpoint | None,
-        values: Mapping[str, Any] | None,
+        values: Any,
         as_node: str | None,
         source: Source,
     ) -> Checkpoint:
         writer = await self._infer_writer(base, as_node)
-        update = dict(values or {})
+        update = (
+            {ROOT: values}
+            if self.schema.kind == "root" and values is not None
+            else dict(values or {})
+        )
         name = writer or START
         new_values = self.schema.apply(base.values if base else {}, [(name, update)])
         if base is not None and (values is None or writer is None):

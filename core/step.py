@@ -226,8 +226,17 @@ def _as_update(node: str, value: Any) -> dict[str, Any]:
         return dict(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-    if hasattr(value, "model_fields_set"):  # a pydantic model: the fields it set
-        return {k: getattr(value, k) for k in value.model_fields_set}
+    if hasattr(value, "model_fields_set"):
+        # A pydantic model: as LangGraph reads one, every field but those left None
+        # by default.
+        fields = type(value).model_fields
+        return {
+            k: v
+            for k in fields
+            if (v := getattr(value, k)) is not None
+            or k in value.model_fields_set
+            or fields[k].default is not None
+        }
     raise InvalidUpdateError(
         f"Node {node!r} returned {type(value).__name__} {value!r:.80}; a node "
         f"must return a dict of state updates, None, a Command, or a list of them"
