@@ -11,7 +11,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -691,11 +690,13 @@ async def test_the_wal_is_checkpointed_off_the_loop(
         store = SqliteCheckpointer(path)
         runs = 0
         original = store._db._checkpoint_wal
+        finished = threading.Event()
 
         def counted() -> None:
             nonlocal runs
             runs += 1
             original()
+            finished.set()
 
         monkeypatch.setattr(store._db, "_checkpoint_wal", counted)
         async with store:
@@ -704,7 +705,13 @@ async def test_the_wal_is_checkpointed_off_the_loop(
                 cp = make.make("t", {"n": i, "text": "x" * 5000})
                 await store.put(cp, expected_head=head)
                 head = cp.id
-                time.sleep(0.005)  # noqa: ASYNC251 - a node's work; the loop never yields
+                if (i + 1) % every == 0:
+                    # A node's work: the loop is blocked (never yields) while the
+                    # checkpoint runs on its thread. Waiting for it, rather than
+                    # sleeping a fixed time, keeps a loaded machine from letting
+                    # the next commits overtake it.
+                    assert finished.wait(timeout=30)
+                    finished.clear()
             direct = next(iter(store._db._direct.values()))
             assert direct.conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
             probe = sqlite3.connect(path)
