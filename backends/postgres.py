@@ -209,7 +209,12 @@ class PostgresCheckpointer(SqlCheckpointer[_PutArgs]):
             if {"checkpoints", "checkpoint_writes"} <= tables:
                 hint = "it looks like a LangGraph database; open it with the LangGraph reader"
             else:
-                hint = "open it once without --read-only to create the schema"
+                # Named by what the user can run: `threads` and `show` have no
+                # --read-only flag to drop (they never write).
+                hint = (
+                    "it is empty: `timeloom open URL` (without --read-only) or "
+                    "PostgresCheckpointer(url).setup() creates the tables"
+                )
             raise SchemaError(
                 f"{self.url} has no Timeloom schema ({hint}).",
                 title="Not a Timeloom database",
@@ -220,7 +225,7 @@ class PostgresCheckpointer(SqlCheckpointer[_PutArgs]):
             raise SchemaError(
                 f"{self.url} has schema version {version}; this Timeloom reads "
                 f"versions {q.READABLE_FROM} to {len(q.MIGRATIONS)}. Open it once "
-                "without --read-only to migrate it.",
+                "writable (`timeloom open URL` without --read-only) to migrate it.",
                 title="Old schema",
             )
 

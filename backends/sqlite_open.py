@@ -129,7 +129,7 @@ async def _prepare(opts: OpenOptions, db: aiosqlite.Connection) -> None:
         if version < sql.LATEST_VERSION:
             raise SchemaError(
                 f"{opts.path} uses an older schema (v{version}); open it once "
-                "without --read-only to upgrade it.",
+                "writable (`timeloom open PATH` without --read-only) to upgrade it.",
                 title="Old database schema",
             )
         return

@@ -63,8 +63,9 @@ def open_checkpointer(url: str, *, read_only: bool = False) -> BaseCheckpointer:
         path = url[len("sqlite:///") :]
     elif scheme is not None and len(scheme) > 1 and "://" in url:
         raise SchemaError(
-            f"Cannot open {url!r}: Timeloom opens memory:, SQLite files (a path or "
-            "sqlite:///path) and PostgreSQL (postgresql://...).",
+            f"Cannot open {url!r}: Timeloom opens memory:, SQLite files (a path, "
+            "sqlite:///relative/path.db or sqlite:////absolute/path.db) and "
+            "PostgreSQL (postgresql://...).",
             title="Unsupported URL",
         )
     else:
@@ -74,6 +75,34 @@ def open_checkpointer(url: str, *, read_only: bool = False) -> BaseCheckpointer:
     from timeloom.backends.sqlite import SqliteCheckpointer
 
     return SqliteCheckpointer(path, read_only=read_only)
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file a SQLite URL or a plain path names; ``None`` for other URLs.
+
+    Read as SQLAlchemy does: ``sqlite:///x.db`` is the relative path ``x.db``,
+    ``sqlite:////tmp/x.db`` the absolute path ``/tmp/x.db``.
+    """
+    if url.startswith("sqlite:///"):
+        return url.removeprefix("sqlite:///")
+    match = _SCHEME.match(url)
+    if url == "memory:" or (match and len(match.group(1)) > 1 and "://" in url):
+        return None  # memory:, postgresql://... (a one-letter scheme is a drive)
+    return url
+
+
+def missing_file(url: str) -> str:
+    """Says that the SQLite file ``url`` names does not exist, and which path that
+    was when a URL's slashes decided it."""
+    path = sqlite_path(url) or url
+    text = f"There is no database at {path}"
+    if url.startswith("sqlite:///") and not os.path.isabs(path):
+        text += (
+            f" (sqlite:/// with three slashes is relative to the current directory: "
+            f"{os.path.abspath(path)}; four slashes, sqlite:////{path}, name "
+            f"/{path})"
+        )
+    return text + "."
 
 
 def is_langgraph_sqlite(path: str) -> bool:

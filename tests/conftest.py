@@ -296,3 +296,12 @@ class PostgresFixtureLogic:
 def postgres_fixture_logic() -> PostgresFixtureLogic:
     """The skip-or-fail helper, binary finder and reaper (tests of this conftest)."""
     return PostgresFixtureLogic(postgres_unavailable, find_pg_bindir, _reap_orphans)
+
+
+@pytest.fixture(autouse=True)
+def own_config_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every test gets an empty config directory: the app's saved settings (its theme)
+    are the test's own, never the developer's, and nothing is written to ~/.config."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))

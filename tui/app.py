@@ -23,6 +23,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Select, Static
 from textual.worker import Worker, WorkerState
 
+from timeloom.backends.urls import sqlite_path
 from timeloom.core.checkpoint import (
     THREAD_STATUSES,
     Checkpoint,
@@ -63,11 +64,13 @@ from timeloom.tui.runners.base import BranchOptions, Runner
 from timeloom.tui.runners.native import TimeloomRunner
 from timeloom.tui.safetext import safe, safe_lines
 from timeloom.tui.screens.branch import BranchScreen
+from timeloom.tui.screens.confirm import ConfirmScreen
 from timeloom.tui.screens.diff import DiffScreen
 from timeloom.tui.screens.editor import EditorScreen, EditRequest
 from timeloom.tui.screens.error import ErrorModal
 from timeloom.tui.screens.help import HelpScreen
 from timeloom.tui.screens.resume import ResumeScreen
+from timeloom.tui.settings import load_settings, save_setting
 from timeloom.tui.widgets.checkpoint_tree import CheckpointTree, node_label
 from timeloom.tui.widgets.detail import TABS, DetailPane
 from timeloom.tui.widgets.formatting import (
@@ -119,7 +122,7 @@ class TimeloomApp(LoaderApp):
     | ctrl+r | Reload. |
     | ? | Help. |
     | ctrl+p | Command palette. |
-    | ctrl+q | Quit. |
+    | q / ctrl+q | Quit (asks first while a run is going). |
     """
 
     CSS_PATH = "app.tcss"
@@ -221,6 +224,13 @@ class TimeloomApp(LoaderApp):
             "ctrl+r,f5", "reload", "Reload", show=False, tooltip="Read everything again"
         ),
         Binding(
+            "q",
+            "quit_app",
+            "Quit",
+            show=False,
+            tooltip="Quit (asks first while a run is going)",
+        ),
+        Binding(
             "escape",
             "escape",
             "Back to the list",
@@ -269,6 +279,7 @@ class TimeloomApp(LoaderApp):
         self._refresh_timer_armed = False
         self._loading_timer: Timer | None = None
         self._run_thread: str | None = None
+        self._theme_loaded = False
         self._seen_live: dict[str, float] = {}
         """Followed threads and when follow last saw a new checkpoint in them."""
 
@@ -277,7 +288,7 @@ class TimeloomApp(LoaderApp):
     def compose(self) -> ComposeResult:
         with Horizontal(id="topbar"):
             yield Static("Timeloom", id="brand")
-            yield Static(label(self.checkpointer.url), id="location")
+            yield Static(label(self.location), id="location")
             yield Static("", id="counts")
             yield Static("", id="mark-badge")
             yield Static(f"{STATUS_ICONS['running']} RUNNING", id="run-badge")
@@ -310,10 +321,14 @@ class TimeloomApp(LoaderApp):
         yield Footer()
 
     def on_mount(self) -> None:
+        theme = load_settings().get("theme")
+        if isinstance(theme, str) and theme in self.available_themes:
+            self.theme = theme
+        self._theme_loaded = True
         self._show_write_state()
         if self.runner.notice:
             self.notify(self.runner.notice, title="Writing with your graph")
-        self.sub_title = safe(self.checkpointer.url)
+        self.sub_title = safe(self.location)
         self.detail.show_nothing("Opening the database…")
         self.thread_list.focus()
         self._open_database()
@@ -327,6 +342,13 @@ class TimeloomApp(LoaderApp):
     async def on_unmount(self) -> None:
         # The checkpointer is closed by LoaderApp's handler, which Textual runs too.
         await self.runner.aclose()
+
+    @property
+    def location(self) -> str:
+        """What is open, as the user would type it: a SQLite file as its plain path
+        (not ``sqlite:////tmp/x.db``), other databases by their (masked) URL."""
+        url = self.checkpointer.url
+        return sqlite_path(url) or url
 
     @property
     def thread_list(self) -> ThreadList:
@@ -365,7 +387,7 @@ class TimeloomApp(LoaderApp):
                     ("timeloom: ", "bold"),
                     (f"{title}: ", "bold"),
                     safe_lines(message),
-                    f"\n  (while opening {safe(self.checkpointer.url)})",
+                    f"\n  (while opening {safe(self.location)})",
                 ),
             )
         elif worker.group in DIALOG_GROUPS:
@@ -683,6 +705,33 @@ class TimeloomApp(LoaderApp):
         self.goto_checkpoint(thread_id, checkpoint_id, remember=False)
 
     # -- other actions -------------------------------------------------------------
+
+    def watch_theme(self, theme: str) -> None:
+        if self._theme_loaded:  # the user chose it: keep it for the next run
+            problem = save_setting("theme", theme)
+            if problem is not None:
+                self.notify(problem, title="Theme not saved", severity="warning")
+
+    def action_quit_app(self) -> None:
+        """Quit; while a run is going, ask first (stopping it keeps whole steps)."""
+        if not self.run_active:
+            self.exit()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(
+            ConfirmScreen(
+                "A run is going",
+                "Quitting stops the run. The steps it committed stay; r runs on "
+                "from there later.",
+                yes="Stop it and quit",
+                no="Keep running",
+            ),
+            answered,
+        )
 
     def action_help(self) -> None:
         """Show every key."""

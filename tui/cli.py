@@ -7,10 +7,8 @@ headless commands do not pay for it.
 from __future__ import annotations
 
 import argparse
-import importlib
 import importlib.metadata
 import os
-import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,8 +32,8 @@ EXIT_BROKEN_PIPE = 141
 reports for a program that SIGPIPE ended, as it ends ``cat`` or ``grep``."""
 
 URL_HELP = (
-    "what to open: a SQLite file (checkpoints.db), sqlite:///path, "
-    "postgresql://user@host/db, or memory:"
+    "what to open: a SQLite file (checkpoints.db), sqlite:///relative.db, "
+    "sqlite:////absolute.db, postgresql://user@host/db, or memory:"
 )
 
 
@@ -57,33 +55,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="browse a checkpoint database in the terminal",
         description="Browse the threads and checkpoints of a checkpoint database.",
     )
-    open_cmd.add_argument("url", metavar="URL", help=URL_HELP)
-    open_cmd.add_argument(
-        "-r",
-        "--read-only",
-        action="store_true",
-        help="never write: the database itself refuses writes (safe on production)",
-    )
-    open_cmd.add_argument(
-        "--graph",
-        metavar="MODULE:ATTR",
-        default=None,
-        help="the graph that wrote the database (package.module:attribute or "
-        "file.py:attribute), to resume runs and check edits against its schema; on "
-        "a LangGraph database, your LangGraph graph: edit, branch and resume then "
-        "write through it and LangGraph's own saver",
-    )
+    _open_options(open_cmd)
 
     serve = commands.add_parser(
         "serve",
         help="browse a checkpoint database in a web browser (needs textual-serve)",
         description=(
-            "Serve `timeloom open URL` to a web browser with textual-serve. Without "
-            'it, run: textual serve "timeloom open URL"'
+            "Serve `timeloom open URL` (with the same options) to a web browser with "
+            'textual-serve. Without it, run: textual serve "timeloom open URL"'
         ),
     )
-    serve.add_argument("url", metavar="URL", help=URL_HELP)
-    serve.add_argument("-r", "--read-only", action="store_true", help="open read-only")
+    _open_options(serve)
     serve.add_argument("--host", default="localhost", help="address to listen on")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
 
@@ -92,6 +74,26 @@ def build_parser() -> argparse.ArgumentParser:
     add_investigate_commands(commands)
     add_demo_command(commands, start_app=_start_demo)
     return parser
+
+
+def _open_options(command: argparse.ArgumentParser) -> None:
+    """The arguments of ``open``, which ``serve`` passes on to it."""
+    command.add_argument("url", metavar="URL", help=URL_HELP)
+    command.add_argument(
+        "-r",
+        "--read-only",
+        action="store_true",
+        help="never write: the database itself refuses writes (safe on production)",
+    )
+    command.add_argument(
+        "--graph",
+        metavar="MODULE:ATTR",
+        default=None,
+        help="the graph that wrote the database (package.module:attribute or "
+        "file.py:attribute), to resume runs and check edits against its schema; on "
+        "a LangGraph database, your LangGraph graph: edit, branch and resume then "
+        "write through it and LangGraph's own saver",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -122,7 +124,15 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "open":
         return run_open(args.url, read_only=args.read_only, graph_ref=args.graph)
     if args.command == "serve":
-        return run_serve(args.url, args.read_only, args.host, args.port)
+        from timeloom.tui.serve import run_serve
+
+        return run_serve(
+            args.url,
+            read_only=args.read_only,
+            graph_ref=args.graph,
+            host=args.host,
+            port=args.port,
+        )
     parser.error(f"unknown command {args.command!r}")  # pragma: no cover
 
 
@@ -162,55 +172,25 @@ def _start_demo(demo: DemoDatabase) -> int:
     return app.return_code or 0
 
 
-def run_serve(url: str, read_only: bool, host: str, port: int) -> int:
-    """Serve ``timeloom open URL`` to a browser with textual-serve."""
-    command = [sys.executable, "-m", "timeloom.tui", "open", url]
-    if read_only:
-        command.append("--read-only")
-    try:
-        server_module = importlib.import_module("textual_serve.server")
-    except ImportError:
-        inner = shlex.join(["timeloom", "open", url, *command[5:]])
-        hint = f"textual serve {shlex.quote(inner)}"
-        print(
-            "timeloom serve needs the textual-serve package "
-            "(pip install textual-serve, or timeloom[web]).\n"
-            f"With textual-dev installed you can also run: {hint}",
-            file=sys.stderr,
-        )
-        return EXIT_ERROR
-    server = server_module.Server(
-        shlex.join(command), host=host, port=port, title="Timeloom"
-    )
-    server.serve()
-    return 0
-
-
 def open_url(url: str, *, read_only: bool) -> BaseCheckpointer:
-    """Return the (not yet set up) checkpointer for ``url``.
+    """Return the (not yet set up) checkpointer for ``url``: what every command opens.
 
     Raises:
-        TimeloomError: the URL is not understood, or names a SQLite file that does not
-            exist (browsing never creates a database by accident).
+        TimeloomError: the URL is not understood, or names a directory or a SQLite
+            file that does not exist (browsing never creates a database by accident).
     """
-    from timeloom.backends.urls import open_checkpointer
+    from timeloom.backends.urls import missing_file, open_checkpointer, sqlite_path
 
-    path = _sqlite_path(url)
-    if path is not None and path != ":memory:" and not Path(path).expanduser().exists():
-        raise StoreConnectionError(
-            f"There is no database at {path}.", title="Database not found"
-        )
+    path = sqlite_path(url)
+    if path is not None and path != ":memory:":
+        if Path(path).expanduser().is_dir():
+            raise StoreConnectionError(
+                f"{path} is a directory; give the database file in it.",
+                title="Not a database file",
+            )
+        if not Path(path).expanduser().exists():
+            raise StoreConnectionError(missing_file(url), title="Database not found")
     return open_checkpointer(url, read_only=read_only)
-
-
-def _sqlite_path(url: str) -> str | None:
-    """The file a SQLite URL or plain path names; ``None`` for other URLs."""
-    if url.startswith("sqlite:///"):
-        return url.removeprefix("sqlite:///")
-    scheme = url.split(":", 1)[0] if ":" in url else ""
-    if len(scheme) > 1 and not url.startswith(("/", ".")):
-        return None  # memory:, postgresql://... (a one-letter scheme is a drive)
-    return url
 
 
 def _fail(error: TimeloomError) -> int:

@@ -315,9 +315,9 @@ def run_read_only(
 
 
 def _open_read_only(url: str) -> BaseCheckpointer:
-    from timeloom.backends.urls import open_checkpointer
+    from timeloom.tui.cli import open_url  # here: the CLI imports this module
 
-    return open_checkpointer(url, read_only=True)
+    return open_url(url, read_only=True)
 
 
 # -- naming checkpoints ---------------------------------------------------------------

@@ -115,3 +115,56 @@ def test_the_demo_is_not_replaced_while_another_program_has_it_open(
     assert run_demo(path, open_app=False, out=io.StringIO()) == 0
     assert path.stat().st_ino != inode
     assert len(_thread_ids(path)) == 6
+
+
+# -- what users type to name a database ------------------------------------------------
+
+
+def test_sqlite_urls_read_as_sqlalchemy_does_and_say_which_path_was_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for argv in (["open", "sqlite:///tmp/x.db"], ["threads", "sqlite:///tmp/x.db"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("timeloom: Database not found: There is no database at ")
+        assert "three slashes is relative to the current directory: " in err
+        assert str(tmp_path / "tmp" / "x.db") in err
+        assert "sqlite:////tmp/x.db" in err
+    assert not (tmp_path / "tmp").exists()  # nothing was created
+
+
+def test_a_directory_is_not_a_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for command in ("open", "threads", "show"):
+        argv = [command, str(tmp_path)] + (["t"] if command == "show" else [])
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err == (
+            f"timeloom: Not a database file: {tmp_path} is a directory; give the "
+            f"database file in it.\n"
+        )
+
+
+async def test_the_header_shows_a_plain_path(demo_db: Path) -> None:
+    from textual.widgets import Static
+
+    from timeloom.tui.app import TimeloomApp
+    from timeloom.tui.cli import open_url
+
+    for url in (str(demo_db), f"sqlite:///{demo_db}"):  # four slashes: absolute
+        app = TimeloomApp(open_url(url, read_only=True))
+        async with app.run_test() as pilot:
+            await pilot.pause()
+            assert str(app.query_one("#location", Static).render()) == str(demo_db)
+
+
+@pytest.mark.postgres
+def test_an_empty_postgres_database_names_a_command_that_exists(
+    postgres_dsn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["threads", postgres_dsn]) == 2
+    err = capsys.readouterr().err
+    assert "it is empty: `timeloom open URL` (without --read-only)" in err
+    assert "open it once without --read-only" not in err

@@ -4,9 +4,12 @@ truth, keys that say one thing."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
+from pathlib import Path
+from typing import TypedDict
 
 import pytest
 from textual.widgets import Static, TextArea
@@ -22,10 +25,12 @@ from tests.tui.test_wiring import (
     wait_for_workers,
     written_by,
 )
-from timeloom.core import Checkpoint
+from timeloom.backends.memory import MemoryCheckpointer
+from timeloom.core import END, START, Checkpoint, StateGraph
 from timeloom.tui import actions
 from timeloom.tui.app import LIVE_WINDOW, TimeloomApp
 from timeloom.tui.messages import CheckpointCommitted
+from timeloom.tui.screens.confirm import ConfirmScreen
 from timeloom.tui.screens.diff import ConfirmDiffScreen
 from timeloom.tui.screens.editor import EditorScreen
 from timeloom.tui.widgets.formatting import IDLE_ICON, STATUS_ICONS, ascii_mode
@@ -205,3 +210,79 @@ def test_ascii_mode_draws_only_ascii() -> None:
     ).stdout
     assert shown.isascii()
     assert shown.strip() == '>|+x-Y@o#"a\\nb"'
+
+
+# -- conventions ---------------------------------------------------------------------
+
+
+async def test_q_quits(demo: Demo) -> None:
+    checkpointer, graph = demo
+    app = TimeloomApp(checkpointer, graph=graph)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_workers(pilot)
+        await pilot.press("slash", "q")  # typed into the filter: not a quit
+        await wait_for_workers(pilot)
+        assert app.is_running
+        assert app.search == "q"
+        await pilot.press("escape", "q")
+        await pilot.pause()
+        assert not app.is_running
+
+
+class _Slow(TypedDict):
+    n: int
+
+
+async def test_q_asks_first_while_a_run_is_going() -> None:
+    gate = asyncio.Event()
+
+    async def slow(state: _Slow) -> dict[str, int]:
+        await gate.wait()
+        return {"n": state["n"] + 1}
+
+    builder = StateGraph(_Slow)
+    builder.add_node("slow", slow)
+    builder.add_edge(START, "slow")
+    builder.add_edge("slow", END)
+    checkpointer = MemoryCheckpointer()
+    graph = builder.compile(checkpointer=checkpointer, interrupt_before=["slow"])
+    await graph.ainvoke({"n": 0}, {"configurable": {"thread_id": "slow-1"}})
+    info = await checkpointer.get_thread("slow-1")
+    assert info is not None
+    app = TimeloomApp(checkpointer, graph=graph)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_workers(pilot)
+        await go(pilot, "slow-1", info.head_id)
+        await pilot.press("r")  # runs past the breakpoint into the slow node
+        assert await wait_until(pilot, lambda: app.run_active)
+        await pilot.press("q")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.is_running
+        assert app.run_active
+        await pilot.press("q")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await pilot.pause()
+        assert not app.is_running
+    gate.set()
+
+
+async def test_the_theme_is_kept_for_the_next_run(
+    demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    checkpointer, _ = demo
+    app = TimeloomApp(checkpointer, close_on_exit=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_workers(pilot)
+        assert app.theme != "nord"
+        app.theme = "nord"  # what ctrl+p "Change theme" does
+        await pilot.pause()
+    saved = json.loads((tmp_path / "timeloom" / "settings.json").read_text())
+    assert saved == {"theme": "nord"}
+    again = TimeloomApp(checkpointer)
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert again.theme == "nord"
