@@ -11,18 +11,17 @@ import importlib.metadata
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from timeloom.core.errors import StoreConnectionError, TimeloomError
+from timeloom.core.errors import TimeloomError
 from timeloom.tui.demo.command import add_demo_command
 from timeloom.tui.investigate.commands import add_investigate_commands
+from timeloom.tui.opening import open_url
 from timeloom.tui.safetext import safe_lines
 from timeloom.tui.scripting import add_script_commands
 from timeloom.tui.write_commands import add_write_commands
 
 if TYPE_CHECKING:
-    from timeloom.core.checkpointer import BaseCheckpointer
     from timeloom.tui.demo.command import DemoDatabase
 
 EXIT_ERROR = 2
@@ -170,27 +169,6 @@ def _start_demo(demo: DemoDatabase) -> int:
     app = TimeloomApp(checkpointer, graph=graph)
     app.run()
     return app.return_code or 0
-
-
-def open_url(url: str, *, read_only: bool) -> BaseCheckpointer:
-    """Return the (not yet set up) checkpointer for ``url``: what every command opens.
-
-    Raises:
-        TimeloomError: the URL is not understood, or names a directory or a SQLite
-            file that does not exist (browsing never creates a database by accident).
-    """
-    from timeloom.backends.urls import missing_file, open_checkpointer, sqlite_path
-
-    path = sqlite_path(url)
-    if path is not None and path != ":memory:":
-        if Path(path).expanduser().is_dir():
-            raise StoreConnectionError(
-                f"{path} is a directory; give the database file in it.",
-                title="Not a database file",
-            )
-        if not Path(path).expanduser().exists():
-            raise StoreConnectionError(missing_file(url), title="Database not found")
-    return open_checkpointer(url, read_only=read_only)
 
 
 def _fail(error: TimeloomError) -> int:

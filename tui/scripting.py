@@ -315,7 +315,7 @@ def run_read_only(
 
 
 def _open_read_only(url: str) -> BaseCheckpointer:
-    from timeloom.tui.cli import open_url  # here: the CLI imports this module
+    from timeloom.tui.opening import open_url
 
     return open_url(url, read_only=True)
 

@@ -24,10 +24,10 @@ from tests.tui.conftest import SIZE, wait_until
 from timeloom.backends.sqlite import SqliteCheckpointer
 from timeloom.core.checkpoint import CheckpointMeta
 from timeloom.tui.app import TimeloomApp
-from timeloom.tui.cli import open_url
 from timeloom.tui.demo.agent import graph as demo_graph
 from timeloom.tui.demo.build import FORK, build_demo
 from timeloom.tui.graphref import bind_graph
+from timeloom.tui.opening import open_url
 from timeloom.tui.screens.resume import ResumeScreen
 from timeloom.tui.widgets.value_tree import ValueTree
 
