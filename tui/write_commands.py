@@ -248,7 +248,7 @@ def _write(
     write = cast(IO[str], SafeStream(out or sys.stdout))
 
     async def main() -> int:
-        from timeloom.tui.cli import open_url
+        from timeloom.tui.opening import open_url
         from timeloom.tui.runners import open_runner
 
         checkpointer = open_url(args.url, read_only=False)
