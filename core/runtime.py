@@ -43,7 +43,7 @@ from timeloom.core.errors import (
 from timeloom.core.interrupts import Command, Interrupt
 from timeloom.core.routing import Router
 from timeloom.core.snapshot import interrupts_of, to_snapshot
-from timeloom.core.state import ROOT
+from timeloom.core.state import ROOT, StateSchema
 from timeloom.core.state_access import StateAccess, require_readable
 from timeloom.core.step import StepOutcome, interrupt_id, run_step
 from timeloom.core.sync import iterate_sync, run_sync
@@ -228,8 +228,11 @@ class CompiledGraph(StateAccess):
                 if event.kind != "interrupt" and event.values:
                     yield self._output.output(event.checkpoint.values)
             elif event.kind == "step":
-                for node, update in event.updates:
-                    yield {node: dict(update)}
+                # One item per node, as in LangGraph: its update, or the list of its
+                # updates when it returned several (for a state of one value, the
+                # value).
+                for node, written in _writes(event.updates, self.schema).items():
+                    yield {node: written}
             elif event.kind == "interrupt":
                 yield {"__interrupt__": event.interrupts}
 
@@ -517,7 +520,9 @@ class CompiledGraph(StateAccess):
             answers = {}
         else:
             raise ResumeError(
-                f"{len(pending)} interrupts are pending ({', '.join(ids)}); resume with "
+                f"When there are multiple pending interrupts, you must specify the "
+                f"interrupt id when resuming: {len(pending)} interrupts are pending "
+                f"({', '.join(ids)}); resume with "
                 f"Command(resume={{interrupt_id: value, ...}})",
                 title="Several interrupts pending",
             )
@@ -593,12 +598,16 @@ class CompiledGraph(StateAccess):
             await run.writer.flush()
 
 
-def _writes(updates: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
-    """What each node wrote in a step: its update, or the list of its updates when
-    it returned several."""
-    by_node: dict[str, list[dict[str, Any]]] = {}
+def _writes(
+    updates: Sequence[tuple[str, Mapping[str, Any]]], schema: StateSchema | None = None
+) -> dict[str, Any]:
+    """What each node wrote in a step (a copy): its update, or the list of its
+    updates when it returned several; with ``schema`` a state of one value's
+    updates are given as the values."""
+    root = schema is not None and schema.kind == "root"
+    by_node: dict[str, list[Any]] = {}
     for node, update in updates:
-        by_node.setdefault(node, []).append(update)
+        by_node.setdefault(node, []).append(update.get(ROOT) if root else dict(update))
     return {node: ups[0] if len(ups) == 1 else ups for node, ups in by_node.items()}
 
 

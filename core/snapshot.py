@@ -59,8 +59,17 @@ def interrupts_of(writes: Sequence[PendingWrite]) -> tuple[Interrupt, ...]:
     return tuple(found.values())
 
 
-def to_snapshot(checkpoint: Checkpoint) -> StateSnapshot:
-    """The :class:`StateSnapshot` of a checkpoint, as ``get_state`` returns it."""
+def to_snapshot(
+    checkpoint: Checkpoint, results: Mapping[str, Any] | None = None
+) -> StateSnapshot:
+    """The :class:`StateSnapshot` of a checkpoint, as ``get_state`` returns it.
+
+    Args:
+        checkpoint: the checkpoint.
+        results: what its due nodes wrote when they ran from it (the ``writes`` of
+            the step that followed it), for the tasks' ``result``, as LangGraph
+            shows them.
+    """
     parent = (
         make_config(
             checkpoint.parent_thread_id or checkpoint.thread_id, checkpoint.parent_id
@@ -81,12 +90,14 @@ def to_snapshot(checkpoint: Checkpoint) -> StateSnapshot:
         },
         created_at=checkpoint.created_at.isoformat(),
         parent_config=parent,
-        tasks=snapshot_tasks(checkpoint),
+        tasks=snapshot_tasks(checkpoint, results),
         interrupts=interrupts_of(checkpoint.pending_writes),
     )
 
 
-def snapshot_tasks(checkpoint: Checkpoint) -> tuple[StateTask, ...]:
+def snapshot_tasks(
+    checkpoint: Checkpoint, results: Mapping[str, Any] | None = None
+) -> tuple[StateTask, ...]:
     """The tasks of a snapshot: each due node with its error, interrupts, result.
 
     Interrupts that were answered stay listed: a snapshot is a record of what
@@ -96,7 +107,7 @@ def snapshot_tasks(checkpoint: Checkpoint) -> tuple[StateTask, ...]:
     tasks = []
     for node in checkpoint.next:
         errors = [w.value for w in checkpoint.errors if w.node == node]
-        results = [
+        done = [
             w.value
             for w in checkpoint.pending_writes
             if w.kind == "update" and w.node == node
@@ -107,7 +118,7 @@ def snapshot_tasks(checkpoint: Checkpoint) -> tuple[StateTask, ...]:
                 name=node,
                 error=errors[-1] if errors else None,
                 interrupts=tuple(i for i in interrupts if i.node == node),
-                result=results[-1] if results else None,
+                result=done[-1] if done else (results or {}).get(node),
             )
         )
     return tuple(tasks)

@@ -9,6 +9,7 @@ may write it per step.
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import enum
 import inspect
@@ -25,6 +26,15 @@ Reducer = Callable[[Any, Any], Any]
 _MISSING: Any = object()
 # Types whose no-argument call gives the neutral start value of a reducer channel.
 _DEFAULT_FACTORIES: tuple[type, ...] = (list, dict, set, tuple, int, float, str)
+# Abstract collection types start as their usual concrete one (as in LangGraph).
+_CONCRETE: dict[Any, type] = {
+    collections.abc.Sequence: list,
+    collections.abc.MutableSequence: list,
+    collections.abc.Set: set,
+    collections.abc.MutableSet: set,
+    collections.abc.Mapping: dict,
+    collections.abc.MutableMapping: dict,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +105,11 @@ class StateSchema:
         """The schema a node declares by annotating its first parameter, when it is
         another TypedDict, dataclass or model than the state's (LangGraph gives such
         a node only those keys, which may be private to some nodes)."""
+        annotated = fn if inspect.isroutine(fn) else getattr(type(fn), "__call__", fn)  # noqa: B004
         try:
             first = next(iter(inspect.signature(fn).parameters), None)
-            hint = typing.get_type_hints(fn, include_extras=True).get(first or "")
+            hints = typing.get_type_hints(annotated, include_extras=True)
+            hint = hints.get(first or "")
         except Exception:  # an unresolvable annotation declares nothing
             return None
         if hint is None or hint is state.cls or not isinstance(hint, type):
@@ -137,19 +149,6 @@ class StateSchema:
             return values.get(ROOT)
         return {k: values[k] for k in self.keys if k in values}
 
-    def check_update(self, node: str, update: Mapping[str, Any]) -> None:
-        """Raise if ``update`` writes a key the schema does not have.
-
-        Raises:
-            InvalidUpdateError: naming the node, the unknown keys and the known ones.
-        """
-        unknown = [key for key in update if key not in self.channels]
-        if unknown:
-            raise InvalidUpdateError(
-                f"{node!r} wrote unknown state key(s) {', '.join(map(repr, unknown))}; "
-                f"{self.cls.__qualname__} has {', '.join(self.channels) or 'no keys'}"
-            )
-
     def apply(
         self,
         values: Mapping[str, Any],
@@ -161,15 +160,19 @@ class StateSchema:
             values: the state before the step (not modified).
             updates: ``(node, partial update)`` pairs, in the step's fixed order.
 
+        Keys the graph does not have are ignored, as LangGraph ignores them.
+
         Raises:
-            InvalidUpdateError: an unknown key, or two writers of a key without reducer.
+            InvalidUpdateError: two writers of a key without reducer in one step, or a
+                reducer that failed.
         """
         new = dict(values)
         written: dict[str, str] = {}
         for node, update in updates:
-            self.check_update(node, update)
             for key, value in update.items():
-                channel = self.channels[key]
+                channel = self.channels.get(key)
+                if channel is None:
+                    continue
                 if channel.reducer is None:
                     if key in written and written[key] != node:
                         raise InvalidUpdateError(
@@ -230,6 +233,7 @@ def _channel(name: str, hint: Any) -> Channel:
     default = _MISSING
     if reducer is not None:
         origin = typing.get_origin(base) or base
+        origin = _CONCRETE.get(origin, origin)
         if origin in _DEFAULT_FACTORIES:
             default = origin()
     return Channel(name=name, annotation=base, reducer=reducer, default=default)

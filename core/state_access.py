@@ -98,7 +98,24 @@ class StateAccess:
                 created_at="",
                 parent_config=None,
             )
-        return to_snapshot(checkpoint)
+        results = None
+        if cfg.checkpoint_id and checkpoint.next:  # an older checkpoint: what ran
+            results = await self._results_of(checkpoint)
+        return to_snapshot(checkpoint, results)
+
+    async def _results_of(self, checkpoint: Checkpoint) -> Mapping[str, Any] | None:
+        """What the due nodes of ``checkpoint`` wrote when they ran from it: the
+        writes of the step that followed it in its thread (the newest, if several)."""
+        checkpointer = self._require_checkpointer()
+        steps = [
+            meta
+            for meta in await checkpointer.children(checkpoint.id)
+            if meta.source == "loop" and meta.thread_id == checkpoint.thread_id
+        ]
+        if not steps:
+            return None
+        step = await checkpointer.get(checkpoint.thread_id, max(m.id for m in steps))
+        return step.writes if step is not None else None
 
     def get_state_history(
         self,
@@ -136,12 +153,18 @@ class StateAccess:
             if isinstance(before, Mapping)
             else before
         )
+        # Newest first, so the step that ran from a checkpoint comes before it:
+        # its writes are that checkpoint's task results.
+        results: dict[str, Mapping[str, Any]] = {}
         async for meta in checkpointer.list(
             thread_id, before=before_id, limit=limit, filter=filter
         ):
             checkpoint = await checkpointer.get(meta.thread_id, meta.id)
-            if checkpoint is not None:
-                yield to_snapshot(checkpoint)
+            if checkpoint is None:
+                continue
+            if checkpoint.source == "loop" and checkpoint.parent_id:
+                results.setdefault(checkpoint.parent_id, checkpoint.writes)
+            yield to_snapshot(checkpoint, results.pop(checkpoint.id, None))
 
     def update_state(
         self,

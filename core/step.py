@@ -201,7 +201,7 @@ def _normalize(
     one value, the value itself.
     """
     items = result if isinstance(result, list) else [result]
-    if schema.kind == "root" and not all(isinstance(i, Command) for i in items):
+    if schema.kind == "root" and not any(isinstance(i, Command) for i in items):
         items = [result]
     updates: list[dict[str, Any]] = []
     gotos: list[str] = []
@@ -215,9 +215,7 @@ def _normalize(
         if schema.kind == "root":
             updates.append({ROOT: value})
             continue
-        update = _as_update(node, value)
-        schema.check_update(node, update)
-        updates.append(update)
+        updates.append(_as_update(node, value))
     return updates or [{}], tuple(gotos)
 
 

@@ -85,6 +85,7 @@ def shape(app: Any, thread_id: str = "t") -> list[tuple[Any, ...]]:
             s.next,
             tuple(t.name for t in s.tasks),
             tuple(len(t.interrupts) for t in s.tasks),
+            tuple(t.result for t in s.tasks),
             dict(s.values),
             s.metadata.get("parents"),
         )
