@@ -37,10 +37,11 @@ from timeloom.backends import postgres_sql as q
 from timeloom.backends.dsn import mask_dsn, parses
 from timeloom.backends.layout import (
     EncodedValues,
-    Fetch,
-    decode_values,
+    ReadPlan,
+    decode,
     encode_values,
-    referenced_keys,
+    plan,
+    unreferenced,
 )
 from timeloom.backends.policy import PruneCandidate
 from timeloom.backends.postgres_pool import (
@@ -67,6 +68,7 @@ from timeloom.core.ids import new_checkpoint_id
 
 _T = TypeVar("_T")
 _EXISTS = "\x00exists"  # not a checkpoint id: a put found its checkpoint stored
+_DECODE_ON_LOOP_MAX = 1 << 20  # bytes of blobs: more decodes on a worker thread
 _RESCAN_S = 5.0  # live follow: look again even without a NOTIFY (missed, or lost)
 
 _Conn = asyncpg.Connection | PoolConnectionProxy
@@ -397,13 +399,18 @@ class PostgresCheckpointer(SqlCheckpointer[_PutArgs]):
             )
         if row is None:
             return None
-        # The row carries the blobs its header names (see blob_refs); the chunks
-        # that list manifests name are fetched in one more query.
-        blobs = dict(zip(row["blob_keys"], row["blob_data"], strict=True))
+        values_plan = plan(row["values_header"])
+        writes = bytes(row["writes"])
+        marked = writes.startswith(q.WRITES_LAYOUT_MARK)
+        writes_plan = plan(writes[len(q.WRITES_LAYOUT_MARK) :]) if marked else None
+        plans = [values_plan] if writes_plan is None else [values_plan, writes_plan]
+        # The row carries the blobs its headers name (see blob_refs); the chunks
+        # that list manifests name are fetched in one more query, for both.
+        carried = dict(zip(row["blob_keys"], row["blob_data"], strict=True))
 
         async def fetch(keys: Collection[bytes]) -> Mapping[bytes, bytes]:
-            found = {k: blobs[k] for k in keys if k in blobs}
-            missing = sorted(k for k in keys if k not in blobs)
+            found = {k: carried[k] for k in keys if k in carried}
+            missing = sorted(k for k in keys if k not in carried)
             if missing:
                 rows = await self._fetch(
                     "reading a checkpoint", q.FETCH_BLOBS_SQL, missing
@@ -412,18 +419,30 @@ class PostgresCheckpointer(SqlCheckpointer[_PutArgs]):
             return found
 
         fetch_cached = self._blob_cache.wrap(fetch)
-        return checkpoint_of(
-            self._meta(row),
-            await decode_values(row["values_header"], fetch_cached, self.serde),
-            await self._decode_writes(bytes(row["writes"]), fetch_cached),
-            self._pending(row),
-        )
+        blobs = dict(await fetch_cached(frozenset().union(*(p.keys for p in plans))))
+        chunks = set().union(*(p.chunk_keys(blobs) for p in plans))
+        if chunks:
+            blobs.update(await fetch_cached(chunks))
+        if sum(map(len, blobs.values())) > _DECODE_ON_LOOP_MAX:
+            # A big state decodes on a worker thread: the loop keeps serving.
+            values, written = await asyncio.to_thread(
+                self._decode, values_plan, writes_plan, writes, blobs
+            )
+        else:
+            values, written = self._decode(values_plan, writes_plan, writes, blobs)
+        return checkpoint_of(self._meta(row), values, written, self._pending(row))
 
-    async def _decode_writes(self, data: bytes, fetch: Fetch) -> dict[str, Any]:
-        if not data.startswith(q.WRITES_LAYOUT_MARK):
-            return dict(self.serde.loads(data))  # a row written before schema v3
-        flat = await decode_values(data[len(q.WRITES_LAYOUT_MARK) :], fetch, self.serde)
-        return _unflatten_writes(flat)
+    def _decode(
+        self,
+        values_plan: ReadPlan,
+        writes_plan: ReadPlan | None,
+        writes: bytes,
+        blobs: Mapping[bytes, bytes],
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        values = decode(values_plan, blobs, self.serde)
+        if writes_plan is None:
+            return values, dict(self.serde.loads(writes))  # a row before schema v3
+        return values, _unflatten_writes(decode(writes_plan, blobs, self.serde))
 
     def _pending(self, row: Any) -> tuple[PendingWrite, ...]:
         return tuple(
@@ -683,25 +702,18 @@ def _split_filter(filter: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
 async def _collect_garbage(
     conn: PoolConnectionProxy[Record], rows: Iterable[Record]
 ) -> None:
-    """Delete the blobs the deleted checkpoints (``rows`` of values header and
-    writes) needed that no
-    remaining checkpoint, in any thread, needs.
-
-    Chunks are shared by content across threads and named only by manifests, so
-    this marks through every remaining header and the manifests they name: deleting
-    and pruning cost a scan of the checkpoints table. Runs under the exclusive GC
-    lock, in the deleting transaction.
-    """
+    """Delete the blobs only the deleted checkpoints (``rows`` of values header
+    and writes) needed. Runs under the exclusive GC lock, in the deleting
+    transaction."""
 
     async def fetch(keys: Collection[bytes]) -> Mapping[bytes, bytes]:
         rows = await conn.fetch(q.FETCH_BLOBS_SQL, sorted(keys))
         return {bytes(r[0]): bytes(r[1]) for r in rows}
 
-    candidates = await referenced_keys(_headers(rows), fetch)
-    if not candidates:
-        return
-    live = await referenced_keys(_headers(await conn.fetch(q.ALL_HEADERS_SQL)), fetch)
-    dead = sorted(candidates - live)
+    async def remaining() -> builtins.list[bytes]:
+        return _headers(await conn.fetch(q.ALL_HEADERS_SQL))
+
+    dead = sorted(await unreferenced(_headers(rows), remaining, fetch))
     if dead:
         await conn.execute(q.DELETE_BLOBS_SQL, dead)
 

@@ -11,21 +11,13 @@ import builtins
 import json
 import os
 import sqlite3
-from collections.abc import (
-    Collection,
-    Mapping,
-    Sequence,
-)
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import aiosqlite
 
 from timeloom.backends import sqlite_sql as sql
-from timeloom.backends.layout import (
-    Fetch,
-    decode_values,
-    referenced_keys,
-)
+from timeloom.backends.layout import Fetch, unreferenced
 from timeloom.backends.policy import (
     PruneCandidate,
     is_fork_point,
@@ -44,7 +36,7 @@ from timeloom.backends.sqlite_rows import (
     load_pending_sync,
     meta_from_row,
     parse_ts,
-    prefetch_blobs_sync,
+    read_values_sync,
     thread_from_row,
 )
 from timeloom.backends.sqlstore import Select, SqlCheckpointer, checkpoint_of
@@ -233,11 +225,10 @@ class SqliteCheckpointer(SqlCheckpointer[CheckpointRow]):
             rows = await db.execute_fetchall(
                 sql.SELECT_THREAD_HEADERS_SQL, (thread_id,)
             )
-            candidates = await referenced_keys([r[0] for r in rows], blob_fetcher(db))
             await db.execute(sql.DELETE_THREAD_WRITES_SQL, (thread_id,))
             await db.execute(sql.DELETE_THREAD_CHECKPOINTS_SQL, (thread_id,))
             await db.execute(sql.DELETE_THREAD_SQL, (thread_id,))
-            await self._collect_garbage(db, candidates)
+            await _collect_garbage(db, [r[0] for r in rows])
         self._forget()
 
     async def _prune(self, thread_id: str, select: Select) -> int:
@@ -272,28 +263,11 @@ class SqliteCheckpointer(SqlCheckpointer[CheckpointRow]):
                     r[0]
                     for r in await db.execute_fetchall(sql.SELECT_HEADER_SQL, (cid,))
                 )
-            candidates = await referenced_keys(headers, blob_fetcher(db))
             await db.executemany(sql.DELETE_WRITES_SQL, [(c,) for c in doomed])
             await db.executemany(sql.DELETE_CHECKPOINT_SQL, [(c,) for c in doomed])
             await db.execute(sql.DECREMENT_COUNT_SQL, (len(doomed), thread_id))
-            await self._collect_garbage(db, candidates)
+            await _collect_garbage(db, headers)
         return len(doomed)
-
-    async def _collect_garbage(
-        self, db: aiosqlite.Connection, candidates: set[bytes]
-    ) -> None:
-        """Delete the candidate blobs no remaining checkpoint (in any thread) needs.
-
-        Blobs are shared by content across threads, so this reads every remaining
-        header: deleting and pruning cost a scan of the checkpoints table.
-        """
-        if not candidates:
-            return
-        rows = await db.execute_fetchall(sql.SELECT_ALL_HEADERS_SQL)
-        live = await referenced_keys([r[0] for r in rows], blob_fetcher(db))
-        dead = candidates - live
-        if dead:
-            await db.executemany(sql.DELETE_BLOB_SQL, [(k,) for k in dead])
 
     # -- reads ---------------------------------------------------------------------
 
@@ -321,11 +295,10 @@ class SqliteCheckpointer(SqlCheckpointer[CheckpointRow]):
 
         def read(
             conn: sqlite3.Connection,
-        ) -> (
-            tuple[StoredCheckpoint, dict[bytes, bytes], tuple[PendingWrite, ...]] | None
-        ):
+        ) -> tuple[StoredCheckpoint, dict[str, Any], tuple[PendingWrite, ...]] | None:
             # One trip to the database thread, one read transaction: the row, the
-            # blobs its values need (less what the cache has), its pending writes.
+            # blobs its values need (less what the cache has), decoded there, and
+            # its pending writes.
             wanted = checkpoint_id
             if wanted is None:
                 head = conn.execute(sql.SELECT_HEAD_SQL, (thread_id,)).fetchone()
@@ -338,28 +311,25 @@ class SqliteCheckpointer(SqlCheckpointer[CheckpointRow]):
             stored = StoredCheckpoint.of(row)
             if thread_id is not None and stored.thread_id != thread_id:
                 return None
-            blobs = prefetch_blobs_sync(conn, stored.header, cache)
-            return stored, blobs, load_pending_sync(conn, wanted, serde)
+            try:
+                values = read_values_sync(conn, stored.header, cache, serde)
+            except SerializationError as exc:
+                raise SerializationError(
+                    f"Checkpoint {stored.id} of thread {stored.thread_id!r} cannot "
+                    f"be read: {exc.msg}",
+                    title="Unreadable checkpoint",
+                ) from exc
+            return stored, values, load_pending_sync(conn, wanted, serde)
 
         loaded = await self._db.run("reading a checkpoint", read)
         if loaded is None:
             return None
-        stored, blobs, pending_writes = loaded
-        meta = meta_from_row(stored.meta, serde)
-
-        async def prefetched(keys: Collection[bytes]) -> Mapping[bytes, bytes]:
-            return {k: blobs[k] for k in keys if k in blobs}
-
-        try:
-            values = await decode_values(stored.header, cache.wrap(prefetched), serde)
-        except SerializationError as exc:
-            raise SerializationError(
-                f"Checkpoint {meta.id} of thread {meta.thread_id!r} cannot be "
-                f"read: {exc.msg}",
-                title="Unreadable checkpoint",
-            ) from exc
+        stored, values, pending_writes = loaded
         return checkpoint_of(
-            meta, values, decode_mapping(serde, stored.writes, "writes"), pending_writes
+            meta_from_row(stored.meta, serde),
+            values,
+            decode_mapping(serde, stored.writes, "writes"),
+            pending_writes,
         )
 
     async def _history_page(
@@ -483,3 +453,16 @@ class SqliteCheckpointer(SqlCheckpointer[CheckpointRow]):
             file_bytes=int(file_bytes) if file_bytes is not None else None,
             top_threads=tuple((str(t), int(n), int(b)) for t, n, b in top_rows),
         )
+
+
+async def _collect_garbage(db: aiosqlite.Connection, deleted: Iterable[bytes]) -> None:
+    """Delete the blobs only the ``deleted`` headers needed (in the deleting
+    transaction: the rows are gone, their blobs not yet)."""
+
+    async def remaining() -> builtins.list[bytes]:
+        rows = await db.execute_fetchall(sql.SELECT_ALL_HEADERS_SQL)
+        return [r[0] for r in rows]
+
+    dead = await unreferenced(deleted, remaining, blob_fetcher(db))
+    if dead:
+        await db.executemany(sql.DELETE_BLOB_SQL, [(k,) for k in dead])

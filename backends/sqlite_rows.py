@@ -22,8 +22,8 @@ from timeloom.backends.layout import (
     Codec,
     EncodedValues,
     Fetch,
-    header_keys,
-    manifest_keys,
+    decode,
+    plan,
 )
 from timeloom.backends.policy import aware_utc
 from timeloom.core.checkpoint import (
@@ -36,7 +36,7 @@ from timeloom.core.checkpoint import (
     UnreadableValue,
     thread_status,
 )
-from timeloom.core.errors import ConflictError, SerializationError
+from timeloom.core.errors import ConflictError
 
 BLOB_BATCH = 500  # bound the number of bound parameters per query
 
@@ -56,38 +56,30 @@ def blob_fetcher(db: aiosqlite.Connection) -> Fetch:
     return fetch
 
 
-def prefetch_blobs_sync(
-    conn: sqlite3.Connection, header: bytes, cache: BlobCache
-) -> dict[bytes, bytes]:
-    """Every blob a values header needs that ``cache`` lacks, read on the database
-    thread: the blobs it names, then the chunks its manifests list.
+def read_values_sync(
+    conn: sqlite3.Connection, header: bytes, cache: BlobCache, serde: Codec
+) -> dict[str, Any]:
+    """Read a values header's values on the database thread: plan, fetch what
+    ``cache`` lacks (the blobs it names, then the chunks its manifests list),
+    decode.
 
-    An unreadable header fetches nothing; decoding it then raises the clear error.
+    Raises:
+        SerializationError: the header itself cannot be read.
     """
-    try:
-        direct, manifests = header_keys(header)
-    except SerializationError:
-        return {}
-    found = _fetch_uncached_sync(conn, direct, cache)
-    chunks: set[bytes] = set()
-    for key in manifests:
-        manifest = found.get(key) or cache.get(key)
-        if manifest is not None:
-            chunks.update(manifest_keys(manifest))
-    found.update(_fetch_uncached_sync(conn, chunks - found.keys(), cache))
-    return found
+    read = plan(header)
 
+    def fetch(keys: Collection[bytes]) -> dict[bytes, bytes]:
+        wanted = list(keys)
+        found: dict[bytes, bytes] = {}
+        for i in range(0, len(wanted), BLOB_BATCH):
+            batch = wanted[i : i + BLOB_BATCH]
+            rows = conn.execute(sql.select_blobs_sql(len(batch)), batch).fetchall()
+            found.update((bytes(k), bytes(d)) for k, d in rows)
+        return found
 
-def _fetch_uncached_sync(
-    conn: sqlite3.Connection, keys: Collection[bytes], cache: BlobCache
-) -> dict[bytes, bytes]:
-    wanted = [k for k in keys if cache.get(k) is None]
-    found: dict[bytes, bytes] = {}
-    for i in range(0, len(wanted), BLOB_BATCH):
-        batch = wanted[i : i + BLOB_BATCH]
-        rows = conn.execute(sql.select_blobs_sql(len(batch)), batch).fetchall()
-        found.update((bytes(k), bytes(d)) for k, d in rows)
-    return found
+    first = cache.resolve(read.keys, fetch)
+    blobs = {**first, **cache.resolve(read.chunk_keys(first), fetch)}
+    return decode(read, blobs, serde)
 
 
 def load_pending_sync(
@@ -129,6 +121,10 @@ class StoredCheckpoint:
     writes: bytes
     header: bytes
     """The values header (see :mod:`timeloom.backends.layout`)."""
+
+    @property
+    def id(self) -> str:
+        return str(self.meta[0])
 
     @property
     def thread_id(self) -> str:

@@ -507,3 +507,15 @@ async def test_read_only_refuses_writes(
         assert [t.thread_id for t in await ro.threads()] == ["t"]
     finally:
         await ro.aclose()
+
+
+async def test_big_state_round_trip(
+    checkpointer: BaseCheckpointer, make: CheckpointFactory
+) -> None:
+    # Megabytes of state: Postgres decodes a state this big off its event loop.
+    big = {"text": "b" * (2 << 20), "items": [f"item {i} " * 200 for i in range(300)]}
+    a = make.make("big", big)
+    await checkpointer.put(a, expected_head=None)
+    got = await checkpointer.get("big", a.id)
+    assert got is not None
+    assert got.values == big
