@@ -49,6 +49,8 @@ class Branch:
     source: str
     path: Callable[..., Any]
     path_map: Mapping[Hashable, str] | None
+    input_schema: StateSchema | None = None
+    """The keys the router reads, when it annotates its own schema."""
 
 
 class StateGraph:
@@ -189,7 +191,10 @@ class StateGraph:
             mapping = path_map
         else:
             mapping = {name: name for name in path_map}
-        self.branches.append(Branch(source, path, mapping))
+        own = StateSchema.of_node_input(path, self.state_schema)
+        if own is not None:
+            self.schema = self.schema.merged(own)
+        self.branches.append(Branch(source, path, mapping, own))
         return self
 
     def add_sequence(self, nodes: Sequence[NodeFn | tuple[str, NodeFn]]) -> Self:

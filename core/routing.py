@@ -59,7 +59,7 @@ class Router:
         return self.sorted(due)
 
     async def _route(self, branch: Branch, values: Mapping[str, Any]) -> list[str]:
-        result = branch.path(self.schema.node_input(values))
+        result = branch.path(self.schema.node_input(values, branch.input_schema))
         if inspect.isawaitable(result):  # an async router
             result = await result
         chosen = (

@@ -42,7 +42,7 @@ from timeloom.core.errors import (
 )
 from timeloom.core.interrupts import Command, Interrupt
 from timeloom.core.routing import Router
-from timeloom.core.snapshot import interrupts_of, to_snapshot
+from timeloom.core.snapshot import interrupts_of
 from timeloom.core.state import ROOT, StateSchema
 from timeloom.core.state_access import StateAccess, require_readable
 from timeloom.core.step import StepOutcome, interrupt_id, run_step
@@ -223,7 +223,7 @@ class CompiledGraph(StateAccess):
                 continue
             if mode == "checkpoints":
                 if event.kind != "interrupt":
-                    yield to_snapshot(event.checkpoint)
+                    yield self._snapshot(event.checkpoint)
             elif mode == "values":
                 if event.kind != "interrupt" and event.values:
                     yield self._output.output(event.checkpoint.values)
@@ -279,7 +279,7 @@ class CompiledGraph(StateAccess):
         if isinstance(input, Command):
             assert base is not None
             if input.update is not None:
-                base = await self._write_update(run, base, input.update, None, "update")
+                base = await self._update_then_carry(run, base, input.update)
             if input.has_resume:
                 base = await self._answer(run, base, input.resume)
             if input.goto_nodes:  # as in LangGraph: beside the nodes already due
@@ -507,6 +507,19 @@ class CompiledGraph(StateAccess):
             f"The input checkpoint {received.id} of thread {received.thread_id!r} has "
             f"no recorded input to replay (the step that applied it was deleted)"
         )
+
+    async def _update_then_carry(
+        self, run: RunState, base: Checkpoint, update: Mapping[str, Any]
+    ) -> Checkpoint:
+        """Apply ``Command(update=...)`` as an ``update`` checkpoint, carrying over
+        what is pending on ``base`` (interrupts and their answers, siblings'
+        updates), so a resume in the same ``Command`` answers the same questions."""
+        written = await self._write_update(run, base, update, None, "update")
+        carried = tuple(w for w in base.pending_writes if w.kind != "error")
+        if carried and self.checkpointer is not None:
+            await self._flush(run)
+            await self.checkpointer.put_writes(written.thread_id, written.id, carried)
+        return replace(written, pending_writes=carried)
 
     async def _answer(self, run: RunState, base: Checkpoint, resume: Any) -> Checkpoint:
         """Record ``Command(resume=...)`` on ``base`` and return it with the answer."""

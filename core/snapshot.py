@@ -31,7 +31,8 @@ class StateTask:
 class StateSnapshot:
     """The state of a thread at one checkpoint."""
 
-    values: Mapping[str, Any]
+    values: Any
+    """The state: a dict of its keys (for a state of one value, the value)."""
     next: tuple[str, ...]
     config: dict[str, Any]
     """``{"configurable": {"thread_id", "checkpoint_id", "checkpoint_ns"}}``: pass it

@@ -8,6 +8,7 @@ that does not run nodes.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Generator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -101,7 +102,15 @@ class StateAccess:
         results = None
         if cfg.checkpoint_id and checkpoint.next:  # an older checkpoint: what ran
             results = await self._results_of(checkpoint)
-        return to_snapshot(checkpoint, results)
+        return self._snapshot(checkpoint, results)
+
+    def _snapshot(
+        self, checkpoint: Checkpoint, results: Mapping[str, Any] | None = None
+    ) -> StateSnapshot:
+        snapshot = to_snapshot(checkpoint, results)
+        if self.schema.kind == "root":  # a state of one value: the value itself
+            return dataclasses.replace(snapshot, values=snapshot.values.get(ROOT))
+        return snapshot
 
     async def _results_of(self, checkpoint: Checkpoint) -> Mapping[str, Any] | None:
         """What the due nodes of ``checkpoint`` wrote when they ran from it: the
@@ -164,7 +173,7 @@ class StateAccess:
                 continue
             if checkpoint.source == "loop" and checkpoint.parent_id:
                 results.setdefault(checkpoint.parent_id, checkpoint.writes)
-            yield to_snapshot(checkpoint, results.pop(checkpoint.id, None))
+            yield self._snapshot(checkpoint, results.pop(checkpoint.id, None))
 
     def update_state(
         self,

@@ -134,3 +134,14 @@ def test_stream_on_a_paused_thread_yields_its_interrupt_once(
     assert len(app.get_state(thread("t")).interrupts) == 1
     result = app.invoke(Command(resume="ok"), thread("t"))
     assert result["messages"][-2:] == ["human said ok", "notified"]
+
+
+def test_resume_with_an_update_answers_the_same_question(
+    stored: BaseCheckpointer, calls: Counter[str]
+) -> None:
+    app = refund_graph(stored, calls)
+    app.invoke({"messages": [], "amount": 5.0}, thread("t"))
+    done = app.invoke(Command(resume="yes", update={"ok": True}), thread("t"))
+    assert done["messages"] == ["refund 5.0?", "human said yes", "notified"]
+    assert done["ok"] is True
+    assert calls["approve"] == 2, "asked once, answered once"

@@ -130,3 +130,35 @@ def test_unreadable_schema_hints_are_a_validation_error() -> None:
 
     with pytest.raises(GraphValidationError, match="type hints"):
         StateGraph(Broken)
+
+
+class Route(TypedDict):
+    answer: str
+
+
+def test_a_router_reads_its_own_schema() -> None:
+    seen: list[Any] = []
+
+    def route(state: Route) -> str:
+        seen.append(dict(state))
+        return "__end__"
+
+    graph = StateGraph(Overall).add_node("a", lambda s: {"answer": "x", "notes": []})
+    graph.add_edge(START, "a").add_conditional_edges("a", route)
+    graph.compile().invoke({"question": "q"})
+    assert seen == [{"answer": "x"}]
+
+
+def test_state_of_one_value_in_snapshots(memory: MemoryCheckpointer) -> None:
+    graph = StateGraph(Annotated[list[int], operator.add])
+    graph.add_node("one", lambda s: [1]).add_edge(START, "one")
+    app = graph.compile(checkpointer=memory)
+    app.invoke([0], thread("t"))
+    assert app.get_state(thread("t")).values == [0, 1]
+    app.update_state(thread("t"), [2])
+    assert [s.values for s in app.get_state_history(thread("t"))] == [
+        [0, 1, 2],
+        [0, 1],
+        [0],
+        [],
+    ]
