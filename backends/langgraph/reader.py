@@ -401,6 +401,9 @@ class LangGraphReader(BaseCheckpointer):
         limit: int = 100,
         offset: int = 0,
     ) -> builtins.list[ThreadInfo]:
+        if search and NS_SEP in search and not metadata:
+            found = await self._with_subgraphs(search, status)
+            return found[offset : offset + limit]
         if status is None:
             rows = await self._thread_rows(
                 search=search, metadata=metadata, limit=limit, offset=offset
@@ -422,11 +425,33 @@ class LangGraphReader(BaseCheckpointer):
     async def count_threads(
         self, *, search: str | None = None, status: ThreadStatus | None = None
     ) -> int:
+        if search and NS_SEP in search:
+            return len(await self._with_subgraphs(search, status))
         if status is None:
             return await self._count_threads(search)
         total = await self._count_threads(search)
         found = await self.threads(search=search, status=status, limit=total)
         return len(found)
+
+    async def _with_subgraphs(
+        self, search: str, status: ThreadStatus | None
+    ) -> builtins.list[ThreadInfo]:
+        """Threads and subgraph timelines whose id starts with ``search``, which
+        names a thread's subgraphs (``"thread|"``, ``"thread|sub:"``...): the way
+        to find them in the thread list."""
+        rows = await self._thread_rows(
+            search=search, metadata=None, limit=None, offset=0
+        )
+        thread_id = search.split(NS_SEP, 1)[0]
+        rows += [
+            r
+            for r in await self._thread_rows(
+                search=None, metadata=None, limit=None, offset=0, thread_id=thread_id
+            )
+            if compose_thread_id(r.thread_id, r.ns).startswith(search)
+        ]
+        infos = await self._infos(rows)
+        return [i for i in infos if status is None or i.status == status]
 
     async def children(self, checkpoint_id: str) -> builtins.list[CheckpointMeta]:
         rows = await self._rows_where_parent(checkpoint_id)
@@ -445,18 +470,35 @@ class LangGraphReader(BaseCheckpointer):
         return out
 
     async def forks(self, thread_id: str) -> dict[str, builtins.list[CheckpointMeta]]:
-        """The branches copied from a timeline's checkpoints into other threads, by
-        checkpoint id: one query for the whole timeline (LangGraph's own forks
-        never leave their thread)."""
+        """The other timelines that grew from a timeline's checkpoints, by checkpoint
+        id, found once for the whole timeline: branches copied into other threads
+        (LangGraph's own forks never leave their thread), and the subgraph
+        timelines each checkpoint ran (the first checkpoint of each)."""
         resolved = await self._resolve(thread_id)
         if resolved is None:
             return {}
+        tid, ns = resolved
         out: dict[str, builtins.list[CheckpointMeta]] = {}
-        for row in await self._rows_forked_from(*resolved, None):
+        for row in await self._rows_forked_from(tid, ns, None):
             origin = origin_of(row.metadata)
             if origin is not None:
                 metas = await self._metas(row.thread_id, row.ns, [row])
                 out.setdefault(origin[1], []).extend(metas)
+        depth = ns.count(NS_SEP) + 1 if ns else 0
+        below = [
+            r
+            for r in await self._thread_rows(
+                search=None, metadata=None, limit=None, offset=0, thread_id=tid
+            )
+            if r.ns.count(NS_SEP) == depth and (not ns or r.ns.startswith(ns + NS_SEP))
+        ]
+        firsts = await self._rows_by_key([(tid, r.ns, r.first_id) for r in below])
+        for row in sorted(firsts, key=lambda r: r.id):
+            parents = row.metadata.get("parents")
+            parent = parents.get(ns) if isinstance(parents, dict) else None
+            if isinstance(parent, str):
+                metas = await self._metas(row.thread_id, row.ns, [row])
+                out.setdefault(parent, []).extend(metas)
         return out
 
     async def recent(

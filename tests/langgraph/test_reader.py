@@ -364,3 +364,32 @@ async def test_history_decodes_shared_prefixes_once(tmp_path: Path) -> None:
     assert len(head.values["notes"]) > len(parent.values["notes"]) > 0
     assert head.values["notes"][0] is parent.values["notes"][0]
     assert head.values["notes"] is not parent.values["notes"]
+
+
+async def test_subgraph_timelines_are_findable_and_linked_from_their_parent(
+    built: lgdb.Built,
+) -> None:
+    reader = open_langgraph(built.url)
+    try:
+        found = await reader.threads(search="hitl-1|")
+        subgraphs = sorted(i.thread_id for i in found)
+        assert len(subgraphs) == 2  # sub:<task> and, inside it, deep:<task>
+        assert all(t.startswith("hitl-1|sub:") for t in subgraphs)
+        assert await reader.count_threads(search="hitl-1|") == 2
+        assert [i.thread_id for i in await reader.threads(search="hitl-1")] == [
+            "hitl-1"
+        ]
+        # The tree of hitl-1 links the checkpoint the subgraph ran from to it.
+        links = await reader.forks("hitl-1")
+        (outer,) = [m.thread_id for metas in links.values() for m in metas]
+        assert outer == subgraphs[0]
+        (parent_id,) = links
+        ran_from = await reader.get("hitl-1", parent_id)
+        assert ran_from is not None
+        assert ran_from.next == ("sub",)
+        inner = await reader.forks(outer)
+        assert [m.thread_id for metas in inner.values() for m in metas] == [
+            subgraphs[1]
+        ]
+    finally:
+        await reader.aclose()
