@@ -943,6 +943,7 @@ class TimeloomApp(LoaderApp):
             schema=runner.schema,
             nodes=list(runner.nodes),
             default_as_node=runner.default_as_node(checkpoint),
+            reducers=runner.reducer_keys(),
             confirm=confirm,
             text=text,
         )

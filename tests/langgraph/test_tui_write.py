@@ -78,6 +78,8 @@ async def test_fix_a_failed_run_edit_then_resume(
         )
         head = app.detail.checkpoint
         assert head is not None
+        note = str(app.screen.query_one("#editor-title").render())
+        assert "Combined by a reducer, not replaced: messages, log" in note
         area = app.screen.query_one(TextArea)
         area.text = dumps({**head.values, "fail": False})
         await pilot.pause()

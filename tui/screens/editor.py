@@ -179,6 +179,7 @@ class EditorScreen(Screen[EditRequest | None]):
         confirm: str = "Save",
         keys: Sequence[str] | None = None,
         text: str | None = None,
+        reducers: Sequence[str] = (),
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -198,12 +199,15 @@ class EditorScreen(Screen[EditRequest | None]):
                 others keep their values.
             text: the text to start from (an edit that could not be written),
                 instead of the checkpoint's values.
+            reducers: the keys a reducer combines (said before saving: an edit of
+                them appends, or replaces items by id, rather than replacing).
         """
         super().__init__(name=name, id=id, classes=classes)
         self.checkpoint = checkpoint
         self.schema = schema
         self.nodes = tuple(nodes)
         self.default_as_node = default_as_node
+        self.reducers = tuple(reducers)
         part = f" ({', '.join(keys)})" if keys else ""
         self.title_text = title or f"Edit{part} {describe(checkpoint)}"
         self.confirm = confirm
@@ -221,6 +225,11 @@ class EditorScreen(Screen[EditRequest | None]):
 
     def compose(self) -> ComposeResult:
         note = "Saving writes a new checkpoint; this one is kept."
+        if self.reducers:
+            note += (
+                f" Combined by a reducer, not replaced: {', '.join(self.reducers)}"
+                f" (append items, or change them in place)."
+            )
         if len(self.original_text) > HIGHLIGHT_LIMIT:
             size = len(self.original_text) // 1000
             note += f" Large state ({size} KB): no syntax highlighting."
