@@ -196,6 +196,37 @@ async def write_screenshots(directory: Path) -> list[Path]:
     return written
 
 
+async def write_langgraph_screenshot(directory: Path) -> Path:
+    """A LangGraph database opened with its graph: a paused thread branched into a
+    new thread, whose interrupt asks to be answered (differently)."""
+    from tests.langgraph import lgdb
+    from timeloom.backends.langgraph import open_langgraph
+    from timeloom.tui.runners.base import BranchOptions
+    from timeloom.tui.runners.langgraph import LangGraphRunner
+
+    with tempfile.TemporaryDirectory() as scratch:
+        database = Path(scratch) / "checkpoints.db"
+        lgdb.build_sqlite(database)
+        reader = open_langgraph(str(database))
+        runner = LangGraphRunner(reader, lgdb.scenario_builder())
+        head = await reader.get("paused-1")
+        assert head is not None
+        await runner.branch(head, "paused-1-b", BranchOptions())
+        app = TimeloomApp(reader, runner=runner)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for_workers(pilot)
+            await _select("paused-1-b", _head)(pilot)
+            app.checkpoint_tree.focus()
+            await wait_for_workers(pilot)
+            await pilot.press("r")  # the interrupt asks for its answer
+            await wait_until(pilot, lambda: isinstance(app.screen, ResumeScreen))
+            await pilot.press(*'"no"')
+            await pilot.wait_for_scheduled_animations()
+            await pilot.pause()
+            path = app.save_screenshot(filename="langgraph.svg", path=str(directory))
+    return Path(path)
+
+
 def main() -> None:
     """Write the screenshots; print where."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -204,6 +235,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     for path in asyncio.run(write_screenshots(args.out)):
         print(path)
+    print(asyncio.run(write_langgraph_screenshot(args.out)))
 
 
 if __name__ == "__main__":
