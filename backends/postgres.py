@@ -39,6 +39,7 @@ from timeloom.backends.layout import (
     EncodedValues,
     ReadPlan,
     decode,
+    decode_mapping,
     encode_values,
     plan,
     unreferenced,
@@ -575,7 +576,7 @@ class PostgresCheckpointer(SqlCheckpointer[_PutArgs]):
             created_at=row["created_at"],
             nodes=tuple(row["nodes"]),
             next=tuple(row["next"]),
-            metadata=self.serde.loads(row["metadata"]),
+            metadata=decode_mapping(self.serde, row["metadata"], "metadata"),
             has_error=row["has_error"],
             has_interrupt=row["has_interrupt"],
             size=row["size"],
@@ -591,7 +592,7 @@ class PostgresCheckpointer(SqlCheckpointer[_PutArgs]):
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             forked_from=(forked, row["forked_from_id"]) if forked is not None else None,
-            metadata=self.serde.loads(row["metadata"]),
+            metadata=decode_mapping(self.serde, row["metadata"], "metadata"),
         )
 
     def _interrupt_key(self, write: PendingWrite) -> str:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import aiosqlite
 
 from timeloom.backends import sqlite_sql as sql
-from timeloom.backends.layout import Fetch, unreferenced
+from timeloom.backends.layout import Fetch, decode_mapping, unreferenced
 from timeloom.backends.policy import (
     PruneCandidate,
     is_fork_point,
@@ -32,7 +32,6 @@ from timeloom.backends.sqlite_rows import (
     CheckpointRow,
     StoredCheckpoint,
     blob_fetcher,
-    decode_mapping,
     load_pending_sync,
     meta_from_row,
     parse_ts,

@@ -23,6 +23,7 @@ from timeloom.backends.layout import (
     EncodedValues,
     Fetch,
     decode,
+    decode_mapping,
     plan,
 )
 from timeloom.backends.policy import aware_utc
@@ -36,7 +37,7 @@ from timeloom.core.checkpoint import (
     UnreadableValue,
     thread_status,
 )
-from timeloom.core.errors import ConflictError
+from timeloom.core.errors import ConflictError, SerializationError
 
 BLOB_BATCH = 500  # bound the number of bound parameters per query
 
@@ -57,7 +58,7 @@ def blob_fetcher(db: aiosqlite.Connection) -> Fetch:
 
 
 def read_values_sync(
-    conn: sqlite3.Connection, header: bytes, cache: BlobCache, serde: Codec
+    conn: sqlite3.Connection, header: Any, cache: BlobCache, serde: Codec
 ) -> dict[str, Any]:
     """Read a values header's values on the database thread: plan, fetch what
     ``cache`` lacks (the blobs it names, then the chunks its manifests list),
@@ -66,7 +67,7 @@ def read_values_sync(
     Raises:
         SerializationError: the header itself cannot be read.
     """
-    read = plan(header)
+    read = plan(stored_header(header))
 
     def fetch(keys: Collection[bytes]) -> dict[bytes, bytes]:
         wanted = list(keys)
@@ -103,24 +104,17 @@ def decode_pending(rows: Iterable[Any], serde: Codec) -> tuple[PendingWrite, ...
     return tuple(pending)
 
 
-def decode_mapping(serde: Codec, data: bytes, what: str) -> Mapping[str, Any]:
-    """Decode stored metadata or writes; garbage reads as ``{"__unreadable__": ...}``."""
-    try:
-        value = serde.loads(bytes(data))
-    except Exception as exc:  # shown in place of the mapping, never raised
-        return {"__unreadable__": UnreadableValue(what, repr(exc))}
-    return value if isinstance(value, Mapping) else {"__unreadable__": value}
-
-
 @dataclass(frozen=True, slots=True)
 class StoredCheckpoint:
     """A row of ``SELECT_CHECKPOINT_SQL``, by name."""
 
     meta: Sequence[Any]
     """The ``META_COLUMNS`` part (see :func:`meta_from_row`)."""
-    writes: bytes
-    header: bytes
-    """The values header (see :mod:`timeloom.backends.layout`)."""
+    writes: Any
+    """The encoded writes (bytes, unless another program stored something else)."""
+    header: Any
+    """The values header (see :mod:`timeloom.backends.layout` and
+    :func:`stored_header`)."""
 
     @property
     def id(self) -> str:
@@ -133,11 +127,16 @@ class StoredCheckpoint:
     @classmethod
     def of(cls, row: Sequence[Any]) -> StoredCheckpoint:
         *meta, writes, header = row
-        return cls(meta, bytes(writes), bytes(header))
+        return cls(meta, writes, header)
 
 
 def meta_from_row(row: Sequence[Any], serde: Codec) -> CheckpointMeta:
-    """A checkpoint summary from a row of ``META_COLUMNS``."""
+    """A checkpoint summary from a row of ``META_COLUMNS``.
+
+    A damaged field (a time that is not one, node names that are not a JSON list)
+    reads as a neutral value and is named in the metadata's ``__unreadable__``, so
+    one bad row never stops a listing.
+    """
     (
         checkpoint_id,
         thread_id,
@@ -153,6 +152,7 @@ def meta_from_row(row: Sequence[Any], serde: Codec) -> CheckpointMeta:
         has_interrupt,
         size,
     ) = row
+    problems: list[str] = []
     return CheckpointMeta(
         id=checkpoint_id,
         thread_id=thread_id,
@@ -160,10 +160,10 @@ def meta_from_row(row: Sequence[Any], serde: Codec) -> CheckpointMeta:
         parent_thread_id=parent_thread_id,
         step=step,
         source=cast(Source, source),
-        created_at=parse_ts(created_at),
-        nodes=tuple(json.loads(nodes)),
-        next=tuple(json.loads(next_nodes)),
-        metadata=decode_mapping(serde, metadata, "metadata"),
+        created_at=_time(created_at, "created_at", problems),
+        nodes=_names(nodes, "nodes", problems),
+        next=_names(next_nodes, "next", problems),
+        metadata=_flagged(decode_mapping(serde, metadata, "metadata"), problems),
         has_error=bool(has_error),
         has_interrupt=bool(has_interrupt),
         size=size,
@@ -171,7 +171,8 @@ def meta_from_row(row: Sequence[Any], serde: Codec) -> CheckpointMeta:
 
 
 def thread_from_row(row: Sequence[Any], serde: Codec) -> ThreadInfo:
-    """A thread summary from a row of ``THREAD_COLUMNS``."""
+    """A thread summary from a row of ``THREAD_COLUMNS`` (damaged fields as in
+    :func:`meta_from_row`)."""
     (
         thread_id,
         status,
@@ -183,15 +184,58 @@ def thread_from_row(row: Sequence[Any], serde: Codec) -> ThreadInfo:
         forked_id,
         metadata,
     ) = row
+    problems: list[str] = []
     return ThreadInfo(
         thread_id=thread_id,
         status=cast(ThreadStatus, status),
         head_id=head_id,
         checkpoint_count=checkpoint_count,
-        created_at=parse_ts(created_at),
-        updated_at=parse_ts(updated_at),
+        created_at=_time(created_at, "created_at", problems),
+        updated_at=_time(updated_at, "updated_at", problems),
         forked_from=(forked_thread, forked_id) if forked_thread is not None else None,
-        metadata=decode_mapping(serde, metadata, "metadata"),
+        metadata=_flagged(decode_mapping(serde, metadata, "metadata"), problems),
+    )
+
+
+UNREADABLE_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+"""What a stored time that is not one reads as."""
+
+
+def _time(text: Any, what: str, problems: list[str]) -> datetime:
+    try:
+        return parse_ts(text)
+    except (TypeError, ValueError):
+        problems.append(f"{what} is not a time: {text!r}"[:200])
+        return UNREADABLE_TIME
+
+
+def _names(text: Any, what: str, problems: list[str]) -> tuple[str, ...]:
+    try:
+        names = json.loads(text)
+    except (TypeError, ValueError):
+        names = None
+    if isinstance(names, list) and all(isinstance(n, str) for n in names):
+        return tuple(names)
+    problems.append(f"{what} is not a JSON list of names: {text!r}"[:200])
+    return ()
+
+
+def _flagged(metadata: Mapping[str, Any], problems: list[str]) -> Mapping[str, Any]:
+    if not problems:
+        return metadata
+    return {**metadata, "__unreadable__": UnreadableValue("row", "; ".join(problems))}
+
+
+def stored_header(value: Any) -> bytes:
+    """A values header column as bytes.
+
+    Raises:
+        SerializationError: it is stored as something else (TEXT...).
+    """
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    raise SerializationError(
+        f"the values header is stored as {type(value).__name__}, not as bytes"
     )
 
 

@@ -533,7 +533,7 @@ def decode_checkpoint(
     if keep is None or tag != "msgpack" or len(data) < _SMALL_BLOB:
         value = decode_typed(tag, data)
         if not isinstance(value, dict):
-            return {"__error__": value if isinstance(value, Inert) else repr(value)}
+            return well_formed(value)
         if keep is not None and isinstance(value.get("channel_values"), dict):
             stored = value["channel_values"]
             value["channel_values"] = {k: v for k, v in stored.items() if keep(k)}
@@ -563,3 +563,46 @@ def decode_checkpoint(
         return out
     except (ValueError, TypeError, RecursionError, msgpack.UnpackException) as exc:
         return {"__error__": _error(tag, data, exc)}
+
+
+_MAPS: Final = ("channel_values", "channel_versions", "versions_seen")
+
+
+def well_formed(checkpoint: Any) -> dict[str, Any]:
+    """A decoded checkpoint in the shape the reader relies on, whatever was stored.
+
+    A checkpoint that is not a map, or whose ``channel_values``,
+    ``channel_versions`` or ``versions_seen`` is not one, keeps what is usable and
+    says what was not in ``"__error__"`` (the row then reads as unreadable, and the
+    rest of the database as usual).
+    """
+    if not isinstance(checkpoint, dict):
+        error = (
+            checkpoint
+            if isinstance(checkpoint, Inert)
+            else inert(
+                "langgraph.undecodable",
+                {
+                    "error": f"the checkpoint is a {type(checkpoint).__name__}, not a map"
+                },
+            )
+        )
+        return {"__error__": error, "channel_values": {}}
+    bad = [k for k in _MAPS if k in checkpoint and not isinstance(checkpoint[k], dict)]
+    shaped: dict[str, Any] = {k: v for k, v in checkpoint.items() if k not in bad}
+    if bad:
+        shaped.setdefault(
+            "__error__",
+            inert("langgraph.undecodable", {"error": f"not a map: {', '.join(bad)}"}),
+        )
+    shaped.setdefault("channel_values", {})
+    return shaped
+
+
+def stored_bytes(value: Any) -> bytes:
+    """A blob column as bytes: SQLite may hold TEXT (or anything) where bytes belong."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass")
+    if value is None or isinstance(value, int | float):
+        return b""
+    return bytes(value)

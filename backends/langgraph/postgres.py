@@ -18,7 +18,12 @@ from typing import Any, Final
 import asyncpg
 
 from timeloom.backends.dsn import mask_dsn, scrub
-from timeloom.backends.langgraph.decode import decode_json_text, decode_typed, inert
+from timeloom.backends.langgraph.decode import (
+    decode_json_text,
+    decode_typed,
+    inert,
+    well_formed,
+)
 from timeloom.backends.langgraph.mapping import ORIGIN_KEY, RawCheckpoint, RawWrite
 from timeloom.backends.langgraph.reader import LangGraphReader, ThreadRow, keep_internal
 from timeloom.backends.langgraph.shared import SharedDecoder
@@ -187,12 +192,11 @@ class LangGraphPostgres(LangGraphReader):
     def _parse(row: asyncpg.Record) -> RawCheckpoint:
         """A checkpoints row with its inline values; blobs are added later."""
         try:
-            checkpoint = json.loads(row["checkpoint"])
-        except ValueError as exc:
-            checkpoint = {
-                "__error__": inert("langgraph.undecodable", {"error": str(exc)})
-            }
-        checkpoint.setdefault("channel_values", {})
+            checkpoint = well_formed(json.loads(row["checkpoint"]))
+        except (ValueError, TypeError) as exc:
+            checkpoint = well_formed(
+                inert("langgraph.undecodable", {"error": str(exc)})
+            )
         try:
             metadata = decode_json_text(row["metadata"] or "{}")
         except ValueError as exc:

@@ -25,6 +25,8 @@ from timeloom.backends.langgraph.decode import (
     decode_checkpoint,
     decode_json_text,
     inert,
+    stored_bytes,
+    well_formed,
 )
 from timeloom.backends.langgraph.mapping import ORIGIN_KEY, RawCheckpoint, RawWrite
 from timeloom.backends.langgraph.reader import LangGraphReader, ThreadRow, keep_internal
@@ -250,12 +252,13 @@ class LangGraphSqlite(LangGraphReader):
         row: Any, values: bool, shared: SharedDecoder | None = None
     ) -> RawCheckpoint:
         thread_id, ns, cid, parent, tag, blob, metadata = row
-        data = bytes(blob or b"")
+        data = stored_bytes(blob)
         if shared is not None:
             checkpoint = shared.checkpoint(cid, parent, tag, data)
         else:
             keep = None if values else keep_internal
             checkpoint = decode_checkpoint(tag, data, keep=keep)
+        checkpoint = well_formed(checkpoint)
         return RawCheckpoint(
             thread_id=thread_id,
             ns=ns,

@@ -113,6 +113,7 @@ from timeloom.backends.layout.cache import BlobCache, VerifiedFetch
 from timeloom.backends.layout.decode import (
     ReadPlan,
     decode,
+    decode_mapping,
     decode_values,
     plan,
 )
@@ -144,6 +145,7 @@ __all__ = [
     "blob_key",
     "check_expansion",
     "decode",
+    "decode_mapping",
     "decode_values",
     "encode_values",
     "frame",

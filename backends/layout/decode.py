@@ -147,3 +147,12 @@ def _reason(exc: Exception) -> str:
     if isinstance(exc, BadLayout):
         return str(exc)
     return f"cannot decode ({type(exc).__name__}: {exc})"
+
+
+def decode_mapping(serde: Codec, data: Any, what: str) -> Mapping[str, Any]:
+    """Decode stored metadata or writes; garbage reads as ``{"__unreadable__": ...}``."""
+    try:
+        value = serde.loads(bytes(data))
+    except Exception as exc:  # shown in place of the mapping, never raised
+        return {"__unreadable__": UnreadableValue(what, repr(exc))}
+    return value if isinstance(value, Mapping) else {"__unreadable__": value}
