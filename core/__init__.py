@@ -39,6 +39,7 @@ from timeloom.core.messages import (
     RemoveMessage,
     add_messages,
 )
+from timeloom.core.retry import RetryPolicy
 from timeloom.core.runtime import CompiledGraph
 from timeloom.core.snapshot import StateSnapshot, StateTask
 from timeloom.core.writer import Durability
@@ -66,6 +67,7 @@ __all__ = [
     "ReadOnlyError",
     "RemoveMessage",
     "ResumeError",
+    "RetryPolicy",
     "SchemaError",
     "SerializationError",
     "StateGraph",

@@ -40,6 +40,8 @@ class NodeSpec:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     input_schema: StateSchema | None = None
     """The keys the node reads, when it declares its own (else the state's)."""
+    retry_policy: Any = None
+    """A :class:`~timeloom.core.retry.RetryPolicy` (or LangGraph's), or a list."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,12 +111,17 @@ class StateGraph:
         metadata: Mapping[str, Any] | None = None,
         input_schema: Any = None,
         input: Any = None,
+        retry_policy: Any = None,
+        retry: Any = None,
     ) -> Self:
         """Add a node. ``add_node(fn)`` names it after the function.
 
         A node reads the state's keys, or those of its own schema: ``input_schema``
         (``input``, its older name) or the annotation of its first parameter. Keys
         of such a schema join the graph's (private keys nodes share).
+        ``retry_policy`` (``retry``, its older name): a
+        :class:`~timeloom.core.retry.RetryPolicy` or a list of them; the node runs
+        again when it raises what the policy retries.
 
         Raises:
             GraphValidationError: the name is taken or reserved, or no callable given.
@@ -148,6 +155,7 @@ class StateGraph:
             takes_config=_takes_config(action),
             metadata=dict(metadata or {}),
             input_schema=own,
+            retry_policy=retry_policy if retry_policy is not None else retry,
         )
         return self
 

@@ -19,6 +19,7 @@ from timeloom.core.checkpoint import Checkpoint, PendingWrite
 from timeloom.core.errors import InvalidUpdateError
 from timeloom.core.graph import NodeSpec
 from timeloom.core.interrupts import Command, GraphInterrupt, TaskScratch, task_scratch
+from timeloom.core.retry import retry_delay
 from timeloom.core.state import ROOT, StateSchema
 
 _INTERRUPT_NS = uuid.UUID("6f1c1d2e-8f0a-4c59-9d0e-2b7a3c5e4f10")
@@ -107,7 +108,7 @@ async def run_step(
     to_run = [t for t in tasks if t.name not in reused]
     inline = inline_sync and len(to_run) == 1
     calls = [
-        _call(
+        _call_retried(
             t,
             schema.node_input(checkpoint.values, t.input_schema),
             resumes.get(t.name, []),
@@ -164,6 +165,31 @@ async def run_step(
     # A step that completes records nothing; one that does not keeps only what a
     # resume needs (successful siblings) and what a person needs (errors, interrupts).
     return outcome
+
+
+async def _call_retried(
+    spec: NodeSpec,
+    state: Any,
+    resume: list[Any],
+    config: Mapping[str, Any],
+    inline: bool,
+) -> Any:
+    """Call the node; while it raises what its retry policy retries, wait and call
+    it again (an interrupt is never retried)."""
+    attempt = 1
+    while True:
+        try:
+            return await _call(spec, state, resume, config, inline)
+        except GraphInterrupt:
+            raise
+        except Exception as exc:
+            if spec.retry_policy is None:
+                raise
+            delay = retry_delay(spec.retry_policy, exc, attempt)
+            if delay is None:
+                raise
+            attempt += 1
+            await asyncio.sleep(delay)
 
 
 async def _call(

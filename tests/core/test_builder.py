@@ -10,7 +10,7 @@ import pytest
 
 from tests.core.graphs import thread
 from timeloom.backends.memory import MemoryCheckpointer
-from timeloom.core import END, START, Command, StateGraph
+from timeloom.core import END, START, Command, RetryPolicy, StateGraph
 from timeloom.core.errors import InvalidUpdateError
 
 
@@ -84,3 +84,34 @@ def test_draw_mermaid_shows_edges_routers_and_command_targets() -> None:
         "\tc --> __end__;",
     ):
         assert line in mermaid.splitlines()
+
+
+def test_retry_policy_runs_a_failing_node_again(memory: MemoryCheckpointer) -> None:
+    attempts: list[str] = []
+
+    def flaky(state: Log) -> dict[str, Any]:
+        attempts.append("flaky")
+        if len(attempts) < 3:
+            raise ConnectionError("service unavailable")
+        return {"log": ["ok"]}
+
+    def buggy(state: Log) -> dict[str, Any]:
+        attempts.append("buggy")
+        raise ValueError("a bug: retrying would only repeat it")
+
+    policy = RetryPolicy(initial_interval=0, jitter=False, max_attempts=3)
+    graph = StateGraph(Log).add_node("flaky", flaky, retry_policy=policy)
+    graph.add_node("buggy", buggy, retry_policy=policy).add_edge(START, "flaky")
+    graph.add_edge("flaky", "buggy")
+    app = graph.compile(checkpointer=memory)
+    with pytest.raises(ValueError, match="a bug"):
+        app.invoke({"log": []}, thread("t"))
+    assert attempts == ["flaky"] * 3 + ["buggy"], "transient errors only, 3 at most"
+    assert app.get_state(thread("t")).values == {"log": ["ok"]}
+
+    attempts.clear()
+    always = RetryPolicy(initial_interval=0, jitter=False, retry_on=ValueError)
+    graph2 = StateGraph(Log).add_node("buggy", buggy, retry_policy=always)
+    with pytest.raises(ValueError, match="a bug"):
+        graph2.add_edge(START, "buggy").compile().invoke({"log": []})
+    assert attempts == ["buggy"] * 3
