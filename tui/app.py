@@ -118,6 +118,7 @@ class TimeloomApp(LoaderApp):
     | ctrl+f | Search the thread with a JMESPath query. |
     | n / N | The next / previous checkpoint the search found. |
     | w | Who changed the value under the State tab's cursor. |
+    | u | Storage: what the thread costs, per key. |
     | 1 2 3 | State, Writes, Metadata tab. |
     | ctrl+r | Reload. |
     | ? | Help. |
@@ -216,6 +217,13 @@ class TimeloomApp(LoaderApp):
             "Who changed",
             show=False,
             tooltip="The checkpoints where the value under the State cursor changed",
+        ),
+        Binding(
+            "u",
+            "storage",
+            "Storage",
+            show=False,
+            tooltip="What this thread costs in storage, per key, and how it grew",
         ),
         Binding("1", "tab('state')", "State", show=False, tooltip="State tab"),
         Binding("2", "tab('writes')", "Writes", show=False, tooltip="Writes tab"),
@@ -780,6 +788,10 @@ class TimeloomApp(LoaderApp):
     def action_who_changed(self) -> None:
         """List the checkpoints where the value under the State cursor changed."""
         investigating.who_changed(self)
+
+    def action_storage(self) -> None:
+        """Show what the open thread costs in storage, per key."""
+        investigating.storage(self)
 
     def action_tab(self, tab: str) -> None:
         """Show a tab of the detail pane."""

@@ -62,6 +62,7 @@ class Browser(Protocol):
     def action_find(self) -> None: ...
     def action_next_match(self, direction: int) -> None: ...
     def action_who_changed(self) -> None: ...
+    def action_storage(self) -> None: ...
     def write_refusals(self) -> list[tuple[str, str]]: ...
 
 
@@ -202,6 +203,11 @@ def palette_commands(app: Browser) -> Iterator[PaletteCommand]:
         "Who changed this value",
         "The checkpoints where the value under the State cursor changed",
         app.action_who_changed,
+    )
+    yield PaletteCommand(
+        "Storage of this thread",
+        "Bytes per key: stored, shared (or re-stored), growth",
+        app.action_storage,
     )
     for tab, label in zip(TABS, ("State", "Writes", "Metadata"), strict=True):
         yield PaletteCommand(

@@ -1,6 +1,6 @@
 """The app's side of the investigation tools: search a thread (matches shown in
-the checkpoint tree, ``n``/``N`` to step through them) and the provenance of the
-value under the State tab's cursor. The work itself is headless
+the checkpoint tree, ``n``/``N`` to step through them), the provenance of the
+value under the State tab's cursor, and the open thread's storage. The work itself is headless
 (:mod:`timeloom.tui.investigate`); this runs it in workers and shows the results.
 """
 
@@ -9,11 +9,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from timeloom.tui.investigate.blame import blame
+from timeloom.tui.investigate.commands import thread_report
+from timeloom.tui.investigate.du import thread_usage
 from timeloom.tui.investigate.find import find_in_thread
 from timeloom.tui.investigate.paths import path_text
 from timeloom.tui.investigate.query import compile_query
 from timeloom.tui.investigate.timeline import ThreadStates, lineage
-from timeloom.tui.screens.investigate import ProvenanceScreen, QueryScreen
+from timeloom.tui.screens.investigate import (
+    ProvenanceScreen,
+    QueryScreen,
+    StorageScreen,
+)
 from timeloom.tui.widgets.value_tree import ValueTree
 
 if TYPE_CHECKING:
@@ -33,7 +39,10 @@ def ask_query(app: TimeloomApp) -> None:
     def chosen(query: str | None) -> None:
         if query:
             app.run_worker(
-                _search(app, thread_id, query), group="search", exclusive=True
+                _search(app, thread_id, query),
+                group="search",
+                exclusive=True,
+                exit_on_error=False,
             )
 
     app.push_screen(QueryScreen(thread_id, app.checkpoint_tree.match_query), chosen)
@@ -93,7 +102,10 @@ def who_changed(app: TimeloomApp) -> None:
         )
         return
     app.run_worker(
-        _blame(app, meta.thread_id, meta.id, path), group="search", exclusive=True
+        _blame(app, meta.thread_id, meta.id, path),
+        group="search",
+        exclusive=True,
+        exit_on_error=False,
     )
 
 
@@ -112,3 +124,19 @@ async def _blame(
     app.push_screen(
         ProvenanceScreen(path_text(path), changes, len(branch.checkpoints)), chosen
     )
+
+
+def storage(app: TimeloomApp) -> None:
+    """Show what the open thread costs in storage, per key."""
+    thread_id = app.checkpoint_tree.thread_id
+    if thread_id is None:
+        app.notify("Open a thread first.", title="Storage")
+        return
+    app.run_worker(
+        _storage(app, thread_id), group="search", exclusive=True, exit_on_error=False
+    )
+
+
+async def _storage(app: TimeloomApp, thread_id: str) -> None:
+    usage = await thread_usage(app.checkpointer, thread_id)
+    app.push_screen(StorageScreen(thread_id, thread_report(usage)))

@@ -166,6 +166,7 @@ VIEWS: dict[str, list[Step]] = {
     "resume": [_select("refund-2077", _head), _resume_dialog],
     "search": [_open("refund-4711"), _search("values.refund.amount > `10`")],
     "provenance": [_open("refund-4711"), _who_changed("messages")],
+    "storage": [_open("refund-4711"), _keys("u")],
 }
 """The views, by file name, and how to get there from the start screen."""
 WRITABLE = frozenset({"editor", "resume"})

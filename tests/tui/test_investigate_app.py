@@ -12,12 +12,19 @@ from textual.pilot import Pilot
 from tests.langgraph import lgdb
 from tests.tui.conftest import SIZE, wait_for_workers, wait_until
 from timeloom.backends.langgraph import open_langgraph
+from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.backends.sqlite import SqliteCheckpointer
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.tui.app import TimeloomApp
 from timeloom.tui.demo.build import build_demo
+from timeloom.tui.investigate.commands import thread_report
+from timeloom.tui.investigate.du import thread_usage
 from timeloom.tui.investigate.query import compile_query, document
-from timeloom.tui.screens.investigate import ProvenanceScreen, QueryScreen
+from timeloom.tui.screens.investigate import (
+    ProvenanceScreen,
+    QueryScreen,
+    StorageScreen,
+)
 from timeloom.tui.widgets.formatting import MATCH_MARK
 from timeloom.tui.widgets.value_tree import ValueTree
 
@@ -163,3 +170,54 @@ async def test_search_a_langgraph_thread(tmp_path: Path) -> None:
         await search(pilot, app, query)
         assert app.checkpoint_tree.matches == set(want)
         assert await wait_until(pilot, lambda: selected(app) == want[-1])
+
+
+async def test_storage_of_a_thread_per_key(demo_db: Path) -> None:
+    app = TimeloomApp(SqliteCheckpointer(demo_db, read_only=True))
+    async with app.run_test(size=SIZE) as pilot:
+        app = await open_thread(pilot, "refund-4711")
+        await pilot.press("u")
+        await wait_for_workers(pilot)
+        assert await wait_until(pilot, lambda: isinstance(app.screen, StorageScreen))
+        screen = app.screen
+        assert isinstance(screen, StorageScreen)
+        usage = await thread_usage(app.checkpointer, "refund-4711")
+        assert screen.lines == thread_report(usage)
+        rows = {line.split()[0] for line in screen.lines[2:]}
+        assert set(usage.totals()) <= rows  # a row (with its sparkline) per key
+        report = str(screen.query_one("#storage-report").render())
+        assert "messages" in report
+        await pilot.press("escape")
+        assert not isinstance(app.screen, StorageScreen)
+
+
+async def test_storage_of_a_langgraph_thread_explains_the_restoring(
+    tmp_path: Path,
+) -> None:
+    built = lgdb.build_sqlite(tmp_path / "langgraph.db")
+    app = TimeloomApp(open_langgraph(built.url))
+    async with app.run_test(size=SIZE) as pilot:
+        app = await open_thread(pilot, "chat-1")
+        await pilot.press("u")
+        await wait_for_workers(pilot)
+        assert await wait_until(pilot, lambda: isinstance(app.screen, StorageScreen))
+        text = "\n".join(app.screen.lines)  # type: ignore[attr-defined]
+        assert "re-stored" in text
+        assert "in Timeloom's layout" in text
+
+
+async def test_storage_where_the_store_cannot_say_notifies() -> None:
+    checkpointer = MemoryCheckpointer()
+    await build_demo(checkpointer)
+    app = TimeloomApp(checkpointer)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await open_thread(pilot, "refund-4711")
+        await pilot.press("u")
+        await wait_for_workers(pilot)
+        assert not isinstance(app.screen, StorageScreen)
+        assert await wait_until(
+            pilot,
+            lambda: any(
+                "Storage accounting" in str(n.title) for n in app._notifications
+            ),
+        )

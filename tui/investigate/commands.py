@@ -13,12 +13,15 @@ import argparse
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 from timeloom.core.checkpoint import CheckpointMeta
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import TimeloomError
 from timeloom.tui.safetext import safe
+
+if TYPE_CHECKING:
+    from timeloom.tui.investigate.du import ThreadUsage
 from timeloom.tui.scripting import EXIT_NOT_FOUND, EXIT_OK, Opener, run_read_only
 
 _SPARKS: Final = "▁▂▃▄▅▆▇█"
@@ -383,7 +386,7 @@ def run_du(
     return run_read_only(args.url, body, opener, out, err)
 
 
-def _thread_json(usage: Any, checkpoints: bool) -> dict[str, Any]:
+def _thread_json(usage: ThreadUsage, checkpoints: bool) -> dict[str, Any]:
     data: dict[str, Any] = {
         "thread_id": usage.thread_id,
         "layout": usage.layout,
@@ -416,43 +419,50 @@ def _thread_json(usage: Any, checkpoints: bool) -> dict[str, Any]:
     return data
 
 
-def _thread_text(write: IO[str], usage: Any, checkpoints: bool) -> None:
+def thread_report(usage: ThreadUsage) -> list[str]:
+    """A thread's storage as lines of text: per key what is stored and shared (or
+    re-stored, on LangGraph) with its growth as a sparkline, and for LangGraph what
+    the re-storing costs and what Timeloom's layout would take."""
     totals = usage.totals()
-    write.write(
+    lines = [
         f"{safe(usage.thread_id)}: {len(usage.checkpoints)} checkpoints, "
-        f"{human(usage.stored)} stored ({usage.layout} layout)\n"
-    )
+        f"{human(usage.stored)} stored ({usage.layout} layout)"
+    ]
     langgraph = usage.layout == "langgraph"
     third = "re-stored" if langgraph else "shared"
-    width = max([len(safe(k)) for k in totals] + [3])
-    write.write(
-        f"{'key':<{width}}  {'stored':>10}  {third:>10}  growth per checkpoint\n"
+    width = max([len(safe(k)) for k in totals] + [6])
+    lines.append(
+        f"{'key':<{width}}  {'stored':>10}  {third:>10}  growth per checkpoint"
     )
     for key, t in totals.items():
         other = t.restored if langgraph else t.shared
-        write.write(
+        lines.append(
             f"{safe(key):<{width}}  {human(t.stored):>10}  {human(other):>10}  "
-            f"{sparkline(usage.growth(key))}\n"
+            f"{sparkline(usage.growth(key))}"
         )
     overhead = sum(c.overhead for c in usage.checkpoints)
-    write.write(f"{'(rows)':<{width}}  {human(overhead):>10}\n")
+    lines.append(f"{'(rows)':<{width}}  {human(overhead):>10}")
     if langgraph:
         restored = sum(t.restored for t in totals.values())
         share = restored * 100 // max(1, usage.stored)
-        write.write(
+        lines.append(
             f"LangGraph stores every channel whole in every checkpoint: {human(restored)}"
             f" of {human(usage.stored)} ({share}%) repeats what the parent checkpoint "
-            "already stored (unchanged channels, and the old items of lists that "
-            "grew).\n"
+            "already stored (unchanged channels, and the old items of lists that grew)."
         )
         if usage.timeloom_estimate is not None:
             ratio = usage.stored / max(1, usage.timeloom_estimate)
-            write.write(
+            lines.append(
                 f"The same values in Timeloom's layout: ≈ {human(usage.timeloom_estimate)}"
-                f" ({ratio:.1f}× less; values by content, lists as chunks and deltas).\n"
+                f" ({ratio:.1f}× less; values by content, lists as chunks and deltas)."
             )
-    for note in usage.notes:
-        write.write(safe(note) + "\n")
+    lines.extend(safe(note) for note in usage.notes)
+    return lines
+
+
+def _thread_text(write: IO[str], usage: ThreadUsage, checkpoints: bool) -> None:
+    for line in thread_report(usage):
+        write.write(line + "\n")
     if checkpoints:
         for c in usage.checkpoints:
             parts = ", ".join(

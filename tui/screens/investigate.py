@@ -1,5 +1,5 @@
-"""Dialogs of the investigation tools: a query to search a thread with, and the
-provenance of a value (the checkpoints where it changed)."""
+"""Dialogs of the investigation tools: a query to search a thread with, the
+provenance of a value (the checkpoints where it changed), and a thread's storage."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
@@ -148,6 +148,42 @@ class ProvenanceScreen(ModalScreen[str | None]):
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        """Close."""
+        self.dismiss(None)
+
+
+class StorageScreen(ModalScreen[None]):
+    """What a thread costs in storage: per key, the bytes stored and shared (or
+    re-stored, on LangGraph), and a sparkline of its growth over the checkpoints.
+
+    | Key | Action |
+    | :- | :- |
+    | escape | Close. |
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Close")]
+
+    DEFAULT_CSS = """
+    StorageScreen { align: center middle; }
+    StorageScreen > #storage-dialog {
+        width: 90%; height: auto; max-height: 80%; border: thick $primary;
+        background: $surface; padding: 0 1;
+    }
+    StorageScreen #storage-report { height: auto; }
+    """
+
+    def __init__(self, thread_id: str, lines: Sequence[str]) -> None:
+        super().__init__()
+        self.thread_id = thread_id
+        self.lines = list(lines)
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="storage-dialog") as dialog:
+            dialog.border_title = Text.assemble("Storage of ", label(self.thread_id))
+            yield Static(Text("\n".join(self.lines)), id="storage-report")
+        yield Footer()
 
     def action_cancel(self) -> None:
         """Close."""
