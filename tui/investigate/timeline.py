@@ -13,6 +13,7 @@ Three ways, chosen by what the checkpointer offers (:attr:`ThreadStates.mode`):
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeAlias
@@ -27,6 +28,7 @@ from timeloom.tui.scripting import NotFound
 Mode: TypeAlias = Literal["content-addressed", "history", "per-checkpoint"]
 
 _PAGE: Final = 200
+_YIELD_EVERY: Final = 256
 
 
 class ThreadStates:
@@ -186,7 +188,11 @@ class ThreadStates:
         """Yield each checkpoint of ``metas`` (of this thread) with its values, in
         the order given, reading them the cheapest way the store allows."""
         if self.mode != "history":
-            for meta in metas:
+            for index, meta in enumerate(metas):
+                if index % _YIELD_EVERY == _YIELD_EVERY - 1:
+                    # Values that are all remembered are read without awaiting
+                    # anything: let the event loop (a UI) breathe now and then.
+                    await asyncio.sleep(0)
                 yield meta, await self.values(meta.id)
             return
         # A LangGraph history page holds the checkpoints before an id: read the
