@@ -72,6 +72,8 @@ class _Event:
     updates: Sequence[tuple[str, Mapping[str, Any]]] = ()
     interrupts: tuple[Interrupt, ...] = ()
     values: bool = True
+    committed: bool = True
+    """False for the checkpoint a resume starts from (shown as values only)."""
 
 
 class CompiledGraph(StateAccess):
@@ -222,7 +224,7 @@ class CompiledGraph(StateAccess):
             if event.kind == "done":
                 continue
             if mode == "checkpoints":
-                if event.kind != "interrupt":
+                if event.kind != "interrupt" and event.committed:
                     yield self._snapshot(event.checkpoint)
             elif mode == "values":
                 if event.kind != "interrupt" and event.values:
@@ -270,16 +272,21 @@ class CompiledGraph(StateAccess):
         inline_sync: bool,
     ) -> AsyncGenerator[_Event, None]:
         resuming = input is None or isinstance(input, Command)
+        shown = False  # a resume shows the values it starts from once, as LangGraph
         if run.replaying:
             assert base is not None
             copied = await self._replay_base(run, base)
             if copied is not None:
-                base = copied
+                base, shown = copied, True
                 yield _Event("input", base)
         if isinstance(input, Command):
             assert base is not None
             if input.update is not None:
-                base = await self._update_then_carry(run, base, input.update)
+                base, shown = (
+                    await self._update_then_carry(run, base, input.update),
+                    True,
+                )
+                yield _Event("input", base)
             if input.has_resume:
                 base = await self._answer(run, base, input.resume)
             if input.goto_nodes:  # as in LangGraph: beside the nodes already due
@@ -290,6 +297,8 @@ class CompiledGraph(StateAccess):
             yield _Event("input", received, values=False)
             yield _Event("input", base)
         assert base is not None
+        if resuming and not shown:
+            yield _Event("input", base, committed=False)
         current = base
         if current.next == (START,):
             current = await self._replay_input(run, current)

@@ -158,3 +158,21 @@ def test_replay_from_the_input_checkpoint() -> None:
         return values_only(app.invoke(None, first.config))
 
     run_twice(scenario)
+
+
+@pytest.mark.parametrize("mode", ["values", "updates"])
+def test_streams_of_a_resume_and_a_replay(mode: str) -> None:
+    def scenario(api: Api, app: Any) -> Any:
+        first = list(app.stream({"log": [], "n": 0}, config(), stream_mode=mode))
+        resumed = list(
+            app.stream(api.Command(resume="yes"), config(), stream_mode=mode)
+        )
+        replayed = list(
+            app.stream(None, at_next(app, "approve").config, stream_mode=mode)
+        )
+        return [
+            [e for e in events if "__interrupt__" not in e]
+            for events in (first, resumed, replayed)
+        ]
+
+    run_twice(scenario)
