@@ -161,3 +161,40 @@ def test_unsupported_durability_is_a_clear_error(calls: Counter[str]) -> None:
     with pytest.raises(ConfigError, match="Unknown durability"):
         app.stream({"log": []}, thread("t"), durability="later")  # type: ignore[arg-type]
     assert calls == Counter()
+
+
+class CountingCommits(MemoryCheckpointer):
+    """Records the steps of each commit call (``put`` or ``put_many``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.commits: list[list[int]] = []
+
+    async def put(self, checkpoint: Checkpoint, *, expected_head: str | None) -> None:
+        if not self._in_many:
+            self.commits.append([checkpoint.step])
+        await super().put(checkpoint, expected_head=expected_head)
+
+    async def put_many(
+        self, checkpoints: Sequence[Checkpoint], *, expected_head: str | None
+    ) -> None:
+        self.commits.append([c.step for c in checkpoints])
+        self._in_many = True
+        try:
+            await super().put_many(checkpoints, expected_head=expected_head)
+        finally:
+            self._in_many = False
+
+    _in_many = False
+
+
+def test_the_input_checkpoints_are_one_commit(calls: Counter[str]) -> None:
+    """The input checkpoint and the input applied cost one commit (one transaction
+    and one round trip on the SQL backends), so a turn costs no extra trip."""
+    store = CountingCommits()
+    app = linear_graph(store, calls)
+    app.invoke({"log": [], "count": 0}, thread("t"))
+    assert store.commits == [[-1, 0], [1], [2], [3]]
+    store.commits.clear()
+    app.invoke({"log": []}, thread("t"))
+    assert store.commits == [[4, 5], [6], [7], [8]]
