@@ -37,6 +37,7 @@ from timeloom.backends import postgres_sql as q
 from timeloom.backends.dsn import mask_dsn, parses
 from timeloom.backends.layout import (
     EncodedValues,
+    Fetch,
     ReadPlan,
     decode,
     decode_mapping,
@@ -49,6 +50,7 @@ from timeloom.backends.postgres_pool import (
     LISTEN_ERRORS,
     Pools,
 )
+from timeloom.backends.scan import StorageTotals
 from timeloom.backends.serde import Serializer
 from timeloom.backends.sqlstore import Select, SqlCheckpointer, checkpoint_of
 from timeloom.core.checkpoint import (
@@ -602,6 +604,48 @@ class PostgresCheckpointer(SqlCheckpointer[_PutArgs]):
         return self.serde.dumps(ident).hex()
 
     # -- connections -------------------------------------------------------------------
+
+    # -- the layout, for the investigation tools (see timeloom.backends.scan) ------
+
+    async def value_headers(self, thread_id: str) -> builtins.list[tuple[str, bytes]]:
+        """Every checkpoint of the thread as ``(checkpoint_id, values header)``,
+        oldest first: one query, nothing decoded."""
+        rows = await self._fetch(
+            "reading a thread's values", q.THREAD_HEADERS_SQL, thread_id
+        )
+        return [(str(r[0]), bytes(r[1])) for r in rows]
+
+    def blob_fetch(self) -> Fetch:
+        """A fetch of verified blobs by key, answered from the blob cache first."""
+
+        async def fetch(keys: Collection[bytes]) -> Mapping[bytes, bytes]:
+            rows = await self._fetch("reading values", q.FETCH_BLOBS_SQL, list(keys))
+            return {bytes(r[0]): bytes(r[1]) for r in rows}
+
+        return self._blob_cache.wrap(fetch)
+
+    async def blob_sizes(self, keys: Sequence[bytes]) -> dict[bytes, int]:
+        """The stored size of each blob that exists among ``keys``."""
+        rows = await self._fetch("measuring values", q.BLOB_SIZES_SQL, list(keys))
+        return {bytes(r[0]): int(r[1]) for r in rows}
+
+    async def storage_totals(self, top: int = 10) -> StorageTotals:
+        """The database's totals from SQL aggregates, and its ``top`` threads with
+        the most header bytes."""
+        row = await self._fetchrow("measuring the database", q.STORAGE_TOTALS_SQL)
+        tops = await self._fetch("measuring the database", q.TOP_THREADS_SQL, top)
+        threads, checkpoints, headers, rows, blobs, blob_bytes, writes, size = row
+        return StorageTotals(
+            threads=int(threads),
+            checkpoints=int(checkpoints),
+            header_bytes=int(headers),
+            row_bytes=int(rows),
+            blobs=int(blobs),
+            blob_bytes=int(blob_bytes),
+            pending_write_bytes=int(writes),
+            file_bytes=int(size),
+            top_threads=tuple((str(t), int(n), int(b)) for t, n, b in tops),
+        )
 
     async def _ensure_setup(self) -> None:
         if not self._ready:

@@ -418,3 +418,27 @@ SELECT t.thread_id, t.status, t.head_id, t.checkpoint_count, t.created_at,
 FROM timeloom_threads AS t WHERE t.thread_id = $1
 """
 COUNT_THREADS_SQL = f"SELECT count(*) FROM timeloom_threads AS t {_THREAD_FILTER}"
+
+# -- investigation: headers in bulk, storage accounting --------------------------------
+
+THREAD_HEADERS_SQL = """
+SELECT id, values_header FROM timeloom_checkpoints WHERE thread_id = $1 ORDER BY id
+"""
+BLOB_SIZES_SQL = (
+    "SELECT hash, length(data) FROM timeloom_blobs WHERE hash = ANY ($1::bytea[])"
+)
+STORAGE_TOTALS_SQL = """
+SELECT (SELECT count(*) FROM timeloom_threads),
+       count(*),
+       coalesce(sum(length(values_header)), 0),
+       coalesce(sum(length(metadata) + length(writes)), 0),
+       (SELECT count(*) FROM timeloom_blobs),
+       (SELECT coalesce(sum(length(data)), 0) FROM timeloom_blobs),
+       (SELECT coalesce(sum(length(value)), 0) FROM timeloom_writes),
+       pg_database_size(current_database())
+FROM timeloom_checkpoints
+"""
+TOP_THREADS_SQL = """
+SELECT thread_id, count(*), sum(length(values_header)) AS bytes
+FROM timeloom_checkpoints GROUP BY thread_id ORDER BY bytes DESC, thread_id LIMIT $1
+"""

@@ -21,6 +21,7 @@ import pytest
 
 from tests.langgraph import lgdb
 from timeloom.backends.langgraph import open_langgraph
+from timeloom.backends.postgres import PostgresCheckpointer
 from timeloom.backends.sqlite import SqliteCheckpointer
 from timeloom.core.checkpoint import Checkpoint
 from timeloom.core.checkpointer import BaseCheckpointer
@@ -50,7 +51,7 @@ def cli_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any]:
 
 
 async def _write_thread(
-    cp: SqliteCheckpointer, thread: str, values_at: Any, nodes: tuple[str, ...]
+    cp: BaseCheckpointer, thread: str, values_at: Any, nodes: tuple[str, ...]
 ) -> None:
     parent: Checkpoint | None = None
     moment = datetime(2026, 1, 1, tzinfo=UTC)
@@ -117,6 +118,8 @@ def any_db(
 def _open(url: str) -> BaseCheckpointer:
     if "langgraph" in url:
         return open_langgraph(url)
+    if url.startswith("postgresql://"):
+        return PostgresCheckpointer(url, read_only=True)
     return SqliteCheckpointer(url, read_only=True)
 
 
@@ -660,3 +663,37 @@ def test_control_characters_from_the_database_are_escaped(
         assert "\x1b" not in out, argv
         assert "\x07" not in out, argv
         assert "\\x1b" in out, argv
+
+
+# -- Timeloom on Postgres ----------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_the_tools_on_a_timeloom_postgres_database(
+    capsys: pytest.CaptureFixture[str], postgres_dsn: str
+) -> None:
+    async def build() -> None:
+        async with PostgresCheckpointer(postgres_dsn) as cp:
+            await build_demo(cp)
+            await _write_thread(cp, "long", _refund_values, ("agent", "tool"))
+
+    asyncio.run(build())
+    query = "values.refund.amount > values.order.total"
+    code, data = cli_json(capsys, "find", postgres_dsn, query, "--limit", "100000")
+    assert code == 0
+    assert {m["checkpoint_id"] for m in data["matches"]} == expected_matches(
+        postgres_dsn, query
+    )
+    code, data = cli_json(capsys, "bisect", postgres_dsn, "long", query)
+    assert (data["read_mode"], data["mode"]) == ("content-addressed", "binary")
+    assert data["first"]["step"] == BAD_STEP
+    code, data = cli_json(capsys, "blame", postgres_dsn, "long", "refund.amount")
+    assert [(c["step"], c["new"]) for c in data["changes"]] == _changes(
+        postgres_dsn, "long", "refund.amount"
+    )
+    code, data = cli_json(capsys, "du", postgres_dsn, "long")
+    assert code == 0
+    assert data["keys"]["messages"]["shared"] > 10 * data["keys"]["messages"]["stored"]
+    code, data = cli_json(capsys, "du", postgres_dsn)
+    assert code == 0
+    assert data["top_threads"][0]["thread_id"] == "long"
