@@ -54,6 +54,9 @@ class MemoryCheckpointer(BaseCheckpointer):
         self._heads: dict[str, str] = {}
         self._staged: dict[str, tuple[Checkpoint, bytes]] = {}  # encoded by stage()
         self._children: dict[str, list[str]] = {}
+        # thread -> (thread, checkpoint) its first fork root came from: recorded
+        # once, like the SQL backends' threads table, so pruning that root keeps it.
+        self._forked_from: dict[str, tuple[str, str]] = {}
 
     @property
     def url(self) -> str:
@@ -108,6 +111,11 @@ class MemoryCheckpointer(BaseCheckpointer):
             if len(ids) > 1 and ids[-2] > ids[-1]:
                 ids.sort()
             self._heads[checkpoint.thread_id] = checkpoint.id
+            if meta.is_fork_root and meta.parent_id is not None:
+                self._forked_from.setdefault(
+                    checkpoint.thread_id,
+                    (meta.parent_thread_id, meta.parent_id),  # type: ignore[arg-type]
+                )
             if checkpoint.parent_id is not None:
                 self._children.setdefault(checkpoint.parent_id, []).append(
                     checkpoint.id
@@ -143,6 +151,7 @@ class MemoryCheckpointer(BaseCheckpointer):
             for cid in self._threads.pop(thread_id, []):
                 self._drop(cid)
             self._heads.pop(thread_id, None)
+            self._forked_from.pop(thread_id, None)
 
     async def prune(
         self,
@@ -304,9 +313,6 @@ class MemoryCheckpointer(BaseCheckpointer):
         ids = self._threads[thread_id]
         head = self._by_id[self._heads[thread_id]].meta
         first = self._by_id[ids[0]].meta
-        root = next(
-            (self._by_id[c].meta for c in ids if self._by_id[c].meta.is_fork_root), None
-        )
         return ThreadInfo(
             thread_id=thread_id,
             status=_status(head),
@@ -314,11 +320,7 @@ class MemoryCheckpointer(BaseCheckpointer):
             checkpoint_count=len(ids),
             created_at=first.created_at,
             updated_at=head.created_at,
-            forked_from=(
-                (root.parent_thread_id, root.parent_id)  # type: ignore[arg-type]
-                if root is not None
-                else None
-            ),
+            forked_from=self._forked_from.get(thread_id),
             metadata=head.metadata,
         )
 

@@ -442,6 +442,39 @@ async def test_prune_semantics(
     assert fork_got.values == {"x": 1}
 
 
+async def test_prune_a_fork_whose_first_checkpoint_goes(
+    checkpointer: BaseCheckpointer, make: CheckpointFactory
+) -> None:
+    a = make.make("main", {"n": 0})
+    await checkpointer.put(a, expected_head=None)
+    b = make.make("main", {"n": 1})
+    await checkpointer.put(b, expected_head=a.id)
+    first = make.make("branch", {"n": 10}, parent=a)
+    await checkpointer.put(first, expected_head=None)
+    second = make.make("branch", {"n": 11})
+    await checkpointer.put(second, expected_head=first.id)
+    third = make.make("branch", {"n": 12})
+    await checkpointer.put(third, expected_head=second.id)
+    # The fork's first checkpoint has one child, in its own thread: not a fork point.
+    assert await checkpointer.prune("branch", keep_last=1) == 2
+    info = await checkpointer.get_thread("branch")
+    assert info is not None
+    assert info.checkpoint_count == 1
+    assert info.forked_from == ("main", a.id)  # where it came from stays known
+    assert [i.forked_from for i in await checkpointer.threads(search="branch")] == [
+        ("main", a.id)
+    ]
+    # Nothing kept forks from a any more, so pruning main may take it too.
+    assert [m.id for m in await checkpointer.children(a.id)] == [b.id]
+    assert await checkpointer.prune("main", keep_last=1) == 1
+    info = await checkpointer.get_thread("branch")
+    assert info is not None
+    assert info.forked_from == ("main", a.id)  # a dangling link, still named
+    got = await checkpointer.get("branch")
+    assert got is not None
+    assert got.values == {"n": 12}
+
+
 async def test_deep_checkpoint_in_long_appended_list(
     checkpointer: BaseCheckpointer, make: CheckpointFactory
 ) -> None:
