@@ -372,6 +372,14 @@ class LangGraphReader(BaseCheckpointer):
         head_writes = await self._special_writes(
             [(r.thread_id, r.ns, r.head_id) for r in rows]
         )
+        # A thread copied from another (see copy.py) starts at the copy that names
+        # its origin: that is where it was forked from, as on Timeloom's backends.
+        firsts = {
+            (r.thread_id, r.ns): r
+            for r in await self._rows_by_key(
+                [(r.thread_id, r.ns, r.first_id) for r in rows]
+            )
+        }
         out = []
         for row in rows:
             key = (row.thread_id, row.ns, row.head_id)
@@ -379,6 +387,7 @@ class LangGraphReader(BaseCheckpointer):
             if head is None:
                 continue  # deleted between the two queries
             meta = to_meta(head, [], head_writes.get(key, []))
+            first = firsts.get((row.thread_id, row.ns))
             out.append(
                 ThreadInfo(
                     thread_id=compose_thread_id(row.thread_id, row.ns),
@@ -387,6 +396,7 @@ class LangGraphReader(BaseCheckpointer):
                     checkpoint_count=row.count,
                     created_at=uuid6_time(row.first_id),
                     updated_at=head.created_at,
+                    forked_from=origin_of(first.metadata) if first else None,
                     metadata=meta.metadata,
                 )
             )
