@@ -108,7 +108,7 @@ async def run_step(
     to_run = [t for t in tasks if t.name not in reused]
     inline = inline_sync and len(to_run) == 1
     calls = [
-        _call_retried(
+        (_call_retried if t.retry_policy is not None else _call)(
             t,
             schema.node_input(checkpoint.values, t.input_schema),
             resumes.get(t.name, []),
@@ -183,8 +183,6 @@ async def _call_retried(
         except GraphInterrupt:
             raise
         except Exception as exc:
-            if spec.retry_policy is None:
-                raise
             delay = retry_delay(spec.retry_policy, exc, attempt)
             if delay is None:
                 raise
@@ -226,6 +224,8 @@ def _normalize(
     dataclass or model), ``None``, a ``Command``, or a list of these; for a state of
     one value, the value itself.
     """
+    if type(result) is dict and schema.kind != "root":  # the common case, first
+        return [dict(result)], ()
     items = result if isinstance(result, list) else [result]
     if schema.kind == "root" and not any(isinstance(i, Command) for i in items):
         items = [result]
