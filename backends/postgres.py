@@ -607,13 +607,15 @@ class PostgresCheckpointer(SqlCheckpointer[_PutArgs]):
 
     # -- the layout, for the investigation tools (see timeloom.backends.scan) ------
 
-    async def value_headers(self, thread_id: str) -> builtins.list[tuple[str, bytes]]:
-        """Every checkpoint of the thread as ``(checkpoint_id, values header)``,
-        oldest first: one query, nothing decoded."""
+    async def value_headers(
+        self, thread_id: str
+    ) -> builtins.list[tuple[CheckpointMeta, bytes]]:
+        """Every checkpoint of the thread with its values header, oldest first: one
+        query, no value decoded."""
         rows = await self._fetch(
             "reading a thread's values", q.THREAD_HEADERS_SQL, thread_id
         )
-        return [(str(r[0]), bytes(r[1])) for r in rows]
+        return [(self._meta(r), bytes(r["values_header"])) for r in rows]
 
     def blob_fetch(self) -> Fetch:
         """A fetch of verified blobs by key, answered from the blob cache first."""

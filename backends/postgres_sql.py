@@ -421,8 +421,9 @@ COUNT_THREADS_SQL = f"SELECT count(*) FROM timeloom_threads AS t {_THREAD_FILTER
 
 # -- investigation: headers in bulk, storage accounting --------------------------------
 
-THREAD_HEADERS_SQL = """
-SELECT id, values_header FROM timeloom_checkpoints WHERE thread_id = $1 ORDER BY id
+THREAD_HEADERS_SQL = f"""
+SELECT {_META_COLUMNS}, c.values_header FROM timeloom_checkpoints AS c
+WHERE c.thread_id = $1 ORDER BY c.id
 """
 BLOB_SIZES_SQL = (
     "SELECT hash, length(data) FROM timeloom_blobs WHERE hash = ANY ($1::bytea[])"

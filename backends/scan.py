@@ -29,7 +29,7 @@ from timeloom.backends.layout import (
     parse_header,
     unframe,
 )
-from timeloom.core.checkpoint import UnreadableValue
+from timeloom.core.checkpoint import CheckpointMeta, UnreadableValue
 from timeloom.core.errors import SerializationError
 
 EntryToken = Hashable
@@ -61,9 +61,9 @@ class LaidOutStore(Protocol):
 
     serde: Codec
 
-    async def value_headers(self, thread_id: str) -> list[tuple[str, bytes]]:
-        """Every checkpoint of the thread as ``(checkpoint_id, values header)``,
-        oldest first."""
+    async def value_headers(self, thread_id: str) -> list[tuple[CheckpointMeta, bytes]]:
+        """Every checkpoint of the thread with its values header, oldest first (one
+        query: what ``list()`` gives, and the headers)."""
         ...
 
     def blob_fetch(self) -> Fetch:

@@ -393,14 +393,16 @@ class SqliteCheckpointer(SqlCheckpointer[CheckpointRow]):
 
     # -- the layout, for the investigation tools (see timeloom.backends.scan) ------
 
-    async def value_headers(self, thread_id: str) -> builtins.list[tuple[str, bytes]]:
-        """Every checkpoint of the thread as ``(checkpoint_id, values header)``,
-        oldest first: one query, nothing decoded."""
+    async def value_headers(
+        self, thread_id: str
+    ) -> builtins.list[tuple[CheckpointMeta, bytes]]:
+        """Every checkpoint of the thread with its values header, oldest first: one
+        query, no value decoded."""
         async with self._db.transaction("reading a thread's values") as db:
             rows = await db.execute_fetchall(
                 sql.SELECT_THREAD_ID_HEADERS_SQL, (thread_id,)
             )
-        return [(str(r[0]), bytes(r[1])) for r in rows]
+        return [(meta_from_row(r[:13], self.serde), bytes(r[13])) for r in rows]
 
     def blob_fetch(self) -> Fetch:
         """A fetch of verified blobs by key, answered from the blob cache first."""

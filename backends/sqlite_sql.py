@@ -262,8 +262,8 @@ def select_blobs_sql(count: int) -> str:
 
 # -- investigation: headers in bulk, storage accounting --------------------------------
 
-SELECT_THREAD_ID_HEADERS_SQL: Final = """
-SELECT checkpoint_id, values_header FROM checkpoints
+SELECT_THREAD_ID_HEADERS_SQL: Final = f"""
+SELECT {META_COLUMNS}, values_header FROM checkpoints
 WHERE thread_id = ? ORDER BY checkpoint_id
 """
 

@@ -45,9 +45,10 @@ async def test_a_value_unchanged_across_a_thread_is_decoded_once(
         headers = await cp.value_headers("t")
         assert len(headers) == 100
         decoder = HeaderDecoder(cp.serde, cp.blob_fetch())
-        for checkpoint_id, header in headers:
+        assert [m.id for m, _ in headers] == [m.id async for m in cp.list("t")][::-1]
+        for meta, header in headers:
             values = await decoder.values(header)
-            stored = await cp.get("t", checkpoint_id)
+            stored = await cp.get("t", meta.id)
             assert stored is not None
             assert values == stored.values
         # order: once; n and log: once per checkpoint (each changes every step).

@@ -141,8 +141,7 @@ async def _timeloom_usage(store: LaidOutStore, states: ThreadStates) -> ThreadUs
     every = direct | {c for keys in chunks.values() for c in keys}
     sizes = await store.blob_sizes(list(every))
     seen: set[bytes] = set()
-    headers = await store.value_headers(states.thread_id)
-    header_size = {cid: len(h) for cid, h in headers}
+    header_size = {cid: len(h) for cid, h in (states.headers or {}).items()}
     for meta in states.metas:
         keys: dict[str, KeyBytes] = {}
         inline = 0

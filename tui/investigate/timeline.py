@@ -50,7 +50,9 @@ class ThreadStates:
         self.metas: list[CheckpointMeta] = sorted(metas, key=lambda m: m.id)
         """Every checkpoint of the thread, oldest first."""
         self.by_id = {m.id: m for m in self.metas}
-        self._headers = headers
+        self.headers = headers
+        """Each checkpoint's values header, where the store lays values out by
+        content (``None`` otherwise)."""
         self._tokens: dict[str, Mapping[str, Hashable] | None] = {}
         self._decoder: HeaderDecoder | None = None
         self.mode: Mode
@@ -71,12 +73,15 @@ class ThreadStates:
         Raises:
             NotFound: the thread has no checkpoint.
         """
-        metas = [m async for m in checkpointer.list(thread_id)]
-        if not metas:
-            raise NotFound(f"No thread {thread_id!r}")
         headers = None
         if isinstance(checkpointer, LaidOutStore):
-            headers = dict(await checkpointer.value_headers(thread_id))
+            rows = await checkpointer.value_headers(thread_id)
+            metas = [meta for meta, _ in rows]
+            headers = {meta.id: header for meta, header in rows}
+        else:
+            metas = [m async for m in checkpointer.list(thread_id)]
+        if not metas:
+            raise NotFound(f"No thread {thread_id!r}")
         return cls(checkpointer, thread_id, metas, headers)
 
     # -- shape -----------------------------------------------------------------------
@@ -131,11 +136,11 @@ class ThreadStates:
     def tokens(self, checkpoint_id: str) -> Mapping[str, Hashable] | None:
         """Each channel's content token (equal tokens: equal values), where the store
         has them; ``None`` otherwise. Reads nothing."""
-        if self._headers is None:
+        if self.headers is None:
             return None
         if checkpoint_id in self._tokens:
             return self._tokens[checkpoint_id]
-        header = self._headers.get(checkpoint_id)
+        header = self.headers.get(checkpoint_id)
         found: Mapping[str, Hashable] | None = None
         if header is not None:
             try:
