@@ -19,6 +19,7 @@ value                                      JSON
 a dict with non-string or ``$`` keys       ``{"$dict": [[1, "one"], ["$ref", "x"]]}``
 an Enum member                             ``{"$enum": "pkg.Color", "name": "RED", "value": 1}``
 a dataclass / pydantic model               ``{"$dataclass": "pkg.Point", "fields": {...}}`` / ``{"$model": ...}``
+a LangChain message (as the reader shows)  ``{"$message": "langchain_core.messages.human.HumanMessage", "fields": {"role": "user", "content": ...}}``
 an inert value (class not loaded)          ``{"$inert": "pkg.Point", "kind": ..., "code": ..., "raw": <base64>, "fields": ...}``
 =========================================  =============================================
 
@@ -26,7 +27,9 @@ Decoding never imports anything named in the text: Enum, dataclass and model cla
 are revived only from the ``classes`` the caller passes (the graph's state schema).
 An inert value is written back from its ``raw`` bytes; its ``fields`` are shown for
 reading, and editing them is refused (the class is not loaded, so nothing could
-re-encode them).
+re-encode them). A LangChain message read from a LangGraph database is the exception:
+its fields are the message (role, content, tool calls...), shown and edited as such;
+it is rebuilt from them, still inert (no class is imported).
 
 :func:`loads` reads the editor's text (a JSON syntax error says its line and
 column); :mod:`timeloom.tui.editcheck` checks the result against the state.
@@ -48,6 +51,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from timeloom.backends.inert import Inert
+from timeloom.backends.langgraph.decode import inert, is_message
 
 _US = 1_000_000
 _PLAIN_TAGS = frozenset(
@@ -75,6 +79,7 @@ _TAG_EXTRAS: Mapping[str, frozenset[str]] = {
     "$dataclass": frozenset({"fields"}),
     "$model": frozenset({"fields"}),
     "$inert": frozenset({"kind", "code", "raw", "fields"}),
+    "$message": frozenset({"fields"}),
 }
 
 
@@ -223,6 +228,8 @@ def _enc_timedelta(value: timedelta) -> dict[str, Any]:
 
 
 def _enc_inert(value: Inert) -> dict[str, Any]:
+    if is_message(value) and value.fields is not None:
+        return {"$message": value.type_name, "fields": encode(dict(value.fields))}
     return {
         "$inert": value.type_name,
         "kind": value.kind,
@@ -447,6 +454,18 @@ def _dec_inert(
     return Inert(_text(data["$inert"]), decoded, raw, kind, code)
 
 
+def _dec_message(
+    data: dict[str, Any], path: str, known: dict[str, type], problems: list[str]
+) -> Inert:
+    fields = _decode(data.get("fields"), _join(path, "fields"), known, problems)
+    if not isinstance(fields, dict) or "role" not in fields:
+        raise TypeError('fields must be an object with a "role"')
+    message = inert(_text(data["$message"]), fields, model=True)
+    if not is_message(message):
+        raise ValueError("not a LangChain message type")
+    return message
+
+
 def _known_class(name: Any, known: dict[str, type]) -> type:
     cls = known.get(_text(name))
     if cls is None:
@@ -482,6 +501,7 @@ _DECODERS: dict[
     "$dataclass": _dec_object,
     "$model": _dec_object,
     "$inert": _dec_inert,
+    "$message": _dec_message,
 }
 
 

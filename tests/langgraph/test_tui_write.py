@@ -68,13 +68,23 @@ async def test_fix_a_failed_run_edit_then_resume(
         assert not app.query_one("#readonly-badge").display
         await pilot.press("r")  # the node fails again: its error is shown
         assert await wait_until(
-            pilot, lambda: isinstance(app.screen, ErrorModal), seconds=LONG
+            pilot,
+            lambda: (
+                isinstance(app.screen, ErrorModal)
+                and bool(app.screen.query("#error-header"))
+            ),
+            seconds=LONG,
         )
         assert "respond" in str(app.screen.query_one("#error-header").render())
         await pilot.press("escape")
         await pilot.press("e")
         assert await wait_until(
-            pilot, lambda: isinstance(app.screen, EditorScreen), seconds=LONG
+            pilot,
+            lambda: (
+                isinstance(app.screen, EditorScreen)
+                and bool(app.screen.query(TextArea))
+            ),
+            seconds=LONG,
         )
         head = app.detail.checkpoint
         assert head is not None
@@ -143,7 +153,11 @@ async def test_branch_into_a_new_thread_then_resume_it(
         assert origin is not None
         await pilot.press("b")
         assert await wait_until(
-            pilot, lambda: isinstance(app.screen, BranchScreen), seconds=LONG
+            pilot,
+            lambda: (
+                isinstance(app.screen, BranchScreen) and bool(app.screen.query(Input))
+            ),
+            seconds=LONG,
         )
         assert app.screen.query_one("#branch-ancestry", Checkbox)  # offered
         app.screen.query_one("#branch-name", Input).value = "paused-1-b"

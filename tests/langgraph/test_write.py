@@ -262,3 +262,31 @@ async def test_without_a_graph_nothing_is_written_and_the_refusal_says_how(
     assert head is not None
     with pytest.raises(ActionRefused):
         await read_only.resume(head)
+
+
+async def test_messages_are_edited_as_messages(
+    writable: str, reader: LangGraphReader
+) -> None:
+    from timeloom.tui.editcheck import parse_edit
+    from timeloom.tui.jsonedit import dumps
+
+    runner = runner_for(reader, lgdb.chat_builder())
+    try:
+        head = await reader.get("chat-1")
+        assert head is not None
+        text = dumps(dict(head.values))
+        assert '"$message": "langchain_core.messages.human.HumanMessage"' in text
+        assert "$inert" not in text  # no opaque block for a message
+        unchanged = parse_edit(text, head.values)
+        assert unchanged.changed == ()  # read back byte for byte
+        edit = parse_edit(
+            text.replace('"content": "hi"', '"content": "HI"'), head.values
+        )
+        assert edit.changed == ("messages",)
+        await runner.edit(head, edit)
+    finally:
+        await runner.aclose()
+    with langgraph_saver(writable) as saver:
+        messages = lgdb.chat_graph(saver).get_state(cfg("chat-1")).values["messages"]
+    assert [m.content for m in messages][:1] == ["HI"]
+    assert len(messages) == len(head.values["messages"])
