@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -20,6 +21,7 @@ from timeloom.core import Checkpoint, CompiledGraph, PendingWrite
 from timeloom.tui import actions
 from timeloom.tui.actions import Answer, ResumeOutcome
 from timeloom.tui.demo.build import FORK, build_demo
+from timeloom.tui.editcheck import parse_edit
 from timeloom.tui.jsonedit import dumps
 from timeloom.tui.screens.branch import BranchRequest, BranchScreen
 from timeloom.tui.screens.diff import ConfirmDiffScreen, DiffScreen
@@ -245,6 +247,34 @@ async def test_edit_preview_then_save_writes_an_update(
     assert again is not None
     assert again.values["refund"]["amount"] == Decimal("150.00")
     assert again.source == "update"
+
+
+async def test_save_pressed_while_a_slow_check_runs_still_previews(
+    demo: tuple[MemoryCheckpointer, CompiledGraph], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ctrl+s right after typing starts a check that saves; the as-you-type check
+    due a moment later must not cancel it (on a loaded machine the save was lost:
+    the editor said "Valid" and no preview ever came)."""
+    from timeloom.tui.screens import editor as module
+
+    checkpointer, graph = demo
+    proposal = await written_by(checkpointer, "refund-2077", "propose_refund")
+
+    def slow_parse(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(2 * module._CHECK_DELAY)  # longer than the typing pause
+        return parse_edit(*args, **kwargs)
+
+    app = Host(lambda: EditorScreen(proposal, schema=graph.schema))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        monkeypatch.setattr(module, "parse_edit", slow_parse)
+        area = app.screen.query_one(TextArea)
+        area.load_text(area.text.replace('"194.50"', '"150.00"', 1))
+        await pilot.pause()  # the change is seen: an as-you-type check is due
+        await pilot.press("ctrl+s")
+        await pilot.pause(4 * module._CHECK_DELAY)
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDiffScreen)
 
 
 async def test_escape_cancels_the_editor(

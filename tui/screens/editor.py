@@ -296,6 +296,11 @@ class EditorScreen(Screen[EditRequest | None]):
 
     def action_save(self) -> None:
         """Check the text, then preview the diff and save."""
+        if self._timer is not None:
+            # The as-you-type check due for this text would cancel (exclusive
+            # worker) the check that saves: this one covers it.
+            self._timer.stop()
+            self._timer = None
         checked = self._checked
         if checked is not None and checked.text == self.query_one(TextArea).text:
             self._checked_text(dataclasses.replace(checked, then_save=True))
