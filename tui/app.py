@@ -87,6 +87,8 @@ from timeloom.tui.widgets.thread_list import ThreadList
 
 LOADING_NOTICE_DELAY: Final = 0.3
 """Seconds a checkpoint may take to load before the detail pane says it is loading."""
+NARROW_BELOW: Final = 110
+"""Terminal widths below which two panes are shown instead of three."""
 LIVE_WINDOW: Final = 10.0
 """Seconds a followed thread counts as running after its last new checkpoint."""
 
@@ -137,6 +139,7 @@ class TimeloomApp(LoaderApp):
             "filter",
             "Filter",
             key_display="/",
+            show=False,  # the filter field says "/ filter by id"
             tooltip="Filter threads by id prefix (enter: back to the list)",
         ),
         Binding(
@@ -155,7 +158,7 @@ class TimeloomApp(LoaderApp):
         Binding(
             "o",
             "jump_fork",
-            "Fork↔origin",
+            "Fork",
             tooltip="Jump into this checkpoint's fork, or back to this fork's origin",
         ),
         Binding(
@@ -297,6 +300,7 @@ class TimeloomApp(LoaderApp):
         with Horizontal(id="topbar"):
             yield Static("Timeloom", id="brand")
             yield Static(label(self.location), id="location")
+            yield Static("", id="selected-thread", markup=False)
             yield Static("", id="counts")
             yield Static("", id="mark-badge")
             yield Static(f"{STATUS_ICONS['running']} RUNNING", id="run-badge")
@@ -328,7 +332,24 @@ class TimeloomApp(LoaderApp):
             yield DetailPane(id="detail")
         yield Footer()
 
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.width)
+
+    def _fit(self, width: int) -> None:
+        """Two panes instead of three on a narrow terminal, and a footer that keeps
+        every key (ctrl+p still opens the palette; the help lists it)."""
+        narrow = width < NARROW_BELOW
+        self.set_class(narrow, "-narrow")
+        self.query_one(Footer).show_command_palette = not narrow
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        pane = self.query_one("#threads-pane")
+        self.set_class(
+            event.widget is pane or pane in event.widget.ancestors, "-in-threads"
+        )
+
     def on_mount(self) -> None:
+        self._fit(self.size.width)
         theme = load_settings().get("theme")
         if isinstance(theme, str) and theme in self.available_themes:
             self.theme = theme
@@ -624,6 +645,9 @@ class TimeloomApp(LoaderApp):
             self.workers.cancel_group(self, "follow")
 
     def watch_selected_thread(self, thread_id: str | None) -> None:
+        # Whole, whatever the panes' widths: ids that differ in the middle stay
+        # told apart.
+        self.query_one("#selected-thread", Static).update(safe(thread_id or ""))
         if self.following:
             self._follow(thread_id)
 

@@ -32,7 +32,12 @@ from timeloom.core.checkpoint import Checkpoint, ThreadInfo
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import TimeloomError
 from timeloom.tui.safetext import SafeStream, json_text, safe
-from timeloom.tui.widgets.formatting import STATUS_NAMES, status_icon, status_name
+from timeloom.tui.widgets.formatting import (
+    STATUS_NAMES,
+    chat_message,
+    status_icon,
+    status_name,
+)
 
 if TYPE_CHECKING:
     from timeloom.tui.diffing import Change, StateDiff
@@ -542,9 +547,28 @@ def _print_checkpoint(
             lines.append(
                 f"  pending   {w.kind} from {safe(w.node)}: {safe(preview(w.value, 80))}"
             )
+    chats = {key: _chat(value) for key, value in checkpoint.values.items()}
+    plain = {k: v for k, v in checkpoint.values.items() if chats[k] is None}
     lines.append("  values")
-    lines.extend(f"    {line}" for line in dumps(checkpoint.values).splitlines())
+    lines.extend(f"    {line}" for line in dumps(plain).splitlines())
+    for key, chat in chats.items():
+        if chat is not None:  # a conversation reads as one: a line per message
+            lines.append(f"  {safe(key)} ({len(chat)})")
+            for role, text in chat:
+                first, *more = text.splitlines() or [""]
+                lines.append(f"    {safe(role)}: {safe(first)}")
+                lines.extend(f"    {' ' * len(role)}  {safe(line)}" for line in more)
     write.write("\n".join(lines) + "\n")
+
+
+def _chat(value: Any) -> list[tuple[str, str]] | None:
+    """The messages of a list that holds only chat messages, else ``None``."""
+    if not isinstance(value, list) or not value:
+        return None
+    messages = [chat_message(item) for item in value]
+    if any(m is None for m in messages):
+        return None
+    return [m for m in messages if m is not None]
 
 
 def _print_diff(

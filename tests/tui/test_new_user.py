@@ -25,6 +25,7 @@ from tests.tui.test_wiring import (
     wait_for_workers,
     written_by,
 )
+from timeloom.backends.langgraph.decode import inert
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.core import END, START, Checkpoint, StateGraph
 from timeloom.tui import actions
@@ -33,7 +34,14 @@ from timeloom.tui.messages import CheckpointCommitted
 from timeloom.tui.screens.confirm import ConfirmScreen
 from timeloom.tui.screens.diff import ConfirmDiffScreen
 from timeloom.tui.screens.editor import EditorScreen
-from timeloom.tui.widgets.formatting import IDLE_ICON, STATUS_ICONS, ascii_mode
+from timeloom.tui.widgets.formatting import (
+    IDLE_ICON,
+    STATUS_ICONS,
+    ascii_mode,
+    chat_message,
+    summarize,
+)
+from timeloom.tui.widgets.value_tree import ValueTree
 
 __all__ = ["demo"]  # the fixture, shared with the wiring tests
 
@@ -286,3 +294,109 @@ async def test_the_theme_is_kept_for_the_next_run(
     async with again.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert again.theme == "nord"
+
+
+# -- layout and reading ----------------------------------------------------------------
+
+
+def _shown(app: TimeloomApp, selector: str) -> bool:
+    return app.query_one(selector).display and app.query_one(selector).region.width > 0
+
+
+async def test_80_columns_show_two_panes_and_every_key(demo: Demo) -> None:
+    checkpointer, graph = demo
+    app = TimeloomApp(checkpointer, graph=graph)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_workers(pilot)
+        assert _shown(app, "#threads-pane")
+        assert _shown(app, "#tree-pane")
+        assert not _shown(app, "DetailPane")
+        await pilot.press("enter")  # into the thread's tree
+        await wait_for_workers(pilot)
+        assert not _shown(app, "#threads-pane")
+        assert _shown(app, "#tree-pane")
+        assert _shown(app, "DetailPane")
+        assert app.query_one("DetailPane").region.width >= 38
+        footer = " ".join(
+            str(key.render()) for key in app.query("FooterKey") if key.region.width
+        )
+        for key in ("Help", "Edit", "Branch", "Resume"):
+            assert key in footer
+        await pilot.press("escape")  # back to the list
+        await pilot.pause()
+        assert _shown(app, "#threads-pane")
+
+
+async def test_wide_terminals_show_ids_whole_and_the_selected_one_always(
+    demo: Demo,
+) -> None:
+    checkpointer, graph = demo
+    for thread_id in ("refund-3150-partial-0150-b", "refund-3150-partial-0c-b"):
+        info = await checkpointer.get_thread("refund-3150")
+        assert info is not None
+        head = await checkpointer.get("refund-3150")
+        assert head is not None
+        await actions.branch(checkpointer, graph, head, thread_id)
+    app = TimeloomApp(checkpointer, graph=graph, close_on_exit=False)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for_workers(pilot)
+        rows = [
+            app.thread_list.render_line(y).text for y in range(app.thread_list.total)
+        ]
+        assert any("refund-3150-partial-0150-b" in row for row in rows)
+        assert any("refund-3150-partial-0c-b" in row for row in rows)
+        assert all("…" not in row for row in rows)
+    app = TimeloomApp(checkpointer, graph=graph)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_workers(pilot)
+        app.open_thread("refund-3150-partial-0150-b")
+        await wait_for_workers(pilot)
+        top = str(app.query_one("#selected-thread", Static).render())
+        assert top == "refund-3150-partial-0150-b"
+
+
+async def test_chat_messages_read_as_a_chat(demo: Demo) -> None:
+    checkpointer, graph = demo
+    info = await checkpointer.get_thread("refund-1042")
+    assert info is not None
+    app = TimeloomApp(checkpointer, graph=graph)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_workers(pilot)
+        await go(pilot, "refund-1042", info.head_id)
+        state = app.query_one("#state-tree", ValueTree)
+        messages = next(n for n in state.root.children if str(n.label) == "messages")
+        messages.expand()
+        await pilot.pause()
+        first = messages.children[0]
+        text = state.render_label(first, state.rich_style, state.rich_style).plain
+        assert text.endswith(
+            "0  user: Hi, I'd like a refund for order 1042, the grinder is too lou…"
+        )
+
+
+def test_chat_message_reads_dicts_and_langchain_messages() -> None:
+    assert chat_message({"role": "user", "content": "hi"}) == ("user", "hi")
+    assert chat_message(
+        {"type": "ai", "content": [{"type": "text", "text": "ok"}]}
+    ) == (
+        "assistant",
+        "ok",
+    )
+    message = inert(
+        "langchain_core.messages.human.HumanMessage", {"content": "yo", "type": "human"}
+    )
+    assert chat_message(message) == ("user", "yo")
+    assert chat_message({"role": "user"}) is None  # no content: not a message
+    assert chat_message({"a": 1, "content": "x"}) is None  # no role
+    assert summarize({"role": "tool", "content": "line 1\nline 2"}) == (
+        "string",
+        "tool: line 1↵line 2",
+    )
+
+
+def test_show_prints_a_conversation_as_lines(demo: Demo) -> None:
+    checkpointer, _ = demo
+    code, out, _ = run(["show", "memory:", "refund-1042"], checkpointer)
+    assert code == 0
+    assert "\n  messages (7)\n    user: Hi, I'd like a refund for order 1042" in out
+    assert '"messages"' not in out  # not also as a JSON block

@@ -201,6 +201,45 @@ def type_label(value: Any) -> str | None:
     return None
 
 
+_CHAT_ROLES: Final = {"human": "user", "ai": "assistant"}
+"""LangChain's message types, named as chat roles."""
+
+
+def chat_message(value: Any) -> tuple[str, str] | None:
+    """``(role, text)`` when ``value`` reads as a chat message, else ``None``.
+
+    A chat message is a mapping (or an object's fields: a LangChain message, revived
+    or inert) with a ``content`` and a ``role`` (or LangChain's ``type``: ``human``
+    reads as ``user``, ``ai`` as ``assistant``). Content made of parts (``[{"type":
+    "text", "text": ...}]``) gives the text of its parts. The one reading of chat
+    messages for the State tree, ``show`` and the LangGraph views.
+    """
+    if isinstance(value, Mapping):
+        fields: Mapping[Any, Any] = value
+    elif is_inert(value):
+        fields = value.fields
+    elif hasattr(value, "content") and hasattr(value, "type"):
+        fields = {"content": value.content, "type": value.type}
+    else:
+        return None
+    kind = fields.get("type")
+    role = fields.get("role") or (
+        _CHAT_ROLES.get(kind, kind) if isinstance(kind, str) else None
+    )
+    if "content" not in fields or not isinstance(role, str) or not role:
+        return None
+    content = fields["content"]
+    if isinstance(content, list):
+        parts = [
+            str(part.get("text", "")) if isinstance(part, Mapping) else str(part)
+            for part in content
+        ]
+        content = " ".join(p for p in parts if p)
+    elif content is None:
+        content = ""
+    return role, content if isinstance(content, str) else repr(content)
+
+
 def summarize(value: Any) -> tuple[Kind, str]:
     """A one-line summary of ``value`` and its kind.
 
@@ -210,6 +249,12 @@ def summarize(value: Any) -> tuple[Kind, str]:
     if is_inert(value) and getattr(value, "kind", None) == "enum":
         # An Enum member of a class this process may not import: Color.RED.
         return "type", f"{type_label(value)}.{value.fields.get('name')}"
+    chat = chat_message(value)
+    if chat is not None:  # a chat reads as one: who, and how it starts
+        role, text = chat
+        flat = text if ASCII else text.replace("\n", "↵")
+        start = flat if len(flat) <= FOLD_AT else flat[:FOLD_AT] + "…"
+        return "string", f"{role}: {start or '(empty)'}"
     members = children_of(value)
     if members is not None:
         count = len(members)

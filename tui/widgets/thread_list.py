@@ -169,6 +169,9 @@ class ThreadList(ScrollView, can_focus=True):
             (f"{FORK_MARK} " if info.forked_from else "", fork),
         )
         room = max(width - right.cell_len - prefix.cell_len - 1, 3)
+        if room < len(info.thread_id):  # the id matters more than the time
+            right = Text(f"{info.checkpoint_count:>5,}", muted)
+            room = max(width - right.cell_len - prefix.cell_len - 1, 3)
         left = Text.assemble(prefix, middle_ellipsis(safe(info.thread_id), room))
         line = Text.assemble(
             left, " " * (width - left.cell_len - right.cell_len), right
