@@ -8,11 +8,12 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypedDict
 
 import pytest
-from textual.widgets import Static, TextArea
+from textual.widgets import OptionList, Static, TextArea
 
 from tests.tui.conftest import SIZE, wait_until
 from tests.tui.test_scripting import run, run_json
@@ -31,9 +32,11 @@ from timeloom.core import END, START, Checkpoint, StateGraph
 from timeloom.tui import actions
 from timeloom.tui.app import LIVE_WINDOW, TimeloomApp
 from timeloom.tui.messages import CheckpointCommitted
+from timeloom.tui.screens.change import ChangeScreen
 from timeloom.tui.screens.confirm import ConfirmScreen
-from timeloom.tui.screens.diff import ConfirmDiffScreen
+from timeloom.tui.screens.diff import ConfirmDiffScreen, DiffScreen
 from timeloom.tui.screens.editor import EditorScreen
+from timeloom.tui.widgets.diff_view import DiffView
 from timeloom.tui.widgets.formatting import (
     IDLE_ICON,
     STATUS_ICONS,
@@ -400,3 +403,51 @@ def test_show_prints_a_conversation_as_lines(demo: Demo) -> None:
     assert code == 0
     assert "\n  messages (7)\n    user: Hi, I'd like a refund for order 1042" in out
     assert '"messages"' not in out  # not also as a JSON block
+
+
+def _checkpoint(step: int, values: dict[str, object]) -> Checkpoint:
+    return Checkpoint(
+        id=f"cp-{step}",
+        thread_id="t",
+        parent_id=None,
+        parent_thread_id=None,
+        step=step,
+        source="loop",
+        created_at=datetime(2026, 11, 2, tzinfo=UTC),
+        values=values,
+        next=(),
+    )
+
+
+async def test_diffs_use_the_width_and_enter_shows_a_change_whole() -> None:
+    old_note = "The customer says the parcel never came. " * 3
+    new_note = "The customer says the parcel came broken. " * 3
+    story = "\n".join(f"line {i}" for i in range(60))
+    base = _checkpoint(1, {"note": old_note, "story": story, "n": 1})
+    new = _checkpoint(2, {"note": new_note, "story": story + "\nthe end", "n": 2})
+    app = TimeloomApp(MemoryCheckpointer())
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for_workers(pilot)
+        await app.push_screen(DiffScreen(new, base))
+        await pilot.pause()
+        view = app.screen.query_one(DiffView)
+        assert await wait_until(pilot, lambda: len(view.entries) == 3)
+        options = view.query_one(OptionList)
+        row = next(
+            str(options.get_option_at_index(i).prompt)
+            for i in range(options.option_count)
+            if "note" in str(options.get_option_at_index(i).prompt)
+        )
+        assert old_note[:65] in row  # more than the old 60 characters
+        assert new_note[:65] in row
+        options.focus()
+        options.highlighted = [c.path_text for c in view.entries].index("story")
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, ChangeScreen))
+        lines = str(app.screen.query_one("#change-lines", Static).render())
+        assert "+the end" in lines
+        after = str(app.screen.query_one("#change-new", Static).render())
+        assert after.endswith("line 59\nthe end")
+        assert "line 0\n" in after  # the whole value, not a preview
+        await pilot.press("escape")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, DiffScreen))

@@ -26,6 +26,7 @@ from timeloom.tui.diffing import (
     preview,
 )
 from timeloom.tui.safetext import safe
+from timeloom.tui.screens.change import ChangeScreen
 from timeloom.tui.widgets.labels import label
 
 _SIGNS: dict[str, str] = {
@@ -41,7 +42,10 @@ _FIRST_BATCH = 60
 """Changes shown at once; the rest are added a batch per refresh."""
 _BATCH = 40
 _MAX_TEXT_LINES = 40
-"""A line diff longer than this is cut, with a note of how many lines remain."""
+"""A line diff longer than this is cut, with a note of how many lines remain
+(enter shows it whole)."""
+PREVIEW_MIN = 30
+"""Characters of a value shown at least, however narrow the view."""
 
 
 class DiffView(Vertical, can_focus=False):
@@ -54,7 +58,7 @@ class DiffView(Vertical, can_focus=False):
     | :- | :- |
     | u | Show or hide the unchanged keys. |
     | up / down | Move between changes. |
-    | enter | Post :class:`DiffView.ChangeSelected` for the change. |
+    | enter | The whole change: old and new value, a long string's line diff. |
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -157,9 +161,9 @@ class DiffView(Vertical, can_focus=False):
     def _selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         if 0 <= event.option_index < len(self._entries):
-            self.post_message(
-                self.ChangeSelected(self, self._entries[event.option_index])
-            )
+            change = self._entries[event.option_index]
+            self.post_message(self.ChangeSelected(self, change))
+            self.app.push_screen(ChangeScreen(change))
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
@@ -169,6 +173,10 @@ class DiffView(Vertical, can_focus=False):
             self.query_one(OptionList).loading = False
             error = event.worker.error
             self._summary(label(f"The diff failed: {type(error).__name__}: {error}"))
+
+    def on_resize(self) -> None:
+        if self.diff is not None:  # the values' previews use the width
+            self._render_diff()
 
     def action_toggle_unchanged(self) -> None:
         """Show or hide the unchanged keys."""
@@ -264,6 +272,9 @@ class DiffView(Vertical, can_focus=False):
             "reordered": "changed",
             "unchanged": "muted",
         }[kind]
+        # Both values of a change share the row; what the path leaves is theirs.
+        room = max(self.size.width - len(change.path_text) - 12, 2 * PREVIEW_MIN)
+        limit = room // 2 if kind == "changed" else room
         text = Text()
         text.append(f"{_SIGNS[kind]} ", style=self._style(tone))
         text.append(
@@ -275,21 +286,21 @@ class DiffView(Vertical, can_focus=False):
             text.append("text changed", style=self._style("muted"))
             self._append_lines(text, change.lines)
         elif kind == "changed":
-            text.append(safe(preview(change.old)), style=self._style("removed"))
+            text.append(safe(preview(change.old, limit)), style=self._style("removed"))
             text.append(" → ", style=self._style("muted"))
-            text.append(safe(preview(change.new)), style=self._style("added"))
+            text.append(safe(preview(change.new, limit)), style=self._style("added"))
         elif kind == "reordered":
             text.append("items reordered", style=self._style("changed"))
         elif kind == "unchanged":
-            text.append(safe(preview(change.new)), style=self._style("muted"))
+            text.append(safe(preview(change.new, limit)), style=self._style("muted"))
         elif change.has_new:
             label = "item added" if kind == "item_added" else "added"
             text.append(f"{label}  ", style=self._style("muted"))
-            text.append(safe(preview(change.new)), style=self._style("added"))
+            text.append(safe(preview(change.new, limit)), style=self._style("added"))
         else:
             label = "item removed" if kind == "item_removed" else "removed"
             text.append(f"{label}  ", style=self._style("muted"))
-            text.append(safe(preview(change.old)), style=self._style("removed"))
+            text.append(safe(preview(change.old, limit)), style=self._style("removed"))
         return text
 
     def _append_lines(self, text: Text, lines: tuple[str, ...]) -> None:
