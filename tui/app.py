@@ -470,6 +470,20 @@ class TimeloomApp(LoaderApp):
     @while_running
     def _threads_counted(self, message: ThreadsCounted) -> None:
         self._show_threads(message.total, keep=message.selected)
+        if message.total == 0 and self.selected_thread is not None:
+            self._close_thread("No thread matches the filter.")
+
+    def _close_thread(self, notice: str) -> None:
+        """Show no thread: what is on screen would not match what the list says."""
+        self.selected_thread = None
+        self.thread_info = None
+        self.selected_meta = None
+        self.checkpoint_tree.show_thread(None, None)
+        pane = self.query_one("#tree-pane")
+        pane.border_title = "Checkpoints"
+        pane.border_subtitle = ""
+        self.detail.show_nothing(notice)
+        self.refresh_bindings()
 
     def _show_threads(self, total: int, keep: str | None = None) -> None:
         """Restart the threads list at ``total`` rows (pages load as they show)."""
@@ -629,10 +643,22 @@ class TimeloomApp(LoaderApp):
         self.status_filter = value if value in THREAD_STATUSES else None
 
     def watch_search(self) -> None:
-        self.refresh_threads()
+        self.refresh_threads(select=self._still_matching())
 
     def watch_status_filter(self) -> None:
-        self.refresh_threads()
+        self.refresh_threads(select=self._still_matching())
+
+    def _still_matching(self) -> str | None:
+        """The open thread, if the filter keeps it: the cursor stays on it (and
+        does not jump to whatever thread now has its row)."""
+        info = self.thread_info
+        if info is None:
+            return None
+        if self.search and not info.thread_id.startswith(self.search):
+            return None
+        if self.status_filter is not None and info.status != self.status_filter:
+            return None
+        return info.thread_id
 
     def watch_following(self, following: bool) -> None:
         self.set_class(following, "-following")
@@ -776,7 +802,7 @@ class TimeloomApp(LoaderApp):
     def action_escape(self) -> None:
         """Leave the filter (clearing it) or go back to the threads list."""
         field = self.query_one("#thread-filter", Input)
-        if field.has_focus and field.value:
+        if field.value:  # from the field or the list, as the help says
             field.value = ""
         self.thread_list.focus()
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TypedDict
 
 import pytest
-from textual.widgets import OptionList, Static, TextArea
+from textual.widgets import Input, OptionList, Static, TextArea
 
 from tests.tui.conftest import SIZE, wait_until
 from tests.tui.test_scripting import run, run_json
@@ -451,3 +451,73 @@ async def test_diffs_use_the_width_and_enter_shows_a_change_whole() -> None:
         assert "line 0\n" in after  # the whole value, not a preview
         await pilot.press("escape")
         assert await wait_until(pilot, lambda: isinstance(app.screen, DiffScreen))
+
+
+# -- small things ----------------------------------------------------------------------
+
+
+async def test_help_lines_wrap_under_their_description(demo: Demo) -> None:
+    checkpointer, graph = demo
+    app = TimeloomApp(checkpointer, graph=graph)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_workers(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        help_text = app.screen.query_one("#help-text", Static)
+        lines = help_text.render_lines(help_text.region.reset_offset)
+        shown = [strip.text.rstrip() for strip in lines if strip.text.strip()]
+        assert len(shown) > 20
+        titles = {title for title, _ in app.help_sections()}
+        titles.add("Every action is also in the command palette (ctrl+p).")
+        for line in shown:  # only titles start at column 0; keys at 2, wraps deeper
+            assert line.startswith("  ") or line in titles, line
+        assert all(len(line) <= help_text.region.width for line in shown)
+        continued = [line for line in shown if line.startswith("    ") and line.strip()]
+        assert continued  # some descriptions did wrap, and stayed indented
+
+
+async def test_metadata_reads_as_json(demo: Demo) -> None:
+    checkpointer, graph = demo
+    info = await checkpointer.get_thread("refund-1042")
+    assert info is not None
+    app = TimeloomApp(checkpointer, graph=graph)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_workers(pilot)
+        await go(pilot, "refund-1042", info.head_id)
+        await pilot.press("3")
+        await pilot.pause()
+        body = str(app.query_one("#meta-body", Static).render())
+        assert 'user: "demo"' in body
+        assert "'demo'" not in body
+
+
+async def test_filters_keep_the_open_thread_and_show_nothing_stale(
+    demo: Demo,
+) -> None:
+    checkpointer, graph = demo
+    app = TimeloomApp(checkpointer, graph=graph)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_workers(pilot)
+        app.open_thread("refund-2077")
+        app.thread_list.cursor = app.thread_list.index_of("refund-2077") or 0
+        await wait_for_workers(pilot)
+        # Typing a filter that still matches, then clearing it with escape from
+        # the list: the open thread stays the open one.
+        await pilot.press("slash", "r", "e", "f", "enter")
+        await wait_for_workers(pilot)
+        assert app.selected_thread == "refund-2077"
+        await pilot.press("escape")
+        await wait_for_workers(pilot)
+        assert app.query_one("#thread-filter", Input).value == ""
+        assert app.search == ""
+        assert app.selected_thread == "refund-2077"
+        info = app.thread_list.info_at(app.thread_list.cursor)
+        assert info is not None
+        assert info.thread_id == "refund-2077"
+        # A status with no thread: nothing of the previous thread stays on screen.
+        await pilot.press("slash", "z", "z", "z")
+        await wait_for_workers(pilot)
+        assert app.thread_list.total == 0
+        assert app.selected_thread is None
+        assert app.checkpoint_tree.row_count == 0
+        assert app.detail.checkpoint is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -11,6 +12,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
+
+TEXT_WIDTH = 64
+"""Columns for a key and its description inside the dialog (72 wide)."""
 
 
 class HelpScreen(ModalScreen[None]):
@@ -40,7 +44,10 @@ class HelpScreen(ModalScreen[None]):
             lines.append(f"[b $accent]{escape(title)}[/]")
             width = max((len(k) for k, _ in keys), default=0) + 2
             for key, text in keys:
-                lines.append(f"  [b]{escape(key.ljust(width))}[/b]{escape(text)}")
+                # Wrapped lines stay under the description, not at column 0.
+                first, *more = textwrap.wrap(text, max(TEXT_WIDTH - width, 20)) or [""]
+                lines.append(f"  [b]{escape(key.ljust(width))}[/b]{escape(first)}")
+                lines.extend(f"  {' ' * width}{escape(line)}" for line in more)
             lines.append("")
         lines.append(
             "[$text-muted]Every action is also in the command palette (ctrl+p).[/]"

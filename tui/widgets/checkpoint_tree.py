@@ -197,7 +197,10 @@ class CheckpointTree(ScrollView, can_focus=True):
         if meta.source in ("update", "fork") and node_label(meta) != meta.source:
             left.append(f" ({safe(meta.source)})", style("checkpoint-tree--source"))
         if is_head:
-            left.append(" HEAD", style("checkpoint-tree--head"))
+            # The space goes with the label's text: an SVG viewer that drops a
+            # span's leading space drew "notifyHEAD".
+            left.append(" ")
+            left.append("HEAD", style("checkpoint-tree--head"))
         if meta.id == self.marked_id:
             left.append(f" {MARKED} marked", style("checkpoint-tree--head"))
         if meta.id in self.matches:

@@ -16,6 +16,7 @@ from textual.content import Content
 from textual.widgets import Static, TabbedContent, TabPane
 
 from timeloom.core.checkpoint import Checkpoint, CheckpointMeta, PendingWrite
+from timeloom.tui.safetext import json_text
 from timeloom.tui.widgets.checkpoint_tree import node_label
 from timeloom.tui.widgets.formatting import (
     FORK_MARK,
@@ -23,6 +24,7 @@ from timeloom.tui.widgets.formatting import (
     format_size,
     format_timestamp,
     glyph,
+    to_plain,
 )
 from timeloom.tui.widgets.labels import markup, markup_lines
 from timeloom.tui.widgets.value_tree import ValueTree
@@ -272,5 +274,7 @@ def _metadata(
     lines.append("")
     lines.append("[b]metadata[/b]" + ("" if metadata else "  [$text-muted](empty)[/]"))
     for key, value in metadata.items():
-        lines.append(f"  {markup(str(key))}: {markup(repr(value))}")
+        # JSON, as the State tab and the editor write values (not Python's repr).
+        shown = json_text(to_plain(value), indent=None)
+        lines.append(f"  {markup(str(key))}: {markup(shown)}")
     return "\n".join(lines)
