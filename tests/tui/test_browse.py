@@ -178,7 +178,7 @@ async def test_tabs_show_writes_errors_and_metadata(
         body = _static_text(app, "#meta-body")
         assert head.id in body
         assert str(head.parent_id) in body
-        assert "user: 'ana'" in body
+        assert 'user: "ana"' in body
 
         await pilot.press("p")  # jump to the parent
         await wait_for_workers(pilot)

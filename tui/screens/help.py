@@ -45,7 +45,9 @@ class HelpScreen(ModalScreen[None]):
             width = max((len(k) for k, _ in keys), default=0) + 2
             for key, text in keys:
                 # Wrapped lines stay under the description, not at column 0.
-                first, *more = textwrap.wrap(text, max(TEXT_WIDTH - width, 20)) or [""]
+                first, *more = textwrap.wrap(
+                    text, max(TEXT_WIDTH - width, 20), break_on_hyphens=False
+                ) or [""]
                 lines.append(f"  [b]{escape(key.ljust(width))}[/b]{escape(first)}")
                 lines.extend(f"  {' ' * width}{escape(line)}" for line in more)
             lines.append("")
