@@ -23,6 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from timeloom.core.checkpoint import CheckpointMeta
+from timeloom.core.constants import START
 from timeloom.tui.safetext import safe
 from timeloom.tui.widgets.formatting import (
     FORK_MARK,
@@ -40,8 +41,9 @@ MORE_MARGIN = 100
 
 
 def node_label(meta: CheckpointMeta) -> str:
-    """What a checkpoint's row calls it: the nodes that wrote it, or its source."""
-    nodes = [n for n in meta.nodes if not n.startswith("__")]
+    """What a checkpoint's row calls it: the nodes that wrote it (``__start__`` for
+    the step that applied a run's input, as LangGraph names it), or its source."""
+    nodes = [n for n in meta.nodes if not n.startswith("__") or n == START]
     return ", ".join(nodes) if nodes else meta.source
 
 
