@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn, cast
@@ -42,6 +42,14 @@ from timeloom.core.errors import ConflictError, SerializationError
 BLOB_BATCH = 500  # bound the number of bound parameters per query
 
 
+def _blob_rows(rows: Iterable[Any]) -> Iterator[tuple[bytes, bytes]]:
+    """Blob rows as ``(key, data)``; a row another program left holding text or a
+    number is skipped, so its blob reads as missing (its value as unreadable)."""
+    for key, data in rows:
+        if isinstance(key, bytes) and isinstance(data, bytes):
+            yield key, data
+
+
 def blob_fetcher(db: aiosqlite.Connection) -> Fetch:
     """Fetch blobs by key, in batches (the layout's ``fetch``)."""
 
@@ -51,7 +59,7 @@ def blob_fetcher(db: aiosqlite.Connection) -> Fetch:
         for i in range(0, len(wanted), BLOB_BATCH):
             batch = wanted[i : i + BLOB_BATCH]
             rows = await db.execute_fetchall(sql.select_blobs_sql(len(batch)), batch)
-            found.update((bytes(k), bytes(d)) for k, d in rows)
+            found.update(_blob_rows(rows))
         return found
 
     return fetch
@@ -75,7 +83,7 @@ def read_values_sync(
         for i in range(0, len(wanted), BLOB_BATCH):
             batch = wanted[i : i + BLOB_BATCH]
             rows = conn.execute(sql.select_blobs_sql(len(batch)), batch).fetchall()
-            found.update((bytes(k), bytes(d)) for k, d in rows)
+            found.update(_blob_rows(rows))
         return found
 
     first = cache.resolve(read.keys, fetch)

@@ -478,7 +478,7 @@ def _error(tag: str | None, data: bytes, exc: BaseException) -> Inert:
     )
 
 
-def decode_typed(tag: str | None, data: bytes | None) -> Any:
+def decode_typed(tag: str | None, data: Any) -> Any:
     """Decode one stored value from its type tag and bytes, never raising.
 
     Args:
@@ -488,7 +488,7 @@ def decode_typed(tag: str | None, data: bytes | None) -> Any:
     Returns:
         The value; an :class:`Inert` for pickle, encrypted, unknown or broken blobs.
     """
-    raw = bytes(data) if data is not None else b""
+    raw = stored_bytes(data)  # (bytes(n) of a number would allocate n bytes)
     if tag in (None, "null", "empty") and not raw:
         return None
     try:

@@ -189,6 +189,8 @@ class LangGraphSqlite(LangGraphReader):
     @staticmethod
     async def _connect(uri: str) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(uri, uri=True)
+        # sqlite3 takes any callable; aiosqlite types the attribute as a class.
+        conn.row_factory = typed_row  # type: ignore[assignment]
         try:
             # The first read is where a WAL database without a -shm fails.
             await (await conn.execute("SELECT count(*) FROM sqlite_master")).fetchall()
@@ -581,12 +583,52 @@ def _json_clause(
     return f"json_extract(CAST({column} AS TEXT), '$.{key}') = ?", [value]
 
 
+_TEXT_COLUMNS: Final = frozenset(
+    {
+        "thread_id",
+        "checkpoint_ns",
+        "checkpoint_id",
+        "parent_checkpoint_id",
+        "type",
+        "task_id",
+        "task_path",
+        "channel",
+        "head",
+        "first",
+        "name",
+    }
+)
+
+
+def typed_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row with its id and name columns as text and ``idx`` as an integer.
+
+    SQLite stores whatever another program put in a column: an id stored as a
+    number or as bytes would otherwise break every comparison and sort of the
+    reader. Blob columns are left as they are (decoding copes with anything).
+    """
+    out = list(row)
+    for i, (name, *_) in enumerate(cursor.description):
+        value = out[i]
+        if value is None or isinstance(value, str):
+            continue
+        if name in _TEXT_COLUMNS:
+            out[i] = (
+                value.decode("utf-8", "replace")
+                if isinstance(value, bytes)
+                else str(value)
+            )
+        elif name == "idx" and type(value) is not int:
+            out[i] = 0
+    return tuple(out)
+
+
 def _metadata(blob: Any) -> dict[str, Any]:
     if blob is None:
         return {}
     try:
         # Decoding to str first spares json.loads its encoding detection.
-        text = blob if isinstance(blob, str) else bytes(blob).decode("utf-8")
+        text = blob if isinstance(blob, str) else stored_bytes(blob).decode("utf-8")
         value = decode_json_text(text)
     except (ValueError, UnicodeDecodeError) as exc:
         return {
