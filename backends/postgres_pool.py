@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import json
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -18,7 +19,9 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from timeloom.backends import postgres_sql as q
 from timeloom.backends.dsn import mask_dsn, scrub
+from timeloom.core.checkpointer import ChangeWaiter
 from timeloom.core.errors import (
     ReadOnlyError,
     SchemaError,
@@ -112,6 +115,24 @@ class Pools:
             # read-only, whatever the code above the pool does.
             settings["default_transaction_read_only"] = "on"
         return {"server_settings": settings}
+
+    async def listen(self, callback: Any) -> asyncpg.Connection | None:
+        """Open a connection that LISTENs for commits; None while that fails."""
+        try:
+            settings = self.session_settings()
+            # Commits notify only while a connection with this name exists.
+            settings["server_settings"]["application_name"] = q.WATCHER_APPLICATION_NAME
+            conn: asyncpg.Connection = await asyncpg.connect(
+                self.dsn, timeout=self.connect_timeout, **settings
+            )
+        except LISTEN_ERRORS:
+            return None
+        try:
+            await conn.add_listener(q.NOTIFY_CHANNEL, callback)
+        except LISTEN_ERRORS:
+            conn.terminate()
+            return None
+        return conn
 
     async def _create_pool(self) -> asyncpg.Pool:
         pool = await asyncpg.create_pool(
@@ -284,3 +305,53 @@ def _terminate_in(
 
     with suppress(Exception):
         loop.run_until_complete(terminate())
+
+
+_RESCAN_S = 5.0  # live follow: look again even without a NOTIFY (missed, or lost)
+
+
+class NotifyWaiter(ChangeWaiter):
+    """Wakes a watch on the NOTIFY of a commit (of its thread, or of any)."""
+
+    def __init__(
+        self, pools: Pools, thread_id: str | None, poll_interval: float
+    ) -> None:
+        super().__init__(poll_interval)
+        self._pools = pools
+        self._thread_id = thread_id
+        self._wake = asyncio.Event()
+        self._listener: asyncpg.Connection | None = None
+
+    def _on_notify(self, _c: object, _pid: int, _channel: str, payload: str) -> None:
+        if self._thread_id is None or _payload_thread(payload) in (
+            self._thread_id,
+            None,
+        ):
+            self._wake.set()
+
+    async def arm(self) -> None:
+        if self._listener is None or self._listener.is_closed():
+            self._listener = await self._pools.listen(self._on_notify)
+        self._wake.clear()
+
+    async def wait(self) -> None:
+        timeout = _RESCAN_S if self._listener is not None else self.poll_interval
+        # Not asyncio.wait_for: on 3.11 it can swallow a cancellation that arrives
+        # as the event is set, and the follower never ends.
+        with suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()
+
+    async def aclose(self) -> None:
+        if self._listener is not None:
+            with suppress(Exception):
+                async with asyncio.timeout(2):
+                    await self._listener.close()
+
+
+def _payload_thread(payload: str) -> str | None:
+    try:
+        thread = json.loads(payload).get("thread_id")
+    except (ValueError, AttributeError):
+        return None
+    return thread if isinstance(thread, str) else None

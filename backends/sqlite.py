@@ -11,24 +11,22 @@ import builtins
 import json
 import os
 import sqlite3
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 import aiosqlite
 
 from timeloom.backends import sqlite_sql as sql
-from timeloom.backends.layout import Fetch, decode_mapping, unreferenced
+from timeloom.backends.layout import decode_mapping, unreferenced
 from timeloom.backends.policy import (
     PruneCandidate,
     is_fork_point,
     pending_flags,
 )
-from timeloom.backends.scan import StorageTotals
 from timeloom.backends.serde import Serializer
 from timeloom.backends.sqlite_conn import Connections
 from timeloom.backends.sqlite_open import OpenOptions
 from timeloom.backends.sqlite_rows import (
-    BLOB_BATCH,
     CheckpointRow,
     StoredCheckpoint,
     blob_fetcher,
@@ -38,6 +36,7 @@ from timeloom.backends.sqlite_rows import (
     read_values_sync,
     thread_from_row,
 )
+from timeloom.backends.sqlite_scan import SqliteLayoutReads
 from timeloom.backends.sqlstore import Select, SqlCheckpointer, checkpoint_of
 from timeloom.backends.staging import Staged
 from timeloom.core.checkpoint import (
@@ -62,7 +61,7 @@ class _ParentGone(Exception):
     """The cached parent checkpoint was deleted meanwhile: re-encode from scratch."""
 
 
-class SqliteCheckpointer(SqlCheckpointer[CheckpointRow]):
+class SqliteCheckpointer(SqlCheckpointer[CheckpointRow], SqliteLayoutReads):
     """Stores checkpoints in a SQLite file (WAL mode), safe for several processes.
 
     Each step is one ``BEGIN IMMEDIATE`` transaction: the checkpoint row, its new
@@ -390,70 +389,6 @@ class SqliteCheckpointer(SqlCheckpointer[CheckpointRow]):
                     sql.SELECT_RECENT_IN_THREAD_SQL, (thread_id, start, limit)
                 )
         return [meta_from_row(r, self.serde) for r in rows]
-
-    # -- the layout, for the investigation tools (see timeloom.backends.scan) ------
-
-    async def value_headers(
-        self, thread_id: str
-    ) -> builtins.list[tuple[CheckpointMeta, bytes]]:
-        """Every checkpoint of the thread with its values header, oldest first: one
-        query, no value decoded."""
-        async with self._db.transaction("reading a thread's values") as db:
-            rows = await db.execute_fetchall(
-                sql.SELECT_THREAD_ID_HEADERS_SQL, (thread_id,)
-            )
-        return [(meta_from_row(r[:13], self.serde), bytes(r[13])) for r in rows]
-
-    def blob_fetch(self) -> Fetch:
-        """A fetch of verified blobs by key, answered from the blob cache first."""
-
-        async def fetch(keys: Collection[bytes]) -> Mapping[bytes, bytes]:
-            async with self._db.transaction("reading values") as db:
-                return await blob_fetcher(db)(keys)
-
-        return self._blob_cache.wrap(fetch)
-
-    async def blob_sizes(self, keys: Sequence[bytes]) -> dict[bytes, int]:
-        """The stored size of each blob that exists among ``keys``."""
-        sizes: dict[bytes, int] = {}
-        wanted = list(keys)
-        async with self._db.transaction("measuring values") as db:
-            for i in range(0, len(wanted), BLOB_BATCH):
-                batch = wanted[i : i + BLOB_BATCH]
-                rows = await db.execute_fetchall(
-                    sql.select_blob_sizes_sql(len(batch)), batch
-                )
-                sizes.update((bytes(k), int(n)) for k, n in rows)
-        return sizes
-
-    async def storage_totals(self, top: int = 10) -> StorageTotals:
-        """The database's totals from SQL aggregates, and its ``top`` threads with
-        the most header bytes."""
-        async with self._db.transaction("measuring the database") as db:
-
-            async def one(query: str, *params: Any) -> Sequence[Any]:
-                rows = list(await db.execute_fetchall(query, params))
-                return tuple(rows[0])
-
-            (threads,) = await one(sql.SELECT_THREAD_COUNT_SQL)
-            checkpoints, header_bytes, row_bytes = await one(
-                sql.SELECT_CHECKPOINT_TOTALS_SQL
-            )
-            blobs, blob_bytes = await one(sql.SELECT_BLOB_TOTALS_SQL)
-            (write_bytes,) = await one(sql.SELECT_WRITE_TOTALS_SQL)
-            (file_bytes,) = await one(sql.SELECT_FILE_BYTES_SQL)
-            top_rows = await db.execute_fetchall(sql.SELECT_TOP_THREADS_SQL, (top,))
-        return StorageTotals(
-            threads=int(threads),
-            checkpoints=int(checkpoints),
-            header_bytes=int(header_bytes),
-            row_bytes=int(row_bytes),
-            blobs=int(blobs),
-            blob_bytes=int(blob_bytes),
-            pending_write_bytes=int(write_bytes),
-            file_bytes=int(file_bytes) if file_bytes is not None else None,
-            top_threads=tuple((str(t), int(n), int(b)) for t, n, b in top_rows),
-        )
 
 
 async def _collect_garbage(db: aiosqlite.Connection, deleted: Iterable[bytes]) -> None:
