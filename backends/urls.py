@@ -8,6 +8,8 @@
 ``sqlite:///:memory:``                  a private in-memory SQLite database
 ``postgresql://...``, ``postgres://``   PostgreSQL (a LangGraph database, recognised by
                                         its tables, opens with the LangGraph reader)
+``postgresql://...?timeloom=own``       Timeloom's own tables, even in a database that
+                                        holds LangGraph's (they live side by side)
 ======================================  ==============================================
 
 Opening a PostgreSQL URL connects once to look at its tables; the other forms do not
@@ -157,15 +159,32 @@ WHERE table_schema = current_schema() AND table_name = ANY($1::text[])
 def _postgres(dsn: str, read_only: bool) -> BaseCheckpointer:
     from timeloom.backends.postgres import PostgresCheckpointer
 
+    dsn, own = _own_tables(dsn)
     if not parses(dsn):
         raise StoreConnectionError(
             f"Not a valid PostgreSQL URL: {mask_dsn(dsn)} (expected "
             "postgresql://user@host:port/dbname, the port a number)",
             title="Could not open checkpoint database",
         )
-    if run_sync(_is_langgraph_postgres(dsn)):
+    if not own and run_sync(_is_langgraph_postgres(dsn)):
         return _langgraph(dsn, read_only)
     return PostgresCheckpointer(dsn, read_only=read_only)
+
+
+OWN_TABLES_OPTION = "timeloom=own"
+"""The URL query option that opens Timeloom's own tables in a shared database."""
+
+
+def _own_tables(dsn: str) -> tuple[str, bool]:
+    """``dsn`` without the ``timeloom=own`` option (the server would reject it as
+    an unknown setting), and whether it was given."""
+    base, mark, query = dsn.partition("?")
+    if not mark:
+        return dsn, False
+    options = query.split("&")
+    own = OWN_TABLES_OPTION in options
+    rest = "&".join(o for o in options if o != OWN_TABLES_OPTION)
+    return (f"{base}?{rest}" if rest else base), own
 
 
 async def _is_langgraph_postgres(dsn: str) -> bool:

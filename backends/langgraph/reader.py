@@ -207,8 +207,9 @@ class LangGraphReader(BaseCheckpointer):
         "succeeded" while writing nothing would lose the user's data."""
         raise ReadOnlyError(
             f"{self.url} is a LangGraph database, which Timeloom's reader never "
-            "writes; write through your graph instead (timeloom open URL --graph "
-            "module:attribute).",
+            "writes: write through your graph instead (timeloom open URL --graph "
+            "module:attribute), or, on PostgreSQL, add ?timeloom=own to the URL to "
+            "keep Timeloom's own checkpoints beside LangGraph's.",
             title="Read-only database",
         )
 
