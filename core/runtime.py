@@ -132,8 +132,9 @@ class CompiledGraph(StateAccess):
 
         Returns:
             The state values (those of the output schema; the value itself for a
-            state of one value); while paused also ``"__interrupt__"``: the pending
-            :class:`Interrupt` list.
+            state of one value); while paused at ``interrupt()`` also
+            ``"__interrupt__"``: the pending :class:`Interrupt` list (a static
+            breakpoint, as in LangGraph, adds nothing: see ``get_state().next``).
 
         Raises:
             Exception: what a node raised, as itself (``node_failure(exc)`` names
@@ -203,7 +204,9 @@ class CompiledGraph(StateAccess):
         assert last is not None
         result = self._output.output(last.checkpoint.values)
         if last.kind == "interrupt" and isinstance(result, dict):
-            result["__interrupt__"] = list(last.interrupts)
+            asked = [i for i in last.interrupts if i.when == "during"]
+            if asked:  # as in LangGraph, a static breakpoint asks nothing
+                result["__interrupt__"] = asked
         return result
 
     async def _stream(
@@ -236,7 +239,12 @@ class CompiledGraph(StateAccess):
                 for node, written in _writes(event.updates, self.schema).items():
                     yield {node: written}
             elif event.kind == "interrupt":
-                yield {"__interrupt__": event.interrupts}
+                # As in LangGraph: the interrupt() questions (none at a breakpoint).
+                yield {
+                    "__interrupt__": tuple(
+                        i for i in event.interrupts if i.when == "during"
+                    )
+                }
 
     async def _execute(
         self,

@@ -92,7 +92,7 @@ def to_snapshot(
         created_at=checkpoint.created_at.isoformat(),
         parent_config=parent,
         tasks=snapshot_tasks(checkpoint, results),
-        interrupts=interrupts_of(checkpoint.pending_writes),
+        interrupts=_asked(checkpoint),
     )
 
 
@@ -103,8 +103,9 @@ def snapshot_tasks(
 
     Interrupts that were answered stay listed: a snapshot is a record of what
     happened from its checkpoint (``StateSnapshot.interrupts`` lists them too).
+    Static breakpoints are not listed, as in LangGraph.
     """
-    interrupts = interrupts_of(checkpoint.pending_writes)
+    interrupts = _asked(checkpoint)
     tasks = []
     for node in checkpoint.next:
         errors = [w.value for w in checkpoint.errors if w.node == node]
@@ -123,3 +124,12 @@ def snapshot_tasks(
             )
         )
     return tuple(tasks)
+
+
+def _asked(checkpoint: Checkpoint) -> tuple[Interrupt, ...]:
+    """The ``interrupt()`` questions raised from ``checkpoint``, answered or not. As
+    in LangGraph, a static breakpoint (``interrupt_before``/``after``) is not one:
+    it shows as the thread's ``next``."""
+    return tuple(
+        i for i in interrupts_of(checkpoint.pending_writes) if i.when == "during"
+    )

@@ -176,3 +176,19 @@ def test_streams_of_a_resume_and_a_replay(mode: str) -> None:
         ]
 
     run_twice(scenario)
+
+
+def test_a_static_breakpoint() -> None:
+    results = {}
+    for name, api in (("langgraph", LANGGRAPH), ("timeloom", TIMELOOM)):
+        graph = api.StateGraph(State)
+        graph.add_node("a", lambda s: {"log": ["a"]})
+        graph.add_node("b", lambda s: {"log": ["b"]})
+        graph.add_edge(api.START, "a")
+        graph.add_edge("a", "b")
+        app = graph.compile(checkpointer=api.checkpointer(), interrupt_before=["b"])
+        paused = app.invoke({"log": []}, config())
+        streamed = list(app.stream({"log": ["x"]}, config("s")))
+        done = app.invoke(None, config())
+        results[name] = (paused, streamed, done, shape(app))
+    assert results["timeloom"] == results["langgraph"]
