@@ -234,25 +234,29 @@ def run_export(
         target = getattr(args, "to", None)  # callers may build args without it
         if target:
             return await _export_to(cp, args.thread, target, write)
+        # Streamed: one checkpoint in memory at a time, however long the thread
+        # (only the ids are listed first, to print oldest first).
         ids = [meta.id async for meta in cp.list(args.thread)]
-        checkpoints = []
-        for cid in reversed(ids):
-            checkpoint = await cp.get(args.thread, cid)
-            if checkpoint is not None:
-                checkpoints.append(checkpoint)
         if args.json:
-            _print_json(
-                write,
-                {
-                    "thread": _thread_json(info),
-                    "checkpoints": [checkpoint_json(c) for c in checkpoints],
-                },
-            )
+            write.write('{\n  "thread": ')
+            write.write(_indented(json_text(_thread_json(info)), 2))
+            write.write(',\n  "checkpoints": [')
         else:
             _print_threads(write, [info])
-            for checkpoint in checkpoints:
+        first = True
+        for cid in reversed(ids):
+            checkpoint = await cp.get(args.thread, cid)
+            if checkpoint is None:
+                continue  # pruned while exporting
+            if args.json:
+                write.write("\n    " if first else ",\n    ")
+                write.write(_indented(json_text(checkpoint_json(checkpoint)), 4))
+            else:
                 write.write("\n")
                 _print_checkpoint(write, checkpoint, info.head_id)
+            first = False
+        if args.json:
+            write.write("]\n}\n" if first else "\n  ]\n}\n")
         return EXIT_OK
 
     return run_read_only(args.url, body, opener, out, err)
@@ -366,6 +370,11 @@ async def resolve_ref(checkpointer: BaseCheckpointer, ref: str) -> Checkpoint:
 
 
 # -- JSON ----------------------------------------------------------------------------
+
+
+def _indented(text: str, spaces: int) -> str:
+    """JSON text nested ``spaces`` deep, as ``json.dumps(indent=2)`` lays it out."""
+    return text.replace("\n", "\n" + " " * spaces)
 
 
 def _print_json(write: IO[str], data: Any) -> None:

@@ -6,12 +6,14 @@ import argparse
 import asyncio
 import io
 import json
+import tracemalloc
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.tui.seed import Seeder
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.backends.sqlite import SqliteCheckpointer
 from timeloom.tui import actions, scripting
@@ -217,6 +219,52 @@ def test_export_text_lists_every_checkpoint(demo: MemoryCheckpointer) -> None:
     assert code == 0
     assert sum(line.startswith("question-88@") for line in out.splitlines()) == 4
     assert "Orders ship within 2 business days" in out
+
+
+def test_export_json_is_streamed_in_the_usual_layout(
+    demo: MemoryCheckpointer, tmp_path: Path
+) -> None:
+    _, out, _ = run(["export", "memory:", "refund-4711", "--json"], demo)
+    assert out == json.dumps(json.loads(out), indent=2, ensure_ascii=False) + "\n"
+    # One checkpoint in memory at a time: 10 checkpoints of 4.5 MB each (too big
+    # for the blob cache, so the peak is what the export itself holds).
+    path = tmp_path / "long.db"
+
+    async def build() -> None:
+        async with SqliteCheckpointer(str(path)) as checkpointer:
+            seeder = Seeder(checkpointer)
+            parent = None
+            for step in range(10):
+                parent = await seeder.put(
+                    "long",
+                    parent=parent,
+                    step=step,
+                    source="loop",
+                    values={"doc": f"{step:04d}" * 1_125_000},
+                )
+
+    asyncio.run(build())
+    sink = io.StringIO()
+    args = parser().parse_args(["export", str(path), "long", "--json"])
+    tracemalloc.start()
+    try:
+        assert args.func(args, out=_Discard(), err=sink) == 0
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 20_000_000  # the whole export is 45 MB of JSON
+
+
+class _Discard(io.StringIO):
+    """Counts what is written and keeps none of it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.size = 0
+
+    def write(self, text: str) -> int:
+        self.size += len(text)
+        return len(text)
 
 
 # -- real databases ---------------------------------------------------------------------------
