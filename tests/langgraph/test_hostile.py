@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.langgraph import tamper
+from tests.langgraph import lgdb, tamper
 from timeloom.backends.inert import Inert
 from timeloom.backends.langgraph import open_langgraph
 from timeloom.backends.langgraph.decode import MAX_EXT_DEPTH, decode_typed
@@ -94,3 +94,38 @@ def test_the_reader_refuses_writes_whatever_read_only_says(database: str) -> Non
                     await write
 
     asyncio.run(attempt())
+
+
+def test_follow_reads_a_burst_longer_than_a_page(database: str) -> None:
+    """More commits inside the watch's look-back than one page holds are all
+    followed (the reader pages on from the last id, not from the look-back)."""
+
+    async def follow() -> list[str]:
+        async with open_langgraph(database) as cp:
+            cp._watch_page = 4  # a burst of 15 is then four pages
+            seen: list[str] = []
+
+            async def collect() -> None:
+                async for meta in cp.watch(tamper.THREAD, poll_interval=0.05):
+                    seen.append(meta.id)
+                    if len(seen) == 15:
+                        return
+
+            task = asyncio.create_task(collect())
+            await asyncio.sleep(0.3)  # the watch has started
+            await asyncio.to_thread(_write_turns, database, 3)  # 15 checkpoints
+            await asyncio.wait_for(task, timeout=20)
+            return seen
+
+    seen = asyncio.run(follow())
+    assert len(seen) == len(set(seen)) == 15
+    assert seen == sorted(seen)
+
+
+def _write_turns(url: str, turns: int) -> None:
+    if url.startswith("postgresql://"):
+        with lgdb.postgres_saver(url) as postgres:
+            lgdb.write_small(postgres, turns=turns)
+    else:
+        with lgdb.sqlite_saver(url) as sqlite:
+            lgdb.write_small(sqlite, turns=turns)
