@@ -72,6 +72,8 @@ class _Event:
     updates: Sequence[tuple[str, Mapping[str, Any]]] = ()
     interrupts: tuple[Interrupt, ...] = ()
     values: bool = True
+    quiet: frozenset[str] = frozenset()
+    """Nodes of the step that returned ``None``."""
     committed: bool = True
     """False for the checkpoint a resume starts from (shown as values only)."""
 
@@ -237,7 +239,7 @@ class CompiledGraph(StateAccess):
                 # updates when it returned several (for a state of one value, the
                 # value).
                 for node, written in _writes(event.updates, self.schema).items():
-                    yield {node: written}
+                    yield {node: None if node in event.quiet else written}
             elif event.kind == "interrupt":
                 # As in LangGraph: the interrupt() questions (none at a breakpoint).
                 yield {
@@ -341,7 +343,9 @@ class CompiledGraph(StateAccess):
                 writes=_writes(outcome.updates),
             )
             steps += 1
-            yield _Event("step", current, outcome.updates)
+            yield _Event(
+                "step", current, outcome.updates, quiet=frozenset(outcome.returned_none)
+            )
             hit = [name for name in ran if name in self.interrupt_after]
             if hit and current.next:
                 yield await self._pause(run, current, hit, "after")

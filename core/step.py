@@ -42,6 +42,8 @@ class StepOutcome:
     """What to record on the checkpoint if the step does not complete."""
     errors: list[tuple[str, Exception]] = field(default_factory=list)
     interrupted: bool = False
+    returned_none: set[str] = field(default_factory=set)
+    """Nodes that returned ``None`` (streamed as ``None``, as in LangGraph)."""
 
     @property
     def complete(self) -> bool:
@@ -159,6 +161,8 @@ async def run_step(
                 PendingWrite(task.name, "error", error_value(exc))
             )
             continue
+        if result is None:
+            outcome.returned_none.add(task.name)
         outcome.updates.extend((task.name, u) for u in updates)
         outcome.gotos.extend(gotos)
         outcome.new_writes.extend(PendingWrite(task.name, "update", u) for u in updates)

@@ -192,3 +192,15 @@ def test_a_static_breakpoint() -> None:
         done = app.invoke(None, config())
         results[name] = (paused, streamed, done, shape(app))
     assert results["timeloom"] == results["langgraph"]
+
+
+def test_a_node_returning_nothing_streams_none() -> None:
+    results = {}
+    for name, api in (("langgraph", LANGGRAPH), ("timeloom", TIMELOOM)):
+        graph = api.StateGraph(State)
+        graph.add_node("quiet", lambda s: None)
+        graph.add_node("loud", lambda s: {"log": ["loud"]})
+        graph.add_edge(api.START, "quiet")
+        graph.add_edge("quiet", "loud")
+        results[name] = list(graph.compile().stream({"log": []}))
+    assert results["timeloom"] == results["langgraph"]
