@@ -43,6 +43,26 @@ class PostgresLayoutReads(ABC):
             (meta_from_record(r, self.serde), bytes(r["values_header"])) for r in rows
         ]
 
+    async def thread_links(
+        self, thread_id: str
+    ) -> builtins.list[tuple[str, str | None]]:
+        """Every checkpoint of the thread as ``(id, parent_id)``, oldest first."""
+        rows = await self._fetch(
+            "reading a thread's checkpoints", q.THREAD_LINKS_SQL, thread_id
+        )
+        return [(str(r[0]), None if r[1] is None else str(r[1])) for r in rows]
+
+    async def value_headers_of(
+        self, thread_id: str, ids: Sequence[str]
+    ) -> builtins.list[tuple[CheckpointMeta, bytes]]:
+        """The checkpoints of the thread among ``ids`` with their values headers."""
+        rows = await self._fetch(
+            "reading a thread's values", q.HEADERS_OF_SQL, thread_id, list(ids)
+        )
+        return [
+            (meta_from_record(r, self.serde), bytes(r["values_header"])) for r in rows
+        ]
+
     def blob_fetch(self) -> Fetch:
         """A fetch of verified blobs by key, answered from the blob cache first."""
 

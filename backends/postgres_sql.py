@@ -425,6 +425,14 @@ THREAD_HEADERS_SQL = f"""
 SELECT {_META_COLUMNS}, c.values_header FROM timeloom_checkpoints AS c
 WHERE c.thread_id = $1 ORDER BY c.id
 """
+THREAD_LINKS_SQL = """
+SELECT c.id, c.parent_id FROM timeloom_checkpoints AS c
+WHERE c.thread_id = $1 ORDER BY c.id
+"""
+HEADERS_OF_SQL = f"""
+SELECT {_META_COLUMNS}, c.values_header FROM timeloom_checkpoints AS c
+WHERE c.thread_id = $1 AND c.id = ANY ($2::text[])
+"""
 BLOB_SIZES_SQL = (
     "SELECT hash, length(data) FROM timeloom_blobs WHERE hash = ANY ($1::bytea[])"
 )

@@ -66,6 +66,18 @@ class LaidOutStore(Protocol):
         query: what ``list()`` gives, and the headers)."""
         ...
 
+    async def thread_links(self, thread_id: str) -> list[tuple[str, str | None]]:
+        """Every checkpoint of the thread as ``(id, parent_id)``, oldest first (one
+        query, nothing decoded: enough to walk a branch)."""
+        ...
+
+    async def value_headers_of(
+        self, thread_id: str, ids: Sequence[str]
+    ) -> list[tuple[CheckpointMeta, bytes]]:
+        """The checkpoints of the thread among ``ids`` with their values headers, in
+        no particular order (missing ids are left out)."""
+        ...
+
     def blob_fetch(self) -> Fetch:
         """A fetch of verified blobs by key, through the checkpointer's cache."""
         ...

@@ -39,6 +39,33 @@ class SqliteLayoutReads:
             out.append((meta_from_row(meta, self.serde), bytes(header)))
         return out
 
+    async def thread_links(
+        self, thread_id: str
+    ) -> builtins.list[tuple[str, str | None]]:
+        """Every checkpoint of the thread as ``(id, parent_id)``, oldest first."""
+        async with self._db.transaction("reading a thread's checkpoints") as db:
+            rows = await db.execute_fetchall(sql.SELECT_THREAD_LINKS_SQL, (thread_id,))
+        return [
+            (str(cid), None if parent is None else str(parent)) for cid, parent in rows
+        ]
+
+    async def value_headers_of(
+        self, thread_id: str, ids: Sequence[str]
+    ) -> builtins.list[tuple[CheckpointMeta, bytes]]:
+        """The checkpoints of the thread among ``ids`` with their values headers."""
+        wanted = list(dict.fromkeys(ids))
+        out: builtins.list[tuple[CheckpointMeta, bytes]] = []
+        async with self._db.transaction("reading a thread's values") as db:
+            for i in range(0, len(wanted), BLOB_BATCH):
+                batch = wanted[i : i + BLOB_BATCH]
+                rows = await db.execute_fetchall(
+                    sql.select_headers_of_sql(len(batch)), (thread_id, *batch)
+                )
+                for row in rows:
+                    *meta, header = row  # META_COLUMNS, values_header
+                    out.append((meta_from_row(meta, self.serde), bytes(header)))
+        return out
+
     def blob_fetch(self) -> Fetch:
         """A fetch of verified blobs by key, answered from the blob cache first."""
 

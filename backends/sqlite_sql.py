@@ -267,6 +267,21 @@ SELECT {META_COLUMNS}, values_header FROM checkpoints
 WHERE thread_id = ? ORDER BY checkpoint_id
 """
 
+SELECT_THREAD_LINKS_SQL: Final = """
+SELECT checkpoint_id, parent_id FROM checkpoints
+WHERE thread_id = ? ORDER BY checkpoint_id
+"""
+
+
+def select_headers_of_sql(count: int) -> str:
+    """``count`` checkpoints of a thread by id, with their values headers."""
+    marks = ", ".join("?" * count)
+    return (
+        f"SELECT {META_COLUMNS}, values_header FROM checkpoints "
+        f"WHERE thread_id = ? AND checkpoint_id IN ({marks})"
+    )
+
+
 SELECT_CHECKPOINT_TOTALS_SQL: Final = """
 SELECT COUNT(*), COALESCE(SUM(LENGTH(values_header)), 0),
        COALESCE(SUM(LENGTH(metadata) + LENGTH(writes)), 0)

@@ -105,7 +105,7 @@ async def _measure(url: str, what: str, langgraph: bool) -> dict[str, Any]:
             )
 
             async def search() -> Any:
-                states = await ThreadStates.load(cp, thread)
+                states = await ThreadStates.load(cp, thread, summaries=False)
                 return await bisect(states, query)
 
             found = await timed(search)

@@ -29,8 +29,10 @@ from timeloom.core.ids import new_checkpoint_id
 from timeloom.tui.cli import main
 from timeloom.tui.demo.build import build_demo
 from timeloom.tui.demo.command import DEMO_GRAPH
+from timeloom.tui.investigate.bisect import bisect
 from timeloom.tui.investigate.paths import MISSING, parse_path, value_at
 from timeloom.tui.investigate.query import compile_query, document, plain
+from timeloom.tui.investigate.timeline import ThreadStates
 from timeloom.tui.jsonedit import decode
 
 STEPS = 200
@@ -265,6 +267,28 @@ def test_bisect_finds_the_bad_write_in_log_n_reads(
     assert data["writes"] == {node: {"refund": {"amount": 900.0, "reason": "lost"}}}
     assert "refund.amount: 40.00 → 900.00" in data["diff"]
     assert data["reads"] <= math.ceil(math.log2(STEPS)) + 2
+
+
+def test_bisect_reads_only_the_summaries_it_needs(timeloom_db: Path) -> None:
+    """Loaded without summaries, bisect walks the branch by ids and reads the
+    summaries and headers of the checkpoints it tests, and finds what a thread
+    loaded whole finds."""
+    query = compile_query("values.refund.amount > values.order.total")
+
+    async def run() -> tuple[Any, Any, int, bool]:
+        async with SqliteCheckpointer(timeloom_db, read_only=True) as cp:
+            whole = await bisect(await ThreadStates.load(cp, "long"), query)
+            lazy_states = await ThreadStates.load(cp, "long", summaries=False)
+            lazy = await bisect(lazy_states, query)
+            known = len(lazy_states.headers or {})
+            return whole, lazy, known, lazy_states.complete
+
+    whole, lazy, known, complete = asyncio.run(run())
+    assert lazy == whole
+    assert lazy.first is not None
+    assert lazy.first.step == BAD_STEP
+    assert not complete
+    assert known <= math.ceil(math.log2(STEPS)) + 3
 
 
 def test_bisect_goes_linear_when_the_query_is_false_at_the_tip(

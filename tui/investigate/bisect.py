@@ -26,8 +26,8 @@ BisectMode: TypeAlias = Literal["binary", "linear"]
 class BisectResult:
     """What :func:`bisect` found."""
 
-    branch: tuple[CheckpointMeta, ...]
-    """The checkpoints searched, oldest first."""
+    checkpoints: int
+    """How many checkpoints the branch searched has."""
     first: CheckpointMeta | None
     """The first checkpoint where the query holds; ``None`` if it never does."""
     before: CheckpointMeta | None
@@ -53,15 +53,19 @@ async def bisect(
     """Find the first checkpoint along the branch ending at ``tip`` where ``query``
     holds.
 
+    Only the ids along the branch and the summaries of the checkpoints read are
+    needed: with ``states`` loaded without summaries, a binary search reads
+    O(log n) of each.
+
     Raises:
         NotFound: ``tip`` is not in the thread.
     """
-    branch = states.branch(tip)
+    branch = states.branch_ids(tip)
     plain = PlainCache()
     start_reads = states.reads
 
     async def holds(index: int) -> bool:
-        meta = branch[index]
+        (meta,) = await states.summaries([branch[index]])
         doc = document(meta, None)
         values = await states.values(meta.id)
         doc["values"] = plain.values(values, states.tokens(meta.id))
@@ -71,11 +75,11 @@ async def bisect(
     mode: BisectMode
     if linear:
         mode, reason = "linear", "asked for: every checkpoint is checked in order"
-        first = await _linear(states, branch, query, plain)
+        first = await _linear(states, await states.summaries(branch), query, plain)
     elif not await holds(len(branch) - 1):
         mode = "linear"
         reason = "the query does not hold at the tip: no edge to bisect"
-        first = await _linear(states, branch, query, plain)
+        first = await _linear(states, await states.summaries(branch), query, plain)
     elif await holds(0):
         mode, reason, first = "binary", "the query holds from the first checkpoint", 0
     else:
@@ -94,10 +98,12 @@ async def bisect(
         first = hi
     if first is None:
         return BisectResult(
-            tuple(branch), None, None, {}, "", mode, reason, states.reads - start_reads
+            len(branch), None, None, {}, "", mode, reason, states.reads - start_reads
         )
-    found = branch[first]
-    before = branch[first - 1] if first > 0 else None
+    found, *earlier = await states.summaries(
+        [branch[first]] + ([branch[first - 1]] if first > 0 else [])
+    )
+    before = earlier[0] if earlier else None
     reads = states.reads - start_reads
     checkpoint = await states.checkpointer.get(states.thread_id, found.id)
     writes = dict(checkpoint.writes) if checkpoint is not None else {}
@@ -106,7 +112,7 @@ async def bisect(
         diff, _ = diff_line(
             await states.values(before.id), await states.values(found.id)
         )
-    return BisectResult(tuple(branch), found, before, writes, diff, mode, reason, reads)
+    return BisectResult(len(branch), found, before, writes, diff, mode, reason, reads)
 
 
 async def _linear(

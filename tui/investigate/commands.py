@@ -247,7 +247,7 @@ def run_bisect(
 
     async def body(cp: BaseCheckpointer, write: IO[str]) -> int:
         query = compile_query(args.query)
-        states = await ThreadStates.load(cp, thread)
+        states = await ThreadStates.load(cp, thread, summaries=False)
         result = await bisect(states, query, tip=tip, linear=args.linear)
         if args.json:
             _json(
@@ -258,7 +258,7 @@ def run_bisect(
                     "reason": result.reason,
                     "reads": result.reads,
                     "read_mode": states.mode,
-                    "checkpoints": len(result.branch),
+                    "checkpoints": result.checkpoints,
                     "first": _meta_json(result.first) if result.first else None,
                     "before": _meta_json(result.before) if result.before else None,
                     "writes": plain(result.writes),
@@ -287,7 +287,7 @@ def _bisect_text(write: IO[str], result: Any) -> None:
             write.write(safe(f"  {node} wrote {preview(update, 70)}") + "\n")
     write.write(
         f"{result.mode} search: {result.reads} state reads over "
-        f"{len(result.branch)} checkpoints ({result.reason})\n"
+        f"{result.checkpoints} checkpoints ({result.reason})\n"
     )
 
 

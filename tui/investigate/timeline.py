@@ -44,15 +44,33 @@ class ThreadStates:
         thread_id: str,
         metas: Sequence[CheckpointMeta],
         headers: Mapping[str, bytes] | None = None,
+        *,
+        links: Sequence[tuple[str, str | None]] | None = None,
     ) -> None:
+        """Args:
+        checkpointer: where the thread is.
+        thread_id: the thread.
+        metas: every checkpoint's summary; only some of them with ``links``.
+        headers: each checkpoint's values header (of those in ``metas``), where
+            the store lays values out by content.
+        links: every checkpoint as ``(id, parent_id)``, oldest first, when
+            ``metas`` holds only some summaries (the others are read when asked
+            for, see :meth:`summaries`).
+        """
         self.checkpointer = checkpointer
         self.thread_id = thread_id
-        self.metas: list[CheckpointMeta] = sorted(metas, key=lambda m: m.id)
-        """Every checkpoint of the thread, oldest first."""
-        self.by_id = {m.id: m for m in self.metas}
-        self.headers = headers
-        """Each checkpoint's values header, where the store lays values out by
-        content (``None`` otherwise)."""
+        ordered = sorted(metas, key=lambda m: m.id)
+        if links is None:
+            links = [(m.id, m.parent_id) for m in ordered]
+        self.complete = len(ordered) == len(links)
+        """Whether every summary is in memory (:attr:`metas`, :attr:`by_id`)."""
+        self.ids: list[str] = [cid for cid, _ in links]
+        """Every checkpoint's id, oldest first."""
+        self._parents: dict[str, str | None] = dict(links)
+        self._metas: dict[str, CheckpointMeta] = {m.id: m for m in ordered}
+        self._headers: dict[str, bytes] | None = (
+            dict(headers) if headers is not None else None
+        )
         self._tokens: dict[str, Mapping[str, Hashable] | None] = {}
         self._decoder: HeaderDecoder | None = None
         self.mode: Mode
@@ -67,39 +85,103 @@ class ThreadStates:
         """How many checkpoints' values were asked for (bisect reports it)."""
 
     @classmethod
-    async def load(cls, checkpointer: BaseCheckpointer, thread_id: str) -> ThreadStates:
+    async def load(
+        cls, checkpointer: BaseCheckpointer, thread_id: str, *, summaries: bool = True
+    ) -> ThreadStates:
         """Read a thread's summaries (and, where cheap, its values headers).
+
+        Args:
+            checkpointer: where the thread is.
+            thread_id: the thread.
+            summaries: ``False`` reads only the checkpoints' ids and parents where
+                the store allows (content-addressed stores), and each summary and
+                header when it is first asked for: for a few reads along a long
+                branch (bisect).
 
         Raises:
             NotFound: the thread has no checkpoint.
         """
         headers = None
-        if isinstance(checkpointer, LaidOutStore):
+        links = None
+        if isinstance(checkpointer, LaidOutStore) and not summaries:
+            links = await checkpointer.thread_links(thread_id)
+            metas: list[CheckpointMeta] = []
+            headers = {}
+            if not links:
+                raise NotFound(f"No thread {thread_id!r}")
+        elif isinstance(checkpointer, LaidOutStore):
             rows = await checkpointer.value_headers(thread_id)
             metas = [meta for meta, _ in rows]
             headers = {meta.id: header for meta, header in rows}
         else:
             metas = [m async for m in checkpointer.list(thread_id)]
-        if not metas:
+        if not metas and not links:
             raise NotFound(f"No thread {thread_id!r}")
-        return cls(checkpointer, thread_id, metas, headers)
+        return cls(checkpointer, thread_id, metas, headers, links=links)
 
     # -- shape -----------------------------------------------------------------------
 
-    def resolve(self, checkpoint: str | None) -> CheckpointMeta:
-        """The checkpoint with this id (or unique prefix of 6+ characters); the
-        newest checkpoint for ``None``.
+    @property
+    def metas(self) -> list[CheckpointMeta]:
+        """Every checkpoint of the thread, oldest first (loaded with summaries)."""
+        self._require_complete()
+        return [self._metas[cid] for cid in self.ids]
+
+    @property
+    def by_id(self) -> Mapping[str, CheckpointMeta]:
+        """Every checkpoint of the thread by id (loaded with summaries)."""
+        self._require_complete()
+        return self._metas
+
+    @property
+    def headers(self) -> Mapping[str, bytes] | None:
+        """The values headers read so far (all of them when loaded with
+        summaries), where the store lays values out by content (``None``
+        otherwise)."""
+        return self._headers
+
+    def _require_complete(self) -> None:
+        if not self.complete:
+            raise RuntimeError(
+                "this thread was loaded without its summaries: use summaries()"
+            )
+
+    async def summaries(self, ids: Sequence[str]) -> list[CheckpointMeta]:
+        """The summaries of these checkpoints of the thread, in the order given;
+        those not in memory are read (with their values headers) in one query.
+
+        Raises:
+            NotFound: one of them is not in the thread.
+        """
+        missing = [cid for cid in ids if cid not in self._metas]
+        if missing:
+            assert isinstance(self.checkpointer, LaidOutStore)  # only lazy there
+            rows = await self.checkpointer.value_headers_of(self.thread_id, missing)
+            for meta, header in rows:
+                self._metas[meta.id] = meta
+                if self._headers is not None:
+                    self._headers[meta.id] = header
+            self.complete = len(self._metas) == len(self.ids)
+        try:
+            return [self._metas[cid] for cid in ids]
+        except KeyError as exc:
+            raise NotFound(
+                f"No checkpoint {exc.args[0]!r} in thread {self.thread_id!r}"
+            ) from None
+
+    def resolve_id(self, checkpoint: str | None) -> str:
+        """The id of the checkpoint with this id (or unique prefix of 6+
+        characters); the newest checkpoint's for ``None``.
 
         Raises:
             NotFound: no such checkpoint in the thread, or an ambiguous prefix.
         """
         if checkpoint is None:
-            return self.head
-        found = self.by_id.get(checkpoint)
-        if found is not None:
-            return found
+            return self.ids[-1]
+        if checkpoint in self._parents:
+            return checkpoint
         if len(checkpoint) >= 6:
-            matches = [m for m in self.metas if m.id.startswith(checkpoint)]
+            matches = [cid for cid in self.ids if cid.startswith(checkpoint)]
             if len(matches) == 1:
                 return matches[0]
             if matches:
@@ -109,27 +191,47 @@ class ThreadStates:
                 )
         raise NotFound(f"No checkpoint {checkpoint!r} in thread {self.thread_id!r}")
 
+    def resolve(self, checkpoint: str | None) -> CheckpointMeta:
+        """The summary of :meth:`resolve_id`'s checkpoint (loaded with summaries).
+
+        Raises:
+            NotFound: no such checkpoint in the thread, or an ambiguous prefix.
+        """
+        found = self.resolve_id(checkpoint)
+        self._require_complete()
+        return self._metas[found]
+
     @property
     def head(self) -> CheckpointMeta:
         """The newest checkpoint (the thread's head in every backend)."""
-        return self.metas[-1]
+        return self.resolve(None)
 
-    def branch(self, tip: str | None = None) -> list[CheckpointMeta]:
-        """The checkpoints from the thread's first one to ``tip`` (the head for
+    def branch_ids(self, tip: str | None = None) -> list[str]:
+        """The ids from the thread's first checkpoint to ``tip`` (the head for
         ``None``) along parent links, oldest first. A fork stops at its root: the
         checkpoints before it are in another thread.
 
         Raises:
             NotFound: ``tip`` is not in the thread.
         """
-        path: list[CheckpointMeta] = []
-        current: CheckpointMeta | None = self.resolve(tip)
+        path: list[str] = []
+        current: str | None = self.resolve_id(tip)
         while current is not None:
             path.append(current)
-            parent = current.parent_id
-            current = self.by_id.get(parent) if parent is not None else None
+            parent = self._parents[current]
+            current = parent if parent in self._parents else None
         path.reverse()
         return path
+
+    def branch(self, tip: str | None = None) -> list[CheckpointMeta]:
+        """The summaries of :meth:`branch_ids` (loaded with summaries).
+
+        Raises:
+            NotFound: ``tip`` is not in the thread.
+        """
+        ids = self.branch_ids(tip)
+        self._require_complete()
+        return [self._metas[cid] for cid in ids]
 
     # -- values ----------------------------------------------------------------------
 
@@ -158,9 +260,10 @@ class ThreadStates:
         """
         self.reads += 1
         if self._decoder is not None:
+            await self._read_header(checkpoint_id)
             tokens = self.tokens(checkpoint_id)
             if tokens is None:
-                if checkpoint_id not in self.by_id:
+                if checkpoint_id not in self._parents:
                     raise NotFound(
                         f"No checkpoint {checkpoint_id!r} in {self.thread_id!r}"
                     )
@@ -180,12 +283,19 @@ class ThreadStates:
         Raises:
             NotFound: the checkpoint is not in the thread.
         """
+        await self._read_header(checkpoint_id)
         tokens = self.tokens(checkpoint_id)
         if self._decoder is not None and tokens is not None:
             self.reads += 1
             token = tokens.get(key)
             return None if token is None else await self._decoder.value(key, token)
         return (await self.values(checkpoint_id)).get(key)
+
+    async def _read_header(self, checkpoint_id: str) -> None:
+        """Read a checkpoint's summary and header if this thread was loaded without
+        them (nothing otherwise)."""
+        if not self.complete and checkpoint_id in self._parents:
+            await self.summaries([checkpoint_id])
 
     async def scan(
         self, metas: Sequence[CheckpointMeta]
