@@ -218,14 +218,24 @@ def _time(text: Any, what: str, problems: list[str]) -> datetime:
 
 
 def _names(text: Any, what: str, problems: list[str]) -> tuple[str, ...]:
-    try:
-        names = json.loads(text)
-    except (TypeError, ValueError):
-        names = None
-    if isinstance(names, list) and all(isinstance(n, str) for n in names):
-        return tuple(names)
+    names = _parsed_names(text) if isinstance(text, str | bytes) else None
+    if names is not None:
+        return names
     problems.append(f"{what} is not a JSON list of names: {text!r}"[:200])
     return ()
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_names(text: str | bytes) -> tuple[str, ...] | None:
+    """Node names read back from their JSON list (``None`` if it is not one): the
+    same few lists, row after row, so each is parsed once."""
+    try:
+        names = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(names, list) and all(isinstance(n, str) for n in names):
+        return tuple(names)
+    return None
 
 
 def _flagged(metadata: Mapping[str, Any], problems: list[str]) -> Mapping[str, Any]:

@@ -74,7 +74,7 @@ async def _values_at(
             if token is _ABSENT:
                 yield meta, MISSING
             else:
-                yield meta, value_at({key: await states.channel(meta.id, key)}, path)
+                yield meta, value_at({key: await states.decode(key, token)}, path)
         return
     async for meta, values in states.scan(branch):
         yield meta, value_at(values, path)

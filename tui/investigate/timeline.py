@@ -276,20 +276,12 @@ class ThreadStates:
             raise NotFound(f"No checkpoint {checkpoint_id!r} in {self.thread_id!r}")
         return checkpoint.values
 
-    async def channel(self, checkpoint_id: str, key: str) -> Any:
-        """One channel's value at a checkpoint; in content-addressed stores only that
-        channel is decoded. A missing channel is ``None``.
-
-        Raises:
-            NotFound: the checkpoint is not in the thread.
-        """
-        await self._read_header(checkpoint_id)
-        tokens = self.tokens(checkpoint_id)
-        if self._decoder is not None and tokens is not None:
-            self.reads += 1
-            token = tokens.get(key)
-            return None if token is None else await self._decoder.value(key, token)
-        return (await self.values(checkpoint_id)).get(key)
+    async def decode(self, key: str, token: Hashable) -> Any:
+        """The value of channel ``key`` from its content token (one of
+        :meth:`tokens`), decoded once however many checkpoints share it."""
+        assert self._decoder is not None  # tokens exist only where it does
+        self.reads += 1
+        return await self._decoder.value(key, token)
 
     async def _read_header(self, checkpoint_id: str) -> None:
         """Read a checkpoint's summary and header if this thread was loaded without
