@@ -11,14 +11,18 @@ writes map onto Timeloom's model is described in
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from timeloom.backends.inert import Inert
 from timeloom.backends.langgraph.mapping import compose_thread_id, split_thread_id
-from timeloom.backends.langgraph.postgres import (
-    LANGGRAPH_PG_TABLES,
-    LangGraphPostgres,
-    is_langgraph_postgres,
-)
 from timeloom.backends.langgraph.reader import LangGraphReader
+
+if TYPE_CHECKING:
+    from timeloom.backends.langgraph.postgres import (
+        LANGGRAPH_PG_TABLES,
+        LangGraphPostgres,
+        is_langgraph_postgres,
+    )
 from timeloom.backends.langgraph.sqlite import (
     LangGraphSqlite,
     is_langgraph_sqlite,
@@ -55,5 +59,20 @@ def open_langgraph(url: str) -> LangGraphReader:
         know about how it is open (e.g. SQLite immutable mode).
     """
     if url.startswith(("postgresql://", "postgres://")):
+        from timeloom.backends.langgraph.postgres import LangGraphPostgres
+
         return LangGraphPostgres(url)
     return LangGraphSqlite(sqlite_path(url))
+
+
+_POSTGRES = ("LANGGRAPH_PG_TABLES", "LangGraphPostgres", "is_langgraph_postgres")
+
+
+def __getattr__(name: str) -> Any:
+    # The Postgres reader (and asyncpg) load on first use: reading a SQLite file,
+    # or decoding a value (the JSON editor imports the decoder), needs neither.
+    if name in _POSTGRES:
+        from timeloom.backends.langgraph import postgres
+
+        return getattr(postgres, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
