@@ -36,6 +36,7 @@ from timeloom.tui.screens.change import ChangeScreen
 from timeloom.tui.screens.confirm import ConfirmScreen
 from timeloom.tui.screens.diff import ConfirmDiffScreen, DiffScreen
 from timeloom.tui.screens.editor import EditorScreen
+from timeloom.tui.screens.resume import ResumeScreen
 from timeloom.tui.widgets.diff_view import DiffView
 from timeloom.tui.widgets.formatting import (
     IDLE_ICON,
@@ -521,3 +522,20 @@ async def test_filters_keep_the_open_thread_and_show_nothing_stale(
         assert app.selected_thread is None
         assert app.checkpoint_tree.row_count == 0
         assert app.detail.checkpoint is None
+
+
+async def test_the_question_dialog_fits_24_rows(demo: Demo) -> None:
+    checkpointer, graph = demo
+    info = await checkpointer.get_thread("refund-2077")
+    assert info is not None
+    app = TimeloomApp(checkpointer, graph=graph)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_workers(pilot)
+        await go(pilot, "refund-2077", info.head_id)
+        await pilot.press("r")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, ResumeScreen))
+        await pilot.pause()
+        button = app.screen.query_one("#resume-ok")
+        assert button.region.height > 0
+        assert button.region.bottom <= 23  # above the footer, not below the fold
+        await pilot.press("escape")

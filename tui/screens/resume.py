@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -33,6 +33,13 @@ def reads_as(text: str) -> str:
         return "null"
     kind = "object" if isinstance(value, dict) else "array"
     return f"a JSON {kind}"
+
+
+_PAYLOAD_ROWS = 12
+"""Rows of a question's payload shown at most (it scrolls)."""
+_AROUND_PAYLOADS = 20
+"""Rows the dialog needs besides its payloads: borders, padding, the title line,
+each question's heading, answer field and reading, the buttons, the footer."""
 
 
 class ResumeScreen(ModalScreen[Answer | None]):
@@ -127,6 +134,13 @@ class ResumeScreen(ModalScreen[Answer | None]):
 
     def on_mount(self) -> None:
         self.query_one("#resume-answer-0", Input).focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        # On a short terminal (24 rows) the questions' payloads shrink, so that the
+        # answer fields and the buttons stay on screen.
+        room = event.size.height - _AROUND_PAYLOADS * len(self.interrupts)
+        for payload in self.query(".resume-payload"):
+            payload.styles.max_height = max(3, min(_PAYLOAD_ROWS, room))
 
     @on(Input.Changed, ".resume-answer")
     def _answer_changed(self, event: Input.Changed) -> None:
