@@ -49,6 +49,7 @@ __all__ = [
     "Inert",
     "clear_cache",
     "decode_json_text",
+    "decode_metadata",
     "decode_msgpack",
     "decode_typed",
     "inert",
@@ -459,6 +460,28 @@ def _walk_json(value: Any) -> Any:
             return _lc_envelope(walked)
         return walked
     return value
+
+
+def decode_metadata(stored: Any) -> dict[str, Any]:
+    """A checkpoint's metadata from its stored JSON (text, bytes or ``None``), as both
+    LangGraph savers store it. JSON that does not decode reads as
+    ``{"langgraph.metadata_error": <inert>}``, and a value that is not an object as
+    ``{"value": value}``: a listing never fails on one row's metadata."""
+    if stored is None:
+        return {}
+    try:
+        # Decoding to str first spares json.loads its encoding detection.
+        text = (
+            stored if isinstance(stored, str) else stored_bytes(stored).decode("utf-8")
+        )
+        value = decode_json_text(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return {
+            "langgraph.metadata_error": inert(
+                "langgraph.undecodable", {"error": str(exc)}
+            )
+        }
+    return value if isinstance(value, dict) else {"value": value}
 
 
 def decode_json_text(text: str | bytes) -> Any:

@@ -19,7 +19,7 @@ import asyncpg
 
 from timeloom.backends.dsn import mask_dsn, scrub
 from timeloom.backends.langgraph.decode import (
-    decode_json_text,
+    decode_metadata,
     decode_typed,
     inert,
     well_formed,
@@ -197,21 +197,13 @@ class LangGraphPostgres(LangGraphReader):
             checkpoint = well_formed(
                 inert("langgraph.undecodable", {"error": str(exc)})
             )
-        try:
-            metadata = decode_json_text(row["metadata"] or "{}")
-        except ValueError as exc:
-            metadata = {
-                "langgraph.metadata_error": inert(
-                    "langgraph.undecodable", {"error": str(exc)}
-                )
-            }
         return RawCheckpoint(
             thread_id=row["thread_id"],
             ns=row["checkpoint_ns"],
             id=row["checkpoint_id"],
             parent_id=row["parent_checkpoint_id"],
             checkpoint=checkpoint,
-            metadata=metadata if isinstance(metadata, dict) else {"value": metadata},
+            metadata=decode_metadata(row["metadata"] or None),
             size=len(row["checkpoint"]),
         )
 

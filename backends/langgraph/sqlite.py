@@ -23,8 +23,7 @@ import aiosqlite
 from timeloom.backends.filters import metadata_matches
 from timeloom.backends.langgraph.decode import (
     decode_checkpoint,
-    decode_json_text,
-    inert,
+    decode_metadata,
     stored_bytes,
     well_formed,
 )
@@ -267,7 +266,7 @@ class LangGraphSqlite(LangGraphReader):
             id=cid,
             parent_id=parent,
             checkpoint=checkpoint,
-            metadata=_metadata(metadata),
+            metadata=decode_metadata(metadata),
             size=len(data),
         )
 
@@ -556,7 +555,9 @@ class LangGraphSqlite(LangGraphReader):
         rows = await self._query(sql, params)
         if not exact:
             rows = [
-                r for r in rows if metadata_matches(_metadata(r[5]), metadata or {})
+                r
+                for r in rows
+                if metadata_matches(decode_metadata(r[5]), metadata or {})
             ]
             end = None if limit is None else offset + limit
             rows = rows[offset:end]
@@ -621,19 +622,3 @@ def typed_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> tuple[Any, ...]:
         elif name == "idx" and type(value) is not int:
             out[i] = 0
     return tuple(out)
-
-
-def _metadata(blob: Any) -> dict[str, Any]:
-    if blob is None:
-        return {}
-    try:
-        # Decoding to str first spares json.loads its encoding detection.
-        text = blob if isinstance(blob, str) else stored_bytes(blob).decode("utf-8")
-        value = decode_json_text(text)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return {
-            "langgraph.metadata_error": inert(
-                "langgraph.undecodable", {"error": str(exc)}
-            )
-        }
-    return value if isinstance(value, dict) else {"value": value}
