@@ -348,10 +348,12 @@ class LangGraphPostgres(LangGraphReader):
         )
         return bool(rows)
 
-    async def _rows_where_parent(self, parent_id: str) -> builtins.list[RawCheckpoint]:
+    async def _children_in(
+        self, thread_id: str, ns: str, parent_id: str
+    ) -> builtins.list[RawCheckpoint]:
         return await self._select(
-            "c.parent_checkpoint_id = $1",
-            [parent_id],
+            "c.thread_id = $1 AND c.checkpoint_ns = $2 AND c.parent_checkpoint_id = $3",
+            [thread_id, ns, parent_id],
             values=False,
             tail=" ORDER BY c.checkpoint_id",
         )

@@ -126,8 +126,13 @@ class LangGraphReader(BaseCheckpointer):
         """Whether the timeline has a checkpoint."""
 
     @abstractmethod
-    async def _rows_where_parent(self, parent_id: str) -> builtins.list[RawCheckpoint]:
-        """Rows (summary decode) whose parent is ``parent_id``, in any thread."""
+    async def _children_in(
+        self, thread_id: str, ns: str, parent_id: str
+    ) -> builtins.list[RawCheckpoint]:
+        """Rows (summary decode) of timeline ``(thread_id, ns)`` whose parent is
+        ``parent_id``: looked up through the primary key's ``(thread_id,
+        checkpoint_ns)`` prefix, so only that timeline's rows are read (LangGraph's
+        schema has no index on ``parent_checkpoint_id``)."""
 
     @abstractmethod
     async def _rows_forked_from(
@@ -239,11 +244,7 @@ class LangGraphReader(BaseCheckpointer):
             return None
         ids = [raw.id] + ([raw.parent_id] if raw.parent_id else [])
         writes = await self._writes(raw.thread_id, raw.ns, ids, values=True)
-        children = [
-            c
-            for c in await self._rows_where_parent(raw.id)
-            if (c.thread_id, c.ns) == (raw.thread_id, raw.ns)
-        ]
+        children = await self._children_in(raw.thread_id, raw.ns, raw.id)
         parent = None
         parent_writes = writes.get(raw.parent_id or "", [])
         if raw.parent_id and any(
@@ -465,16 +466,17 @@ class LangGraphReader(BaseCheckpointer):
         return [i for i in infos if status is None or i.status == status]
 
     async def children(self, checkpoint_id: str) -> builtins.list[CheckpointMeta]:
-        rows = await self._rows_where_parent(checkpoint_id)
         found = await self._row(None, None, checkpoint_id)
-        if found is not None:  # and the branches copied from it
-            rows += [
-                r
-                for r in await self._rows_forked_from(
-                    found.thread_id, found.ns, checkpoint_id
-                )
-                if r.parent_id is None
-            ]
+        if found is None:
+            return []
+        rows = await self._children_in(found.thread_id, found.ns, checkpoint_id)
+        rows += [  # and the branches copied from it
+            r
+            for r in await self._rows_forked_from(
+                found.thread_id, found.ns, checkpoint_id
+            )
+            if r.parent_id is None
+        ]
         out: builtins.list[CheckpointMeta] = []
         for row in rows:
             out.extend(await self._metas(row.thread_id, row.ns, [row]))

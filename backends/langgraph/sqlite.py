@@ -396,11 +396,13 @@ class LangGraphSqlite(LangGraphReader):
         )
         return bool(rows)
 
-    async def _rows_where_parent(self, parent_id: str) -> builtins.list[RawCheckpoint]:
+    async def _children_in(
+        self, thread_id: str, ns: str, parent_id: str
+    ) -> builtins.list[RawCheckpoint]:
         rows = await self._query(
-            f"SELECT {_COLUMNS} FROM checkpoints WHERE parent_checkpoint_id = ? "
-            "ORDER BY checkpoint_id",
-            [parent_id],
+            f"SELECT {_COLUMNS} FROM checkpoints WHERE thread_id = ? AND "
+            "checkpoint_ns = ? AND parent_checkpoint_id = ? ORDER BY checkpoint_id",
+            [thread_id, ns, parent_id],
         )
         return [self._raw(r, False) for r in rows]
 
