@@ -66,7 +66,9 @@ def storable(value: Any) -> Any:
     return inert(f"{kind.__module__}.{kind.__qualname__}", {"repr": repr(value)})
 
 
-async def _history(source: BaseCheckpointer, thread_id: str) -> list[Checkpoint]:
+async def read_history(source: BaseCheckpointer, thread_id: str) -> list[Checkpoint]:
+    """A thread's checkpoints with values, newest first: in two queries from the
+    LangGraph reader (``history()``), else one ``get()`` per checkpoint."""
     bulk = getattr(source, "history", None)
     if bulk is not None:  # the LangGraph reader reads a whole thread in two queries
         found: list[Checkpoint] = await bulk(thread_id)
@@ -134,7 +136,7 @@ async def export_thread(
         ReadOnlyError: ``target`` is read-only.
     """
     name = target_thread_id or thread_id
-    checkpoints = _parents_first(await _history(source, thread_id))
+    checkpoints = _parents_first(await read_history(source, thread_id))
     if not checkpoints:
         raise CheckpointNotFound(f"No thread {thread_id!r} in {source.url}")
     if await target.get_thread(name) is not None:

@@ -308,16 +308,23 @@ class LangGraphReader(BaseCheckpointer):
         for row in rows:
             if row.parent_id:
                 children.setdefault(row.parent_id, []).append(row.source)
-        return [
-            to_checkpoint(
+        subgraphs = await self._subgraph_starts(tid, ns)
+        out = []
+        for row in rows:
+            checkpoint = to_checkpoint(
                 row,
                 writes.get(row.parent_id or "", []),
                 writes.get(row.id, []),
                 children=children.get(row.id, []),
                 parent=by_id.get(row.parent_id or ""),
             )
-            for row in rows
-        ]
+            ran = subgraphs.get(row.id)
+            if ran:  # as get() names them
+                metadata = dict(checkpoint.metadata)
+                metadata["timeloom.subgraphs"] = [r.timeline for r in ran]
+                checkpoint = _with_metadata(checkpoint, metadata)
+            out.append(checkpoint)
+        return out
 
     async def _metas(
         self, tid: str, ns: str, rows: Sequence[RawCheckpoint]
@@ -497,6 +504,17 @@ class LangGraphReader(BaseCheckpointer):
             if origin is not None:
                 metas = await self._metas(row.thread_id, row.ns, [row])
                 out.setdefault(origin[1], []).extend(metas)
+        for parent, rows in (await self._subgraph_starts(tid, ns)).items():
+            for row in rows:
+                metas = await self._metas(row.thread_id, row.ns, [row])
+                out.setdefault(parent, []).extend(metas)
+        return out
+
+    async def _subgraph_starts(
+        self, tid: str, ns: str
+    ) -> dict[str, builtins.list[RawCheckpoint]]:
+        """The first checkpoint of each subgraph timeline directly below ``(tid,
+        ns)``, by the checkpoint of ``ns`` it ran from (its metadata ``parents``)."""
         depth = ns.count(NS_SEP) + 1 if ns else 0
         below = [
             r
@@ -506,12 +524,12 @@ class LangGraphReader(BaseCheckpointer):
             if r.ns.count(NS_SEP) == depth and (not ns or r.ns.startswith(ns + NS_SEP))
         ]
         firsts = await self._rows_by_key([(tid, r.ns, r.first_id) for r in below])
+        out: dict[str, builtins.list[RawCheckpoint]] = {}
         for row in sorted(firsts, key=lambda r: r.id):
             parents = row.metadata.get("parents")
             parent = parents.get(ns) if isinstance(parents, dict) else None
             if isinstance(parent, str):
-                metas = await self._metas(row.thread_id, row.ns, [row])
-                out.setdefault(parent, []).extend(metas)
+                out.setdefault(parent, []).append(row)
         return out
 
     async def recent(
