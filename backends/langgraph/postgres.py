@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Final
 
 import asyncpg
@@ -27,6 +27,12 @@ from timeloom.backends.langgraph.decode import (
 from timeloom.backends.langgraph.mapping import ORIGIN_KEY, RawCheckpoint, RawWrite
 from timeloom.backends.langgraph.reader import LangGraphReader, ThreadRow, keep_internal
 from timeloom.backends.langgraph.shared import SharedDecoder
+from timeloom.backends.langgraph.sizes import (
+    BlobKey,
+    StoredBlob,
+    StoredCheckpoint,
+    VersionedSizes,
+)
 from timeloom.core.errors import SchemaError, StoreConnectionError
 
 LANGGRAPH_PG_TABLES: Final = (
@@ -65,6 +71,28 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
 JOIN checkpoint_blobs bl
   ON bl.thread_id = k.thread_id AND bl.checkpoint_ns = k.checkpoint_ns
  AND bl.channel = k.channel AND bl.version = k.version
+"""
+# Storage accounting: the bytes of each value as stored (before Postgres's own
+# compression), a page of checkpoints at a time.
+_SIZES_PAGE: Final = 100
+_SIZES_ROWS_SQL: Final = """
+SELECT c.checkpoint_id, c.parent_checkpoint_id, c.checkpoint::text AS checkpoint,
+       octet_length(c.checkpoint::text) + octet_length(c.metadata::text) AS row_bytes
+FROM checkpoints c
+WHERE c.thread_id = $1 AND c.checkpoint_ns = $2 AND c.checkpoint_id > $3
+ORDER BY c.checkpoint_id LIMIT $4
+"""
+_SIZES_BLOBS_SQL: Final = """
+SELECT bl.channel, bl.version, bl.type, bl.blob
+FROM unnest($3::text[], $4::text[]) AS k(channel, version)
+JOIN checkpoint_blobs bl
+  ON bl.thread_id = $1 AND bl.checkpoint_ns = $2
+ AND bl.channel = k.channel AND bl.version = k.version
+"""
+_SIZES_WRITES_SQL: Final = """
+SELECT checkpoint_id, sum(octet_length(blob)) AS bytes FROM checkpoint_writes
+WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = ANY($3::text[])
+GROUP BY checkpoint_id
 """
 _SPECIAL_VALUES: Final = (
     "CASE WHEN channel IN ('__error__', '__interrupt__', '__resume__') THEN blob END"
@@ -277,6 +305,83 @@ class LangGraphPostgres(LangGraphReader):
             shared.last[name] = f"{name}\x00{blob['version']}"
             return value
         return decode_typed(blob["type"], data)
+
+    # -- storage accounting ----------------------------------------------------------
+
+    async def stored_sizes(self, timeline: str) -> AsyncIterator[StoredCheckpoint]:
+        """What each checkpoint of a timeline stores, per channel, oldest first (see
+        :class:`~timeloom.backends.langgraph.sizes.VersionedSizes`), a page at a
+        time; nothing if it does not exist. ``row_bytes`` holds the checkpoint's
+        JSON, its metadata and the channel versions it stores first."""
+        resolved = await self._resolve(timeline)
+        if resolved is None:
+            return
+        thread_id, ns = resolved
+        measure = VersionedSizes()
+        after = ""
+        while True:
+            rows = await self._query(_SIZES_ROWS_SQL, thread_id, ns, after, _SIZES_PAGE)
+            if not rows:
+                return
+            parsed = [(r, self._parse_sizes(r["checkpoint"])) for r in rows]
+            wanted: dict[BlobKey, None] = {}
+            for _, (inline, versions) in parsed:
+                blobbed = {c: v for c, v in versions.items() if c not in inline}
+                wanted.update(dict.fromkeys(measure.unseen(blobbed)))
+            blobs: dict[BlobKey, StoredBlob] = {}
+            if wanted:
+                keys = list(wanted)
+                for b in await self._query(
+                    _SIZES_BLOBS_SQL,
+                    thread_id,
+                    ns,
+                    [k[0] for k in keys],
+                    [k[1] for k in keys],
+                ):
+                    blobs[(b["channel"], b["version"])] = StoredBlob(
+                        b["type"], bytes(b["blob"] or b"")
+                    )
+            ids = [r["checkpoint_id"] for r in rows]
+            writes = {
+                w["checkpoint_id"]: int(w["bytes"] or 0)
+                for w in await self._query(_SIZES_WRITES_SQL, thread_id, ns, ids)
+            }
+            for row, (inline, versions) in parsed:
+                cid = row["checkpoint_id"]
+                channels, shared = measure.measure(
+                    cid, row["parent_checkpoint_id"], inline, versions, blobs
+                )
+                new_blobs = sum(
+                    size for ch, (size, _) in channels.items() if ch not in inline
+                )
+                yield StoredCheckpoint(
+                    checkpoint_id=cid,
+                    parent_id=row["parent_checkpoint_id"],
+                    row_bytes=int(row["row_bytes"] or 0) + new_blobs,
+                    write_bytes=writes.get(cid, 0),
+                    channels=channels,
+                    shared=shared,
+                )
+            after = ids[-1]
+
+    @staticmethod
+    def _parse_sizes(text: str) -> tuple[dict[str, Any], dict[str, str]]:
+        """A checkpoint's inline values and its channel versions (as text); empty
+        for JSON that is not a checkpoint."""
+        try:
+            checkpoint = json.loads(text)
+        except ValueError:
+            return {}, {}
+        if not isinstance(checkpoint, dict):
+            return {}, {}
+        inline = checkpoint.get("channel_values")
+        versions = checkpoint.get("channel_versions")
+        return (
+            inline if isinstance(inline, dict) else {},
+            {str(c): str(v) for c, v in versions.items()}
+            if isinstance(versions, dict)
+            else {},
+        )
 
     # -- fetchers ------------------------------------------------------------------
 

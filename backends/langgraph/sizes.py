@@ -6,11 +6,21 @@ change is stored again, and a list that grew by one item is stored again in full
 :func:`channel_sizes` measures each channel's bytes in a stored checkpoint, and
 :func:`restored_bytes` how many of them repeat what the parent checkpoint already
 stored.
+
+LangGraph's ``PostgresSaver`` stores each channel once per *version* in
+``checkpoint_blobs`` (primitive values stay inline in the checkpoint's JSON): an
+unchanged channel is shared with the checkpoint that stored its version, but a
+list that grew by one item is a new version, stored again in full.
+:class:`VersionedSizes` measures that.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
 import msgpack
 
@@ -41,6 +51,18 @@ class StoredCheckpoint:
     """Its rows in ``writes`` (pending writes: each node's update)."""
     channels: dict[str, tuple[int, int]]
     """Per channel: ``(stored bytes, bytes repeating the parent's)``."""
+    shared: dict[str, int] = field(default_factory=dict)
+    """Per channel: bytes it references that an earlier checkpoint stored (a
+    Postgres channel version that did not change)."""
+
+
+@runtime_checkable
+class MeasuresStorage(Protocol):
+    """A LangGraph reader that measures what each checkpoint stores."""
+
+    def stored_sizes(self, timeline: str) -> AsyncIterator[StoredCheckpoint]:
+        """What each checkpoint of a timeline stores, per channel, oldest first."""
+        ...
 
 
 def channel_sizes(tag: str | None, data: bytes) -> dict[str, ChannelBytes]:
@@ -106,3 +128,102 @@ def restored_bytes(channel: ChannelBytes, parent: ChannelBytes | None) -> int:
     if channel.array and parent.array and channel.body.startswith(parent.body):
         return len(parent.body)
     return 0
+
+
+BlobKey = tuple[str, str]
+"""A Postgres blob: ``(channel, version)`` within a thread."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBlob:
+    """A ``checkpoint_blobs`` row as measured: its type and bytes."""
+
+    tag: str | None
+    data: bytes
+
+
+class VersionedSizes:
+    """Measures a ``PostgresSaver`` history in checkpoint order: a channel version
+    is *stored* by the first checkpoint that names it and *shared* by the later
+    ones; a new version's bytes that repeat the parent checkpoint's version (all
+    of them, or the old items of a list that grew) are *re-stored*; an inline
+    value (its JSON) is stored by every checkpoint. Memory stays bounded: the
+    channels of the last few checkpoints, and the bytes of the last few versions.
+    """
+
+    def __init__(self, window: int = 32, versions: int = 64) -> None:
+        self._window = window
+        self._versions = versions
+        self._recent: dict[str, dict[str, ChannelBytes]] = {}
+        self._bytes: OrderedDict[BlobKey, ChannelBytes] = OrderedDict()
+        self._sizes: dict[BlobKey, int] = {}
+        """The size of every version met so far (sharing is by version)."""
+
+    def unseen(self, versions: Mapping[str, str]) -> list[BlobKey]:
+        """The versions among ``versions`` (channel -> version) not met yet."""
+        return [(ch, v) for ch, v in versions.items() if (ch, v) not in self._sizes]
+
+    def measure(
+        self,
+        checkpoint_id: str,
+        parent_id: str | None,
+        inline: Mapping[str, Any],
+        versions: Mapping[str, str],
+        blobs: Mapping[BlobKey, StoredBlob],
+    ) -> tuple[dict[str, tuple[int, int]], dict[str, int]]:
+        """One checkpoint: per channel ``(stored, re-stored)`` bytes, and the bytes
+        it shares.
+
+        Args:
+            checkpoint_id: the checkpoint.
+            parent_id: its parent.
+            inline: its inline (primitive) channel values.
+            versions: its ``channel_versions`` (as text).
+            blobs: the blobs of the versions :meth:`unseen` named (those missing
+                from the table are counted as empty).
+        """
+        parent = self._recent.get(parent_id or "", {})
+        mine: dict[str, ChannelBytes] = {}
+        stored: dict[str, tuple[int, int]] = {}
+        shared: dict[str, int] = {}
+        for channel, value in inline.items():
+            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+            mine[channel] = ChannelBytes(len(text.encode()), text.encode(), False)
+            stored[channel] = (
+                mine[channel].size,
+                restored_bytes(mine[channel], parent.get(channel)),
+            )
+        for channel, version in versions.items():
+            if channel in inline:
+                continue
+            key = (channel, version)
+            if key in self._sizes:
+                shared[channel] = self._sizes[key]
+                known = self._bytes.get(key)
+                if known is not None:
+                    self._bytes.move_to_end(key)
+                    mine[channel] = known
+                continue
+            blob = blobs.get(key, StoredBlob(None, b""))
+            measured = _blob_bytes(blob)
+            self._sizes[key] = measured.size
+            self._bytes[key] = measured
+            if len(self._bytes) > self._versions:
+                self._bytes.popitem(last=False)
+            mine[channel] = measured
+            stored[channel] = (
+                measured.size,
+                restored_bytes(measured, parent.get(channel)),
+            )
+        self._recent[checkpoint_id] = mine
+        if len(self._recent) > self._window:
+            self._recent.pop(next(iter(self._recent)))
+        return stored, shared
+
+
+def _blob_bytes(blob: StoredBlob) -> ChannelBytes:
+    data = blob.data
+    if blob.tag != "msgpack":
+        return ChannelBytes(len(data), data, False)
+    header, _count = array_header(data[:5])
+    return ChannelBytes(len(data), data[max(header, 0) :], header > 0)

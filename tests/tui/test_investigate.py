@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from tests.langgraph import lgdb
@@ -721,3 +722,97 @@ def test_the_tools_on_a_timeloom_postgres_database(
     code, data = cli_json(capsys, "du", postgres_dsn)
     assert code == 0
     assert data["top_threads"][0]["thread_id"] == "long"
+
+
+# -- LangGraph on Postgres ---------------------------------------------------------------
+
+
+@pytest.fixture
+def langgraph_postgres(postgres_dsn: str) -> str:
+    """LangGraph's scenarios and a 12-turn chat, written by LangGraph's
+    PostgresSaver; the DSN names it so that the reference reads open it with the
+    LangGraph reader."""
+    lgdb.build_postgres(postgres_dsn)
+    with lgdb.postgres_saver(postgres_dsn) as saver:
+        lgdb.write_chats(saver, threads=1, turns=12)
+    return (
+        postgres_dsn
+        + ("&" if "?" in postgres_dsn else "?")
+        + ("application_name=langgraph-tests")
+    )
+
+
+@pytest.mark.postgres
+def test_find_bisect_blame_on_a_langgraph_postgres_database(
+    capsys: pytest.CaptureFixture[str], langgraph_postgres: str
+) -> None:
+    url = langgraph_postgres
+    query = "values.messages[?contains(content, 'turn 7')]"
+    code, data = cli_json(capsys, "find", url, query, "--limit", "100000")
+    assert code == 0
+    expected = expected_matches(url, query)
+    assert expected
+    assert {m["checkpoint_id"] for m in data["matches"]} == expected
+    query = "length(values.messages) > `10`"
+    code, data = cli_json(capsys, "bisect", url, "thread-00000", query)
+    assert (code, data["mode"], data["read_mode"]) == (0, "binary", "history")
+    matches = expected_matches(url, query, "thread-00000")
+    by_id = {c.id: c for c in every_checkpoint(url)}
+    assert data["first"]["checkpoint_id"] == min(
+        matches, key=lambda cid: by_id[cid].step
+    )
+    code, data = cli_json(capsys, "blame", url, "thread-00000", "messages")
+    assert code == 0
+    assert [(c["step"], c["new"]) for c in data["changes"]] == _changes(
+        url, "thread-00000", "messages"
+    )
+
+
+@pytest.mark.postgres
+def test_du_of_a_langgraph_postgres_thread_counts_each_version_once(
+    capsys: pytest.CaptureFixture[str], langgraph_postgres: str
+) -> None:
+    url = langgraph_postgres
+    code, data = cli_json(capsys, "du", url, "thread-00000", "--checkpoints")
+    assert code == 0
+    assert data["layout"] == "langgraph"
+
+    async def stored() -> tuple[dict[str, int], int, set[str]]:
+        conn = await asyncpg.connect(url)
+        try:
+            blobs = await conn.fetch(
+                "SELECT channel, octet_length(blob) AS n FROM checkpoint_blobs "
+                "WHERE thread_id = 'thread-00000' AND checkpoint_ns = ''"
+            )
+            writes = await conn.fetchval(
+                "SELECT sum(octet_length(blob)) FROM checkpoint_writes "
+                "WHERE thread_id = 'thread-00000' AND checkpoint_ns = ''"
+            )
+            ids = await conn.fetch(
+                "SELECT checkpoint_id FROM checkpoints "
+                "WHERE thread_id = 'thread-00000' AND checkpoint_ns = ''"
+            )
+        finally:
+            await conn.close()
+        per_channel: dict[str, int] = {}
+        for b in blobs:
+            per_channel[b["channel"]] = per_channel.get(b["channel"], 0) + b["n"]
+        return per_channel, int(writes or 0), {r[0] for r in ids}
+
+    per_channel, _writes, ids = asyncio.run(stored())
+    assert {c["checkpoint_id"] for c in data["per_checkpoint"]} == ids
+    # Each stored version of messages is counted once, where it was first stored;
+    # the checkpoints that merely name it again share it.
+    messages = data["keys"]["messages"]
+    assert messages["stored"] == per_channel["messages"]
+    assert messages["shared"] > 0
+    # A message list that grew is stored again whole: most of it repeats the
+    # version before.
+    assert messages["restored"] > 0.5 * messages["stored"]
+    assert data["timeloom_estimate"] < data["stored"]
+    code, out, _ = cli(capsys, "du", url, "thread-00000")
+    assert "each new version of a channel whole" in out
+    assert "in Timeloom's layout" in out
+    code, data = cli_json(capsys, "du", url, "--top", "3")
+    assert code == 0
+    assert data["top_threads"][0]["thread_id"] == "thread-00000"

@@ -444,11 +444,24 @@ def thread_report(usage: ThreadUsage) -> list[str]:
     lines.append(f"{'(rows)':<{width}}  {human(overhead):>10}")
     if langgraph:
         restored = sum(t.restored for t in totals.values())
+        shared = sum(t.shared for t in totals.values())
         share = restored * 100 // max(1, usage.stored)
+        # PostgresSaver shares an unchanged channel's version; SqliteSaver does not.
+        how, what = (
+            (
+                "LangGraph stores each new version of a channel whole (unchanged "
+                f"ones are shared: {human(shared)})",
+                "the old items of lists that grew",
+            )
+            if shared
+            else (
+                "LangGraph stores every channel whole in every checkpoint",
+                "unchanged channels, and the old items of lists that grew",
+            )
+        )
         lines.append(
-            f"LangGraph stores every channel whole in every checkpoint: {human(restored)}"
-            f" of {human(usage.stored)} ({share}%) repeats what the parent checkpoint "
-            "already stored (unchanged channels, and the old items of lists that grew)."
+            f"{how}: {human(restored)} of {human(usage.stored)} ({share}%) repeats "
+            f"what the parent checkpoint already stored ({what})."
         )
         if usage.timeloom_estimate is not None:
             ratio = usage.stored / max(1, usage.timeloom_estimate)

@@ -7,8 +7,10 @@ key costs the bytes of the blobs it is the first in its thread to reference
 as the sealed chunks of a growing message list). LangGraph's ``SqliteSaver``
 stores every channel whole in every checkpoint: its *stored* bytes include what
 merely repeats the parent checkpoint (*re-stored*: an unchanged channel, or the old
-items of a list that grew), which is where its databases' size goes. For a
-LangGraph thread, :func:`thread_usage` also lays the same values out the way
+items of a list that grew), which is where its databases' size goes. Its
+``PostgresSaver`` shares an unchanged channel's version between checkpoints, but
+stores a list that grew again whole (see :mod:`timeloom.backends.langgraph.sizes`).
+For a LangGraph thread, :func:`thread_usage` also lays the same values out the way
 Timeloom would and says what that would cost.
 """
 
@@ -19,7 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal, TypeAlias
 
-from timeloom.backends.langgraph.sqlite import LangGraphSqlite
+from timeloom.backends.langgraph.reader import LangGraphReader
+from timeloom.backends.langgraph.sizes import MeasuresStorage
 from timeloom.backends.layout import (
     EncodedValues,
     ValuesState,
@@ -114,11 +117,13 @@ async def thread_usage(checkpointer: BaseCheckpointer, thread_id: str) -> Thread
     states = await ThreadStates.load(checkpointer, thread_id)
     if isinstance(checkpointer, LaidOutStore):
         return await _timeloom_usage(checkpointer, states)
-    if isinstance(checkpointer, LangGraphSqlite):
+    if isinstance(checkpointer, LangGraphReader) and isinstance(
+        checkpointer, MeasuresStorage
+    ):
         return await _langgraph_usage(checkpointer, states)
     raise TimeloomError(
         f"{checkpointer.url} does not say what it stores per key: storage "
-        "accounting works on Timeloom SQLite and LangGraph SQLite databases.",
+        "accounting works on Timeloom and LangGraph databases (SQLite, Postgres).",
         title="Storage accounting unavailable",
     )
 
@@ -165,7 +170,7 @@ async def _timeloom_usage(store: LaidOutStore, states: ThreadStates) -> ThreadUs
 
 
 async def _langgraph_usage(
-    reader: LangGraphSqlite, states: ThreadStates
+    reader: MeasuresStorage, states: ThreadStates
 ) -> ThreadUsage:
     usage = ThreadUsage(states.thread_id, "langgraph")
     async for stored in reader.stored_sizes(states.thread_id):
@@ -176,6 +181,8 @@ async def _langgraph_usage(
             name: KeyBytes(stored=size, restored=restored)
             for name, (size, restored) in stored.channels.items()
         }
+        for name, size in stored.shared.items():
+            keys.setdefault(name, KeyBytes()).shared = size
         values = sum(size for size, _ in stored.channels.values())
         overhead = stored.row_bytes - values + stored.write_bytes
         usage.checkpoints.append(CheckpointUsage(meta, keys, overhead))
@@ -231,7 +238,7 @@ async def database_usage(
     checkpointer: BaseCheckpointer, *, top: int = 10
 ) -> DatabaseUsage:
     """Account for a whole database: aggregates on Timeloom (nothing decoded), every
-    thread measured on LangGraph SQLite.
+    thread measured on LangGraph databases.
 
     Raises:
         TimeloomError: the store keeps no layout this can measure.
@@ -240,7 +247,9 @@ async def database_usage(
         totals = await checkpointer.storage_totals(top)
         threads = [(t, n, b, 0) for t, n, b in totals.top_threads]
         return DatabaseUsage(checkpointer.url, "timeloom", totals, threads)
-    if isinstance(checkpointer, LangGraphSqlite):
+    if isinstance(checkpointer, LangGraphReader) and isinstance(
+        checkpointer, MeasuresStorage
+    ):
         rows: list[tuple[str, int, int, int]] = []
         offset = 0
         while True:
@@ -259,6 +268,6 @@ async def database_usage(
         return DatabaseUsage(checkpointer.url, "langgraph", None, rows)
     raise TimeloomError(
         f"{checkpointer.url} does not say what it stores: storage accounting works "
-        "on Timeloom SQLite and LangGraph SQLite databases.",
+        "on Timeloom and LangGraph databases (SQLite, Postgres).",
         title="Storage accounting unavailable",
     )
