@@ -15,3 +15,8 @@ INPUT: Final = "__input__"
 
 COPY: Final = "__copy__"
 """``update_state(config, None, as_node=COPY)`` copies a checkpoint (a ``fork``)."""
+
+WAITING: Final = "__waiting__"
+"""The checkpoint metadata key holding, for each waiting edge
+(``add_edge([a, b], c)``) some but not all of whose starts have finished, the
+starts that have (LangGraph keeps this in a hidden channel)."""

@@ -72,6 +72,10 @@ def drawable(builder: StateGraph) -> DrawableGraph:
     path map, else the router's ``Literal`` return type, else every node), and the
     targets a node's ``-> Command[Literal[...]]`` annotation names."""
     edges: set[Edge] = {Edge(start, end) for start, end in builder.edges}
+    # As LangGraph draws a waiting edge: an edge from each of its starts.
+    edges.update(
+        Edge(start, end) for starts, end in builder.waiting_edges for start in starts
+    )
     everywhere = [*builder.nodes, END]
     for branch in builder.branches:
         if branch.path_map is not None:

@@ -101,6 +101,8 @@ class StateGraph:
         of nodes' own input schemas."""
         self.nodes: dict[str, NodeSpec] = {}
         self.edges: list[tuple[str, str]] = []
+        self.waiting_edges: list[tuple[tuple[str, ...], str]] = []
+        """``add_edge([a, b], c)``: ``c`` runs once both ``a`` and ``b`` finished."""
         self.branches: list[Branch] = []
 
     def add_node(
@@ -162,15 +164,26 @@ class StateGraph:
     def add_edge(self, start_key: str | Sequence[str], end_key: str) -> Self:
         """Run ``end_key`` after ``start_key``.
 
+        With a list of nodes as ``start_key`` the edge waits, as LangGraph's does:
+        ``end_key`` runs once, in the step after the last of them finished (they
+        may finish in different steps); then the edge waits for all of them again.
+
         Raises:
-            GraphValidationError: for edges that wait on several nodes (not supported:
-                use plain edges from each, which trigger ``end_key`` once per step).
+            GraphValidationError: ``END`` as a start, ``START`` as the end, or an
+                empty list of starts.
         """
         if not isinstance(start_key, str):
-            raise GraphValidationError(
-                "Edges that wait for several nodes (add_edge([...], node)) are not "
-                "supported; add one edge from each source instead"
-            )
+            sources = tuple(start_key)
+            if not sources:
+                raise GraphValidationError("A waiting edge needs at least one start")
+            if END in sources:
+                raise GraphValidationError("END cannot be the start of an edge")
+            if end_key in (START, END):
+                raise GraphValidationError(
+                    f"A waiting edge must end at a node, not {end_key!r}"
+                )
+            self.waiting_edges.append((sources, end_key))
+            return self
         if start_key == END:
             raise GraphValidationError("END cannot be the start of an edge")
         if end_key == START:
@@ -299,7 +312,8 @@ class StateGraph:
         if not self.nodes:
             raise GraphValidationError("The graph has no nodes; add_node() first")
         known = set(self.nodes)
-        for start, end in self.edges:
+        flat = [(s, end) for starts, end in self.waiting_edges for s in starts]
+        for start, end in (*self.edges, *flat):
             for key in (start, end):
                 if key not in known and key not in (START, END):
                     raise GraphValidationError(
@@ -317,7 +331,9 @@ class StateGraph:
                         f"The path map of the conditional edge from {branch.source!r} "
                         f"names unknown node {target!r}"
                     )
-        sources = {s for s, _ in self.edges} | {b.source for b in self.branches}
+        sources = {s for s, _ in (*self.edges, *flat)} | {
+            b.source for b in self.branches
+        }
         if START not in sources:
             raise GraphValidationError(
                 "The graph has no entry point; add_edge(START, 'first_node')"

@@ -23,6 +23,7 @@ class Router:
         edges: Sequence[tuple[str, str]],
         branches: Sequence[Branch],
         schema: StateSchema,
+        waiting_edges: Sequence[tuple[tuple[str, ...], str]] = (),
     ) -> None:
         self.nodes = tuple(nodes)
         self.schema = schema
@@ -33,13 +34,29 @@ class Router:
         self._branches: dict[str, list[Branch]] = {}
         for branch in branches:
             self._branches.setdefault(branch.source, []).append(branch)
+        self._waits = {
+            f"{'+'.join(starts)}:{end}": (frozenset(starts), end)
+            for starts, end in waiting_edges
+        }
 
     async def next_after(
-        self, ran: Sequence[str], values: Mapping[str, Any], gotos: Sequence[str]
-    ) -> tuple[str, ...]:
-        """The nodes due after ``ran`` wrote ``values``, in the graph's node order.
+        self,
+        ran: Sequence[str],
+        values: Mapping[str, Any],
+        gotos: Sequence[str],
+        waiting: Mapping[str, Sequence[str]],
+    ) -> tuple[tuple[str, ...], dict[str, list[str]]]:
+        """The nodes due after ``ran`` wrote ``values``, in the graph's node order,
+        and what the waiting edges wait for now.
 
         A node with no outgoing edge ends its branch: it adds nothing.
+
+        Args:
+            ran: the nodes whose updates made ``values``.
+            values: the state after their updates.
+            gotos: nodes named by ``Command(goto=...)``.
+            waiting: for each waiting edge, the starts that had finished before
+                (the parent checkpoint's :data:`~timeloom.core.constants.WAITING`).
 
         Raises:
             InvalidUpdateError: a router or ``goto`` named a node that does not exist.
@@ -49,6 +66,11 @@ class Router:
             due.update(self._edges.get(name, ()))
             for branch in self._branches.get(name, ()):
                 due.update(await self._route(branch, values))
+        still = (
+            self._join(ran, waiting, due)
+            if self._waits
+            else {k: list(v) for k, v in waiting.items()}
+        )
         due.discard(END)
         unknown = due - set(self.nodes)
         if unknown:
@@ -56,7 +78,25 @@ class Router:
                 f"Routing after {', '.join(ran)} named unknown node(s) "
                 f"{', '.join(map(repr, sorted(unknown)))}; nodes: {', '.join(self.nodes)}"
             )
-        return self.sorted(due)
+        return self.sorted(due), still
+
+    def _join(
+        self, ran: Sequence[str], waiting: Mapping[str, Sequence[str]], due: set[str]
+    ) -> dict[str, list[str]]:
+        """Record ``ran`` on the waiting edges; add to ``due`` the end of each edge
+        all of whose starts have now finished (that edge then waits afresh)."""
+        still = {key: list(seen) for key, seen in waiting.items()}
+        for key, (starts, end) in self._waits.items():
+            finished = starts.intersection(ran)
+            if not finished:
+                continue
+            seen = finished.union(still.get(key, ()))
+            if seen == starts:
+                due.add(end)
+                still.pop(key, None)
+            else:
+                still[key] = sorted(seen)
+        return still
 
     async def _route(self, branch: Branch, values: Mapping[str, Any]) -> list[str]:
         result = branch.path(self.schema.node_input(values, branch.input_schema))

@@ -44,7 +44,12 @@ from timeloom.core.interrupts import Command, Interrupt
 from timeloom.core.routing import Router
 from timeloom.core.snapshot import interrupts_of
 from timeloom.core.state import ROOT, StateSchema
-from timeloom.core.state_access import StateAccess, require_readable
+from timeloom.core.state_access import (
+    StateAccess,
+    require_readable,
+    waiting_of,
+    with_waiting,
+)
 from timeloom.core.step import StepOutcome, interrupt_id, run_step
 from timeloom.core.sync import iterate_sync, run_sync
 from timeloom.core.writer import (
@@ -100,7 +105,11 @@ class CompiledGraph(StateAccess):
         self.interrupt_after = interrupt_after
         self.name = name
         self._router = Router(
-            list(self.nodes), builder.edges, builder.branches, self.schema
+            list(self.nodes),
+            builder.edges,
+            builder.branches,
+            self.schema,
+            builder.waiting_edges,
         )
         self._ready = False
         if checkpointer is not None:
@@ -334,13 +343,17 @@ class CompiledGraph(StateAccess):
                 return
             values = self.schema.apply(current.values, outcome.updates)
             ran = [t.name for t in tasks]
+            next_nodes, waiting = await self._router.next_after(
+                ran, values, outcome.gotos, waiting_of(current)
+            )
             current = await self._commit(
                 run,
                 parent=current,
                 source="loop",
                 values=values,
-                next_nodes=await self._router.next_after(ran, values, outcome.gotos),
+                next_nodes=next_nodes,
                 writes=_writes(outcome.updates),
+                waiting=waiting,
             )
             steps += 1
             yield _Event(
@@ -479,7 +492,7 @@ class CompiledGraph(StateAccess):
             values=dict(base.values) if base else self.schema.initial_values(),
             next=(START,),
             writes={},
-            metadata=run.metadata,
+            metadata=with_waiting(run.metadata, waiting_of(base) if base else {}),
         )
         applied = await self._apply_input(run, received, update)
         await run.commit(self.checkpointer, [received, applied])
@@ -490,14 +503,17 @@ class CompiledGraph(StateAccess):
     ) -> Checkpoint:
         """The step that applies ``update`` to the input checkpoint (uncommitted)."""
         values = self.schema.apply(received.values, [(START, update)])
+        next_nodes, waiting = await self._router.next_after(
+            [START], values, [], waiting_of(received)
+        )
         return new_checkpoint(
             received,
             thread_id=run.thread_id,
             source="loop",
             values=values,
-            next=await self._router.next_after([START], values, []),
+            next=next_nodes,
             writes={START: update},
-            metadata=run.metadata,
+            metadata=with_waiting(run.metadata, waiting),
         )
 
     async def _replay_input(self, run: RunState, received: Checkpoint) -> Checkpoint:

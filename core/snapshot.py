@@ -11,6 +11,7 @@ from typing import Any
 
 from timeloom.core.checkpoint import Checkpoint, PendingWrite
 from timeloom.core.config import make_config
+from timeloom.core.constants import WAITING
 from timeloom.core.interrupts import Interrupt
 
 
@@ -87,7 +88,7 @@ def to_snapshot(
             "step": checkpoint.step,
             "parents": {},  # LangGraph's: the checkpoints of enclosing graphs
             "writes": dict(checkpoint.writes),
-            **checkpoint.metadata,
+            **{k: v for k, v in checkpoint.metadata.items() if k != WAITING},
         },
         created_at=checkpoint.created_at.isoformat(),
         parent_config=parent,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from timeloom.core.checkpoint import Checkpoint, Source, new_checkpoint
 from timeloom.core.config import RunConfig, make_config
-from timeloom.core.constants import COPY, START
+from timeloom.core.constants import COPY, START, WAITING
 from timeloom.core.errors import (
     CheckpointNotFound,
     ConfigError,
@@ -300,10 +300,13 @@ class StateAccess:
         )
         name = writer or START
         new_values = self.schema.apply(base.values if base else {}, [(name, update)])
+        waiting = waiting_of(base) if base else {}
         if base is not None and (values is None or writer is None):
             next_nodes = base.next
         else:
-            next_nodes = await self._router.next_after([name], new_values, [])
+            next_nodes, waiting = await self._router.next_after(
+                [name], new_values, [], waiting
+            )
         return await self._commit(
             run,
             parent=base,
@@ -311,6 +314,7 @@ class StateAccess:
             values=new_values,
             next_nodes=next_nodes,
             writes={name: update} if values is not None else {},
+            waiting=waiting,
         )
 
     async def _infer_writer(
@@ -369,8 +373,15 @@ class StateAccess:
         values: dict[str, Any],
         next_nodes: tuple[str, ...],
         writes: dict[str, Any],
+        waiting: Mapping[str, list[str]] | None = None,
     ) -> Checkpoint:
-        """Make the child of ``parent`` and commit it for ``run``."""
+        """Make the child of ``parent`` and commit it for ``run``.
+
+        ``waiting``: what the waiting edges wait for (see :func:`waiting_of`);
+        ``None`` keeps the parent's (a copy).
+        """
+        if waiting is None:
+            waiting = waiting_of(parent) if parent is not None else {}
         checkpoint = new_checkpoint(
             parent,
             thread_id=run.thread_id,
@@ -378,10 +389,25 @@ class StateAccess:
             values=values,
             next=next_nodes,
             writes=writes,
-            metadata=run.metadata,
+            metadata=with_waiting(run.metadata, waiting),
         )
         await run.commit(self.checkpointer, [checkpoint])
         return checkpoint
+
+
+def waiting_of(checkpoint: Checkpoint) -> Mapping[str, list[str]]:
+    """For each waiting edge some of whose starts have finished by ``checkpoint``,
+    those starts (kept in its metadata: a checkpoint has no hidden channels)."""
+    waiting: Mapping[str, list[str]] = checkpoint.metadata.get(WAITING, {})
+    return waiting
+
+
+def with_waiting(
+    metadata: Mapping[str, Any], waiting: Mapping[str, list[str]]
+) -> Mapping[str, Any]:
+    """A run's metadata for a new checkpoint, with what its waiting edges wait for
+    (the run's own metadata when they wait for nothing: the common case)."""
+    return {**metadata, WAITING: dict(waiting)} if waiting else metadata
 
 
 def require_readable(checkpoint: Checkpoint) -> None:

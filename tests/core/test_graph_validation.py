@@ -94,8 +94,13 @@ def test_reserved_and_duplicate_names() -> None:
         graph.add_node("a", noop)
     with pytest.raises(GraphValidationError, match="reserved"):
         graph.add_node(END, noop)
-    with pytest.raises(GraphValidationError, match="not supported"):
-        graph.add_edge(["a", "b"], "c")
+    with pytest.raises(GraphValidationError, match="at least one start"):
+        graph.add_edge([], "a")
+    with pytest.raises(GraphValidationError, match="must end at a node"):
+        graph.add_edge(["a"], END)
+    graph.add_edge(START, "a").add_edge(["a", "b"], "a")
+    with pytest.raises(GraphValidationError, match="unknown node 'b'"):
+        graph.compile()
 
 
 def test_add_node_names_a_function_after_itself() -> None:

@@ -204,3 +204,27 @@ def test_a_node_returning_nothing_streams_none() -> None:
         graph.add_edge("quiet", "loud")
         results[name] = list(graph.compile().stream({"log": []}))
     assert results["timeloom"] == results["langgraph"]
+
+
+def test_a_waiting_edge_runs_its_end_once_after_all_its_starts() -> None:
+    """``add_edge(["a", "b2"], "c")`` with starts finishing in different steps,
+    paused between them (``a`` at step 1, ``b2`` at step 2), then a loop back to
+    ``a`` alone, which does not run ``c`` again."""
+    results = {}
+    for name, api in (("langgraph", LANGGRAPH), ("timeloom", TIMELOOM)):
+        graph = api.StateGraph(State)
+        for node in ("a", "b", "b2", "c"):
+            graph.add_node(node, lambda s, node=node: {"log": [node]})
+        graph.add_edge(api.START, "a")
+        graph.add_edge(api.START, "b")
+        graph.add_edge("b", "b2")
+        graph.add_edge(["a", "b2"], "c")
+        graph.add_conditional_edges(
+            "c", lambda s, end=api.END: end if s["log"].count("c") > 1 else "a"
+        )
+        app = graph.compile(checkpointer=api.checkpointer(), interrupt_after=["b"])
+        paused = app.invoke({"log": []}, config())
+        done = app.invoke(None, config())
+        results[name] = (paused, done, shape(app))
+    assert results["timeloom"] == results["langgraph"]
+    assert results["timeloom"][1] == {"log": ["a", "b", "b2", "c", "a"]}
