@@ -32,7 +32,12 @@ from timeloom.core.errors import (
     node_failure,
 )
 from timeloom.core.graph import StateGraph
-from timeloom.core.interrupts import Command, Interrupt, interrupt
+from timeloom.core.interrupts import (
+    Command,
+    Interrupt,
+    get_stream_writer,
+    interrupt,
+)
 from timeloom.core.messages import (
     REMOVE_ALL_MESSAGES,
     MessagesState,
@@ -78,6 +83,7 @@ __all__ = [
     "ThreadStatus",
     "TimeloomError",
     "add_messages",
+    "get_stream_writer",
     "interrupt",
     "node_failure",
 ]

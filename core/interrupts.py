@@ -9,7 +9,7 @@ times; each call is matched to resume values by its position.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -75,6 +75,8 @@ class TaskScratch:
 
     resume_values: list[Any]
     calls: int = 0
+    stream: Callable[[Any], None] | None = None
+    """Where :func:`get_stream_writer` sends chunks (``stream_mode="custom"``)."""
 
 
 task_scratch: ContextVar[TaskScratch | None] = ContextVar("timeloom_task", default=None)
@@ -102,3 +104,19 @@ def interrupt(value: Any) -> Any:
     if index < len(scratch.resume_values):
         return scratch.resume_values[index]
     raise GraphInterrupt(index, value)
+
+
+def get_stream_writer() -> Callable[[Any], None]:
+    """The writer a node sends its own chunks to (``stream_mode="custom"``).
+
+    Outside a stream with that mode the writer drops what it is given, as
+    LangGraph's does, so a node can call it unconditionally.
+    """
+    scratch = task_scratch.get()
+    if scratch is None or scratch.stream is None:
+        return _drop
+    return scratch.stream
+
+
+def _drop(chunk: Any) -> None:
+    """The writer of a run that does not stream ``"custom"``: drops ``chunk``."""

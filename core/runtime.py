@@ -19,6 +19,7 @@ import dataclasses
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
+    Callable,
     Generator,
     Mapping,
     Sequence,
@@ -63,7 +64,43 @@ if TYPE_CHECKING:
     from timeloom.core.checkpointer import BaseCheckpointer
     from timeloom.core.graph import NodeSpec, StateGraph
 
-StreamMode = Literal["updates", "values", "checkpoints"]
+StreamMode = Literal["updates", "values", "checkpoints", "custom"]
+_STREAM_MODES: tuple[StreamMode, ...] = ("updates", "values", "checkpoints", "custom")
+_EMIT_ORDER: tuple[StreamMode, ...] = ("updates", "values", "checkpoints")
+"""A step's chunks, in the order LangGraph emits them: nodes' updates as they
+finish, then the state after the step, then its checkpoint."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    """The keyword arguments of one run."""
+
+    durability: Durability
+    inline_sync: bool
+    """Call a lone sync node on the caller's thread (the sync API)."""
+    interrupt_before: frozenset[str]
+    interrupt_after: frozenset[str]
+    stream: Callable[[Any], None] | None = None
+    """Where ``get_stream_writer()`` sends chunks (``None``: dropped)."""
+
+
+def _modes(
+    stream_mode: StreamMode | Sequence[StreamMode],
+) -> tuple[StreamMode, ...] | StreamMode:
+    """``stream_mode`` checked: one mode, or a tuple of modes (then chunks are
+    yielded as ``(mode, chunk)``, as in LangGraph).
+
+    Raises:
+        ConfigError: an unknown mode.
+    """
+    given = [stream_mode] if isinstance(stream_mode, str) else list(stream_mode)
+    unknown = [m for m in given if m not in _STREAM_MODES]
+    if unknown:
+        raise ConfigError(
+            f"Unknown stream_mode {unknown[0]!r}; use {', '.join(_STREAM_MODES)} "
+            f"or a list of them"
+        )
+    return stream_mode if isinstance(stream_mode, str) else tuple(given)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +163,10 @@ class CompiledGraph(StateAccess):
         input: Any,
         config: Mapping[str, Any] | None = None,
         *,
+        stream_mode: StreamMode = "values",
         durability: Durability = "sync",
+        interrupt_before: Sequence[str] | None = None,
+        interrupt_after: Sequence[str] | None = None,
     ) -> Any:
         """Run until the graph ends or pauses; return the state values.
 
@@ -135,11 +175,17 @@ class CompiledGraph(StateAccess):
                 the thread's latest (or the config's) checkpoint, or
                 ``Command(resume=...)`` to answer an interrupt.
             config: ``{"configurable": {"thread_id": ..., "checkpoint_id": ...}}``.
+            stream_mode: another mode than ``"values"`` returns, as LangGraph's
+                ``invoke`` does, the list of what :meth:`stream` yields in it.
             durability: ``"sync"`` commits each step's checkpoint before the next
                 step starts; ``"async"`` commits behind the run while the next
                 step runs, batching what piles up (faster on a remote database).
                 Either way everything is stored when this returns (see
                 :mod:`timeloom.core.writer`).
+            interrupt_before: for this run, pause before these nodes instead of
+                those given to ``compile()``.
+            interrupt_after: for this run, pause after these nodes instead of
+                those given to ``compile()``.
 
         Returns:
             The state values (those of the output schema; the value itself for a
@@ -153,25 +199,40 @@ class CompiledGraph(StateAccess):
             ConflictError: another writer advanced the thread meanwhile.
         """
         check_durability(durability)
-        return run_sync(self._invoke(input, config, durability, inline_sync=True))
+        options = self._options(durability, True, interrupt_before, interrupt_after)
+        if stream_mode != "values":
+            modes = _modes(stream_mode)
+            return list(iterate_sync(self._stream(input, config, modes, options)))
+        return run_sync(self._invoke(input, config, options))
 
     async def ainvoke(
         self,
         input: Any,
         config: Mapping[str, Any] | None = None,
         *,
+        stream_mode: StreamMode = "values",
         durability: Durability = "sync",
+        interrupt_before: Sequence[str] | None = None,
+        interrupt_after: Sequence[str] | None = None,
     ) -> Any:
         """The async twin of :meth:`invoke`."""
-        return await self._invoke(input, config, durability, inline_sync=False)
+        options = self._options(durability, False, interrupt_before, interrupt_after)
+        if stream_mode != "values":
+            modes = _modes(stream_mode)
+            return [
+                chunk async for chunk in self._stream(input, config, modes, options)
+            ]
+        return await self._invoke(input, config, options)
 
     def stream(
         self,
         input: Any,
         config: Mapping[str, Any] | None = None,
         *,
-        stream_mode: StreamMode = "updates",
+        stream_mode: StreamMode | Sequence[StreamMode] = "updates",
         durability: Durability = "sync",
+        interrupt_before: Sequence[str] | None = None,
+        interrupt_after: Sequence[str] | None = None,
     ) -> Generator[Any, None, None]:
         """Run like :meth:`invoke`, yielding as each step commits.
 
@@ -180,37 +241,59 @@ class CompiledGraph(StateAccess):
                 (and ``{"__interrupt__": (...)}`` when pausing); ``"values"`` yields
                 the whole state after the input and each step; ``"checkpoints"``
                 yields a :class:`StateSnapshot` per committed checkpoint (with its
-                id in ``config`` and the step's updates in ``metadata["writes"]``).
+                id in ``config`` and the step's updates in ``metadata["writes"]``);
+                ``"custom"`` yields what nodes give the writer
+                ``get_stream_writer()`` returns (a step's chunks when the step
+                ends, before its updates). A list of modes yields
+                ``(mode, chunk)`` pairs.
             durability: as for :meth:`invoke`; with ``"async"`` a step is yielded
                 before its checkpoint is stored.
+            interrupt_before: as for :meth:`invoke`.
+            interrupt_after: as for :meth:`invoke`.
         """
         check_durability(durability)
-        return iterate_sync(
-            self._stream(input, config, stream_mode, durability, inline_sync=True)
-        )
+        modes = _modes(stream_mode)
+        options = self._options(durability, True, interrupt_before, interrupt_after)
+        return iterate_sync(self._stream(input, config, modes, options))
 
     def astream(
         self,
         input: Any,
         config: Mapping[str, Any] | None = None,
         *,
-        stream_mode: StreamMode = "updates",
+        stream_mode: StreamMode | Sequence[StreamMode] = "updates",
         durability: Durability = "sync",
+        interrupt_before: Sequence[str] | None = None,
+        interrupt_after: Sequence[str] | None = None,
     ) -> AsyncIterator[Any]:
         """The async twin of :meth:`stream`."""
-        return self._stream(input, config, stream_mode, durability, inline_sync=False)
+        modes = _modes(stream_mode)
+        options = self._options(durability, False, interrupt_before, interrupt_after)
+        return self._stream(input, config, modes, options)
+
+    def _options(
+        self,
+        durability: Durability,
+        inline_sync: bool,
+        interrupt_before: Sequence[str] | None,
+        interrupt_after: Sequence[str] | None,
+    ) -> _Options:
+        return _Options(
+            durability,
+            inline_sync,
+            self.interrupt_before
+            if interrupt_before is None
+            else frozenset(interrupt_before),
+            self.interrupt_after
+            if interrupt_after is None
+            else frozenset(interrupt_after),
+        )
 
     async def _invoke(
-        self,
-        input: Any,
-        config: Mapping[str, Any] | None,
-        durability: Durability,
-        *,
-        inline_sync: bool,
+        self, input: Any, config: Mapping[str, Any] | None, options: _Options
     ) -> Any:
         last: _Event | None = None
-        events = self._execute(input, config, durability, inline_sync=inline_sync)
-        async for event in events:
+        async for event in self._execute(input, config, options):
             last = event
         assert last is not None
         result = self._output.output(last.checkpoint.values)
@@ -224,54 +307,72 @@ class CompiledGraph(StateAccess):
         self,
         input: Any,
         config: Mapping[str, Any] | None,
-        mode: StreamMode,
-        durability: Durability,
-        *,
-        inline_sync: bool,
+        modes: tuple[StreamMode, ...] | StreamMode,
+        options: _Options,
     ) -> AsyncIterator[Any]:
-        if mode not in ("updates", "values", "checkpoints"):
-            raise ConfigError(
-                f"Unknown stream_mode {mode!r}; use updates, values or checkpoints"
-            )
-        events = self._execute(input, config, durability, inline_sync=inline_sync)
-        async for event in events:
-            if event.kind == "done":
-                continue
-            if mode == "checkpoints":
-                if event.kind != "interrupt" and event.committed:
-                    yield self._snapshot(event.checkpoint)
-            elif mode == "values":
-                if event.kind != "interrupt" and event.values:
-                    yield self._output.output(event.checkpoint.values)
-            elif event.kind == "step":
-                # One item per node, as in LangGraph: its update, or the list of its
-                # updates when it returned several (for a state of one value, the
-                # value).
-                for node, written in _writes(event.updates, self.schema).items():
-                    yield {node: None if node in event.quiet else written}
-            elif event.kind == "interrupt":
-                # As in LangGraph: the interrupt() questions (none at a breakpoint).
-                yield {
+        """Yield the chunks of ``modes``: a tuple of modes yields ``(mode, chunk)``."""
+        wanted = modes if isinstance(modes, tuple) else (modes,)
+        custom: list[Any] = []
+        if "custom" in wanted:
+            options = replace(options, stream=custom.append)
+        try:
+            async for event in self._execute(input, config, options):
+                # What nodes wrote comes first: it was written during the step.
+                chunks: list[tuple[StreamMode, Any]] = [("custom", c) for c in custom]
+                custom.clear()
+                for mode in _EMIT_ORDER:  # LangGraph's, whatever order was asked
+                    if mode in wanted:
+                        chunks.extend((mode, c) for c in self._chunks(event, mode))
+                for mode, chunk in chunks:
+                    yield (mode, chunk) if isinstance(modes, tuple) else chunk
+        except Exception:
+            # A failed step: what its nodes wrote before the failure, then the error.
+            for chunk in custom:
+                yield ("custom", chunk) if isinstance(modes, tuple) else chunk
+            raise
+
+    def _chunks(self, event: _Event, mode: StreamMode) -> list[Any]:
+        """What ``event`` shows in stream ``mode`` (``"custom"`` has none here)."""
+        if event.kind == "done" or mode == "custom":
+            return []
+        if mode == "checkpoints":
+            if event.kind != "interrupt" and event.committed:
+                return [self._snapshot(event.checkpoint)]
+        elif mode == "values":
+            if event.kind != "interrupt" and event.values:
+                return [self._output.output(event.checkpoint.values)]
+        elif event.kind == "step":
+            # One item per node, as in LangGraph: its update, or the list of its
+            # updates when it returned several (for a state of one value, the
+            # value).
+            return [
+                {node: None if node in event.quiet else written}
+                for node, written in _writes(event.updates, self.schema).items()
+            ]
+        elif event.kind == "interrupt":
+            # As in LangGraph: the interrupt() questions (none at a breakpoint).
+            return [
+                {
                     "__interrupt__": tuple(
                         i for i in event.interrupts if i.when == "during"
                     )
                 }
+            ]
+        return []
 
     async def _execute(
         self,
         input: Any,
         config: Mapping[str, Any] | None,
-        durability: Durability,
-        *,
-        inline_sync: bool,
+        options: _Options,
     ) -> AsyncIterator[_Event]:
         cfg = RunConfig.parse(config)
-        check_durability(durability)
+        check_durability(options.durability)
         run, base = await self._start(cfg, input)
         if self.checkpointer is not None:
-            run.writer = CheckpointWriter(self.checkpointer, durability)
+            run.writer = CheckpointWriter(self.checkpointer, options.durability)
         try:
-            steps = self._steps(run, cfg, input, base, inline_sync)
+            steps = self._steps(run, cfg, input, base, options)
             async with contextlib.aclosing(steps):
                 async for event in steps:
                     if event.kind in ("interrupt", "done"):
@@ -288,7 +389,7 @@ class CompiledGraph(StateAccess):
         cfg: RunConfig,
         input: Any,
         base: Checkpoint | None,
-        inline_sync: bool,
+        options: _Options,
     ) -> AsyncGenerator[_Event, None]:
         resuming = input is None or isinstance(input, Command)
         shown = False  # a resume shows the values it starts from once, as LangGraph
@@ -326,7 +427,7 @@ class CompiledGraph(StateAccess):
         while current.next:
             tasks = [self.nodes[name] for name in current.next if name in self.nodes]
             if not resuming or steps > 0:
-                hit = [t.name for t in tasks if t.name in self.interrupt_before]
+                hit = [t.name for t in tasks if t.name in options.interrupt_before]
                 if hit:
                     yield await self._pause(run, current, hit, "before")
                     return
@@ -336,7 +437,12 @@ class CompiledGraph(StateAccess):
                     f"{cfg.recursion_limit}); raise it in the config if that is expected"
                 )
             outcome = await run_step(
-                current, tasks, self.schema, cfg.raw, inline_sync=inline_sync
+                current,
+                tasks,
+                self.schema,
+                cfg.raw,
+                inline_sync=options.inline_sync,
+                stream=options.stream,
             )
             if not outcome.complete:
                 yield await self._stop(run, current, outcome)
@@ -359,7 +465,7 @@ class CompiledGraph(StateAccess):
             yield _Event(
                 "step", current, outcome.updates, quiet=frozenset(outcome.returned_none)
             )
-            hit = [name for name in ran if name in self.interrupt_after]
+            hit = [name for name in ran if name in options.interrupt_after]
             if hit and current.next:
                 yield await self._pause(run, current, hit, "after")
                 return

@@ -11,7 +11,7 @@ import contextvars
 import dataclasses
 import traceback
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +88,7 @@ async def run_step(
     config: Mapping[str, Any],
     *,
     inline_sync: bool,
+    stream: Callable[[Any], None] | None = None,
 ) -> StepOutcome:
     """Run ``tasks`` from ``checkpoint`` concurrently.
 
@@ -101,6 +102,8 @@ async def run_step(
         config: passed to nodes that take a ``config`` argument.
         inline_sync: call a lone sync node on this thread (the sync API) instead of
             in a worker thread (the async API, which must not block its loop).
+        stream: what ``get_stream_writer()`` returns in the nodes (``None``: a
+            writer that drops its chunks).
     """
     reused: dict[str, list[dict[str, Any]]] = {}
     for w in checkpoint.pending_writes:
@@ -116,6 +119,7 @@ async def run_step(
             resumes.get(t.name, []),
             config,
             inline,
+            stream,
         )
         for t in to_run
     ]
@@ -177,13 +181,14 @@ async def _call_retried(
     resume: list[Any],
     config: Mapping[str, Any],
     inline: bool,
+    stream: Callable[[Any], None] | None,
 ) -> Any:
     """Call the node; while it raises what its retry policy retries, wait and call
     it again (an interrupt is never retried)."""
     attempt = 1
     while True:
         try:
-            return await _call(spec, state, resume, config, inline)
+            return await _call(spec, state, resume, config, inline, stream)
         except GraphInterrupt:
             raise
         except Exception as exc:
@@ -200,8 +205,9 @@ async def _call(
     resume: list[Any],
     config: Mapping[str, Any],
     inline: bool,
+    stream: Callable[[Any], None] | None,
 ) -> Any:
-    scratch = TaskScratch(resume_values=list(resume))
+    scratch = TaskScratch(resume_values=list(resume), stream=stream)
     args = (state, config) if spec.takes_config else (state,)
     if spec.is_async or inline:
         token = task_scratch.set(scratch)
