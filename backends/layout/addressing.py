@@ -106,16 +106,26 @@ def header_keys(header: bytes) -> tuple[set[bytes], set[bytes]]:
 
 
 def entry_keys(entries: Mapping[str, list[Any]]) -> tuple[set[bytes], set[bytes]]:
+    """The blob keys the entries name, and which are manifests. A malformed entry
+    (another program's bytes) names nothing here; decoding it reads as unreadable."""
     direct: set[bytes] = set()
     manifests: set[bytes] = set()
     for entry in entries.values():
-        if entry[0] == "v":
+        if not isinstance(entry, list) or len(entry) < 2:
+            continue
+        if entry[0] == "v" and isinstance(entry[1], bytes):
             direct.add(entry[1])
-        elif entry[0] == "l":
-            if entry[2] is not None:
+        elif entry[0] == "l" and len(entry) == 4:
+            if isinstance(entry[2], bytes):
                 manifests.add(entry[2])
-            direct.update(entry[3])
+            if isinstance(entry[3], list):
+                direct.update(key for key in entry[3] if isinstance(key, bytes))
     return direct | manifests, manifests
+
+
+def manifest_of(entries: Mapping[str, list[Any]]) -> list[bytes]:
+    """The manifest keys of the well-formed list entries."""
+    return list(entry_keys(entries)[1])
 
 
 def manifest_keys(data: bytes) -> list[bytes]:

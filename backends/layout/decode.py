@@ -22,6 +22,7 @@ from timeloom.backends.layout.addressing import (
     entry_keys,
     list_parts,
     manifest_keys,
+    manifest_of,
     parse_header,
     unframe,
     verified,
@@ -42,9 +43,9 @@ class ReadPlan:
     def chunk_keys(self, found: Mapping[bytes, bytes]) -> set[bytes]:
         """The chunks the manifests in ``found`` list, less what ``found`` has."""
         chunks: set[bytes] = set()
-        for entry in self.entries.values():
-            if entry[0] == "l" and entry[2] is not None and entry[2] in found:
-                chunks.update(manifest_keys(found[entry[2]]))
+        for manifest in manifest_of(self.entries):
+            if manifest in found:
+                chunks.update(manifest_keys(found[manifest]))
         return chunks - found.keys()
 
 

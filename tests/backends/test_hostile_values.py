@@ -106,3 +106,13 @@ async def test_counts_that_do_not_match_the_length_are_refused() -> None:
         assert isinstance(values["list"], UnreadableValue), entry
     header, fetch = _crafted(["l", 49, blob_key(manifest), [blob_key(delta)]], blobs)
     assert (await decode_values(header, fetch, serde))["list"] == ["item"] * 49
+
+
+async def test_a_header_entry_of_the_wrong_shape_reads_as_unreadable() -> None:
+    """Found by the fuzz test: an entry that is a map (not a list) broke the read
+    of the whole checkpoint with a KeyError."""
+    serde = Serializer()
+    header, fetch = _crafted({"a": 1}, {})  # type: ignore[arg-type]
+    values = await decode_values(header, fetch, serde)
+    assert isinstance(values["list"], UnreadableValue)
+    assert values["other"] == 1
