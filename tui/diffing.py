@@ -60,6 +60,16 @@ KIND_LABELS: Final[Mapping[ChangeKind, tuple[str, str]]] = {
     "unchanged": ("unchanged", "unchanged"),
 }
 """Singular and plural label of each kind, for summaries."""
+KIND_SIGNS: Final[Mapping[ChangeKind, str]] = {
+    "changed": "~",
+    "added": "+",
+    "removed": "-",
+    "item_added": "+",
+    "item_removed": "-",
+    "reordered": "↕",
+    "unchanged": "=",
+}
+"""The sign a change's line starts with (diffs, blame, the diff view)."""
 
 LONG_STRING: Final = 80
 """Strings longer than this (or with a newline) get a line diff."""

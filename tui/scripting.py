@@ -24,7 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, Final, cast
 
@@ -481,16 +481,6 @@ def diff_json(
 
 # -- text -----------------------------------------------------------------------------
 
-_SIGNS: Final[Mapping[str, str]] = {
-    "changed": "~",
-    "added": "+",
-    "removed": "-",
-    "item_added": "+",
-    "item_removed": "-",
-    "reordered": "↕",
-    "unchanged": "=",
-}
-
 
 def _human_time(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
@@ -583,6 +573,8 @@ def _chat(value: Any) -> list[tuple[str, str]] | None:
 def _print_diff(
     write: IO[str], a: Checkpoint, b: Checkpoint, diff: StateDiff, *, unchanged: bool
 ) -> None:
+    from timeloom.tui.diffing import KIND_SIGNS
+
     write.write(f"--- {safe(a.thread_id)}@{safe(a.id)} (step {safe(a.step)})\n")
     write.write(f"+++ {safe(b.thread_id)}@{safe(b.id)} (step {safe(b.step)})\n")
     write.write(f"{diff.summary()}\n")
@@ -591,7 +583,7 @@ def _print_diff(
         changes.extend(diff.unchanged)
     for change in changes:
         write.write(
-            f"{_SIGNS[change.kind]} {safe(change.path_text)}: "
+            f"{KIND_SIGNS[change.kind]} {safe(change.path_text)}: "
             f"{safe(_change_text(change))}\n"
         )
         for line in change.lines:

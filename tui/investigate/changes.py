@@ -9,19 +9,9 @@ from decimal import Decimal
 from typing import Any, Final
 from uuid import UUID
 
-from timeloom.tui.diffing import Change, diff_values, preview
+from timeloom.tui.diffing import KIND_SIGNS, Change, diff_values, preview
 from timeloom.tui.investigate.paths import MISSING
 from timeloom.tui.safetext import safe
-
-_SIGNS: Final = {
-    "changed": "~",
-    "added": "+",
-    "removed": "-",
-    "item_added": "+",
-    "item_removed": "-",
-    "reordered": "↕",
-    "unchanged": "=",
-}
 
 
 def change_line(change: Change, width: int = 40) -> str:
@@ -36,7 +26,7 @@ def change_line(change: Change, width: int = 40) -> str:
         what = "items reordered"
     else:
         what = preview(change.new if change.has_new else change.old, width)
-    return safe(f"{_SIGNS[change.kind]} {change.path_text}: {what}")
+    return safe(f"{KIND_SIGNS[change.kind]} {change.path_text}: {what}")
 
 
 def diff_line(

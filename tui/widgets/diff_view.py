@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from timeloom.tui.diffing import (
+    KIND_SIGNS,
     Change,
     DiffCancelled,
     StateDiff,
@@ -29,15 +30,6 @@ from timeloom.tui.safetext import safe
 from timeloom.tui.screens.change import ChangeScreen
 from timeloom.tui.widgets.labels import label
 
-_SIGNS: dict[str, str] = {
-    "changed": "~",
-    "added": "+",
-    "removed": "-",
-    "item_added": "+",
-    "item_removed": "-",
-    "reordered": "↕",
-    "unchanged": "=",
-}
 _FIRST_BATCH = 60
 """Changes shown at once; the rest are added a batch per refresh."""
 _BATCH = 40
@@ -276,7 +268,7 @@ class DiffView(Vertical, can_focus=False):
         room = max(self.size.width - len(change.path_text) - 12, 2 * PREVIEW_MIN)
         limit = room // 2 if kind == "changed" else room
         text = Text()
-        text.append(f"{_SIGNS[kind]} ", style=self._style(tone))
+        text.append(f"{KIND_SIGNS[kind]} ", style=self._style(tone))
         text.append(
             safe(change.path_text),
             style=self._style("path" if tone != "muted" else "muted"),
