@@ -339,8 +339,18 @@ class CompiledGraph(StateAccess):
             if event.kind != "interrupt" and event.committed:
                 return [self._snapshot(event.checkpoint)]
         elif mode == "values":
-            if event.kind != "interrupt" and event.values:
-                return [self._output.output(event.checkpoint.values)]
+            if event.kind != "interrupt":
+                return (
+                    [self._output.output(event.checkpoint.values)]
+                    if event.values
+                    else []
+                )
+            # As in LangGraph: a pause at interrupt() ends with the state and the
+            # questions (a static breakpoint adds nothing).
+            asked = tuple(i for i in event.interrupts if i.when == "during")
+            state = self._output.output(event.checkpoint.values)
+            if asked and isinstance(state, dict):
+                return [{**state, "__interrupt__": asked}]
         elif event.kind == "step":
             # One item per node, as in LangGraph: its update, or the list of its
             # updates when it returned several (for a state of one value, the

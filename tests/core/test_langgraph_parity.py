@@ -228,3 +228,24 @@ def test_a_waiting_edge_runs_its_end_once_after_all_its_starts() -> None:
         results[name] = (paused, done, shape(app))
     assert results["timeloom"] == results["langgraph"]
     assert results["timeloom"][1] == {"log": ["a", "b", "b2", "c", "a"]}
+
+
+def test_a_values_stream_ends_with_the_questions_when_paused() -> None:
+    """At ``interrupt()`` the last values chunk is the state with
+    ``__interrupt__``; at a static breakpoint nothing is added."""
+    results = {}
+    for name, api in (("langgraph", LANGGRAPH), ("timeloom", TIMELOOM)):
+        app = approval(api)
+        chunks = list(app.stream({"log": [], "n": 0}, config(), stream_mode="values"))
+        last = dict(chunks[-1])
+        asked = [i.value for i in last.pop("__interrupt__")]
+        graph = api.StateGraph(State)
+        graph.add_node("a", lambda s: {"log": ["a"]})
+        graph.add_node("b", lambda s: {"log": ["b"]})
+        graph.add_edge(api.START, "a")
+        graph.add_edge("a", "b")
+        paused = graph.compile(
+            checkpointer=api.checkpointer(), interrupt_before=["b"]
+        ).stream({"log": []}, config(), stream_mode=["values", "updates"])
+        results[name] = (chunks[:-1], last, asked, list(paused))
+    assert results["timeloom"] == results["langgraph"]
