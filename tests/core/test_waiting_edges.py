@@ -10,6 +10,9 @@ import operator
 from typing import Annotated, Any, TypedDict
 
 import pytest
+from langgraph.graph import END as LG_END
+from langgraph.graph import START as LG_START
+from langgraph.graph import StateGraph as LgStateGraph
 
 from timeloom.core import END, START, CompiledGraph, StateGraph
 from timeloom.core.checkpointer import BaseCheckpointer
@@ -91,3 +94,22 @@ def test_update_state_as_a_start_counts_for_the_edge(
     app.update_state(config(), {"log": ["edited"]}, as_node="b2")
     assert app.get_state(config()).next == ("c",)
     assert app.invoke(None, config()) == {"log": ["a", "edited", "c"]}
+
+
+def test_a_waiting_edge_is_drawn_as_langgraph_draws_it() -> None:
+    """One edge from each start, in the same Mermaid text as LangGraph's."""
+    drawings = []
+    for graph_cls, start, end in (
+        (LgStateGraph, LG_START, LG_END),
+        (StateGraph, START, END),
+    ):
+        graph = graph_cls(State)
+        for name in ("a", "b", "c"):
+            graph.add_node(name, lambda s: {})
+        graph.add_edge(start, "a")
+        graph.add_edge(start, "b")
+        graph.add_edge(["a", "b"], "c")
+        graph.add_edge("c", end)
+        drawings.append(graph.compile().get_graph().draw_mermaid())
+    assert drawings[1] == drawings[0]
+    assert "\ta --> c;" in drawings[1]
