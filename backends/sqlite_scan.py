@@ -12,7 +12,12 @@ from timeloom.backends.layout import BlobCache, Fetch
 from timeloom.backends.scan import StorageTotals
 from timeloom.backends.serde import Serializer
 from timeloom.backends.sqlite_conn import Connections
-from timeloom.backends.sqlite_rows import BLOB_BATCH, blob_fetcher, meta_from_row
+from timeloom.backends.sqlite_rows import (
+    BLOB_BATCH,
+    blob_fetcher,
+    meta_from_row,
+    stored_header,
+)
 from timeloom.core.checkpoint import CheckpointMeta
 
 
@@ -36,7 +41,7 @@ class SqliteLayoutReads:
         out: builtins.list[tuple[CheckpointMeta, bytes]] = []
         for row in rows:
             *meta, header = row  # META_COLUMNS, values_header
-            out.append((meta_from_row(meta, self.serde), bytes(header)))
+            out.append((meta_from_row(meta, self.serde), stored_header(header)))
         return out
 
     async def thread_links(
@@ -63,7 +68,7 @@ class SqliteLayoutReads:
                 )
                 for row in rows:
                     *meta, header = row  # META_COLUMNS, values_header
-                    out.append((meta_from_row(meta, self.serde), bytes(header)))
+                    out.append((meta_from_row(meta, self.serde), stored_header(header)))
         return out
 
     def blob_fetch(self) -> Fetch:

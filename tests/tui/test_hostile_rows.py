@@ -79,7 +79,13 @@ def test_a_damaged_timeloom_row(
     assert code == 0
     assert '"x"' in shown
     said = ""
-    for argv in (("show", db, "bad", "--json"), ("export", db, "bad", "--json")):
+    for argv in (
+        ("show", db, "bad", "--json"),
+        ("export", db, "bad", "--json"),
+        ("find", db, "values.x", "--thread", "bad"),
+        ("blame", db, "bad", "x"),
+        ("du", db, "bad"),
+    ):
         code, shown = _run(capsys, *argv)
         # Shown with the damage named, or refused with one clear line (exit 2;
         # export streams, so what came before the damaged checkpoint is printed).
