@@ -42,6 +42,8 @@ class DiffScreen(Screen[None]):
     | escape | Close. |
     | s | Swap the two sides. |
     | u | Show or hide the unchanged keys. |
+    | enter | In the summary of a large state: the full diff of one key. |
+    | backspace | Back to the summary of a large state. |
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -18,13 +18,16 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from timeloom.tui import diffing
 from timeloom.tui.diffing import (
     KIND_SIGNS,
     Change,
     DiffCancelled,
+    KeySummary,
     StateDiff,
     diff_values,
     preview,
+    summarize_keys,
 )
 from timeloom.tui.safetext import safe
 from timeloom.tui.screens.change import ChangeScreen
@@ -44,17 +47,22 @@ class DiffView(Vertical, can_focus=False):
     """The changes between two states, one per path, with a summary line.
 
     Call :meth:`compare` with two states: the diff is computed in a thread worker
-    (a new call cancels the previous one) while a loading indicator shows.
+    (a new call cancels the previous one) while a loading indicator shows. Two
+    states larger than :data:`~timeloom.tui.diffing.SUMMARY_BYTES` encoded are
+    shown as a summary first (which top-level keys differ, and their sizes); enter
+    on a key computes the full diff of that key alone, backspace goes back.
 
     | Key | Action |
     | :- | :- |
     | u | Show or hide the unchanged keys. |
     | up / down | Move between changes. |
-    | enter | The whole change: old and new value, a long string's line diff. |
+    | enter | The whole change: old and new value, a long string's line diff; in a summary, the full diff of the key. |
+    | backspace | Back to the summary of a large state. |
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("u", "toggle_unchanged", "Unchanged"),
+        Binding("backspace", "summary", "Summary"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -104,6 +112,19 @@ class DiffView(Vertical, can_focus=False):
             return self.diff_view
 
     @dataclass
+    class Summarized(Message):
+        """The states are too large to diff at once: their per-key summary."""
+
+        diff_view: DiffView
+        keys: list[KeySummary]
+        total: int
+
+        @property
+        def control(self) -> DiffView:
+            """The diff view that summarized them."""
+            return self.diff_view
+
+    @dataclass
     class ChangeSelected(Message):
         """The user pressed enter on a change."""
 
@@ -128,16 +149,19 @@ class DiffView(Vertical, can_focus=False):
         self.diff = diff
         self._entries: list[Change] = []
         self._generation = 0
+        self._old: Mapping[str, Any] = {}
+        self._new: Mapping[str, Any] = {}
+        self._keys: list[KeySummary] | None = None
+        """The summary of a large state (None: the states are diffed whole)."""
+        self._total = 0
+        self._key: str | None = None
+        """The key whose full diff is shown, in a summary."""
 
     def compose(self) -> ComposeResult:
         yield Static("", id="diff-summary")
         yield OptionList(id="diff-changes")
 
     def on_mount(self) -> None:
-        if self.diff is not None:
-            self._render_diff()
-
-    def watch_show_unchanged(self) -> None:
         if self.diff is not None:
             self._render_diff()
 
@@ -149,10 +173,21 @@ class DiffView(Vertical, can_focus=False):
         self.query_one(OptionList).loading = False
         self._render_diff()
 
+    @on(Summarized)
+    def _summarized(self, event: Summarized) -> None:
+        if event.diff_view is not self:
+            return
+        self._keys = event.keys
+        self._total = event.total
+        self.query_one(OptionList).loading = False
+        self._render_summary()
+
     @on(OptionList.OptionSelected, "#diff-changes")
     def _selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        if 0 <= event.option_index < len(self._entries):
+        if self.diff is None and self._keys is not None:
+            self._diff_key(self._shown_keys()[event.option_index].key)
+        elif 0 <= event.option_index < len(self._entries):
             change = self._entries[event.option_index]
             self.post_message(self.ChangeSelected(self, change))
             self.app.push_screen(ChangeScreen(change))
@@ -170,20 +205,42 @@ class DiffView(Vertical, can_focus=False):
         if self.diff is not None:  # the values' previews use the width
             self._render_diff()
 
+    def watch_show_unchanged(self) -> None:
+        if self.diff is not None:
+            self._render_diff()
+        elif self._keys is not None:
+            self._render_summary()
+
     def action_toggle_unchanged(self) -> None:
         """Show or hide the unchanged keys."""
         self.show_unchanged = not self.show_unchanged
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "summary":
+            return self._key is not None
+        return True
+
+    def action_summary(self) -> None:
+        """Back from one key's full diff to the summary of a large state."""
+        if self._key is None:
+            return
+        self.workers.cancel_group(self, "diff")
+        self.diff = None
+        self._entries = []
+        self._key = None
+        self.query_one(OptionList).loading = False
+        self._render_summary()
+        self.refresh_bindings()
 
     # -- public ---------------------------------------------------------------------
 
     def compare(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
         """Compute the diff from ``old`` to ``new`` in a thread, then show it."""
-        self.diff = None
-        self._entries = []
-        changes = self.query_one(OptionList)
-        changes.clear_options()
-        changes.loading = True
-        self._summary(Text("Comparing…"))
+        self._old, self._new = old, new
+        self._keys = None
+        self._key = None
+        self.refresh_bindings()
+        self._start(Text("Comparing…"))
         self._compute(old, new)
 
     @property
@@ -193,15 +250,92 @@ class DiffView(Vertical, can_focus=False):
 
     # -- internals ------------------------------------------------------------------
 
+    def _start(self, note: Text, *, loading: bool = True) -> None:
+        self.diff = None
+        self._entries = []
+        self._generation += 1  # stops the batches of a previous list
+        changes = self.query_one(OptionList)
+        changes.clear_options()
+        changes.loading = loading
+        self._summary(note)
+
+    def _diff_key(self, key: str) -> None:
+        self._key = key
+        self.refresh_bindings()
+        # No loading indicator: it would take the focus, and backspace with it.
+        self._start(Text(f"Comparing {key}…"), loading=False)
+        old = {key: self._old[key]} if key in self._old else {}
+        new = {key: self._new[key]} if key in self._new else {}
+        self._compute(old, new, whole=True)
+
     @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
-    def _compute(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+    def _compute(
+        self, old: Mapping[str, Any], new: Mapping[str, Any], *, whole: bool = False
+    ) -> None:
         worker = get_current_worker()
         try:
+            if not whole:
+                keys, total = summarize_keys(
+                    old, new, cancelled=lambda: worker.is_cancelled
+                )
+                if total > diffing.SUMMARY_BYTES:
+                    if not worker.is_cancelled:
+                        self.post_message(self.Summarized(self, keys, total))
+                    return
             diff = diff_values(old, new, cancelled=lambda: worker.is_cancelled)
         except DiffCancelled:
             return
         if not worker.is_cancelled:
             self.post_message(self.Computed(self, diff))
+
+    def _shown_keys(self) -> list[KeySummary]:
+        keys = self._keys or []
+        if self.show_unchanged:
+            return keys
+        return [k for k in keys if k.kind != "unchanged"]
+
+    def _render_summary(self) -> None:
+        keys = self._keys or []
+        shown = self._shown_keys()
+        differ = sum(k.kind != "unchanged" for k in keys)
+        summary = Text(
+            f"Large state ({_size(self._total)} encoded): {differ} of {len(keys)} "
+            f"{'key differs' if differ == 1 else 'keys differ'} · enter: full diff of a key"
+        )
+        hidden = len(keys) - differ
+        if hidden:
+            verb = "hide" if self.show_unchanged else "show"
+            summary.append(
+                f"   {hidden} unchanged (u to {verb})", style=self._style("muted")
+            )
+        self._summary(summary)
+        self._generation += 1
+        options = self.query_one(OptionList)
+        options.set_options(Option(self._key_prompt(k)) for k in shown)
+        if shown:
+            options.highlighted = 0
+
+    def _key_prompt(self, key: KeySummary) -> Text:
+        tone = {
+            "changed": "changed",
+            "added": "added",
+            "removed": "removed",
+            "unchanged": "muted",
+        }[key.kind]
+        text = Text()
+        text.append(f"{KIND_SIGNS[key.kind]} ", style=self._style(tone))
+        text.append(
+            safe(key.key), style=self._style("path" if tone != "muted" else "muted")
+        )
+        text.append("  ")
+        sizes = {
+            "changed": f"{_size(key.old_size)} → {_size(key.new_size)}",
+            "added": f"added  {_size(key.new_size)}",
+            "removed": f"removed  {_size(key.old_size)}",
+            "unchanged": _size(key.new_size),
+        }[key.kind]
+        text.append(sizes, style=self._style("muted"))
+        return text
 
     def _summary(self, text: Text) -> None:
         self.query_one("#diff-summary", Static).update(text)
@@ -216,6 +350,11 @@ class DiffView(Vertical, can_focus=False):
             entries.sort(key=lambda c: (c.path_text, c.kind == "unchanged"))
         self._entries = entries
         summary = Text(diff.summary())
+        if self._key is not None:
+            summary = Text(f"{self._key}: ").append(summary)
+            summary.append(
+                "   backspace: back to the summary", style=self._style("muted")
+            )
         hidden = len(diff.unchanged)
         if hidden:
             verb = "hide" if self.show_unchanged else "show"
@@ -313,3 +452,14 @@ class DiffView(Vertical, can_focus=False):
                 f"\n    … {len(lines) - _MAX_TEXT_LINES} more lines",
                 style=self._style("muted"),
             )
+
+
+def _size(n: int | None) -> str:
+    """``12.3 MB``, ``4.0 KB``, ``17 B``; ``?`` for a value the codec cannot encode."""
+    if n is None:
+        return "?"
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f} MB"
+    if n >= 1_000:
+        return f"{n / 1_000:.1f} KB"
+    return f"{n} B"
