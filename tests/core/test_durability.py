@@ -72,7 +72,10 @@ async def test_steps_run_ahead_of_commits_which_are_batched(
     run = asyncio.ensure_future(
         app.ainvoke({"log": [], "count": 0}, thread("t"), durability="async")
     )
-    for _ in range(2000):  # nodes run in worker threads: give them time
+    # Nodes run in worker threads: give them time, by the clock (a count of short
+    # sleeps ran out on a loaded machine before the threads were scheduled).
+    deadline = asyncio.get_running_loop().time() + 30
+    while asyncio.get_running_loop().time() < deadline:
         if sum(calls.values()) == 3:
             break
         await asyncio.sleep(0.001)
