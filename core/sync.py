@@ -10,7 +10,9 @@ shared background loop thread instead of failing.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import threading
+import weakref
 from collections.abc import AsyncIterator, Coroutine, Generator
 from typing import Any, TypeVar
 
@@ -19,6 +21,8 @@ T = TypeVar("T")
 _local = threading.local()
 _background: asyncio.AbstractEventLoop | None = None
 _background_lock = threading.Lock()
+_thread_loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+_thread_loops_lock = threading.Lock()
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
@@ -71,7 +75,32 @@ def _thread_loop() -> asyncio.AbstractEventLoop:
     if loop is None or loop.is_closed():
         loop = asyncio.new_event_loop()
         _local.loop = loop
+        with _thread_loops_lock:
+            _thread_loops.add(loop)
     return loop
+
+
+@atexit.register
+def _close_thread_loops() -> None:
+    """End what is still pending on the threads' loops, as ``asyncio.run`` does.
+
+    A loop of the sync API outlives its last call; anything left on it (an asyncpg
+    pool's task that keeps reconnecting while the server is down, say) would be
+    destroyed pending at exit, with a "Task was destroyed" warning. Loops still
+    running (a daemon thread inside a call) are left alone.
+    """
+    with _thread_loops_lock:
+        loops = list(_thread_loops)
+    for loop in loops:
+        if loop.is_closed() or loop.is_running():
+            continue
+        tasks = asyncio.all_tasks(loop)
+        for task in tasks:
+            task.cancel()
+        if tasks:  # gather() of nothing would look for a current loop
+            loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
 
 
 def _background_loop() -> asyncio.AbstractEventLoop:

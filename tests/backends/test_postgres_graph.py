@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import operator
+import os
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, Protocol, TypedDict
 
 import pytest
@@ -104,3 +108,51 @@ def test_server_restarted_mid_run_is_invisible(
     assert calls == Counter(step1=1, step2=1, step3=1)
     assert len(list(app.get_state_history(config))) == 5
     run_sync(cp.aclose())
+
+
+_EXIT_WHILE_DOWN = """
+import sys
+from collections import Counter
+from tests.backends.test_postgres_graph import build
+from timeloom.backends.postgres import PostgresCheckpointer
+from timeloom.core import StoreConnectionError
+
+def wait_for_the_stop() -> None:
+    print("stop it", flush=True)
+    sys.stdin.readline()
+
+cp = PostgresCheckpointer(sys.argv[1], pool_min=2)
+app = build(cp, Counter(), during_step2=wait_for_the_stop)
+try:
+    app.invoke({"log": [], "count": 0}, {"configurable": {"thread_id": "t"}})
+except StoreConnectionError:
+    print("lost", flush=True)
+"""
+
+
+def test_exit_while_the_server_is_down_leaves_no_task_pending(
+    server: Server, postgres_dsn: str
+) -> None:
+    # The sync API's loop outlives the run; asyncpg's pool keeps a task on it that
+    # retries the connection floor. The process ends without closing anything.
+    child = subprocess.Popen(
+        [sys.executable, "-c", _EXIT_WHILE_DOWN, postgres_dsn],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[2],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline() == "stop it\n"
+        server.stop("immediate")
+        out, err = child.communicate("\n", timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        server.start()
+    assert child.returncode == 0, err
+    assert out == "lost\n"
+    assert "Task was destroyed but it is pending" not in err
