@@ -74,7 +74,7 @@ def add_script_commands(subparsers: Any) -> None:
         help="list the threads of a database",
         description=run_threads.__doc__,
     )
-    _url(threads)
+    add_url_arguments(threads)
     threads.add_argument(
         "--status",
         choices=list(STATUS_NAMES.values()),
@@ -88,14 +88,14 @@ def add_script_commands(subparsers: Any) -> None:
     show = subparsers.add_parser(
         "show", help="print one checkpoint", description=run_show.__doc__
     )
-    _url(show)
+    add_url_arguments(show)
     show.add_argument("ref", metavar="THREAD[@CHECKPOINT]")
     show.set_defaults(func=run_show)
 
     diff = subparsers.add_parser(
         "diff", help="compare two checkpoints", description=run_diff.__doc__
     )
-    _url(diff)
+    add_url_arguments(diff)
     diff.add_argument("a", metavar="A", help="THREAD@CHECKPOINT, THREAD or CHECKPOINT")
     diff.add_argument("b", metavar="B", help="THREAD@CHECKPOINT, THREAD or CHECKPOINT")
     diff.add_argument(
@@ -113,7 +113,7 @@ def add_script_commands(subparsers: Any) -> None:
         help="print every checkpoint of a thread with its values",
         description=run_export.__doc__,
     )
-    _url(export)
+    add_url_arguments(export)
     export.add_argument("thread", metavar="THREAD")
     export.add_argument(
         "--to",
@@ -124,7 +124,8 @@ def add_script_commands(subparsers: Any) -> None:
     export.set_defaults(func=run_export)
 
 
-def _url(parser: argparse.ArgumentParser) -> None:
+def add_url_arguments(parser: argparse.ArgumentParser) -> None:
+    """Give a read-only command its ``URL`` argument and ``--json`` flag."""
     parser.add_argument("url", metavar="URL", help="a database path or URL")
     parser.add_argument(
         "--json", action="store_true", help="print JSON for machines instead of text"
@@ -330,6 +331,12 @@ def _open_read_only(url: str) -> BaseCheckpointer:
 
 
 # -- naming checkpoints ---------------------------------------------------------------
+
+
+def split_ref(ref: str) -> tuple[str, str | None]:
+    """``THREAD@CHECKPOINT`` as ``(thread, checkpoint)``; ``THREAD`` as ``(thread, None)``."""
+    thread_id, at, checkpoint_id = ref.rpartition("@")
+    return (thread_id, checkpoint_id or None) if at else (ref, None)
 
 
 async def resolve_ref(checkpointer: BaseCheckpointer, ref: str) -> Checkpoint:

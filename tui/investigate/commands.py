@@ -22,7 +22,14 @@ from timeloom.tui.safetext import safe
 
 if TYPE_CHECKING:
     from timeloom.tui.investigate.du import ThreadUsage
-from timeloom.tui.scripting import EXIT_NOT_FOUND, EXIT_OK, Opener, run_read_only
+from timeloom.tui.scripting import (
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    Opener,
+    add_url_arguments,
+    run_read_only,
+    split_ref,
+)
 
 _SPARKS: Final = "▁▂▃▄▅▆▇█"
 _SPARK_WIDTH: Final = 32
@@ -40,7 +47,7 @@ def add_investigate_commands(subparsers: Any) -> None:
         description=run_find.__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _url(find)
+    add_url_arguments(find)
     find.add_argument("query", metavar="QUERY", help="a JMESPath query")
     find.add_argument("--thread", metavar="T", help="search this thread only")
     find.add_argument(
@@ -53,7 +60,7 @@ def add_investigate_commands(subparsers: Any) -> None:
         help="the first checkpoint along a branch where a query holds",
         description=run_bisect.__doc__,
     )
-    _url(bisect)
+    add_url_arguments(bisect)
     bisect.add_argument("ref", metavar="THREAD[@CHECKPOINT]", help="the branch tip")
     bisect.add_argument("query", metavar="QUERY", help="a JMESPath query")
     bisect.add_argument(
@@ -68,7 +75,7 @@ def add_investigate_commands(subparsers: Any) -> None:
         help="the checkpoints where the value at a path changed",
         description=run_blame.__doc__,
     )
-    _url(blame)
+    add_url_arguments(blame)
     blame.add_argument("ref", metavar="THREAD[@CHECKPOINT]", help="the branch tip")
     blame.add_argument("path", metavar="PATH", help="e.g. refund.amount, messages[3]")
     blame.set_defaults(func=run_blame)
@@ -76,7 +83,7 @@ def add_investigate_commands(subparsers: Any) -> None:
     du = subparsers.add_parser(
         "du", help="storage per key, thread and database", description=run_du.__doc__
     )
-    _url(du)
+    add_url_arguments(du)
     du.add_argument("thread", metavar="THREAD", nargs="?", help="account one thread")
     du.add_argument("--top", type=int, default=10, help="threads to list (default 10)")
     du.add_argument(
@@ -112,22 +119,10 @@ def add_investigate_commands(subparsers: Any) -> None:
     export.set_defaults(func=run_eval)
 
 
-def _url(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("url", metavar="URL", help="a database path or URL")
-    parser.add_argument(
-        "--json", action="store_true", help="print JSON for machines instead of text"
-    )
-
-
 def _json(write: IO[str], data: Any) -> None:
     # ASCII only: no control character (C1 included) reaches a terminal raw.
     write.write(json.dumps(data, indent=2, ensure_ascii=True, default=str))
     write.write("\n")
-
-
-def _split(ref: str) -> tuple[str, str | None]:
-    thread, at, checkpoint = ref.rpartition("@")
-    return (thread, checkpoint or None) if at else (ref, None)
 
 
 def _meta_json(meta: CheckpointMeta) -> dict[str, Any]:
@@ -243,7 +238,7 @@ def run_bisect(
     from timeloom.tui.investigate.query import compile_query, plain
     from timeloom.tui.investigate.timeline import ThreadStates
 
-    thread, tip = _split(args.ref)
+    thread, tip = split_ref(args.ref)
 
     async def body(cp: BaseCheckpointer, write: IO[str]) -> int:
         query = compile_query(args.query)
@@ -615,7 +610,7 @@ def run_eval(
     from timeloom.tui.investigate.evalexport import pytest_file, rows
     from timeloom.tui.investigate.timeline import ThreadStates
 
-    thread, checkpoint = _split(args.ref)
+    thread, checkpoint = split_ref(args.ref)
 
     async def body(cp: BaseCheckpointer, write: IO[str]) -> int:
         if args.pytest is not None and not args.graph:

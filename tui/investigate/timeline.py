@@ -23,7 +23,7 @@ from timeloom.backends.scan import HeaderDecoder, LaidOutStore, entry_tokens
 from timeloom.core.checkpoint import CheckpointMeta
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import SerializationError
-from timeloom.tui.scripting import NotFound
+from timeloom.tui.scripting import NotFound, split_ref
 
 Mode: TypeAlias = Literal["content-addressed", "history", "per-checkpoint"]
 
@@ -358,11 +358,9 @@ async def lineage(checkpointer: BaseCheckpointer, ref: str) -> Lineage:
     Raises:
         NotFound: no such thread or checkpoint.
     """
-    thread_id, at, tip = ref.rpartition("@")
-    if not at:
-        thread_id, tip = ref, ""
+    thread_id, tip = split_ref(ref)
     states = {thread_id: await ThreadStates.load(checkpointer, thread_id)}
-    path = states[thread_id].branch(tip or None)
+    path = states[thread_id].branch(tip)
     for _ in range(_MAX_FORK_DEPTH):
         root = path[0]
         origin = root.parent_thread_id
