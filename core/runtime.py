@@ -25,7 +25,7 @@ from collections.abc import (
     Sequence,
 )
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from timeloom.core.checkpoint import Checkpoint, PendingWrite, new_checkpoint
 from timeloom.core.config import RunConfig
@@ -41,10 +41,10 @@ from timeloom.core.errors import (
     ResumeError,
     attach_node_failure,
 )
-from timeloom.core.interrupts import Command, Interrupt
+from timeloom.core.interrupts import Command
 from timeloom.core.routing import Router
 from timeloom.core.snapshot import interrupts_of
-from timeloom.core.state import ROOT, StateSchema
+from timeloom.core.state import ROOT
 from timeloom.core.state_access import (
     StateAccess,
     require_readable,
@@ -52,6 +52,14 @@ from timeloom.core.state_access import (
     with_waiting,
 )
 from timeloom.core.step import StepOutcome, interrupt_id, run_step
+from timeloom.core.streaming import (
+    RunEvent,
+    StreamMode,
+    StreamView,
+    node_writes,
+    parse_modes,
+    stream_chunks,
+)
 from timeloom.core.sync import iterate_sync, run_sync
 from timeloom.core.writer import (
     CheckpointWriter,
@@ -63,12 +71,6 @@ from timeloom.core.writer import (
 if TYPE_CHECKING:
     from timeloom.core.checkpointer import BaseCheckpointer
     from timeloom.core.graph import NodeSpec, StateGraph
-
-StreamMode = Literal["updates", "values", "checkpoints", "custom"]
-_STREAM_MODES: tuple[StreamMode, ...] = ("updates", "values", "checkpoints", "custom")
-_EMIT_ORDER: tuple[StreamMode, ...] = ("updates", "values", "checkpoints")
-"""A step's chunks, in the order LangGraph emits them: nodes' updates as they
-finish, then the state after the step, then its checkpoint."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,42 +84,6 @@ class _Options:
     interrupt_after: frozenset[str]
     stream: Callable[[Any], None] | None = None
     """Where ``get_stream_writer()`` sends chunks (``None``: dropped)."""
-
-
-def _modes(
-    stream_mode: StreamMode | Sequence[StreamMode],
-) -> tuple[StreamMode, ...] | StreamMode:
-    """``stream_mode`` checked: one mode, or a tuple of modes (then chunks are
-    yielded as ``(mode, chunk)``, as in LangGraph).
-
-    Raises:
-        ConfigError: an unknown mode.
-    """
-    given = [stream_mode] if isinstance(stream_mode, str) else list(stream_mode)
-    unknown = [m for m in given if m not in _STREAM_MODES]
-    if unknown:
-        raise ConfigError(
-            f"Unknown stream_mode {unknown[0]!r}; use {', '.join(_STREAM_MODES)} "
-            f"or a list of them"
-        )
-    return stream_mode if isinstance(stream_mode, str) else tuple(given)
-
-
-@dataclass(frozen=True, slots=True)
-class _Event:
-    """What a run did, for ``invoke`` and ``stream``: ``input`` (a checkpoint
-    committed before any node ran: yielded as ``values`` only if ``values``),
-    ``step``, ``interrupt`` (the run pauses) or ``done``."""
-
-    kind: Literal["input", "step", "interrupt", "done"]
-    checkpoint: Checkpoint
-    updates: Sequence[tuple[str, Mapping[str, Any]]] = ()
-    interrupts: tuple[Interrupt, ...] = ()
-    values: bool = True
-    quiet: frozenset[str] = frozenset()
-    """Nodes of the step that returned ``None``."""
-    committed: bool = True
-    """False for the checkpoint a resume starts from (shown as values only)."""
 
 
 class CompiledGraph(StateAccess):
@@ -201,7 +167,7 @@ class CompiledGraph(StateAccess):
         check_durability(durability)
         options = self._options(durability, True, interrupt_before, interrupt_after)
         if stream_mode != "values":
-            modes = _modes(stream_mode)
+            modes = parse_modes(stream_mode)
             return list(iterate_sync(self._stream(input, config, modes, options)))
         return run_sync(self._invoke(input, config, options))
 
@@ -218,7 +184,7 @@ class CompiledGraph(StateAccess):
         """The async twin of :meth:`invoke`."""
         options = self._options(durability, False, interrupt_before, interrupt_after)
         if stream_mode != "values":
-            modes = _modes(stream_mode)
+            modes = parse_modes(stream_mode)
             return [
                 chunk async for chunk in self._stream(input, config, modes, options)
             ]
@@ -252,7 +218,7 @@ class CompiledGraph(StateAccess):
             interrupt_after: as for :meth:`invoke`.
         """
         check_durability(durability)
-        modes = _modes(stream_mode)
+        modes = parse_modes(stream_mode)
         options = self._options(durability, True, interrupt_before, interrupt_after)
         return iterate_sync(self._stream(input, config, modes, options))
 
@@ -267,7 +233,7 @@ class CompiledGraph(StateAccess):
         interrupt_after: Sequence[str] | None = None,
     ) -> AsyncIterator[Any]:
         """The async twin of :meth:`stream`."""
-        modes = _modes(stream_mode)
+        modes = parse_modes(stream_mode)
         options = self._options(durability, False, interrupt_before, interrupt_after)
         return self._stream(input, config, modes, options)
 
@@ -292,18 +258,17 @@ class CompiledGraph(StateAccess):
     async def _invoke(
         self, input: Any, config: Mapping[str, Any] | None, options: _Options
     ) -> Any:
-        last: _Event | None = None
+        last: RunEvent | None = None
         async for event in self._execute(input, config, options):
             last = event
         assert last is not None
         result = self._output.output(last.checkpoint.values)
         if last.kind == "interrupt" and isinstance(result, dict):
-            asked = [i for i in last.interrupts if i.when == "during"]
-            if asked:  # as in LangGraph, a static breakpoint asks nothing
-                result["__interrupt__"] = asked
+            if last.asked:  # as in LangGraph, a static breakpoint asks nothing
+                result["__interrupt__"] = list(last.asked)
         return result
 
-    async def _stream(
+    def _stream(
         self,
         input: Any,
         config: Mapping[str, Any] | None,
@@ -311,71 +276,20 @@ class CompiledGraph(StateAccess):
         options: _Options,
     ) -> AsyncIterator[Any]:
         """Yield the chunks of ``modes``: a tuple of modes yields ``(mode, chunk)``."""
-        wanted = modes if isinstance(modes, tuple) else (modes,)
         custom: list[Any] = []
+        wanted = modes if isinstance(modes, tuple) else (modes,)
         if "custom" in wanted:
             options = replace(options, stream=custom.append)
-        try:
-            async for event in self._execute(input, config, options):
-                # What nodes wrote comes first: it was written during the step.
-                chunks: list[tuple[StreamMode, Any]] = [("custom", c) for c in custom]
-                custom.clear()
-                for mode in _EMIT_ORDER:  # LangGraph's, whatever order was asked
-                    if mode in wanted:
-                        chunks.extend((mode, c) for c in self._chunks(event, mode))
-                for mode, chunk in chunks:
-                    yield (mode, chunk) if isinstance(modes, tuple) else chunk
-        except Exception:
-            # A failed step: what its nodes wrote before the failure, then the error.
-            for chunk in custom:
-                yield ("custom", chunk) if isinstance(modes, tuple) else chunk
-            raise
-
-    def _chunks(self, event: _Event, mode: StreamMode) -> list[Any]:
-        """What ``event`` shows in stream ``mode`` (``"custom"`` has none here)."""
-        if event.kind == "done" or mode == "custom":
-            return []
-        if mode == "checkpoints":
-            if event.kind != "interrupt" and event.committed:
-                return [self._snapshot(event.checkpoint)]
-        elif mode == "values":
-            if event.kind != "interrupt":
-                return (
-                    [self._output.output(event.checkpoint.values)]
-                    if event.values
-                    else []
-                )
-            # As in LangGraph: a pause at interrupt() ends with the state and the
-            # questions (a static breakpoint adds nothing).
-            asked = tuple(i for i in event.interrupts if i.when == "during")
-            state = self._output.output(event.checkpoint.values)
-            if asked and isinstance(state, dict):
-                return [{**state, "__interrupt__": asked}]
-        elif event.kind == "step":
-            # One item per node, as in LangGraph: its update, or the list of its
-            # updates when it returned several (for a state of one value, the
-            # value).
-            return [
-                {node: None if node in event.quiet else written}
-                for node, written in _writes(event.updates, self.schema).items()
-            ]
-        elif event.kind == "interrupt":
-            # As in LangGraph: the interrupt() questions (none at a breakpoint).
-            return [
-                {
-                    "__interrupt__": tuple(
-                        i for i in event.interrupts if i.when == "during"
-                    )
-                }
-            ]
-        return []
+        view = StreamView(self.schema, self._output.output, self._snapshot)
+        events = self._execute(input, config, options)
+        return stream_chunks(events, modes, view, custom)
 
     async def _execute(
         self,
         input: Any,
         config: Mapping[str, Any] | None,
         options: _Options,
-    ) -> AsyncIterator[_Event]:
+    ) -> AsyncIterator[RunEvent]:
         cfg = RunConfig.parse(config)
         check_durability(options.durability)
         run, base = await self._start(cfg, input)
@@ -400,7 +314,7 @@ class CompiledGraph(StateAccess):
         input: Any,
         base: Checkpoint | None,
         options: _Options,
-    ) -> AsyncGenerator[_Event, None]:
+    ) -> AsyncGenerator[RunEvent, None]:
         resuming = input is None or isinstance(input, Command)
         shown = False  # a resume shows the values it starts from once, as LangGraph
         if run.replaying:
@@ -408,7 +322,7 @@ class CompiledGraph(StateAccess):
             copied = await self._replay_base(run, base)
             if copied is not None:
                 base, shown = copied, True
-                yield _Event("input", base)
+                yield RunEvent("input", base)
         if isinstance(input, Command):
             assert base is not None
             if input.update is not None:
@@ -416,7 +330,7 @@ class CompiledGraph(StateAccess):
                     await self._update_then_carry(run, base, input.update),
                     True,
                 )
-                yield _Event("input", base)
+                yield RunEvent("input", base)
             if input.has_resume:
                 base = await self._answer(run, base, input.resume)
             if input.goto_nodes:  # as in LangGraph: beside the nodes already due
@@ -424,15 +338,15 @@ class CompiledGraph(StateAccess):
                 base = replace(base, next=self._router.sorted(due))
         elif input is not None:
             received, base = await self._write_input_checked(run, base, input)
-            yield _Event("input", received, values=False)
-            yield _Event("input", base)
+            yield RunEvent("input", received, values=False)
+            yield RunEvent("input", base)
         assert base is not None
         if resuming and not shown:
-            yield _Event("input", base, committed=False)
+            yield RunEvent("input", base, committed=False)
         current = base
         if current.next == (START,):
             current = await self._replay_input(run, current)
-            yield _Event("input", current)
+            yield RunEvent("input", current)
         steps = 0
         while current.next:
             tasks = [self.nodes[name] for name in current.next if name in self.nodes]
@@ -468,18 +382,18 @@ class CompiledGraph(StateAccess):
                 source="loop",
                 values=values,
                 next_nodes=next_nodes,
-                writes=_writes(outcome.updates),
+                writes=node_writes(outcome.updates),
                 waiting=waiting,
             )
             steps += 1
-            yield _Event(
+            yield RunEvent(
                 "step", current, outcome.updates, quiet=frozenset(outcome.returned_none)
             )
             hit = [name for name in ran if name in options.interrupt_after]
             if hit and current.next:
                 yield await self._pause(run, current, hit, "after")
                 return
-        yield _Event("done", current)
+        yield RunEvent("done", current)
 
     # -- the steps of a run ----------------------------------------------------------
 
@@ -703,7 +617,7 @@ class CompiledGraph(StateAccess):
 
     async def _stop(
         self, run: RunState, current: Checkpoint, outcome: StepOutcome
-    ) -> _Event:
+    ) -> RunEvent:
         """Record an incomplete step on ``current``; raise if a node failed."""
         # A node asked again from the same checkpoint (a resume without an answer)
         # raises the interrupt it raised before, with the same id: record it once.
@@ -738,13 +652,13 @@ class CompiledGraph(StateAccess):
         stopped = replace(
             current, pending_writes=current.pending_writes + tuple(new_writes)
         )
-        return _Event(
+        return RunEvent(
             "interrupt", stopped, interrupts=interrupts_of(stopped.interrupts)
         )
 
     async def _pause(
         self, run: RunState, current: Checkpoint, nodes: list[str], when: str
-    ) -> _Event:
+    ) -> RunEvent:
         """Record a static interrupt before/after ``nodes`` on ``current``."""
         known = {w.value.get("id") for w in current.pending_writes}
         writes = [
@@ -756,25 +670,14 @@ class CompiledGraph(StateAccess):
             await self._flush(run)
             await self.checkpointer.put_writes(current.thread_id, current.id, writes)
         paused = replace(current, pending_writes=current.pending_writes + tuple(writes))
-        return _Event("interrupt", paused, interrupts=interrupts_of(paused.interrupts))
+        return RunEvent(
+            "interrupt", paused, interrupts=interrupts_of(paused.interrupts)
+        )
 
     async def _flush(self, run: RunState) -> None:
         """Wait for the run's queued commits (durability "async"); raise a failure."""
         if run.writer is not None:
             await run.writer.flush()
-
-
-def _writes(
-    updates: Sequence[tuple[str, Mapping[str, Any]]], schema: StateSchema | None = None
-) -> dict[str, Any]:
-    """What each node wrote in a step (a copy): its update, or the list of its
-    updates when it returned several; with ``schema`` a state of one value's
-    updates are given as the values."""
-    root = schema is not None and schema.kind == "root"
-    by_node: dict[str, list[Any]] = {}
-    for node, update in updates:
-        by_node.setdefault(node, []).append(update.get(ROOT) if root else dict(update))
-    return {node: ups[0] if len(ups) == 1 else ups for node, ups in by_node.items()}
 
 
 __all__ = ["CompiledGraph", "StreamMode"]
