@@ -41,6 +41,7 @@ from typing import Any, Final
 import msgpack
 
 from timeloom.backends.inert import Inert, InertKind
+from timeloom.backends.langgraph.spans import channel_spans
 from timeloom.backends.serde import EXT_DATACLASS, EXT_PYDANTIC, Serializer
 from timeloom.core.errors import SerializationError
 
@@ -562,27 +563,10 @@ def decode_checkpoint(
             value["channel_values"] = {k: v for k, v in stored.items() if keep(k)}
         return value
     try:
-        unpacker = msgpack.Unpacker(
-            ext_hook=_ext_hook_list,
-            strict_map_key=False,
-            raw=False,
-            max_buffer_size=max(len(data), 1 << 20),
-        )
-        unpacker.feed(data)
-        out: dict[str, Any] = {}
-        for _ in range(unpacker.read_map_header()):
-            key = unpacker.unpack()
-            if key != "channel_values":
-                out[key] = unpacker.unpack()
-                continue
-            channels: dict[str, Any] = {}
-            for _ in range(unpacker.read_map_header()):
-                name = unpacker.unpack()
-                if isinstance(name, str) and keep(name):
-                    channels[name] = unpacker.unpack()
-                else:
-                    unpacker.skip()
-            out[key] = channels
+        out, spans = channel_spans(data, ext_hook=_ext_hook_list)
+        for name, start, end in spans:
+            if isinstance(name, str) and keep(name):
+                out["channel_values"][name] = _unpack(data[start:end])
         return out
     except (ValueError, TypeError, RecursionError, msgpack.UnpackException) as exc:
         return {"__error__": _error(tag, data, exc)}

@@ -23,6 +23,8 @@ from timeloom.backends.langgraph.decode import (
     decode_typed,
     ext_hook,
 )
+from timeloom.backends.langgraph.spans import channel_spans, read_array_header
+from timeloom.backends.serde.ext import array_header
 
 _UNSET: Any = object()
 _SMALL = 4096  # below this, one C-level decode beats walking the channels
@@ -36,28 +38,6 @@ class _Seen:
     value: Any
     header: int  # length of the array header, or -1 if not an array
     count: int  # items in the array
-
-
-def array_header(raw: bytes) -> tuple[int, int]:
-    """``(header length, item count)`` of a msgpack array, or ``(-1, 0)``."""
-    if not raw:
-        return -1, 0
-    first = raw[0]
-    if 0x90 <= first <= 0x9F:
-        return 1, first & 0x0F
-    if first == 0xDC and len(raw) >= 3:
-        return 3, int.from_bytes(raw[1:3], "big")
-    if first == 0xDD and len(raw) >= 5:
-        return 5, int.from_bytes(raw[1:5], "big")
-    return -1, 0
-
-
-def _pack_header(count: int) -> bytes:
-    if count < 16:
-        return bytes((0x90 | count,))
-    if count < 1 << 16:
-        return b"\xdc" + count.to_bytes(2, "big")
-    return b"\xdd" + count.to_bytes(4, "big")
 
 
 class SharedDecoder:
@@ -81,7 +61,7 @@ class SharedDecoder:
         reusing its parent's decoded value of the same channel where it can."""
         end = len(data) if end is None else end
         before = self._seen.get(parent_id or "", {}).get(channel)
-        header, count = array_header(data[start : start + 5])
+        header, count = read_array_header(data[start : start + 5])
         body = start + max(header, 0)  # where the items (or the scalar) start
         value: Any = _UNSET
         if before is not None and before.header == header:
@@ -100,7 +80,7 @@ class SharedDecoder:
             ):
                 tail = data[body + len(before.items) : end]
                 try:
-                    added = decode_msgpack(_pack_header(count - before.count) + tail)
+                    added = decode_msgpack(array_header(count - before.count) + tail)
                     value = [*before.value, *added]
                 except (ValueError, TypeError, RecursionError, msgpack.UnpackException):
                     value = _UNSET
@@ -118,29 +98,9 @@ class SharedDecoder:
         if tag != "msgpack" or len(data) < _SMALL:
             return decode_checkpoint(tag, data)
         try:
-            unpacker = msgpack.Unpacker(
-                ext_hook=ext_hook,
-                strict_map_key=False,
-                raw=False,
-                max_buffer_size=max(len(data), 1 << 20),
-            )
-            unpacker.feed(data)
-            out: dict[str, Any] = {}
-            channels: dict[str, Any] = {}
-            later: list[tuple[str, int, int]] = []
-            for _ in range(unpacker.read_map_header()):
-                key = unpacker.unpack()
-                if key != "channel_values":
-                    out[key] = unpacker.unpack()
-                    continue
-                for _ in range(unpacker.read_map_header()):
-                    name = unpacker.unpack()
-                    start = unpacker.tell()
-                    unpacker.skip()
-                    later.append((name, start, unpacker.tell()))
-                out[key] = channels
-            for name, start, end in later:
-                channels[name] = self.value(
+            out, spans = channel_spans(data, ext_hook=ext_hook)
+            for name, start, end in spans:
+                out["channel_values"][name] = self.value(
                     checkpoint_id, parent_id, name, data, start, end
                 )
             return out

@@ -24,7 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import msgpack
 
-from timeloom.backends.langgraph.shared import array_header
+from timeloom.backends.langgraph.spans import channel_spans, read_array_header
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,27 +70,15 @@ def channel_sizes(tag: str | None, data: bytes) -> dict[str, ChannelBytes]:
     format, or a blob that cannot be walked)."""
     if tag != "msgpack" or not data:
         return {}
-    unpacker = msgpack.Unpacker(
-        raw=False, strict_map_key=False, max_buffer_size=max(len(data), 1 << 20)
-    )
-    unpacker.feed(data)
-    found: dict[str, ChannelBytes] = {}
     try:
-        for _ in range(unpacker.read_map_header()):
-            key = unpacker.unpack()
-            if key != "channel_values":
-                unpacker.skip()
-                continue
-            for _ in range(unpacker.read_map_header()):
-                name = unpacker.unpack()
-                start = unpacker.tell()
-                unpacker.skip()
-                end = unpacker.tell()
-                header, _count = array_header(data[start : start + 5])
-                body = data[start + max(header, 0) : end]
-                found[str(name)] = ChannelBytes(end - start, body, header > 0)
+        _, spans = channel_spans(data)
     except (ValueError, TypeError, msgpack.UnpackException):
         return {}
+    found: dict[str, ChannelBytes] = {}
+    for name, start, end in spans:
+        header, _count = read_array_header(data[start : start + 5])
+        body = data[start + max(header, 0) : end]
+        found[str(name)] = ChannelBytes(end - start, body, header > 0)
     return found
 
 
@@ -225,5 +213,5 @@ def _blob_bytes(blob: StoredBlob) -> ChannelBytes:
     data = blob.data
     if blob.tag != "msgpack":
         return ChannelBytes(len(data), data, False)
-    header, _count = array_header(data[:5])
+    header, _count = read_array_header(data[:5])
     return ChannelBytes(len(data), data[max(header, 0) :], header > 0)
