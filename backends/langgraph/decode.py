@@ -27,23 +27,31 @@ it can be exported to a Timeloom database and read back unchanged.
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import json
-import pathlib
 import threading
-import uuid
-import zoneinfo
-from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable
+from decimal import InvalidOperation
 from typing import Any, Final
 
 import msgpack
 
-from timeloom.backends.inert import Inert, InertKind
+from timeloom.backends.inert import Inert
+from timeloom.backends.langgraph.allowlist import (
+    ISO_PARSERS,
+    KW_ARGS,
+    POS_ARGS,
+    SECRETS,
+    SINGLE_ARG,
+)
+from timeloom.backends.langgraph.inert_values import (
+    MASK,
+    inert,
+    is_message,
+    is_message_type,
+    masked,
+    message,
+)
 from timeloom.backends.langgraph.spans import channel_spans
-from timeloom.backends.serde import EXT_DATACLASS, EXT_PYDANTIC, Serializer
-from timeloom.core.errors import SerializationError
 
 __all__ = [
     "MASK",
@@ -57,217 +65,7 @@ __all__ = [
     "is_message",
 ]
 
-MASK: Final = "**********"
-"""What a stored secret is shown as."""
-
 _PREVIEW_BYTES = 32
-
-
-_SERDE: Final = Serializer()
-
-
-def inert(type_name: str, fields: Mapping[str, Any], *, model: bool = False) -> Inert:
-    """An inert value in the shape Timeloom's own codec stores and re-reads.
-
-    The payload is what :class:`~timeloom.backends.serde.Serializer` writes for a
-    dataclass (or, with ``model``, a pydantic model) of that name, so a checkpoint
-    read here can be written to a Timeloom database and read back unchanged.
-    """
-    module, _, name = type_name.rpartition(".")
-    kind: InertKind = "pydantic" if model else "dataclass"
-    code = EXT_PYDANTIC if model else EXT_DATACLASS
-    fields = dict(fields)
-    try:
-        raw = _SERDE.dumps([module, name, fields])
-    except SerializationError:
-        # A value our codec has no type for (an IP address, a path...): keep its repr.
-        fields = {k: repr(v) for k, v in fields.items()}
-        raw = _SERDE.dumps([module, name, fields])
-    return Inert(type_name, fields, raw, kind, code)
-
-
-# -- LangChain messages --------------------------------------------------------------
-
-_ROLES: Final = {
-    "ai": "assistant",
-    "human": "user",
-    "system": "system",
-    "tool": "tool",
-    "function": "function",
-    "remove": "remove",
-    "developer": "developer",
-}
-_MESSAGE_FIRST: Final = ("content", "tool_calls", "tool_call_id", "name", "id")
-_MESSAGE_MODULES: Final = ("langchain_core.messages", "langchain.schema")
-
-
-def is_message(value: Any) -> bool:
-    """Whether ``value`` is an inert LangChain message (``fields["role"]`` is set)."""
-    return (
-        isinstance(value, Inert)
-        and value.type_name.startswith(_MESSAGE_MODULES)
-        and value.fields is not None
-        and "role" in value.fields
-    )
-
-
-def _message(type_name: str, fields: Mapping[str, Any]) -> Inert:
-    """A LangChain message as an inert value: ``role`` first, then the main fields.
-
-    Empty fields (``{}``, ``[]``, ``None``) other than ``content`` are dropped: they
-    are LangChain defaults and would bury the conversation in noise.
-    """
-    kind = str(fields.get("type", "")).removesuffix("Chunk")
-    role = fields.get("role") if kind == "chat" else None
-    role = role or _ROLES.get(kind) or kind or type_name.rpartition(".")[2]
-    out: dict[str, Any] = {"role": role}
-    for key in (*_MESSAGE_FIRST, *fields):
-        if key in out or key not in fields or key == "type":
-            continue
-        value = fields[key]
-        if key != "content" and value in (None, {}, [], ""):
-            continue
-        out[key] = value
-    return inert(type_name, out, model=True)
-
-
-def _is_message_type(module: str, name: str) -> bool:
-    return module.startswith("langchain_core.messages") or (
-        module.startswith("langchain.schema") and name.endswith("Message")
-    )
-
-
-# -- the allowlist of standard-library values ---------------------------------------
-# Each builder receives the decoded payload and rebuilds the value with our own
-# code. A payload of the wrong shape raises, and the caller shows the ext as inert.
-
-
-def _uuid(arg: Any) -> uuid.UUID:
-    return uuid.UUID(hex=str(arg))
-
-
-def _decimal(arg: Any) -> Decimal:
-    return Decimal(str(arg))
-
-
-def _items(arg: Any) -> list[Any]:
-    if not isinstance(arg, list | tuple):
-        raise TypeError("expected an array")
-    return list(arg)
-
-
-def _zone(arg: Any) -> Any:
-    try:
-        return zoneinfo.ZoneInfo(str(arg))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return inert("zoneinfo.ZoneInfo", {"key": str(arg)})
-
-
-def _path(args: Any) -> pathlib.PurePath:
-    return pathlib.PurePath(*(str(part) for part in _items(args)))
-
-
-def _timedelta(args: Any) -> dt.timedelta:
-    days, seconds, micros = (int(x) for x in _items(args))
-    return dt.timedelta(days=days, seconds=seconds, microseconds=micros)
-
-
-def _date(args: Any) -> dt.date:
-    year, month, day = (int(x) for x in _items(args))
-    return dt.date(year, month, day)
-
-
-def _timezone(args: Any) -> dt.timezone:
-    items = _items(args)
-    offset = items[0]
-    if not isinstance(offset, dt.timedelta):
-        raise TypeError("timezone offset must be a timedelta")
-    return dt.timezone(offset, str(items[1])) if len(items) > 1 else dt.timezone(offset)
-
-
-_TIME_KEYS: Final = ("hour", "minute", "second", "microsecond", "tzinfo", "fold")
-
-
-def _time(kwargs: Any) -> dt.time:
-    if not isinstance(kwargs, dict) or not set(kwargs) <= set(_TIME_KEYS):
-        raise TypeError("unexpected time fields")
-    tz = kwargs.get("tzinfo")
-    if tz is not None and not isinstance(tz, dt.tzinfo):
-        raise TypeError("tzinfo must be a tzinfo")
-    return dt.time(
-        int(kwargs.get("hour", 0)),
-        int(kwargs.get("minute", 0)),
-        int(kwargs.get("second", 0)),
-        int(kwargs.get("microsecond", 0)),
-        tz,
-        fold=int(kwargs.get("fold", 0)),
-    )
-
-
-def _secret(module: str, name: str) -> Inert:
-    return inert(f"{module}.{name}", {"value": MASK}, model=True)
-
-
-_ADDRESSES: Final = (
-    "IPv4Address",
-    "IPv6Address",
-    "IPv4Interface",
-    "IPv6Interface",
-    "IPv4Network",
-    "IPv6Network",
-)
-
-
-def _address(name: str) -> Callable[[Any], Any]:
-    def build(arg: Any) -> Any:
-        builder = {
-            "IPv4Address": ipaddress.IPv4Address,
-            "IPv6Address": ipaddress.IPv6Address,
-            "IPv4Interface": ipaddress.IPv4Interface,
-            "IPv6Interface": ipaddress.IPv6Interface,
-            "IPv4Network": ipaddress.IPv4Network,
-            "IPv6Network": ipaddress.IPv6Network,
-        }[name]
-        return builder(str(arg))
-
-    return build
-
-
-_PATH_NAMES: Final = ("Path", "PosixPath", "WindowsPath", "PurePath", "PurePosixPath")
-
-SINGLE_ARG: Final[dict[tuple[str, str], Callable[[Any], Any]]] = {
-    ("uuid", "UUID"): _uuid,
-    ("decimal", "Decimal"): _decimal,
-    ("builtins", "set"): lambda a: set(_items(a)),
-    ("builtins", "frozenset"): lambda a: frozenset(_items(a)),
-    # A deque reads back as a list: the codecs we write to have no deque type.
-    ("collections", "deque"): _items,
-    ("zoneinfo", "ZoneInfo"): _zone,
-    **{("ipaddress", name): _address(name) for name in _ADDRESSES},
-}
-"""Ext 0 ``(module, name, arg)`` values we rebuild ourselves."""
-
-POS_ARGS: Final[dict[tuple[str, str], Callable[[Any], Any]]] = {
-    ("datetime", "timedelta"): _timedelta,
-    ("datetime", "date"): _date,
-    ("datetime", "timezone"): _timezone,
-    **{("pathlib", name): _path for name in _PATH_NAMES},
-}
-"""Ext 1 ``(module, name, args)`` values we rebuild ourselves."""
-
-KW_ARGS: Final[dict[tuple[str, str], Callable[[Any], Any]]] = {
-    ("datetime", "time"): _time,
-}
-"""Ext 2 ``(module, name, kwargs)`` values we rebuild ourselves."""
-
-_ISO_PARSERS: Final[dict[tuple[str, str], Callable[[str], Any]]] = {
-    ("datetime", "datetime"): dt.datetime.fromisoformat,
-    ("datetime", "date"): dt.date.fromisoformat,
-    ("datetime", "time"): dt.time.fromisoformat,
-}
-"""Ext 3 ``(module, name, arg, "fromisoformat")``: parsed by the standard library."""
-
-_SECRETS: Final = {"SecretStr", "SecretBytes"}
 
 
 # -- msgpack ---------------------------------------------------------------------------
@@ -380,8 +178,8 @@ def _constructed(code: int, module: str, name: str, arg: Any, payload: Any) -> A
     key = (module, name)
     builder: Callable[[Any], Any] | None = None
     if code == 0:
-        if name in _SECRETS and module.startswith("pydantic"):
-            return _secret(module, name)
+        if name in SECRETS and module.startswith("pydantic"):
+            return masked(f"{module}.{name}")
         builder = SINGLE_ARG.get(key)
     elif code == 1:
         builder = POS_ARGS.get(key)
@@ -389,7 +187,7 @@ def _constructed(code: int, module: str, name: str, arg: Any, payload: Any) -> A
         builder = KW_ARGS.get(key)
     elif code == 3:
         method = payload[3] if len(payload) > 3 else None
-        parser = _ISO_PARSERS.get(key) if method == "fromisoformat" else None
+        parser = ISO_PARSERS.get(key) if method == "fromisoformat" else None
         if parser is not None and isinstance(arg, str):
             builder = lambda a: parser(a)  # noqa: E731 - bind the checked parser
     if builder is not None:
@@ -404,8 +202,8 @@ def _inert_object(code: int, module: str, name: str, arg: Any) -> Inert:
     type_name = f"{module}.{name}" if module else name
     if code in (4, 5):
         fields = arg if isinstance(arg, dict) else {"value": arg}
-        if _is_message_type(module, name):
-            return _message(type_name, fields)
+        if is_message_type(module, name):
+            return message(type_name, fields)
         return inert(type_name, fields, model=True)
     if code == 1:
         return inert(type_name, {"args": arg})
@@ -440,7 +238,7 @@ def _lc_envelope(obj: dict[str, Any]) -> Any:
     type_name = ".".join(parts)
     kind = obj.get("type")
     if kind == "secret":
-        return inert(type_name, {"value": MASK}, model=True)
+        return masked(type_name)
     if kind == "not_implemented":
         return inert(type_name, {"repr": obj.get("repr")})
     fields: dict[str, Any] = dict(obj.get("kwargs") or {})
@@ -448,7 +246,7 @@ def _lc_envelope(obj: dict[str, Any]) -> Any:
         fields["args"] = obj["args"]
     if obj.get("lc") == 1 and name.endswith("Message"):
         fields.setdefault("type", name.removesuffix("Message").lower())
-        return _message(type_name, fields)
+        return message(type_name, fields)
     return inert(type_name, fields)
 
 
