@@ -46,6 +46,7 @@ from timeloom.core.messages import (
 )
 from timeloom.core.retry import RetryPolicy
 from timeloom.core.runtime import CompiledGraph
+from timeloom.core.sends import Send
 from timeloom.core.snapshot import StateSnapshot, StateTask
 from timeloom.core.writer import Durability
 
@@ -74,6 +75,7 @@ __all__ = [
     "ResumeError",
     "RetryPolicy",
     "SchemaError",
+    "Send",
     "SerializationError",
     "StateGraph",
     "StateSnapshot",

@@ -20,3 +20,7 @@ WAITING: Final = "__waiting__"
 """The checkpoint metadata key holding, for each waiting edge
 (``add_edge([a, b], c)``) some but not all of whose starts have finished, the
 starts that have (LangGraph keeps this in a hidden channel)."""
+
+SENDS: Final = "__sends__"
+"""The checkpoint metadata key holding the ``Send`` tasks due from it, as
+``[node, arg]`` pairs (LangGraph keeps them in a hidden channel)."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from timeloom.core.errors import TimeloomError
+from timeloom.core.sends import Send
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +43,21 @@ class Command(Generic[N]):
     interrupted node's predecessor wrote it.
 
     As a node's return value: ``update`` is the node's state update and ``goto``
-    names the node(s) to run next, in addition to the node's edges.
+    names the node(s) to run next, in addition to the node's edges: names, or
+    :class:`~timeloom.core.sends.Send` tasks with their own input.
     """
 
     resume: Any = _UNSET
     update: Mapping[str, Any] | None = None
-    goto: str | Sequence[str] = field(default=())
+    goto: str | Send | Sequence[str | Send] = field(default=())
+
+    def __repr__(self) -> str:
+        # As LangGraph's: only the fields given.
+        given = {"update": self.update, "goto": self.goto}
+        if self.has_resume:
+            given = {"resume": self.resume, **given}
+        shown = ", ".join(f"{k}={v!r}" for k, v in given.items() if v)
+        return f"Command({shown})"
 
     @property
     def has_resume(self) -> bool:
@@ -55,9 +65,11 @@ class Command(Generic[N]):
         return self.resume is not _UNSET
 
     @property
-    def goto_nodes(self) -> tuple[str, ...]:
-        """``goto`` as a tuple of node names."""
-        return (self.goto,) if isinstance(self.goto, str) else tuple(self.goto)
+    def goto_nodes(self) -> tuple[str | Send, ...]:
+        """``goto`` as a tuple of node names and sends."""
+        if isinstance(self.goto, str | Send):
+            return (self.goto,)
+        return tuple(self.goto)
 
 
 class GraphInterrupt(Exception):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from timeloom.core.constants import END
 from timeloom.core.errors import InvalidUpdateError
+from timeloom.core.sends import Send
 
 if TYPE_CHECKING:
     from timeloom.core.graph import Branch
@@ -43,42 +44,45 @@ class Router:
         self,
         ran: Sequence[str],
         values: Mapping[str, Any],
-        gotos: Sequence[str],
+        gotos: Sequence[str | Send],
         waiting: Mapping[str, Sequence[str]],
-    ) -> tuple[tuple[str, ...], dict[str, list[str]]]:
+    ) -> tuple[tuple[str, ...], list[Send], dict[str, list[str]]]:
         """The nodes due after ``ran`` wrote ``values``, in the graph's node order,
-        and what the waiting edges wait for now.
+        the sends due (in order), and what the waiting edges wait for now.
 
         A node with no outgoing edge ends its branch: it adds nothing.
 
         Args:
             ran: the nodes whose updates made ``values``.
             values: the state after their updates.
-            gotos: nodes named by ``Command(goto=...)``.
+            gotos: nodes and sends named by ``Command(goto=...)``.
             waiting: for each waiting edge, the starts that had finished before
                 (the parent checkpoint's :data:`~timeloom.core.constants.WAITING`).
 
         Raises:
             InvalidUpdateError: a router or ``goto`` named a node that does not exist.
         """
-        due: set[str] = set(gotos)
+        targets = list(gotos)
+        due: set[str] = set()
         for name in ran:
             due.update(self._edges.get(name, ()))
             for branch in self._branches.get(name, ()):
-                due.update(await self._route(branch, values))
+                targets.extend(await self._route(branch, values))
+        sends = [t for t in targets if isinstance(t, Send)]
+        due.update(t for t in targets if not isinstance(t, Send))
         still = (
             self._join(ran, waiting, due)
             if self._waits
             else {k: list(v) for k, v in waiting.items()}
         )
         due.discard(END)
-        unknown = due - set(self.nodes)
+        unknown = due.union(s.node for s in sends) - set(self.nodes)
         if unknown:
             raise InvalidUpdateError(
                 f"Routing after {', '.join(ran)} named unknown node(s) "
                 f"{', '.join(map(repr, sorted(unknown)))}; nodes: {', '.join(self.nodes)}"
             )
-        return self.sorted(due), still
+        return self.sorted(due), sends, still
 
     def _join(
         self, ran: Sequence[str], waiting: Mapping[str, Sequence[str]], due: set[str]
@@ -98,7 +102,9 @@ class Router:
                 still[key] = sorted(seen)
         return still
 
-    async def _route(self, branch: Branch, values: Mapping[str, Any]) -> list[str]:
+    async def _route(
+        self, branch: Branch, values: Mapping[str, Any]
+    ) -> list[str | Send]:
         result = branch.path(self.schema.node_input(values, branch.input_schema))
         if inspect.isawaitable(result):  # an async router
             result = await result
@@ -108,9 +114,9 @@ class Router:
             else list(result)
         )
         if branch.path_map is None:
-            return [str(c) for c in chosen]
-        try:
-            return [branch.path_map[c] for c in chosen]
+            return [c if isinstance(c, Send) else str(c) for c in chosen]
+        try:  # as in LangGraph, a send is not looked up in the path map
+            return [c if isinstance(c, Send) else branch.path_map[c] for c in chosen]
         except KeyError as exc:
             raise InvalidUpdateError(
                 f"The router after {branch.source!r} returned {exc.args[0]!r}, which "

@@ -43,6 +43,7 @@ from timeloom.core.errors import (
 )
 from timeloom.core.interrupts import Command
 from timeloom.core.routing import Router
+from timeloom.core.sends import next_of, tasks_of, with_gotos, with_sends
 from timeloom.core.snapshot import interrupts_of
 from timeloom.core.state import ROOT
 from timeloom.core.state_access import (
@@ -333,9 +334,8 @@ class CompiledGraph(StateAccess):
                 yield RunEvent("input", base)
             if input.has_resume:
                 base = await self._answer(run, base, input.resume)
-            if input.goto_nodes:  # as in LangGraph: beside the nodes already due
-                due = (*base.next, *input.goto_nodes)
-                base = replace(base, next=self._router.sorted(due))
+            if input.goto_nodes:
+                base = with_gotos(base, input.goto_nodes, self._router.sorted)
         elif input is not None:
             received, base = await self._write_input_checked(run, base, input)
             yield RunEvent("input", received, values=False)
@@ -349,9 +349,10 @@ class CompiledGraph(StateAccess):
             yield RunEvent("input", current)
         steps = 0
         while current.next:
-            tasks = [self.nodes[name] for name in current.next if name in self.nodes]
+            tasks = tasks_of(current, self.nodes)
+            names = list(dict.fromkeys(t.name for t in tasks))
             if not resuming or steps > 0:
-                hit = [t.name for t in tasks if t.name in options.interrupt_before]
+                hit = [name for name in names if name in options.interrupt_before]
                 if hit:
                     yield await self._pause(run, current, hit, "before")
                     return
@@ -373,23 +374,29 @@ class CompiledGraph(StateAccess):
                 return
             values = self.schema.apply(current.values, outcome.updates)
             ran = [t.name for t in tasks]
-            next_nodes, waiting = await self._router.next_after(
+            pulls, sends, waiting = await self._router.next_after(
                 ran, values, outcome.gotos, waiting_of(current)
             )
+            node = {t.key: t.name for t in tasks}
             current = await self._commit(
                 run,
                 parent=current,
                 source="loop",
                 values=values,
-                next_nodes=next_nodes,
-                writes=node_writes(outcome.updates),
+                next_nodes=next_of(pulls, sends),
+                writes=node_writes([(node[k], u) for k, u in outcome.updates]),
                 waiting=waiting,
+                sends=sends,
             )
             steps += 1
             yield RunEvent(
-                "step", current, outcome.updates, quiet=frozenset(outcome.returned_none)
+                "step",
+                current,
+                outcome.updates,
+                quiet=frozenset(outcome.returned_none),
+                nodes=node,
             )
-            hit = [name for name in ran if name in options.interrupt_after]
+            hit = [name for name in names if name in options.interrupt_after]
             if hit and current.next:
                 yield await self._pause(run, current, hit, "after")
                 return
@@ -533,7 +540,7 @@ class CompiledGraph(StateAccess):
     ) -> Checkpoint:
         """The step that applies ``update`` to the input checkpoint (uncommitted)."""
         values = self.schema.apply(received.values, [(START, update)])
-        next_nodes, waiting = await self._router.next_after(
+        pulls, sends, waiting = await self._router.next_after(
             [START], values, [], waiting_of(received)
         )
         return new_checkpoint(
@@ -541,9 +548,9 @@ class CompiledGraph(StateAccess):
             thread_id=run.thread_id,
             source="loop",
             values=values,
-            next=next_nodes,
+            next=next_of(pulls, sends),
             writes={START: update},
-            metadata=with_waiting(run.metadata, waiting),
+            metadata=with_sends(with_waiting(run.metadata, waiting), sends),
         )
 
     async def _replay_input(self, run: RunState, received: Checkpoint) -> Checkpoint:

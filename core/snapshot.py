@@ -11,8 +11,9 @@ from typing import Any
 
 from timeloom.core.checkpoint import Checkpoint, PendingWrite
 from timeloom.core.config import make_config
-from timeloom.core.constants import WAITING
+from timeloom.core.constants import SENDS, WAITING
 from timeloom.core.interrupts import Interrupt
+from timeloom.core.sends import task_keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,9 @@ class StateTask:
 
     id: str
     name: str
+    path: tuple[Any, ...] = ()
+    """As LangGraph's: ``("__pregel_pull", node)`` for a node an edge started,
+    ``("__pregel_push", i, False)`` for the ``i``-th ``Send``."""
     error: Mapping[str, Any] | None = None
     """``{"type", "message", "traceback"}`` if the node failed from this snapshot."""
     interrupts: tuple[Interrupt, ...] = ()
@@ -88,7 +92,11 @@ def to_snapshot(
             "step": checkpoint.step,
             "parents": {},  # LangGraph's: the checkpoints of enclosing graphs
             "writes": dict(checkpoint.writes),
-            **{k: v for k, v in checkpoint.metadata.items() if k != WAITING},
+            **{
+                k: v
+                for k, v in checkpoint.metadata.items()
+                if k not in (WAITING, SENDS)
+            },
         },
         created_at=checkpoint.created_at.isoformat(),
         parent_config=parent,
@@ -108,19 +116,20 @@ def snapshot_tasks(
     """
     interrupts = _asked(checkpoint)
     tasks = []
-    for node in checkpoint.next:
-        errors = [w.value for w in checkpoint.errors if w.node == node]
+    for key, node, path in task_keys(checkpoint):
+        errors = [w.value for w in checkpoint.errors if w.node == key]
         done = [
             w.value
             for w in checkpoint.pending_writes
-            if w.kind == "update" and w.node == node
+            if w.kind == "update" and w.node == key
         ]
         tasks.append(
             StateTask(
-                id=f"{checkpoint.id}:{node}",
+                id=f"{checkpoint.id}:{key}",
                 name=node,
+                path=path,
                 error=errors[-1] if errors else None,
-                interrupts=tuple(i for i in interrupts if i.node == node),
+                interrupts=tuple(i for i in interrupts if i.node == key),
                 result=done[-1] if done else (results or {}).get(node),
             )
         )

@@ -9,7 +9,7 @@ that does not run nodes.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Generator, Mapping
+from collections.abc import AsyncIterator, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from timeloom.core.checkpoint import Checkpoint, Source, new_checkpoint
@@ -21,6 +21,7 @@ from timeloom.core.errors import (
     InvalidUpdateError,
     SerializationError,
 )
+from timeloom.core.sends import Send, next_of, sends_of, with_sends
 from timeloom.core.snapshot import StateSnapshot, to_snapshot
 from timeloom.core.state import ROOT
 from timeloom.core.sync import iterate_sync, run_sync
@@ -301,12 +302,14 @@ class StateAccess:
         name = writer or START
         new_values = self.schema.apply(base.values if base else {}, [(name, update)])
         waiting = waiting_of(base) if base else {}
+        sends: list[Send] | None = None  # None: the base's, with its next
         if base is not None and (values is None or writer is None):
             next_nodes = base.next
         else:
-            next_nodes, waiting = await self._router.next_after(
+            pulls, sends, waiting = await self._router.next_after(
                 [name], new_values, [], waiting
             )
+            next_nodes = next_of(pulls, sends)
         return await self._commit(
             run,
             parent=base,
@@ -315,6 +318,7 @@ class StateAccess:
             next_nodes=next_nodes,
             writes={name: update} if values is not None else {},
             waiting=waiting,
+            sends=sends,
         )
 
     async def _infer_writer(
@@ -374,14 +378,18 @@ class StateAccess:
         next_nodes: tuple[str, ...],
         writes: dict[str, Any],
         waiting: Mapping[str, list[str]] | None = None,
+        sends: Sequence[Send] | None = None,
     ) -> Checkpoint:
         """Make the child of ``parent`` and commit it for ``run``.
 
         ``waiting``: what the waiting edges wait for (see :func:`waiting_of`);
-        ``None`` keeps the parent's (a copy).
+        ``sends``: the sends due, whose nodes ``next_nodes`` lists first (see
+        :mod:`timeloom.core.sends`). ``None`` keeps the parent's (a copy).
         """
         if waiting is None:
             waiting = waiting_of(parent) if parent is not None else {}
+        if sends is None:
+            sends = sends_of(parent) if parent is not None else ()
         checkpoint = new_checkpoint(
             parent,
             thread_id=run.thread_id,
@@ -389,7 +397,7 @@ class StateAccess:
             values=values,
             next=next_nodes,
             writes=writes,
-            metadata=with_waiting(run.metadata, waiting),
+            metadata=with_sends(with_waiting(run.metadata, waiting), sends),
         )
         await run.commit(self.checkpointer, [checkpoint])
         return checkpoint

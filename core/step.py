@@ -20,13 +20,15 @@ from timeloom.core.errors import InvalidUpdateError
 from timeloom.core.graph import NodeSpec
 from timeloom.core.interrupts import Command, GraphInterrupt, TaskScratch, task_scratch
 from timeloom.core.retry import retry_delay
+from timeloom.core.sends import Send, Task
 from timeloom.core.state import ROOT, StateSchema
 
 _INTERRUPT_NS = uuid.UUID("6f1c1d2e-8f0a-4c59-9d0e-2b7a3c5e4f10")
 
 
 def interrupt_id(checkpoint_id: str, node: str, index: int | str) -> str:
-    """A stable id for the ``index``-th interrupt of ``node`` from a checkpoint."""
+    """A stable id for the ``index``-th interrupt of task ``node`` (its key) from a
+    checkpoint."""
     return uuid.uuid5(_INTERRUPT_NS, f"{checkpoint_id}:{node}:{index}").hex
 
 
@@ -35,15 +37,16 @@ class StepOutcome:
     """What the nodes of one super-step did."""
 
     updates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    """Every successful node's update (reused ones included), in the step's order."""
-    gotos: list[str] = field(default_factory=list)
-    """Nodes named by ``Command(goto=...)`` return values."""
+    """Every successful task's update (reused ones included) by task key, in the
+    step's order."""
+    gotos: list[str | Send] = field(default_factory=list)
+    """Nodes and sends named by ``Command(goto=...)`` return values."""
     new_writes: list[PendingWrite] = field(default_factory=list)
     """What to record on the checkpoint if the step does not complete."""
     errors: list[tuple[str, Exception]] = field(default_factory=list)
     interrupted: bool = False
     returned_none: set[str] = field(default_factory=set)
-    """Nodes that returned ``None`` (streamed as ``None``, as in LangGraph)."""
+    """Tasks that returned ``None`` (streamed as ``None``, as in LangGraph)."""
 
     @property
     def complete(self) -> bool:
@@ -61,7 +64,8 @@ def error_value(exc: BaseException) -> dict[str, str]:
 
 
 def resume_values(checkpoint: Checkpoint) -> dict[str, list[Any]]:
-    """The resume values given for each node's interrupts on ``checkpoint``, by index."""
+    """The resume values given for each task's interrupts on ``checkpoint``, by
+    index (by task key)."""
     index_of = {
         w.value["id"]: (w.node, w.value.get("index", 0))
         for w in checkpoint.pending_writes
@@ -83,7 +87,7 @@ def resume_values(checkpoint: Checkpoint) -> dict[str, list[Any]]:
 
 async def run_step(
     checkpoint: Checkpoint,
-    tasks: Sequence[NodeSpec],
+    tasks: Sequence[Task],
     schema: StateSchema,
     config: Mapping[str, Any],
     *,
@@ -92,12 +96,13 @@ async def run_step(
 ) -> StepOutcome:
     """Run ``tasks`` from ``checkpoint`` concurrently.
 
-    Nodes that already succeeded from this checkpoint (an ``update`` pending write
+    Tasks that already succeeded from this checkpoint (an ``update`` pending write
     left by an earlier, failed attempt) are not run again: their update is reused.
 
     Args:
         checkpoint: the checkpoint the step starts from.
-        tasks: the due nodes, in the step's fixed order.
+        tasks: the due tasks, in the step's fixed order (see
+            :func:`~timeloom.core.sends.tasks_of`).
         schema: the state schema (validates each node's update).
         config: passed to nodes that take a ``config`` argument.
         inline_sync: call a lone sync node on this thread (the sync API) instead of
@@ -110,13 +115,15 @@ async def run_step(
         if w.kind == "update":
             reused.setdefault(w.node, []).append(w.value)
     resumes = resume_values(checkpoint)
-    to_run = [t for t in tasks if t.name not in reused]
+    to_run = [t for t in tasks if t.key not in reused]
     inline = inline_sync and len(to_run) == 1
     calls = [
-        (_call_retried if t.retry_policy is not None else _call)(
-            t,
-            schema.node_input(checkpoint.values, t.input_schema),
-            resumes.get(t.name, []),
+        (_call_retried if t.spec.retry_policy is not None else _call)(
+            t.spec,
+            t.send.arg
+            if t.send is not None
+            else schema.node_input(checkpoint.values, t.spec.input_schema),
+            resumes.get(t.key, []),
             config,
             inline,
             stream,
@@ -130,22 +137,22 @@ async def run_step(
             results = [exc]
     else:
         results = await asyncio.gather(*calls, return_exceptions=True)
-    fresh = dict(zip((t.name for t in to_run), results, strict=True))
+    fresh = dict(zip((t.key for t in to_run), results, strict=True))
 
     outcome = StepOutcome()
     for task in tasks:
-        if task.name in reused:
-            outcome.updates.extend((task.name, u) for u in reused[task.name])
+        if task.key in reused:
+            outcome.updates.extend((task.key, u) for u in reused[task.key])
             continue
-        result = fresh[task.name]
+        result = fresh[task.key]
         if isinstance(result, GraphInterrupt):
             outcome.interrupted = True
             outcome.new_writes.append(
                 PendingWrite(
-                    task.name,
+                    task.key,
                     "interrupt",
                     {
-                        "id": interrupt_id(checkpoint.id, task.name, result.index),
+                        "id": interrupt_id(checkpoint.id, task.key, result.index),
                         "value": result.value,
                         "when": "during",
                         "index": result.index,
@@ -161,15 +168,13 @@ async def run_step(
             updates, gotos = _normalize(task.name, result, schema)
         except Exception as exc:
             outcome.errors.append((task.name, exc))
-            outcome.new_writes.append(
-                PendingWrite(task.name, "error", error_value(exc))
-            )
+            outcome.new_writes.append(PendingWrite(task.key, "error", error_value(exc)))
             continue
         if result is None:
-            outcome.returned_none.add(task.name)
-        outcome.updates.extend((task.name, u) for u in updates)
+            outcome.returned_none.add(task.key)
+        outcome.updates.extend((task.key, u) for u in updates)
         outcome.gotos.extend(gotos)
-        outcome.new_writes.extend(PendingWrite(task.name, "update", u) for u in updates)
+        outcome.new_writes.extend(PendingWrite(task.key, "update", u) for u in updates)
     # A step that completes records nothing; one that does not keeps only what a
     # resume needs (successful siblings) and what a person needs (errors, interrupts).
     return outcome
@@ -226,7 +231,7 @@ async def _call(
 
 def _normalize(
     node: str, result: Any, schema: StateSchema
-) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+) -> tuple[list[dict[str, Any]], tuple[str | Send, ...]]:
     """A node's return value as its updates (at least one, maybe empty: it ran)
     and the nodes its ``Command``s go to.
 
@@ -240,7 +245,7 @@ def _normalize(
     if schema.kind == "root" and not any(isinstance(i, Command) for i in items):
         items = [result]
     updates: list[dict[str, Any]] = []
-    gotos: list[str] = []
+    gotos: list[str | Send] = []
     for item in items:
         value = item
         if isinstance(value, Command):

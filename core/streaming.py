@@ -8,7 +8,7 @@ caller asked for, in LangGraph's order and shapes.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from timeloom.core.checkpoint import Checkpoint
@@ -58,7 +58,9 @@ class RunEvent:
     interrupts: tuple[Interrupt, ...] = ()
     values: bool = True
     quiet: frozenset[str] = frozenset()
-    """Nodes of the step that returned ``None``."""
+    """Tasks of the step that returned ``None``."""
+    nodes: Mapping[str, str] = field(default_factory=dict)
+    """The node of each task key in ``updates`` (see :mod:`timeloom.core.sends`)."""
     committed: bool = True
     """False for the checkpoint a resume starts from (shown as values only)."""
 
@@ -94,12 +96,12 @@ class StreamView:
             if event.asked and isinstance(state, dict):
                 return [{**state, "__interrupt__": event.asked}]
         elif event.kind == "step":
-            # One item per node, as in LangGraph: its update, or the list of its
+            # One item per task, as in LangGraph: its update, or the list of its
             # updates when it returned several (for a state of one value, the
             # value).
             return [
-                {node: None if node in event.quiet else written}
-                for node, written in node_writes(event.updates, self.schema).items()
+                {event.nodes.get(key, key): None if key in event.quiet else written}
+                for key, written in node_writes(event.updates, self.schema).items()
             ]
         elif event.kind == "interrupt":
             # As in LangGraph: the interrupt() questions (none at a breakpoint).
