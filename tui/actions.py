@@ -20,7 +20,7 @@ from typing import Any, Final, Literal, TypeAlias
 from timeloom.core.checkpoint import Checkpoint, PendingWrite, Source, new_checkpoint
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.config import make_config
-from timeloom.core.errors import TimeloomError, node_failure
+from timeloom.core.errors import CheckpointNotFound, TimeloomError, node_failure
 from timeloom.core.interrupts import Command
 from timeloom.core.runtime import CompiledGraph
 from timeloom.tui.editcheck import ParsedEdit, graph_update
@@ -132,6 +132,23 @@ async def load_parent(
     return await checkpointer.get(
         checkpoint.parent_thread_id or checkpoint.thread_id, checkpoint.parent_id
     )
+
+
+async def load_diff_base(
+    checkpointer: BaseCheckpointer, checkpoint: Checkpoint, against: str | None
+) -> Checkpoint | None:
+    """What ``checkpoint`` is diffed against: the checkpoint ``against`` (any thread)
+    or, without one, its parent (None for a thread's first checkpoint).
+
+    Raises:
+        CheckpointNotFound: there is no checkpoint ``against``.
+    """
+    if against is None:
+        return await load_parent(checkpointer, checkpoint)
+    base = await checkpointer.get(None, against)
+    if base is None:
+        raise CheckpointNotFound(f"No checkpoint {against}")
+    return base
 
 
 # -- edit and branch -------------------------------------------------------------------

@@ -183,9 +183,8 @@ class WriteActions(SelectionApp):
     async def _open_diff(self, meta: CheckpointMeta) -> None:
         checkpoint = await self._load_selected(meta)
         against = self.marked if self.marked and self.marked != meta.id else None
-        await self.push_screen(
-            DiffScreen(checkpoint, checkpointer=self.checkpointer, against=against)
-        )
+        base = await actions.load_diff_base(self.checkpointer, checkpoint, against)
+        await self.push_screen(DiffScreen(checkpoint, base))
 
     def action_edit(self) -> None:
         """Edit the selected checkpoint's values; saving writes an update."""

@@ -18,6 +18,7 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.core import Checkpoint, CompiledGraph, PendingWrite
+from timeloom.core.errors import CheckpointNotFound
 from timeloom.tui import actions
 from timeloom.tui.actions import Answer, ResumeOutcome
 from timeloom.tui.demo.build import FORK, build_demo
@@ -103,7 +104,8 @@ def summary(app: App[None]) -> str:
 async def test_diff_vs_parent(demo: tuple[MemoryCheckpointer, CompiledGraph]) -> None:
     checkpointer, _ = demo
     proposal = await written_by(checkpointer, "refund-3150", "propose_refund")
-    app = Host(lambda: DiffScreen(proposal, checkpointer=checkpointer))
+    base = await actions.load_diff_base(checkpointer, proposal, None)
+    app = Host(lambda: DiffScreen(proposal, base))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert isinstance(app.screen, DiffScreen)
@@ -122,7 +124,8 @@ async def test_diff_vs_marked_checkpoint_in_another_thread(
     checkpointer, _ = demo
     proposal = await written_by(checkpointer, "refund-3150", "propose_refund")
     root = await fork_root(checkpointer)
-    app = Host(lambda: DiffScreen(root, checkpointer=checkpointer, against=proposal.id))
+    base = await actions.load_diff_base(checkpointer, root, proposal.id)
+    app = Host(lambda: DiffScreen(root, base))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         view = app.screen.query_one(DiffView)
@@ -145,13 +148,8 @@ async def test_diff_base_not_found_says_so(
 ) -> None:
     checkpointer, _ = demo
     root = await fork_root(checkpointer)
-    app = Host(lambda: DiffScreen(root, checkpointer=checkpointer, against="nope"))
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        assert isinstance(app.screen, DiffScreen)
-        text = str(app.screen.query_one("#diff-from", Static).render())
-        assert text == "Cannot load the base: No checkpoint nope"
-        assert any("No checkpoint nope" in n.message for n in app._notifications)
+    with pytest.raises(CheckpointNotFound, match="^No checkpoint nope$"):
+        await actions.load_diff_base(checkpointer, root, "nope")
 
 
 # -- edit ---------------------------------------------------------------------------------

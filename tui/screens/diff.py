@@ -5,18 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Static
-from textual.worker import Worker, WorkerState
 
 from timeloom.core.checkpoint import Checkpoint
-from timeloom.core.checkpointer import BaseCheckpointer
-from timeloom.core.errors import CheckpointNotFound, TimeloomError
-from timeloom.tui.actions import load_parent
 from timeloom.tui.widgets.diff_view import DiffView
 from timeloom.tui.widgets.labels import markup_lines
 
@@ -32,10 +28,11 @@ def describe(checkpoint: Checkpoint | None) -> str:
 class DiffScreen(Screen[None]):
     """What changed from a base checkpoint to another one.
 
-    The base is the checkpoint's parent by default (also across a fork), or any
-    checkpoint by id (a marked one, in any thread). Loading the base is a database
-    call (an async worker); the diff itself runs in the view's thread worker, so a
-    diff of two large states never blocks the app. Leaving the screen cancels both.
+    The caller gives both checkpoints (the base is usually the parent, also across
+    a fork, or a marked checkpoint in any thread: see
+    :func:`~timeloom.tui.actions.load_diff_base`). The diff runs in the view's thread
+    worker, so a diff of two large states never blocks the app; leaving the screen
+    cancels it.
 
     | Key | Action |
     | :- | :- |
@@ -65,28 +62,22 @@ class DiffScreen(Screen[None]):
     def __init__(
         self,
         new: Checkpoint,
-        base: Checkpoint | None = None,
+        base: Checkpoint | None,
         *,
-        checkpointer: BaseCheckpointer | None = None,
-        against: str | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
-        """Compare ``base`` (or the checkpoint ``against``, or the parent) to ``new``.
+        """Compare ``base`` to ``new``.
 
         Args:
             new: the checkpoint to show the changes of.
-            base: the checkpoint to compare with, when the caller has it loaded.
-            checkpointer: where to load the base from when it is not given.
-            against: the id of the base checkpoint (any thread); None: the parent.
+            base: the checkpoint to compare with (None: the first checkpoint of a
+                thread, compared with nothing).
         """
         super().__init__(name=name, id=id, classes=classes)
         self.new = new
         self.base = base
-        self.checkpointer = checkpointer
-        self.against = against
-        self._loaded = base is not None or checkpointer is None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="diff-title"):
@@ -97,46 +88,15 @@ class DiffScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self._show_title()
-        if self._loaded:
-            self._compare()
-        else:
-            self.load_base()
-
-    @work(exclusive=True, group="store", exit_on_error=False)
-    async def load_base(self) -> None:
-        """Load the base checkpoint, then compare."""
-        assert self.checkpointer is not None
-        if self.against is not None:
-            base = await self.checkpointer.get(None, self.against)
-            if base is None:
-                raise CheckpointNotFound(f"No checkpoint {self.against}")
-        else:
-            base = await load_parent(self.checkpointer, self.new)
-        self.base = base
-        self._loaded = True
-        self._show_title()
         self._compare()
 
-    @on(Worker.StateChanged)
-    def _load_failed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "store" or event.state != WorkerState.ERROR:
-            return
-        event.stop()
-        error = event.worker.error
-        message = error.msg if isinstance(error, TimeloomError) else str(error)
-        title = error.title if isinstance(error, TimeloomError) else "Cannot load"
-        self.query_one("#diff-from", Static).update(
-            f"Cannot load the base: {markup_lines(message)}"
-        )
-        self.notify(message, title=title, severity="error")
-
     def action_close(self) -> None:
-        """Close the diff (cancels the workers still running)."""
+        """Close the diff (cancels the diff if it is still running)."""
         self.dismiss()
 
     def action_swap(self) -> None:
         """Compare the other way round."""
-        if not self._loaded or self.base is None:
+        if self.base is None:
             self.notify("There is nothing to swap with.", severity="warning")
             return
         self.base, self.new = self.new, self.base
@@ -148,13 +108,8 @@ class DiffScreen(Screen[None]):
         self.query_one(DiffView).compare(old, self.new.values)
 
     def _show_title(self) -> None:
-        base = (
-            describe(self.base)
-            if self._loaded
-            else f"loading {self.against or 'the parent'}…"
-        )
         self.query_one("#diff-from", Static).update(
-            f"[$text-error]−[/] [dim]from[/] {markup_lines(base)}"
+            f"[$text-error]−[/] [dim]from[/] {markup_lines(describe(self.base))}"
         )
         self.query_one("#diff-to", Static).update(
             f"[$text-success]+[/] [dim]to  [/] {markup_lines(describe(self.new))}"

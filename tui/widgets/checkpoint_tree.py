@@ -15,11 +15,8 @@ from rich.segment import Segment
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.cache import LRUCache
-from textual.geometry import Region, Size
+from textual.geometry import Size
 from textual.message import Message
-from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from timeloom.core.checkpoint import CheckpointMeta
@@ -35,6 +32,7 @@ from timeloom.tui.widgets.formatting import (
     format_time,
 )
 from timeloom.tui.widgets.lanes import GraphRow, LaneLayout
+from timeloom.tui.widgets.line_list import CURSOR_BINDINGS, LineList
 
 MORE_MARGIN = 100
 """Ask for the next page when the cursor or the view is this close to the end."""
@@ -47,7 +45,7 @@ def node_label(meta: CheckpointMeta) -> str:
     return ", ".join(nodes) if nodes else meta.source
 
 
-class CheckpointTree(ScrollView, can_focus=True):
+class CheckpointTree(LineList):
     """A thread's checkpoints with their branches, forks, errors and interrupts.
 
     | Key | Action |
@@ -59,10 +57,7 @@ class CheckpointTree(ScrollView, can_focus=True):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor(-1)", "Up", show=False),
-        Binding("down", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
+        *CURSOR_BINDINGS,
         Binding("home", "first", "Newest", show=False),
         Binding("end", "last", "Oldest", show=False),
         Binding("ctrl+c", "copy_id", "Copy id", show=False),
@@ -81,15 +76,14 @@ class CheckpointTree(ScrollView, can_focus=True):
         "checkpoint-tree--match",
     }
 
+    CURSOR_CLASS: ClassVar[str] = "checkpoint-tree--cursor"
+
     DEFAULT_CSS = """
     CheckpointTree {
         height: 1fr;
         overflow-x: hidden;
     }
     """
-
-    cursor: reactive[int] = reactive(0, always_update=True, init=False)
-    """The index of the highlighted checkpoint (0 is the newest)."""
 
     class Highlighted(Message):
         """The cursor moved onto a checkpoint."""
@@ -148,7 +142,6 @@ class CheckpointTree(ScrollView, can_focus=True):
         self._forks: dict[str, list[CheckpointMeta]] = {}
         self._forks_pending: set[str] = set()
         self._forks_scheduled = False
-        self._lines: LRUCache[tuple[int, bool, int], Strip] = LRUCache(512)
         self._announced: str | None = None
 
     # -- rendering -----------------------------------------------------------------
@@ -166,12 +159,9 @@ class CheckpointTree(ScrollView, can_focus=True):
         row = self._rows[index]
         if row.meta.id not in self._forks:
             self._want_forks(row.meta.id)
-        key = (index, index == self.cursor, width)
-        strip = self._lines.get(key)
-        if strip is None:
-            strip = self._render_row(row, width, index == self.cursor)
-            self._lines[key] = strip
-        return strip
+        return self._cached_line(
+            index, width, lambda cursor: self._render_row(row, width, cursor)
+        )
 
     def _render_row(self, row: GraphRow, width: int, cursor: bool) -> Strip:
         meta = row.meta
@@ -240,11 +230,7 @@ class CheckpointTree(ScrollView, can_focus=True):
         line = Text.assemble(
             left, " " * max(width - left.cell_len - right.cell_len, 0), right
         )
-        line.truncate(width)
-        if cursor:
-            line.stylize(style("checkpoint-tree--cursor"))
-        segments = list(line.render(self.app.console))
-        return Strip(Segment.apply_style(segments, self.rich_style), width)
+        return self._strip(line, width, cursor)
 
     def _want_forks(self, checkpoint_id: str) -> None:
         self._forks_pending.add(checkpoint_id)
@@ -265,13 +251,7 @@ class CheckpointTree(ScrollView, can_focus=True):
 
     # -- watchers and handlers -----------------------------------------------------
 
-    def watch_cursor(self, old: int, new: int) -> None:
-        # Only the two rows that changed are drawn again (the cache keys on the cursor).
-        self.refresh_line(old)
-        self.refresh_line(new)
-        self.scroll_to_region(
-            Region(0, new, max(self.size.width, 1), 1), animate=False, force=True
-        )
+    def _cursor_moved(self) -> None:
         self._maybe_more()
         row = self.highlighted()
         if row is not None and row.id != self._announced:
@@ -286,39 +266,7 @@ class CheckpointTree(ScrollView, can_focus=True):
         self._lines.clear()
         self._resize_virtual()
 
-    def _on_focus(self, event: events.Focus) -> None:
-        self._lines.clear()  # the cursor row looks different with focus
-        self.refresh()
-
-    def _on_blur(self, event: events.Blur) -> None:
-        self._lines.clear()
-        self.refresh()
-
-    async def _on_click(self, event: events.Click) -> None:
-        offset = event.get_content_offset(self)
-        if offset is None:
-            return
-        index = self.scroll_offset.y + offset.y
-        if 0 <= index < len(self._rows):
-            self.cursor = index
-
     # -- actions -------------------------------------------------------------------
-
-    def action_cursor(self, delta: int) -> None:
-        """Move the cursor by ``delta`` rows."""
-        self._move(self._target + delta)
-
-    def action_page(self, direction: int) -> None:
-        """Move the cursor a screen up or down."""
-        self._move(self._target + direction * max(self.size.height - 1, 1))
-
-    def action_first(self) -> None:
-        """Move to the newest checkpoint."""
-        self._move(0)
-
-    def action_last(self) -> None:
-        """Move to the oldest checkpoint loaded (loading more as it goes)."""
-        self._move(len(self._rows) - 1)
 
     def action_copy_id(self) -> None:
         """Copy the highlighted checkpoint's id."""
@@ -333,15 +281,13 @@ class CheckpointTree(ScrollView, can_focus=True):
         """Show ◆ on the marked checkpoint (if it is in this thread)."""
         if checkpoint_id != self.marked_id:
             self.marked_id = checkpoint_id
-            self._lines.clear()
-            self.refresh()
+            self.redraw()
 
     def set_matches(self, checkpoint_ids: Iterable[str], query: str = "") -> None:
         """Mark the checkpoints ``query`` found (none: clear the marks)."""
         self.matches = frozenset(checkpoint_ids)
         self.match_query = query
-        self._lines.clear()
-        self.refresh()
+        self.redraw()
 
     def show_thread(self, thread_id: str | None, head_id: str | None) -> int:
         """Start showing another thread (empty until :meth:`add_page`).
@@ -402,8 +348,7 @@ class CheckpointTree(ScrollView, can_focus=True):
         if head_id is not None:
             self.head_id = head_id
         if not fresh:
-            self._lines.clear()
-            self.refresh()
+            self.redraw()
             return 0
         current = self.highlighted()
         metas_all = sorted(
@@ -427,8 +372,7 @@ class CheckpointTree(ScrollView, can_focus=True):
     def set_forks(self, forks: Mapping[str, list[CheckpointMeta]]) -> None:
         """Record, per checkpoint, its children in other threads."""
         self._forks.update(forks)
-        self._lines.clear()
-        self.refresh()
+        self.redraw()
 
     def forks_of(self, checkpoint_id: str) -> list[CheckpointMeta] | None:
         """The known forks of a checkpoint (``None``: not looked up yet)."""

@@ -14,11 +14,8 @@ from rich.segment import Segment
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.cache import LRUCache
-from textual.geometry import Region, Size
+from textual.geometry import Size
 from textual.message import Message
-from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from timeloom.core.checkpoint import ThreadInfo
@@ -29,6 +26,7 @@ from timeloom.tui.widgets.formatting import (
     format_day_time,
     status_icon,
 )
+from timeloom.tui.widgets.line_list import CURSOR_BINDINGS, LineList
 
 PAGE_SIZE = 200
 """Threads fetched per request."""
@@ -47,7 +45,7 @@ def middle_ellipsis(text: str, room: int) -> str:
     return text[:head] + "…" + (text[-tail:] if tail else "")
 
 
-class ThreadList(ScrollView, can_focus=True):
+class ThreadList(LineList):
     """The list of threads, most recently updated first.
 
     | Key | Action |
@@ -60,10 +58,7 @@ class ThreadList(ScrollView, can_focus=True):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor(-1)", "Up", show=False),
-        Binding("down", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
+        *CURSOR_BINDINGS,
         Binding("home", "first", "First", show=False),
         Binding("end", "last", "Last", show=False),
         Binding("enter", "open", "Open thread", show=False),
@@ -80,15 +75,14 @@ class ThreadList(ScrollView, can_focus=True):
         "thread-list--muted",
     }
 
+    CURSOR_CLASS: ClassVar[str] = "thread-list--cursor"
+
     DEFAULT_CSS = """
     ThreadList {
         height: 1fr;
         overflow-x: hidden;
     }
     """
-
-    cursor: reactive[int] = reactive(0, always_update=True, init=False)
-    """The index of the highlighted thread."""
 
     class Highlighted(Message):
         """The cursor moved onto a loaded thread."""
@@ -122,11 +116,15 @@ class ThreadList(ScrollView, can_focus=True):
         """Bumped by :meth:`reset`, so pages of an older listing are ignored."""
         self._pages: dict[int, list[ThreadInfo]] = {}
         self._requested: set[int] = set()
-        self._lines: LRUCache[tuple[int, bool, int], Strip] = LRUCache(512)
         self._announced: str | None = None
         self._keep: str | None = None
         self.live: frozenset[str] = frozenset()
         """Threads a run is known to be advancing (shown running, not idle)."""
+
+    @property
+    def row_count(self) -> int:
+        """How many threads match the current filter."""
+        return self.total
 
     # -- rendering -----------------------------------------------------------------
 
@@ -135,7 +133,6 @@ class ThreadList(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         if index >= self.total:
             return Strip.blank(width, self.rich_style)
-        key = (index, index == self.cursor, width)
         info = self.info_at(index)
         if info is None:
             self._request(index)
@@ -143,15 +140,11 @@ class ThreadList(ScrollView, can_focus=True):
                 "thread-list--muted"
             )
             return Strip([Segment(" …".ljust(width), style)], width)
-        cached = self._lines.get(key)
-        if cached is not None:
-            return cached
-        strip = self._render_row(info, width, index == self.cursor)
-        self._lines[key] = strip
-        return strip
+        return self._cached_line(
+            index, width, lambda cursor: self._render_row(info, width, cursor)
+        )
 
     def _render_row(self, info: ThreadInfo, width: int, cursor: bool) -> Strip:
-        base = self.rich_style
         live = info.thread_id in self.live
         kind = "muted" if info.status == "running" and not live else info.status
         # A status this version does not know (another writer's) gets no colour.
@@ -176,11 +169,7 @@ class ThreadList(ScrollView, can_focus=True):
         line = Text.assemble(
             left, " " * (width - left.cell_len - right.cell_len), right
         )
-        line.truncate(width)
-        if cursor:
-            line.stylize(self.get_component_rich_style("thread-list--cursor"))
-        segments = list(line.render(self.app.console))
-        return Strip(Segment.apply_style(segments, base), width)
+        return self._strip(line, width, cursor)
 
     def _request(self, index: int) -> None:
         offset = index - index % PAGE_SIZE
@@ -192,54 +181,18 @@ class ThreadList(ScrollView, can_focus=True):
 
     # -- watchers and handlers -----------------------------------------------------
 
-    def watch_cursor(self, old: int, new: int) -> None:
-        # Only the two rows that changed are drawn again (the cache keys on the cursor).
-        self.refresh_line(old)
-        self.refresh_line(new)
-        self.scroll_to_region(
-            Region(0, new, max(self.size.width, 1), 1), animate=False, force=True
-        )
+    def _cursor_moved(self) -> None:
         self._announce()
-
-    def _on_focus(self, event: events.Focus) -> None:
-        self._lines.clear()
-        self.refresh()
-
-    def _on_blur(self, event: events.Blur) -> None:
-        self._lines.clear()
-        self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:
         self.virtual_size = Size(event.size.width, self.total)
 
-    async def _on_click(self, event: events.Click) -> None:
-        offset = event.get_content_offset(self)
-        if offset is None:
-            return
-        index = self.scroll_offset.y + offset.y
-        if 0 <= index < self.total:
-            self.cursor = index
-            info = self.info_at(index)
-            if info is not None:
-                self.post_message(self.Highlighted(info, opened=True))
+    def _clicked(self, index: int) -> None:
+        info = self.info_at(index)
+        if info is not None:
+            self.post_message(self.Highlighted(info, opened=True))
 
     # -- actions -------------------------------------------------------------------
-
-    def action_cursor(self, delta: int) -> None:
-        """Move the cursor by ``delta`` rows."""
-        self._move(self.cursor + delta)
-
-    def action_page(self, direction: int) -> None:
-        """Move the cursor a screen up or down."""
-        self._move(self.cursor + direction * max(self.size.height - 1, 1))
-
-    def action_first(self) -> None:
-        """Move to the first thread."""
-        self._move(0)
-
-    def action_last(self) -> None:
-        """Move to the last thread."""
-        self._move(self.total - 1)
 
     def action_open(self) -> None:
         """Open the highlighted thread (and move focus to its tree)."""
@@ -281,8 +234,7 @@ class ThreadList(ScrollView, can_focus=True):
         """Show these threads as running (the others with nodes due as idle)."""
         if thread_ids != self.live:
             self.live = thread_ids
-            self._lines.clear()
-            self.refresh()
+            self.redraw()
 
     def set_page(self, generation: int, offset: int, infos: list[ThreadInfo]) -> None:
         """Store a page loaded for :class:`PageNeeded` (ignored if outdated)."""
@@ -306,8 +258,7 @@ class ThreadList(ScrollView, can_focus=True):
             # The database changed since it was counted: trust what was read.
             self.total = offset + len(infos)
             self.virtual_size = Size(self.size.width, self.total)
-        self._lines.clear()
-        self.refresh()
+        self.redraw()
         self._announce()
 
     def info_at(self, index: int) -> ThreadInfo | None:
@@ -328,8 +279,7 @@ class ThreadList(ScrollView, can_focus=True):
 
     def _move(self, index: int) -> None:
         self._keep = None  # the user moves: announce where the cursor goes
-        if self.total:
-            self.cursor = max(0, min(index, self.total - 1))
+        super()._move(index)
 
     def _announce(self) -> None:
         info = self.info_at(self.cursor)
