@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from timeloom.backends.inert import Inert
-from timeloom.backends.langgraph.mapping import compose_thread_id, split_thread_id
 from timeloom.backends.langgraph.reader import LangGraphReader
+from timeloom.backends.langgraph.rows import compose_thread_id, split_thread_id
 
 if TYPE_CHECKING:
     from timeloom.backends.langgraph.postgres import (

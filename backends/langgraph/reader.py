@@ -16,15 +16,17 @@ from datetime import datetime
 from typing import Any, NoReturn
 
 from timeloom.backends.langgraph.mapping import (
+    is_internal_channel,
+    origin_of,
+    to_checkpoint,
+    to_meta,
+)
+from timeloom.backends.langgraph.rows import (
     NS_SEP,
     RawCheckpoint,
     RawWrite,
     compose_thread_id,
-    is_internal_channel,
-    origin_of,
     split_thread_id,
-    to_checkpoint,
-    to_meta,
     uuid6_floor,
     uuid6_time,
 )

@@ -27,8 +27,9 @@ from timeloom.backends.langgraph.decode import (
     stored_bytes,
     well_formed,
 )
-from timeloom.backends.langgraph.mapping import ORIGIN_KEY, RawCheckpoint, RawWrite
+from timeloom.backends.langgraph.mapping import ORIGIN_KEY
 from timeloom.backends.langgraph.reader import LangGraphReader, ThreadRow, keep_internal
+from timeloom.backends.langgraph.rows import RawCheckpoint, RawWrite
 from timeloom.backends.langgraph.shared import SharedDecoder
 from timeloom.backends.langgraph.sizes import Restored, StoredCheckpoint
 from timeloom.core.errors import SchemaError, StoreConnectionError

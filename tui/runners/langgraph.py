@@ -27,7 +27,8 @@ from timeloom.backends.langgraph import (
 )
 from timeloom.backends.langgraph.copy import acopy_thread
 from timeloom.backends.langgraph.decode import is_message
-from timeloom.backends.langgraph.mapping import NS_KEY, NS_SEP
+from timeloom.backends.langgraph.mapping import NS_KEY
+from timeloom.backends.langgraph.rows import NS_SEP
 from timeloom.core.checkpoint import Checkpoint
 from timeloom.core.errors import NodeFailure, attach_node_failure
 from timeloom.tui.actions import (
