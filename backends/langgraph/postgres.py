@@ -24,9 +24,8 @@ from timeloom.backends.langgraph.decode import (
     inert,
     well_formed,
 )
-from timeloom.backends.langgraph.mapping import ORIGIN_KEY
-from timeloom.backends.langgraph.reader import LangGraphReader, ThreadRow, keep_internal
-from timeloom.backends.langgraph.rows import RawCheckpoint, RawWrite
+from timeloom.backends.langgraph.reader import keep_internal
+from timeloom.backends.langgraph.rows import RawCheckpoint
 from timeloom.backends.langgraph.shared import SharedDecoder
 from timeloom.backends.langgraph.sizes import (
     BlobKey,
@@ -34,6 +33,7 @@ from timeloom.backends.langgraph.sizes import (
     StoredCheckpoint,
     VersionedSizes,
 )
+from timeloom.backends.langgraph.sql import Key, Params, SqlReader
 from timeloom.core.errors import SchemaError, StoreConnectionError
 
 LANGGRAPH_PG_TABLES: Final = (
@@ -95,9 +95,6 @@ SELECT checkpoint_id, sum(octet_length(blob)) AS bytes FROM checkpoint_writes
 WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = ANY($3::text[])
 GROUP BY checkpoint_id
 """
-_SPECIAL_VALUES: Final = (
-    "CASE WHEN channel IN ('__error__', '__interrupt__', '__resume__') THEN blob END"
-)
 
 
 def is_langgraph_postgres(columns: Mapping[str, Sequence[str]]) -> bool:
@@ -111,13 +108,17 @@ def is_langgraph_postgres(columns: Mapping[str, Sequence[str]]) -> bool:
     )
 
 
-class LangGraphPostgres(LangGraphReader):
+class LangGraphPostgres(SqlReader):
     """A read-only checkpointer over a LangGraph Postgres database."""
+
+    numbered = True
+    keys_per_query = None  # keys travel as arrays: one query whatever their number
+    writes_table = "checkpoint_writes"
+    write_value = "blob"
 
     def __init__(self, dsn: str) -> None:
         super().__init__()
         self.dsn = dsn
-        self.has_task_path = True
         self._pools: dict[asyncio.AbstractEventLoop, asyncpg.Pool] = {}
         self._checked = False
 
@@ -164,7 +165,9 @@ class LangGraphPostgres(LangGraphReader):
                 self._checked = True
         return pool
 
-    async def _query(self, sql: str, *params: Any) -> builtins.list[asyncpg.Record]:
+    async def _query(
+        self, sql: str, params: Sequence[Any] = ()
+    ) -> builtins.list[asyncpg.Record]:
         pool = await self._pool()
         try:
             return list(await pool.fetch(sql, *params))
@@ -175,7 +178,7 @@ class LangGraphPostgres(LangGraphReader):
             ) from exc
 
     async def _check_schema(self) -> None:
-        rows = await self._query(_TABLES_SQL, list(LANGGRAPH_PG_TABLES))
+        rows = await self._query(_TABLES_SQL, [list(LANGGRAPH_PG_TABLES)])
         columns: dict[str, list[str]] = {}
         for row in rows:
             columns.setdefault(row["table_name"], []).append(row["column_name"])
@@ -237,11 +240,13 @@ class LangGraphPostgres(LangGraphReader):
         )
 
     async def _select(
-        self, where: str, params: Sequence[Any], *, values: bool, tail: str = ""
+        self, where: str, params: Params, *, values: bool, tail: str = ""
     ) -> builtins.list[RawCheckpoint]:
         rows = [
             self._parse(r)
-            for r in await self._query(_ROWS_SQL.format(where=where) + tail, *params)
+            for r in await self._query(
+                _ROWS_SQL.format(where=where) + tail, params.values
+            )
         ]
         # The channels whose value is a blob: versioned, but not inline.
         wanted: dict[tuple[str, str, str, str], None] = {}
@@ -256,11 +261,13 @@ class LangGraphPostgres(LangGraphReader):
         keys = list(wanted)
         blobs = await self._query(
             _BLOBS_SQL,
-            [k[0] for k in keys],
-            [k[1] for k in keys],
-            [k[2] for k in keys],
-            [k[3] for k in keys],
-            values,
+            [
+                [k[0] for k in keys],
+                [k[1] for k in keys],
+                [k[2] for k in keys],
+                [k[3] for k in keys],
+                values,
+            ],
         )
         stored = {
             (b["thread_id"], b["checkpoint_ns"], b["channel"], b["version"]): b
@@ -321,7 +328,9 @@ class LangGraphPostgres(LangGraphReader):
         measure = VersionedSizes()
         after = ""
         while True:
-            rows = await self._query(_SIZES_ROWS_SQL, thread_id, ns, after, _SIZES_PAGE)
+            rows = await self._query(
+                _SIZES_ROWS_SQL, [thread_id, ns, after, _SIZES_PAGE]
+            )
             if not rows:
                 return
             parsed = [(r, self._parse_sizes(r["checkpoint"])) for r in rows]
@@ -334,10 +343,7 @@ class LangGraphPostgres(LangGraphReader):
                 keys = list(wanted)
                 for b in await self._query(
                     _SIZES_BLOBS_SQL,
-                    thread_id,
-                    ns,
-                    [k[0] for k in keys],
-                    [k[1] for k in keys],
+                    [thread_id, ns, [k[0] for k in keys], [k[1] for k in keys]],
                 ):
                     blobs[(b["channel"], b["version"])] = StoredBlob(
                         b["type"], bytes(b["blob"] or b"")
@@ -345,7 +351,7 @@ class LangGraphPostgres(LangGraphReader):
             ids = [r["checkpoint_id"] for r in rows]
             writes = {
                 w["checkpoint_id"]: int(w["bytes"] or 0)
-                for w in await self._query(_SIZES_WRITES_SQL, thread_id, ns, ids)
+                for w in await self._query(_SIZES_WRITES_SQL, [thread_id, ns, ids])
             }
             for row, (inline, versions) in parsed:
                 cid = row["checkpoint_id"]
@@ -384,243 +390,31 @@ class LangGraphPostgres(LangGraphReader):
             else {},
         )
 
-    # -- fetchers ------------------------------------------------------------------
+    # -- the dialect -----------------------------------------------------------------
 
-    async def _rows(
-        self,
-        thread_id: str,
-        ns: str,
-        *,
-        values: bool,
-        before: str | None = None,
-        limit: int | None = None,
-        filter: Mapping[str, Any] | None = None,
-    ) -> builtins.list[RawCheckpoint]:
-        where = ["c.thread_id = $1", "c.checkpoint_ns = $2"]
-        params: list[Any] = [thread_id, ns]
-        if before is not None:
-            params.append(before)
-            where.append(f"c.checkpoint_id < ${len(params)}")
-        if filter:
-            params.append(json.dumps(dict(filter)))
-            where.append(f"c.metadata @> ${len(params)}::jsonb")
-        tail = " ORDER BY c.checkpoint_id DESC"
-        if limit is not None:
-            params.append(limit)
-            tail += f" LIMIT ${len(params)}"
-        return await self._select(" AND ".join(where), params, values=values, tail=tail)
+    def _in(self, p: Params, column: str, values: Sequence[str]) -> str:
+        return f"{column} = ANY({p(list(values))}::text[])"
 
-    async def _row(
-        self, thread_id: str | None, ns: str | None, checkpoint_id: str | None
-    ) -> RawCheckpoint | None:
-        if thread_id is None:
-            rows = await self._select(
-                "c.checkpoint_id = $1", [checkpoint_id], values=True, tail=" LIMIT 1"
-            )
-        elif checkpoint_id is None:
-            rows = await self._select(
-                "c.thread_id = $1 AND c.checkpoint_ns = $2",
-                [thread_id, ns or ""],
-                values=True,
-                tail=" ORDER BY c.checkpoint_id DESC LIMIT 1",
-            )
-        else:
-            rows = await self._select(
-                "c.thread_id = $1 AND c.checkpoint_ns = $2 AND c.checkpoint_id = $3",
-                [thread_id, ns or "", checkpoint_id],
-                values=True,
-            )
-        return rows[0] if rows else None
-
-    async def _subgraph_namespaces(
-        self, thread_id: str, ns: str, checkpoint_id: str
-    ) -> builtins.list[str]:
-        rows = await self._query(
-            "SELECT DISTINCT checkpoint_ns FROM checkpoints WHERE thread_id = $1 AND "
-            "checkpoint_ns <> $2 AND metadata -> 'parents' ->> $2 = $3 "
-            "ORDER BY checkpoint_ns",
-            thread_id,
-            ns,
-            checkpoint_id,
+    def _keys_in(self, p: Params, columns: Sequence[str], keys: Sequence[Key]) -> str:
+        arrays = ", ".join(
+            f"{p([key[i] for key in keys])}::text[]" for i in range(len(columns))
         )
-        return [r["checkpoint_ns"] for r in rows]
+        return f"({', '.join(columns)}) IN (SELECT * FROM unnest({arrays}))"
 
-    async def _exists(self, thread_id: str, ns: str) -> bool:
-        rows = await self._query(
-            "SELECT 1 FROM checkpoints WHERE thread_id = $1 AND checkpoint_ns = $2 "
-            "LIMIT 1",
-            thread_id,
-            ns,
-        )
-        return bool(rows)
+    def _json_text(self, p: Params, column: str, path: Sequence[str]) -> str:
+        *objects, last = path
+        steps = "".join(f" -> {p(key)}::text" for key in objects)
+        return f"({column}{steps} ->> {p(last)}::text)"
 
-    async def _children_in(
-        self, thread_id: str, ns: str, parent_id: str
-    ) -> builtins.list[RawCheckpoint]:
-        return await self._select(
-            "c.thread_id = $1 AND c.checkpoint_ns = $2 AND c.parent_checkpoint_id = $3",
-            [thread_id, ns, parent_id],
-            values=False,
-            tail=" ORDER BY c.checkpoint_id",
-        )
+    def _starts_with(self, p: Params, column: str, prefix: str) -> str:
+        return f"{column} LIKE {p(_like_prefix(prefix))}"
 
-    async def _rows_forked_from(
-        self, thread_id: str, ns: str, checkpoint_id: str | None
-    ) -> builtins.list[RawCheckpoint]:
-        origin = f"c.metadata->'{ORIGIN_KEY}'"
-        where = (
-            f"{origin}->>'thread_id' = $1 AND "
-            f"COALESCE({origin}->>'checkpoint_ns', '') = $2"
-        )
-        params: list[Any] = [thread_id, ns]
-        if checkpoint_id is not None:
-            where += f" AND {origin}->>'checkpoint_id' = $3"
-            params.append(checkpoint_id)
-        return await self._select(
-            where, params, values=False, tail=" ORDER BY c.checkpoint_id"
-        )
-
-    async def _rows_by_key(
-        self, keys: Sequence[tuple[str, str, str]]
-    ) -> builtins.list[RawCheckpoint]:
-        if not keys:
-            return []
-        return await self._select(
-            "(c.thread_id, c.checkpoint_ns, c.checkpoint_id) IN "
-            "(SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))",
-            [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]],
-            values=False,
-        )
-
-    async def _recent_rows(
-        self, after: str | None, thread_id: str | None, ns: str | None, limit: int
-    ) -> builtins.list[RawCheckpoint]:
-        where = ["c.checkpoint_id > $1"]
-        params: list[Any] = [after or ""]
-        if thread_id is not None:
-            where += ["c.thread_id = $2", "c.checkpoint_ns = $3"]
-            params += [thread_id, ns or ""]
-        params.append(limit)
-        return await self._select(
-            " AND ".join(where),
-            params,
-            values=False,
-            tail=f" ORDER BY c.checkpoint_id LIMIT ${len(params)}",
-        )
-
-    async def _writes(
-        self, thread_id: str, ns: str, ids: Sequence[str] | None, *, values: bool
-    ) -> dict[str, builtins.list[RawWrite]]:
-        path = "task_path" if self.has_task_path else "''"
-        blob = "blob" if values else _SPECIAL_VALUES
-        sql = (
-            f"SELECT checkpoint_id, task_id, {path} AS task_path, idx, channel, type, "
-            f"{blob} AS blob FROM checkpoint_writes "
-            "WHERE thread_id = $1 AND checkpoint_ns = $2"
-        )
-        params: list[Any] = [thread_id, ns]
-        if ids is not None:
-            sql += " AND checkpoint_id = ANY($3::text[])"
-            params.append(list(ids))
-        sql += f" ORDER BY checkpoint_id, {path}, task_id, idx"
-        out: dict[str, list[RawWrite]] = {}
-        for r in await self._query(sql, *params):
-            out.setdefault(r["checkpoint_id"], []).append(
-                RawWrite(
-                    r["checkpoint_id"],
-                    r["task_id"],
-                    r["task_path"] or "",
-                    r["idx"],
-                    r["channel"],
-                    r["type"],
-                    r["blob"],
-                )
-            )
-        return out
-
-    async def _special_writes(
-        self, keys: Sequence[tuple[str, str, str]]
-    ) -> dict[tuple[str, str, str], builtins.list[RawWrite]]:
-        if not keys:
-            return {}
-        path = "task_path" if self.has_task_path else "''"
-        rows = await self._query(
-            "SELECT thread_id, checkpoint_ns, checkpoint_id, task_id, "
-            f"{path} AS task_path, idx, channel, type, blob FROM checkpoint_writes "
-            "WHERE channel IN ('__error__', '__interrupt__', '__resume__') AND "
-            "(thread_id, checkpoint_ns, checkpoint_id) IN "
-            "(SELECT * FROM unnest($1::text[], $2::text[], $3::text[])) "
-            f"ORDER BY {path}, task_id, idx",
-            [k[0] for k in keys],
-            [k[1] for k in keys],
-            [k[2] for k in keys],
-        )
-        out: dict[tuple[str, str, str], list[RawWrite]] = {}
-        for r in rows:
-            key = (r["thread_id"], r["checkpoint_ns"], r["checkpoint_id"])
-            out.setdefault(key, []).append(
-                RawWrite(
-                    r["checkpoint_id"],
-                    r["task_id"],
-                    r["task_path"] or "",
-                    r["idx"],
-                    r["channel"],
-                    r["type"],
-                    r["blob"],
-                )
-            )
-        return out
-
-    async def _thread_rows(
-        self,
-        *,
-        search: str | None,
-        metadata: Mapping[str, Any] | None,
-        limit: int | None,
-        offset: int,
-        thread_id: str | None = None,
-    ) -> builtins.list[ThreadRow]:
-        params: list[Any] = []
-        if thread_id is None:
-            where = ["checkpoint_ns = ''"]
-        else:
-            params.append(thread_id)
-            where = [f"thread_id = ${len(params)}", "checkpoint_ns != ''"]
-        if search:
-            params.append(_like_prefix(search))
-            where.append(f"thread_id LIKE ${len(params)}")
-        grouped = (
-            "SELECT thread_id, checkpoint_ns, count(*) AS n, max(checkpoint_id) AS head, "
-            f"min(checkpoint_id) AS first FROM checkpoints WHERE {' AND '.join(where)} "
-            "GROUP BY thread_id, checkpoint_ns"
-        )
-        if metadata:
-            params.append(json.dumps(dict(metadata)))
-            sql = (
-                f"SELECT g.* FROM ({grouped}) g JOIN checkpoints c ON "
-                "c.thread_id = g.thread_id AND c.checkpoint_ns = g.checkpoint_ns AND "
-                f"c.checkpoint_id = g.head WHERE c.metadata @> ${len(params)}::jsonb"
-            )
-        else:
-            sql = f"SELECT * FROM ({grouped}) g"
-        sql += " ORDER BY head DESC"
-        if limit is not None:
-            params += [limit, offset]
-            sql += f" LIMIT ${len(params) - 1} OFFSET ${len(params)}"
-        rows = await self._query(sql, *params)
-        return [
-            ThreadRow(r["thread_id"], r["checkpoint_ns"], r["n"], r["head"], r["first"])
-            for r in rows
-        ]
-
-    async def _count_threads(self, search: str | None) -> int:
-        sql = "SELECT count(DISTINCT thread_id) AS n FROM checkpoints WHERE checkpoint_ns = ''"
-        params: list[Any] = []
-        if search:
-            sql += " AND thread_id LIKE $1"
-            params.append(_like_prefix(search))
-        rows = await self._query(sql, *params)
-        return int(rows[0]["n"])
+    def _metadata_where(
+        self, p: Params, column: str, wanted: Mapping[str, Any]
+    ) -> tuple[builtins.list[str], bool]:
+        if not wanted:
+            return [], True
+        return [f"{column} @> {p(json.dumps(dict(wanted)))}::jsonb"], True
 
 
 def _like_prefix(prefix: str) -> str:

@@ -20,18 +20,17 @@ from urllib.parse import quote
 
 import aiosqlite
 
-from timeloom.backends.filters import metadata_matches
 from timeloom.backends.langgraph.decode import (
     decode_checkpoint,
     decode_metadata,
     stored_bytes,
     well_formed,
 )
-from timeloom.backends.langgraph.mapping import ORIGIN_KEY
-from timeloom.backends.langgraph.reader import LangGraphReader, ThreadRow, keep_internal
-from timeloom.backends.langgraph.rows import RawCheckpoint, RawWrite
+from timeloom.backends.langgraph.reader import keep_internal
+from timeloom.backends.langgraph.rows import RawCheckpoint
 from timeloom.backends.langgraph.shared import SharedDecoder
 from timeloom.backends.langgraph.sizes import Restored, StoredCheckpoint
+from timeloom.backends.langgraph.sql import Key, Params, SqlReader
 from timeloom.core.errors import SchemaError, StoreConnectionError
 
 IMMUTABLE_WARNING: Final = (
@@ -47,9 +46,6 @@ IMMUTABLE_WARNING: Final = (
 _COLUMNS: Final = (
     "thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, "
     "checkpoint, metadata"
-)
-_SPECIAL_VALUES: Final = (
-    "CASE WHEN channel IN ('__error__', '__interrupt__', '__resume__') THEN value END"
 )
 _KEY_RE: Final = re.compile(r"[A-Za-z0-9_.-]+")
 _CHUNK: Final = 300  # keys per IN (...) list; far below SQLite's variable limit
@@ -102,14 +98,18 @@ def _is_wal(path: Path) -> bool:
     return len(header) > _WAL_HEADER_OFFSET and header[_WAL_HEADER_OFFSET] == 2
 
 
-class LangGraphSqlite(LangGraphReader):
+class LangGraphSqlite(SqlReader):
     """A read-only checkpointer over a LangGraph SQLite database."""
+
+    numbered = False
+    keys_per_query = _CHUNK
+    writes_table = "writes"
+    write_value = "value"
 
     def __init__(self, path: str | Path) -> None:
         super().__init__()
         self.path = Path(path)
         self.immutable = False
-        self.has_task_path = True
         self._conns: dict[asyncio.AbstractEventLoop, aiosqlite.Connection] = {}
         self._checked = False
 
@@ -244,9 +244,6 @@ class LangGraphSqlite(LangGraphReader):
                 f"Query failed: {exc}", title="Database read failed"
             ) from exc
 
-    async def _query(self, sql: str, params: Sequence[Any] = ()) -> builtins.list[Any]:
-        return await self._all(await self._conn(), sql, params)
-
     # -- decoding ------------------------------------------------------------------
 
     @staticmethod
@@ -281,63 +278,51 @@ class LangGraphSqlite(LangGraphReader):
         decoded.reverse()
         return decoded
 
-    # -- fetchers ------------------------------------------------------------------
+    # -- the dialect -----------------------------------------------------------------
 
-    async def _rows(
-        self,
-        thread_id: str,
-        ns: str,
-        *,
-        values: bool,
-        before: str | None = None,
-        limit: int | None = None,
-        filter: Mapping[str, Any] | None = None,
+    async def _query(self, sql: str, params: Sequence[Any] = ()) -> builtins.list[Any]:
+        return await self._all(await self._conn(), sql, params)
+
+    async def _select(
+        self, where: str, params: Params, *, values: bool, tail: str = ""
     ) -> builtins.list[RawCheckpoint]:
-        where = ["thread_id = ?", "checkpoint_ns = ?"]
-        params: list[Any] = [thread_id, ns]
-        if before is not None:
-            where.append("checkpoint_id < ?")
-            params.append(before)
+        rows = await self._query(
+            f"SELECT {_COLUMNS} FROM checkpoints c WHERE {where}{tail}", params.values
+        )
+        return self._decode_rows(rows, values)
+
+    def _in(self, p: Params, column: str, values: Sequence[str]) -> str:
+        return f"{column} IN ({', '.join(p(v) for v in values)})"
+
+    def _keys_in(self, p: Params, columns: Sequence[str], keys: Sequence[Key]) -> str:
+        marks = ", ".join(f"({', '.join(p(part) for part in key)})" for key in keys)
+        return f"({', '.join(columns)}) IN (VALUES {marks})"
+
+    def _json_text(self, p: Params, column: str, path: Sequence[str]) -> str:
+        where = "$" + "".join(f'."{key}"' for key in path)
+        return f"json_extract(CAST({column} AS TEXT), {p(where)})"
+
+    def _starts_with(self, p: Params, column: str, prefix: str) -> str:
+        # Not LIKE: it ignores case in SQLite.
+        return f"substr({column}, 1, {p(len(prefix))}) = {p(prefix)}"
+
+    def _metadata_where(
+        self, p: Params, column: str, wanted: Mapping[str, Any]
+    ) -> tuple[builtins.list[str], bool]:
+        # A scalar under a plain key is compared by json_extract; anything else
+        # is left to Python.
+        clauses: list[str] = []
         exact = True
-        for key, value in (filter or {}).items():
-            clause = _json_clause(key, value)
-            if clause is None:
+        for key, value in wanted.items():
+            if not _KEY_RE.fullmatch(key) or not isinstance(value, str | int | float):
                 exact = False
                 continue
-            where.append(clause[0])
-            params.extend(clause[1])
-        sql = (
-            f"SELECT {_COLUMNS} FROM checkpoints WHERE {' AND '.join(where)} "
-            "ORDER BY checkpoint_id DESC"
-        )
-        if limit is not None and exact:
-            sql += " LIMIT ?"
-            params.append(limit)
-        rows = self._decode_rows(await self._query(sql, params), values)
-        if filter:
-            rows = [r for r in rows if metadata_matches(r.metadata, filter)]
-        return rows[:limit] if limit is not None else rows
+            clauses.append(
+                f"json_extract(CAST({column} AS TEXT), '$.{key}') = {p(value)}"
+            )
+        return clauses, exact
 
-    async def _row(
-        self, thread_id: str | None, ns: str | None, checkpoint_id: str | None
-    ) -> RawCheckpoint | None:
-        if thread_id is None:
-            sql = f"SELECT {_COLUMNS} FROM checkpoints WHERE checkpoint_id = ? LIMIT 1"
-            params: list[Any] = [checkpoint_id]
-        elif checkpoint_id is None:
-            sql = (
-                f"SELECT {_COLUMNS} FROM checkpoints WHERE thread_id = ? AND "
-                "checkpoint_ns = ? ORDER BY checkpoint_id DESC LIMIT 1"
-            )
-            params = [thread_id, ns or ""]
-        else:
-            sql = (
-                f"SELECT {_COLUMNS} FROM checkpoints WHERE thread_id = ? AND "
-                "checkpoint_ns = ? AND checkpoint_id = ?"
-            )
-            params = [thread_id, ns or "", checkpoint_id]
-        rows = await self._query(sql, params)
-        return self._raw(rows[0], True) if rows else None
+    # -- storage accounting ----------------------------------------------------------
 
     async def stored_sizes(self, timeline: str) -> AsyncIterator[StoredCheckpoint]:
         """What each checkpoint of a timeline stores, per channel, oldest first,
@@ -378,213 +363,6 @@ class LangGraphSqlite(LangGraphReader):
                     channels=measure.measure(cid, parent, tag, data),
                 )
             after = ids[-1]
-
-    async def _subgraph_namespaces(
-        self, thread_id: str, ns: str, checkpoint_id: str
-    ) -> builtins.list[str]:
-        rows = await self._query(
-            "SELECT DISTINCT checkpoint_ns FROM checkpoints WHERE thread_id = ? AND "
-            "checkpoint_ns != ? AND json_extract(CAST(metadata AS TEXT), ?) = ? "
-            "ORDER BY checkpoint_ns",
-            [thread_id, ns, f'$.parents."{ns}"', checkpoint_id],
-        )
-        return [r[0] for r in rows]
-
-    async def _exists(self, thread_id: str, ns: str) -> bool:
-        rows = await self._query(
-            "SELECT 1 FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? LIMIT 1",
-            [thread_id, ns],
-        )
-        return bool(rows)
-
-    async def _children_in(
-        self, thread_id: str, ns: str, parent_id: str
-    ) -> builtins.list[RawCheckpoint]:
-        rows = await self._query(
-            f"SELECT {_COLUMNS} FROM checkpoints WHERE thread_id = ? AND "
-            "checkpoint_ns = ? AND parent_checkpoint_id = ? ORDER BY checkpoint_id",
-            [thread_id, ns, parent_id],
-        )
-        return [self._raw(r, False) for r in rows]
-
-    async def _rows_forked_from(
-        self, thread_id: str, ns: str, checkpoint_id: str | None
-    ) -> builtins.list[RawCheckpoint]:
-        origin = f"json_extract(CAST(metadata AS TEXT), '$.{ORIGIN_KEY}"
-        where = [
-            f"{origin}.thread_id') = ?",
-            f"COALESCE({origin}.checkpoint_ns'), '') = ?",
-        ]
-        params: list[Any] = [thread_id, ns]
-        if checkpoint_id is not None:
-            where.append(f"{origin}.checkpoint_id') = ?")
-            params.append(checkpoint_id)
-        rows = await self._query(
-            f"SELECT {_COLUMNS} FROM checkpoints WHERE {' AND '.join(where)} "
-            "ORDER BY checkpoint_id",
-            params,
-        )
-        return [self._raw(r, False) for r in rows]
-
-    async def _rows_by_key(
-        self, keys: Sequence[tuple[str, str, str]]
-    ) -> builtins.list[RawCheckpoint]:
-        out: list[RawCheckpoint] = []
-        for start in range(0, len(keys), _CHUNK):
-            chunk = keys[start : start + _CHUNK]
-            marks = ", ".join("(?, ?, ?)" for _ in chunk)
-            rows = await self._query(
-                f"SELECT {_COLUMNS} FROM checkpoints WHERE "
-                f"(thread_id, checkpoint_ns, checkpoint_id) IN (VALUES {marks})",
-                [part for key in chunk for part in key],
-            )
-            out.extend(self._raw(r, False) for r in rows)
-        return out
-
-    async def _recent_rows(
-        self, after: str | None, thread_id: str | None, ns: str | None, limit: int
-    ) -> builtins.list[RawCheckpoint]:
-        where = ["checkpoint_id > ?"]
-        params: list[Any] = [after or ""]
-        if thread_id is not None:
-            where += ["thread_id = ?", "checkpoint_ns = ?"]
-            params += [thread_id, ns or ""]
-        rows = await self._query(
-            f"SELECT {_COLUMNS} FROM checkpoints WHERE {' AND '.join(where)} "
-            "ORDER BY checkpoint_id LIMIT ?",
-            [*params, limit],
-        )
-        return [self._raw(r, False) for r in rows]
-
-    async def _writes(
-        self, thread_id: str, ns: str, ids: Sequence[str] | None, *, values: bool
-    ) -> dict[str, builtins.list[RawWrite]]:
-        path = "task_path" if self.has_task_path else "''"
-        value = "value" if values else _SPECIAL_VALUES
-        base = (
-            f"SELECT checkpoint_id, task_id, {path}, idx, channel, type, {value} "
-            "FROM writes WHERE thread_id = ? AND checkpoint_ns = ?"
-        )
-        order = f" ORDER BY checkpoint_id, {path}, task_id, idx"
-        batches: list[list[Any]] = []
-        if ids is None:
-            batches.append(await self._query(base + order, [thread_id, ns]))
-        else:
-            for start in range(0, len(ids), _CHUNK):
-                chunk = list(ids[start : start + _CHUNK])
-                marks = ", ".join("?" for _ in chunk)
-                batches.append(
-                    await self._query(
-                        f"{base} AND checkpoint_id IN ({marks}){order}",
-                        [thread_id, ns, *chunk],
-                    )
-                )
-        out: dict[str, list[RawWrite]] = {}
-        for batch in batches:
-            for cid, task_id, task_path, idx, channel, tag, blob in batch:
-                out.setdefault(cid, []).append(
-                    RawWrite(cid, task_id, task_path or "", idx, channel, tag, blob)
-                )
-        return out
-
-    async def _special_writes(
-        self, keys: Sequence[tuple[str, str, str]]
-    ) -> dict[tuple[str, str, str], builtins.list[RawWrite]]:
-        path = "task_path" if self.has_task_path else "''"
-        out: dict[tuple[str, str, str], list[RawWrite]] = {}
-        for start in range(0, len(keys), _CHUNK):
-            chunk = keys[start : start + _CHUNK]
-            marks = ", ".join("(?, ?, ?)" for _ in chunk)
-            rows = await self._query(
-                "SELECT thread_id, checkpoint_ns, checkpoint_id, task_id, "
-                f"{path}, idx, channel, type, value FROM writes WHERE channel IN "
-                "('__error__', '__interrupt__', '__resume__') AND "
-                f"(thread_id, checkpoint_ns, checkpoint_id) IN (VALUES {marks}) "
-                f"ORDER BY {path}, task_id, idx",
-                [part for key in chunk for part in key],
-            )
-            for tid, ns, cid, task_id, task_path, idx, channel, tag, blob in rows:
-                out.setdefault((tid, ns, cid), []).append(
-                    RawWrite(cid, task_id, task_path or "", idx, channel, tag, blob)
-                )
-        return out
-
-    async def _thread_rows(
-        self,
-        *,
-        search: str | None,
-        metadata: Mapping[str, Any] | None,
-        limit: int | None,
-        offset: int,
-        thread_id: str | None = None,
-    ) -> builtins.list[ThreadRow]:
-        params: list[Any] = []
-        if thread_id is None:
-            where = ["checkpoint_ns = ''"]
-        else:
-            where = ["thread_id = ?", "checkpoint_ns != ''"]
-            params.append(thread_id)
-        if search:
-            # Not LIKE: it ignores case in SQLite.
-            where.append("substr(thread_id, 1, ?) = ?")
-            params += [len(search), search]
-        grouped = (
-            "SELECT thread_id, checkpoint_ns, COUNT(*) AS n, MAX(checkpoint_id) AS head, "
-            f"MIN(checkpoint_id) AS first FROM checkpoints WHERE {' AND '.join(where)} "
-            "GROUP BY thread_id, checkpoint_ns"
-        )
-        outer: list[str] = []
-        exact = True
-        for key, value in (metadata or {}).items():
-            clause = _json_clause(key, value, column="c.metadata")
-            if clause is None:
-                exact = False
-                continue
-            outer.append(clause[0])
-            params.extend(clause[1])
-        sql = (
-            f"SELECT g.thread_id, g.checkpoint_ns, g.n, g.head, g.first, c.metadata "
-            f"FROM ({grouped}) g JOIN checkpoints c ON c.thread_id = g.thread_id AND "
-            "c.checkpoint_ns = g.checkpoint_ns AND c.checkpoint_id = g.head"
-            if metadata
-            else f"SELECT thread_id, checkpoint_ns, n, head, first, NULL FROM ({grouped})"
-        )
-        if outer:
-            sql += " WHERE " + " AND ".join(outer)
-        sql += " ORDER BY 4 DESC"
-        if limit is not None and exact:
-            sql += " LIMIT ? OFFSET ?"
-            params += [limit, offset]
-        rows = await self._query(sql, params)
-        if not exact:
-            rows = [
-                r
-                for r in rows
-                if metadata_matches(decode_metadata(r[5]), metadata or {})
-            ]
-            end = None if limit is None else offset + limit
-            rows = rows[offset:end]
-        return [ThreadRow(r[0], r[1], r[2], r[3], r[4]) for r in rows]
-
-    async def _count_threads(self, search: str | None) -> int:
-        sql = (
-            "SELECT COUNT(DISTINCT thread_id) FROM checkpoints WHERE checkpoint_ns = ''"
-        )
-        params: list[Any] = []
-        if search:
-            sql += " AND substr(thread_id, 1, ?) = ?"
-            params += [len(search), search]
-        rows = await self._query(sql, params)
-        return int(rows[0][0])
-
-
-def _json_clause(
-    key: str, value: Any, *, column: str = "metadata"
-) -> tuple[str, list[Any]] | None:
-    """A SQL condition for a scalar metadata filter, or None (filter in Python)."""
-    if not _KEY_RE.fullmatch(key) or not isinstance(value, str | int | float):
-        return None
-    return f"json_extract(CAST({column} AS TEXT), '$.{key}') = ?", [value]
 
 
 _TEXT_COLUMNS: Final = frozenset(
