@@ -19,8 +19,9 @@ from typing import Any, ClassVar, Final
 
 from timeloom.backends.filters import metadata_matches
 from timeloom.backends.langgraph.decode import decode_metadata
+from timeloom.backends.langgraph.fetchers import ThreadRow
 from timeloom.backends.langgraph.mapping import ORIGIN_KEY
-from timeloom.backends.langgraph.reader import LangGraphReader, ThreadRow
+from timeloom.backends.langgraph.reader import LangGraphReader
 from timeloom.backends.langgraph.rows import RawCheckpoint, RawWrite
 
 Key = tuple[str, str, str]
