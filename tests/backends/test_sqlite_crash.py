@@ -2,9 +2,11 @@
 
 After every kill the file must pass ``PRAGMA integrity_check``, nothing another
 process saw committed may be lost, and resuming must continue exactly where the
-last commit left off. Each step adds 1 to ``counter`` and appends the new count to
-an append-only ``log``, so a lost step, a step applied twice or a half-applied one
-shows as a gap, a duplicate or a mismatch between the two.
+last commit left off. Each round adds 1 to ``counter`` and appends the new count to
+an append-only ``log``, then fans out with ``Send`` to ``PARTS`` tasks that each
+append their own ``"round.part"`` to ``parts``, so a lost step, a step applied
+twice, a half-applied one or a send lost or run twice across a kill shows as a
+gap, a duplicate or a mismatch between them.
 """
 
 from __future__ import annotations
@@ -24,34 +26,43 @@ from timeloom.backends.sqlite import SqliteCheckpointer
 
 TRIALS = 24
 THREAD = "crash"
+PARTS = 3
 
 CHILD = textwrap.dedent(
     """
     import operator, sys
     from typing import Annotated, TypedDict
-    from timeloom.core import END, START, StateGraph
+    from timeloom.core import END, START, Send, StateGraph
     from timeloom.backends.sqlite import SqliteCheckpointer
 
-    path, mode, target = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    path, mode, target, parts = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:5])
 
     class State(TypedDict):
         counter: int
         log: Annotated[list, operator.add]
+        parts: Annotated[list, operator.add]
         pad: str
 
     def work(state):
         return {"counter": state["counter"] + 1, "log": [state["counter"] + 1]}
 
-    def route(state):
-        return END if state["counter"] >= target else "work"
+    def fan_out(state):
+        if state["counter"] >= target:
+            return END
+        return [Send("part", [state["counter"], i]) for i in range(parts)]
+
+    def part(arg):
+        return {"parts": [f"{arg[0]}.{arg[1]}"]}
 
     graph = StateGraph(State)
     graph.add_node("work", work)
+    graph.add_node("part", part)
     graph.add_edge(START, "work")
-    graph.add_conditional_edges("work", route, ["work", END])
+    graph.add_conditional_edges("work", fan_out, ["part", END])
+    graph.add_edge("part", "work")
     app = graph.compile(checkpointer=SqliteCheckpointer(path))
     config = {"configurable": {"thread_id": "crash"}, "recursion_limit": 10**9}
-    start = {"counter": 0, "log": [], "pad": "p" * 300}
+    start = {"counter": 0, "log": [], "parts": [], "pad": "p" * 300}
     print("ready", flush=True)
     out = app.invoke(start if mode == "start" else None, config)
     print("done", out["counter"], flush=True)
@@ -86,7 +97,7 @@ def integrity(path: Path) -> str:
 
 def spawn(path: Path, mode: str, target: int) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(path), mode, str(target)],
+        [sys.executable, "-c", CHILD, str(path), mode, str(target), str(PARTS)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -98,20 +109,27 @@ def spawn(path: Path, mode: str, target: int) -> subprocess.Popen[str]:
 
 def check_values(values: Any) -> int:
     if "counter" not in values:  # the input checkpoint: before the input
-        assert values == {"log": []}
+        assert values == {"log": [], "parts": []}
         return 0
     counter = values["counter"]
     assert values["log"] == list(range(1, counter + 1))
     assert values["pad"] == "p" * 300
+    # Every round before this one fanned out fully; this one may be due still.
+    rounds = len(values["parts"]) // PARTS
+    assert rounds in (counter - 1, counter), values["parts"]
+    expected = [f"{r}.{i}" for r in range(1, rounds + 1) for i in range(PARTS)]
+    assert values["parts"] == expected
     return int(counter)
 
 
-async def check_chain(path: Path, seen_head: str | None) -> int:
-    """Verify the head, that ``seen_head`` survived, and that history is linear."""
+async def check_chain(path: Path, seen_head: str | None) -> tuple[int, bool]:
+    """Verify the head, that ``seen_head`` survived, and that history is linear;
+    return the head's counter and whether its sends are still due."""
     async with SqliteCheckpointer(path, read_only=True) as store:
         head = await store.get(THREAD)
         assert head is not None
         counter = check_values(head.values)
+        fanning_out = head.next == ("part",) * PARTS
         if seen_head is not None:
             seen = await store.get(THREAD, seen_head)
             assert seen is not None, "a checkpoint seen committed was lost"
@@ -128,13 +146,13 @@ async def check_chain(path: Path, seen_head: str | None) -> int:
             cp = await store.get(THREAD, meta.id)
             assert cp is not None
             check_values(cp.values)
-        return counter
+        return counter, fanning_out
 
 
 def test_sigkill_at_random_moments_then_resume(tmp_path: Path) -> None:
     path = tmp_path / "crash.db"
     rng = random.Random(20261123)
-    killed_mid_run = 0
+    killed_mid_run = killed_mid_fan_out = 0
     for _ in range(TRIALS):
         mode = "resume" if committed(path) is not None else "start"
         proc = spawn(path, mode, target=10**9)
@@ -145,16 +163,18 @@ def test_sigkill_at_random_moments_then_resume(tmp_path: Path) -> None:
         killed_mid_run += proc.returncode == -signal.SIGKILL
         assert integrity(path) == "ok"
         if committed(path) is not None:
-            asyncio.run(check_chain(path, seen[0] if seen else None))
+            _, fanning_out = asyncio.run(check_chain(path, seen[0] if seen else None))
+            killed_mid_fan_out += fanning_out
     assert killed_mid_run == TRIALS
+    assert killed_mid_fan_out > 0, "no kill left sends due: the test proves nothing"
     head = committed(path)
     assert head is not None
     assert head[1] > TRIALS  # the runs did make progress between kills
     # Resume once more and let the run finish.
-    before = asyncio.run(check_chain(path, None))
+    before, _ = asyncio.run(check_chain(path, None))
     proc = spawn(path, "resume", target=before + 5)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert out.split() == ["done", str(before + 5)]
-    assert asyncio.run(check_chain(path, head[0])) == before + 5
+    assert asyncio.run(check_chain(path, head[0]))[0] == before + 5
     assert integrity(path) == "ok"
