@@ -22,8 +22,8 @@ interrupts, resume answers and the updates a resume reuses are per task.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from timeloom.core.constants import SENDS
 
@@ -59,8 +59,7 @@ class Send:
         return hash((self.node, repr(self.arg)))
 
 
-@dataclass(frozen=True, slots=True)
-class Task:
+class Task(NamedTuple):
     """One task of a step: a node, and its input if a ``Send`` started it."""
 
     key: str
@@ -81,9 +80,13 @@ def sends_of(checkpoint: Checkpoint) -> tuple[Send, ...]:
 
 
 def with_sends(metadata: Mapping[str, Any], sends: Sequence[Send]) -> Mapping[str, Any]:
-    """``metadata`` recording ``sends`` as due (as plain data every backend stores)."""
-    rest = {k: v for k, v in metadata.items() if k != SENDS}
-    return {**rest, SENDS: [[s.node, s.arg] for s in sends]} if sends else rest
+    """``metadata`` recording ``sends`` as due (as plain data every backend stores);
+    ``metadata`` itself when there are none to record or drop (the common case)."""
+    if not sends:
+        if SENDS not in metadata:
+            return metadata
+        return {k: v for k, v in metadata.items() if k != SENDS}
+    return {**metadata, SENDS: [[s.node, s.arg] for s in sends]}
 
 
 def next_of(pulls: Sequence[str], sends: Sequence[Send]) -> tuple[str, ...]:
@@ -95,6 +98,8 @@ def next_of(pulls: Sequence[str], sends: Sequence[Send]) -> tuple[str, ...]:
 def tasks_of(checkpoint: Checkpoint, nodes: Mapping[str, NodeSpec]) -> list[Task]:
     """The tasks due from ``checkpoint`` in the order their updates apply: the
     nodes edges started, then the sends (nodes this graph lacks are skipped)."""
+    if SENDS not in checkpoint.metadata:  # the common case, first
+        return [Task(name, nodes[name]) for name in checkpoint.next if name in nodes]
     sends = sends_of(checkpoint)
     pulls = [
         Task(name, nodes[name])

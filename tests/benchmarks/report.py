@@ -41,6 +41,9 @@ METRICS = (
     Metric("threads", ("backend",), "list_threads_p50_ms", "ms"),
     Metric("threads", ("backend",), "count_threads_p50_ms", "ms"),
     Metric("threads", ("backend",), "populate_checkpoints_per_s", "cp/s", True),
+    Metric("fanout", ("backend",), "per_turn_p50_ms", "ms"),
+    Metric("fanout", ("backend",), "per_step_p50_ms", "ms"),
+    Metric("fanout", ("backend",), "per_send_p50_us", "us"),
     Metric(
         "concurrency",
         ("how", "durability"),

@@ -32,6 +32,8 @@ Measurements (``--only`` takes these names; repeat it to run several):
   same spread over 4 worker processes with a checkpointer each. LangGraph gets a
   connection pool as large as Timeloom's (10), and also runs on the one connection of
   ``from_conn_string``. Best of two runs each, the systems taking turns.
+- ``fanout``: a map-reduce over 100 ``Send`` tasks, per turn, per super-step and
+  per send, with no checkpointer, memory and SQLite (see ``bench_fanout``).
 
 Durability is the same on both sides: SQLite in WAL mode with ``synchronous=NORMAL``
 (LangGraph's saver sets WAL and otherwise keeps SQLite's default ``FULL``: the suite
@@ -62,6 +64,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.benchmarks import pg_cluster
+from tests.benchmarks.bench_fanout import bench_fanout
 from tests.benchmarks.report import evaluate_targets, print_summary
 from tests.benchmarks.workload import (
     SYSTEMS,
@@ -73,7 +76,15 @@ from tests.benchmarks.workload import (
     run_worker_processes,
 )
 
-MEASUREMENTS = ("floor", "latency", "storage", "history", "threads", "concurrency")
+MEASUREMENTS = (
+    "floor",
+    "latency",
+    "storage",
+    "history",
+    "threads",
+    "concurrency",
+    "fanout",
+)
 
 
 @dataclass(frozen=True)
@@ -829,6 +840,7 @@ def main(argv: list[str] | None = None) -> int:
                 ),
                 ("threads", lambda: bench_threads(run)),
                 ("concurrency", lambda: bench_concurrency(run)),
+                ("fanout", lambda: bench_fanout(run)),
             ]
             for name, step in steps:
                 if not only & set(name.split("/")):
