@@ -35,6 +35,7 @@ from timeloom.core.graph import StateGraph
 from timeloom.core.interrupts import (
     Command,
     Interrupt,
+    get_config,
     get_stream_writer,
     interrupt,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "ThreadStatus",
     "TimeloomError",
     "add_messages",
+    "get_config",
     "get_stream_writer",
     "interrupt",
     "node_failure",

@@ -9,6 +9,7 @@ times; each call is matched to resume values by its position.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -24,9 +25,10 @@ class Interrupt:
 
     value: Any
     id: str
-    node: str = field(default="", compare=False)
-    """The node that raised it (not compared: equal as LangGraph's, by value and id)."""
-    when: str = field(default="during", compare=False)
+    node: str = field(default="", compare=False, repr=False)
+    """The node that raised it (not compared nor shown: equal to and shown as
+    LangGraph's, by value and id)."""
+    when: str = field(default="during", compare=False, repr=False)
     """``"during"`` for ``interrupt()``, ``"before"``/``"after"`` for static ones."""
 
 
@@ -89,9 +91,36 @@ class TaskScratch:
     calls: int = 0
     stream: Callable[[Any], None] | None = None
     """Where :func:`get_stream_writer` sends chunks (``stream_mode="custom"``)."""
+    config: Mapping[str, Any] | None = None
+    """The node's config (:func:`get_config`)."""
 
 
 task_scratch: ContextVar[TaskScratch | None] = ContextVar("timeloom_task", default=None)
+
+
+def enter_task(scratch: TaskScratch) -> Callable[[], None]:
+    """Make ``scratch`` the running task's (in the current context); return what
+    undoes it.
+
+    When the program uses LangChain, the node's config is also made LangChain's
+    current config, as LangGraph does, so a chat model or a runnable the node
+    calls inherits its callbacks and metadata without being passed the config.
+    """
+    token = task_scratch.set(scratch)
+    lc_config = sys.modules.get("langchain_core.runnables.config")
+    lc_var = getattr(lc_config, "var_child_runnable_config", None)
+    lc_token = (
+        lc_var.set(dict(scratch.config))
+        if lc_var is not None and scratch.config is not None
+        else None
+    )
+
+    def leave() -> None:
+        if lc_var is not None and lc_token is not None:
+            lc_var.reset(lc_token)
+        task_scratch.reset(token)
+
+    return leave
 
 
 def interrupt(value: Any) -> Any:
@@ -128,6 +157,19 @@ def get_stream_writer() -> Callable[[Any], None]:
     if scratch is None or scratch.stream is None:
         return _drop
     return scratch.stream
+
+
+def get_config() -> dict[str, Any]:
+    """The config of the running node: the run's (``configurable``, ...) with
+    LangGraph's task metadata (``metadata["langgraph_node"]``, ...).
+
+    Raises:
+        RuntimeError: called outside a running node (LangGraph's error).
+    """
+    scratch = task_scratch.get()
+    if scratch is None or scratch.config is None:
+        raise RuntimeError("Called get_config outside of a runnable context")
+    return dict(scratch.config)
 
 
 def _drop(chunk: Any) -> None:

@@ -10,8 +10,9 @@ become LangChain messages as LangGraph makes them. ``langchain_core`` is optiona
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, TypedDict
 
@@ -43,12 +44,12 @@ def add_messages(left: Any, right: Any) -> list[Any]:
     merged = [_with_id(convert(m)) for m in _as_list(left)]
     update = [_with_id(convert(m)) for m in _as_list(right)]
     for i in range(len(update) - 1, -1, -1):
-        if _is_removal(update[i]) and _id_of(update[i]) == REMOVE_ALL_MESSAGES:
+        if _is_removal(update[i]) and message_id(update[i]) == REMOVE_ALL_MESSAGES:
             return update[i + 1 :]
-    index = {_id_of(m): i for i, m in enumerate(merged)}
+    index = {message_id(m): i for i, m in enumerate(merged)}
     removed: set[Any] = set()
     for message in update:
-        mid = _id_of(message)
+        mid = message_id(message)
         if mid in index:
             if _is_removal(message):
                 removed.add(mid)
@@ -62,7 +63,7 @@ def add_messages(left: Any, right: Any) -> list[Any]:
         else:
             index[mid] = len(merged)
             merged.append(message)
-    return [m for m in merged if _id_of(m) not in removed]
+    return [m for m in merged if message_id(m) not in removed]
 
 
 class MessagesState(TypedDict):
@@ -97,6 +98,34 @@ def message_classes() -> set[type]:
         if isinstance(cls, type):
             found.add(cls)
     return found
+
+
+def messages_in(value: Any) -> list[Any]:
+    """The messages among the values of a state or an update (a dict, a
+    dataclass or a model): each value that is a message or a list of messages,
+    as LangGraph's ``messages`` stream mode finds those a node wrote."""
+    if isinstance(value, Mapping):
+        values: Iterable[Any] = value.values()
+    elif hasattr(type(value), "model_fields"):
+        values = [getattr(value, k) for k in type(value).model_fields]
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        values = [getattr(value, f.name) for f in dataclasses.fields(value)]
+    else:
+        return []
+    found = []
+    for item in values:
+        if _is_message(item):
+            found.append(item)
+        elif isinstance(item, list | tuple):
+            found.extend(m for m in item if _is_message(m))
+    return found
+
+
+def _is_message(value: Any) -> bool:
+    """A LangChain message, or a message as a dict (``role`` and ``content``)."""
+    if isinstance(value, dict):
+        return "role" in value and "content" in value
+    return hasattr(value, "content") and hasattr(value, "type") and hasattr(value, "id")
 
 
 def _as_list(messages: Any) -> list[Any]:
@@ -139,7 +168,8 @@ def _to_dict(message: Any) -> Any:
     return message
 
 
-def _id_of(message: Any) -> Any:
+def message_id(message: Any) -> Any:
+    """The id of a message (a dict's ``"id"``, a LangChain message's ``.id``)."""
     if isinstance(message, dict):
         return message.get("id")
     return getattr(message, "id", None)
@@ -154,7 +184,7 @@ def _is_removal(message: Any) -> bool:
 
 
 def _with_id(message: Any) -> Any:
-    if _id_of(message) is not None:
+    if message_id(message) is not None:
         return message
     new_id = str(uuid.uuid4())
     if isinstance(message, dict):

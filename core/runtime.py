@@ -19,7 +19,6 @@ import dataclasses
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
-    Callable,
     Generator,
     Mapping,
     Sequence,
@@ -55,11 +54,14 @@ from timeloom.core.state_access import (
 from timeloom.core.step import StepOutcome, interrupt_id, run_step
 from timeloom.core.streaming import (
     RunEvent,
+    StepLog,
     StreamMode,
     StreamView,
     node_writes,
     parse_modes,
     stream_chunks,
+    task_infos,
+    triggers_of,
 )
 from timeloom.core.sync import iterate_sync, run_sync
 from timeloom.core.writer import (
@@ -83,8 +85,9 @@ class _Options:
     """Call a lone sync node on the caller's thread (the sync API)."""
     interrupt_before: frozenset[str]
     interrupt_after: frozenset[str]
-    stream: Callable[[Any], None] | None = None
-    """Where ``get_stream_writer()`` sends chunks (``None``: dropped)."""
+    log: StepLog | None = None
+    """What a stream hears from inside the steps (``None``: a run that does not
+    stream)."""
 
 
 class CompiledGraph(StateAccess):
@@ -115,6 +118,7 @@ class CompiledGraph(StateAccess):
             self.schema,
             builder.waiting_edges,
         )
+        self._triggers = triggers_of(self.nodes, builder.waiting_edges)
         self._ready = False
         if checkpointer is not None:
             checkpointer.allow_types(self.schema.classes())
@@ -204,15 +208,13 @@ class CompiledGraph(StateAccess):
         """Run like :meth:`invoke`, yielding as each step commits.
 
         Args:
-            stream_mode: ``"updates"`` yields ``{node: update}`` per node and step
-                (and ``{"__interrupt__": (...)}`` when pausing); ``"values"`` yields
-                the whole state after the input and each step; ``"checkpoints"``
-                yields a :class:`StateSnapshot` per committed checkpoint (with its
-                id in ``config`` and the step's updates in ``metadata["writes"]``);
-                ``"custom"`` yields what nodes give the writer
-                ``get_stream_writer()`` returns (a step's chunks when the step
-                ends, before its updates). A list of modes yields
-                ``(mode, chunk)`` pairs.
+            stream_mode: one of :data:`~timeloom.core.streaming.STREAM_MODES`
+                (``"updates"``: ``{node: update}`` per node and step; ``"values"``:
+                the state after the input and each step; ``"checkpoints"``,
+                ``"tasks"``, ``"debug"``, ``"messages"``, ``"custom"``: see
+                :mod:`timeloom.core.streaming`), or a list of them, which yields
+                ``(mode, chunk)`` pairs. What a step's nodes stream is yielded
+                when the step ends.
             durability: as for :meth:`invoke`; with ``"async"`` a step is yielded
                 before its checkpoint is stored.
             interrupt_before: as for :meth:`invoke`.
@@ -277,13 +279,10 @@ class CompiledGraph(StateAccess):
         options: _Options,
     ) -> AsyncIterator[Any]:
         """Yield the chunks of ``modes``: a tuple of modes yields ``(mode, chunk)``."""
-        custom: list[Any] = []
-        wanted = modes if isinstance(modes, tuple) else (modes,)
-        if "custom" in wanted:
-            options = replace(options, stream=custom.append)
+        log = StepLog(frozenset(modes if isinstance(modes, tuple) else (modes,)))
         view = StreamView(self.schema, self._output.output, self._snapshot)
-        events = self._execute(input, config, options)
-        return stream_chunks(events, modes, view, custom)
+        events = self._execute(input, config, replace(options, log=log))
+        return stream_chunks(events, modes, view, log)
 
     async def _execute(
         self,
@@ -316,6 +315,7 @@ class CompiledGraph(StateAccess):
         base: Checkpoint | None,
         options: _Options,
     ) -> AsyncGenerator[RunEvent, None]:
+        log = options.log or StepLog()
         resuming = input is None or isinstance(input, Command)
         shown = False  # a resume shows the values it starts from once, as LangGraph
         if run.replaying:
@@ -342,7 +342,7 @@ class CompiledGraph(StateAccess):
             yield RunEvent("input", base)
         assert base is not None
         if resuming and not shown:
-            yield RunEvent("input", base, committed=False)
+            yield RunEvent("input", base)
         current = base
         if current.next == (START,):
             current = await self._replay_input(run, current)
@@ -361,16 +361,24 @@ class CompiledGraph(StateAccess):
                     f"The run took {steps} steps without ending (recursion_limit="
                     f"{cfg.recursion_limit}); raise it in the config if that is expected"
                 )
+            log.begin(
+                task_infos(
+                    current, tasks, self.schema, self._triggers, cfg.thread_id, log
+                )
+            )
             outcome = await run_step(
                 current,
                 tasks,
                 self.schema,
                 cfg.raw,
                 inline_sync=options.inline_sync,
-                stream=options.stream,
+                log=log,
             )
             if not outcome.complete:
-                yield await self._stop(run, current, outcome)
+                stopped = await self._stop(run, current, outcome)
+                yield stopped
+                if stopped.error is not None:
+                    raise stopped.error
                 return
             values = self.schema.apply(current.values, outcome.updates)
             ran = [t.name for t in tasks]
@@ -394,7 +402,6 @@ class CompiledGraph(StateAccess):
                 current,
                 outcome.updates,
                 quiet=frozenset(outcome.returned_none),
-                nodes=node,
             )
             hit = [name for name in names if name in options.interrupt_after]
             if hit and current.next:
@@ -625,7 +632,8 @@ class CompiledGraph(StateAccess):
     async def _stop(
         self, run: RunState, current: Checkpoint, outcome: StepOutcome
     ) -> RunEvent:
-        """Record an incomplete step on ``current``; raise if a node failed."""
+        """Record an incomplete step on ``current``: the pause, or the failure the
+        run raises next (``error``)."""
         # A node asked again from the same checkpoint (a resume without an answer)
         # raises the interrupt it raised before, with the same id: record it once.
         known = {
@@ -655,12 +663,23 @@ class CompiledGraph(StateAccess):
             if len(outcome.errors) > 1:
                 others = ", ".join(repr(n) for n, _ in outcome.errors[1:])
                 exc.add_note(f"Also failed in the same step: {others}")
-            raise exc
+            return RunEvent(
+                "error",
+                current,
+                outcome.updates,
+                errors=outcome.errors,
+                error=exc,
+                quiet=frozenset(outcome.returned_none),
+            )
         stopped = replace(
             current, pending_writes=current.pending_writes + tuple(new_writes)
         )
         return RunEvent(
-            "interrupt", stopped, interrupts=interrupts_of(stopped.interrupts)
+            "interrupt",
+            stopped,
+            outcome.updates,
+            interrupts=interrupts_of(stopped.interrupts),
+            quiet=frozenset(outcome.returned_none),
         )
 
     async def _pause(

@@ -105,6 +105,12 @@ def to_snapshot(
     )
 
 
+def task_id(checkpoint_id: str, key: str) -> str:
+    """The id of the task ``key`` (a node, or ``node#i`` for a send) from a
+    checkpoint."""
+    return f"{checkpoint_id}:{key}"
+
+
 def snapshot_tasks(
     checkpoint: Checkpoint, results: Mapping[str, Any] | None = None
 ) -> tuple[StateTask, ...]:
@@ -125,7 +131,7 @@ def snapshot_tasks(
         ]
         tasks.append(
             StateTask(
-                id=f"{checkpoint.id}:{key}",
+                id=task_id(checkpoint.id, key),
                 name=node,
                 path=path,
                 error=errors[-1] if errors else None,

@@ -11,17 +11,18 @@ import contextvars
 import dataclasses
 import traceback
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from timeloom.core.checkpoint import Checkpoint, PendingWrite
 from timeloom.core.errors import InvalidUpdateError
 from timeloom.core.graph import NodeSpec
-from timeloom.core.interrupts import Command, GraphInterrupt, TaskScratch, task_scratch
+from timeloom.core.interrupts import Command, GraphInterrupt, TaskScratch, enter_task
 from timeloom.core.retry import retry_delay
 from timeloom.core.sends import Send, Task
 from timeloom.core.state import ROOT, StateSchema
+from timeloom.core.streaming import StepLog
 
 _INTERRUPT_NS = uuid.UUID("6f1c1d2e-8f0a-4c59-9d0e-2b7a3c5e4f10")
 
@@ -92,7 +93,7 @@ async def run_step(
     config: Mapping[str, Any],
     *,
     inline_sync: bool,
-    stream: Callable[[Any], None] | None = None,
+    log: StepLog | None = None,
 ) -> StepOutcome:
     """Run ``tasks`` from ``checkpoint`` concurrently.
 
@@ -107,8 +108,8 @@ async def run_step(
         config: passed to nodes that take a ``config`` argument.
         inline_sync: call a lone sync node on this thread (the sync API) instead of
             in a worker thread (the async API, which must not block its loop).
-        stream: what ``get_stream_writer()`` returns in the nodes (``None``: a
-            writer that drops its chunks).
+        log: where the nodes' config, stream writer and chat model tokens come
+            from and go, and where each records that it finished (streaming).
     """
     reused: dict[str, list[dict[str, Any]]] = {}
     for w in checkpoint.pending_writes:
@@ -118,15 +119,19 @@ async def run_step(
     to_run = [t for t in tasks if t.key not in reused]
     inline = inline_sync and len(to_run) == 1
     calls = [
-        (_call_retried if t.spec.retry_policy is not None else _call)(
-            t.spec,
-            t.send.arg
-            if t.send is not None
-            else schema.node_input(checkpoint.values, t.spec.input_schema),
-            resumes.get(t.key, []),
-            config,
-            inline,
-            stream,
+        _logged(
+            log,
+            t.key,
+            (_call_retried if t.spec.retry_policy is not None else _call)(
+                t.spec,
+                t.send.arg
+                if t.send is not None
+                else schema.node_input(checkpoint.values, t.spec.input_schema),
+                resumes.get(t.key, []),
+                log.node_config(t.key, config) if log is not None else config,
+                inline,
+                log.writer(t.key) if log is not None else None,
+            ),
         )
         for t in to_run
     ]
@@ -180,6 +185,15 @@ async def run_step(
     return outcome
 
 
+async def _logged(log: StepLog | None, name: str, call: Awaitable[Any]) -> Any:
+    """Await a task's call; record on ``log`` when it returned or raised."""
+    try:
+        return await call
+    finally:
+        if log is not None:
+            log.finished(name)
+
+
 async def _call_retried(
     spec: NodeSpec,
     state: Any,
@@ -212,19 +226,19 @@ async def _call(
     inline: bool,
     stream: Callable[[Any], None] | None,
 ) -> Any:
-    scratch = TaskScratch(resume_values=list(resume), stream=stream)
+    scratch = TaskScratch(resume_values=list(resume), stream=stream, config=config)
     args = (state, config) if spec.takes_config else (state,)
     if spec.is_async or inline:
-        token = task_scratch.set(scratch)
+        leave = enter_task(scratch)
         try:
             result = spec.fn(*args)
             if spec.is_async:
                 result = await result
             return result
         finally:
-            task_scratch.reset(token)
+            leave()
     context = contextvars.copy_context()
-    context.run(task_scratch.set, scratch)
+    context.run(enter_task, scratch)
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(None, context.run, spec.fn, *args)
 

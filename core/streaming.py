@@ -1,30 +1,50 @@
 """Streaming a run: the stream modes, and what each event of a run shows in each.
 
 The runtime yields :class:`RunEvent`\\ s (the input applied, a step committed, a
-pause, the end); :func:`stream_chunks` turns them into the chunks of the modes a
-caller asked for, in LangGraph's order and shapes.
+pause, a failed step, the end); the nodes of a step record into a
+:class:`StepLog` what happens while they run (a task starting or finishing, a
+``get_stream_writer()`` chunk, a chat model's token), in the order it happens.
+:func:`stream_chunks` turns both into the chunks of the modes a caller asked for,
+in LangGraph's order and shapes. A step's chunks are yielded when the step ends
+(in the order they happened), not while its nodes run.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import sys
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from timeloom.core.checkpoint import Checkpoint
 from timeloom.core.errors import ConfigError
 from timeloom.core.interrupts import Interrupt
+from timeloom.core.sends import task_keys
+from timeloom.core.snapshot import task_id
 from timeloom.core.state import ROOT
 
 if TYPE_CHECKING:
+    from timeloom.core.sends import Task
     from timeloom.core.snapshot import StateSnapshot
     from timeloom.core.state import StateSchema
 
-StreamMode = Literal["updates", "values", "checkpoints", "custom"]
-STREAM_MODES: tuple[StreamMode, ...] = ("updates", "values", "checkpoints", "custom")
-_EMIT_ORDER: tuple[StreamMode, ...] = ("updates", "values", "checkpoints")
-"""A step's chunks, in the order LangGraph emits them: nodes' updates as they
-finish, then the state after the step, then its checkpoint."""
+StreamMode = Literal[
+    "values", "updates", "checkpoints", "tasks", "debug", "messages", "custom"
+]
+STREAM_MODES: tuple[StreamMode, ...] = (
+    "values",
+    "updates",
+    "checkpoints",
+    "tasks",
+    "debug",
+    "messages",
+    "custom",
+)
+_IN_STEP: frozenset[StreamMode] = frozenset(
+    {"updates", "tasks", "debug", "messages", "custom"}
+)
+"""The modes that show what happens inside a step (from its :class:`StepLog`)."""
 
 
 def parse_modes(
@@ -47,22 +67,169 @@ def parse_modes(
 
 
 @dataclass(frozen=True, slots=True)
+class TaskInfo:
+    """One task of a step, as the ``tasks`` and ``messages`` modes show it."""
+
+    id: str
+    key: str
+    """Names the task in the step (see :mod:`timeloom.core.sends`)."""
+    name: str
+    """The node it runs."""
+    input: Any
+    triggers: tuple[str, ...]
+    step: int
+    """The number of the step it runs in (its checkpoint's step + 1)."""
+    metadata: Mapping[str, Any]
+    """``langgraph_node``, ``langgraph_step``, ...: what LangGraph puts in a
+    node's ``config["metadata"]`` (and on its ``messages`` chunks)."""
+
+
+def triggers_of(
+    nodes: Iterable[str], waiting_edges: Iterable[tuple[tuple[str, ...], str]]
+) -> dict[str, tuple[str, ...]]:
+    """What LangGraph names as each node's triggers: ``branch:to:<node>``, and
+    ``join:<a>+<b>:<node>`` for each waiting edge into it."""
+    edges = list(waiting_edges)
+    return {
+        name: (
+            f"branch:to:{name}",
+            *(f"join:{'+'.join(starts)}:{end}" for starts, end in edges if end == name),
+        )
+        for name in nodes
+    }
+
+
+def task_infos(
+    checkpoint: Checkpoint,
+    tasks: Sequence[Task],
+    schema: StateSchema,
+    triggers: Mapping[str, tuple[str, ...]],
+    thread_id: str | None,
+    log: StepLog,
+) -> list[TaskInfo]:
+    """The tasks of the step that runs from ``checkpoint``, as streams and their
+    nodes' config show them (LangGraph's task metadata)."""
+    step = checkpoint.step + 1
+    shows_input = bool(log.wanted & {"tasks", "debug", "messages"})
+    paths = {key: path for key, _, path in task_keys(checkpoint)}
+    infos = []
+    for task in tasks:
+        tid = task_id(checkpoint.id, task.key)
+        # As LangGraph names them: a send is a "push" task.
+        fired = ("__pregel_push",) if task.send is not None else triggers[task.name]
+        metadata: dict[str, Any] = {"thread_id": thread_id} if thread_id else {}
+        metadata.update(
+            langgraph_step=step,
+            langgraph_node=task.name,
+            langgraph_triggers=fired,
+            langgraph_path=paths.get(task.key, ("__pregel_pull", task.name)),
+            langgraph_checkpoint_ns=f"{task.name}:{tid}",
+        )
+        node_input = None
+        if shows_input:
+            node_input = (
+                task.send.arg
+                if task.send is not None
+                else schema.node_input(checkpoint.values, task.spec.input_schema)
+            )
+        infos.append(
+            TaskInfo(tid, task.key, task.name, node_input, fired, step, metadata)
+        )
+    return infos
+
+
+@dataclass(slots=True)
+class StepLog:
+    """What happens inside a run's steps, in order: the runtime and the running
+    nodes append, :func:`stream_chunks` drains at each event.
+
+    Entries are ``(kind, task key, payload)`` with kind ``"task"`` (started),
+    ``"done"`` (returned or raised), ``"custom"`` or ``"messages"``. Nodes in
+    worker threads append too: ``list.append`` is atomic.
+    """
+
+    wanted: frozenset[StreamMode] = frozenset()
+    entries: list[tuple[str, str, Any]] = field(default_factory=list)
+    tasks: dict[str, TaskInfo] = field(default_factory=dict)
+    streamed: set[Any] = field(default_factory=set)
+    """The ids of the messages chat models streamed in this step (a node that
+    returns one is not streamed it again)."""
+
+    def begin(self, tasks: Sequence[TaskInfo]) -> None:
+        """A step starts ``tasks``."""
+        self.tasks = {t.key: t for t in tasks}
+        self.streamed = set()
+        if self.wanted & _IN_STEP:
+            self.entries.extend(("task", t.key, None) for t in tasks)
+
+    def finished(self, key: str) -> None:
+        """Task ``key`` returned or raised (its outcome is on the step's event)."""
+        if self.wanted & _IN_STEP:
+            self.entries.append(("done", key, None))
+
+    def writer(self, key: str) -> Callable[[Any], None] | None:
+        """What ``get_stream_writer()`` returns in task ``key`` (``None``: a
+        writer that drops what it is given)."""
+        if "custom" not in self.wanted:
+            return None
+        entries = self.entries
+
+        def write(chunk: Any) -> None:
+            entries.append(("custom", key, chunk))
+
+        return write
+
+    def node_config(self, key: str, config: Mapping[str, Any]) -> dict[str, Any]:
+        """The config task ``key`` is called with (and ``get_config()`` returns):
+        the run's, with LangGraph's task metadata, and with the callback that
+        streams its chat models' tokens when the run streams ``messages``."""
+        info = self.tasks.get(key)
+        node_config = dict(config)
+        if info is not None:
+            node_config["metadata"] = {
+                **dict(config.get("metadata") or {}),
+                **info.metadata,
+            }
+        if "messages" in self.wanted and "langchain_core" in sys.modules:
+            # Only if the program uses LangChain: there is nothing to hear otherwise.
+            from timeloom.core.chat_stream import token_handler
+
+            handler = token_handler(lambda chunk: self.message(key, chunk))
+            callbacks = config.get("callbacks")
+            node_config["callbacks"] = [
+                *(callbacks if isinstance(callbacks, list) else []),
+                handler,
+            ]
+        return node_config
+
+    def message(self, key: str, chunk: tuple[Any, Mapping[str, Any]]) -> None:
+        """A chat model called in task ``key`` streamed ``chunk``: a message
+        and its metadata."""
+        from timeloom.core.messages import message_id
+
+        self.streamed.add(message_id(chunk[0]))
+        self.entries.append(("messages", key, chunk))
+
+
+@dataclass(frozen=True, slots=True)
 class RunEvent:
     """What a run did, for ``invoke`` and ``stream``: ``input`` (a checkpoint
     committed before any node ran: yielded as ``values`` only if ``values``),
-    ``step``, ``interrupt`` (the run pauses) or ``done``."""
+    ``step``, ``interrupt`` (the run pauses), ``error`` (a step failed: the run
+    raises ``error`` next) or ``done``."""
 
-    kind: Literal["input", "step", "interrupt", "done"]
+    kind: Literal["input", "step", "interrupt", "error", "done"]
     checkpoint: Checkpoint
     updates: Sequence[tuple[str, Mapping[str, Any]]] = ()
+    """What the step's tasks wrote (on a paused or failed step: those that
+    succeeded)."""
     interrupts: tuple[Interrupt, ...] = ()
     values: bool = True
     quiet: frozenset[str] = frozenset()
-    """Tasks of the step that returned ``None``."""
-    nodes: Mapping[str, str] = field(default_factory=dict)
-    """The node of each task key in ``updates`` (see :mod:`timeloom.core.sends`)."""
-    committed: bool = True
-    """False for the checkpoint a resume starts from (shown as values only)."""
+    """Nodes of the step that returned ``None``."""
+    errors: Sequence[tuple[str, Exception]] = ()
+    error: Exception | None = None
+    """What the run raises after a failed step."""
 
     @property
     def asked(self) -> tuple[Interrupt, ...]:
@@ -80,40 +247,154 @@ class StreamView:
     """The state values as the output schema gives them."""
     snapshot: Callable[[Checkpoint], StateSnapshot]
 
-    def chunks(self, event: RunEvent, mode: StreamMode) -> list[Any]:
-        """What ``event`` shows in stream ``mode`` (``"custom"`` has none here)."""
-        if event.kind == "done" or mode == "custom":
-            return []
-        if mode == "checkpoints":
-            if event.kind != "interrupt" and event.committed:
-                return [self.snapshot(event.checkpoint)]
-        elif mode == "values":
-            if event.kind != "interrupt":
-                return [self.output(event.checkpoint.values)] if event.values else []
+    def values(self, event: RunEvent) -> list[Any]:
+        """The ``values`` chunks of ``event``."""
+        if event.kind in ("input", "step"):
+            return [self.output(event.checkpoint.values)] if event.values else []
+        if event.kind == "interrupt":
             # As in LangGraph: a pause at interrupt() ends with the state and the
             # questions (a static breakpoint adds nothing).
             state = self.output(event.checkpoint.values)
             if event.asked and isinstance(state, dict):
                 return [{**state, "__interrupt__": event.asked}]
-        elif event.kind == "step":
-            # One item per task, as in LangGraph: its update, or the list of its
-            # updates when it returned several (for a state of one value, the
-            # value).
-            return [
-                {event.nodes.get(key, key): None if key in event.quiet else written}
-                for key, written in node_writes(event.updates, self.schema).items()
-            ]
-        elif event.kind == "interrupt":
-            # As in LangGraph: the interrupt() questions (none at a breakpoint).
-            return [{"__interrupt__": event.asked}]
         return []
+
+    def checkpoint(self, checkpoint: Checkpoint) -> dict[str, Any]:
+        """A ``checkpoints`` chunk: the checkpoint as LangGraph's payload."""
+        snap = self.snapshot(checkpoint)
+        tasks = []
+        for task in snap.tasks:
+            shown: dict[str, Any] = {"id": task.id, "name": task.name}
+            if task.error is not None:
+                shown["error"] = task.error
+            else:
+                if task.result:
+                    shown["result"] = task.result
+                shown["interrupts"] = tuple(_interrupt(i) for i in task.interrupts)
+            shown["state"] = None
+            tasks.append(shown)
+        return {
+            "config": snap.config,
+            "parent_config": snap.parent_config,
+            "values": self.output(checkpoint.values),
+            "metadata": {k: v for k, v in snap.metadata.items() if k != "writes"},
+            "next": list(snap.next),
+            "tasks": tasks,
+        }
+
+    def in_step(
+        self, event: RunEvent, log: StepLog, entry: tuple[str, str, Any]
+    ) -> list[tuple[StreamMode, Any]]:
+        """The chunks of one entry of the step log, with ``event`` the step's
+        outcome."""
+        kind, key, payload = entry
+        wanted = log.wanted
+        info = log.tasks.get(key)
+        if kind == "custom":
+            return [("custom", payload)] if "custom" in wanted else []
+        if kind == "messages":
+            return [("messages", payload)]
+        if info is None:
+            return []
+        if kind == "task":
+            start = {
+                "id": info.id,
+                "name": info.name,
+                "input": info.input,
+                "triggers": info.triggers,
+            }
+            return _task_chunks(wanted, info, "task", start)
+        chunks: list[tuple[StreamMode, Any]] = []
+        mine = [u for k, u in event.updates if k == key]
+        if mine and "messages" in wanted:  # heard as the node returns: first
+            chunks.extend(("messages", m) for m in _returned_messages(log, info, mine))
+        if mine and "updates" in wanted:
+            written = node_writes([(key, u) for u in mine], self.schema)[key]
+            quiet = key in event.quiet
+            chunks.append(("updates", {info.name: None if quiet else written}))
+        error = next((e for n, e in event.errors if n in (key, info.name)), None)
+        asked = [i for i in event.asked if i.node == key]
+        result = {
+            "id": info.id,
+            "name": info.name,
+            "error": error,
+            "result": _result(mine, self.schema),
+            "interrupts": [_interrupt(i) for i in asked],
+        }
+        return chunks + _task_chunks(wanted, info, "task_result", result)
+
+
+def _task_chunks(
+    wanted: frozenset[StreamMode], info: TaskInfo, kind: str, payload: Any
+) -> list[tuple[StreamMode, Any]]:
+    chunks: list[tuple[StreamMode, Any]] = []
+    if "tasks" in wanted:
+        chunks.append(("tasks", payload))
+    if "debug" in wanted:
+        chunks.append(("debug", _debug(kind, info.step, payload)))
+    return chunks
+
+
+def _debug(kind: str, step: int, payload: Any) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "timestamp": datetime.now(UTC).isoformat(),
+        "step": step,
+        "payload": payload,
+    }
+
+
+def _interrupt(interrupt: Interrupt) -> dict[str, Any]:
+    return {"value": interrupt.value, "id": interrupt.id}
+
+
+def _result(updates: Sequence[Mapping[str, Any]], schema: StateSchema) -> Any:
+    """A task's writes as LangGraph's ``task_result`` shows them: one dict; a key
+    written several times as ``{"$writes": [...]}``."""
+    result: dict[str, Any] = {}
+    for update in updates:
+        for key, value in update.items():
+            if key in result:
+                before = result[key]
+                many = before["$writes"] if _is_writes(before) else [before]
+                result[key] = {"$writes": [*many, value]}
+            else:
+                result[key] = value
+    if schema.kind == "root":
+        return result.get(ROOT)
+    return result
+
+
+def _is_writes(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("$writes"), list)
+
+
+def _returned_messages(
+    log: StepLog, info: TaskInfo, updates: Sequence[Mapping[str, Any]]
+) -> list[tuple[Any, Any]]:
+    """The messages a task wrote that were not in its input nor streamed
+    already, as ``messages`` chunks (LangGraph streams these when the node ends)."""
+    from timeloom.core.messages import message_id, messages_in
+
+    seen = {message_id(m) for m in messages_in(info.input)} | log.streamed
+    found = []
+    for update in updates:
+        for message in messages_in(update):
+            mid = message_id(message)
+            if mid is None or mid not in seen:
+                seen.add(mid)
+                # LangGraph marks what a node (not a chat model) gave this way.
+                found.append(
+                    (message, {**info.metadata, "ls_integration": "langgraph"})
+                )
+    return found
 
 
 async def stream_chunks(
     events: AsyncIterator[RunEvent],
     modes: tuple[StreamMode, ...] | StreamMode,
     view: StreamView,
-    custom: list[Any],
+    log: StepLog,
 ) -> AsyncIterator[Any]:
     """Yield the chunks of ``modes`` for a run's ``events``: a tuple of modes
     yields ``(mode, chunk)``.
@@ -122,25 +403,36 @@ async def stream_chunks(
         events: the run's events.
         modes: as :func:`parse_modes` returns them.
         view: how the graph shows its state.
-        custom: where the run's nodes write their ``get_stream_writer()`` chunks
-            (drained here as each event arrives).
+        log: what the run's nodes do inside each step (drained here as each
+            event arrives).
     """
-    wanted = modes if isinstance(modes, tuple) else (modes,)
-    try:
-        async for event in events:
-            # What nodes wrote comes first: it was written during the step.
-            chunks: list[tuple[StreamMode, Any]] = [("custom", c) for c in custom]
-            custom.clear()
-            for mode in _EMIT_ORDER:  # LangGraph's, whatever order was asked
-                if mode in wanted:
-                    chunks.extend((mode, c) for c in view.chunks(event, mode))
-            for mode, chunk in chunks:
-                yield (mode, chunk) if isinstance(modes, tuple) else chunk
-    except Exception:
-        # A failed step: what its nodes wrote before the failure, then the error.
-        for chunk in custom:
-            yield ("custom", chunk) if isinstance(modes, tuple) else chunk
-        raise
+    wanted = log.wanted
+    async for event in events:
+        chunks: list[tuple[StreamMode, Any]] = []
+        entries, log.entries[:] = list(log.entries), []
+        # The tasks an interrupt stopped show their result after the pause's
+        # chunks, as in LangGraph.
+        stopped = {i.node for i in event.asked}
+        later = [e for e in entries if e[0] == "done" and e[1] in stopped]
+        for entry in entries:
+            if entry not in later:
+                chunks.extend(view.in_step(event, log, entry))
+        if event.kind == "interrupt" and "updates" in wanted:
+            chunks.append(("updates", {"__interrupt__": event.asked}))
+        if "values" in wanted:
+            chunks.extend(("values", c) for c in view.values(event))
+        for entry in later:
+            chunks.extend(view.in_step(event, log, entry))
+        if event.kind in ("input", "step") and wanted & {"checkpoints", "debug"}:
+            shown = view.checkpoint(event.checkpoint)
+            if "checkpoints" in wanted:
+                chunks.append(("checkpoints", shown))
+            if "debug" in wanted:
+                chunks.append(
+                    ("debug", _debug("checkpoint", event.checkpoint.step, shown))
+                )
+        for mode, chunk in chunks:
+            yield (mode, chunk) if isinstance(modes, tuple) else chunk
 
 
 def node_writes(

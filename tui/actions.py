@@ -371,10 +371,10 @@ async def resume(
 
     async def run(run_input: Any, current: Checkpoint) -> AsyncIterator[str]:
         config = make_config(current.thread_id, current.id)
-        async for snapshot in graph.astream(
-            run_input, config, stream_mode="checkpoints"
-        ):
-            yield snapshot.config["configurable"]["checkpoint_id"]
+        async for chunk in graph.astream(run_input, config, stream_mode="checkpoints"):
+            cid = chunk["config"]["configurable"]["checkpoint_id"]
+            if cid != current.id:  # a resume shows where it starts, as LangGraph
+                yield cid
 
     return await drive(
         checkpointer,

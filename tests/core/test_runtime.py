@@ -457,9 +457,9 @@ def test_stream_modes(memory: MemoryCheckpointer, calls: Counter[str]) -> None:
     snaps = list(
         app.stream({"log": [], "count": 0}, thread("c"), stream_mode="checkpoints")
     )
-    assert [s.metadata["step"] for s in snaps] == [-1, 0, 1, 2, 3]
+    assert [s["metadata"]["step"] for s in snaps] == [-1, 0, 1, 2, 3]
     head = app.get_state(thread("c"))
-    assert snaps[-1].config == head.config
+    assert snaps[-1]["config"] == head.config
     with pytest.raises(ConfigError, match="stream_mode"):
         list(app.stream(None, thread("c"), stream_mode="bogus"))  # type: ignore[arg-type]
 

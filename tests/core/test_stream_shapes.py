@@ -1,0 +1,280 @@
+"""The ``tasks``, ``debug``, ``checkpoints`` and ``messages`` stream modes give
+LangGraph's chunks: same keys, same order of events. Each program runs on
+LangGraph and on Timeloom; ids and timestamps (which differ by design) are
+replaced by the order they first appear in before comparing."""
+
+from __future__ import annotations
+
+import operator
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypedDict
+
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.config import get_config as lg_get_config
+from langgraph.config import get_stream_writer as lg_get_stream_writer
+from langgraph.graph import START as LG_START
+from langgraph.graph import MessagesState as LgMessagesState
+from langgraph.graph import StateGraph as LgStateGraph
+from langgraph.types import Command as LgCommand
+from langgraph.types import interrupt as lg_interrupt
+
+from timeloom.backends.memory import MemoryCheckpointer
+from timeloom.core import (
+    START,
+    Command,
+    Interrupt,
+    MessagesState,
+    StateGraph,
+    get_config,
+    get_stream_writer,
+    interrupt,
+)
+
+
+@dataclass(frozen=True)
+class Api:
+    StateGraph: Any
+    START: str
+    Command: Any
+    interrupt: Callable[[Any], Any]
+    writer: Callable[[], Any]
+    get_config: Callable[[], Any]
+    MessagesState: Any
+    checkpointer: Callable[[], Any]
+
+
+RUNTIMES = {
+    "langgraph": Api(
+        LgStateGraph,
+        LG_START,
+        LgCommand,
+        lg_interrupt,
+        lg_get_stream_writer,
+        lg_get_config,
+        LgMessagesState,
+        InMemorySaver,
+    ),
+    "timeloom": Api(
+        StateGraph,
+        START,
+        Command,
+        interrupt,
+        get_stream_writer,
+        get_config,
+        MessagesState,
+        MemoryCheckpointer,
+    ),
+}
+
+
+class State(TypedDict, total=False):
+    log: Annotated[list[str], operator.add]
+    n: int
+
+
+def config(thread_id: str = "t") -> dict[str, Any]:
+    return {"configurable": {"thread_id": thread_id}}
+
+
+_ID = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(:\w+)?|[0-9a-f]{32}"
+)
+
+
+class Normal:
+    """Replaces ids by their order of first appearance, timestamps by ``"T"``,
+    interrupts and messages by plain tuples."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, str] = {}
+
+    def __call__(self, value: Any, key: str = "") -> Any:
+        if key == "timestamp":
+            return "T"
+        if key == "langgraph_checkpoint_ns":  # "node:<task id>"
+            return value.split(":")[0]
+        if isinstance(value, str) and _ID.fullmatch(value):
+            return self.ids.setdefault(value, f"id{len(self.ids)}")
+        if type(value).__name__ == "Interrupt":
+            return ("Interrupt", self(value.value), self(value.id))
+        if isinstance(value, BaseMessage):
+            return (type(value).__name__, value.content, value.id)
+        if isinstance(value, dict):
+            # LangGraph's interrupt payloads also carry a response_schema (None).
+            return {
+                k: self(v, k)
+                for k, v in value.items()
+                if k not in ("response_schema", "checkpoint_ns", "ls_provider")
+                and not k.startswith(("lc_", "ls_model"))
+            }
+        if isinstance(value, list | tuple):
+            return type(value)(self(v) for v in value)
+        if isinstance(value, Exception):
+            return (type(value).__name__, str(value))
+        return value
+
+
+def both(run: Callable[[Api], Any]) -> Any:
+    results = {name: Normal()(run(api)) for name, api in RUNTIMES.items()}
+    assert results["timeloom"] == results["langgraph"]
+    return results["timeloom"]
+
+
+def fan_out(api: Api) -> Any:
+    """START -> a, b (b slower, so it finishes second); a -> c, which asks."""
+
+    def a(state: State) -> dict[str, Any]:
+        api.writer()({"from": "a"})
+        return {"log": ["a"], "n": state["n"] + 1}
+
+    def b(state: State) -> dict[str, Any]:
+        time.sleep(0.05)
+        api.writer()({"from": "b"})
+        return {"log": ["b"]}
+
+    def c(state: State) -> dict[str, Any]:
+        return {"log": [f"c:{api.interrupt('ok?')}"]}
+
+    graph = api.StateGraph(State)
+    graph.add_node("a", a)
+    graph.add_node("b", b)
+    graph.add_node("c", c)
+    graph.add_edge(api.START, "a")
+    graph.add_edge(api.START, "b")
+    graph.add_edge("a", "c")
+    return graph.compile(checkpointer=api.checkpointer())
+
+
+@pytest.mark.parametrize(
+    "modes",
+    [
+        "tasks",
+        "debug",
+        "checkpoints",
+        ["updates", "values", "checkpoints", "tasks", "custom"],
+        ["debug", "updates"],
+    ],
+)
+def test_a_run_paused_and_resumed_streams_as_langgraphs(modes: Any) -> None:
+    def run(api: Api) -> Any:
+        app = fan_out(api)
+        first = list(app.stream({"log": [], "n": 0}, config(), stream_mode=modes))
+        resumed = list(app.stream(api.Command(resume="y"), config(), stream_mode=modes))
+        return first, resumed
+
+    first, resumed = both(run)
+    assert first
+    assert resumed
+
+
+def test_a_failed_task_streams_its_error_before_the_run_raises() -> None:
+    def run(api: Api) -> Any:
+        def boom(state: State) -> dict[str, Any]:
+            time.sleep(0.05)
+            raise ValueError("boom")
+
+        graph = api.StateGraph(State)
+        graph.add_node("ok", lambda s: {"log": ["ok"]})
+        graph.add_node("oops", boom)
+        graph.add_edge(api.START, "ok")
+        graph.add_edge(api.START, "oops")
+        app = graph.compile(checkpointer=api.checkpointer())
+        seen: list[Any] = []
+        stream = app.stream({"log": []}, config(), stream_mode="tasks")
+        with pytest.raises(ValueError, match="boom"):
+            seen.extend(stream)
+        return seen
+
+    seen = both(run)
+    assert seen[-1]["error"] == ("ValueError", "boom")
+
+
+def test_messages_stream_a_chat_models_tokens_and_returned_messages() -> None:
+    """Tokens of a model called with ``invoke`` inside a node, then a message a
+    node returns (not the input's, nor one streamed already)."""
+
+    def run(api: Api) -> Any:
+        def call(state: Any) -> dict[str, Any]:
+            model = GenericFakeChatModel(
+                messages=iter([AIMessage("hello big world", id="m1")])
+            )
+            return {"messages": [model.invoke(state["messages"])]}
+
+        def plain(state: Any) -> dict[str, Any]:
+            return {"messages": [AIMessage("plain", id="m2")]}
+
+        graph = api.StateGraph(api.MessagesState)
+        graph.add_node("call", call)
+        graph.add_node("plain", plain)
+        graph.add_edge(api.START, "call")
+        graph.add_edge("call", "plain")
+        app = graph.compile(checkpointer=api.checkpointer())
+        given = {"messages": [HumanMessage("hi", id="h1")]}
+        return list(app.stream(given, config(), stream_mode=["messages", "updates"]))
+
+    chunks = both(run)
+    messages = [chunk for mode, chunk in chunks if mode == "messages"]
+    assert [m[0][1] for m in messages] == ["hello", " ", "big", " ", "world", "plain"]
+    assert messages[0][1]["langgraph_node"] == "call"
+    assert messages[-1][1]["langgraph_step"] == 2
+
+
+def test_messages_without_a_chat_model_are_the_dict_messages_a_node_returns() -> None:
+    """Timeloom's messages may be dicts (no LangChain): the mode streams those."""
+    graph = StateGraph(MessagesState)
+    graph.add_node(
+        "reply", lambda s: {"messages": [{"role": "ai", "content": "hi", "id": "r"}]}
+    )
+    graph.add_edge(START, "reply")
+    app = graph.compile()
+    given = {"messages": [{"role": "user", "content": "yo", "id": "u"}]}
+    chunks = list(app.stream(given, stream_mode="messages"))
+    assert len(chunks) == 1
+    message, meta = chunks[0]
+    assert message == {"role": "ai", "content": "hi", "id": "r"}
+    assert meta["langgraph_node"] == "reply"
+    assert meta["langgraph_step"] == 1
+
+
+def test_get_config_in_a_node_has_langgraphs_task_metadata() -> None:
+    def run(api: Api) -> Any:
+        seen = []
+
+        def node(state: State) -> dict[str, Any]:
+            cfg = api.get_config()
+            meta = cfg["metadata"]
+            seen.append(
+                (
+                    cfg["configurable"]["thread_id"],
+                    meta["langgraph_node"],
+                    meta["langgraph_step"],
+                    meta["langgraph_triggers"],
+                    meta["langgraph_path"],
+                )
+            )
+            return {"log": ["x"]}
+
+        graph = api.StateGraph(State)
+        graph.add_node("node", node)
+        graph.add_edge(api.START, "node")
+        graph.compile(checkpointer=api.checkpointer()).invoke({"log": []}, config())
+        return seen
+
+    assert both(run) == [
+        ("t", "node", 1, ("branch:to:node",), ("__pregel_pull", "node"))
+    ]
+    with pytest.raises(RuntimeError, match="outside of a runnable context"):
+        get_config()
+
+
+def test_an_interrupt_compares_and_shows_as_langgraphs() -> None:
+    asked = Interrupt(value="ok?", id="abc")
+    assert asked == Interrupt(value="ok?", id="abc")
+    assert asked != Interrupt(value="ok?", id="abd")
+    assert repr(asked) == "Interrupt(value='ok?', id='abc')"
