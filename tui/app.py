@@ -25,7 +25,7 @@ from textual.worker import Worker, WorkerState
 
 from timeloom.core.checkpoint import THREAD_STATUSES, ThreadStatus
 from timeloom.core.errors import TimeloomError
-from timeloom.tui import actions, investigating
+from timeloom.tui import investigating
 from timeloom.tui.bindings import BINDINGS
 from timeloom.tui.commands import (
     PaletteCommand,
@@ -36,8 +36,9 @@ from timeloom.tui.commands import (
 from timeloom.tui.loaders import DIALOG_GROUPS, FATAL_GROUP, while_running
 from timeloom.tui.messages import DatabaseOpened
 from timeloom.tui.navigation import Navigation
+from timeloom.tui.ops.errors import describe_error
+from timeloom.tui.ops.safetext import safe, safe_lines
 from timeloom.tui.results import ResultHandlers
-from timeloom.tui.safetext import safe, safe_lines
 from timeloom.tui.screens.confirm import ConfirmScreen
 from timeloom.tui.screens.error import ErrorModal
 from timeloom.tui.screens.help import HelpScreen
@@ -178,7 +179,7 @@ class TimeloomApp(ResultHandlers, Navigation, WriteActions):
         if event.state != WorkerState.ERROR or worker.error is None:
             return
         error = worker.error
-        title, message, details = actions.describe_error(error)
+        title, message, details = describe_error(error)
         if worker.group == FATAL_GROUP:
             self.fatal_error = (
                 error

@@ -10,7 +10,7 @@ from typing import Final
 
 from textual.binding import Binding, BindingType
 
-from timeloom.tui.actions import WriteAction
+from timeloom.tui.ops.actions import WriteAction
 
 BINDINGS: Final[list[BindingType]] = [
     Binding("question_mark", "help", "Help", key_display="?", tooltip="Every key"),

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 from timeloom.core.errors import TimeloomError
 from timeloom.tui.demo.command import add_demo_command
 from timeloom.tui.investigate.commands import add_investigate_commands
-from timeloom.tui.opening import open_url
-from timeloom.tui.safetext import safe_lines
+from timeloom.tui.ops.errors import error_line
+from timeloom.tui.ops.opening import open_url
+from timeloom.tui.ops.safetext import safe_lines
 from timeloom.tui.scripting import add_script_commands
 from timeloom.tui.write_commands import add_write_commands
 
@@ -145,7 +146,7 @@ def run_open(url: str, *, read_only: bool, graph_ref: str | None = None) -> int:
     """
     try:
         checkpointer = open_url(url, read_only=read_only)
-        from timeloom.tui.runners import open_runner
+        from timeloom.tui.ops.runners import open_runner
 
         runner = open_runner(checkpointer, graph_ref, read_only=read_only)
     except TimeloomError as error:
@@ -162,7 +163,7 @@ def _start_demo(demo: DemoDatabase) -> int:
     """Open the demo database just built, writable, with its graph loaded."""
     from timeloom.backends.sqlite import SqliteCheckpointer
     from timeloom.tui.app import TimeloomApp
-    from timeloom.tui.graphref import bind_graph
+    from timeloom.tui.ops.graphref import bind_graph
 
     checkpointer = SqliteCheckpointer(str(demo.path))
     graph = bind_graph(demo.graph, checkpointer, demo.graph_ref)
@@ -173,7 +174,7 @@ def _start_demo(demo: DemoDatabase) -> int:
 
 def _fail(error: TimeloomError) -> int:
     # The message may quote the database (a table, a thread id): shown safe.
-    print(safe_lines(f"timeloom: {error.title}: {error.msg}"), file=sys.stderr)
+    print(safe_lines(error_line(error)), file=sys.stderr)
     return EXIT_ERROR
 
 

@@ -30,7 +30,7 @@ from timeloom.tui.messages import (
     ThreadsCounted,
     ThreadsPage,
 )
-from timeloom.tui.safetext import safe, safe_lines
+from timeloom.tui.ops.safetext import safe, safe_lines
 from timeloom.tui.widgets.thread_list import PAGE_SIZE
 
 HISTORY_PAGE: Final = 500
@@ -99,7 +99,7 @@ class LoaderApp(App[None]):
         """Show a notification; its text is shown as it is, never read as markup.
 
         Notifications carry data (thread ids, error messages from the database),
-        so every one is made safe (:mod:`timeloom.tui.safetext`), whoever sends it.
+        so every one is made safe (:mod:`timeloom.tui.ops.safetext`), whoever sends it.
         """
         super().notify(
             safe_lines(message),

@@ -2,7 +2,7 @@
 
 Each opens the database read-only (they never write), prints human-readable text, or
 JSON with ``--json`` (values in the editor's type-aware encoding, see
-:mod:`timeloom.tui.jsonedit`), and returns an exit code:
+:mod:`timeloom.tui.ops.jsonedit`), and returns an exit code:
 
 ====  ===============================================================================
 code  meaning
@@ -24,14 +24,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, Final, cast
 
 from timeloom.core.checkpoint import Checkpoint, ThreadInfo
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import TimeloomError
-from timeloom.tui.safetext import SafeStream, json_text, safe
+from timeloom.tui.ops.errors import CommandError, error_line
+from timeloom.tui.ops.refs import NotFound, resolve_ref
+from timeloom.tui.ops.safetext import SafeStream, json_text, safe
 from timeloom.tui.widgets.formatting import (
     STATUS_NAMES,
     chat_message,
@@ -40,7 +42,7 @@ from timeloom.tui.widgets.formatting import (
 )
 
 if TYPE_CHECKING:
-    from timeloom.tui.diffing import Change, StateDiff
+    from timeloom.tui.ops.diffing import Change, StateDiff
 
 # The backends, the codec and DeepDiff are imported by the commands that use them,
 # so that `timeloom --help` (which registers these commands) stays quick.
@@ -53,12 +55,7 @@ EXIT_TROUBLE: Final = 2
 Opener = Callable[[str], BaseCheckpointer]
 """Opens a URL read-only; tests pass one that returns a prepared checkpointer."""
 
-_MIN_PREFIX: Final = 6
 _PAGE: Final = 500
-
-
-class NotFound(Exception):
-    """A thread or checkpoint named on the command line does not exist."""
 
 
 def add_script_commands(subparsers: Any) -> None:
@@ -206,7 +203,7 @@ def run_diff(
             b = await resolve_ref(cp, args.b)
         except NotFound as exc:
             raise _Trouble(str(exc)) from exc
-        from timeloom.tui.diffing import diff_values
+        from timeloom.tui.ops.diffing import diff_values
 
         diff = diff_values(a.values, b.values)
         if args.json:
@@ -279,7 +276,7 @@ async def _export_to(
     return EXIT_OK
 
 
-class _Trouble(Exception):
+class _Trouble(CommandError):
     """Exit 2 with this message."""
 
 
@@ -296,84 +293,51 @@ def run_read_only(
     # Everything printed may hold data: no control character reaches the terminal.
     # (A SafeStream writes like a text stream; it is not a full IO[str].)
     write = cast(IO[str], SafeStream(out or sys.stdout))
-    error = cast(IO[str], SafeStream(err or sys.stderr))
 
     async def main() -> int:
-        try:
-            checkpointer = (opener or _open_read_only)(url)
-            await checkpointer.setup()
-        except TimeloomError as exc:
-            error.write(f"timeloom: {exc.title}: {exc.msg}\n")
-            return EXIT_TROUBLE
+        checkpointer = (opener or _open_read_only)(url)
+        await checkpointer.setup()
         try:
             code: int = await body(checkpointer, write)
             return code
         finally:
             await checkpointer.aclose()
 
+    return run_command(main, err)
+
+
+def run_command(
+    main: Callable[[], Coroutine[Any, Any, int]],
+    err: IO[str] | None,
+    *,
+    any_error: bool = False,
+) -> int:
+    """Run a command's ``main`` and return its exit code.
+
+    A failure prints one line (:func:`~timeloom.tui.ops.errors.error_line`) and
+    exits 1 for :class:`NotFound`, 2 for other command and Timeloom errors (and,
+    with ``any_error``, for any exception: what the user's graph raised).
+    """
+    error = cast(IO[str], SafeStream(err or sys.stderr))
     try:
         return asyncio.run(main())
     except NotFound as exc:
-        error.write(f"timeloom: {exc}\n")
-        return EXIT_NOT_FOUND
-    except _Trouble as exc:
-        error.write(f"timeloom: {exc}\n")
-        return EXIT_TROUBLE
-    except TimeloomError as exc:
-        error.write(f"timeloom: {exc.title}: {exc.msg}\n")
-        return EXIT_TROUBLE
+        failure: BaseException = exc
+        code = EXIT_NOT_FOUND
+    except (CommandError, TimeloomError) as exc:
+        failure, code = exc, EXIT_TROUBLE
+    except Exception as exc:
+        if not any_error:
+            raise
+        failure, code = exc, EXIT_TROUBLE
+    error.write(error_line(failure) + "\n")
+    return code
 
 
 def _open_read_only(url: str) -> BaseCheckpointer:
-    from timeloom.tui.opening import open_url
+    from timeloom.tui.ops.opening import open_url
 
     return open_url(url, read_only=True)
-
-
-# -- naming checkpoints ---------------------------------------------------------------
-
-
-def split_ref(ref: str) -> tuple[str, str | None]:
-    """``THREAD@CHECKPOINT`` as ``(thread, checkpoint)``; ``THREAD`` as ``(thread, None)``."""
-    thread_id, at, checkpoint_id = ref.rpartition("@")
-    return (thread_id, checkpoint_id or None) if at else (ref, None)
-
-
-async def resolve_ref(checkpointer: BaseCheckpointer, ref: str) -> Checkpoint:
-    """The checkpoint ``THREAD@CHECKPOINT``, ``THREAD`` (its head) or ``CHECKPOINT`` names.
-
-    Raises:
-        NotFound: nothing by that name, or an ambiguous id prefix.
-    """
-    thread_id, at, checkpoint_id = ref.rpartition("@")
-    if not at:
-        head = await checkpointer.get(ref)
-        if head is not None:
-            return head
-        found = await checkpointer.get(None, ref)
-        if found is None:
-            raise NotFound(f"No thread or checkpoint {ref!r}")
-        return found
-    if not thread_id or not checkpoint_id:
-        raise NotFound(f"{ref!r}: write THREAD@CHECKPOINT")
-    found = await checkpointer.get(thread_id, checkpoint_id)
-    if found is not None:
-        return found
-    if await checkpointer.get_thread(thread_id) is None:
-        raise NotFound(f"No thread {thread_id!r}")
-    if len(checkpoint_id) >= _MIN_PREFIX:
-        matches = [m.id async for m in checkpointer.list(thread_id)]
-        matches = [cid for cid in matches if cid.startswith(checkpoint_id)]
-        if len(matches) == 1:
-            found = await checkpointer.get(thread_id, matches[0])
-            if found is not None:
-                return found
-        if len(matches) > 1:
-            raise NotFound(
-                f"{checkpoint_id!r} is the start of {len(matches)} checkpoints of "
-                f"{thread_id!r}; give more of the id"
-            )
-    raise NotFound(f"No checkpoint {checkpoint_id!r} in thread {thread_id!r}")
 
 
 # -- JSON ----------------------------------------------------------------------------
@@ -394,7 +358,7 @@ def _time(moment: datetime) -> str:
 
 
 def _thread_json(info: ThreadInfo) -> dict[str, Any]:
-    from timeloom.tui.jsonedit import encode
+    from timeloom.tui.ops.jsonedit import encode
 
     return {
         "thread_id": info.thread_id,
@@ -414,7 +378,7 @@ def _thread_json(info: ThreadInfo) -> dict[str, Any]:
 
 def checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
     """A checkpoint as JSON data (values in the type-aware encoding)."""
-    from timeloom.tui.jsonedit import encode
+    from timeloom.tui.ops.jsonedit import encode
 
     return {
         "thread_id": checkpoint.thread_id,
@@ -449,7 +413,7 @@ def checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
 
 
 def _change_json(change: Change) -> dict[str, Any]:
-    from timeloom.tui.jsonedit import encode
+    from timeloom.tui.ops.jsonedit import encode
 
     data: dict[str, Any] = {"kind": change.kind, "path": change.path_text}
     if change.has_old:
@@ -518,8 +482,8 @@ def _print_checkpoint(
 ) -> None:
     """A checkpoint as text; the thread's status is said on its head only (an older
     checkpoint's next nodes are history, not something waiting to run)."""
-    from timeloom.tui.diffing import preview
-    from timeloom.tui.jsonedit import dumps
+    from timeloom.tui.ops.diffing import preview
+    from timeloom.tui.ops.jsonedit import dumps
 
     standing = ""
     if checkpoint.id == head_id:
@@ -580,7 +544,7 @@ def _chat(value: Any) -> list[tuple[str, str]] | None:
 def _print_diff(
     write: IO[str], a: Checkpoint, b: Checkpoint, diff: StateDiff, *, unchanged: bool
 ) -> None:
-    from timeloom.tui.diffing import KIND_SIGNS
+    from timeloom.tui.ops.diffing import KIND_SIGNS
 
     write.write(f"--- {safe(a.thread_id)}@{safe(a.id)} (step {safe(a.step)})\n")
     write.write(f"+++ {safe(b.thread_id)}@{safe(b.id)} (step {safe(b.step)})\n")
@@ -598,7 +562,7 @@ def _print_diff(
 
 
 def _change_text(change: Change) -> str:
-    from timeloom.tui.diffing import preview
+    from timeloom.tui.ops.diffing import preview
 
     if change.kind == "changed":
         if change.lines:

@@ -19,8 +19,8 @@ from timeloom.core.checkpoint import CheckpointMeta, ThreadInfo
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.runtime import CompiledGraph
 from timeloom.tui.loaders import RUN_GROUP, LoaderApp
-from timeloom.tui.runners.base import Runner
-from timeloom.tui.runners.native import TimeloomRunner
+from timeloom.tui.ops.runners.base import Runner
+from timeloom.tui.ops.runners.native import TimeloomRunner
 from timeloom.tui.widgets.checkpoint_tree import CheckpointTree
 from timeloom.tui.widgets.detail import DetailPane
 from timeloom.tui.widgets.formatting import FORK_MARK, MARKED, status_icon, status_name
@@ -60,7 +60,7 @@ class SelectionApp(LoaderApp):
             ``checkpointer``; resuming needs it, editing and branching use its
             schema and reducers.
         runner: who carries out edit, branch and resume (default: Timeloom's
-            runtime with ``graph``); see :mod:`timeloom.tui.runners`.
+            runtime with ``graph``); see :mod:`timeloom.tui.ops.runners`.
         close_on_exit: call the checkpointer's ``aclose()`` when the app ends.
         """
         super().__init__(checkpointer, close_on_exit=close_on_exit)

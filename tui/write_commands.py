@@ -1,7 +1,7 @@
 """The write twins of the TUI, for scripts: ``branch``, ``edit``, ``resume``.
 
 The same on Timeloom and LangGraph databases: each goes through the database's
-runner (:mod:`timeloom.tui.runners`), so a LangGraph database is written only
+runner (:mod:`timeloom.tui.ops.runners`), so a LangGraph database is written only
 through the user's own graph (``--graph``) and LangGraph's own saver. Exit codes as
 the other commands: 0 success (for ``resume``: the run finished or paused, as
 printed), 1 the thread or checkpoint was not found, 2 the database cannot be
@@ -11,7 +11,6 @@ opened, the arguments are wrong, the action is refused, or a node raised.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import copy
 import json
 import re
@@ -20,21 +19,15 @@ from collections.abc import Awaitable, Callable
 from typing import IO, Any, Final, cast
 
 from timeloom.core.checkpoint import Checkpoint
-from timeloom.core.errors import TimeloomError, node_failure
-from timeloom.tui.safetext import SafeStream, json_text
-from timeloom.tui.scripting import (
-    EXIT_NOT_FOUND,
-    EXIT_OK,
-    EXIT_TROUBLE,
-    NotFound,
-    checkpoint_json,
-    resolve_ref,
-)
+from timeloom.tui.ops.errors import CommandError
+from timeloom.tui.ops.refs import resolve_ref
+from timeloom.tui.ops.safetext import SafeStream, json_text
+from timeloom.tui.scripting import EXIT_OK, checkpoint_json, run_command
 
 _SEGMENT: Final = re.compile(r"\[(-?\d+)\]|\.?([^.\[\]]+)")
 
 
-class BadArguments(Exception):
+class BadArguments(CommandError):
     """Exit 2 with this message."""
 
 
@@ -104,7 +97,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def run_branch(args: argparse.Namespace, *, out: IO[str] | None = None) -> int:
     """Copy a checkpoint into a new thread (a fork); print the new thread's checkpoint."""
-    from timeloom.tui.runners import BranchOptions
+    from timeloom.tui.ops.runners import BranchOptions
 
     async def body(runner: Any, checkpoint: Checkpoint) -> Checkpoint:
         options = BranchOptions(ancestry=args.ancestry)
@@ -116,7 +109,7 @@ def run_branch(args: argparse.Namespace, *, out: IO[str] | None = None) -> int:
 
 def run_edit(args: argparse.Namespace, *, out: IO[str] | None = None) -> int:
     """Write an update checkpoint after THREAD[@CHECKPOINT] with the values changed."""
-    from timeloom.tui.editcheck import ParsedEdit
+    from timeloom.tui.ops.editcheck import ParsedEdit
 
     async def body(runner: Any, checkpoint: Checkpoint) -> Checkpoint:
         changes = [_parse_set(text) for text in args.sets]
@@ -138,7 +131,7 @@ def run_edit(args: argparse.Namespace, *, out: IO[str] | None = None) -> int:
 def run_resume(args: argparse.Namespace, *, out: IO[str] | None = None) -> int:
     """Run on from THREAD[@CHECKPOINT] until the run ends or waits at an interrupt;
     print each checkpoint it commits."""
-    from timeloom.tui.actions import Answer, parse_answer
+    from timeloom.tui.ops.actions import Answer, parse_answer
 
     answer = Answer(parse_answer(args.answer)) if args.answer is not None else None
     write = cast(IO[str], SafeStream(out or sys.stdout))
@@ -248,8 +241,8 @@ def _write(
     write = cast(IO[str], SafeStream(out or sys.stdout))
 
     async def main() -> int:
-        from timeloom.tui.opening import open_url
-        from timeloom.tui.runners import open_runner
+        from timeloom.tui.ops.opening import open_url
+        from timeloom.tui.ops.runners import open_runner
 
         checkpointer = open_url(args.url, read_only=False)
         await checkpointer.setup()
@@ -271,25 +264,4 @@ def _write(
             write.write(_line(written) + "\n")
         return EXIT_OK
 
-    error = cast(IO[str], SafeStream(sys.stderr))
-    try:
-        return asyncio.run(main())
-    except NotFound as exc:
-        error.write(f"timeloom: {exc}\n")
-        return EXIT_NOT_FOUND
-    except BadArguments as exc:
-        error.write(f"timeloom: {exc}\n")
-        return EXIT_TROUBLE
-    except TimeloomError as exc:
-        error.write(f"timeloom: {exc.title}: {exc.msg}\n")
-        return EXIT_TROUBLE
-    except Exception as exc:  # raised by the user's graph (a node, or LangGraph)
-        failure = node_failure(exc)
-        if failure is not None:
-            error.write(
-                f"timeloom: Node failed: node {failure.node!r} raised "
-                f"{type(exc).__name__}: {exc}\n"
-            )
-        else:
-            error.write(f"timeloom: the run failed: {type(exc).__name__}: {exc}\n")
-        return EXIT_TROUBLE
+    return run_command(main, None, any_error=True)

@@ -2,7 +2,7 @@
 (edit, branch, resume, stop) with their gating.
 
 A write action that cannot run here (read-only, no graph) is dimmed, and its key
-says why instead of doing nothing; the runner (:mod:`timeloom.tui.runners`) does the
+says why instead of doing nothing; the runner (:mod:`timeloom.tui.ops.runners`) does the
 writing, in an ``action`` worker (or the ``run`` worker for resume), so a failure
 reaches the user as a dialog.
 """
@@ -18,8 +18,6 @@ from textual.worker import Worker
 
 from timeloom.core.checkpoint import Checkpoint, CheckpointMeta, PendingWrite
 from timeloom.core.errors import TimeloomError
-from timeloom.tui import actions
-from timeloom.tui.actions import Answer, WriteAction
 from timeloom.tui.bindings import (
     BINDINGS,
     CHECKPOINT_ACTIONS,
@@ -28,7 +26,10 @@ from timeloom.tui.bindings import (
 )
 from timeloom.tui.loaders import RUN_GROUP
 from timeloom.tui.messages import CheckpointCommitted
-from timeloom.tui.runners.base import BranchOptions
+from timeloom.tui.ops import actions
+from timeloom.tui.ops.actions import Answer, WriteAction
+from timeloom.tui.ops.errors import describe_error
+from timeloom.tui.ops.runners.base import BranchOptions
 from timeloom.tui.screens.branch import BranchScreen
 from timeloom.tui.screens.diff import DiffScreen
 from timeloom.tui.screens.editor import EditorScreen, EditRequest
@@ -226,7 +227,7 @@ class WriteActions(SelectionApp):
             except TimeloomError as error:
                 # Writing failed (the head moved, the database refused...): the
                 # editor opens again on the user's text; nothing typed is lost.
-                title, message, _ = actions.describe_error(error)
+                title, message, _ = describe_error(error)
                 self.notify(message, title=f"{title}: nothing was saved", timeout=10)
                 text = request.text
         self.post_message(CheckpointCommitted(saved.summary(), select=True))

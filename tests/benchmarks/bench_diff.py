@@ -29,7 +29,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import OptionList
 
 from timeloom.backends.serde import Serializer
-from timeloom.tui.diffing import diff_values
+from timeloom.tui.ops.diffing import diff_values
 from timeloom.tui.widgets.diff_view import DiffView
 
 MESSAGES = 1700

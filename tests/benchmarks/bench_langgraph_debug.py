@@ -36,7 +36,7 @@ from typing import Any
 
 from tests.langgraph import lgdb
 from timeloom.backends.langgraph import open_langgraph
-from timeloom.tui.diffing import diff_values
+from timeloom.tui.ops.diffing import diff_values
 
 BIG = "big-thread"
 

@@ -134,7 +134,7 @@ async def measure(path: Path, moves: int) -> dict[str, Any]:
 
     from tests.tui.conftest import SIZE
     from timeloom.tui.app import TimeloomApp
-    from timeloom.tui.opening import open_url
+    from timeloom.tui.ops.opening import open_url
     from timeloom.tui.widgets.value_tree import ValueTree
 
     results: dict[str, Any] = {}

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from timeloom.backends.langgraph import LangGraphReader, open_langgraph
-from timeloom.tui.actions import Answer
-from timeloom.tui.graphref import GraphLoadError
-from timeloom.tui.runners import open_runner
-from timeloom.tui.runners.langgraph import STRICT_ENV, LangGraphRunner
+from timeloom.tui.ops.actions import Answer
+from timeloom.tui.ops.graphref import GraphLoadError
+from timeloom.tui.ops.runners import open_runner
+from timeloom.tui.ops.runners.langgraph import STRICT_ENV, LangGraphRunner
 
 AGENT = """
 from tests.langgraph import lgdb

@@ -19,9 +19,9 @@ from tests.langgraph.test_write import cfg, langgraph_saver
 from tests.tui.conftest import SIZE, wait_for_workers, wait_until
 from timeloom.backends.langgraph import LangGraphReader, open_langgraph
 from timeloom.tui.app import TimeloomApp
-from timeloom.tui.jsonedit import dumps
-from timeloom.tui.runners import open_runner
-from timeloom.tui.runners.langgraph import STRICT_ENV, LangGraphRunner
+from timeloom.tui.ops.jsonedit import dumps
+from timeloom.tui.ops.runners import open_runner
+from timeloom.tui.ops.runners.langgraph import STRICT_ENV, LangGraphRunner
 from timeloom.tui.screens.branch import BranchScreen
 from timeloom.tui.screens.diff import ConfirmDiffScreen
 from timeloom.tui.screens.editor import EditorScreen

@@ -18,10 +18,10 @@ from tests.langgraph import lgdb
 from timeloom.backends.langgraph import LangGraphReader, open_langgraph
 from timeloom.backends.langgraph.copy import ORIGIN_KEY, acopy_thread, copy_thread
 from timeloom.core.errors import ConflictError, node_failure
-from timeloom.tui.actions import ActionRefused, Answer
-from timeloom.tui.editcheck import ParsedEdit
-from timeloom.tui.runners.base import BranchOptions
-from timeloom.tui.runners.langgraph import LangGraphRunner
+from timeloom.tui.ops.actions import ActionRefused, Answer
+from timeloom.tui.ops.editcheck import ParsedEdit
+from timeloom.tui.ops.runners.base import BranchOptions
+from timeloom.tui.ops.runners.langgraph import LangGraphRunner
 
 
 @contextmanager
@@ -267,8 +267,8 @@ async def test_without_a_graph_nothing_is_written_and_the_refusal_says_how(
 async def test_messages_are_edited_as_messages(
     writable: str, reader: LangGraphReader
 ) -> None:
-    from timeloom.tui.editcheck import parse_edit
-    from timeloom.tui.jsonedit import dumps
+    from timeloom.tui.ops.editcheck import parse_edit
+    from timeloom.tui.ops.jsonedit import dumps
 
     runner = runner_for(reader, lgdb.chat_builder())
     try:

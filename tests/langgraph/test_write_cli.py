@@ -11,7 +11,7 @@ import pytest
 from tests.langgraph import lgdb
 from tests.langgraph.test_write import cfg, langgraph_saver
 from timeloom.tui.cli import main
-from timeloom.tui.runners.langgraph import STRICT_ENV
+from timeloom.tui.ops.runners.langgraph import STRICT_ENV
 
 CHAT = "tests.langgraph.lgdb:chat_builder"
 SCENARIO = "tests.langgraph.lgdb:scenario_builder"

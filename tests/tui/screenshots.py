@@ -26,8 +26,8 @@ from timeloom.core.checkpoint import CheckpointMeta
 from timeloom.tui.app import TimeloomApp
 from timeloom.tui.demo.agent import graph as demo_graph
 from timeloom.tui.demo.build import FORK, build_demo
-from timeloom.tui.graphref import bind_graph
-from timeloom.tui.opening import open_url
+from timeloom.tui.ops.graphref import bind_graph
+from timeloom.tui.ops.opening import open_url
 from timeloom.tui.screens.resume import ResumeScreen
 from timeloom.tui.widgets.value_tree import ValueTree
 
@@ -202,8 +202,8 @@ async def write_langgraph_screenshot(directory: Path) -> Path:
     new thread, whose interrupt asks to be answered (differently)."""
     from tests.langgraph import lgdb
     from timeloom.backends.langgraph import open_langgraph
-    from timeloom.tui.runners.base import BranchOptions
-    from timeloom.tui.runners.langgraph import LangGraphRunner
+    from timeloom.tui.ops.runners.base import BranchOptions
+    from timeloom.tui.ops.runners.langgraph import LangGraphRunner
 
     with tempfile.TemporaryDirectory() as scratch:
         database = Path(scratch) / "checkpoints.db"

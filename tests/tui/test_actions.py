@@ -11,14 +11,15 @@ import pytest
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.core import Checkpoint, CompiledGraph, PendingWrite, node_failure
 from timeloom.core.errors import ConflictError
-from timeloom.tui import actions
-from timeloom.tui.actions import ActionRefused, Answer, write_action_refusal
 from timeloom.tui.demo.agent import PaymentError, build_graph
 from timeloom.tui.demo.build import FORK, build_demo
-from timeloom.tui.diffing import diff_values
-from timeloom.tui.editcheck import parse_edit
-from timeloom.tui.graphref import GraphLoadError, bind_graph, load_graph
-from timeloom.tui.jsonedit import JsonEditError, dumps
+from timeloom.tui.ops import actions
+from timeloom.tui.ops.actions import ActionRefused, Answer, write_action_refusal
+from timeloom.tui.ops.diffing import diff_values
+from timeloom.tui.ops.editcheck import parse_edit
+from timeloom.tui.ops.errors import describe_error
+from timeloom.tui.ops.graphref import GraphLoadError, bind_graph, load_graph
+from timeloom.tui.ops.jsonedit import JsonEditError, dumps
 
 
 @pytest.fixture
@@ -389,7 +390,7 @@ async def test_resume_failing_node_raises_its_error(
     failure = node_failure(caught.value)
     assert failure is not None
     assert failure.node == "issue_refund"
-    title, header, details = actions.describe_error(caught.value)
+    title, header, details = describe_error(caught.value)
     assert title == "Node failed"
     assert "issue_refund" in header
     assert "over the 500.00 EUR" in header

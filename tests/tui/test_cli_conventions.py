@@ -151,7 +151,7 @@ async def test_the_header_shows_a_plain_path(demo_db: Path) -> None:
     from textual.widgets import Static
 
     from timeloom.tui.app import TimeloomApp
-    from timeloom.tui.opening import open_url
+    from timeloom.tui.ops.opening import open_url
 
     for url in (str(demo_db), f"sqlite:///{demo_db}"):  # four slashes: absolute
         app = TimeloomApp(open_url(url, read_only=True))

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from timeloom.backends.serde import Serializer
-from timeloom.tui.diffing import (
+from timeloom.tui.ops.diffing import (
     Change,
     DiffCancelled,
     diff_values,

@@ -26,7 +26,7 @@ from timeloom.backends.sqlite import SqliteCheckpointer
 from timeloom.core.checkpoint import PendingWrite, Source
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.tui.app import TimeloomApp
-from timeloom.tui.safetext import json_text, safe
+from timeloom.tui.ops.safetext import json_text, safe
 from timeloom.tui.scripting import run_diff, run_export, run_show, run_threads
 from timeloom.tui.widgets.labels import markup
 

@@ -56,6 +56,17 @@ def test_timeloom_help_loads_no_ui_and_no_driver() -> None:
     assert loaded_by(help_) == set()
 
 
+def test_the_headless_core_loads_no_ui() -> None:
+    every_module = (
+        "import importlib, pkgutil\n"
+        "import timeloom.tui.ops as ops\n"
+        "for found in pkgutil.walk_packages(ops.__path__, 'timeloom.tui.ops.'):\n"
+        "    importlib.import_module(found.name)\n"
+        "assert 'timeloom.tui.ops.runners.langgraph' in sys.modules\n"
+    )
+    assert loaded_by(every_module) & {"textual", "rich"} == set()
+
+
 class State(TypedDict):
     x: int
 

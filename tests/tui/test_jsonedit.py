@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from timeloom.backends.inert import Inert
 from timeloom.backends.serde import Serializer
 from timeloom.core.state import StateSchema
-from timeloom.tui.editcheck import parse_edit
-from timeloom.tui.jsonedit import JsonEditError, decode, dumps, encode, loads
+from timeloom.tui.ops.editcheck import parse_edit
+from timeloom.tui.ops.jsonedit import JsonEditError, decode, dumps, encode, loads
 
 
 class Color(enum.Enum):

@@ -14,9 +14,9 @@ from textual.widgets import OptionList, Static
 from tests.tui.conftest import SIZE, wait_for_workers, wait_until
 from tests.tui.test_new_user import _checkpoint
 from timeloom.backends.memory import MemoryCheckpointer
-from timeloom.tui import diffing
 from timeloom.tui.app import TimeloomApp
-from timeloom.tui.diffing import StateDiff, diff_values, summarize_keys
+from timeloom.tui.ops import diffing
+from timeloom.tui.ops.diffing import StateDiff, diff_values, summarize_keys
 from timeloom.tui.screens.diff import DiffScreen
 from timeloom.tui.widgets import diff_view
 from timeloom.tui.widgets.diff_view import DiffView

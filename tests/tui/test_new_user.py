@@ -29,9 +29,9 @@ from tests.tui.test_wiring import (
 from timeloom.backends.langgraph.decode import inert
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.core import END, START, Checkpoint, StateGraph
-from timeloom.tui import actions
 from timeloom.tui.app import LIVE_WINDOW, TimeloomApp
 from timeloom.tui.messages import CheckpointCommitted
+from timeloom.tui.ops import actions
 from timeloom.tui.screens.change import ChangeScreen
 from timeloom.tui.screens.confirm import ConfirmScreen
 from timeloom.tui.screens.diff import ConfirmDiffScreen, DiffScreen

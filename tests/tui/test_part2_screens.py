@@ -19,11 +19,12 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.core import Checkpoint, CompiledGraph, PendingWrite
 from timeloom.core.errors import CheckpointNotFound
-from timeloom.tui import actions
-from timeloom.tui.actions import Answer, ResumeOutcome
 from timeloom.tui.demo.build import FORK, build_demo
-from timeloom.tui.editcheck import parse_edit
-from timeloom.tui.jsonedit import dumps
+from timeloom.tui.ops import actions
+from timeloom.tui.ops.actions import Answer, ResumeOutcome
+from timeloom.tui.ops.editcheck import parse_edit
+from timeloom.tui.ops.errors import describe_error
+from timeloom.tui.ops.jsonedit import dumps
 from timeloom.tui.screens.branch import BranchRequest, BranchScreen
 from timeloom.tui.screens.diff import ConfirmDiffScreen, DiffScreen
 from timeloom.tui.screens.editor import (
@@ -425,7 +426,7 @@ class FailingRunner(Runner):
     def _failed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "write" and event.state == WorkerState.ERROR:
             assert event.worker.error is not None
-            self.push_screen(ErrorModal(*actions.describe_error(event.worker.error)))
+            self.push_screen(ErrorModal(*describe_error(event.worker.error)))
 
 
 async def test_failing_node_shows_the_error_dialog(

@@ -13,7 +13,7 @@ from tests.tui.seed import seed_refund_agent
 from timeloom.backends.postgres import PostgresCheckpointer
 from timeloom.core.ids import new_checkpoint_id
 from timeloom.tui.app import TimeloomApp
-from timeloom.tui.opening import open_url
+from timeloom.tui.ops.opening import open_url
 
 pytestmark = pytest.mark.postgres
 

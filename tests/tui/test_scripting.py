@@ -16,11 +16,12 @@ import pytest
 from tests.tui.seed import Seeder
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.backends.sqlite import SqliteCheckpointer
-from timeloom.tui import actions, scripting
+from timeloom.tui import scripting
 from timeloom.tui.demo.build import FORK, build_demo
 from timeloom.tui.demo.command import DEMO_GRAPH, DemoDatabase, run_demo
-from timeloom.tui.graphref import bind_graph
-from timeloom.tui.jsonedit import decode
+from timeloom.tui.ops import actions
+from timeloom.tui.ops.graphref import bind_graph
+from timeloom.tui.ops.jsonedit import decode
 
 
 @pytest.fixture(scope="module")

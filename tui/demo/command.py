@@ -25,6 +25,7 @@ from timeloom.core.errors import TimeloomError
 from timeloom.core.graph import StateGraph
 from timeloom.tui.demo.agent import build_graph
 from timeloom.tui.demo.build import build_demo, default_path
+from timeloom.tui.ops.errors import error_line
 
 try:
     import fcntl
@@ -75,7 +76,7 @@ class DemoDatabase:
     path: Path
     graph: StateGraph
     """The support agent, uncompiled: bind it to the app's checkpointer
-    (:func:`timeloom.tui.graphref.bind_graph`)."""
+    (:func:`timeloom.tui.ops.graphref.bind_graph`)."""
     graph_ref: str = DEMO_GRAPH
 
     @property
@@ -181,10 +182,10 @@ def run_demo(
     try:
         demo = prepare_demo(path, out=write)
     except DemoInUse as exc:
-        (err or sys.stderr).write(f"timeloom: {exc.title}: {exc.msg}\n")
+        (err or sys.stderr).write(error_line(exc) + "\n")
         return 1
     except TimeloomError as exc:
-        (err or sys.stderr).write(f"timeloom: {exc.title}: {exc.msg}\n")
+        (err or sys.stderr).write(error_line(exc) + "\n")
         return 2
     except BrokenPipeError:
         raise  # the reader went away: the CLI exits quietly, nothing was replaced

@@ -9,9 +9,9 @@ from decimal import Decimal
 from typing import Any, Final
 from uuid import UUID
 
-from timeloom.tui.diffing import KIND_SIGNS, Change, diff_values, preview
 from timeloom.tui.investigate.paths import MISSING
-from timeloom.tui.safetext import safe
+from timeloom.tui.ops.diffing import KIND_SIGNS, Change, diff_values, preview
+from timeloom.tui.ops.safetext import safe
 
 
 def change_line(change: Change, width: int = 40) -> str:

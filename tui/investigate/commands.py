@@ -18,7 +18,8 @@ from typing import IO, TYPE_CHECKING, Any, Final
 from timeloom.core.checkpoint import CheckpointMeta
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import TimeloomError
-from timeloom.tui.safetext import safe
+from timeloom.tui.ops.refs import split_ref
+from timeloom.tui.ops.safetext import safe
 
 if TYPE_CHECKING:
     from timeloom.tui.investigate.du import ThreadUsage
@@ -28,7 +29,6 @@ from timeloom.tui.scripting import (
     Opener,
     add_url_arguments,
     run_read_only,
-    split_ref,
 )
 
 _SPARKS: Final = "▁▂▃▄▅▆▇█"
@@ -207,7 +207,7 @@ def run_find(
                 },
             )
         else:
-            from timeloom.tui.diffing import preview
+            from timeloom.tui.ops.diffing import preview
 
             for m in found:
                 write.write(f"{_meta_text(m.meta)}  → {safe(preview(m.result, 60))}\n")
@@ -268,7 +268,7 @@ def run_bisect(
 
 
 def _bisect_text(write: IO[str], result: Any) -> None:
-    from timeloom.tui.diffing import preview
+    from timeloom.tui.ops.diffing import preview
 
     if result.first is None:
         write.write("The query never holds along the branch.\n")

@@ -8,7 +8,7 @@ A row is one JSON object per line (JSONL), the shape eval pipelines read::
                   "created_at", "graph_version"},
      "reference_outputs": {...the next state along the branch...}}   (--next)
 
-Values use the type-aware JSON of :mod:`timeloom.tui.jsonedit`, so a row can be
+Values use the type-aware JSON of :mod:`timeloom.tui.ops.jsonedit`, so a row can be
 turned back into the exact state (``jsonedit.decode``).
 
 The test file embeds the checkpoint's state as a JSON string literal (data, never
@@ -25,7 +25,7 @@ from typing import Any
 
 from timeloom.core.checkpoint import CheckpointMeta
 from timeloom.tui.investigate.timeline import ThreadStates
-from timeloom.tui.jsonedit import encode
+from timeloom.tui.ops.jsonedit import encode
 
 
 def row(
@@ -135,8 +135,8 @@ import pytest
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.core.checkpoint import Checkpoint
 from timeloom.core.ids import new_checkpoint_id
-from timeloom.tui.graphref import load_graph
-from timeloom.tui.jsonedit import decode
+from timeloom.tui.ops.graphref import load_graph
+from timeloom.tui.ops.jsonedit import decode
 
 GRAPH = {graph}
 STATE = json.loads(

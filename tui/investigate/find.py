@@ -10,7 +10,7 @@ from timeloom.core.checkpoint import CheckpointMeta
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.tui.investigate.query import PlainCache, Query, document, truthy
 from timeloom.tui.investigate.timeline import ThreadStates
-from timeloom.tui.scripting import NotFound
+from timeloom.tui.ops.refs import NotFound
 
 _THREAD_PAGE: Final = 500
 

@@ -23,7 +23,7 @@ from timeloom.backends.scan import HeaderDecoder, LaidOutStore, entry_tokens
 from timeloom.core.checkpoint import CheckpointMeta
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import SerializationError
-from timeloom.tui.scripting import NotFound, split_ref
+from timeloom.tui.ops.refs import NotFound, split_ref
 
 Mode: TypeAlias = Literal["content-addressed", "history", "per-checkpoint"]
 

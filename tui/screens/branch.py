@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Input, Static
 
 from timeloom.core.checkpoint import Checkpoint
-from timeloom.tui.actions import check_thread_name
+from timeloom.tui.ops.actions import check_thread_name
 from timeloom.tui.screens.diff import describe
 from timeloom.tui.widgets.labels import markup_lines
 

@@ -12,8 +12,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from timeloom.tui.diffing import Change
-from timeloom.tui.safetext import json_text, safe, safe_lines
+from timeloom.tui.ops.diffing import Change
+from timeloom.tui.ops.safetext import json_text, safe, safe_lines
 from timeloom.tui.widgets.formatting import to_plain
 
 

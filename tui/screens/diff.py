@@ -30,7 +30,7 @@ class DiffScreen(Screen[None]):
 
     The caller gives both checkpoints (the base is usually the parent, also across
     a fork, or a marked checkpoint in any thread: see
-    :func:`~timeloom.tui.actions.load_diff_base`). The diff runs in the view's thread
+    :func:`~timeloom.tui.ops.actions.load_diff_base`). The diff runs in the view's thread
     worker, so a diff of two large states never blocks the app; leaving the screen
     cancels it.
 

@@ -23,8 +23,8 @@ from textual.worker import get_current_worker
 
 from timeloom.core.checkpoint import Checkpoint
 from timeloom.core.state import StateSchema
-from timeloom.tui.editcheck import ParsedEdit, graph_update, parse_edit
-from timeloom.tui.jsonedit import JsonEditError, dumps
+from timeloom.tui.ops.editcheck import ParsedEdit, graph_update, parse_edit
+from timeloom.tui.ops.jsonedit import JsonEditError, dumps
 from timeloom.tui.screens.diff import ConfirmDiffScreen, describe
 from timeloom.tui.widgets.labels import markup_lines
 
@@ -104,7 +104,7 @@ def highlighting_works() -> bool:
 
 
 class EditorScreen(Screen[EditRequest | None]):
-    """The values of a checkpoint as type-aware JSON (see :mod:`timeloom.tui.jsonedit`).
+    """The values of a checkpoint as type-aware JSON (see :mod:`timeloom.tui.ops.jsonedit`).
 
     The status line says whether the text is valid as you type: the JSON error with
     its line and column, an unknown key, a value of the wrong type for the graph's

@@ -17,7 +17,7 @@ from textual.widgets.option_list import Option
 
 from timeloom.tui.investigate.blame import Provenance
 from timeloom.tui.investigate.query import QueryError, compile_query
-from timeloom.tui.safetext import safe
+from timeloom.tui.ops.safetext import safe
 from timeloom.tui.widgets.labels import label
 
 QUERY_HELP = (

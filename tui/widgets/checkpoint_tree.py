@@ -21,7 +21,7 @@ from textual.strip import Strip
 
 from timeloom.core.checkpoint import CheckpointMeta
 from timeloom.core.constants import START
-from timeloom.tui.safetext import safe
+from timeloom.tui.ops.safetext import safe
 from timeloom.tui.widgets.formatting import (
     FORK_MARK,
     HEAD_MARK,

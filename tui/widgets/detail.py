@@ -16,7 +16,7 @@ from textual.content import Content
 from textual.widgets import Static, TabbedContent, TabPane
 
 from timeloom.core.checkpoint import Checkpoint, CheckpointMeta, PendingWrite
-from timeloom.tui.safetext import json_text
+from timeloom.tui.ops.safetext import json_text
 from timeloom.tui.widgets.checkpoint_tree import node_label
 from timeloom.tui.widgets.formatting import (
     FORK_MARK,

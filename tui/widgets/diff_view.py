@@ -18,8 +18,8 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from timeloom.tui import diffing
-from timeloom.tui.diffing import (
+from timeloom.tui.ops import diffing
+from timeloom.tui.ops.diffing import (
     KIND_SIGNS,
     Change,
     DiffCancelled,
@@ -29,7 +29,7 @@ from timeloom.tui.diffing import (
     preview,
     summarize_keys,
 )
-from timeloom.tui.safetext import safe
+from timeloom.tui.ops.safetext import safe
 from timeloom.tui.screens.change import ChangeScreen
 from timeloom.tui.widgets.labels import label
 
@@ -48,7 +48,7 @@ class DiffView(Vertical, can_focus=False):
 
     Call :meth:`compare` with two states: the diff is computed in a thread worker
     (a new call cancels the previous one) while a loading indicator shows. Two
-    states larger than :data:`~timeloom.tui.diffing.SUMMARY_BYTES` encoded are
+    states larger than :data:`~timeloom.tui.ops.diffing.SUMMARY_BYTES` encoded are
     shown as a summary first (which top-level keys differ, and their sizes); enter
     on a key computes the full diff of that key alone, backspace goes back.
 

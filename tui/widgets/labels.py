@@ -1,7 +1,7 @@
 """Labels built from data: safe text, never parsed as markup.
 
 Every widget that shows a thread id, a node name, a key or any other string read
-from a database builds its label here (see :mod:`timeloom.tui.safetext`).
+from a database builds its label here (see :mod:`timeloom.tui.ops.safetext`).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from rich.style import Style
 from rich.text import Text
 
-from timeloom.tui.safetext import safe
+from timeloom.tui.ops.safetext import safe
 
 
 def label(text: object, style: str | Style = "") -> Text:

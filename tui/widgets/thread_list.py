@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.strip import Strip
 
 from timeloom.core.checkpoint import ThreadInfo
-from timeloom.tui.safetext import safe
+from timeloom.tui.ops.safetext import safe
 from timeloom.tui.widgets.formatting import (
     FORK_MARK,
     STATUS_ICONS,

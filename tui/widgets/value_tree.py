@@ -20,7 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from timeloom.tui.safetext import safe
+from timeloom.tui.ops.safetext import safe
 from timeloom.tui.widgets.formatting import (
     FOLD_AT,
     children_of,

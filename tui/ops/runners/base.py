@@ -1,4 +1,4 @@
-"""The interface every runner implements (see :mod:`timeloom.tui.runners`)."""
+"""The interface every runner implements (see :mod:`timeloom.tui.ops.runners`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from timeloom.core.checkpoint import Checkpoint
-from timeloom.tui.actions import (
+from timeloom.tui.ops.actions import (
     ActionRefused,
     Answer,
     AskFn,
@@ -17,7 +17,7 @@ from timeloom.tui.actions import (
     WriteAction,
     check_thread_name,
 )
-from timeloom.tui.editcheck import ParsedEdit
+from timeloom.tui.ops.editcheck import ParsedEdit
 
 if TYPE_CHECKING:
     from timeloom.core.state import StateSchema
@@ -106,7 +106,7 @@ class Runner(ABC):
         on_checkpoint: ProgressFn | None = None,
         answer: Answer | None = None,
     ) -> ResumeOutcome:
-        """Run on from ``checkpoint`` (see :func:`timeloom.tui.actions.drive`)."""
+        """Run on from ``checkpoint`` (see :func:`timeloom.tui.ops.actions.drive`)."""
 
     async def aclose(self) -> None:  # noqa: B027 - a no-op unless overridden
         """Release what the runner opened (connections of its own)."""

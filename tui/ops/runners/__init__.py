@@ -2,9 +2,9 @@
 
 A view never knows which runtime is behind it: it asks a :class:`Runner`. Two kinds:
 
-- :class:`~timeloom.tui.runners.native.TimeloomRunner`: Timeloom's own runtime and
+- :class:`~timeloom.tui.ops.runners.native.TimeloomRunner`: Timeloom's own runtime and
   checkpointers (the graph from ``--graph`` is a Timeloom graph, or none).
-- :class:`~timeloom.tui.runners.langgraph.LangGraphRunner`: the user's own LangGraph
+- :class:`~timeloom.tui.ops.runners.langgraph.LangGraphRunner`: the user's own LangGraph
   graph and LangGraph's own saver on a LangGraph database; without a graph it only
   says how to enable writing.
 
@@ -14,7 +14,7 @@ Timeloom's safe reader), never by the runtime that writes.
 
 from __future__ import annotations
 
-from timeloom.tui.runners.base import BranchOptions, Runner
-from timeloom.tui.runners.open import open_runner
+from timeloom.tui.ops.runners.base import BranchOptions, Runner
+from timeloom.tui.ops.runners.open import open_runner
 
 __all__ = ["BranchOptions", "Runner", "open_runner"]

@@ -31,7 +31,7 @@ from timeloom.backends.langgraph.mapping import NS_KEY
 from timeloom.backends.langgraph.rows import NS_SEP
 from timeloom.core.checkpoint import Checkpoint
 from timeloom.core.errors import NodeFailure, attach_node_failure
-from timeloom.tui.actions import (
+from timeloom.tui.ops.actions import (
     ActionRefused,
     Answer,
     AskFn,
@@ -41,10 +41,10 @@ from timeloom.tui.actions import (
     drive,
     read_back,
 )
-from timeloom.tui.editcheck import ParsedEdit, reducer_update
-from timeloom.tui.graphref import GraphLoadError, import_target
-from timeloom.tui.jsonedit import JsonEditError
-from timeloom.tui.runners.base import BranchOptions, Runner
+from timeloom.tui.ops.editcheck import ParsedEdit, reducer_update
+from timeloom.tui.ops.graphref import GraphLoadError, import_target
+from timeloom.tui.ops.jsonedit import JsonEditError
+from timeloom.tui.ops.runners.base import BranchOptions, Runner
 
 STRICT_ENV: Final = "LANGGRAPH_STRICT_MSGPACK"
 """LangGraph's switch for its strict deserializer (safe types and the graph's own

@@ -12,7 +12,6 @@ checkpoint is then written directly, the way the runtime writes an update.
 from __future__ import annotations
 
 import json
-import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, TypeAlias
@@ -20,11 +19,11 @@ from typing import Any, Final, Literal, TypeAlias
 from timeloom.core.checkpoint import Checkpoint, PendingWrite, Source, new_checkpoint
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.config import make_config
-from timeloom.core.errors import CheckpointNotFound, TimeloomError, node_failure
+from timeloom.core.errors import CheckpointNotFound, TimeloomError
 from timeloom.core.interrupts import Command
 from timeloom.core.runtime import CompiledGraph
-from timeloom.tui.editcheck import ParsedEdit, graph_update
-from timeloom.tui.jsonedit import JsonEditError
+from timeloom.tui.ops.editcheck import ParsedEdit, graph_update
+from timeloom.tui.ops.jsonedit import JsonEditError
 
 WriteAction: TypeAlias = Literal["edit", "branch", "resume"]
 
@@ -174,7 +173,7 @@ async def save_edit(
         checkpointer: a writable checkpointer.
         graph: the loaded graph, or None.
         checkpoint: the checkpoint that was edited.
-        edit: what :func:`~timeloom.tui.jsonedit.parse_edit` returned.
+        edit: what :func:`~timeloom.tui.ops.jsonedit.parse_edit` returned.
         as_node: whose update this is (graph only); None: what the runtime infers.
 
     Raises:
@@ -461,26 +460,3 @@ async def drive(
 def _asks(interrupts: tuple[PendingWrite, ...]) -> bool:
     """Whether any interrupt is a question (``interrupt(value)``), not a breakpoint."""
     return any(w.value.get("when", "during") == "during" for w in interrupts)
-
-
-def describe_error(exc: BaseException) -> tuple[str, str, str]:
-    """``(title, header, details)`` for the app's error dialog.
-
-    A node's exception (see :func:`~timeloom.core.errors.node_failure`) names the
-    node and its message, with its traceback as details; other Timeloom errors show
-    their title and message.
-    """
-    failure = node_failure(exc)
-    if failure is not None:
-        return (
-            "Node failed",
-            f"Node {failure.node!r} failed: {type(exc).__name__}: {exc}",
-            "".join(traceback.format_exception(exc)),
-        )
-    if isinstance(exc, TimeloomError):
-        return exc.title, exc.msg, ""
-    return (
-        "Unexpected error",
-        f"{type(exc).__name__}: {exc}",
-        "".join(traceback.format_exception(exc)),
-    )

@@ -32,7 +32,7 @@ its fields are the message (role, content, tool calls...), shown and edited as s
 it is rebuilt from them, still inert (no class is imported).
 
 :func:`loads` reads the editor's text (a JSON syntax error says its line and
-column); :mod:`timeloom.tui.editcheck` checks the result against the state.
+column); :mod:`timeloom.tui.ops.editcheck` checks the result against the state.
 """
 
 from __future__ import annotations

@@ -6,9 +6,13 @@ import os
 
 from timeloom.backends.langgraph import LangGraphReader
 from timeloom.core.checkpointer import BaseCheckpointer
-from timeloom.tui.runners.base import Runner
-from timeloom.tui.runners.langgraph import STRICT_ENV, LangGraphRunner, load_langgraph
-from timeloom.tui.runners.native import TimeloomRunner
+from timeloom.tui.ops.runners.base import Runner
+from timeloom.tui.ops.runners.langgraph import (
+    STRICT_ENV,
+    LangGraphRunner,
+    load_langgraph,
+)
+from timeloom.tui.ops.runners.native import TimeloomRunner
 
 
 def open_runner(
@@ -32,7 +36,7 @@ def open_runner(
             graph = load_langgraph(graph_ref)
         return LangGraphRunner(checkpointer, graph, read_only=read_only)
     if graph_ref:
-        from timeloom.tui.graphref import load_graph
+        from timeloom.tui.ops.graphref import load_graph
 
         return TimeloomRunner(checkpointer, load_graph(graph_ref, checkpointer))
     return TimeloomRunner(checkpointer)

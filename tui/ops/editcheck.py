@@ -1,7 +1,7 @@
 """Check an edit of a checkpoint's values before anything is written.
 
 :func:`parse_edit` turns the editor's text into new values (see
-:mod:`timeloom.tui.jsonedit`) and checks them: JSON syntax (with line and column),
+:mod:`timeloom.tui.ops.jsonedit`) and checks them: JSON syntax (with line and column),
 tags, keys the state does not have, values of the wrong type for the graph's schema
 (:func:`check_type`), and edits of inert values, which cannot be re-encoded.
 """
@@ -19,7 +19,7 @@ from typing import Any
 
 from timeloom.backends.inert import Inert
 from timeloom.core.state import StateSchema
-from timeloom.tui.jsonedit import JsonEditError, encode, loads
+from timeloom.tui.ops.jsonedit import JsonEditError, encode, loads
 
 
 def _join(path: str, key: str) -> str:

@@ -8,10 +8,16 @@ from typing import TYPE_CHECKING
 from timeloom.core.checkpoint import Checkpoint
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.runtime import CompiledGraph
-from timeloom.tui import actions
-from timeloom.tui.actions import Answer, AskFn, ProgressFn, ResumeOutcome, WriteAction
-from timeloom.tui.editcheck import ParsedEdit
-from timeloom.tui.runners.base import BranchOptions, Runner
+from timeloom.tui.ops import actions
+from timeloom.tui.ops.actions import (
+    Answer,
+    AskFn,
+    ProgressFn,
+    ResumeOutcome,
+    WriteAction,
+)
+from timeloom.tui.ops.editcheck import ParsedEdit
+from timeloom.tui.ops.runners.base import BranchOptions, Runner
 
 if TYPE_CHECKING:
     from timeloom.core.state import StateSchema

@@ -1,0 +1,10 @@
+"""The TUI's headless core: what the app and the ``timeloom`` commands both do.
+
+Edit, branch and resume (:mod:`~timeloom.tui.ops.actions`, carried out by a runner
+from :mod:`~timeloom.tui.ops.runners`), naming checkpoints (:mod:`~.refs`), diffing
+two states (:mod:`~.diffing`), the JSON editor's format and its checks
+(:mod:`~.jsonedit`, :mod:`~.jsondecode`, :mod:`~.editcheck`), loading a graph
+(:mod:`~.graphref`), opening a database (:mod:`~.opening`), showing data safely
+(:mod:`~.safetext`) and the text of every error (:mod:`~.errors`). Nothing here
+imports Textual or Rich (an import-linter contract keeps it so).
+"""
