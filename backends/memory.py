@@ -206,20 +206,10 @@ class MemoryCheckpointer(BaseCheckpointer):
                 thread_id is not None and stored.meta.thread_id != thread_id
             ):
                 return None
-            meta = stored.meta
-            return Checkpoint(
-                id=meta.id,
-                thread_id=meta.thread_id,
-                parent_id=meta.parent_id,
-                parent_thread_id=meta.parent_thread_id,
-                step=meta.step,
-                source=meta.source,
-                created_at=meta.created_at,
-                values=self.serde.loads(stored.values),
-                next=meta.next,
-                writes=self.serde.loads(stored.writes),
-                metadata=meta.metadata,
-                pending_writes=self._decode_pending(stored),
+            return stored.meta.with_values(
+                self.serde.loads(stored.values),
+                self.serde.loads(stored.writes),
+                self._decode_pending(stored),
             )
 
     async def list(

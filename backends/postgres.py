@@ -52,7 +52,7 @@ from timeloom.backends.postgres_rows import (
 from timeloom.backends.postgres_scan import PostgresLayoutReads
 from timeloom.backends.postgres_schema import check_schema, migrate
 from timeloom.backends.serde import Serializer
-from timeloom.backends.sqlstore import Select, SqlCheckpointer, checkpoint_of
+from timeloom.backends.sqlstore import Select, SqlCheckpointer
 from timeloom.core.checkpoint import (
     Checkpoint,
     CheckpointMeta,
@@ -329,11 +329,8 @@ class PostgresCheckpointer(SqlCheckpointer[PutArgs], PostgresLayoutReads):
             )
         else:
             values, written = self._decode(values_plan, writes_plan, writes, blobs)
-        return checkpoint_of(
-            meta_from_record(row, self.serde),
-            values,
-            written,
-            pending_from_record(row, self.serde),
+        return meta_from_record(row, self.serde).with_values(
+            values, written, pending_from_record(row, self.serde)
         )
 
     def _decode(

@@ -37,7 +37,7 @@ from timeloom.backends.sqlite_rows import (
     thread_from_row,
 )
 from timeloom.backends.sqlite_scan import SqliteLayoutReads
-from timeloom.backends.sqlstore import Select, SqlCheckpointer, checkpoint_of
+from timeloom.backends.sqlstore import Select, SqlCheckpointer
 from timeloom.backends.staging import Staged
 from timeloom.core.checkpoint import (
     Checkpoint,
@@ -323,11 +323,8 @@ class SqliteCheckpointer(SqlCheckpointer[CheckpointRow], SqliteLayoutReads):
         if loaded is None:
             return None
         stored, values, pending_writes = loaded
-        return checkpoint_of(
-            meta_from_row(stored.meta, serde),
-            values,
-            decode_mapping(serde, stored.writes, "writes"),
-            pending_writes,
+        return meta_from_row(stored.meta, serde).with_values(
+            values, decode_mapping(serde, stored.writes, "writes"), pending_writes
         )
 
     async def _history_page(

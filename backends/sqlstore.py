@@ -232,26 +232,3 @@ class SqlCheckpointer(BaseCheckpointer, Generic[R]):
         offset: int,
     ) -> builtins.list[ThreadInfo]:
         """A page of thread summaries, most recently updated first."""
-
-
-def checkpoint_of(
-    meta: CheckpointMeta,
-    values: Mapping[str, Any],
-    writes: Mapping[str, Any],
-    pending_writes: tuple[PendingWrite, ...],
-) -> Checkpoint:
-    """A full checkpoint from its summary and what a read decoded."""
-    return Checkpoint(
-        id=meta.id,
-        thread_id=meta.thread_id,
-        parent_id=meta.parent_id,
-        parent_thread_id=meta.parent_thread_id,
-        step=meta.step,
-        source=meta.source,
-        created_at=meta.created_at,
-        values=values,
-        next=meta.next,
-        writes=writes,
-        metadata=meta.metadata,
-        pending_writes=pending_writes,
-    )

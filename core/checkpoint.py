@@ -203,6 +203,35 @@ class CheckpointMeta:
             and self.parent_thread_id != self.thread_id
         )
 
+    def with_values(
+        self,
+        values: Mapping[str, Any],
+        writes: Mapping[str, Any],
+        pending_writes: tuple[PendingWrite, ...] = (),
+    ) -> Checkpoint:
+        """The full checkpoint this summarises, given what a read decoded (the
+        inverse of :meth:`Checkpoint.summary`).
+
+        Args:
+            values: the state.
+            writes: the updates that produced it, by node.
+            pending_writes: its pending writes.
+        """
+        return Checkpoint(
+            id=self.id,
+            thread_id=self.thread_id,
+            parent_id=self.parent_id,
+            parent_thread_id=self.parent_thread_id,
+            step=self.step,
+            source=self.source,
+            created_at=self.created_at,
+            values=values,
+            next=self.next,
+            writes=writes,
+            metadata=self.metadata,
+            pending_writes=pending_writes,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ThreadInfo:
