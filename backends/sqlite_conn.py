@@ -22,7 +22,12 @@ from typing import TypeVar
 
 import aiosqlite
 
-from timeloom.backends.sqlite_open import OpenOptions, connect, translate_error
+from timeloom.backends.sqlite_open import (
+    OpenOptions,
+    connect,
+    transaction_on,
+    translate_error,
+)
 from timeloom.core.errors import StoreConnectionError
 from timeloom.core.sync import on_private_loop
 
@@ -136,22 +141,12 @@ class Connections:
     async def transaction(
         self, action: str, *, write: bool = False
     ) -> AsyncIterator[aiosqlite.Connection]:
-        """One transaction: ``BEGIN IMMEDIATE`` to write (takes the file's write lock
-        up front, so concurrent writers queue instead of deadlocking), else a read
-        snapshot."""
+        """One transaction on a session (see :func:`transaction_on`)."""
         async with self.session(action) as db:
             if db.in_transaction:  # left open by a task cancelled at a bad moment
                 await db.execute("ROLLBACK")
-            try:
-                await db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            async with transaction_on(db, write=write):
                 yield db
-                await db.execute("COMMIT")
-            except BaseException:
-                # aiosqlite queues a statement before awaiting it, so this runs (after
-                # whatever this task had queued) even if the task is being cancelled.
-                with contextlib.suppress(sqlite3.Error):
-                    await db.execute("ROLLBACK")
-                raise
 
     async def run(
         self,

@@ -12,6 +12,7 @@ import contextlib
 import os
 import sqlite3
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Final, NoReturn
 from urllib.parse import quote
@@ -138,8 +139,7 @@ async def _prepare(opts: OpenOptions, db: aiosqlite.Connection) -> None:
     if opts.path != ":memory:":
         await _use_wal(opts, db)
     await db.execute(f"PRAGMA synchronous = {opts.synchronous}")
-    await db.execute("BEGIN IMMEDIATE")  # serializes setup across processes
-    try:
+    async with transaction_on(db, write=True):  # serializes setup across processes
         await db.execute(sql.CREATE_MIGRATIONS_TABLE_SQL)
         version = await _version(opts, db)
         for v in range(-1 if version is None else version + 1, sql.LATEST_VERSION + 1):
@@ -148,8 +148,24 @@ async def _prepare(opts: OpenOptions, db: aiosqlite.Connection) -> None:
             for statement in sql.migration_statements(sql.MIGRATIONS[v]):
                 await db.execute(statement)
             await db.execute(sql.RECORD_VERSION_SQL, (v,))
+
+
+@contextlib.asynccontextmanager
+async def transaction_on(
+    db: aiosqlite.Connection, *, write: bool
+) -> AsyncIterator[aiosqlite.Connection]:
+    """One transaction on ``db``: committed if the block finishes, else rolled back.
+
+    ``BEGIN IMMEDIATE`` to write takes the file's write lock up front, so
+    concurrent writers queue instead of deadlocking; a read takes a snapshot.
+    """
+    try:
+        await db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        yield db
         await db.execute("COMMIT")
     except BaseException:
+        # aiosqlite queues a statement before awaiting it, so this runs (after
+        # whatever this task had queued) even if the task is being cancelled.
         with contextlib.suppress(sqlite3.Error):
             await db.execute("ROLLBACK")
         raise
