@@ -10,7 +10,6 @@ database cannot be opened or the arguments (a query, a path) are wrong.
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final
@@ -19,7 +18,7 @@ from timeloom.core.checkpoint import CheckpointMeta
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import TimeloomError
 from timeloom.tui.ops.refs import split_ref
-from timeloom.tui.ops.safetext import safe
+from timeloom.tui.ops.safetext import json_text, safe
 
 if TYPE_CHECKING:
     from timeloom.tui.investigate.du import ThreadUsage
@@ -120,8 +119,7 @@ def add_investigate_commands(subparsers: Any) -> None:
 
 
 def _json(write: IO[str], data: Any) -> None:
-    # ASCII only: no control character (C1 included) reaches a terminal raw.
-    write.write(json.dumps(data, indent=2, ensure_ascii=True, default=str))
+    write.write(json_text(data, ascii=True, default=str))
     write.write("\n")
 
 
@@ -629,7 +627,7 @@ def run_eval(
             return EXIT_OK
         count = 0
         async for data in rows(states, only=checkpoint, reference=args.next):
-            write.write(json.dumps(data, ensure_ascii=True) + "\n")
+            write.write(json_text(data, indent=None, ascii=True) + "\n")
             count += 1
         return EXIT_OK if count else EXIT_NOT_FOUND
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import IO, Any, Final
 
 _BIDI: Final = (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
@@ -43,14 +44,27 @@ def safe_lines(text: str) -> str:
     return "\n".join(safe(line) for line in text.split("\n"))
 
 
-def json_text(data: Any, *, indent: int | None = 2) -> str:
+def json_text(
+    data: Any,
+    *,
+    indent: int | None = 2,
+    ascii: bool = False,
+    default: Callable[[Any], Any] | None = None,
+) -> str:
     """``data`` as JSON that is safe on a terminal.
 
     JSON escapes C0 controls already; with ``ensure_ascii=False`` it leaves DEL,
     the C1 controls and the bidirectional overrides raw, so those become ``\\uXXXX``
     escapes here (still the same JSON value).
+
+    Args:
+        data: the value.
+        indent: as ``json.dumps``'s (None: one line).
+        ascii: escape every non-ASCII character (the investigation commands'
+            ``--json`` output), not only the unsafe ones.
+        default: as ``json.dumps``'s: the JSON form of values JSON has no type for.
     """
-    text = json.dumps(data, indent=indent, ensure_ascii=False)
+    text = json.dumps(data, indent=indent, ensure_ascii=ascii, default=default)
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
