@@ -249,3 +249,111 @@ async def test_writes_are_refused(seeded: Seeded) -> None:
     with pytest.raises(ReadOnlyError):
         await cp.prune("main", keep_last=0)
     assert await _history(cp, "main") != []
+
+
+# -- after pruning: the edge cases that bit the writers ------------------------------
+
+PRUNABLE = [
+    "memory",
+    "sqlite",
+    pytest.param("postgres", marks=pytest.mark.postgres),
+    # LangGraph's SqliteSaver has no prune; its PostgresSaver's keep_latest does.
+    pytest.param("langgraph-postgres", marks=pytest.mark.postgres),
+]
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """A seeded store whose ``branch`` was pruned down to its head, open read-only."""
+
+    reader: BaseCheckpointer
+    fork_point: str
+    branch_head: str
+    """The id of ``branch``'s head before pruning (the one checkpoint kept)."""
+    origin_kept: bool
+    """Whether the store still knows where ``branch`` was forked from."""
+
+
+def _langgraph_postgres_pruned(dsn: str) -> tuple[str, str]:
+    with lgdb.postgres_saver(dsn) as saver:
+        point = _seed_langgraph(saver)
+        head = saver.get_tuple({"configurable": {"thread_id": "branch"}})
+        assert head is not None
+        saver.prune(["branch"], strategy="keep_latest")
+        return point, str(head.config["configurable"]["checkpoint_id"])
+
+
+@pytest.fixture(params=PRUNABLE)
+async def pruned(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Pruned]:
+    """Each store that can prune, written by the graph, its ``branch`` pruned to
+    its head by the store's own prune (which drops the branch's first checkpoint,
+    the one forked off ``main``); on Timeloom's stores ``main`` is also pruned
+    with a ``keep_last`` larger than the thread."""
+    store = request.param
+    reader: BaseCheckpointer
+    if store == "langgraph-postgres":
+        dsn = request.getfixturevalue("postgres_dsn")
+        point, head = await asyncio.to_thread(_langgraph_postgres_pruned, dsn)
+        # The copy that named the origin is gone: LangGraph keeps it nowhere else.
+        reader, origin_kept = open_langgraph(dsn), False
+    else:
+        dsn = request.getfixturevalue("postgres_dsn") if store == "postgres" else ""
+        writer: BaseCheckpointer
+        if store == "memory":
+            writer = MemoryCheckpointer()
+        elif store == "sqlite":
+            writer = SqliteCheckpointer(tmp_path / "timeloom.db")
+        else:
+            writer = PostgresCheckpointer(dsn)
+        async with writer:
+            point = await _seed_timeloom(writer)
+            before = await _history(writer, "main")
+            assert await writer.prune("main", keep_last=len(before) + 5) == 0
+            head = (await _history(writer, "branch"))[0]
+            assert await writer.prune("branch", keep_last=1) >= 1
+        if store == "memory":
+            assert isinstance(writer, MemoryCheckpointer)
+            writer.read_only = True
+            reader = writer
+        elif store == "sqlite":
+            reader = SqliteCheckpointer(tmp_path / "timeloom.db", read_only=True)
+        else:
+            reader = PostgresCheckpointer(dsn, read_only=True)
+        origin_kept = True
+    async with reader:
+        yield Pruned(reader, point, head, origin_kept)
+
+
+async def test_pruned_fork_keeps_its_head_and_agrees_on_its_origin(
+    pruned: Pruned,
+) -> None:
+    cp = pruned.reader
+    assert await _history(cp, "branch") == [pruned.branch_head]
+    info = await cp.get_thread("branch")
+    assert info is not None
+    assert (info.head_id, info.checkpoint_count) == (pruned.branch_head, 1)
+    expected = ("main", pruned.fork_point) if pruned.origin_kept else None
+    assert info.forked_from == expected
+    listed = [i for i in await cp.threads() if i.thread_id == "branch"]
+    assert [i.forked_from for i in listed] == [expected]
+    head = await cp.get("branch")
+    assert head is not None
+    assert head.values["messages"] == ["hi", "thought", "answer"]
+    # The kept head is no fork root: its parent (pruned) was in its own thread.
+    assert not [m async for m in cp.list("branch")][0].is_fork_root
+    kids = await cp.children(pruned.fork_point)
+    assert "branch" not in {k.thread_id for k in kids}
+
+
+async def test_keep_last_beyond_the_thread_kept_all_of_it(pruned: Pruned) -> None:
+    cp = pruned.reader
+    every = await _history(cp, "main")
+    assert len(every) >= 4
+    info = await cp.get_thread("main")
+    assert info is not None
+    assert info.checkpoint_count == len(every)
+    assert info.forked_from is None
+    parents = {m.parent_id async for m in cp.list("main")}
+    assert parents - set(every) == {None}  # no checkpoint lost its parent
