@@ -42,7 +42,13 @@ from timeloom.core.errors import (
 )
 from timeloom.core.interrupts import Command
 from timeloom.core.routing import Router
-from timeloom.core.sends import next_of, tasks_of, with_gotos, with_sends
+from timeloom.core.sends import (
+    next_of,
+    tasks_of,
+    with_gotos,
+    with_sends,
+    writes_by_node,
+)
 from timeloom.core.snapshot import interrupts_of
 from timeloom.core.state import ROOT
 from timeloom.core.state_access import (
@@ -392,7 +398,7 @@ class CompiledGraph(StateAccess):
                 source="loop",
                 values=values,
                 next_nodes=next_of(pulls, sends),
-                writes=node_writes([(node[k], u) for k, u in outcome.updates]),
+                writes=writes_by_node(node_writes(outcome.updates), node),
                 waiting=waiting,
                 sends=sends,
             )

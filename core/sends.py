@@ -143,3 +143,35 @@ def with_gotos(
         next=next_of(pulls, [*sends, *added]),
         metadata=with_sends(checkpoint.metadata, [*sends, *added]),
     )
+
+
+def writes_by_node(
+    by_task: Mapping[str, Any], nodes: Mapping[str, str]
+) -> dict[str, Any]:
+    """What each node wrote in a step (a checkpoint's ``writes``) from what each
+    task wrote, keyed as in :func:`tasks_of` and in the order the updates applied:
+    a node's one task's write, or the list of its tasks' writes when several of
+    its tasks ran (its sends, besides an edge's)."""
+    grouped: dict[str, list[Any]] = {}
+    for key, written in by_task.items():
+        grouped.setdefault(nodes[key], []).append(written)
+    return {node: ws[0] if len(ws) == 1 else ws for node, ws in grouped.items()}
+
+
+def task_results(checkpoint: Checkpoint, writes: Mapping[str, Any]) -> dict[str, Any]:
+    """What each task due from ``checkpoint`` wrote, by key, from the ``writes`` of
+    the step that ran them (see :func:`writes_by_node`)."""
+    keys = task_keys(checkpoint)
+    applied = [k for k in keys if k[0] == k[1]] + [k for k in keys if k[0] != k[1]]
+    by_node: dict[str, list[str]] = {}
+    for key, node, _ in applied:
+        by_node.setdefault(node, []).append(key)
+    found: dict[str, Any] = {}
+    for node, node_keys in by_node.items():
+        written = writes.get(node)
+        if len(node_keys) > 1 and isinstance(written, list):
+            if len(written) == len(node_keys):
+                found.update(zip(node_keys, written, strict=True))
+                continue
+        found.update(dict.fromkeys(node_keys, written))
+    return found

@@ -13,7 +13,7 @@ from timeloom.core.checkpoint import Checkpoint, PendingWrite
 from timeloom.core.config import make_config
 from timeloom.core.constants import SENDS, WAITING
 from timeloom.core.interrupts import Interrupt
-from timeloom.core.sends import task_keys
+from timeloom.core.sends import task_keys, task_results
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +121,7 @@ def snapshot_tasks(
     Static breakpoints are not listed, as in LangGraph.
     """
     interrupts = _asked(checkpoint)
+    written = task_results(checkpoint, results or {})
     tasks = []
     for key, node, path in task_keys(checkpoint):
         errors = [w.value for w in checkpoint.errors if w.node == key]
@@ -136,7 +137,7 @@ def snapshot_tasks(
                 path=path,
                 error=errors[-1] if errors else None,
                 interrupts=tuple(i for i in interrupts if i.node == key),
-                result=done[-1] if done else (results or {}).get(node),
+                result=done[-1] if done else written.get(key),
             )
         )
     return tuple(tasks)

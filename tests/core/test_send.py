@@ -352,3 +352,41 @@ def test_command_goto_send_as_input_adds_a_task(stored: BaseCheckpointer) -> Non
     out = app.invoke(Command(goto=Send("joke", "owls")), config())
     # As LangGraph: the due node's update first, then the send's.
     assert out["jokes"] == ["joke about {'jokes': []}", "joke about owls"]
+
+
+def build_edge_and_send(api: SimpleNamespace, checkpointer: Any) -> Any:
+    """``one`` -> ``two`` by an edge and by ``Command(goto=Send(...))``: two tasks
+    of ``two`` in one step, each with its own result."""
+
+    def one(state: State) -> Any:
+        return api.Command(goto=[api.Send("two", {"subject": "sent"})])
+
+    def two(state: Any) -> dict[str, Any]:
+        return {"jokes": [f"two {state.get('subject', 'pulled')}"]}
+
+    graph = api.StateGraph(State)
+    graph.add_node("one", one)
+    graph.add_node("two", two)
+    graph.add_edge(api.START, "one")
+    graph.add_edge("one", "two")
+    return graph.compile(checkpointer=checkpointer)
+
+
+def test_each_task_of_a_node_shows_its_own_result_as_langgraph(
+    stored: BaseCheckpointer,
+) -> None:
+    histories = []
+    for api, saver in ((THEIRS, InMemorySaver()), (OURS, stored)):
+        app = build_edge_and_send(api, saver)
+        app.invoke({"jokes": []}, config())
+        histories.append(
+            [
+                [(t.name, t.path, t.result) for t in s.tasks]
+                for s in app.get_state_history(config())
+            ]
+        )
+    assert histories[1] == histories[0]
+    assert histories[1][1] == [
+        ("two", ("__pregel_push", 0, False), {"jokes": ["two sent"]}),
+        ("two", ("__pregel_pull", "two"), {"jokes": ["two pulled"]}),
+    ]
