@@ -29,6 +29,7 @@ class Router:
         self.nodes = tuple(nodes)
         self.schema = schema
         self._order = {name: i for i, name in enumerate(nodes)}
+        self._known = frozenset(nodes)
         self._edges: dict[str, list[str]] = {}
         for start, end in edges:
             self._edges.setdefault(start, []).append(end)
@@ -68,15 +69,21 @@ class Router:
             due.update(self._edges.get(name, ()))
             for branch in self._branches.get(name, ()):
                 targets.extend(await self._route(branch, values))
-        sends = [t for t in targets if isinstance(t, Send)]
-        due.update(t for t in targets if not isinstance(t, Send))
+        sends: list[Send] = []
+        for target in targets:
+            if isinstance(target, Send):
+                sends.append(target)
+            else:
+                due.add(target)
         still = (
             self._join(ran, waiting, due)
             if self._waits
             else {k: list(v) for k, v in waiting.items()}
         )
         due.discard(END)
-        unknown = due.union(s.node for s in sends) - set(self.nodes)
+        unknown = due - self._known
+        if sends:
+            unknown |= {s.node for s in sends} - self._known
         if unknown:
             raise InvalidUpdateError(
                 f"Routing after {', '.join(ran)} named unknown node(s) "

@@ -356,9 +356,9 @@ class CompiledGraph(StateAccess):
         steps = 0
         while current.next:
             tasks = tasks_of(current, self.nodes)
-            names = list(dict.fromkeys(t.name for t in tasks))
+            ran = [t.name for t in tasks]
             if not resuming or steps > 0:
-                hit = [name for name in names if name in options.interrupt_before]
+                hit = [name for name in ran if name in options.interrupt_before]
                 if hit:
                     yield await self._pause(run, current, hit, "before")
                     return
@@ -387,18 +387,21 @@ class CompiledGraph(StateAccess):
                     raise stopped.error
                 return
             values = self.schema.apply(current.values, outcome.updates)
-            ran = [t.name for t in tasks]
             pulls, sends, waiting = await self._router.next_after(
                 ran, values, outcome.gotos, waiting_of(current)
             )
-            node = {t.key: t.name for t in tasks}
+            written = node_writes(outcome.updates)
+            node: dict[str, str] = {}
+            if tasks and tasks[-1].send is not None:  # sends ran (they come last)
+                node = {t.key: t.name for t in tasks}
+                written = writes_by_node(written, node)
             current = await self._commit(
                 run,
                 parent=current,
                 source="loop",
                 values=values,
                 next_nodes=next_of(pulls, sends),
-                writes=writes_by_node(node_writes(outcome.updates), node),
+                writes=written,
                 waiting=waiting,
                 sends=sends,
             )
@@ -409,7 +412,7 @@ class CompiledGraph(StateAccess):
                 outcome.updates,
                 quiet=frozenset(outcome.returned_none),
             )
-            hit = [name for name in names if name in options.interrupt_after]
+            hit = [name for name in ran if name in options.interrupt_after]
             if hit and current.next:
                 yield await self._pause(run, current, hit, "after")
                 return
@@ -695,7 +698,7 @@ class CompiledGraph(StateAccess):
         known = {w.value.get("id") for w in current.pending_writes}
         writes = [
             PendingWrite(node, "interrupt", {"id": iid, "value": None, "when": when})
-            for node in nodes
+            for node in dict.fromkeys(nodes)  # a node's sends pause it once
             if (iid := interrupt_id(current.id, node, when)) not in known
         ]
         if writes and self.checkpointer is not None:

@@ -64,13 +64,10 @@ class Task(NamedTuple):
 
     key: str
     """Names the task in pending writes: the node, or ``"node#i"`` for a send."""
+    name: str
+    """The node the task runs."""
     spec: NodeSpec
     send: Send | None = None
-
-    @property
-    def name(self) -> str:
-        """The node the task runs."""
-        return self.spec.name
 
 
 def sends_of(checkpoint: Checkpoint) -> tuple[Send, ...]:
@@ -92,22 +89,24 @@ def with_sends(metadata: Mapping[str, Any], sends: Sequence[Send]) -> Mapping[st
 def next_of(pulls: Sequence[str], sends: Sequence[Send]) -> tuple[str, ...]:
     """A checkpoint's ``next``, as LangGraph lists it: the sends' nodes, then the
     nodes started by edges."""
-    return (*(s.node for s in sends), *pulls)
+    return (*(s.node for s in sends), *pulls) if sends else tuple(pulls)
 
 
 def tasks_of(checkpoint: Checkpoint, nodes: Mapping[str, NodeSpec]) -> list[Task]:
     """The tasks due from ``checkpoint`` in the order their updates apply: the
     nodes edges started, then the sends (nodes this graph lacks are skipped)."""
     if SENDS not in checkpoint.metadata:  # the common case, first
-        return [Task(name, nodes[name]) for name in checkpoint.next if name in nodes]
+        return [
+            Task(name, name, nodes[name]) for name in checkpoint.next if name in nodes
+        ]
     sends = sends_of(checkpoint)
     pulls = [
-        Task(name, nodes[name])
+        Task(name, name, nodes[name])
         for name in checkpoint.next[len(sends) :]
         if name in nodes
     ]
     pushes = [
-        Task(f"{send.node}#{i}", nodes[send.node], send)
+        Task(f"{send.node}#{i}", send.node, nodes[send.node], send)
         for i, send in enumerate(sends)
         if send.node in nodes
     ]
