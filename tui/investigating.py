@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from timeloom.tui.investigate.blame import blame
-from timeloom.tui.investigate.commands import thread_report
 from timeloom.tui.investigate.du import thread_usage
+from timeloom.tui.investigate.du_report import thread_report
 from timeloom.tui.investigate.find import find_in_thread
 from timeloom.tui.investigate.paths import path_text
 from timeloom.tui.investigate.query import compile_query

@@ -25,24 +25,25 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable, Coroutine
-from datetime import datetime
-from typing import IO, TYPE_CHECKING, Any, Final, cast
+from typing import IO, Any, Final, cast
 
-from timeloom.core.checkpoint import Checkpoint, ThreadInfo
+from timeloom.core.checkpoint import ThreadInfo
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import TimeloomError
 from timeloom.tui.ops.errors import CommandError, error_line
 from timeloom.tui.ops.refs import NotFound, resolve_ref
-from timeloom.tui.ops.safetext import SafeStream, json_text, safe
-from timeloom.tui.widgets.formatting import (
-    STATUS_NAMES,
-    chat_message,
-    status_icon,
-    status_name,
+from timeloom.tui.ops.safetext import SafeStream, json_text
+from timeloom.tui.printing import (
+    checkpoint_json,
+    diff_json,
+    indented,
+    print_checkpoint,
+    print_diff,
+    print_json,
+    print_threads,
+    thread_json,
 )
-
-if TYPE_CHECKING:
-    from timeloom.tui.ops.diffing import Change, StateDiff
+from timeloom.tui.widgets.formatting import STATUS_NAMES
 
 # The backends, the codec and DeepDiff are imported by the commands that use them,
 # so that `timeloom --help` (which registers these commands) stays quick.
@@ -154,9 +155,9 @@ def run_threads(
             if len(batch) < page:
                 break
         if args.json:
-            _print_json(write, [_thread_json(i) for i in infos])
+            print_json(write, [thread_json(i) for i in infos])
         else:
-            _print_threads(write, infos)
+            print_threads(write, infos)
         return EXIT_OK if infos else EXIT_NOT_FOUND
 
     return run_read_only(args.url, body, opener, out, err)
@@ -174,10 +175,10 @@ def run_show(
     async def body(cp: BaseCheckpointer, write: IO[str]) -> int:
         checkpoint = await resolve_ref(cp, args.ref)
         if args.json:
-            _print_json(write, checkpoint_json(checkpoint))
+            print_json(write, checkpoint_json(checkpoint))
         else:
             info = await cp.get_thread(checkpoint.thread_id)
-            _print_checkpoint(write, checkpoint, info.head_id if info else None)
+            print_checkpoint(write, checkpoint, info.head_id if info else None)
         return EXIT_OK
 
     return run_read_only(args.url, body, opener, out, err)
@@ -207,9 +208,9 @@ def run_diff(
 
         diff = diff_values(a.values, b.values)
         if args.json:
-            _print_json(write, diff_json(a, b, diff, unchanged=args.unchanged))
+            print_json(write, diff_json(a, b, diff, unchanged=args.unchanged))
         else:
-            _print_diff(write, a, b, diff, unchanged=args.unchanged)
+            print_diff(write, a, b, diff, unchanged=args.unchanged)
         return EXIT_OK if diff.identical else EXIT_DIFFERENT
 
     return run_read_only(args.url, body, opener, out, err)
@@ -237,10 +238,10 @@ def run_export(
         ids = [meta.id async for meta in cp.list(args.thread)]
         if args.json:
             write.write('{\n  "thread": ')
-            write.write(_indented(json_text(_thread_json(info)), 2))
+            write.write(indented(json_text(thread_json(info)), 2))
             write.write(',\n  "checkpoints": [')
         else:
-            _print_threads(write, [info])
+            print_threads(write, [info])
         first = True
         for cid in reversed(ids):
             checkpoint = await cp.get(args.thread, cid)
@@ -248,10 +249,10 @@ def run_export(
                 continue  # pruned while exporting
             if args.json:
                 write.write("\n    " if first else ",\n    ")
-                write.write(_indented(json_text(checkpoint_json(checkpoint)), 4))
+                write.write(indented(json_text(checkpoint_json(checkpoint)), 4))
             else:
                 write.write("\n")
-                _print_checkpoint(write, checkpoint, info.head_id)
+                print_checkpoint(write, checkpoint, info.head_id)
             first = False
         if args.json:
             write.write("]\n}\n" if first else "\n  ]\n}\n")
@@ -338,238 +339,3 @@ def _open_read_only(url: str) -> BaseCheckpointer:
     from timeloom.tui.ops.opening import open_url
 
     return open_url(url, read_only=True)
-
-
-# -- JSON ----------------------------------------------------------------------------
-
-
-def _indented(text: str, spaces: int) -> str:
-    """JSON text nested ``spaces`` deep, as ``json.dumps(indent=2)`` lays it out."""
-    return text.replace("\n", "\n" + " " * spaces)
-
-
-def _print_json(write: IO[str], data: Any) -> None:
-    write.write(json_text(data))
-    write.write("\n")
-
-
-def _time(moment: datetime) -> str:
-    return moment.isoformat()
-
-
-def _thread_json(info: ThreadInfo) -> dict[str, Any]:
-    from timeloom.tui.ops.jsonedit import encode
-
-    return {
-        "thread_id": info.thread_id,
-        "status": STATUS_NAMES.get(info.status, info.status),
-        "head_id": info.head_id,
-        "checkpoint_count": info.checkpoint_count,
-        "created_at": _time(info.created_at),
-        "updated_at": _time(info.updated_at),
-        "forked_from": (
-            {"thread_id": info.forked_from[0], "checkpoint_id": info.forked_from[1]}
-            if info.forked_from
-            else None
-        ),
-        "metadata": encode(dict(info.metadata)),
-    }
-
-
-def checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
-    """A checkpoint as JSON data (values in the type-aware encoding)."""
-    from timeloom.tui.ops.jsonedit import encode
-
-    return {
-        "thread_id": checkpoint.thread_id,
-        "checkpoint_id": checkpoint.id,
-        "parent": (
-            {
-                "thread_id": checkpoint.parent_thread_id or checkpoint.thread_id,
-                "checkpoint_id": checkpoint.parent_id,
-            }
-            if checkpoint.parent_id
-            else None
-        ),
-        "step": checkpoint.step,
-        "source": checkpoint.source,
-        "created_at": _time(checkpoint.created_at),
-        "status": STATUS_NAMES[checkpoint.status],
-        "next": list(checkpoint.next),
-        "writes": encode(dict(checkpoint.writes)),
-        "metadata": encode(dict(checkpoint.metadata)),
-        "pending_writes": [
-            {"node": w.node, "kind": w.kind, "value": encode(w.value)}
-            for w in checkpoint.pending_writes
-        ],
-        "errors": [
-            {"node": w.node, **encode(dict(w.value))} for w in checkpoint.errors
-        ],
-        "interrupts": [
-            {"node": w.node, **encode(dict(w.value))} for w in checkpoint.interrupts
-        ],
-        "values": encode(dict(checkpoint.values)),
-    }
-
-
-def _change_json(change: Change) -> dict[str, Any]:
-    from timeloom.tui.ops.jsonedit import encode
-
-    data: dict[str, Any] = {"kind": change.kind, "path": change.path_text}
-    if change.has_old:
-        data["old"] = encode(change.old)
-    if change.has_new:
-        data["new"] = encode(change.new)
-    if change.lines:
-        data["lines"] = list(change.lines)
-    return data
-
-
-def _ref_json(checkpoint: Checkpoint) -> dict[str, Any]:
-    return {
-        "thread_id": checkpoint.thread_id,
-        "checkpoint_id": checkpoint.id,
-        "step": checkpoint.step,
-    }
-
-
-def diff_json(
-    a: Checkpoint, b: Checkpoint, diff: StateDiff, *, unchanged: bool = False
-) -> dict[str, Any]:
-    """A diff as JSON data: both ends, the summary, the counts and the changes."""
-    data: dict[str, Any] = {
-        "a": _ref_json(a),
-        "b": _ref_json(b),
-        "identical": diff.identical,
-        "summary": diff.summary(),
-        "counts": dict(diff.counts()),
-        "changes": [_change_json(c) for c in diff.changes],
-    }
-    if unchanged:
-        data["unchanged"] = [c.path_text for c in diff.unchanged]
-    return data
-
-
-# -- text -----------------------------------------------------------------------------
-
-
-def _human_time(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
-
-
-def _print_threads(write: IO[str], infos: list[ThreadInfo]) -> None:
-    if not infos:
-        write.write("No threads.\n")
-        return
-    width = max(len(safe(i.thread_id)) for i in infos)
-    for info in infos:
-        fork = ""
-        if info.forked_from:
-            fork = (
-                f"  forked from {safe(info.forked_from[0])}@{safe(info.forked_from[1])}"
-            )
-        count = info.checkpoint_count
-        noun = "checkpoint " if count == 1 else "checkpoints"
-        write.write(
-            f"{status_icon(info.status)} {safe(info.thread_id):<{width}}  "
-            f"{STATUS_NAMES.get(info.status, safe(info.status)):<7}  {count:>4} {noun}  "
-            f"{_human_time(info.updated_at)}{fork}\n"
-        )
-
-
-def _print_checkpoint(
-    write: IO[str], checkpoint: Checkpoint, head_id: str | None
-) -> None:
-    """A checkpoint as text; the thread's status is said on its head only (an older
-    checkpoint's next nodes are history, not something waiting to run)."""
-    from timeloom.tui.ops.diffing import preview
-    from timeloom.tui.ops.jsonedit import dumps
-
-    standing = ""
-    if checkpoint.id == head_id:
-        where = status_name(checkpoint.status, next_nodes=checkpoint.next)
-        standing = f", head of the thread: {where}"
-    lines = [
-        f"{safe(checkpoint.thread_id)}@{safe(checkpoint.id)}",
-        f"  step {safe(checkpoint.step)}, {safe(checkpoint.source)}, "
-        f"{_human_time(checkpoint.created_at)}{standing}",
-    ]
-    if checkpoint.parent_id:
-        parent_thread = checkpoint.parent_thread_id or checkpoint.thread_id
-        lines.append(f"  parent    {safe(parent_thread)}@{safe(checkpoint.parent_id)}")
-    lines.append(f"  next      {safe(', '.join(checkpoint.next)) or '(done)'}")
-    if checkpoint.writes:
-        lines.append(f"  written by {safe(', '.join(checkpoint.writes))}")
-    for key, value in checkpoint.metadata.items():
-        lines.append(f"  metadata  {safe(key)} = {safe(preview(value, 60))}")
-    for w in checkpoint.errors:
-        lines.append(
-            f"  error     {safe(w.node)}: {safe(w.value.get('type'))}: "
-            f"{safe(w.value.get('message'))}"
-        )
-    for w in checkpoint.interrupts:
-        lines.append(
-            f"  interrupt {safe(w.node)} ({safe(w.value.get('when', 'during'))}): "
-            f"{safe(preview(w.value.get('value'), 100))}"
-        )
-    for w in checkpoint.pending_writes:
-        if w.kind in ("update", "resume"):
-            lines.append(
-                f"  pending   {w.kind} from {safe(w.node)}: {safe(preview(w.value, 80))}"
-            )
-    chats = {key: _chat(value) for key, value in checkpoint.values.items()}
-    plain = {k: v for k, v in checkpoint.values.items() if chats[k] is None}
-    lines.append("  values")
-    lines.extend(f"    {line}" for line in dumps(plain).splitlines())
-    for key, chat in chats.items():
-        if chat is not None:  # a conversation reads as one: a line per message
-            lines.append(f"  {safe(key)} ({len(chat)})")
-            for role, text in chat:
-                first, *more = text.splitlines() or [""]
-                lines.append(f"    {safe(role)}: {safe(first)}")
-                lines.extend(f"    {' ' * len(role)}  {safe(line)}" for line in more)
-    write.write("\n".join(lines) + "\n")
-
-
-def _chat(value: Any) -> list[tuple[str, str]] | None:
-    """The messages of a list that holds only chat messages, else ``None``."""
-    if not isinstance(value, list) or not value:
-        return None
-    messages = [chat_message(item) for item in value]
-    if any(m is None for m in messages):
-        return None
-    return [m for m in messages if m is not None]
-
-
-def _print_diff(
-    write: IO[str], a: Checkpoint, b: Checkpoint, diff: StateDiff, *, unchanged: bool
-) -> None:
-    from timeloom.tui.ops.diffing import KIND_SIGNS
-
-    write.write(f"--- {safe(a.thread_id)}@{safe(a.id)} (step {safe(a.step)})\n")
-    write.write(f"+++ {safe(b.thread_id)}@{safe(b.id)} (step {safe(b.step)})\n")
-    write.write(f"{diff.summary()}\n")
-    changes = list(diff.changes)
-    if unchanged:
-        changes.extend(diff.unchanged)
-    for change in changes:
-        write.write(
-            f"{KIND_SIGNS[change.kind]} {safe(change.path_text)}: "
-            f"{safe(_change_text(change))}\n"
-        )
-        for line in change.lines:
-            write.write(f"    {line}\n")
-
-
-def _change_text(change: Change) -> str:
-    from timeloom.tui.ops.diffing import preview
-
-    if change.kind == "changed":
-        if change.lines:
-            return "text changed"
-        return f"{preview(change.old)} → {preview(change.new)}"
-    if change.kind == "reordered":
-        return "items reordered"
-    if change.has_new:
-        return preview(change.new)
-    return preview(change.old)

@@ -22,7 +22,8 @@ from timeloom.core.checkpoint import Checkpoint
 from timeloom.tui.ops.errors import CommandError
 from timeloom.tui.ops.refs import resolve_ref
 from timeloom.tui.ops.safetext import SafeStream, json_text
-from timeloom.tui.scripting import EXIT_OK, checkpoint_json, run_command
+from timeloom.tui.printing import checkpoint_json
+from timeloom.tui.scripting import EXIT_OK, run_command
 
 _SEGMENT: Final = re.compile(r"\[(-?\d+)\]|\.?([^.\[\]]+)")
 

@@ -15,9 +15,8 @@ from timeloom.tui.ops.diffing import (
     Change,
     DiffCancelled,
     diff_values,
-    format_path,
-    preview,
 )
+from timeloom.tui.ops.preview import format_path, preview
 
 
 def kinds(changes: tuple[Change, ...]) -> list[tuple[str, str]]:

@@ -34,7 +34,7 @@ from timeloom.tui.investigate.bisect import bisect
 from timeloom.tui.investigate.paths import MISSING, parse_path, value_at
 from timeloom.tui.investigate.query import compile_query, document, plain
 from timeloom.tui.investigate.timeline import ThreadStates
-from timeloom.tui.ops.jsonedit import decode
+from timeloom.tui.ops.jsondecode import decode
 
 STEPS = 200
 BAD_STEP = 137  # where `refund` first exceeds the order's total, for good

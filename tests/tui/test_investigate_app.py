@@ -17,8 +17,8 @@ from timeloom.backends.sqlite import SqliteCheckpointer
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.tui.app import TimeloomApp
 from timeloom.tui.demo.build import build_demo
-from timeloom.tui.investigate.commands import thread_report
 from timeloom.tui.investigate.du import thread_usage
+from timeloom.tui.investigate.du_report import thread_report
 from timeloom.tui.investigate.query import compile_query, document
 from timeloom.tui.screens.investigate import (
     ProvenanceScreen,

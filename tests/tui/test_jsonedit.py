@@ -22,7 +22,8 @@ from timeloom.backends.inert import Inert
 from timeloom.backends.serde import Serializer
 from timeloom.core.state import StateSchema
 from timeloom.tui.ops.editcheck import parse_edit
-from timeloom.tui.ops.jsonedit import JsonEditError, decode, dumps, encode, loads
+from timeloom.tui.ops.jsondecode import decode, loads
+from timeloom.tui.ops.jsonedit import JsonEditError, dumps, encode
 
 
 class Color(enum.Enum):

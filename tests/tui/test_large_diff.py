@@ -15,8 +15,9 @@ from tests.tui.conftest import SIZE, wait_for_workers, wait_until
 from tests.tui.test_new_user import _checkpoint
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.tui.app import TimeloomApp
-from timeloom.tui.ops import diffing
-from timeloom.tui.ops.diffing import StateDiff, diff_values, summarize_keys
+from timeloom.tui.ops import keysummary
+from timeloom.tui.ops.diffing import StateDiff, diff_values
+from timeloom.tui.ops.keysummary import summarize_keys
 from timeloom.tui.screens.diff import DiffScreen
 from timeloom.tui.widgets import diff_view
 from timeloom.tui.widgets.diff_view import DiffView
@@ -45,7 +46,7 @@ def test_keys_are_compared_by_their_encoded_bytes() -> None:
 async def test_a_large_state_shows_a_summary_and_one_key_on_demand(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(diffing, "SUMMARY_BYTES", 500_000)
+    monkeypatch.setattr(keysummary, "SUMMARY_BYTES", 500_000)
     started, stopped = threading.Event(), threading.Event()
 
     def slow_diff(

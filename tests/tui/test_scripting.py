@@ -21,7 +21,7 @@ from timeloom.tui.demo.build import FORK, build_demo
 from timeloom.tui.demo.command import DEMO_GRAPH, DemoDatabase, run_demo
 from timeloom.tui.ops import actions
 from timeloom.tui.ops.graphref import bind_graph
-from timeloom.tui.ops.jsonedit import decode
+from timeloom.tui.ops.jsondecode import decode
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ from typing import Any, Final
 from uuid import UUID
 
 from timeloom.tui.investigate.paths import MISSING
-from timeloom.tui.ops.diffing import KIND_SIGNS, Change, diff_values, preview
+from timeloom.tui.ops.diffing import KIND_SIGNS, Change, diff_values
+from timeloom.tui.ops.preview import preview
 from timeloom.tui.ops.safetext import safe
 
 

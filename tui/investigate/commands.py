@@ -10,18 +10,24 @@ database cannot be opened or the arguments (a query, a path) are wrong.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Final
+from typing import IO, Any
 
-from timeloom.core.checkpoint import CheckpointMeta
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import TimeloomError
+from timeloom.tui.investigate.du_report import (
+    database_json,
+    database_text,
+    thread_json,
+    thread_text,
+)
+from timeloom.tui.investigate.output import (
+    meta_json,
+    meta_text,
+    write_json,
+)
 from timeloom.tui.ops.refs import split_ref
 from timeloom.tui.ops.safetext import json_text, safe
-
-if TYPE_CHECKING:
-    from timeloom.tui.investigate.du import ThreadUsage
 from timeloom.tui.scripting import (
     EXIT_NOT_FOUND,
     EXIT_OK,
@@ -29,9 +35,6 @@ from timeloom.tui.scripting import (
     add_url_arguments,
     run_read_only,
 )
-
-_SPARKS: Final = "▁▂▃▄▅▆▇█"
-_SPARK_WIDTH: Final = 32
 
 
 def add_investigate_commands(subparsers: Any) -> None:
@@ -118,50 +121,6 @@ def add_investigate_commands(subparsers: Any) -> None:
     export.set_defaults(func=run_eval)
 
 
-def _json(write: IO[str], data: Any) -> None:
-    write.write(json_text(data, ascii=True, default=str))
-    write.write("\n")
-
-
-def _meta_json(meta: CheckpointMeta) -> dict[str, Any]:
-    return {
-        "thread_id": meta.thread_id,
-        "checkpoint_id": meta.id,
-        "step": meta.step,
-        "source": meta.source,
-        "nodes": list(meta.nodes),
-        "created_at": meta.created_at.isoformat(),
-    }
-
-
-def _meta_text(meta: CheckpointMeta) -> str:
-    nodes = ", ".join(meta.nodes) or "-"
-    return safe(
-        f"{meta.thread_id}@{meta.id}  step {meta.step}  {nodes} ({meta.source})"
-    )
-
-
-def sparkline(values: Sequence[int], width: int = _SPARK_WIDTH) -> str:
-    """Values as a row of bars (the largest of each bucket when there are more
-    values than ``width``)."""
-    if not values:
-        return ""
-    size = max(1, -(-len(values) // width))
-    buckets = [max(values[i : i + size]) for i in range(0, len(values), size)]
-    top = max(buckets) or 1
-    return "".join(_SPARKS[min(7, v * 8 // (top + 1))] if v else " " for v in buckets)
-
-
-def human(size: int) -> str:
-    """A byte count for humans."""
-    amount = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if amount < 1024 or unit == "GB":
-            return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
-        amount /= 1024
-    return f"{size} B"  # pragma: no cover
-
-
 # -- find ----------------------------------------------------------------------------
 
 
@@ -194,21 +153,21 @@ def run_find(
             if len(found) >= args.limit:
                 break
         if args.json:
-            _json(
+            write_json(
                 write,
                 {
                     "query": args.query,
                     "matches": [
-                        {**_meta_json(m.meta), "result": plain(m.result)} for m in found
+                        {**meta_json(m.meta), "result": plain(m.result)} for m in found
                     ],
                     "truncated": len(found) >= args.limit,
                 },
             )
         else:
-            from timeloom.tui.ops.diffing import preview
+            from timeloom.tui.ops.preview import preview
 
             for m in found:
-                write.write(f"{_meta_text(m.meta)}  → {safe(preview(m.result, 60))}\n")
+                write.write(f"{meta_text(m.meta)}  → {safe(preview(m.result, 60))}\n")
             threads = len({m.meta.thread_id for m in found})
             more = " (limit reached)" if len(found) >= args.limit else ""
             write.write(f"{len(found)} matches in {threads} threads{more}\n")
@@ -243,7 +202,7 @@ def run_bisect(
         states = await ThreadStates.load(cp, thread, summaries=False)
         result = await bisect(states, query, tip=tip, linear=args.linear)
         if args.json:
-            _json(
+            write_json(
                 write,
                 {
                     "query": args.query,
@@ -252,8 +211,8 @@ def run_bisect(
                     "reads": result.reads,
                     "read_mode": states.mode,
                     "checkpoints": result.checkpoints,
-                    "first": _meta_json(result.first) if result.first else None,
-                    "before": _meta_json(result.before) if result.before else None,
+                    "first": meta_json(result.first) if result.first else None,
+                    "before": meta_json(result.before) if result.before else None,
                     "writes": plain(result.writes),
                     "diff": result.diff,
                 },
@@ -266,14 +225,14 @@ def run_bisect(
 
 
 def _bisect_text(write: IO[str], result: Any) -> None:
-    from timeloom.tui.ops.diffing import preview
+    from timeloom.tui.ops.preview import preview
 
     if result.first is None:
         write.write("The query never holds along the branch.\n")
     else:
-        write.write(f"First holds at {_meta_text(result.first)}\n")
+        write.write(f"First holds at {meta_text(result.first)}\n")
         if result.before is not None:
-            write.write(f"  after       {_meta_text(result.before)}\n")
+            write.write(f"  after       {meta_text(result.before)}\n")
         if result.diff:
             write.write(f"  changed     {result.diff}\n")
         for node, update in result.writes.items():
@@ -308,7 +267,7 @@ def run_blame(
         branch = await lineage(cp, args.ref)
         found = await blame(branch, path)
         if args.json:
-            _json(
+            write_json(
                 write,
                 {
                     "path": path_text(path),
@@ -316,7 +275,7 @@ def run_blame(
                     "checkpoints": len(branch.checkpoints),
                     "changes": [
                         {
-                            **_meta_json(p.meta),
+                            **meta_json(p.meta),
                             "kind": p.kind,
                             "old": None if p.old is MISSING else plain(p.old),
                             "new": None if p.new is MISSING else plain(p.new),
@@ -365,173 +324,18 @@ def run_du(
         if args.thread is None:
             usage = await database_usage(cp, top=args.top)
             if args.json:
-                _json(write, _database_json(usage, args.top))
+                write_json(write, database_json(usage, args.top))
             else:
-                _database_text(write, usage, args.top)
+                database_text(write, usage, args.top)
             return EXIT_OK
         thread = await thread_usage(cp, args.thread)
         if args.json:
-            _json(write, _thread_json(thread, args.checkpoints))
+            write_json(write, thread_json(thread, args.checkpoints))
         else:
-            _thread_text(write, thread, args.checkpoints)
+            thread_text(write, thread, args.checkpoints)
         return EXIT_OK
 
     return run_read_only(args.url, body, opener, out, err)
-
-
-def _thread_json(usage: ThreadUsage, checkpoints: bool) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "thread_id": usage.thread_id,
-        "layout": usage.layout,
-        "checkpoints": len(usage.checkpoints),
-        "stored": usage.stored,
-        "keys": {
-            key: {
-                "stored": t.stored,
-                "shared": t.shared,
-                "restored": t.restored,
-                "growth": usage.growth(key),
-            }
-            for key, t in usage.totals().items()
-        },
-        "timeloom_estimate": usage.timeloom_estimate,
-        "notes": usage.notes,
-    }
-    if checkpoints:
-        data["per_checkpoint"] = [
-            {
-                **_meta_json(c.meta),
-                "overhead": c.overhead,
-                "keys": {
-                    k: {"stored": b.stored, "shared": b.shared, "restored": b.restored}
-                    for k, b in c.keys.items()
-                },
-            }
-            for c in usage.checkpoints
-        ]
-    return data
-
-
-def thread_report(usage: ThreadUsage) -> list[str]:
-    """A thread's storage as lines of text: per key what is stored and shared (or
-    re-stored, on LangGraph) with its growth as a sparkline, and for LangGraph what
-    the re-storing costs and what Timeloom's layout would take."""
-    totals = usage.totals()
-    lines = [
-        f"{safe(usage.thread_id)}: {len(usage.checkpoints)} checkpoints, "
-        f"{human(usage.stored)} stored ({usage.layout} layout)"
-    ]
-    langgraph = usage.layout == "langgraph"
-    third = "re-stored" if langgraph else "shared"
-    width = max([len(safe(k)) for k in totals] + [6])
-    lines.append(
-        f"{'key':<{width}}  {'stored':>10}  {third:>10}  growth per checkpoint"
-    )
-    for key, t in totals.items():
-        other = t.restored if langgraph else t.shared
-        lines.append(
-            f"{safe(key):<{width}}  {human(t.stored):>10}  {human(other):>10}  "
-            f"{sparkline(usage.growth(key))}"
-        )
-    overhead = sum(c.overhead for c in usage.checkpoints)
-    lines.append(f"{'(rows)':<{width}}  {human(overhead):>10}")
-    if langgraph:
-        restored = sum(t.restored for t in totals.values())
-        shared = sum(t.shared for t in totals.values())
-        share = restored * 100 // max(1, usage.stored)
-        # PostgresSaver shares an unchanged channel's version; SqliteSaver does not.
-        how, what = (
-            (
-                "LangGraph stores each new version of a channel whole (unchanged "
-                f"ones are shared: {human(shared)})",
-                "the old items of lists that grew",
-            )
-            if shared
-            else (
-                "LangGraph stores every channel whole in every checkpoint",
-                "unchanged channels, and the old items of lists that grew",
-            )
-        )
-        lines.append(
-            f"{how}: {human(restored)} of {human(usage.stored)} ({share}%) repeats "
-            f"what the parent checkpoint already stored ({what})."
-        )
-        if usage.timeloom_estimate is not None:
-            ratio = usage.stored / max(1, usage.timeloom_estimate)
-            lines.append(
-                f"The same values in Timeloom's layout: ≈ {human(usage.timeloom_estimate)}"
-                f" ({ratio:.1f}× less; values by content, lists as chunks and deltas)."
-            )
-    lines.extend(safe(note) for note in usage.notes)
-    return lines
-
-
-def _thread_text(write: IO[str], usage: ThreadUsage, checkpoints: bool) -> None:
-    for line in thread_report(usage):
-        write.write(line + "\n")
-    if checkpoints:
-        for c in usage.checkpoints:
-            parts = ", ".join(
-                f"{safe(k)} {human(b.stored)}" for k, b in c.keys.items() if b.stored
-            )
-            write.write(f"  {_meta_text(c.meta)}  {human(c.stored)}: {parts}\n")
-
-
-def _database_json(usage: Any, top: int) -> dict[str, Any]:
-    data: dict[str, Any] = {"url": usage.url, "layout": usage.layout}
-    if usage.totals is not None:
-        t = usage.totals
-        data.update(
-            threads=t.threads,
-            checkpoints=t.checkpoints,
-            header_bytes=t.header_bytes,
-            row_bytes=t.row_bytes,
-            blobs=t.blobs,
-            blob_bytes=t.blob_bytes,
-            pending_write_bytes=t.pending_write_bytes,
-            file_bytes=t.file_bytes,
-        )
-    else:
-        data.update(
-            threads=len(usage.threads),
-            checkpoints=sum(r[1] for r in usage.threads),
-            stored_bytes=sum(r[2] for r in usage.threads),
-            restored_bytes=sum(r[3] for r in usage.threads),
-        )
-    data["top_threads"] = [
-        {"thread_id": t, "checkpoints": n, "bytes": b, "restored": r}
-        for t, n, b, r in usage.threads[:top]
-    ]
-    return data
-
-
-def _database_text(write: IO[str], usage: Any, top: int) -> None:
-    if usage.totals is not None:
-        t = usage.totals
-        values = t.header_bytes + t.blob_bytes
-        write.write(
-            f"{safe(usage.url)}: {t.threads:,} threads, {t.checkpoints:,} "
-            f"checkpoints\n"
-            f"  values     {human(values)} ({human(t.header_bytes)} in headers, "
-            f"{human(t.blob_bytes)} in {t.blobs:,} shared blobs)\n"
-            f"  rows       {human(t.row_bytes)} (metadata and node writes)\n"
-            f"  pending    {human(t.pending_write_bytes)}\n"
-        )
-        if t.file_bytes is not None:
-            write.write(f"  on disk    {human(t.file_bytes)}\n")
-        write.write("Biggest threads (by header bytes; values are shared):\n")
-    else:
-        stored = sum(r[2] for r in usage.threads)
-        restored = sum(r[3] for r in usage.threads)
-        write.write(
-            f"{safe(usage.url)}: {len(usage.threads):,} threads, "
-            f"{sum(r[1] for r in usage.threads):,} checkpoints, {human(stored)} "
-            f"stored, {human(restored)} of it re-stored copies of the parent's "
-            "channels\nBiggest threads:\n"
-        )
-    for thread, count, size, restored in usage.threads[:top]:
-        extra = f"  {human(restored)} re-stored" if usage.layout == "langgraph" else ""
-        write.write(f"  {safe(thread)}  {count:,} checkpoints  {human(size)}{extra}\n")
 
 
 # -- diff --steps -------------------------------------------------------------------
@@ -555,7 +359,7 @@ def run_diff_steps(
         rows = await compare_steps(a, b)
         differ = any(not r.same and (r.changes or r.nodes_differ) for r in rows)
         if args.json:
-            _json(
+            write_json(
                 write,
                 {
                     "a": args.a,
@@ -564,8 +368,8 @@ def run_diff_steps(
                     "steps": [
                         {
                             "step": r.step,
-                            "a": _meta_json(r.a) if r.a else None,
-                            "b": _meta_json(r.b) if r.b else None,
+                            "a": meta_json(r.a) if r.a else None,
+                            "b": meta_json(r.b) if r.b else None,
                             "same_checkpoint": r.same,
                             "nodes_differ": r.nodes_differ,
                             "changes": r.changes,

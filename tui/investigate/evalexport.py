@@ -9,7 +9,7 @@ A row is one JSON object per line (JSONL), the shape eval pipelines read::
      "reference_outputs": {...the next state along the branch...}}   (--next)
 
 Values use the type-aware JSON of :mod:`timeloom.tui.ops.jsonedit`, so a row can be
-turned back into the exact state (``jsonedit.decode``).
+turned back into the exact state (``jsondecode.decode``).
 
 The test file embeds the checkpoint's state as a JSON string literal (data, never
 code), copies it into a fresh in-memory checkpointer, and resumes the graph named
@@ -136,7 +136,7 @@ from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.core.checkpoint import Checkpoint
 from timeloom.core.ids import new_checkpoint_id
 from timeloom.tui.ops.graphref import load_graph
-from timeloom.tui.ops.jsonedit import decode
+from timeloom.tui.ops.jsondecode import decode
 
 GRAPH = {graph}
 STATE = json.loads(

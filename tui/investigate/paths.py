@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from timeloom.backends.inert import Inert
 from timeloom.core.errors import TimeloomError
-from timeloom.tui.ops.diffing import format_path
+from timeloom.tui.ops.preview import format_path
 
 Path = tuple[str | int, ...]
 

@@ -16,19 +16,14 @@ Pure functions, no UI: the diff screen and ``timeloom diff`` both show what
 from __future__ import annotations
 
 import difflib
-import json
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any, Final, Literal, TypeAlias
-from uuid import UUID
 
 from deepdiff import DeepDiff
 
 from timeloom.backends.inert import Inert
-from timeloom.backends.serde import Serializer
+from timeloom.tui.ops.preview import MISSING, PathPart, format_path
 
 ChangeKind: TypeAlias = Literal[
     "added",
@@ -75,10 +70,7 @@ KIND_SIGNS: Final[Mapping[ChangeKind, str]] = {
 LONG_STRING: Final = 80
 """Strings longer than this (or with a newline) get a line diff."""
 
-_MISSING: Final[Any] = type("Missing", (), {"__repr__": lambda self: "<missing>"})()
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-PathPart: TypeAlias = str | int | tuple[str, Any]
 """A key, a list index, or ``("id", value)`` for an item matched by its id."""
 
 
@@ -89,9 +81,9 @@ class Change:
     kind: ChangeKind
     path: tuple[PathPart, ...]
     """From the top of the state; ``()`` for the state itself."""
-    old: Any = _MISSING
+    old: Any = MISSING
     """The value before (absent for added)."""
-    new: Any = _MISSING
+    new: Any = MISSING
     """The value after (absent for removed)."""
     lines: tuple[str, ...] = ()
     """A unified line diff, for long strings."""
@@ -104,12 +96,12 @@ class Change:
     @property
     def has_old(self) -> bool:
         """Whether there was a value before."""
-        return self.old is not _MISSING
+        return self.old is not MISSING
 
     @property
     def has_new(self) -> bool:
         """Whether there is a value after."""
-        return self.new is not _MISSING
+        return self.new is not MISSING
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,87 +134,6 @@ class StateDiff:
         )
 
 
-SUMMARY_BYTES: Final = 1_000_000
-"""Two states whose encoded values together pass this many bytes are first shown as a
-per-key summary (:func:`summarize_keys`): a full diff of them can take seconds."""
-
-_SIZER: Final = Serializer()
-
-
-@dataclass(frozen=True, slots=True)
-class KeySummary:
-    """How one top-level key compares, judged from its encoded bytes only."""
-
-    key: str
-    kind: Literal["added", "removed", "changed", "unchanged"]
-    """``changed`` when the encoded bytes differ: the values may still be equal
-    (e.g. a dict's keys in another order); the full diff of the key tells."""
-    old_size: int | None
-    """Encoded bytes before (None: absent, or the codec cannot encode it)."""
-    new_size: int | None
-    """Encoded bytes after (None: absent, or the codec cannot encode it)."""
-
-
-def summarize_keys(
-    old: Mapping[str, Any],
-    new: Mapping[str, Any],
-    *,
-    cancelled: Callable[[], bool] | None = None,
-) -> tuple[list[KeySummary], int]:
-    """Compare two states key by key by their encoded bytes, without a deep diff.
-
-    Encoding is one pass in C per value, so this stays cheap on states whose full
-    diff would take seconds.
-
-    Args:
-        old: the values before.
-        new: the values after.
-        cancelled: polled between keys; when it returns True the summary stops.
-
-    Returns:
-        One entry per key in :func:`diff_values`' key order, and the total encoded
-        size of both sides.
-
-    Raises:
-        DiffCancelled: ``cancelled()`` returned True.
-    """
-    check = cancelled or (lambda: False)
-    keys: list[KeySummary] = []
-    total = 0
-    for key in _keys(old, new):
-        if check():
-            raise DiffCancelled()
-        a, b = old.get(key, _MISSING), new.get(key, _MISSING)
-        a_bytes, b_bytes = _encoded(a), _encoded(b)
-        total += len(a_bytes or b"") + len(b_bytes or b"")
-        if a is _MISSING:
-            kind: Literal["added", "removed", "changed", "unchanged"] = "added"
-        elif b is _MISSING:
-            kind = "removed"
-        elif a_bytes is not None and b_bytes is not None:
-            kind = "unchanged" if a_bytes == b_bytes else "changed"
-        else:  # not encodable (not from a database): fall back to ==
-            kind = "unchanged" if _equal(a, b) else "changed"
-        keys.append(
-            KeySummary(
-                key,
-                kind,
-                None if a_bytes is None else len(a_bytes),
-                None if b_bytes is None else len(b_bytes),
-            )
-        )
-    return keys, total
-
-
-def _encoded(value: Any) -> bytes | None:
-    if value is _MISSING:
-        return None
-    try:
-        return _SIZER.dumps(value)
-    except Exception:  # a value the codec cannot store has no encoded size
-        return None
-
-
 class DiffCancelled(Exception):
     """The caller cancelled a diff while it ran (the worker was cancelled)."""
 
@@ -249,15 +160,15 @@ def diff_values(
     changes: list[Change] = []
     unchanged: list[Change] = []
     check = cancelled or (lambda: False)
-    for key in _keys(old, new):
+    for key in ordered_keys(old, new):
         if check():
             raise DiffCancelled()
-        a, b = old.get(key, _MISSING), new.get(key, _MISSING)
-        if a is _MISSING:
+        a, b = old.get(key, MISSING), new.get(key, MISSING)
+        if a is MISSING:
             changes.append(Change("added", (key,), new=b))
-        elif b is _MISSING:
+        elif b is MISSING:
             changes.append(Change("removed", (key,), old=a))
-        elif _equal(a, b):
+        elif same_value(a, b):
             unchanged.append(Change("unchanged", (key,), old=a, new=b))
         else:
             found = _diff_one(key, *_align(a, b), check)
@@ -267,13 +178,16 @@ def diff_values(
     return StateDiff(changes=tuple(changes), unchanged=tuple(unchanged))
 
 
-def _keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+def ordered_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """The keys of both states: ``old``'s in order, then those only ``new`` has."""
     keys = list(old)
     keys.extend(k for k in new if k not in old)
     return keys
 
 
-def _equal(a: Any, b: Any) -> bool:
+def same_value(a: Any, b: Any) -> bool:
+    """Whether ``a`` and ``b`` are of one type and equal (an ``__eq__`` that raises:
+    not the same, compared in depth)."""
     try:
         if type(a) is not type(b) or not bool(a == b):
             return False
@@ -325,7 +239,7 @@ def _align(a: Any, b: Any) -> tuple[Any, Any]:
     Walks both sides together and only where they differ; equal sub-trees are left
     as they are (DeepDiff skips them too, see :class:`_SkipEqual`).
     """
-    if _equal(a, b):
+    if same_value(a, b):
         return a, b
     if isinstance(a, dict) and isinstance(b, dict):
         a2, b2 = dict(a), dict(b)
@@ -364,7 +278,7 @@ class _SkipEqual:
         a, b = level.t1, level.t2
         if isinstance(a, _ById) and isinstance(b, _ById) and _order_changed(a, b):
             self.reordered.append(level)
-        return _equal(a, b)
+        return same_value(a, b)
 
     def give_up_diffing(self, level: Any, diff_instance: Any) -> bool:
         return True  # only called for equal sub-trees: nothing to report
@@ -407,8 +321,8 @@ def _diff_one(key: str, a: Any, b: Any, check: Callable[[], bool]) -> list[Chang
                 kind = "item_added" if kind == "added" else "item_removed"
             removed = kind in ("removed", "item_removed")
             path = _path_of(level, removed)
-            old = _MISSING if kind in ("added", "item_added") else _restore(level.t1)
-            new = _MISSING if removed else _restore(level.t2)
+            old = MISSING if kind in ("added", "item_added") else _restore(level.t1)
+            new = MISSING if removed else _restore(level.t2)
             changes.append(Change(kind, path, old, new, _line_diff(old, new)))
     for level in operator.reordered:
         changes.append(
@@ -496,7 +410,7 @@ def _unchanged_beside(
         return
     touched = {c.path[1] for c in changes if len(c.path) > 1}
     for sub in a:
-        if sub in b and sub not in touched and _equal(a[sub], b[sub]):
+        if sub in b and sub not in touched and same_value(a[sub], b[sub]):
             yield Change("unchanged", (key, sub), old=a[sub], new=b[sub])
 
 
@@ -536,73 +450,3 @@ def _sort_key(path: tuple[PathPart, ...]) -> tuple[tuple[int, str, int], ...]:
         else:
             key.append((0, str(part), 0))
     return tuple(key)
-
-
-# -- showing paths and values -------------------------------------------------------
-
-
-def format_path(path: tuple[PathPart, ...]) -> str:
-    """``refund.amount``, ``messages[3].content``, ``messages[id=m1]``, ``["a b"]``."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif isinstance(part, tuple):
-            out += f"[id={preview(part[1], 30)}]"
-        elif isinstance(part, str) and _IDENT.match(part):
-            out += f".{part}" if out else part
-        else:
-            out += f"[{json.dumps(part, ensure_ascii=False, default=str)}]"
-    return out or "(state)"
-
-
-def preview(value: Any, limit: int = 60) -> str:
-    """A one-line, shortened rendering of a value for a list of changes."""
-    text = _render(value, limit + 1)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _render(value: Any, budget: int) -> str:
-    if value is _MISSING:
-        return "—"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value[:budget], ensure_ascii=False)
-    if isinstance(value, int | float | Decimal | UUID):
-        return str(value)
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return str(value)
-    if isinstance(value, bytes | bytearray):
-        return f"<{len(value)} bytes {bytes(value[:8]).hex()}{'…' if len(value) > 8 else ''}>"
-    if isinstance(value, Inert):
-        if value.fields is None:
-            return f"<{value.type_name}: {len(value.raw)} bytes>"
-        return f"{value.type_name}{_render(dict(value.fields), budget)}"
-    if isinstance(value, Mapping):
-        return _join_items(
-            ("{", "}"),
-            (f"{_render(k, budget)}: {_render(v, budget)}" for k, v in value.items()),
-            budget,
-        )
-    if isinstance(value, list):
-        return _join_items(("[", "]"), (_render(v, budget) for v in value), budget)
-    if isinstance(value, tuple):
-        return _join_items(("(", ")"), (_render(v, budget) for v in value), budget)
-    if isinstance(value, set | frozenset):
-        items = sorted(_render(v, budget) for v in value)
-        return _join_items(("{", "}"), iter(items), budget) if items else "set()"
-    return repr(value)[:budget]
-
-
-def _join_items(brackets: tuple[str, str], items: Iterator[str], budget: int) -> str:
-    out = brackets[0]
-    for i, item in enumerate(items):
-        if len(out) > budget:
-            return out + "…" + brackets[1]
-        out += (", " if i else "") + item
-    return out + brackets[1]

@@ -19,7 +19,8 @@ from typing import Any
 
 from timeloom.backends.inert import Inert
 from timeloom.core.state import StateSchema
-from timeloom.tui.ops.jsonedit import JsonEditError, encode, loads
+from timeloom.tui.ops.jsondecode import loads
+from timeloom.tui.ops.jsonedit import JsonEditError, encode
 
 
 def _join(path: str, key: str) -> str:

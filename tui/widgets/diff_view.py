@@ -18,17 +18,16 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from timeloom.tui.ops import diffing
+from timeloom.tui.ops import keysummary
 from timeloom.tui.ops.diffing import (
     KIND_SIGNS,
     Change,
     DiffCancelled,
-    KeySummary,
     StateDiff,
     diff_values,
-    preview,
-    summarize_keys,
 )
+from timeloom.tui.ops.keysummary import KeySummary, summarize_keys
+from timeloom.tui.ops.preview import preview
 from timeloom.tui.ops.safetext import safe
 from timeloom.tui.screens.change import ChangeScreen
 from timeloom.tui.widgets.labels import label
@@ -48,7 +47,7 @@ class DiffView(Vertical, can_focus=False):
 
     Call :meth:`compare` with two states: the diff is computed in a thread worker
     (a new call cancels the previous one) while a loading indicator shows. Two
-    states larger than :data:`~timeloom.tui.ops.diffing.SUMMARY_BYTES` encoded are
+    states larger than :data:`~timeloom.tui.ops.keysummary.SUMMARY_BYTES` encoded are
     shown as a summary first (which top-level keys differ, and their sizes); enter
     on a key computes the full diff of that key alone, backspace goes back.
 
@@ -278,7 +277,7 @@ class DiffView(Vertical, can_focus=False):
                 keys, total = summarize_keys(
                     old, new, cancelled=lambda: worker.is_cancelled
                 )
-                if total > diffing.SUMMARY_BYTES:
+                if total > keysummary.SUMMARY_BYTES:
                     if not worker.is_cancelled:
                         self.post_message(self.Summarized(self, keys, total))
                     return
