@@ -94,15 +94,18 @@ def next_of(pulls: Sequence[str], sends: Sequence[Send]) -> tuple[str, ...]:
 
 def tasks_of(checkpoint: Checkpoint, nodes: Mapping[str, NodeSpec]) -> list[Task]:
     """The tasks due from ``checkpoint`` in the order their updates apply: the
-    nodes edges started, then the sends (nodes this graph lacks are skipped)."""
+    nodes edges started, by name (as LangGraph orders them, whatever the order
+    they were added in), then the sends (nodes this graph lacks are skipped)."""
     if SENDS not in checkpoint.metadata:  # the common case, first
         return [
-            Task(name, name, nodes[name]) for name in checkpoint.next if name in nodes
+            Task(name, name, nodes[name])
+            for name in sorted(checkpoint.next)
+            if name in nodes
         ]
     sends = sends_of(checkpoint)
     pulls = [
         Task(name, name, nodes[name])
-        for name in checkpoint.next[len(sends) :]
+        for name in sorted(checkpoint.next[len(sends) :])
         if name in nodes
     ]
     pushes = [

@@ -278,3 +278,26 @@ def test_an_interrupt_compares_and_shows_as_langgraphs() -> None:
     assert asked == Interrupt(value="ok?", id="abc")
     assert asked != Interrupt(value="ok?", id="abd")
     assert repr(asked) == "Interrupt(value='ok?', id='abc')"
+
+
+def test_parallel_updates_apply_in_langgraphs_order_by_node_name() -> None:
+    """Nodes of one step added as zed, ok, boom, alpha: their updates reach the
+    reducer (and their tasks the stream) ordered by name, as in LangGraph."""
+
+    def run(api: Api) -> Any:
+        graph = api.StateGraph(State)
+        for name in ("zed", "ok", "boom", "alpha"):
+            graph.add_node(name, lambda s, name=name: {"log": [name]})
+            graph.add_edge(api.START, name)
+        app = graph.compile(checkpointer=api.checkpointer())
+        result = app.invoke({"log": []}, config())
+        started = [
+            c["name"]
+            for c in app.stream({"log": []}, config("s"), stream_mode="tasks")
+            if "input" in c
+        ]
+        return result, started, app.get_state(config()).next
+
+    result, started, _ = both(run)
+    assert result["log"] == ["alpha", "boom", "ok", "zed"]
+    assert started == ["alpha", "boom", "ok", "zed"]
