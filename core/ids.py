@@ -44,7 +44,15 @@ def _uuid7_int() -> int:
 
 def new_checkpoint_id() -> str:
     """Return a new checkpoint id as its canonical 36-character string."""
-    h = f"{_uuid7_int():032x}"  # what str(UUID) gives, without building one
+    return uuid_text(_uuid7_int())
+
+
+def uuid_text(value: int) -> str:
+    """A 128-bit UUID as its canonical 36-character string.
+
+    What ``str(uuid.UUID(int=value))`` gives, without building a UUID object.
+    """
+    h = f"{value:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
@@ -61,4 +69,4 @@ def now_ms() -> int:
 def id_floor_for_ms(ms: int) -> str:
     """The smallest UUIDv7 string of millisecond ``ms``: every id made at or after
     ``ms`` sorts after it."""
-    return str(uuid.UUID(int=(max(ms, 0) << 80) | (0x7 << 76) | (0b10 << 62)))
+    return uuid_text((max(ms, 0) << 80) | (0x7 << 76) | (0b10 << 62))

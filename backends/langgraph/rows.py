@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from timeloom.backends.langgraph.decode import decode_typed
 from timeloom.core.checkpoint import SOURCES, Source
+from timeloom.core.ids import uuid_text
 
 NS_SEP: Final = "|"
 """Joins a thread id and a subgraph namespace into a timeline id."""
@@ -130,6 +131,4 @@ def uuid6_floor(ms: int) -> str:
     ticks = max(ms, 0) * 10_000 + _UUID_EPOCH_100NS
     high = ticks >> 12  # 48 bits: time_high + time_mid
     low = ticks & 0xFFF
-    value = (high << 80) | (0x6 << 76) | (low << 64) | (0b10 << 62)
-    h = f"{value:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return uuid_text((high << 80) | (0x6 << 76) | (low << 64) | (0b10 << 62))
