@@ -82,24 +82,34 @@ def channel_sizes(tag: str | None, data: bytes) -> dict[str, ChannelBytes]:
     return found
 
 
-class Restored:
-    """Measures a history's checkpoints in order, remembering the stored channels
-    of the last few checkpoints (a parent is nearly always among them) so that
-    memory stays bounded however large the history."""
+class _Window:
+    """The stored channels of the last few checkpoints measured (a parent is
+    nearly always among them), so that memory stays bounded however large the
+    history."""
 
     def __init__(self, window: int = 32) -> None:
         self._window = window
         self._recent: dict[str, dict[str, ChannelBytes]] = {}
+
+    def _parent(self, parent_id: str | None) -> dict[str, ChannelBytes]:
+        return self._recent.get(parent_id or "", {})
+
+    def _remember(self, checkpoint_id: str, channels: dict[str, ChannelBytes]) -> None:
+        self._recent[checkpoint_id] = channels
+        if len(self._recent) > self._window:
+            self._recent.pop(next(iter(self._recent)))
+
+
+class Restored(_Window):
+    """Measures a ``SqliteSaver`` history's checkpoints in order."""
 
     def measure(
         self, checkpoint_id: str, parent_id: str | None, tag: str | None, data: bytes
     ) -> dict[str, tuple[int, int]]:
         """Each channel's ``(stored bytes, bytes repeating the parent's)``."""
         channels = channel_sizes(tag, data)
-        parent = self._recent.get(parent_id or "", {})
-        self._recent[checkpoint_id] = channels
-        if len(self._recent) > self._window:
-            self._recent.pop(next(iter(self._recent)))
+        parent = self._parent(parent_id)
+        self._remember(checkpoint_id, channels)
         return {
             name: (ch.size, restored_bytes(ch, parent.get(name)))
             for name, ch in channels.items()
@@ -130,7 +140,7 @@ class StoredBlob:
     data: bytes
 
 
-class VersionedSizes:
+class VersionedSizes(_Window):
     """Measures a ``PostgresSaver`` history in checkpoint order: a channel version
     is *stored* by the first checkpoint that names it and *shared* by the later
     ones; a new version's bytes that repeat the parent checkpoint's version (all
@@ -140,9 +150,8 @@ class VersionedSizes:
     """
 
     def __init__(self, window: int = 32, versions: int = 64) -> None:
-        self._window = window
+        super().__init__(window)
         self._versions = versions
-        self._recent: dict[str, dict[str, ChannelBytes]] = {}
         self._bytes: OrderedDict[BlobKey, ChannelBytes] = OrderedDict()
         self._sizes: dict[BlobKey, int] = {}
         """The size of every version met so far (sharing is by version)."""
@@ -170,7 +179,7 @@ class VersionedSizes:
             blobs: the blobs of the versions :meth:`unseen` named (those missing
                 from the table are counted as empty).
         """
-        parent = self._recent.get(parent_id or "", {})
+        parent = self._parent(parent_id)
         mine: dict[str, ChannelBytes] = {}
         stored: dict[str, tuple[int, int]] = {}
         shared: dict[str, int] = {}
@@ -203,9 +212,7 @@ class VersionedSizes:
                 measured.size,
                 restored_bytes(measured, parent.get(channel)),
             )
-        self._recent[checkpoint_id] = mine
-        if len(self._recent) > self._window:
-            self._recent.pop(next(iter(self._recent)))
+        self._remember(checkpoint_id, mine)
         return stored, shared
 
 
