@@ -243,6 +243,15 @@ class LangGraphReader(BaseCheckpointer, RowFetchers):
             for row in rows
         ]
 
+    async def _metas_each(
+        self, rows: Sequence[RawCheckpoint]
+    ) -> builtins.list[CheckpointMeta]:
+        """Summaries of rows from any timelines (each looks up its own writes)."""
+        out: builtins.list[CheckpointMeta] = []
+        for row in rows:
+            out.extend(await self._metas(row.thread_id, row.ns, [row]))
+        return out
+
     async def get_thread(self, thread_id: str) -> ThreadInfo | None:
         resolved = await self._resolve(thread_id)
         if resolved is None:
@@ -384,10 +393,7 @@ class LangGraphReader(BaseCheckpointer, RowFetchers):
             )
             if r.parent_id is None
         ]
-        out: builtins.list[CheckpointMeta] = []
-        for row in rows:
-            out.extend(await self._metas(row.thread_id, row.ns, [row]))
-        return out
+        return await self._metas_each(rows)
 
     async def forks(self, thread_id: str) -> dict[str, builtins.list[CheckpointMeta]]:
         """The other timelines that grew from a timeline's checkpoints, by checkpoint
@@ -447,10 +453,7 @@ class LangGraphReader(BaseCheckpointer, RowFetchers):
                 return []
             tid, ns = resolved
         rows = await self._recent_rows(_as_langgraph_id(after), tid, ns, limit)
-        out: builtins.list[CheckpointMeta] = []
-        for row in rows:
-            out.extend(await self._metas(row.thread_id, row.ns, [row]))
-        return out
+        return await self._metas_each(rows)
 
     def _id_floor(self, ms: int) -> str:
         return uuid6_floor(ms)  # LangGraph's ids are UUIDv6
