@@ -93,12 +93,7 @@ class Connections:
             self._conns.clear()
             self._direct.clear()
             self._locks.clear()
-        for direct in directs:
-            with contextlib.suppress(sqlite3.Error):
-                direct.conn.close()
-        for db in conns:
-            with contextlib.suppress(sqlite3.Error, ValueError):
-                await db.close()
+        await _close(directs, conns)
 
     def _lock(self, loop: asyncio.AbstractEventLoop) -> asyncio.Lock:
         with self._guard:
@@ -130,12 +125,7 @@ class Connections:
                 self._locks.pop(loop, None)
             gone = [loop for loop in self._direct if loop.is_closed()]
             directs = [self._direct.pop(loop) for loop in gone]
-        for direct in directs:
-            with contextlib.suppress(sqlite3.Error):
-                direct.conn.close()
-        for db in conns:
-            with contextlib.suppress(sqlite3.Error, ValueError):
-                await db.close()
+        await _close(directs, conns)
 
     @contextlib.asynccontextmanager
     async def transaction(
@@ -313,3 +303,13 @@ class Connections:
             raise StoreConnectionError(
                 f"{action} failed: the connection to {self.path} is closed"
             ) from exc
+
+
+async def _close(directs: list[_Direct], conns: list[aiosqlite.Connection]) -> None:
+    """Close connections taken out of the pool; one already broken is just dropped."""
+    for direct in directs:
+        with contextlib.suppress(sqlite3.Error):
+            direct.conn.close()
+    for db in conns:
+        with contextlib.suppress(sqlite3.Error, ValueError):
+            await db.close()
