@@ -44,6 +44,7 @@ from timeloom.tui.screens.error import ErrorModal
 from timeloom.tui.screens.help import HelpScreen
 from timeloom.tui.selection import LIVE_WINDOW
 from timeloom.tui.settings import load_settings, save_setting
+from timeloom.tui.ops.subgraphs import breadcrumb
 from timeloom.tui.widgets.checkpoint_tree import CheckpointTree
 from timeloom.tui.widgets.detail import TABS, DetailPane
 from timeloom.tui.widgets.formatting import (
@@ -71,6 +72,7 @@ class TimeloomApp(ResultHandlers, Navigation, WriteActions):
     | s | Cycle the status filter. |
     | f | Follow: show new checkpoints as they are written, track the head. |
     | o | Jump to the fork of this checkpoint, or back to a fork's origin. |
+    | i | Into the subgraph this checkpoint ran, or out; threads pane: subgraphs. |
     | p | Jump to the parent checkpoint (in any thread). |
     | backspace | Go back to where the last jump started. |
     | m | Mark the checkpoint (the diff compares with the mark). |
@@ -263,7 +265,10 @@ class TimeloomApp(ResultHandlers, Navigation, WriteActions):
     def watch_selected_thread(self, thread_id: str | None) -> None:
         # Whole, whatever the panes' widths: ids that differ in the middle stay
         # told apart.
-        self.query_one("#selected-thread", Static).update(safe(thread_id or ""))
+        # A subgraph's timeline by its path (task ids shortened), not its raw id.
+        self.query_one("#selected-thread", Static).update(
+            safe(breadcrumb(thread_id) if thread_id else "")
+        )
         if self.following:
             self._follow(thread_id)
 

@@ -42,6 +42,14 @@ BINDINGS: Final[list[BindingType]] = [
         tooltip="Jump into this checkpoint's fork, or back to this fork's origin",
     ),
     Binding(
+        "i",
+        "subgraph",
+        "Subgraph",
+        show=False,
+        tooltip="Into the subgraph this checkpoint ran (↘), or back out to the "
+        "checkpoint that ran it; in the threads pane: the thread's subgraphs",
+    ),
+    Binding(
         "p",
         "jump_parent",
         "Parent",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from timeloom.tui import subgraphing
 from timeloom.tui.selection import SelectionApp
 
 BACK_STACK_SIZE: Final = 100
@@ -14,7 +15,8 @@ BACK_STACK_SIZE: Final = 100
 
 
 class Navigation(SelectionApp):
-    """The app's jumps: to a checkpoint in any thread, its parent, its fork."""
+    """The app's jumps: to a checkpoint in any thread, its parent, its fork, into
+    and out of a subgraph."""
 
     _back: tuple[tuple[str, str], ...] = ()
     """``(thread, checkpoint)`` where each jump started, the latest last."""
@@ -73,6 +75,10 @@ class Navigation(SelectionApp):
                 "This checkpoint has no fork, and this thread is not a fork.",
                 title="Nothing to jump to",
             )
+
+    def action_subgraph(self) -> None:
+        """Into the subgraph the highlighted checkpoint ran, or out of this one."""
+        subgraphing.jump(self)
 
     def action_jump_parent(self) -> None:
         """Jump to the parent of the highlighted checkpoint."""

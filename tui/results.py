@@ -15,6 +15,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from timeloom.core.checkpoint import CheckpointMeta
+from timeloom.tui import subgraphing
 from timeloom.tui.loaders import LOADING_NOTICE_DELAY, while_running
 from timeloom.tui.messages import (
     CheckpointCommitted,
@@ -84,6 +85,7 @@ class ResultHandlers(SelectionApp):
         tree.head_id = message.info.head_id
         tree.add_page(message.generation, message.metas, message.exhausted)
         self._update_tree_title()  # the head's summary is loaded: where it stands
+        subgraphing.load(self, message.info.thread_id)
         if message.select is not None and not tree.select(message.select):
             self.notify(
                 f"Checkpoint {message.select} is not in {message.info.thread_id!r}.",
@@ -156,6 +158,7 @@ class ResultHandlers(SelectionApp):
         self._stop_loading_notice()
         meta = self.selected_meta
         self.detail.show_checkpoint(checkpoint, meta)
+        subgraphing.note(self, checkpoint)
         forks = self.checkpoint_tree.forks_of(checkpoint.id)
         if forks and meta is not None:
             self.detail.show_forks(meta, forks)

@@ -21,9 +21,16 @@ from timeloom.core.runtime import CompiledGraph
 from timeloom.tui.loaders import RUN_GROUP, LoaderApp
 from timeloom.tui.ops.runners.base import Runner
 from timeloom.tui.ops.runners.native import TimeloomRunner
+from timeloom.tui.ops.subgraphs import breadcrumb, is_subgraph
 from timeloom.tui.widgets.checkpoint_tree import CheckpointTree
 from timeloom.tui.widgets.detail import DetailPane
-from timeloom.tui.widgets.formatting import FORK_MARK, MARKED, status_icon, status_name
+from timeloom.tui.widgets.formatting import (
+    FORK_MARK,
+    MARKED,
+    SUBGRAPH_MARK,
+    status_icon,
+    status_name,
+)
 from timeloom.tui.widgets.labels import label
 from timeloom.tui.widgets.thread_list import ThreadList
 
@@ -133,7 +140,7 @@ class SelectionApp(LoaderApp):
         self.selected_meta = None
         tree = self.checkpoint_tree
         generation = tree.show_thread(thread_id, None)
-        self.query_one("#tree-pane").border_title = label(thread_id)
+        self.query_one("#tree-pane").border_title = label(breadcrumb(thread_id))
         self.query_one("#tree-pane").border_subtitle = "loading…"
         self.detail.show_nothing("Loading…")
         self._load_thread(thread_id, generation, select)
@@ -155,7 +162,7 @@ class SelectionApp(LoaderApp):
         pane = self.query_one("#tree-pane")
         if info is None:
             return
-        pane.border_title = label(info.thread_id)
+        pane.border_title = label(breadcrumb(info.thread_id))
         live = info.thread_id in self.live_threads()
         head = self.checkpoint_tree.meta_of(info.head_id)
         where = status_name(
@@ -168,6 +175,8 @@ class SelectionApp(LoaderApp):
         ]
         if info.forked_from is not None:
             parts.append(f"{FORK_MARK} from {info.forked_from[0]}")
+        if is_subgraph(info.thread_id):
+            parts.append(f"{SUBGRAPH_MARK} subgraph (i: out)")
         mark = self.marked_meta
         if mark is not None and mark.thread_id == info.thread_id:
             parts.append(f"{MARKED} marked step {mark.step}")

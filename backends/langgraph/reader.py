@@ -396,10 +396,10 @@ class LangGraphReader(BaseCheckpointer, RowFetchers):
         return await self._metas_each(rows)
 
     async def forks(self, thread_id: str) -> dict[str, builtins.list[CheckpointMeta]]:
-        """The other timelines that grew from a timeline's checkpoints, by checkpoint
-        id, found once for the whole timeline: branches copied into other threads
-        (LangGraph's own forks never leave their thread), and the subgraph
-        timelines each checkpoint ran (the first checkpoint of each)."""
+        """The branches copied into other threads from a timeline's checkpoints, by
+        checkpoint id, found once for the whole timeline (LangGraph's own forks
+        never leave their thread). The subgraphs a checkpoint ran are not forks:
+        :meth:`subgraphs` lists them."""
         resolved = await self._resolve(thread_id)
         if resolved is None:
             return {}
@@ -410,10 +410,6 @@ class LangGraphReader(BaseCheckpointer, RowFetchers):
             if origin is not None:
                 metas = await self._metas(row.thread_id, row.ns, [row])
                 out.setdefault(origin[1], []).extend(metas)
-        for parent, rows in (await self._subgraph_starts(tid, ns)).items():
-            for row in rows:
-                metas = await self._metas(row.thread_id, row.ns, [row])
-                out.setdefault(parent, []).extend(metas)
         return out
 
     async def _subgraph_starts(

@@ -366,7 +366,7 @@ async def test_history_decodes_shared_prefixes_once(tmp_path: Path) -> None:
     assert head.values["notes"] is not parent.values["notes"]
 
 
-async def test_subgraph_timelines_are_findable_and_linked_from_their_parent(
+async def test_subgraph_timelines_are_findable_and_not_forks(
     built: lgdb.Built,
 ) -> None:
     reader = open_langgraph(built.url)
@@ -379,17 +379,8 @@ async def test_subgraph_timelines_are_findable_and_linked_from_their_parent(
         assert [i.thread_id for i in await reader.threads(search="hitl-1")] == [
             "hitl-1"
         ]
-        # The tree of hitl-1 links the checkpoint the subgraph ran from to it.
-        links = await reader.forks("hitl-1")
-        (outer,) = [m.thread_id for metas in links.values() for m in metas]
-        assert outer == subgraphs[0]
-        (parent_id,) = links
-        ran_from = await reader.get("hitl-1", parent_id)
-        assert ran_from is not None
-        assert ran_from.next == ("sub",)
-        inner = await reader.forks(outer)
-        assert [m.thread_id for metas in inner.values() for m in metas] == [
-            subgraphs[1]
-        ]
+        # A subgraph is not a fork (the TUI shows it as a subgraph, not a branch).
+        assert await reader.forks("hitl-1") == {}
+        assert await reader.forks(subgraphs[0]) == {}
     finally:
         await reader.aclose()

@@ -5,6 +5,7 @@ from :mod:`~timeloom.tui.ops.runners`), naming checkpoints (:mod:`~.refs`), diff
 two states (:mod:`~.diffing`), the JSON editor's format and its checks
 (:mod:`~.jsonedit`, :mod:`~.jsondecode`, :mod:`~.editcheck`), loading a graph
 (:mod:`~.graphref`), opening a database (:mod:`~.opening`), showing data safely
-(:mod:`~.safetext`) and the text of every error (:mod:`~.errors`). Nothing here
+(:mod:`~.safetext`), the text of every error (:mod:`~.errors`) and what a
+subgraph timeline's id means (:mod:`~.subgraphs`). Nothing here
 imports Textual or Rich (an import-linter contract keeps it so).
 """

@@ -22,6 +22,7 @@ from textual.strip import Strip
 from timeloom.core.checkpoint import CheckpointMeta
 from timeloom.core.constants import START
 from timeloom.tui.ops.safetext import safe
+from timeloom.tui.ops.subgraphs import subgraph_names
 from timeloom.tui.widgets.formatting import (
     FORK_MARK,
     HEAD_MARK,
@@ -29,6 +30,7 @@ from timeloom.tui.widgets.formatting import (
     MATCH_MARK,
     NODE_MARK,
     STATUS_ICONS,
+    SUBGRAPH_MARK,
     format_time,
 )
 from timeloom.tui.widgets.lanes import GraphRow, LaneLayout
@@ -72,6 +74,7 @@ class CheckpointTree(LineList):
         "checkpoint-tree--error",
         "checkpoint-tree--interrupt",
         "checkpoint-tree--fork",
+        "checkpoint-tree--subgraph",
         "checkpoint-tree--muted",
         "checkpoint-tree--match",
     }
@@ -142,6 +145,7 @@ class CheckpointTree(LineList):
         self._forks: dict[str, list[CheckpointMeta]] = {}
         self._forks_pending: set[str] = set()
         self._forks_scheduled = False
+        self._subgraphs: dict[str, list[str]] = {}
         self._announced: str | None = None
 
     # -- rendering -----------------------------------------------------------------
@@ -210,6 +214,12 @@ class CheckpointTree(LineList):
             left.append(
                 f" {FORK_MARK} from {safe(meta.parent_thread_id)}",
                 style("checkpoint-tree--fork"),
+            )
+        ran = self._subgraphs.get(meta.id)
+        if ran:
+            left.append(
+                f" {SUBGRAPH_MARK} {safe(', '.join(subgraph_names(ran)))}",
+                style("checkpoint-tree--subgraph"),
             )
         forks = self._forks.get(meta.id, [])
         if forks:
@@ -309,6 +319,7 @@ class CheckpointTree(LineList):
         self._pending_cursor = None
         self._forks.clear()
         self._forks_pending.clear()
+        self._subgraphs.clear()
         self._announced = None
         self._lines.clear()
         self.cursor = 0
@@ -373,6 +384,19 @@ class CheckpointTree(LineList):
         """Record, per checkpoint, its children in other threads."""
         self._forks.update(forks)
         self.redraw()
+
+    def set_subgraphs(self, ran: Mapping[str, Iterable[str]]) -> None:
+        """Record, per checkpoint, the subgraph timelines it ran (added to what is
+        known: the list of the thread's subgraphs, then each checkpoint's own
+        metadata as it is read)."""
+        for checkpoint_id, timelines in ran.items():
+            known = self._subgraphs.setdefault(checkpoint_id, [])
+            known.extend(t for t in timelines if t not in known)
+        self.redraw()
+
+    def subgraphs_of(self, checkpoint_id: str) -> list[str]:
+        """The subgraph timelines a checkpoint is known to have run."""
+        return list(self._subgraphs.get(checkpoint_id, ()))
 
     def forks_of(self, checkpoint_id: str) -> list[CheckpointMeta] | None:
         """The known forks of a checkpoint (``None``: not looked up yet)."""

@@ -84,6 +84,8 @@ MARKED: Final = glyph("◆", "#")
 """The checkpoint marked for diffing (``m``)."""
 MATCH_MARK: Final = glyph("●", "*")
 """The checkpoints a search found (``ctrl+f``)."""
+SUBGRAPH_MARK: Final = glyph("↘", ">")
+"""A checkpoint that ran a subgraph, and the subgraph timelines themselves."""
 
 
 def status_name(

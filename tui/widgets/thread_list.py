@@ -20,9 +20,11 @@ from textual.strip import Strip
 
 from timeloom.core.checkpoint import ThreadInfo
 from timeloom.tui.ops.safetext import safe
+from timeloom.tui.ops.subgraphs import is_subgraph, path_name
 from timeloom.tui.widgets.formatting import (
     FORK_MARK,
     STATUS_ICONS,
+    SUBGRAPH_MARK,
     format_day_time,
     status_icon,
 )
@@ -157,15 +159,21 @@ class ThreadList(LineList):
             (f"{info.checkpoint_count:>5,} ", muted),
             (format_day_time(info.updated_at), muted),
         )
+        subgraph = is_subgraph(info.thread_id)
         prefix = Text.assemble(
             (f" {status_icon(info.status, live=live)} ", status_style),
             (f"{FORK_MARK} " if info.forked_from else "", fork),
+            (f"{SUBGRAPH_MARK} " if subgraph else "", fork),
         )
+        # A subgraph timeline (listed when the filter names its thread, "t|") reads
+        # as its path below the thread, task ids shortened, not as the raw
+        # "t|node:<uuid>|..." id.
+        shown = path_name(info.thread_id) if subgraph else info.thread_id
         room = max(width - right.cell_len - prefix.cell_len - 1, 3)
-        if room < len(info.thread_id):  # the id matters more than the time
+        if room < len(shown):  # the id matters more than the time
             right = Text(f"{info.checkpoint_count:>5,}", muted)
             room = max(width - right.cell_len - prefix.cell_len - 1, 3)
-        left = Text.assemble(prefix, middle_ellipsis(safe(info.thread_id), room))
+        left = Text.assemble(prefix, middle_ellipsis(safe(shown), room))
         line = Text.assemble(
             left, " " * (width - left.cell_len - right.cell_len), right
         )

@@ -1,0 +1,139 @@
+"""Subgraph timelines: how their ids read, and which checkpoint ran each.
+
+A subgraph run by thread ``t`` checkpoints in its own timeline, ``"t|ns"``, where
+``ns`` is LangGraph's checkpoint namespace (``"node:task"`` segments joined by
+``|``: ``"t|outer:1a2b|inner:3c4d"`` is a subgraph inside a subgraph). Timeloom's
+runtime and the LangGraph reader follow the same conventions:
+
+- listing threads gives root graphs only; a search for ``"t|"`` reaches ``t``'s
+  subgraph timelines, and a checkpointer with ``subgraphs(thread_id)`` lists them;
+- a subgraph's checkpoints carry LangGraph's ``metadata["parents"]``: per ancestor
+  namespace (``""`` for the root graph), the checkpoint it ran from;
+- a checkpoint that ran subgraphs names their timelines in
+  ``metadata["timeloom.subgraphs"]`` (on the full checkpoint, not the summary).
+
+Textual-free: the app's workers and its tests use it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
+
+from timeloom.core.checkpoint import ThreadInfo
+from timeloom.core.checkpointer import BaseCheckpointer
+
+NS_SEP: Final = "|"
+"""Joins a thread id and the segments of a subgraph namespace."""
+TASK_SEP: Final = ":"
+"""Splits a namespace segment into the subgraph's node and its task id."""
+SUBGRAPHS_KEY: Final = "timeloom.subgraphs"
+"""Metadata key of a checkpoint: the subgraph timelines it ran."""
+PARENTS_KEY: Final = "parents"
+"""Metadata key of a subgraph checkpoint: ancestor namespace -> checkpoint id."""
+TASK_SHOWN: Final = 8
+"""Characters of a task id shown in a subgraph's short name (enough to tell two
+runs of one node apart)."""
+
+
+def is_subgraph(timeline: str) -> bool:
+    """Whether ``timeline`` is a subgraph's (``"t|ns"``), not a root graph's."""
+    return NS_SEP in timeline
+
+
+def root_of(timeline: str) -> str:
+    """The thread a timeline belongs to: ``"t|a:1|b:2"`` -> ``"t"``."""
+    return timeline.split(NS_SEP, 1)[0]
+
+
+def namespace(timeline: str) -> str:
+    """The checkpoint namespace of a timeline (``""`` for a root graph)."""
+    return timeline.split(NS_SEP, 1)[1] if is_subgraph(timeline) else ""
+
+
+def parent_of(timeline: str) -> str | None:
+    """The timeline that ran this subgraph (``None`` for a root graph)."""
+    return timeline.rsplit(NS_SEP, 1)[0] if is_subgraph(timeline) else None
+
+
+def segment_name(segment: str) -> str:
+    """A namespace segment as shown: its node and a short task id
+    (``"sub:2744ee2a-08d0-..."`` -> ``"sub:2744ee2a"``)."""
+    node, sep, task = segment.partition(TASK_SEP)
+    return f"{node}{sep}{task[:TASK_SHOWN]}"
+
+
+def short_name(timeline: str) -> str:
+    """The last segment of a subgraph timeline, shortened (the timeline itself
+    for a root graph)."""
+    if not is_subgraph(timeline):
+        return timeline
+    return segment_name(timeline.rsplit(NS_SEP, 1)[1])
+
+
+def subgraph_names(timelines: Iterable[str]) -> list[str]:
+    """The nodes that ran these subgraphs, each once, with a count when it ran
+    several (``["sub", "worker ×3"]``): what a checkpoint's row shows."""
+    counts = Counter(t.rsplit(NS_SEP, 1)[-1].partition(TASK_SEP)[0] for t in timelines)
+    return [f"{node} ×{n}" if n > 1 else node for node, n in counts.items()]
+
+
+def breadcrumb(timeline: str, sep: str = " › ") -> str:
+    """A timeline as its path from the thread: ``"t › outer:1a2b › inner:3c4d"``.
+
+    Not made safe here: callers show it through :func:`timeloom.tui.ops.safetext.safe`
+    or a label, like any other text from a database.
+    """
+    root, *segments = timeline.split(NS_SEP)
+    return sep.join([root, *(segment_name(s) for s in segments)])
+
+
+def path_name(timeline: str, sep: str = " › ") -> str:
+    """A subgraph timeline without its thread: ``"outer:1a2b › inner:3c4d"``
+    (what the threads pane shows once filtered to one thread's subgraphs)."""
+    return sep.join(segment_name(s) for s in timeline.split(NS_SEP)[1:])
+
+
+def ran_from(info: ThreadInfo) -> str | None:
+    """The checkpoint of the parent timeline that ran the subgraph ``info``, from
+    its head's ``metadata["parents"]`` (``None`` when not recorded)."""
+    parent = parent_of(info.thread_id)
+    parents = info.metadata.get(PARENTS_KEY)
+    if parent is None or not isinstance(parents, Mapping):
+        return None
+    found = parents.get(namespace(parent))
+    return found if isinstance(found, str) else None
+
+
+def named_in(metadata: Mapping[str, Any], timeline: str) -> list[str]:
+    """The subgraph timelines directly below ``timeline`` that a checkpoint's
+    metadata says it ran (``metadata["timeloom.subgraphs"]``)."""
+    named = metadata.get(SUBGRAPHS_KEY)
+    if not isinstance(named, Sequence) or isinstance(named, str):
+        return []
+    return [t for t in named if isinstance(t, str) and parent_of(t) == timeline]
+
+
+async def subgraphs_by_checkpoint(
+    checkpointer: BaseCheckpointer, timeline: str
+) -> dict[str, list[ThreadInfo]]:
+    """The subgraph timelines directly below ``timeline``, by the checkpoint of
+    ``timeline`` that ran them, oldest run first.
+
+    Empty for a checkpointer that cannot list subgraphs (no ``subgraphs()``);
+    a subgraph whose checkpoint of origin is not recorded is left out (the full
+    checkpoint's ``metadata["timeloom.subgraphs"]`` still names it).
+    """
+    lister = getattr(checkpointer, "subgraphs", None)
+    if lister is None:
+        return {}
+    found: list[ThreadInfo] = await lister(root_of(timeline))
+    out: dict[str, list[ThreadInfo]] = {}
+    for info in sorted(found, key=lambda i: i.created_at):
+        checkpoint_id = (
+            ran_from(info) if parent_of(info.thread_id) == timeline else None
+        )
+        if checkpoint_id is not None:
+            out.setdefault(checkpoint_id, []).append(info)
+    return out

@@ -1,0 +1,136 @@
+"""The app's side of subgraphs: the checkpoints of the open timeline that ran a
+subgraph (marked in the checkpoint tree), jumping into a subgraph's timeline and
+back out (``i``; ``backspace`` returns too), and a thread's subgraph timelines in
+the threads pane (``i`` there: the ``thread|`` filter). What a timeline id means is
+headless (:mod:`timeloom.tui.ops.subgraphs`); this runs the reads in workers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.widgets import Input
+
+from timeloom.core.checkpoint import Checkpoint
+from timeloom.core.errors import CheckpointNotFound
+from timeloom.tui.screens.subgraph_pick import SubgraphPick
+from timeloom.tui.ops.subgraphs import (
+    NS_SEP,
+    breadcrumb,
+    is_subgraph,
+    named_in,
+    parent_of,
+    ran_from,
+    root_of,
+    subgraphs_by_checkpoint,
+)
+
+if TYPE_CHECKING:
+    from timeloom.tui.navigation import Navigation
+    from timeloom.tui.selection import SelectionApp
+
+
+def load(app: SelectionApp, timeline: str) -> None:
+    """Find which checkpoints of ``timeline`` ran subgraphs; mark them in the tree."""
+    app.run_worker(
+        _load(app, timeline), group="subgraphs", exclusive=True, exit_on_error=False
+    )
+
+
+async def _load(app: SelectionApp, timeline: str) -> None:
+    found = await subgraphs_by_checkpoint(app.checkpointer, timeline)
+    tree = app.checkpoint_tree
+    if tree.thread_id == timeline and found:
+        tree.set_subgraphs(
+            {cid: [i.thread_id for i in infos] for cid, infos in found.items()}
+        )
+
+
+def note(app: SelectionApp, checkpoint: Checkpoint) -> None:
+    """Mark the subgraphs a loaded checkpoint names in its metadata (a backend
+    that cannot list subgraphs still names them there)."""
+    tree = app.checkpoint_tree
+    ran = named_in(checkpoint.metadata, checkpoint.thread_id)
+    if ran and tree.thread_id == checkpoint.thread_id:
+        tree.set_subgraphs({checkpoint.id: ran})
+
+
+def jump(app: Navigation) -> None:
+    """From the threads pane, list the highlighted thread's subgraph timelines;
+    from the tree, go into the subgraph the highlighted checkpoint ran (choosing
+    when it ran several), or out of this subgraph to the checkpoint that ran it."""
+    pane = app.query_one("#threads-pane")
+    if app.focused is not None and (
+        app.focused is pane or pane in app.focused.ancestors
+    ):
+        info = app.thread_list.info_at(app.thread_list.cursor)
+        if info is not None:
+            show_subgraphs_of(app, info.thread_id)
+        return
+    tree = app.checkpoint_tree
+    meta = tree.highlighted()
+    timeline = tree.thread_id
+    if meta is None or timeline is None:
+        app.notify("Open a thread first.", title="No subgraph")
+        return
+    ran = tree.subgraphs_of(meta.id)
+    if len(ran) == 1:
+        into(app, ran[0])
+    elif ran:
+
+        def chosen(picked: str | None) -> None:
+            if picked is not None:
+                into(app, picked)
+
+        app.push_screen(SubgraphPick(meta, ran), chosen)
+    elif is_subgraph(timeline):
+        out_of(app, timeline)
+    else:
+        app.notify(
+            f"Step {meta.step} of {timeline!r} ran no subgraph. Checkpoints that "
+            f"did are marked ↘ in the tree; in the threads pane, i lists a "
+            f"thread's subgraphs.",
+            title="No subgraph here",
+        )
+
+
+def into(app: Navigation, timeline: str) -> None:
+    """Open a subgraph's timeline at its head (``backspace`` comes back)."""
+    app.run_worker(_into(app, timeline), group="action", exit_on_error=False)
+
+
+async def _into(app: Navigation, timeline: str) -> None:
+    info = await app.checkpointer.get_thread(timeline)
+    if info is None:
+        raise CheckpointNotFound(
+            f"The subgraph timeline {timeline!r} has no checkpoints.",
+            title="Subgraph not found",
+        )
+    app.goto_checkpoint(timeline, info.head_id)
+
+
+def out_of(app: Navigation, timeline: str) -> None:
+    """Go to the checkpoint of the parent timeline that ran this subgraph."""
+    parent = parent_of(timeline)
+    info = app.thread_info
+    checkpoint_id = (
+        ran_from(info) if info is not None and info.thread_id == timeline else None
+    )
+    if parent is None:
+        return
+    if checkpoint_id is None:  # not recorded: the parent's head, at least
+        app.run_worker(_into(app, parent), group="action", exit_on_error=False)
+    else:
+        app.goto_checkpoint(parent, checkpoint_id)
+
+
+def show_subgraphs_of(app: Navigation, thread_id: str) -> None:
+    """Filter the threads pane to a thread's subgraph timelines (``thread|``)."""
+    field = app.query_one("#thread-filter", Input)
+    field.value = root_of(thread_id) + NS_SEP
+    app.thread_list.focus()
+    app.notify(
+        f"Subgraph timelines of {breadcrumb(root_of(thread_id))!r} "
+        f"(escape: all threads).",
+        title="Subgraphs",
+    )
