@@ -111,15 +111,19 @@ async def _into(app: Navigation, timeline: str) -> None:
 
 def out_of(app: Navigation, timeline: str) -> None:
     """Go to the checkpoint of the parent timeline that ran this subgraph."""
+    app.run_worker(_out_of(app, timeline), group="action", exit_on_error=False)
+
+
+async def _out_of(app: Navigation, timeline: str) -> None:
     parent = parent_of(timeline)
-    info = app.thread_info
-    checkpoint_id = (
-        ran_from(info) if info is not None and info.thread_id == timeline else None
-    )
     if parent is None:
         return
+    info = app.thread_info
+    if info is None or info.thread_id != timeline:  # the jump came before the load
+        info = await app.checkpointer.get_thread(timeline)
+    checkpoint_id = ran_from(info) if info is not None else None
     if checkpoint_id is None:  # not recorded: the parent's head, at least
-        app.run_worker(_into(app, parent), group="action", exit_on_error=False)
+        await _into(app, parent)
     else:
         app.goto_checkpoint(parent, checkpoint_id)
 
