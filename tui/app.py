@@ -38,13 +38,13 @@ from timeloom.tui.messages import DatabaseOpened
 from timeloom.tui.navigation import Navigation
 from timeloom.tui.ops.errors import describe_error
 from timeloom.tui.ops.safetext import safe, safe_lines
+from timeloom.tui.ops.subgraphs import breadcrumb
 from timeloom.tui.results import ResultHandlers
 from timeloom.tui.screens.confirm import ConfirmScreen
 from timeloom.tui.screens.error import ErrorModal
 from timeloom.tui.screens.help import HelpScreen
 from timeloom.tui.selection import LIVE_WINDOW
 from timeloom.tui.settings import load_settings, save_setting
-from timeloom.tui.ops.subgraphs import breadcrumb
 from timeloom.tui.widgets.checkpoint_tree import CheckpointTree
 from timeloom.tui.widgets.detail import TABS, DetailPane
 from timeloom.tui.widgets.formatting import (

@@ -13,7 +13,6 @@ from textual.widgets import Input
 
 from timeloom.core.checkpoint import Checkpoint
 from timeloom.core.errors import CheckpointNotFound
-from timeloom.tui.screens.subgraph_pick import SubgraphPick
 from timeloom.tui.ops.subgraphs import (
     NS_SEP,
     breadcrumb,
@@ -24,6 +23,7 @@ from timeloom.tui.ops.subgraphs import (
     root_of,
     subgraphs_by_checkpoint,
 )
+from timeloom.tui.screens.subgraph_pick import SubgraphPick
 
 if TYPE_CHECKING:
     from timeloom.tui.navigation import Navigation

@@ -7,7 +7,7 @@ from typing import Any
 
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.core.checkpoint import ThreadInfo
-from timeloom.tui.subgraphs import (
+from timeloom.tui.ops.subgraphs import (
     breadcrumb,
     is_subgraph,
     named_in,
