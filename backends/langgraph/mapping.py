@@ -25,11 +25,10 @@ How a LangGraph thread maps onto :mod:`timeloom.core.checkpoint`:
   checkpoint; they are absent from ``values`` and listed under
   ``metadata["langgraph.delta_channels_not_shown"]``.
 - **Next** is derived without the graph (``metadata["timeloom.next_derived"]``):
-  node ``N`` is due when ``branch:to:N`` holds a value with a newer version than
-  ``N`` has seen,
-  plus the targets of pending ``Send``s. LangGraph's ``get_state`` agrees on
-  ordinary graphs; only the graph can know about conditional edges it has not
-  written yet.
+  the target of each pending ``Send`` (once per send, first, as LangGraph lists
+  them), then each node ``N`` whose ``branch:to:N`` holds a value with a newer
+  version than ``N`` has seen. LangGraph's ``get_state`` agrees on ordinary graphs;
+  only the graph can know about conditional edges it has not written yet.
 """
 
 from __future__ import annotations
@@ -116,11 +115,10 @@ def derive_next(checkpoint: Mapping[str, Any]) -> tuple[str, ...]:
     sends = list(values.get("__pregel_tasks") or []) + list(
         checkpoint.get("pending_sends") or []
     )
-    for send in sends:
-        node = send_node(send)
-        if node and node not in due:
-            due.append(node)
-    return tuple(sorted(due))
+    # As LangGraph lists them: a node once per pending send, first, then the nodes
+    # edges started.
+    sent = [node for send in sends if (node := send_node(send))]
+    return (*sent, *sorted(due))
 
 
 def send_node(send: Any) -> str | None:

@@ -122,7 +122,7 @@ async def test_v3_msgpack_checkpoint_with_pending_sends(tmp_path: Path) -> None:
     assert checkpoint is not None
     assert checkpoint.metadata["langgraph.v"] == 3
     assert checkpoint.values == {"jobs": [1]}
-    assert checkpoint.next == ("merge", "worker")
+    assert checkpoint.next == ("worker", "merge")  # LangGraph's: sends first
 
 
 async def test_pickle_checkpoint_is_labelled_and_the_thread_stays_readable(

@@ -1,0 +1,54 @@
+"""A LangGraph thread that fans out with ``Send``, as the read-only reader shows it:
+``next`` lists a node once per pending send, as LangGraph's ``get_state`` does."""
+
+from __future__ import annotations
+
+import operator
+from pathlib import Path
+from typing import Annotated, Any, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Send
+
+from tests.langgraph import lgdb
+from timeloom.backends.langgraph import open_langgraph
+
+
+class State(TypedDict, total=False):
+    subjects: list[str]
+    jokes: Annotated[list[str], operator.add]
+
+
+def fan_out_graph(saver: Any) -> Any:
+    """START sends each subject to ``joke``; ``joke`` -> ``best``; ``best`` sends
+    one more ``joke`` beside ``last``, once."""
+    graph = StateGraph(State)
+    graph.add_node("joke", lambda arg: {"jokes": [f"joke about {arg}"]})
+    graph.add_node("best", lambda state: {"jokes": ["best"]})
+    graph.add_node("last", lambda state: {"jokes": ["last"]})
+    graph.add_conditional_edges(
+        START, lambda state: [Send("joke", s) for s in state["subjects"]]
+    )
+    graph.add_edge("joke", "best")
+    graph.add_conditional_edges(
+        "best",
+        lambda state: (
+            END
+            if "joke about more" in state["jokes"]
+            else [Send("joke", "more"), "last"]
+        ),
+    )
+    return graph.compile(checkpointer=saver)
+
+
+async def test_next_lists_each_pending_send_as_langgraph(tmp_path: Path) -> None:
+    path = tmp_path / "sends.db"
+    config = {"configurable": {"thread_id": "fan"}}
+    with lgdb.sqlite_saver(path) as saver:
+        app = fan_out_graph(saver)
+        app.invoke({"subjects": ["cats", "dogs"]}, config)
+        theirs = [s.next for s in app.get_state_history(config)]
+    assert ("joke", "joke") in theirs  # the history has a fan-out to compare
+    async with open_langgraph(str(path)) as reader:
+        ours = [m.next async for m in reader.list("fan")]
+    assert ours == theirs, (ours, theirs)
