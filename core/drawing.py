@@ -34,17 +34,18 @@ class DrawableGraph:
     """Node id to label, ``__start__`` first and ``__end__`` last."""
     edges: list[Edge]
 
-    def draw_mermaid(self) -> str:
-        """The graph as a Mermaid flowchart (the same shape as LangGraph's)."""
-        lines = [
-            "---",
-            "config:",
-            "  flowchart:",
-            "    curve: linear",
-            "---",
-            "graph TD;",
-        ]
-        for node, label in self.nodes.items():
+    def draw_mermaid(self, *, with_styles: bool = True) -> str:
+        """The graph as a Mermaid flowchart (the same shape as LangGraph's).
+
+        Args:
+            with_styles: with the front matter, the node shapes and the class
+                definitions; without, only ``graph TD;`` and the edges (as
+                LangGraph's, for comparing structure).
+        """
+        lines = ["graph TD;"]
+        if with_styles:
+            lines[:0] = ["---", "config:", "  flowchart:", "    curve: linear", "---"]
+        for node, label in self.nodes.items() if with_styles else ():
             if node == START:
                 lines.append(f"\t{node}([<p>{label}</p>]):::first")
             elif node == END:
@@ -59,11 +60,12 @@ class DrawableGraph:
             else:
                 label = f"&nbsp;{edge.data}&nbsp;"
                 lines.append(f"\t{edge.source} -. {label} .-> {edge.target};")
-        lines += [
-            "\tclassDef default fill:#f2f0ff,line-height:1.2",
-            "\tclassDef first fill-opacity:0",
-            "\tclassDef last fill:#bfb6fc",
-        ]
+        if with_styles:
+            lines += [
+                "\tclassDef default fill:#f2f0ff,line-height:1.2",
+                "\tclassDef first fill-opacity:0",
+                "\tclassDef last fill:#bfb6fc",
+            ]
         return "\n".join(lines) + "\n"
 
 
