@@ -1,4 +1,5 @@
-"""Fixtures for the Pilot tests: seeded checkpointers and a worker-waiting helper."""
+"""Fixtures for the TUI tests: seeded checkpointers, the demo database, helpers that
+find its checkpoints, and helpers that wait for the app's workers."""
 
 from __future__ import annotations
 
@@ -13,25 +14,45 @@ from textual.worker import WorkerCancelled, WorkerFailed
 
 from tests.tui.seed import Seeder, seed_refund_agent
 from timeloom.backends.memory import MemoryCheckpointer
+from timeloom.core import Checkpoint, CompiledGraph
 from timeloom.tui.app import TimeloomApp
+from timeloom.tui.demo.build import FORK, build_demo
 
 SIZE = (120, 36)
 """The terminal size every Pilot test runs at."""
 
+Demo = tuple[MemoryCheckpointer, CompiledGraph]
+"""The demo database in memory, and its graph bound to it."""
 
-async def wait_for_workers(pilot: Pilot[None], rounds: int = 3) -> None:
+
+async def wait_for_workers(
+    pilot: Pilot[None], rounds: int = 3, *, skip: frozenset[str] = frozenset({"follow"})
+) -> None:
     """Let the app settle: run every worker to its end, then process the messages.
 
     Workers started by those messages (a page of threads, then the thread's history,
     then the selected checkpoint) get their turn in the next round. Failures are
-    left to the app's error handling, which is what the tests look at.
+    left to the app's error handling, which is what the tests look at. Workers of
+    the groups in ``skip`` are not waited for (follow never ends by itself).
     """
     app = pilot.app
     for _ in range(rounds):
-        workers = [w for w in app.workers if w.group != "follow"]
-        with contextlib.suppress(WorkerCancelled, WorkerFailed):
-            await app.workers.wait_for_complete(workers)
+        workers = [w for w in app.workers if w.group not in skip]
+        if workers:  # an empty list would wait for every worker
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await app.workers.wait_for_complete(workers)
         await pilot.pause()
+
+
+async def wait_for_reads(pilot: Pilot[None], rounds: int = 3) -> None:
+    """:func:`wait_for_workers`, but not for the action workers: they wait for a
+    dialog's answer until the test gives it."""
+    await wait_for_workers(pilot, rounds, skip=frozenset({"follow", "action", "run"}))
+
+
+async def settle(pilot: Pilot[None], rounds: int = 3) -> None:
+    """:func:`wait_for_workers` for every worker (a screen's host app has no follow)."""
+    await wait_for_workers(pilot, rounds, skip=frozenset())
 
 
 async def wait_until(
@@ -59,6 +80,67 @@ async def seeded() -> tuple[MemoryCheckpointer, Seeder]:
     checkpointer = MemoryCheckpointer()
     seeder = await seed_refund_agent(checkpointer)
     return checkpointer, seeder
+
+
+@pytest.fixture
+async def demo() -> Demo:
+    """The demo database in memory, and its graph bound to it."""
+    checkpointer = MemoryCheckpointer()
+    graph = await build_demo(checkpointer)
+    return checkpointer, graph
+
+
+async def written_by(cp: MemoryCheckpointer, thread_id: str, node: str) -> Checkpoint:
+    """The oldest checkpoint of ``thread_id`` that ``node`` wrote."""
+    found = [meta.id async for meta in cp.list(thread_id) if node in meta.nodes]
+    assert found, f"{node} never ran in {thread_id}"
+    checkpoint = await cp.get(thread_id, found[-1])
+    assert checkpoint is not None
+    return checkpoint
+
+
+async def fork_root(cp: MemoryCheckpointer) -> Checkpoint:
+    """The first checkpoint of the demo's fork (a thread branched from another)."""
+    roots = [meta.id async for meta in cp.list(FORK) if meta.is_fork_root]
+    assert len(roots) == 1
+    root = await cp.get(FORK, roots[0])
+    assert root is not None
+    return root
+
+
+async def head(cp: MemoryCheckpointer, thread_id: str) -> Checkpoint:
+    """The newest checkpoint of ``thread_id``."""
+    found = await cp.get(thread_id)
+    assert found is not None
+    return found
+
+
+async def count_all(cp: MemoryCheckpointer) -> int:
+    """How many checkpoints the database holds, every thread counted."""
+    total = 0
+    for info in await cp.threads(limit=100):
+        total += len([m async for m in cp.list(info.thread_id)])
+    return total
+
+
+async def go(pilot: Pilot[None], thread_id: str, checkpoint_id: str) -> None:
+    """Select a checkpoint the way a jump does, and let the app load it."""
+    app = pilot.app
+    assert isinstance(app, TimeloomApp)
+    app.goto_checkpoint(thread_id, checkpoint_id)
+    await wait_for_reads(pilot)
+    assert await wait_until(
+        pilot,
+        lambda: (
+            app.detail.checkpoint is not None
+            and app.detail.checkpoint.id == checkpoint_id
+        ),
+    )
+
+
+def notices(app: TimeloomApp) -> str:
+    """Every notification the app showed, one per line."""
+    return "\n".join(str(n.message) for n in app._notifications)
 
 
 @pytest.fixture

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from textual.pilot import Pilot
 from textual.widgets import TextArea
-from textual.worker import WorkerCancelled, WorkerFailed
 
-from tests.tui.conftest import SIZE, wait_until
+from tests.tui.conftest import SIZE, wait_for_reads, wait_until
 from timeloom.backends.sqlite import SqliteCheckpointer
 from timeloom.core.checkpoint import CheckpointMeta
 from timeloom.tui.app import TimeloomApp
@@ -34,18 +32,6 @@ from timeloom.tui.widgets.value_tree import ValueTree
 Step = Callable[[Pilot[None]], Awaitable[None]]
 
 
-async def wait_for_workers(pilot: Pilot[None], rounds: int = 3) -> None:
-    """Run the app's loading workers to their end; not the write actions, which
-    wait for a dialog's answer."""
-    app = pilot.app
-    for _ in range(rounds):
-        workers = [w for w in app.workers if w.group not in ("follow", "action", "run")]
-        if workers:  # an empty list would wait for every worker
-            with contextlib.suppress(WorkerCancelled, WorkerFailed):
-                await app.workers.wait_for_complete(workers)
-        await pilot.pause()
-
-
 def _select(thread_id: str, pick: Callable[[list[CheckpointMeta]], str]) -> Step:
     """Jump to the checkpoint ``pick`` chooses among the thread's (newest first)."""
 
@@ -55,7 +41,7 @@ def _select(thread_id: str, pick: Callable[[list[CheckpointMeta]], str]) -> Step
         metas = [meta async for meta in app.checkpointer.list(thread_id)]
         checkpoint_id = pick(metas)
         app.goto_checkpoint(thread_id, checkpoint_id)
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         await wait_until(
             pilot,
             lambda: (
@@ -83,7 +69,7 @@ async def _edit_amount(pilot: Pilot[None]) -> None:
     area = pilot.app.screen.query_one(TextArea)
     area.load_text(area.text.replace('"194.50"', '"150.00"', 1))
     await pilot.pause(0.6)  # the editor checks the text after a short pause
-    await wait_for_workers(pilot)
+    await wait_for_reads(pilot)
 
 
 async def _resume_dialog(pilot: Pilot[None]) -> None:
@@ -98,10 +84,10 @@ def _open(thread_id: str, *keys: str) -> Step:
         app = pilot.app
         assert isinstance(app, TimeloomApp)
         app.open_thread(thread_id)
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         app.checkpoint_tree.focus()
         await pilot.press(*keys)
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
 
     return step
 
@@ -109,7 +95,7 @@ def _open(thread_id: str, *keys: str) -> Step:
 def _keys(*keys: str) -> Step:
     async def step(pilot: Pilot[None]) -> None:
         await pilot.press(*keys)
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
 
     return step
 
@@ -128,7 +114,7 @@ def _search(query: str) -> Step:
         await pilot.press("ctrl+f")
         await pilot.press(*query)
         await pilot.press("enter")
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
 
     return step
 
@@ -143,7 +129,7 @@ def _who_changed(key: str) -> Step:
                 state.move_cursor(node)
         state.focus()
         await pilot.press("w")
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
 
     return step
 
@@ -187,7 +173,7 @@ async def write_screenshots(directory: Path) -> list[Path]:
             graph = bind_graph(demo_graph, checkpointer) if writable else None
             app = TimeloomApp(checkpointer, graph=graph)
             async with app.run_test(size=SIZE) as pilot:
-                await wait_for_workers(pilot)
+                await wait_for_reads(pilot)
                 for step in steps:
                     await step(pilot)
                 await pilot.wait_for_scheduled_animations()
@@ -215,10 +201,10 @@ async def write_langgraph_screenshot(directory: Path) -> Path:
         await runner.branch(head, "paused-1-b", BranchOptions())
         app = TimeloomApp(reader, runner=runner)
         async with app.run_test(size=SIZE) as pilot:
-            await wait_for_workers(pilot)
+            await wait_for_reads(pilot)
             await _select("paused-1-b", _head)(pilot)
             app.checkpoint_tree.focus()
-            await wait_for_workers(pilot)
+            await wait_for_reads(pilot)
             await pilot.press("r")  # the interrupt asks for its answer
             await wait_until(pilot, lambda: isinstance(app.screen, ResumeScreen))
             await pilot.press(*'"no"')

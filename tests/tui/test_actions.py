@@ -8,11 +8,12 @@ from decimal import Decimal
 
 import pytest
 
+from tests.tui.conftest import head, written_by
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.core import Checkpoint, CompiledGraph, PendingWrite, node_failure
 from timeloom.core.errors import ConflictError
 from timeloom.tui.demo.agent import PaymentError, build_graph
-from timeloom.tui.demo.build import FORK, build_demo
+from timeloom.tui.demo.build import FORK
 from timeloom.tui.ops import actions
 from timeloom.tui.ops.actions import ActionRefused, Answer, write_action_refusal
 from timeloom.tui.ops.diffing import diff_values
@@ -22,38 +23,11 @@ from timeloom.tui.ops.graphref import GraphLoadError, bind_graph, load_graph
 from timeloom.tui.ops.jsonedit import JsonEditError, dumps
 
 
-@pytest.fixture
-async def demo() -> tuple[MemoryCheckpointer, CompiledGraph]:
-    checkpointer = MemoryCheckpointer()
-    graph = await build_demo(checkpointer)
-    return checkpointer, graph
-
-
 async def count(checkpointer: MemoryCheckpointer) -> int:
     total = 0
     for info in await checkpointer.threads(limit=1000):
         total += info.checkpoint_count
     return total
-
-
-async def head(checkpointer: MemoryCheckpointer, thread_id: str) -> Checkpoint:
-    found = await checkpointer.get(thread_id)
-    assert found is not None
-    return found
-
-
-async def written_by(
-    checkpointer: MemoryCheckpointer, thread_id: str, node: str
-) -> Checkpoint:
-    """The oldest checkpoint of the thread that ``node`` wrote."""
-    found = None
-    async for meta in checkpointer.list(thread_id):
-        if node in meta.nodes:
-            found = meta
-    assert found is not None
-    checkpoint = await checkpointer.get(thread_id, found.id)
-    assert checkpoint is not None
-    return checkpoint
 
 
 # -- refusals ---------------------------------------------------------------------------

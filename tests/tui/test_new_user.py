@@ -15,17 +15,17 @@ from typing import TypedDict
 import pytest
 from textual.widgets import Input, OptionList, Static, TextArea
 
-from tests.tui.conftest import SIZE, wait_until
-from tests.tui.test_scripting import run, run_json
-from tests.tui.test_wiring import (
+from tests.tui.conftest import (
+    SIZE,
     Demo,
     count_all,
-    demo,
     go,
     notices,
-    wait_for_workers,
+    wait_for_reads,
+    wait_until,
     written_by,
 )
+from tests.tui.test_scripting import run, run_json
 from timeloom.backends.langgraph.decode import inert
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.core import END, START, Checkpoint, StateGraph
@@ -47,8 +47,6 @@ from timeloom.tui.widgets.formatting import (
 )
 from timeloom.tui.widgets.value_tree import ValueTree
 
-__all__ = ["demo"]  # the fixture, shared with the wiring tests
-
 
 async def test_an_edit_the_reducer_refuses_is_said_before_saving(demo: Demo) -> None:
     checkpointer, graph = demo
@@ -57,10 +55,10 @@ async def test_an_edit_the_reducer_refuses_is_said_before_saving(demo: Demo) -> 
     assert info is not None
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         await go(pilot, "refund-2077", info.head_id)
         await pilot.press("e")
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         assert isinstance(app.screen, EditorScreen)
         area = app.screen.query_one(TextArea)
         # `messages` is combined by operator.add: changing an item cannot be written.
@@ -71,7 +69,7 @@ async def test_an_edit_the_reducer_refuses_is_said_before_saving(demo: Demo) -> 
         assert await wait_until(pilot, lambda: str(status.render()).startswith("✗"))
         assert "messages is combined by a reducer" in str(status.render())
         await pilot.press("ctrl+s")
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         assert isinstance(app.screen, EditorScreen)  # no preview, no save
         assert app.screen.query_one(TextArea).text == edited  # the text is kept
     assert await count_all(checkpointer) == before
@@ -86,17 +84,17 @@ async def test_a_save_that_fails_reopens_the_editor_on_the_users_text(
     assert info is not None
     app = TimeloomApp(checkpointer)  # no graph: written directly, head checked
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         await go(pilot, "refund-2077", info.head_id)
         await pilot.press("e")
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         area = app.screen.query_one(TextArea)
         edited = area.text.replace('"194.50"', '"150.00"', 1)
         area.load_text(edited)
         # Meanwhile the database stops taking writes (here: it is made read-only).
         checkpointer.read_only = True
         await pilot.press("ctrl+s")
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         assert isinstance(app.screen, ConfirmDiffScreen)
         await pilot.press("ctrl+s")
         assert await wait_until(
@@ -133,7 +131,7 @@ async def test_a_thread_nothing_runs_is_idle_at_its_next_node(demo: Demo) -> Non
     assert root.next  # stored as "running": nodes are due
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         await go(pilot, "refund-3150-idle", root.id)
         at = ", ".join(root.next)
         assert _subtitle(app).startswith(f"{IDLE_ICON} idle at {at} · 1 checkpoint ·")
@@ -163,10 +161,10 @@ async def test_r_on_a_finished_head_says_one_thing(demo: Demo) -> None:
     before = await count_all(checkpointer)
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         await go(pilot, "refund-1042", info.head_id)
         await pilot.press("r")
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         titles = [str(n.title) for n in app._notifications]
         assert titles == ["Nothing to resume"]
         assert "Running" not in notices(app)
@@ -231,9 +229,9 @@ async def test_q_quits(demo: Demo) -> None:
     checkpointer, graph = demo
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         await pilot.press("slash", "q")  # typed into the filter: not a quit
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         assert app.is_running
         assert app.search == "q"
         await pilot.press("escape", "q")
@@ -263,7 +261,7 @@ async def test_q_asks_first_while_a_run_is_going() -> None:
     assert info is not None
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         await go(pilot, "slow-1", info.head_id)
         await pilot.press("r")  # runs past the breakpoint into the slow node
         assert await wait_until(pilot, lambda: app.run_active)
@@ -288,7 +286,7 @@ async def test_the_theme_is_kept_for_the_next_run(
     checkpointer, _ = demo
     app = TimeloomApp(checkpointer, close_on_exit=False)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         assert app.theme != "nord"
         app.theme = "nord"  # what ctrl+p "Change theme" does
         await pilot.pause()
@@ -311,12 +309,12 @@ async def test_80_columns_show_two_panes_and_every_key(demo: Demo) -> None:
     checkpointer, graph = demo
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         assert _shown(app, "#threads-pane")
         assert _shown(app, "#tree-pane")
         assert not _shown(app, "DetailPane")
         await pilot.press("enter")  # into the thread's tree
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         assert not _shown(app, "#threads-pane")
         assert _shown(app, "#tree-pane")
         assert _shown(app, "DetailPane")
@@ -343,7 +341,7 @@ async def test_wide_terminals_show_ids_whole_and_the_selected_one_always(
         await actions.branch(checkpointer, graph, head, thread_id)
     app = TimeloomApp(checkpointer, graph=graph, close_on_exit=False)
     async with app.run_test(size=(160, 45)) as pilot:
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         rows = [
             app.thread_list.render_line(y).text for y in range(app.thread_list.total)
         ]
@@ -352,9 +350,9 @@ async def test_wide_terminals_show_ids_whole_and_the_selected_one_always(
         assert all("…" not in row for row in rows)
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         app.open_thread("refund-3150-partial-0150-b")
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         top = str(app.query_one("#selected-thread", Static).render())
         assert top == "refund-3150-partial-0150-b"
 
@@ -365,7 +363,7 @@ async def test_chat_messages_read_as_a_chat(demo: Demo) -> None:
     assert info is not None
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         await go(pilot, "refund-1042", info.head_id)
         state = app.query_one("#state-tree", ValueTree)
         messages = next(n for n in state.root.children if str(n.label) == "messages")
@@ -428,7 +426,7 @@ async def test_diffs_use_the_width_and_enter_shows_a_change_whole() -> None:
     new = _checkpoint(2, {"note": new_note, "story": story + "\nthe end", "n": 2})
     app = TimeloomApp(MemoryCheckpointer())
     async with app.run_test(size=(160, 45)) as pilot:
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         await app.push_screen(DiffScreen(new, base))
         await pilot.pause()
         view = app.screen.query_one(DiffView)
@@ -461,7 +459,7 @@ async def test_help_lines_wrap_under_their_description(demo: Demo) -> None:
     checkpointer, graph = demo
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         await pilot.press("question_mark")
         await pilot.pause()
         help_text = app.screen.query_one("#help-text", Static)
@@ -483,7 +481,7 @@ async def test_metadata_reads_as_json(demo: Demo) -> None:
     assert info is not None
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         await go(pilot, "refund-1042", info.head_id)
         await pilot.press("3")
         await pilot.pause()
@@ -498,17 +496,17 @@ async def test_filters_keep_the_open_thread_and_show_nothing_stale(
     checkpointer, graph = demo
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         app.open_thread("refund-2077")
         app.thread_list.cursor = app.thread_list.index_of("refund-2077") or 0
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         # Typing a filter that still matches, then clearing it with escape from
         # the list: the open thread stays the open one.
         await pilot.press("slash", "r", "e", "f", "enter")
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         assert app.selected_thread == "refund-2077"
         await pilot.press("escape")
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         assert app.query_one("#thread-filter", Input).value == ""
         assert app.search == ""
         assert app.selected_thread == "refund-2077"
@@ -517,7 +515,7 @@ async def test_filters_keep_the_open_thread_and_show_nothing_stale(
         assert info.thread_id == "refund-2077"
         # A status with no thread: nothing of the previous thread stays on screen.
         await pilot.press("slash", "z", "z", "z")
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         assert app.thread_list.total == 0
         assert app.selected_thread is None
         assert app.checkpoint_tree.row_count == 0
@@ -530,7 +528,7 @@ async def test_the_question_dialog_fits_24_rows(demo: Demo) -> None:
     assert info is not None
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         await go(pilot, "refund-2077", info.head_id)
         await pilot.press("r")
         assert await wait_until(pilot, lambda: isinstance(app.screen, ResumeScreen))

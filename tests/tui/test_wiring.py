@@ -3,19 +3,23 @@ and the write actions refused (and saying why) when they cannot run."""
 
 from __future__ import annotations
 
-import contextlib
 from decimal import Decimal
 
-import pytest
-from textual.pilot import Pilot
 from textual.widgets import Static, TextArea
-from textual.worker import WorkerCancelled, WorkerFailed
 
-from tests.tui.conftest import SIZE, wait_until
-from timeloom.backends.memory import MemoryCheckpointer
-from timeloom.core import Checkpoint, CompiledGraph
+from tests.tui.conftest import (
+    SIZE,
+    Demo,
+    count_all,
+    fork_root,
+    go,
+    notices,
+    wait_for_reads,
+    wait_until,
+    written_by,
+)
 from timeloom.tui.app import TimeloomApp
-from timeloom.tui.demo.build import FORK, build_demo
+from timeloom.tui.demo.build import FORK
 from timeloom.tui.screens.branch import BranchScreen
 from timeloom.tui.screens.diff import ConfirmDiffScreen, DiffScreen
 from timeloom.tui.screens.editor import EditorScreen
@@ -25,70 +29,6 @@ from timeloom.tui.screens.resume import ResumeScreen
 from timeloom.tui.widgets.checkpoint_tree import CheckpointTree
 from timeloom.tui.widgets.diff_view import DiffView
 
-Demo = tuple[MemoryCheckpointer, CompiledGraph]
-
-
-@pytest.fixture
-async def demo() -> Demo:
-    """The demo database in memory, and its graph bound to it."""
-    checkpointer = MemoryCheckpointer()
-    graph = await build_demo(checkpointer)
-    return checkpointer, graph
-
-
-async def wait_for_workers(pilot: Pilot[None], rounds: int = 3) -> None:
-    """Let the app settle, like the browse tests' helper, but without waiting for the
-    action workers: they wait for a dialog's answer until the test gives it."""
-    app = pilot.app
-    for _ in range(rounds):
-        workers = [w for w in app.workers if w.group not in ("follow", "action", "run")]
-        if workers:  # an empty list would wait for every worker
-            with contextlib.suppress(WorkerCancelled, WorkerFailed):
-                await app.workers.wait_for_complete(workers)
-        await pilot.pause()
-
-
-async def written_by(cp: MemoryCheckpointer, thread_id: str, node: str) -> Checkpoint:
-    """The oldest checkpoint of ``thread_id`` that ``node`` wrote."""
-    found = [meta.id async for meta in cp.list(thread_id) if node in meta.nodes]
-    assert found, f"{node} never ran in {thread_id}"
-    checkpoint = await cp.get(thread_id, found[-1])
-    assert checkpoint is not None
-    return checkpoint
-
-
-async def fork_root(cp: MemoryCheckpointer) -> str:
-    roots = [meta.id async for meta in cp.list(FORK) if meta.is_fork_root]
-    assert len(roots) == 1
-    return roots[0]
-
-
-async def count_all(cp: MemoryCheckpointer) -> int:
-    total = 0
-    for info in await cp.threads(limit=100):
-        total += len([m async for m in cp.list(info.thread_id)])
-    return total
-
-
-async def go(pilot: Pilot[None], thread_id: str, checkpoint_id: str) -> None:
-    """Select a checkpoint the way a jump does, and let the app load it."""
-    app = pilot.app
-    assert isinstance(app, TimeloomApp)
-    app.goto_checkpoint(thread_id, checkpoint_id)
-    await wait_for_workers(pilot)
-    assert await wait_until(
-        pilot,
-        lambda: (
-            app.detail.checkpoint is not None
-            and app.detail.checkpoint.id == checkpoint_id
-        ),
-    )
-
-
-def notices(app: TimeloomApp) -> str:
-    return "\n".join(str(n.message) for n in app._notifications)
-
-
 # -- mark and diff ------------------------------------------------------------------------
 
 
@@ -97,10 +37,10 @@ async def test_diff_against_the_parent(demo: Demo) -> None:
     proposal = await written_by(checkpointer, "refund-3150", "propose_refund")
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         await go(pilot, "refund-3150", proposal.id)
         await pilot.press("d")
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         screen = app.screen
         assert isinstance(screen, DiffScreen)
         assert screen.base is not None
@@ -110,7 +50,7 @@ async def test_diff_against_the_parent(demo: Demo) -> None:
         # The app's keys are off on the diff screen: e does not open an editor.
         assert app.check_action("edit", ()) is False
         await pilot.press("e", "d")
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         assert app.screen is screen
         await pilot.press("escape")
         assert not isinstance(app.screen, DiffScreen)
@@ -123,7 +63,7 @@ async def test_diff_against_a_checkpoint_marked_in_another_thread(demo: Demo) ->
     root = await fork_root(checkpointer)
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         await go(pilot, "refund-3150", proposal.id)
         badge = app.query_one("#mark-badge", Static)
         assert not badge.display
@@ -140,9 +80,9 @@ async def test_diff_against_a_checkpoint_marked_in_another_thread(demo: Demo) ->
             if "◆ marked" in tree.render_line(y).text
         )
         assert "propose_refund" in marked_row, "the mark is drawn on its row"
-        await go(pilot, FORK, root)
+        await go(pilot, FORK, root.id)
         await pilot.press("d")
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         screen = app.screen
         assert isinstance(screen, DiffScreen)
         assert screen.base is not None
@@ -168,20 +108,20 @@ async def test_invalid_json_is_refused_and_nothing_is_written(demo: Demo) -> Non
     assert head is not None
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         await go(pilot, "refund-2077", head.head_id)
         await pilot.press("e")
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         assert isinstance(app.screen, EditorScreen)
         area = app.screen.query_one(TextArea)
         area.load_text(area.text.replace('"currency": "EUR"', '"currency": EUR'))
         await pilot.press("ctrl+s")
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         assert isinstance(app.screen, EditorScreen)  # no preview, no save
         status = str(app.screen.query_one("#editor-status", Static).render())
         assert status.startswith("✗")
         await pilot.press("escape", "escape")  # discard
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         assert not isinstance(app.screen, EditorScreen)
     assert await count_all(checkpointer) == before
 
@@ -192,19 +132,19 @@ async def test_a_saved_edit_shows_its_update_checkpoint(demo: Demo) -> None:
     assert info is not None
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         await go(pilot, "refund-2077", info.head_id)
         rows = app.checkpoint_tree.row_count
         await pilot.press("e")
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         area = app.screen.query_one(TextArea)
         assert '"194.50"' in area.text  # the proposed refund (half the desk)
         area.load_text(area.text.replace('"194.50"', '"150.00"', 1))
         await pilot.press("ctrl+s")
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         assert isinstance(app.screen, ConfirmDiffScreen)
         await pilot.press("ctrl+s")  # save from the preview
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         assert not isinstance(app.screen, EditorScreen | ConfirmDiffScreen)
         assert await wait_until(
             pilot, lambda: app.checkpoint_tree.row_count == rows + 1
@@ -230,15 +170,15 @@ async def test_branch_opens_the_new_thread(demo: Demo) -> None:
     proposal = await written_by(checkpointer, "refund-3150", "propose_refund")
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         total = app.thread_list.total
         await go(pilot, "refund-3150", proposal.id)
         await pilot.press("b")
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         assert isinstance(app.screen, BranchScreen)
         assert app.screen.suggestion == "refund-3150-b"
         await pilot.press("enter")
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         assert await wait_until(pilot, lambda: app.thread_list.total == total + 1)
         assert app.selected_thread == "refund-3150-b"
         assert app.thread_list.index_of("refund-3150-b") is not None
@@ -262,7 +202,7 @@ async def test_resume_through_the_approval_interrupt(demo: Demo) -> None:
     assert info.status == "paused"
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         await go(pilot, "refund-2077", info.head_id)
         rows = app.checkpoint_tree.row_count
         await pilot.press("r")
@@ -275,7 +215,7 @@ async def test_resume_through_the_approval_interrupt(demo: Demo) -> None:
         assert '"amount": "194.50"' in payload
         await pilot.press(*"yes", "enter")
         assert await wait_until(pilot, lambda: not app.run_active)
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         done = await checkpointer.get_thread("refund-2077")
         assert done is not None
         assert done.status == "done"
@@ -302,12 +242,12 @@ async def test_resume_a_branch_to_completion(demo: Demo) -> None:
     first = [m async for m in checkpointer.list("question-88")][-1]
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         await go(pilot, "question-88", first.id)
         await pilot.press("b")
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         await pilot.press("enter")
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         assert app.selected_thread == "question-88-b"
         await pilot.press("r")
         assert await wait_until(pilot, lambda: "the run finished" in notices(app))
@@ -325,7 +265,7 @@ async def test_a_failing_node_opens_the_error_dialog(demo: Demo) -> None:
     assert info.status == "failed"
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         await go(pilot, "refund-3150", info.head_id)
         await pilot.press("r")
         assert await wait_until(pilot, lambda: isinstance(app.screen, ErrorModal))
@@ -345,7 +285,7 @@ async def test_read_only_refuses_every_write_and_says_why(demo: Demo) -> None:
     assert info is not None
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         await go(pilot, "refund-2077", info.head_id)
         for action in ("edit", "branch", "resume"):
             assert app.check_action(action, ()) is None  # shown dimmed
@@ -356,7 +296,7 @@ async def test_read_only_refuses_every_write_and_says_why(demo: Demo) -> None:
         assert "open read-only" in str(app.query_one("#readonly-badge").tooltip)
         for key in ("e", "b", "r"):
             await pilot.press(key)
-            await wait_for_workers(pilot)
+            await wait_for_reads(pilot)
             assert not isinstance(app.screen, EditorScreen | BranchScreen)
         assert notices(app).count("is open read-only") == 3
         # The palette's entries run the actions directly: refused the same way.
@@ -380,7 +320,7 @@ async def test_resume_without_the_graph_names_the_flag(demo: Demo) -> None:
     assert info is not None
     app = TimeloomApp(checkpointer)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         await go(pilot, "refund-2077", info.head_id)
         assert app.check_action("resume", ()) is None
         assert app.check_action("edit", ()) is True  # edits work without a graph
@@ -396,7 +336,7 @@ async def test_stop_run_while_the_question_is_open(demo: Demo) -> None:
     assert info is not None
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         await go(pilot, "refund-2077", info.head_id)
         assert app.check_action("stop_run", ()) is False  # hidden: nothing runs
         await pilot.press("r")
@@ -420,7 +360,7 @@ async def test_startup_warnings_are_shown(demo: Demo) -> None:
     ]
     app = TimeloomApp(checkpointer)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_workers(pilot)
+        await wait_for_reads(pilot)
         assert "Opened immutable" in notices(app)
         (notice,) = [n for n in app._notifications if "immutable" in n.message]
         assert notice.severity == "warning"

@@ -1,6 +1,6 @@
 """SVG snapshots of the diff and editor screens over frozen checkpoints.
 
-Update deliberately: ``pytest tests/snapshots/test_part2_snapshots.py
+Update deliberately: ``pytest tests/snapshots/test_screen_snapshots.py
 --snapshot-update``, then look at every changed picture before committing. The
 editor's JSON highlighting needs tree-sitter 0.25 and tree-sitter-json installed.
 """

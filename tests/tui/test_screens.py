@@ -11,15 +11,14 @@ from typing import Any
 import pytest
 from textual import on, work
 from textual.app import App, ComposeResult
-from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Button, Input, Static, TextArea
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
+from tests.tui.conftest import fork_root, settle, written_by
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.core import Checkpoint, CompiledGraph, PendingWrite
 from timeloom.core.errors import CheckpointNotFound
-from timeloom.tui.demo.build import FORK, build_demo
 from timeloom.tui.ops import actions
 from timeloom.tui.ops.actions import Answer, ResumeOutcome
 from timeloom.tui.ops.editcheck import parse_edit
@@ -55,40 +54,6 @@ class Host(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(self.make(), self.results.append)
-
-
-async def settle(pilot: Pilot[None], rounds: int = 3) -> None:
-    for _ in range(rounds):
-        with contextlib.suppress(WorkerCancelled, WorkerFailed):
-            await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-
-
-@pytest.fixture
-async def demo() -> tuple[MemoryCheckpointer, CompiledGraph]:
-    checkpointer = MemoryCheckpointer()
-    graph = await build_demo(checkpointer)
-    return checkpointer, graph
-
-
-async def written_by(cp: MemoryCheckpointer, thread_id: str, node: str) -> Checkpoint:
-    found = None
-    async for meta in cp.list(thread_id):
-        if node in meta.nodes:
-            found = meta.id
-    assert found is not None
-    checkpoint = await cp.get(thread_id, found)
-    assert checkpoint is not None
-    return checkpoint
-
-
-async def fork_root(cp: MemoryCheckpointer) -> Checkpoint:
-    async for meta in cp.list(FORK):
-        if meta.is_fork_root:
-            found = await cp.get(FORK, meta.id)
-            assert found is not None
-            return found
-    raise AssertionError("no fork root")
 
 
 def paths(app: App[None]) -> list[str]:
