@@ -132,7 +132,7 @@ def run_edit(args: argparse.Namespace, *, out: IO[str] | None = None) -> int:
 def run_resume(args: argparse.Namespace, *, out: IO[str] | None = None) -> int:
     """Run on from THREAD[@CHECKPOINT] until the run ends or waits at an interrupt;
     print each checkpoint it commits."""
-    from timeloom.tui.ops.actions import Answer, parse_answer
+    from timeloom.tui.ops.resuming import Answer, parse_answer
 
     answer = Answer(parse_answer(args.answer)) if args.answer is not None else None
     write = cast(IO[str], SafeStream(out or sys.stdout))

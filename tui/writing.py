@@ -27,8 +27,9 @@ from timeloom.tui.bindings import (
 from timeloom.tui.loaders import RUN_GROUP
 from timeloom.tui.messages import CheckpointCommitted
 from timeloom.tui.ops import actions
-from timeloom.tui.ops.actions import Answer, WriteAction
+from timeloom.tui.ops.actions import WriteAction
 from timeloom.tui.ops.errors import describe_error
+from timeloom.tui.ops.resuming import Answer
 from timeloom.tui.ops.runners.base import BranchOptions
 from timeloom.tui.screens.branch import BranchScreen
 from timeloom.tui.screens.diff import DiffScreen

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from timeloom.backends.langgraph import LangGraphReader, open_langgraph
-from timeloom.tui.ops.actions import Answer
 from timeloom.tui.ops.graphref import GraphLoadError
+from timeloom.tui.ops.resuming import Answer
 from timeloom.tui.ops.runners import open_runner
 from timeloom.tui.ops.runners.langgraph import STRICT_ENV, LangGraphRunner
 

@@ -18,8 +18,9 @@ from tests.langgraph import lgdb
 from timeloom.backends.langgraph import LangGraphReader, open_langgraph
 from timeloom.backends.langgraph.copy import ORIGIN_KEY, acopy_thread, copy_thread
 from timeloom.core.errors import ConflictError, node_failure
-from timeloom.tui.ops.actions import ActionRefused, Answer
+from timeloom.tui.ops.actions import ActionRefused
 from timeloom.tui.ops.editcheck import ParsedEdit
+from timeloom.tui.ops.resuming import Answer
 from timeloom.tui.ops.runners.base import BranchOptions
 from timeloom.tui.ops.runners.langgraph import LangGraphRunner
 

@@ -14,13 +14,14 @@ from timeloom.core import Checkpoint, CompiledGraph, PendingWrite, node_failure
 from timeloom.core.errors import ConflictError
 from timeloom.tui.demo.agent import PaymentError, build_graph
 from timeloom.tui.demo.build import FORK
-from timeloom.tui.ops import actions
-from timeloom.tui.ops.actions import ActionRefused, Answer, write_action_refusal
+from timeloom.tui.ops import actions, resuming
+from timeloom.tui.ops.actions import ActionRefused, write_action_refusal
 from timeloom.tui.ops.diffing import diff_values
 from timeloom.tui.ops.editcheck import parse_edit
 from timeloom.tui.ops.errors import describe_error
 from timeloom.tui.ops.graphref import GraphLoadError, bind_graph, load_graph
 from timeloom.tui.ops.jsonedit import JsonEditError, dumps
+from timeloom.tui.ops.resuming import Answer
 
 
 async def count(checkpointer: MemoryCheckpointer) -> int:
@@ -66,7 +67,7 @@ async def test_every_write_action_refused_read_only(
         with pytest.raises(ActionRefused, match="read-only"):
             await actions.branch(checkpointer, g, paused, "refund-2077-b")
         with pytest.raises(ActionRefused, match="read-only"):
-            await actions.resume(checkpointer, g, paused, answer=Answer("yes"))
+            await resuming.resume(checkpointer, g, paused, answer=Answer("yes"))
     checkpointer.read_only = False
     assert await count(checkpointer) == before
 
@@ -77,7 +78,7 @@ async def test_resume_without_graph_refused(
     checkpointer, _ = demo
     paused = await head(checkpointer, "refund-2077")
     with pytest.raises(ActionRefused, match="resume needs the graph"):
-        await actions.resume(checkpointer, None, paused, answer=Answer("yes"))
+        await resuming.resume(checkpointer, None, paused, answer=Answer("yes"))
 
 
 # -- edit ----------------------------------------------------------------------------------
@@ -278,10 +279,10 @@ async def test_resume_through_interrupt_to_done(
     async def ask(cp: Checkpoint, interrupts: tuple[PendingWrite, ...]) -> Answer:
         asked.append(interrupts)
         assert cp.id == paused.id
-        return Answer(actions.parse_answer("yes"))
+        return Answer(resuming.parse_answer("yes"))
 
     seen: list[Checkpoint] = []
-    outcome = await actions.resume(
+    outcome = await resuming.resume(
         checkpointer, graph, paused, ask=ask, on_checkpoint=seen.append
     )
     assert outcome.status == "done"
@@ -306,7 +307,7 @@ async def test_resume_to_completion_from_fork_root(
     checkpointer, graph = demo
     paused = await head(checkpointer, "refund-2077")
     root = await actions.branch(checkpointer, graph, paused, "refund-2077-b")
-    outcome = await actions.resume(checkpointer, graph, root, answer=Answer("no"))
+    outcome = await resuming.resume(checkpointer, graph, root, answer=Answer("no"))
     assert outcome.status == "done"
     assert outcome.last.values["approved"] is False
     assert outcome.last.values["messages"][-1]["content"].startswith(
@@ -319,7 +320,7 @@ async def test_resume_from_before_an_answered_question_asks_again(
 ) -> None:
     checkpointer, graph = demo
     paused = await head(checkpointer, "refund-2077")
-    await actions.resume(checkpointer, graph, paused, answer=Answer("yes"))
+    await resuming.resume(checkpointer, graph, paused, answer=Answer("yes"))
     answered = await checkpointer.get("refund-2077", paused.id)
     assert answered is not None
     assert answered.interrupts == ()
@@ -329,7 +330,7 @@ async def test_resume_from_before_an_answered_question_asks_again(
         asked.append(cp)
         return Answer("no")
 
-    outcome = await actions.resume(checkpointer, graph, answered, ask=ask)
+    outcome = await resuming.resume(checkpointer, graph, answered, ask=ask)
     # The earlier "yes" belongs to the first branch: the replay asks again.
     assert len(asked) == 1
     assert asked[0].parent_id == paused.id
@@ -347,7 +348,7 @@ async def test_resume_declined_question_stays_paused(
     async def decline(cp: Checkpoint, interrupts: tuple[PendingWrite, ...]) -> None:
         return None
 
-    outcome = await actions.resume(checkpointer, graph, paused, ask=decline)
+    outcome = await resuming.resume(checkpointer, graph, paused, ask=decline)
     assert outcome.status == "paused"
     assert outcome.committed == ()
     assert await count(checkpointer) == before
@@ -360,7 +361,7 @@ async def test_resume_failing_node_raises_its_error(
     failed = await head(checkpointer, "refund-3150")
     assert failed.status == "failed"
     with pytest.raises(PaymentError) as caught:
-        await actions.resume(checkpointer, graph, failed)
+        await resuming.resume(checkpointer, graph, failed)
     failure = node_failure(caught.value)
     assert failure is not None
     assert failure.node == "issue_refund"
@@ -377,7 +378,7 @@ async def test_resume_done_thread_is_refused(
     checkpointer, graph = demo
     done = await head(checkpointer, "refund-1042")
     with pytest.raises(ActionRefused, match="Nothing to resume"):
-        await actions.resume(checkpointer, graph, done)
+        await resuming.resume(checkpointer, graph, done)
 
 
 async def test_resume_cancelled_leaves_whole_steps(
@@ -391,7 +392,7 @@ async def test_resume_cancelled_leaves_whole_steps(
         first.set()
 
     task = asyncio.create_task(
-        actions.resume(
+        resuming.resume(
             checkpointer,
             graph,
             paused,
@@ -408,7 +409,7 @@ async def test_resume_cancelled_leaves_whole_steps(
     # node wrote on top of its parent; the run can be resumed to the end.
     assert final.id != paused.id
     assert final.source == "loop"
-    outcome = await actions.resume(checkpointer, graph, final)
+    outcome = await resuming.resume(checkpointer, graph, final)
     assert outcome.status == "done"
     assert outcome.last.values["receipt"]["amount"] == Decimal("194.50")
 

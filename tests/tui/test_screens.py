@@ -19,11 +19,11 @@ from tests.tui.conftest import fork_root, settle, written_by
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.core import Checkpoint, CompiledGraph, PendingWrite
 from timeloom.core.errors import CheckpointNotFound
-from timeloom.tui.ops import actions
-from timeloom.tui.ops.actions import Answer, ResumeOutcome
+from timeloom.tui.ops import actions, resuming
 from timeloom.tui.ops.editcheck import parse_edit
 from timeloom.tui.ops.errors import describe_error
 from timeloom.tui.ops.jsonedit import dumps
+from timeloom.tui.ops.resuming import Answer, ResumeOutcome
 from timeloom.tui.screens.branch import BranchRequest, BranchScreen
 from timeloom.tui.screens.diff import ConfirmDiffScreen, DiffScreen
 from timeloom.tui.screens.editor import (
@@ -335,7 +335,7 @@ class Runner(App[None]):
         ) -> Answer | None:
             return await self.push_screen_wait(ResumeScreen(cp, interrupts))
 
-        self.outcome = await actions.resume(
+        self.outcome = await resuming.resume(
             self.checkpointer,
             self.graph,
             checkpoint,

@@ -19,7 +19,7 @@ from timeloom.backends.sqlite import SqliteCheckpointer
 from timeloom.tui import scripting
 from timeloom.tui.demo.build import FORK, build_demo
 from timeloom.tui.demo.command import DEMO_GRAPH, DemoDatabase, run_demo
-from timeloom.tui.ops import actions
+from timeloom.tui.ops import resuming
 from timeloom.tui.ops.graphref import bind_graph
 from timeloom.tui.ops.jsondecode import decode
 
@@ -338,8 +338,8 @@ def test_demo_hands_the_database_to_the_app(tmp_path: Path) -> None:
             graph = bind_graph(demo.graph, checkpointer)
             paused = await checkpointer.get("refund-2077")
             assert paused is not None
-            outcome = await actions.resume(
-                checkpointer, graph, paused, answer=actions.Answer("yes")
+            outcome = await resuming.resume(
+                checkpointer, graph, paused, answer=resuming.Answer("yes")
             )
             return outcome.status
 

@@ -14,8 +14,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Static
 
 from timeloom.core.checkpoint import Checkpoint, PendingWrite
-from timeloom.tui.ops.actions import Answer, parse_answer
 from timeloom.tui.ops.jsonedit import encode
+from timeloom.tui.ops.resuming import Answer, parse_answer
 from timeloom.tui.screens.diff import describe
 from timeloom.tui.widgets.labels import markup_lines
 

@@ -8,16 +8,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from timeloom.core.checkpoint import Checkpoint
-from timeloom.tui.ops.actions import (
-    ActionRefused,
-    Answer,
-    AskFn,
-    ProgressFn,
-    ResumeOutcome,
-    WriteAction,
-    check_thread_name,
-)
+from timeloom.tui.ops.actions import ActionRefused, WriteAction, check_thread_name
 from timeloom.tui.ops.editcheck import ParsedEdit
+from timeloom.tui.ops.resuming import Answer, AskFn, ProgressFn, ResumeOutcome
 
 if TYPE_CHECKING:
     from timeloom.core.state import StateSchema
@@ -106,7 +99,7 @@ class Runner(ABC):
         on_checkpoint: ProgressFn | None = None,
         answer: Answer | None = None,
     ) -> ResumeOutcome:
-        """Run on from ``checkpoint`` (see :func:`timeloom.tui.ops.actions.drive`)."""
+        """Run on from ``checkpoint`` (see :func:`timeloom.tui.ops.resuming.drive`)."""
 
     async def aclose(self) -> None:  # noqa: B027 - a no-op unless overridden
         """Release what the runner opened (connections of its own)."""

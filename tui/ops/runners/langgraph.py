@@ -31,19 +31,11 @@ from timeloom.backends.langgraph.mapping import NS_KEY
 from timeloom.backends.langgraph.rows import NS_SEP
 from timeloom.core.checkpoint import Checkpoint
 from timeloom.core.errors import NodeFailure, attach_node_failure
-from timeloom.tui.ops.actions import (
-    ActionRefused,
-    Answer,
-    AskFn,
-    ProgressFn,
-    ResumeOutcome,
-    WriteAction,
-    drive,
-    read_back,
-)
+from timeloom.tui.ops.actions import ActionRefused, WriteAction, read_back
 from timeloom.tui.ops.editcheck import ParsedEdit, reducer_update
 from timeloom.tui.ops.graphref import GraphLoadError, import_target
 from timeloom.tui.ops.jsonedit import JsonEditError
+from timeloom.tui.ops.resuming import Answer, AskFn, ProgressFn, ResumeOutcome, drive
 from timeloom.tui.ops.runners.base import BranchOptions, Runner
 
 STRICT_ENV: Final = "LANGGRAPH_STRICT_MSGPACK"

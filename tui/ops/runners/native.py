@@ -8,15 +8,10 @@ from typing import TYPE_CHECKING
 from timeloom.core.checkpoint import Checkpoint
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.runtime import CompiledGraph
-from timeloom.tui.ops import actions
-from timeloom.tui.ops.actions import (
-    Answer,
-    AskFn,
-    ProgressFn,
-    ResumeOutcome,
-    WriteAction,
-)
+from timeloom.tui.ops import actions, resuming
+from timeloom.tui.ops.actions import WriteAction
 from timeloom.tui.ops.editcheck import ParsedEdit
+from timeloom.tui.ops.resuming import Answer, AskFn, ProgressFn, ResumeOutcome
 from timeloom.tui.ops.runners.base import BranchOptions, Runner
 
 if TYPE_CHECKING:
@@ -86,7 +81,7 @@ class TimeloomRunner(Runner):
         on_checkpoint: ProgressFn | None = None,
         answer: Answer | None = None,
     ) -> ResumeOutcome:
-        return await actions.resume(
+        return await resuming.resume(
             self.checkpointer,
             self.graph,
             checkpoint,
