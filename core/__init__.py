@@ -35,6 +35,7 @@ from timeloom.core.graph import StateGraph
 from timeloom.core.interrupts import (
     Command,
     Interrupt,
+    StreamWriter,
     get_config,
     get_stream_writer,
     interrupt,
@@ -82,6 +83,7 @@ __all__ = [
     "StateSnapshot",
     "StateTask",
     "StoreConnectionError",
+    "StreamWriter",
     "ThreadInfo",
     "ThreadStatus",
     "TimeloomError",

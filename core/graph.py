@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from timeloom.core.constants import END, START
 from timeloom.core.errors import GraphValidationError
+from timeloom.core.interrupts import StreamWriter
 from timeloom.core.state import StateSchema
 
 if TYPE_CHECKING:
@@ -37,6 +38,8 @@ class NodeSpec:
     fn: NodeFn
     is_async: bool
     takes_config: bool
+    takes_writer: bool = False
+    """Declares a ``writer`` parameter: given the stream writer, as LangGraph."""
     metadata: Mapping[str, Any] = field(default_factory=dict)
     input_schema: StateSchema | None = None
     """The keys the node reads, when it declares its own (else the state's)."""
@@ -154,7 +157,8 @@ class StateGraph:
             name=node,
             fn=action,
             is_async=_is_async(action),
-            takes_config=_takes_config(action),
+            takes_config=_takes(action, "config"),
+            takes_writer=_takes_writer(action),
             metadata=dict(metadata or {}),
             input_schema=own,
             retry_policy=retry_policy if retry_policy is not None else retry,
@@ -347,8 +351,21 @@ def _is_async(fn: Callable[..., Any]) -> bool:
     return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(call)
 
 
-def _takes_config(fn: Callable[..., Any]) -> bool:
+def _takes_writer(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn`` declares a ``writer`` parameter LangGraph would give the
+    stream writer: unannotated, or annotated ``StreamWriter``."""
     try:
-        return "config" in inspect.signature(fn).parameters
+        param = inspect.signature(fn).parameters.get("writer")
+    except (TypeError, ValueError):
+        return False
+    if param is None:
+        return False
+    # StreamWriter is Callable[[Any], None], equal to LangGraph's alias.
+    return param.annotation in (inspect.Parameter.empty, "StreamWriter", StreamWriter)
+
+
+def _takes(fn: Callable[..., Any], parameter: str) -> bool:
+    try:
+        return parameter in inspect.signature(fn).parameters
     except (TypeError, ValueError):
         return False

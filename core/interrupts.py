@@ -32,6 +32,10 @@ class Interrupt:
     """``"during"`` for ``interrupt()``, ``"before"``/``"after"`` for static ones."""
 
 
+StreamWriter = Callable[[Any], None]
+"""What :func:`get_stream_writer` returns, and what a node's ``writer`` parameter
+annotated so (or not annotated) is given."""
+
 _UNSET: Any = object()
 N = TypeVar("N", bound=str)
 

@@ -14,6 +14,7 @@ One run, from an input or a resumed checkpoint:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 from collections.abc import (
@@ -372,14 +373,24 @@ class CompiledGraph(StateAccess):
                     current, tasks, self.schema, self._triggers, cfg.thread_id, log
                 )
             )
-            outcome = await run_step(
+            running = run_step(
                 current,
                 tasks,
                 self.schema,
                 cfg.raw,
-                inline_sync=options.inline_sync,
+                inline_sync=options.inline_sync and not log.live,
                 log=log,
             )
+            if log.live:  # yield what nodes stream while the step runs
+                step = asyncio.ensure_future(running)
+                try:
+                    async for _ in log.running(step):
+                        yield RunEvent("progress", current)
+                finally:
+                    step.cancel()  # the stream was closed mid-step
+                outcome = step.result()
+            else:
+                outcome = await running
             if not outcome.complete:
                 stopped = await self._stop(run, current, outcome)
                 yield stopped

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import dataclasses
+import functools
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -228,10 +229,13 @@ async def _call(
 ) -> Any:
     scratch = TaskScratch(resume_values=list(resume), stream=stream, config=config)
     args = (state, config) if spec.takes_config else (state,)
+    fn = spec.fn
+    if spec.takes_writer:  # as LangGraph: the stream writer, or one that drops
+        fn = functools.partial(fn, writer=stream or _dropped)
     if spec.is_async or inline:
         leave = enter_task(scratch)
         try:
-            result = spec.fn(*args)
+            result = fn(*args)
             if spec.is_async:
                 result = await result
             return result
@@ -240,7 +244,11 @@ async def _call(
     context = contextvars.copy_context()
     context.run(enter_task, scratch)
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(None, context.run, spec.fn, *args)
+    return await loop.run_in_executor(None, context.run, fn, *args)
+
+
+def _dropped(chunk: Any) -> None:
+    """The ``writer`` of a node in a run that does not stream ``"custom"``."""
 
 
 def _normalize(

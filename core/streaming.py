@@ -11,7 +11,9 @@ in LangGraph's order and shapes. A step's chunks are yielded when the step ends
 
 from __future__ import annotations
 
+import asyncio
 import sys
+from asyncio import FIRST_COMPLETED
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +47,8 @@ _IN_STEP: frozenset[StreamMode] = frozenset(
     {"updates", "tasks", "debug", "messages", "custom"}
 )
 """The modes that show what happens inside a step (from its :class:`StepLog`)."""
+_LIVE: frozenset[StreamMode] = frozenset({"tasks", "debug", "messages", "custom"})
+"""The modes that show what nodes do while they run."""
 
 
 def parse_modes(
@@ -154,6 +158,44 @@ class StepLog:
     streamed: set[Any] = field(default_factory=set)
     """The ids of the messages chat models streamed in this step (a node that
     returns one is not streamed it again)."""
+    wake: Callable[[], None] | None = None
+    """Called (from any thread) when a node adds an entry while its step runs."""
+
+    @property
+    def live(self) -> bool:
+        """Whether the run streams what nodes do while they run (``custom``,
+        ``messages``, ``tasks``, ``debug``): its steps then yield as they go."""
+        return bool(self.wanted & _LIVE)
+
+    async def running(self, step: asyncio.Future[Any]) -> AsyncIterator[None]:
+        """Yield each time nodes of the running ``step`` add entries, until it
+        ends (the caller then yields a ``progress`` event, so what the nodes
+        streamed so far reaches the stream while the step still runs)."""
+        loop = asyncio.get_running_loop()
+        woken = asyncio.Event()
+
+        def wake() -> None:
+            loop.call_soon_threadsafe(woken.set)
+
+        self.wake = wake
+        try:
+            while not step.done():
+                waiter = asyncio.ensure_future(woken.wait())
+                try:
+                    await asyncio.wait({step, waiter}, return_when=FIRST_COMPLETED)
+                finally:
+                    waiter.cancel()
+                woken.clear()
+                if not step.done():
+                    yield
+        finally:
+            self.wake = None
+
+    def _add(self, entry: tuple[str, str, Any]) -> None:
+        self.entries.append(entry)
+        wake = self.wake
+        if wake is not None:
+            wake()
 
     def begin(self, tasks: Sequence[TaskInfo]) -> None:
         """A step starts ``tasks``."""
@@ -165,17 +207,16 @@ class StepLog:
     def finished(self, key: str) -> None:
         """Task ``key`` returned or raised (its outcome is on the step's event)."""
         if self.wanted & _IN_STEP:
-            self.entries.append(("done", key, None))
+            self._add(("done", key, None))
 
     def writer(self, key: str) -> Callable[[Any], None] | None:
         """What ``get_stream_writer()`` returns in task ``key`` (``None``: a
         writer that drops what it is given)."""
         if "custom" not in self.wanted:
             return None
-        entries = self.entries
 
         def write(chunk: Any) -> None:
-            entries.append(("custom", key, chunk))
+            self._add(("custom", key, chunk))
 
         return write
 
@@ -208,17 +249,18 @@ class StepLog:
         from timeloom.core.messages import message_id
 
         self.streamed.add(message_id(chunk[0]))
-        self.entries.append(("messages", key, chunk))
+        self._add(("messages", key, chunk))
 
 
 @dataclass(frozen=True, slots=True)
 class RunEvent:
     """What a run did, for ``invoke`` and ``stream``: ``input`` (a checkpoint
     committed before any node ran: yielded as ``values`` only if ``values``),
-    ``step``, ``interrupt`` (the run pauses), ``error`` (a step failed: the run
-    raises ``error`` next) or ``done``."""
+    ``progress`` (nodes of the running step streamed something), ``step``,
+    ``interrupt`` (the run pauses), ``error`` (a step failed: the run raises
+    ``error`` next) or ``done``."""
 
-    kind: Literal["input", "step", "interrupt", "error", "done"]
+    kind: Literal["input", "progress", "step", "interrupt", "error", "done"]
     checkpoint: Checkpoint
     updates: Sequence[tuple[str, Mapping[str, Any]]] = ()
     """What the step's tasks wrote (on a paused or failed step: those that
@@ -409,6 +451,17 @@ async def stream_chunks(
     wanted = log.wanted
     async for event in events:
         chunks: list[tuple[StreamMode, Any]] = []
+        if event.kind == "progress":
+            # What happened before the first task finished: a finished task's
+            # chunks need the step's outcome, and later entries wait behind them.
+            entries = list(log.entries)
+            done = next((i for i, e in enumerate(entries) if e[0] == "done"), None)
+            ready = entries if done is None else entries[:done]
+            del log.entries[: len(ready)]
+            for entry in ready:
+                for mode, chunk in view.in_step(event, log, entry):
+                    yield (mode, chunk) if isinstance(modes, tuple) else chunk
+            continue
         entries, log.entries[:] = list(log.entries), []
         # The tasks an interrupt stopped show their result after the pause's
         # chunks, as in LangGraph.

@@ -5,8 +5,10 @@ replaced by the order they first appear in before comparing."""
 
 from __future__ import annotations
 
+import asyncio
 import operator
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ from timeloom.core import (
     Interrupt,
     MessagesState,
     StateGraph,
+    StreamWriter,
     get_config,
     get_stream_writer,
     interrupt,
@@ -301,3 +304,51 @@ def test_parallel_updates_apply_in_langgraphs_order_by_node_name() -> None:
     result, started, _ = both(run)
     assert result["log"] == ["alpha", "boom", "ok", "zed"]
     assert started == ["alpha", "boom", "ok", "zed"]
+
+
+def live_program(api: Api, got: threading.Event, by_parameter: bool) -> Any:
+    """One node writes a chunk, then waits until the stream's reader got it."""
+
+    def node(state: State, writer: StreamWriter) -> dict[str, Any]:
+        write = writer if by_parameter else api.writer()
+        write("before")
+        if not got.wait(10):
+            raise AssertionError("the chunk did not reach the stream while running")
+        write("after")
+        return {"log": ["n"]}
+
+    graph = api.StateGraph(State)
+    graph.add_node("n", node)
+    graph.add_edge(api.START, "n")
+    return graph.compile()
+
+
+@pytest.mark.parametrize("by_parameter", [False, True])
+def test_custom_chunks_reach_the_stream_while_the_node_runs(by_parameter: bool) -> None:
+    """As in LangGraph: a chunk is yielded as it is written (from a sync node in
+    a worker thread), not when the step ends; a node may take ``writer``."""
+    for api in RUNTIMES.values():
+        got = threading.Event()
+        stream = live_program(api, got, by_parameter).stream(
+            {"log": []}, stream_mode="custom"
+        )
+        assert next(stream) == "before"
+        got.set()
+        assert list(stream) == ["after"]
+
+
+def test_async_streams_deliver_chunks_while_the_node_runs() -> None:
+    async def main() -> list[Any]:
+        got = threading.Event()
+        app = live_program(RUNTIMES["timeloom"], got, by_parameter=True)
+        seen = []
+        async for chunk in app.astream({"log": []}, stream_mode=["custom", "updates"]):
+            seen.append(chunk)
+            got.set()
+        return seen
+
+    assert asyncio.run(main()) == [
+        ("custom", "before"),
+        ("custom", "after"),
+        ("updates", {"n": {"log": ["n"]}}),
+    ]
