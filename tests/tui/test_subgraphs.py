@@ -10,6 +10,7 @@ from timeloom.core.checkpoint import ThreadInfo
 from timeloom.tui.ops.subgraphs import (
     breadcrumb,
     is_subgraph,
+    levels,
     named_in,
     namespace,
     parent_of,
@@ -50,6 +51,17 @@ def test_a_timeline_reads_as_its_path_with_short_task_ids() -> None:
     # checkpointer keeps one timeline) reads as its node.
     assert breadcrumb("t|sub") == "t › sub"
     assert subgraph_names(["t|a:1", "t|b:2", "t|a:3"]) == ["a ×2", "b"]
+
+
+def test_a_second_graph_of_one_task_is_on_the_same_level() -> None:
+    # As LangGraph names it: the second graph a task runs is "ns|1".
+    second = "t|sub:2744ee2a-08d0|1"
+    assert levels(second) == ["sub:2744ee2a-08d0|1"]
+    assert parent_of(second) == "t"
+    assert breadcrumb(second) == "t › sub:2744ee2a|1"
+    assert parent_of("t|a:1|b:2|3") == "t|a:1"
+    assert subgraph_names(["t|sub:1", second]) == ["sub ×2"]
+    assert ran_from(info(second, {"parents": {"": "root-cp"}})) == "root-cp"
 
 
 def test_the_checkpoint_a_subgraph_ran_from_is_its_parents_entry() -> None:

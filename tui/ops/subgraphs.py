@@ -52,31 +52,52 @@ def namespace(timeline: str) -> str:
     return timeline.split(NS_SEP, 1)[1] if is_subgraph(timeline) else ""
 
 
+def levels(timeline: str) -> list[str]:
+    """The subgraph levels of a timeline, outermost first: its namespace's
+    segments, a numeric segment kept with the one before it (``"a:1|1"`` is the
+    second graph task ``a:1`` ran, on the same level, as LangGraph names it)."""
+    out: list[str] = []
+    for segment in namespace(timeline).split(NS_SEP) if is_subgraph(timeline) else ():
+        if segment.isdigit() and out:
+            out[-1] += NS_SEP + segment
+        else:
+            out.append(segment)
+    return out
+
+
 def parent_of(timeline: str) -> str | None:
     """The timeline that ran this subgraph (``None`` for a root graph)."""
-    return timeline.rsplit(NS_SEP, 1)[0] if is_subgraph(timeline) else None
+    if not is_subgraph(timeline):
+        return None
+    return NS_SEP.join([root_of(timeline), *levels(timeline)[:-1]])
 
 
-def segment_name(segment: str) -> str:
-    """A namespace segment as shown: its node and a short task id
-    (``"sub:2744ee2a-08d0-..."`` -> ``"sub:2744ee2a"``)."""
-    node, sep, task = segment.partition(TASK_SEP)
-    return f"{node}{sep}{task[:TASK_SHOWN]}"
+def level_name(level: str) -> str:
+    """A level as shown: its node and a short task id (``"sub:2744ee2a-08d0-..."``
+    -> ``"sub:2744ee2a"``; a second call keeps its counter, ``"sub:2744ee2a|1"``)."""
+    segment, sep, call = level.partition(NS_SEP)
+    node, colon, task = segment.partition(TASK_SEP)
+    return f"{node}{colon}{task[:TASK_SHOWN]}{sep}{call}"
 
 
 def short_name(timeline: str) -> str:
-    """The last segment of a subgraph timeline, shortened (the timeline itself
+    """The innermost level of a subgraph timeline, shortened (the timeline itself
     for a root graph)."""
-    if not is_subgraph(timeline):
-        return timeline
-    return segment_name(timeline.rsplit(NS_SEP, 1)[1])
+    found = levels(timeline)
+    return level_name(found[-1]) if found else timeline
 
 
 def subgraph_names(timelines: Iterable[str]) -> list[str]:
     """The nodes that ran these subgraphs, each once, with a count when it ran
     several (``["sub", "worker ×3"]``): what a checkpoint's row shows."""
-    counts = Counter(t.rsplit(NS_SEP, 1)[-1].partition(TASK_SEP)[0] for t in timelines)
+    counts = Counter(levels(t)[-1].partition(TASK_SEP)[0] for t in timelines)
     return [f"{node} ×{n}" if n > 1 else node for node, n in counts.items()]
+
+
+def path_name(timeline: str, sep: str = " › ") -> str:
+    """A subgraph timeline without its thread: ``"outer:1a2b › inner:3c4d"``
+    (what the threads pane shows once filtered to one thread's subgraphs)."""
+    return sep.join(level_name(level) for level in levels(timeline))
 
 
 def breadcrumb(timeline: str, sep: str = " › ") -> str:
@@ -85,14 +106,8 @@ def breadcrumb(timeline: str, sep: str = " › ") -> str:
     Not made safe here: callers show it through :func:`timeloom.tui.ops.safetext.safe`
     or a label, like any other text from a database.
     """
-    root, *segments = timeline.split(NS_SEP)
-    return sep.join([root, *(segment_name(s) for s in segments)])
-
-
-def path_name(timeline: str, sep: str = " › ") -> str:
-    """A subgraph timeline without its thread: ``"outer:1a2b › inner:3c4d"``
-    (what the threads pane shows once filtered to one thread's subgraphs)."""
-    return sep.join(segment_name(s) for s in timeline.split(NS_SEP)[1:])
+    path = path_name(timeline, sep)
+    return f"{root_of(timeline)}{sep}{path}" if path else timeline
 
 
 def ran_from(info: ThreadInfo) -> str | None:
