@@ -19,6 +19,12 @@ from typing import TYPE_CHECKING, Any, Self
 from timeloom.core.constants import END, START
 from timeloom.core.errors import GraphValidationError
 from timeloom.core.interrupts import StreamWriter
+from timeloom.core.runnables import (
+    RunnableLike,
+    is_runnable,
+    runnable_name,
+    runnable_node,
+)
 from timeloom.core.state import StateSchema
 
 if TYPE_CHECKING:
@@ -110,8 +116,8 @@ class StateGraph:
 
     def add_node(
         self,
-        node: str | NodeFn,
-        action: NodeFn | None = None,
+        node: str | NodeFn | RunnableLike,
+        action: NodeFn | RunnableLike | None = None,
         *,
         metadata: Mapping[str, Any] | None = None,
         input_schema: Any = None,
@@ -135,8 +141,14 @@ class StateGraph:
             if isinstance(node, str):
                 raise GraphValidationError(f"add_node({node!r}) needs a callable")
             action = node
-            node = getattr(action, "__name__", type(action).__name__)
+            node = (
+                runnable_name(action)
+                if _langchain_runnable(action)
+                else getattr(action, "__name__", type(action).__name__)
+            )
         assert isinstance(node, str)
+        if _langchain_runnable(action):
+            action = runnable_node(action)
         if node in (START, END):
             raise GraphValidationError(
                 f"{node!r} is reserved and cannot be a node name"
@@ -349,6 +361,13 @@ class StateGraph:
 def _is_async(fn: Callable[..., Any]) -> bool:
     call = getattr(fn, "__call__", None)  # noqa: B004 - callable objects
     return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(call)
+
+
+def _langchain_runnable(action: object) -> bool:
+    """A LangChain runnable (not a graph of ours, which is a node of its own kind)."""
+    from timeloom.core.runtime import CompiledGraph
+
+    return is_runnable(action) and not isinstance(action, CompiledGraph)
 
 
 def _takes_writer(fn: Callable[..., Any]) -> bool:

@@ -228,14 +228,16 @@ async def _call(
     stream: Callable[[Any], None] | None,
 ) -> Any:
     scratch = TaskScratch(resume_values=list(resume), stream=stream, config=config)
-    args = (state, config) if spec.takes_config else (state,)
-    fn = spec.fn
-    if spec.takes_writer:  # as LangGraph: the stream writer, or one that drops
-        fn = functools.partial(fn, writer=stream or _dropped)
+    # As LangGraph: by keyword (a decorated node may take only **kwargs), and a
+    # ``writer`` gets the stream writer, or one that drops.
+    kwargs: dict[str, Any] = {"config": config} if spec.takes_config else {}
+    if spec.takes_writer:
+        kwargs["writer"] = stream or _dropped
+    fn = functools.partial(spec.fn, **kwargs) if kwargs else spec.fn
     if spec.is_async or inline:
         leave = enter_task(scratch)
         try:
-            result = fn(*args)
+            result = fn(state)
             if spec.is_async:
                 result = await result
             return result
@@ -244,7 +246,7 @@ async def _call(
     context = contextvars.copy_context()
     context.run(enter_task, scratch)
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(None, context.run, fn, *args)
+    return await loop.run_in_executor(None, context.run, fn, state)
 
 
 def _dropped(chunk: Any) -> None:
