@@ -176,7 +176,7 @@ class SelectionApp(LoaderApp):
         if info.forked_from is not None:
             parts.append(f"{FORK_MARK} from {info.forked_from[0]}")
         if is_subgraph(info.thread_id):
-            parts.append(f"{SUBGRAPH_MARK} subgraph (i: out)")
+            parts.append(f"{SUBGRAPH_MARK} i: out")
         mark = self.marked_meta
         if mark is not None and mark.thread_id == info.thread_id:
             parts.append(f"{MARKED} marked step {mark.step}")

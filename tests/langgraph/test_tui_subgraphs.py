@@ -78,7 +78,7 @@ async def test_into_a_subgraph_two_deep_and_back_out(reader: LangGraphReader) ->
         assert app.selected_meta.id == sub_info.head_id
         pane = app.query_one("#tree-pane")
         assert str(pane.border_title) == f"hitl-1 › sub:{sub.split(':')[1][:8]}"
-        assert "subgraph (i: out)" in str(pane.border_subtitle)
+        assert "↘ i: out" in str(pane.border_subtitle)
 
         inner = row_due(tree, "deep")  # the subgraph's own subgraph
         assert await wait_until(

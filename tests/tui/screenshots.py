@@ -183,9 +183,10 @@ async def write_screenshots(directory: Path) -> list[Path]:
     return written
 
 
-async def write_langgraph_screenshot(directory: Path) -> Path:
-    """A LangGraph database opened with its graph: a paused thread branched into a
-    new thread, whose interrupt asks to be answered (differently)."""
+async def write_langgraph_screenshots(directory: Path) -> list[Path]:
+    """Two views of a LangGraph database: opened with its graph, a paused thread
+    branched into a new thread, whose interrupt asks to be answered (differently);
+    and a subgraph's timeline, gone into from the checkpoint that ran it."""
     from tests.langgraph import lgdb
     from timeloom.backends.langgraph import open_langgraph
     from timeloom.tui.ops.runners.base import BranchOptions
@@ -199,7 +200,7 @@ async def write_langgraph_screenshot(directory: Path) -> Path:
         head = await reader.get("paused-1")
         assert head is not None
         await runner.branch(head, "paused-1-b", BranchOptions())
-        app = TimeloomApp(reader, runner=runner)
+        app = TimeloomApp(reader, runner=runner, close_on_exit=False)
         async with app.run_test(size=SIZE) as pilot:
             await wait_for_reads(pilot)
             await _select("paused-1-b", _head)(pilot)
@@ -210,8 +211,25 @@ async def write_langgraph_screenshot(directory: Path) -> Path:
             await pilot.press(*'"no"')
             await pilot.wait_for_scheduled_animations()
             await pilot.pause()
-            path = app.save_screenshot(filename="langgraph.svg", path=str(directory))
-    return Path(path)
+            paths = [app.save_screenshot(filename="langgraph.svg", path=str(directory))]
+        app = TimeloomApp(reader)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for_reads(pilot)
+            # The checkpoint the "sub" subgraph ran from; i goes into its timeline.
+            await _select("hitl-1", lambda metas: _due(metas, "sub"))(pilot)
+            await pilot.press("i")
+            await wait_until(
+                pilot, lambda: (app.checkpoint_tree.thread_id or "") != "hitl-1"
+            )
+            await wait_for_reads(pilot)
+            paths.append(
+                app.save_screenshot(filename="subgraph.svg", path=str(directory))
+            )
+    return [Path(p) for p in paths]
+
+
+def _due(metas: list[CheckpointMeta], node: str) -> str:
+    return next(m.id for m in metas if m.next == (node,))
 
 
 def main() -> None:
@@ -222,7 +240,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     for path in asyncio.run(write_screenshots(args.out)):
         print(path)
-    print(asyncio.run(write_langgraph_screenshot(args.out)))
+    for path in asyncio.run(write_langgraph_screenshots(args.out)):
+        print(path)
 
 
 if __name__ == "__main__":
