@@ -27,7 +27,6 @@ from timeloom.core.checkpoint import (
     PendingWrite,
     ThreadInfo,
     ThreadStatus,
-    thread_status,
 )
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import CheckpointNotFound, ConflictError
@@ -305,7 +304,7 @@ class MemoryCheckpointer(BaseCheckpointer):
         first = self._by_id[ids[0]].meta
         return ThreadInfo(
             thread_id=thread_id,
-            status=_status(head),
+            status=head.status,
             head_id=head.id,
             checkpoint_count=len(ids),
             created_at=first.created_at,
@@ -313,7 +312,3 @@ class MemoryCheckpointer(BaseCheckpointer):
             forked_from=self._forked_from.get(thread_id),
             metadata=head.metadata,
         )
-
-
-def _status(meta: CheckpointMeta) -> ThreadStatus:
-    return thread_status(meta.next, meta.has_error, meta.has_interrupt)

@@ -196,6 +196,11 @@ class CheckpointMeta:
     """Stored size of the values in bytes, where the backend knows it."""
 
     @property
+    def status(self) -> ThreadStatus:
+        """The status a thread has while this checkpoint is its head."""
+        return thread_status(self.next, self.has_error, self.has_interrupt)
+
+    @property
     def is_fork_root(self) -> bool:
         """True for the first checkpoint of a thread forked from another thread."""
         return (

@@ -38,7 +38,6 @@ from timeloom.core.checkpoint import (
     Source,
     ThreadInfo,
     ThreadStatus,
-    thread_status,
 )
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import ReadOnlyError
@@ -309,7 +308,7 @@ class LangGraphReader(BaseCheckpointer, RowFetchers):
             out.append(
                 ThreadInfo(
                     thread_id=compose_thread_id(row.thread_id, row.ns),
-                    status=thread_status(meta.next, meta.has_error, meta.has_interrupt),
+                    status=meta.status,
                     head_id=head.id,
                     checkpoint_count=row.count,
                     created_at=uuid6_time(row.first_id),
