@@ -51,6 +51,8 @@ class NodeSpec:
     """The keys the node reads, when it declares its own (else the state's)."""
     retry_policy: Any = None
     """A :class:`~timeloom.core.retry.RetryPolicy` (or LangGraph's), or a list."""
+    subgraph: CompiledGraph | None = None
+    """The compiled graph this node runs (``add_node(name, compiled_graph)``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +118,8 @@ class StateGraph:
 
     def add_node(
         self,
-        node: str | NodeFn | RunnableLike,
-        action: NodeFn | RunnableLike | None = None,
+        node: str | NodeFn | RunnableLike | CompiledGraph,
+        action: NodeFn | RunnableLike | CompiledGraph | None = None,
         *,
         metadata: Mapping[str, Any] | None = None,
         input_schema: Any = None,
@@ -134,15 +136,24 @@ class StateGraph:
         :class:`~timeloom.core.retry.RetryPolicy` or a list of them; the node runs
         again when it raises what the policy retries.
 
+        A compiled graph as the action is a subgraph (see
+        :mod:`timeloom.core.subgraphs`): it gets the state's keys its input schema
+        has, and the keys of its output the state has are the node's update.
+
         Raises:
             GraphValidationError: the name is taken or reserved, or no callable given.
         """
+        from timeloom.core.runtime import CompiledGraph
+        from timeloom.core.subgraphs import SubgraphNode
+
         if action is None:
             if isinstance(node, str):
                 raise GraphValidationError(f"add_node({node!r}) needs a callable")
             action = node
             node = (
-                runnable_name(action)
+                action.name
+                if isinstance(action, CompiledGraph)
+                else runnable_name(action)
                 if _langchain_runnable(action)
                 else getattr(action, "__name__", type(action).__name__)
             )
@@ -155,6 +166,17 @@ class StateGraph:
             )
         if node in self.nodes:
             raise GraphValidationError(f"A node named {node!r} already exists")
+        if isinstance(action, CompiledGraph):
+            self.nodes[node] = NodeSpec(
+                name=node,
+                fn=SubgraphNode(action, self),
+                is_async=True,
+                takes_config=False,
+                metadata=dict(metadata or {}),
+                retry_policy=retry_policy if retry_policy is not None else retry,
+                subgraph=action,
+            )
+            return self
         if not callable(action):
             raise GraphValidationError(f"Node {node!r}: {action!r} is not callable")
         declared = input_schema if input_schema is not None else input
@@ -274,7 +296,7 @@ class StateGraph:
 
     def compile(
         self,
-        checkpointer: BaseCheckpointer | None = None,
+        checkpointer: BaseCheckpointer | bool | None = None,
         *,
         interrupt_before: Sequence[str] | str | None = None,
         interrupt_after: Sequence[str] | str | None = None,
@@ -284,7 +306,9 @@ class StateGraph:
 
         Args:
             checkpointer: where to write a checkpoint after every step; needed for
-                threads, interrupts, resume and time travel.
+                threads, interrupts, resume and time travel. For a subgraph:
+                ``None`` inherits its parent's, ``True`` keeps its own history
+                per thread, ``False`` stores nothing.
             interrupt_before: pause before these nodes run (``"*"``: all).
             interrupt_after: pause after these nodes ran (``"*"``: all).
             name: shown in errors and stored in checkpoint metadata.

@@ -13,10 +13,13 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from timeloom.core.errors import TimeloomError
 from timeloom.core.sends import Send
+
+if TYPE_CHECKING:
+    from timeloom.core.subgraphs import StepScope
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,16 +53,21 @@ class Command(Generic[N]):
 
     As a node's return value: ``update`` is the node's state update and ``goto``
     names the node(s) to run next, in addition to the node's edges: names, or
-    :class:`~timeloom.core.sends.Send` tasks with their own input.
+    :class:`~timeloom.core.sends.Send` tasks with their own input. With
+    ``graph=Command.PARENT`` (from a node of a subgraph) both apply to the graph
+    that runs the subgraph, as if its subgraph node had returned them.
     """
+
+    PARENT: ClassVar[str] = "__parent__"
 
     resume: Any = _UNSET
     update: Mapping[str, Any] | None = None
     goto: str | Send | Sequence[str | Send] = field(default=())
+    graph: str | None = None
 
     def __repr__(self) -> str:
         # As LangGraph's: only the fields given.
-        given = {"update": self.update, "goto": self.goto}
+        given = {"update": self.update, "goto": self.goto, "graph": self.graph}
         if self.has_resume:
             given = {"resume": self.resume, **given}
         shown = ", ".join(f"{k}={v!r}" for k, v in given.items() if v)
@@ -79,12 +87,28 @@ class Command(Generic[N]):
 
 
 class GraphInterrupt(Exception):
-    """Raised by :func:`interrupt` to unwind the node; caught by the runtime."""
+    """Raised by :func:`interrupt` to unwind the node; caught by the runtime.
 
-    def __init__(self, index: int, value: Any) -> None:
+    A subgraph that paused raises it with its pending ``interrupts`` (their ids
+    kept, so an answer given to the parent reaches the subgraph's node).
+    """
+
+    def __init__(
+        self, index: int, value: Any, interrupts: tuple[Interrupt, ...] = ()
+    ) -> None:
         super().__init__(f"interrupt #{index}")
         self.index = index
         self.value = value
+        self.interrupts = interrupts
+
+
+class ParentCommand(Exception):
+    """Raised out of a subgraph whose node returned ``Command(graph=PARENT)``; the
+    graph running the subgraph takes ``command`` as its subgraph node's result."""
+
+    def __init__(self, command: Command[Any]) -> None:
+        super().__init__(f"Command for the parent graph: {command!r:.80}")
+        self.command = command
 
 
 @dataclass(slots=True)
@@ -97,6 +121,12 @@ class TaskScratch:
     """Where :func:`get_stream_writer` sends chunks (``stream_mode="custom"``)."""
     config: Mapping[str, Any] | None = None
     """The node's config (:func:`get_config`)."""
+    scope: StepScope | None = None
+    """Where a graph invoked inside the task runs, as a subgraph."""
+    node: str = ""
+    """The task's node (with ``scope``: names the subgraph's namespace)."""
+    subgraph_calls: int = 0
+    """Graphs invoked in the task so far (the second gets namespace ``ns|1``...)."""
 
 
 task_scratch: ContextVar[TaskScratch | None] = ContextVar("timeloom_task", default=None)

@@ -41,7 +41,7 @@ from timeloom.core.errors import (
     ResumeError,
     attach_node_failure,
 )
-from timeloom.core.interrupts import Command
+from timeloom.core.interrupts import Command, GraphInterrupt
 from timeloom.core.routing import Router
 from timeloom.core.sends import (
     next_of,
@@ -70,6 +70,7 @@ from timeloom.core.streaming import (
     task_infos,
     triggers_of,
 )
+from timeloom.core.subgraphs import Caller, Route, RunScope, StepScope, route
 from timeloom.core.sync import iterate_sync, run_sync
 from timeloom.core.writer import (
     CheckpointWriter,
@@ -95,6 +96,8 @@ class _Options:
     log: StepLog | None = None
     """What a stream hears from inside the steps (``None``: a run that does not
     stream)."""
+    caller: Caller | None = None
+    """The task of another graph this one was invoked in: it runs as a subgraph."""
 
 
 class CompiledGraph(StateAccess):
@@ -103,7 +106,7 @@ class CompiledGraph(StateAccess):
     def __init__(
         self,
         builder: StateGraph,
-        checkpointer: BaseCheckpointer | None,
+        checkpointer: BaseCheckpointer | bool | None,
         *,
         interrupt_before: frozenset[str],
         interrupt_after: frozenset[str],
@@ -114,7 +117,10 @@ class CompiledGraph(StateAccess):
         self._input = builder.input_schema
         self._output = builder.output_schema
         self.nodes: dict[str, NodeSpec] = dict(builder.nodes)
-        self.checkpointer = checkpointer
+        self.persistence = checkpointer if isinstance(checkpointer, bool) else None
+        """As a subgraph: ``True`` keeps its own history per thread, ``False`` none,
+        ``None`` (a checkpointer or none given) inherits the parent's."""
+        self.checkpointer = None if isinstance(checkpointer, bool) else checkpointer
         self.interrupt_before = interrupt_before
         self.interrupt_after = interrupt_after
         self.name = name
@@ -127,8 +133,8 @@ class CompiledGraph(StateAccess):
         )
         self._triggers = triggers_of(self.nodes, builder.waiting_edges)
         self._ready = False
-        if checkpointer is not None:
-            checkpointer.allow_types(self.schema.classes())
+        if self.checkpointer is not None:
+            self.checkpointer.allow_types(self.schema.classes())
 
     def get_graph(self) -> DrawableGraph:
         """The graph's nodes and edges; ``.draw_mermaid()`` draws it."""
@@ -263,6 +269,7 @@ class CompiledGraph(StateAccess):
             self.interrupt_after
             if interrupt_after is None
             else frozenset(interrupt_after),
+            caller=Caller.current(),
         )
 
     async def _invoke(
@@ -297,13 +304,25 @@ class CompiledGraph(StateAccess):
         config: Mapping[str, Any] | None,
         options: _Options,
     ) -> AsyncIterator[RunEvent]:
-        cfg = RunConfig.parse(config)
         check_durability(options.durability)
-        run, base = await self._start(cfg, input)
+        how = await route(self, input, config, options.caller)
+        runs = how.graph._run(how, replace(options, caller=None))
+        async with contextlib.aclosing(runs):
+            async for event in runs:
+                if how.nested and event.kind == "interrupt":  # pauses its caller
+                    raise GraphInterrupt(0, None, event.interrupts)
+                yield event
+
+    async def _run(
+        self, how: Route, options: _Options
+    ) -> AsyncGenerator[RunEvent, None]:
+        cfg = how.cfg
+        run, base = await self._start(cfg, how.input, how.fresh)
         if self.checkpointer is not None:
             run.writer = CheckpointWriter(self.checkpointer, options.durability)
+        scope = how.scope_of(run.thread_id, base, run.replaying, options)
         try:
-            steps = self._steps(run, cfg, input, base, options)
+            steps = self._steps(run, cfg, how.input, base, options, scope)
             async with contextlib.aclosing(steps):
                 async for event in steps:
                     if event.kind in ("interrupt", "done"):
@@ -321,6 +340,7 @@ class CompiledGraph(StateAccess):
         input: Any,
         base: Checkpoint | None,
         options: _Options,
+        scope: RunScope,
     ) -> AsyncGenerator[RunEvent, None]:
         log = options.log or StepLog()
         resuming = input is None or isinstance(input, Command)
@@ -380,6 +400,9 @@ class CompiledGraph(StateAccess):
                 cfg.raw,
                 inline_sync=options.inline_sync and not log.live,
                 log=log,
+                scope=StepScope(
+                    scope, current, resuming and steps == 0 and not run.replaying
+                ),
             )
             if log.live:  # yield what nodes stream while the step runs
                 step = asyncio.ensure_future(running)
@@ -432,9 +455,10 @@ class CompiledGraph(StateAccess):
     # -- the steps of a run ----------------------------------------------------------
 
     async def _start(
-        self, cfg: RunConfig, input: Any
+        self, cfg: RunConfig, input: Any, fresh: bool = False
     ) -> tuple[RunState, Checkpoint | None]:
-        """Find the checkpoint a run starts from, and the head it must not lose."""
+        """Find the checkpoint a run starts from, and the head it must not lose
+        (``fresh``: none, a new root on the thread)."""
         needs_saved = input is None or isinstance(input, Command)
         if self.checkpointer is None:
             if needs_saved or cfg.checkpoint_id:
@@ -446,6 +470,11 @@ class CompiledGraph(StateAccess):
             return RunState(cfg.thread_id or "", None, dict(cfg.metadata)), None
         thread_id = self._require_thread(cfg)
         await self._ensure_ready()
+        if fresh:
+            head = await self.checkpointer.get(thread_id)
+            return RunState(
+                thread_id, head.id if head else None, dict(cfg.metadata)
+            ), None
         if not needs_saved and not cfg.checkpoint_id:
             remembered = self.checkpointer.last_committed(thread_id)
             if remembered is not None:

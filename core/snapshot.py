@@ -30,6 +30,9 @@ class StateTask:
     interrupts: tuple[Interrupt, ...] = ()
     result: Mapping[str, Any] | None = None
     """The update the node wrote, if it succeeded while a sibling failed."""
+    state: Any = None
+    """A subgraph's: its :class:`StateSnapshot` (``get_state(...,
+    subgraphs=True)``), else the config of its timeline."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +86,15 @@ def to_snapshot(
         if checkpoint.parent_id
         else None
     )
+    config = make_config(checkpoint.thread_id, checkpoint.id)
+    parents = checkpoint.metadata.get("parents")
+    if parents:  # a subgraph's: the checkpoints of the graphs it runs in, as LangGraph
+        own = config["configurable"]
+        own["checkpoint_map"] = {**parents, own["checkpoint_ns"]: checkpoint.id}
     return StateSnapshot(
         values=dict(checkpoint.values),
         next=checkpoint.next,
-        config=make_config(checkpoint.thread_id, checkpoint.id),
+        config=config,
         metadata={
             "source": checkpoint.source,
             "step": checkpoint.step,

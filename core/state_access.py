@@ -24,6 +24,7 @@ from timeloom.core.errors import (
 from timeloom.core.sends import Send, next_of, sends_of, with_sends
 from timeloom.core.snapshot import StateSnapshot, to_snapshot
 from timeloom.core.state import ROOT
+from timeloom.core.subgraphs import NS_SEP, PARENTS, owner, task_states
 from timeloom.core.sync import iterate_sync, run_sync
 from timeloom.core.writer import RunState
 
@@ -75,11 +76,21 @@ class StateAccess:
 
     # -- state access and time travel --------------------------------------------------
 
-    def get_state(self, config: Mapping[str, Any]) -> StateSnapshot:
-        """The thread's state at its head, or at the config's checkpoint."""
-        return run_sync(self.aget_state(config))
+    def get_state(
+        self, config: Mapping[str, Any], *, subgraphs: bool = False
+    ) -> StateSnapshot:
+        """The thread's state at its head, or at the config's checkpoint (a
+        subgraph's, with ``checkpoint_ns``).
 
-    async def aget_state(self, config: Mapping[str, Any]) -> StateSnapshot:
+        Args:
+            subgraphs: give each task that ran a subgraph that subgraph's state
+                in ``tasks[i].state`` (else a subgraph node's timeline config).
+        """
+        return run_sync(self.aget_state(config, subgraphs=subgraphs))
+
+    async def aget_state(
+        self, config: Mapping[str, Any], *, subgraphs: bool = False
+    ) -> StateSnapshot:
         """The async twin of :meth:`get_state`."""
         cfg = RunConfig.parse(config)
         checkpointer = self._require_checkpointer()
@@ -103,7 +114,10 @@ class StateAccess:
         results = None
         if cfg.checkpoint_id and checkpoint.next:  # an older checkpoint: what ran
             results = await self._results_of(checkpoint)
-        return self._snapshot(checkpoint, results)
+        snapshot = self._snapshot(checkpoint, results)
+        if snapshot.tasks:
+            return await task_states(self, snapshot, checkpoint, subgraphs)  # type: ignore[arg-type]
+        return snapshot
 
     def _snapshot(
         self, checkpoint: Checkpoint, results: Mapping[str, Any] | None = None
@@ -210,10 +224,24 @@ class StateAccess:
         as_node: str | None = None,
     ) -> dict[str, Any]:
         """The async twin of :meth:`update_state`."""
-        checkpointer = self._require_checkpointer()
+        self._require_checkpointer()
         cfg = RunConfig.parse(config)
         thread_id = self._require_thread(cfg)
         await self._ensure_ready()
+        if NS_SEP in thread_id:  # a subgraph's: its own nodes and reducers
+            sub = owner(self, thread_id)  # type: ignore[arg-type]
+            if sub is None:
+                raise InvalidUpdateError(
+                    f"No subgraph node of this graph runs the timeline {thread_id!r}"
+                )
+            return await sub._update_here(cfg, thread_id, values, as_node)
+        return await self._update_here(cfg, thread_id, values, as_node)
+
+    async def _update_here(
+        self, cfg: RunConfig, thread_id: str, values: Any, as_node: str | None
+    ) -> dict[str, Any]:
+        """:meth:`aupdate_state` on a timeline of this graph."""
+        checkpointer = self._require_checkpointer()
         head = await checkpointer.get(thread_id)
         run = RunState(thread_id, head.id if head else None, dict(cfg.metadata))
         base = head
@@ -224,6 +252,8 @@ class StateAccess:
         source: Source = "update"
         if base is not None:
             require_readable(base)
+            if PARENTS in base.metadata:  # a subgraph's: it ran from the same
+                run.metadata.setdefault(PARENTS, base.metadata[PARENTS])
         if base is not None and base.thread_id != thread_id:
             if head is not None:
                 raise ConfigError(

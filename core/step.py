@@ -12,18 +12,25 @@ import dataclasses
 import functools
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from timeloom.core.checkpoint import Checkpoint, PendingWrite
 from timeloom.core.errors import InvalidUpdateError
 from timeloom.core.graph import NodeSpec
-from timeloom.core.interrupts import Command, GraphInterrupt, TaskScratch, enter_task
+from timeloom.core.interrupts import (
+    Command,
+    GraphInterrupt,
+    ParentCommand,
+    TaskScratch,
+    enter_task,
+)
 from timeloom.core.retry import retry_delay
 from timeloom.core.sends import Send, Task
 from timeloom.core.state import ROOT, StateSchema
 from timeloom.core.streaming import StepLog
+from timeloom.core.subgraphs import StepScope
 
 _INTERRUPT_NS = uuid.UUID("6f1c1d2e-8f0a-4c59-9d0e-2b7a3c5e4f10")
 
@@ -71,7 +78,7 @@ def resume_values(checkpoint: Checkpoint) -> dict[str, list[Any]]:
     index_of = {
         w.value["id"]: (w.node, w.value.get("index", 0))
         for w in checkpoint.pending_writes
-        if w.kind == "interrupt"
+        if w.kind == "interrupt" and "ns" not in w.value  # not a subgraph's
     }
     by_node: dict[str, dict[int, Any]] = {}
     for write in checkpoint.pending_writes:
@@ -95,6 +102,7 @@ async def run_step(
     *,
     inline_sync: bool,
     log: StepLog | None = None,
+    scope: StepScope | None = None,
 ) -> StepOutcome:
     """Run ``tasks`` from ``checkpoint`` concurrently.
 
@@ -111,6 +119,11 @@ async def run_step(
             in a worker thread (the async API, which must not block its loop).
         log: where the nodes' config, stream writer and chat model tokens come
             from and go, and where each records that it finished (streaming).
+        scope: what graphs invoked in the nodes run in (as subgraphs).
+
+    Raises:
+        ParentCommand: a node returned ``Command(graph=Command.PARENT)``: the
+            step is abandoned and the command goes to the graph running this one.
     """
     reused: dict[str, list[dict[str, Any]]] = {}
     for w in checkpoint.pending_writes:
@@ -131,7 +144,12 @@ async def run_step(
                 resumes.get(t.key, []),
                 log.node_config(t.key, config) if log is not None else config,
                 inline,
-                log.writer(t.key) if log is not None else None,
+                TaskScratch(
+                    [],
+                    stream=log.writer(t.key) if log is not None else None,
+                    scope=scope,
+                    node=t.key,
+                ),
             ),
         )
         for t in to_run
@@ -151,6 +169,21 @@ async def run_step(
             outcome.updates.extend((task.key, u) for u in reused[task.key])
             continue
         result = fresh[task.key]
+        if isinstance(result, ParentCommand):  # from a graph the node invoked
+            result = dataclasses.replace(result.command, graph=None)
+        elif isinstance(result, Command) and result.graph == Command.PARENT:
+            raise ParentCommand(result)
+        if isinstance(result, GraphInterrupt) and result.interrupts:
+            outcome.interrupted = True  # in a subgraph: its questions, its ids
+            outcome.new_writes.extend(
+                PendingWrite(
+                    task.key,
+                    "interrupt",
+                    {"id": i.id, "value": i.value, "when": i.when, "ns": task.key},
+                )
+                for i in result.interrupts
+            )
+            continue
         if isinstance(result, GraphInterrupt):
             outcome.interrupted = True
             outcome.new_writes.append(
@@ -201,15 +234,15 @@ async def _call_retried(
     resume: list[Any],
     config: Mapping[str, Any],
     inline: bool,
-    stream: Callable[[Any], None] | None,
+    scratch: TaskScratch,
 ) -> Any:
     """Call the node; while it raises what its retry policy retries, wait and call
     it again (an interrupt is never retried)."""
     attempt = 1
     while True:
         try:
-            return await _call(spec, state, resume, config, inline, stream)
-        except GraphInterrupt:
+            return await _call(spec, state, resume, config, inline, scratch)
+        except (GraphInterrupt, ParentCommand):
             raise
         except Exception as exc:
             delay = retry_delay(spec.retry_policy, exc, attempt)
@@ -225,14 +258,14 @@ async def _call(
     resume: list[Any],
     config: Mapping[str, Any],
     inline: bool,
-    stream: Callable[[Any], None] | None,
+    scratch: TaskScratch,
 ) -> Any:
-    scratch = TaskScratch(resume_values=list(resume), stream=stream, config=config)
+    scratch = dataclasses.replace(scratch, resume_values=list(resume), config=config)
     # As LangGraph: by keyword (a decorated node may take only **kwargs), and a
     # ``writer`` gets the stream writer, or one that drops.
     kwargs: dict[str, Any] = {"config": config} if spec.takes_config else {}
     if spec.takes_writer:
-        kwargs["writer"] = stream or _dropped
+        kwargs["writer"] = scratch.stream or _dropped
     fn = functools.partial(spec.fn, **kwargs) if kwargs else spec.fn
     if spec.is_async or inline:
         leave = enter_task(scratch)

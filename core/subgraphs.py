@@ -1,0 +1,427 @@
+"""Subgraphs: a compiled graph run as a node of another graph, or invoked inside one.
+
+A graph invoked inside a task of another graph (``add_node("child", compiled)``, or
+``compiled.invoke(...)`` in a node function) runs as a *subgraph*: it writes its
+checkpoints in the parent's checkpointer, on a timeline of its own, as LangGraph
+does under a checkpoint namespace:
+
+- The namespace of a task is ``"node:<task id>"`` (nested: ``"outer:<id>|inner:<id>"``);
+  the task id is derived from the checkpoint the task runs from and its node, so a
+  resume of the parent (which runs the task again from the same checkpoint) finds the
+  subgraph's checkpoints where it left them.
+- A subgraph compiled with ``checkpointer=True`` keeps one history per thread: its
+  namespace drops the task ids (``"node"``), so each call continues its state. With
+  the default (``None``) it inherits the parent's checkpointer, for interrupts and
+  resumes, and starts fresh on every call; with ``False`` it stores nothing.
+- The timeline of thread ``t`` and namespace ``ns`` is the thread id ``"t|ns"`` (the
+  read-only LangGraph reader maps LangGraph's namespaces the same way); every
+  checkpoint of a subgraph names, in ``metadata["parents"]``, the checkpoint of each
+  enclosing graph it ran from (as LangGraph's).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from timeloom.core.checkpoint import Checkpoint
+from timeloom.core.config import RunConfig, make_config
+from timeloom.core.errors import CheckpointNotFound
+from timeloom.core.interrupts import Command, task_scratch
+
+if TYPE_CHECKING:
+    from timeloom.core.checkpointer import BaseCheckpointer
+    from timeloom.core.graph import StateGraph
+    from timeloom.core.runtime import CompiledGraph
+    from timeloom.core.snapshot import StateSnapshot
+    from timeloom.core.writer import Durability
+
+NS_SEP = "|"
+"""Joins the segments of a namespace, and a thread id to its subgraph namespace."""
+NS_END = ":"
+"""Separates a namespace segment's node from its task id."""
+PARENTS = "parents"
+"""A subgraph checkpoint's metadata key: enclosing namespace -> checkpoint id."""
+SUBGRAPHS = "timeloom.subgraphs"
+"""A checkpoint's metadata key, added when it is read: the timelines of the
+subgraphs that ran from it (as the LangGraph reader names them)."""
+
+_TASK_NS = uuid.UUID("1f7c3a52-6d0e-4b8e-9a61-5c2f0d4e8b37")
+
+
+def task_id(checkpoint_id: str, node: str) -> str:
+    """The id of ``node``'s task from ``checkpoint_id`` (the same on every run)."""
+    return str(uuid.uuid5(_TASK_NS, f"{checkpoint_id}:{node}"))
+
+
+def recast(ns: str) -> str:
+    """``ns`` without its task ids (``"a:1|b:2|1"`` -> ``"a|b|1"``), as LangGraph
+    names the history of a subgraph compiled with ``checkpointer=True``."""
+    return NS_SEP.join(part.split(NS_END, 1)[0] for part in ns.split(NS_SEP))
+
+
+def timeline(thread_id: str, ns: str) -> str:
+    """The thread id of the timeline of ``thread_id``'s namespace ``ns``."""
+    return f"{thread_id}{NS_SEP}{ns}" if ns else thread_id
+
+
+def split_timeline(thread_id: str) -> tuple[str, str]:
+    """``(thread id, namespace)`` of a timeline (a user's thread id has no ``"|"``)."""
+    root, _, ns = thread_id.partition(NS_SEP)
+    return root, ns
+
+
+@dataclass(slots=True)
+class ReplayBound:
+    """Time travel of the root graph: the first time each subgraph runs in the
+    replay, it starts from its newest checkpoint older than ``checkpoint_id`` (the
+    checkpoint replayed, or the one an edit copied), not from its latest: a replay
+    sees the subgraph's state as it was then (langgraph#8458, fixed)."""
+
+    checkpoint_id: str
+    visited: set[str] = field(default_factory=set)
+    targets: Mapping[str, str] = field(default_factory=dict)
+    """Time travel into a subgraph's checkpoint: the checkpoint each namespace
+    on the way to it starts from."""
+    target: str = ""
+    """The namespace of that subgraph (it gets the run's input)."""
+    input: Any = None
+
+    def first_visit(self, ns: str) -> bool:
+        """Whether the subgraph of ``ns`` (task ids aside) runs for the first time."""
+        key = recast(ns)
+        if key in self.visited:
+            return False
+        self.visited.add(key)
+        return True
+
+
+def replay_bound(base: Checkpoint | None) -> ReplayBound | None:
+    """Where subgraphs start from in a replay of ``base``: their state as of
+    ``base`` (as of the checkpoint an edit or a fork copied, as LangGraph)."""
+    if base is None:
+        return None
+    if base.source in ("update", "fork") and base.parent_id:
+        return ReplayBound(base.parent_id)
+    return ReplayBound(base.id)
+
+
+@dataclass(frozen=True, slots=True)
+class RunScope:
+    """Where a run stands among nested graphs (the root run: namespace ``""``)."""
+
+    checkpointer: BaseCheckpointer | None
+    thread_id: str
+    """The root thread id."""
+    ns: str = ""
+    parents: Mapping[str, str] = field(default_factory=dict)
+    replay: ReplayBound | None = None
+    durability: Durability = "sync"
+    config: Mapping[str, Any] = field(default_factory=dict)
+    """The root run's config (its ``recursion_limit``, ``metadata``...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StepScope:
+    """What the tasks of one step hand to the graphs they invoke."""
+
+    run: RunScope
+    checkpoint: Checkpoint
+    """The checkpoint the step runs from."""
+    resuming: bool
+    """The run continues a paused or interrupted step: subgraphs continue too."""
+
+    def task_ns(self, key: str) -> str:
+        """The namespace of the task ``key`` (its node, or ``node#i`` for a
+        ``Send``) in this step."""
+        node = key.split("#", 1)[0]
+        own = f"{node}{NS_END}{task_id(self.checkpoint.id, key)}"
+        return f"{self.run.ns}{NS_SEP}{own}" if self.run.ns else own
+
+    def answers(self, node: str) -> dict[str, Any]:
+        """The resume values given on the checkpoint to ``node``'s interrupts, by
+        interrupt id (the ids a subgraph's interrupts keep)."""
+        asked = {
+            w.value["id"]
+            for w in self.checkpoint.pending_writes
+            if w.kind == "interrupt" and w.node == node
+        }
+        return {
+            w.value["id"]: w.value["value"]
+            for w in self.checkpoint.pending_writes
+            if w.kind == "resume" and w.value["id"] in asked
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The task a graph was invoked in (the graph runs as its subgraph)."""
+
+    step: StepScope
+    node: str
+    call: int
+    """How many graphs the task invoked before this one."""
+
+    @classmethod
+    def current(cls) -> Caller | None:
+        """The task running on this thread or task context, if any (read when a
+        graph is invoked: the sync API may run it on another thread)."""
+        scratch = task_scratch.get()
+        if scratch is None or scratch.scope is None:
+            return None
+        call = scratch.subgraph_calls
+        scratch.subgraph_calls += 1
+        return cls(scratch.scope, scratch.node, call)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """How a run goes: which graph (bound to which checkpointer) runs what, on
+    which timeline, from which checkpoint."""
+
+    graph: CompiledGraph
+    input: Any
+    cfg: RunConfig
+    scope: RunScope | None = None
+    """A subgraph's (``None``: the root's, made when the run starts)."""
+    fresh: bool = False
+    """Start a new root on the timeline (a replay from before its first checkpoint)."""
+    replay: ReplayBound | None = None
+
+    @property
+    def nested(self) -> bool:
+        """Whether the run is a subgraph's (its pause raises to its caller)."""
+        return self.scope is not None
+
+    def scope_of(
+        self, thread_id: str, base: Checkpoint | None, replaying: bool, options: Any
+    ) -> RunScope:
+        """The scope of the run's steps, once it knows where it starts."""
+        if self.scope is not None:
+            return self.scope
+        return RunScope(
+            self.graph.checkpointer,
+            thread_id,
+            replay=self.replay or (replay_bound(base) if replaying else None),
+            durability=options.durability,
+            config=self.cfg.raw,
+        )
+
+
+async def route(
+    graph: CompiledGraph,
+    input: Any,
+    config: Mapping[str, Any] | None,
+    caller: Caller | None,
+) -> Route:
+    """Where a run of ``graph`` goes: a subgraph's run when invoked in a task
+    (unless given a thread of its own), time travel into a subgraph when the
+    config names one's checkpoint, else the graph's own run."""
+    cfg = RunConfig.parse(config)
+    if caller is not None and cfg.thread_id in (None, caller.step.run.thread_id):
+        return await nested_run(graph, input, caller)
+    checkpointer = graph.checkpointer
+    if cfg.thread_id and NS_SEP in cfg.thread_id and checkpointer is not None:
+        await graph._ensure_ready()  # time travel into a subgraph
+        root, bound = await replay_into(checkpointer, cfg, input)
+        return Route(graph, None, RunConfig.parse(root), replay=bound)
+    return Route(graph, input, cfg)
+
+
+async def nested_run(graph: CompiledGraph, input: Any, caller: Caller) -> Route:
+    """Work out how ``graph``, invoked with ``input`` in the caller's task, runs.
+
+    As LangGraph: a task that continues a paused step continues the subgraph from
+    its latest checkpoint (the input is ignored; the parent's answers go to the
+    subgraph's interrupts); a replay of the root starts it from its checkpoint of
+    that time; otherwise ``input`` is applied (to the latest state, for a
+    subgraph compiled with ``checkpointer=True``).
+    """
+    step, node = caller.step, caller.node
+    ns = step.task_ns(node)
+    if caller.call:  # as LangGraph: the task's second graph is "ns|1", and so on
+        ns = f"{ns}{NS_SEP}{caller.call}"
+    parent = step.run
+    checkpointer = parent.checkpointer
+    if graph.persistence is False or checkpointer is None:
+        checkpointer = graph.checkpointer  # its own, or none
+    own_ns = recast(ns) if graph.persistence is True else ns
+    scope = RunScope(
+        checkpointer,
+        parent.thread_id,
+        own_ns,
+        {**parent.parents, parent.ns: step.checkpoint.id},
+        parent.replay,
+        parent.durability,
+        parent.config,
+    )
+    configurable = {
+        **(parent.config.get("configurable") or {}),
+        "thread_id": parent.thread_id,
+        "checkpoint_ns": own_ns,
+    }
+    configurable.pop("checkpoint_id", None)
+    bound = bind(graph, checkpointer)
+
+    def to(given: Any, checkpoint_id: str | None = None, fresh: bool = False) -> Route:
+        if checkpoint_id is not None:
+            configurable["checkpoint_id"] = checkpoint_id
+        if checkpointer is None:
+            configurable.pop("thread_id", None)
+        config = {
+            **parent.config,
+            "configurable": configurable,
+            "metadata": {PARENTS: dict(scope.parents)},
+        }
+        return Route(bound, given, RunConfig.parse(config), scope, fresh)
+
+    if checkpointer is None or checkpointer is graph.checkpointer:
+        return to(input)
+    where = timeline(parent.thread_id, own_ns)
+    replay = parent.replay
+    if replay is not None and own_ns in replay.targets:
+        return to(
+            replay.input if own_ns == replay.target else None, replay.targets[own_ns]
+        )
+    if replay is not None and replay.first_visit(ns):
+        async for meta in checkpointer.list(
+            where, before=replay.checkpoint_id, limit=1
+        ):
+            return to(input, meta.id)
+        return to(input, fresh=await checkpointer.get(where) is not None)
+    if step.resuming:
+        head = await checkpointer.get(where)
+        if head is not None:
+            pending = {i.value["id"] for i in head.interrupts}
+            answers = {
+                iid: value
+                for iid, value in step.answers(node).items()
+                if iid in pending
+            }
+            return to(Command(resume=answers) if answers else None)
+    return to(input)
+
+
+def bind(graph: CompiledGraph, checkpointer: BaseCheckpointer | None) -> CompiledGraph:
+    """``graph``, or a shallow copy of it that writes to ``checkpointer`` (which the
+    parent has set up already)."""
+    if checkpointer is graph.checkpointer:
+        return graph
+    bound = copy.copy(graph)
+    bound.checkpointer = checkpointer
+    bound._ready = True  # the parent set its checkpointer up
+    if checkpointer is not None:
+        checkpointer.allow_types(graph.schema.classes())
+    return bound
+
+
+class SubgraphNode:
+    """A compiled graph added as a node: called with the parent's state (the keys
+    its input schema has are its input), its output's keys the parent has are the
+    node's update."""
+
+    def __init__(self, graph: CompiledGraph, parent: StateGraph) -> None:
+        self.graph = graph
+        self._parent = parent
+        self.__name__ = graph.name
+
+    async def __call__(self, state: Any) -> Any:
+        result = await self.graph.ainvoke(state)
+        channels = self._parent.schema.channels
+        if isinstance(result, dict) and self._parent.schema.kind != "root":
+            return {k: v for k, v in result.items() if k in channels}
+        return result
+
+
+async def replay_into(
+    checkpointer: BaseCheckpointer, cfg: RunConfig, input: Any
+) -> tuple[dict[str, Any], ReplayBound]:
+    """Time travel into a subgraph's checkpoint (a config with a namespace): the
+    root graph replays from the checkpoint the subgraph ran from, and the
+    subgraph (and each graph between) from its own, with ``input``.
+
+    Returns:
+        The root's config and the :class:`ReplayBound` of the run.
+
+    Raises:
+        CheckpointNotFound: no such checkpoint, or it records no parent.
+    """
+    assert cfg.thread_id is not None
+    target = await checkpointer.get(cfg.thread_id, cfg.checkpoint_id)
+    parents = target.metadata.get(PARENTS) if target is not None else None
+    if target is None or not isinstance(parents, Mapping) or "" not in parents:
+        raise CheckpointNotFound(
+            f"No checkpoint {cfg.checkpoint_id or '(head)'} of subgraph timeline "
+            f"{cfg.thread_id!r} that names the checkpoint of its parent"
+        )
+    root, ns = split_timeline(cfg.thread_id)
+    targets = {str(k): str(v) for k, v in parents.items() if k}
+    targets[ns] = target.id
+    config = {
+        **cfg.raw,
+        "configurable": {"thread_id": root, "checkpoint_id": parents[""]},
+    }
+    return config, ReplayBound(parents[""], targets=targets, target=ns, input=input)
+
+
+def owner(graph: CompiledGraph, thread_id: str) -> CompiledGraph | None:
+    """The graph (``graph`` or one of its subgraph nodes', nested) whose timeline
+    ``thread_id`` is, bound to ``graph``'s checkpointer; ``None`` when no subgraph
+    node names it (a graph a node function invoked)."""
+    _, ns = split_timeline(thread_id)
+    found = graph
+    for part in ns.split(NS_SEP) if ns else ():
+        name = part.split(NS_END, 1)[0]
+        if name.isdigit():
+            continue
+        spec = found.nodes.get(name)
+        if spec is None or spec.subgraph is None:
+            return None
+        found = spec.subgraph
+    return bind(found, graph.checkpointer)
+
+
+async def task_states(
+    graph: CompiledGraph, snapshot: StateSnapshot, checkpoint: Checkpoint, deep: bool
+) -> StateSnapshot:
+    """``snapshot`` with each task's ``state``: with ``deep`` (``subgraphs=True``)
+    the state of the subgraph it ran (if any), else the config of a subgraph
+    node's timeline, as LangGraph."""
+    checkpointer = graph.checkpointer
+    assert checkpointer is not None
+    root, ns = split_timeline(checkpoint.thread_id)
+    step = StepScope(RunScope(checkpointer, root, ns), checkpoint, False)
+    tasks = []
+    for task in snapshot.tasks:
+        spec = graph.nodes.get(task.name)
+        kept = spec is not None and spec.subgraph is not None
+        if not kept and not deep:
+            tasks.append(task)
+            continue
+        task_ns = step.task_ns(task.name)
+        stateful = (
+            spec is not None
+            and spec.subgraph is not None
+            and spec.subgraph.persistence is True
+        )
+        state: Any = None
+        if deep:
+            for candidate in (task_ns, recast(task_ns)):
+                if stateful and candidate == task_ns:
+                    continue
+                where = timeline(root, candidate)
+                if await checkpointer.get(where) is not None:
+                    sub = owner(graph, where) or graph
+                    state = await sub.aget_state(
+                        make_config(where, None), subgraphs=True
+                    )
+                    break
+        elif kept:
+            where = timeline(root, recast(task_ns) if stateful else task_ns)
+            state = make_config(where, None)
+        tasks.append(dataclasses.replace(task, state=state))
+    return dataclasses.replace(snapshot, tasks=tuple(tasks))

@@ -1,0 +1,417 @@
+"""Subgraphs: a compiled graph as a node or invoked inside one, on every backend.
+
+LangGraph's behaviour is the reference: ``test_same_as_langgraph_*`` run the same
+program on both runtimes and compare what a user sees.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypedDict
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import START as LG_START
+from langgraph.graph import StateGraph as LgStateGraph
+from langgraph.types import Command as LgCommand
+from langgraph.types import interrupt as lg_interrupt
+
+from timeloom.backends.memory import MemoryCheckpointer
+from timeloom.core import START, Command, StateGraph, interrupt
+from timeloom.core.checkpointer import BaseCheckpointer
+from timeloom.core.sync import run_sync
+
+
+class State(TypedDict, total=False):
+    log: Annotated[list[str], operator.add]
+    note: str
+
+
+class Parent(TypedDict, total=False):
+    log: Annotated[list[str], operator.add]
+
+
+class Other(TypedDict, total=False):
+    items: Annotated[list[str], operator.add]
+
+
+def config(thread_id: str = "t") -> dict[str, Any]:
+    return {"configurable": {"thread_id": thread_id}}
+
+
+def timelines(cp: BaseCheckpointer, thread_id: str = "t") -> list[str]:
+    """The thread ids of ``thread_id``'s subgraph timelines, sorted."""
+    found = run_sync(cp.threads(search=f"{thread_id}|", limit=100))
+    return sorted(i.thread_id for i in found)
+
+
+@dataclass(frozen=True)
+class Api:
+    """The names a LangGraph program imports, from one of the two runtimes."""
+
+    StateGraph: Any
+    START: str
+    Command: Any
+    interrupt: Callable[[Any], Any]
+    checkpointer: Callable[[], Any]
+
+
+LANGGRAPH = Api(LgStateGraph, LG_START, LgCommand, lg_interrupt, InMemorySaver)
+TIMELOOM = Api(StateGraph, START, Command, interrupt, MemoryCheckpointer)
+
+
+def asking_child(api: Api, calls: Counter[str], **compile: Any) -> Any:
+    """first -> ask (interrupt) -> last."""
+
+    def first(state: State) -> dict[str, Any]:
+        calls["first"] += 1
+        return {"log": ["first"]}
+
+    def ask(state: State) -> dict[str, Any]:
+        calls["ask"] += 1
+        return {"log": [f"answer:{api.interrupt('why?')}"]}
+
+    def last(state: State) -> dict[str, Any]:
+        calls["last"] += 1
+        return {"log": ["last"], "note": "child-only"}
+
+    graph = api.StateGraph(State)
+    graph.add_node("first", first)
+    graph.add_node("ask", ask)
+    graph.add_node("last", last)
+    graph.add_edge(api.START, "first")
+    graph.add_edge("first", "ask")
+    graph.add_edge("ask", "last")
+    return graph.compile(**compile)
+
+
+def parent_of(api: Api, child: Any, checkpointer: Any, node: str = "child") -> Any:
+    """before -> ``node`` (the child graph) -> after."""
+    graph = api.StateGraph(Parent)
+    graph.add_node("before", lambda s: {"log": ["before"]})
+    graph.add_node(node, child)
+    graph.add_node("after", lambda s: {"log": ["after"]})
+    graph.add_edge(api.START, "before")
+    graph.add_edge("before", node)
+    graph.add_edge(node, "after")
+    return graph.compile(checkpointer=checkpointer)
+
+
+def without_interrupts(result: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in result.items() if k != "__interrupt__"}
+
+
+# -- a compiled graph as a node ------------------------------------------------------
+
+
+def test_a_compiled_graph_as_a_node_shares_the_keys_both_have(
+    stored: BaseCheckpointer,
+) -> None:
+    class Child(TypedDict, total=False):
+        log: Annotated[list[str], operator.add]
+        secret: str
+
+    seen: list[dict[str, Any]] = []
+
+    def inner(state: Child, config: dict[str, Any]) -> dict[str, Any]:
+        seen.append(dict(config["configurable"]))
+        return {"log": ["inner"], "secret": "kept inside"}
+
+    child = StateGraph(Child).add_node("inner", inner).add_edge(START, "inner")
+    app = parent_of(TIMELOOM, child.compile(), stored)
+    result = app.invoke({"log": ["in"]}, config())
+    # The child got the parent's keys it has, returned its whole state; the parent
+    # took the keys it has (with its reducer: the child's log includes the input).
+    assert result == {"log": ["in", "before", "in", "before", "inner", "after"]}
+    ns = seen[0]["checkpoint_ns"]
+    assert seen[0]["thread_id"] == "t"
+    assert ns.startswith("child:")
+    assert timelines(stored) == [f"t|{ns}"]
+    sub = app.get_state({"configurable": {"thread_id": "t", "checkpoint_ns": ns}})
+    assert sub.values["secret"] == "kept inside"
+    assert sub.config["configurable"]["checkpoint_ns"] == ns
+    step = next(s for s in app.get_state_history(config()) if s.next == ("child",))
+    assert sub.metadata["parents"] == {"": step.config["configurable"]["checkpoint_id"]}
+
+
+def test_a_graph_invoked_in_a_node_function_with_another_schema(
+    stored: BaseCheckpointer,
+) -> None:
+    def collect(state: Other) -> dict[str, Any]:
+        return {"items": [f"got {len(state['items'])}"]}
+
+    child = StateGraph(Other).add_node("collect", collect).add_edge(START, "collect")
+    compiled = child.compile()
+
+    def wrapper(state: Parent) -> dict[str, Any]:
+        out = compiled.invoke({"items": state["log"]})
+        return {"log": out["items"][-1:]}
+
+    app = (
+        StateGraph(Parent)
+        .add_node("wrapper", wrapper)
+        .add_edge(START, "wrapper")
+        .compile(checkpointer=stored)
+    )
+    assert app.invoke({"log": ["a", "b"]}, config()) == {"log": ["a", "b", "got 2"]}
+    assert app.invoke({"log": ["c"]}, config()) == {
+        "log": ["a", "b", "got 2", "c", "got 4"]
+    }
+    # Each call is a fresh history of its own (the default: no state kept).
+    found = timelines(stored)
+    assert len(found) == 2
+    assert all(t.startswith("t|wrapper:") for t in found)
+
+
+def test_checkpointer_true_keeps_one_history_per_thread(
+    stored: BaseCheckpointer,
+) -> None:
+    child = StateGraph(Other).add_node("add", lambda s: {"items": ["x"]})
+    app = (
+        StateGraph(Other)
+        .add_node("child", child.add_edge(START, "add").compile(checkpointer=True))
+        .add_edge(START, "child")
+        .compile(checkpointer=stored)
+    )
+    app.invoke({"items": []}, config())
+    app.invoke({"items": []}, config())
+    assert timelines(stored) == ["t|child"]
+    sub = app.get_state({"configurable": {"thread_id": "t", "checkpoint_ns": "child"}})
+    # The second call continued the first one's state ([x]): its input (the
+    # parent's [x]) appended, then its node's x.
+    assert sub.values == {"items": ["x", "x", "x"]}
+
+
+def test_checkpointer_false_stores_nothing(stored: BaseCheckpointer) -> None:
+    child = StateGraph(Other).add_node("add", lambda s: {"items": ["x"]})
+    app = (
+        StateGraph(Other)
+        .add_node("child", child.add_edge(START, "add").compile(checkpointer=False))
+        .add_edge(START, "child")
+        .compile(checkpointer=stored)
+    )
+    assert app.invoke({"items": []}, config()) == {"items": ["x"]}
+    assert timelines(stored) == []
+
+
+# -- interrupts ------------------------------------------------------------------------
+
+
+def test_an_interrupt_in_a_subgraph_pauses_the_parent_and_resumes_into_it(
+    stored: BaseCheckpointer,
+) -> None:
+    calls: Counter[str] = Counter()
+    app = parent_of(TIMELOOM, asking_child(TIMELOOM, calls), stored)
+    paused = app.invoke({"log": []}, config())
+    assert [i.value for i in paused["__interrupt__"]] == ["why?"]
+    state = app.get_state(config())
+    assert state.next == ("child",)
+    assert [i.value for i in state.tasks[0].interrupts] == ["why?"]
+    done = app.invoke(Command(resume="because"), config())
+    assert done["log"] == [
+        "before",
+        "before",
+        "first",
+        "answer:because",
+        "last",
+        "after",
+    ]
+    # Only the interrupted node ran again.
+    assert calls == Counter(first=1, ask=2, last=1)
+
+
+def test_nested_subgraphs_write_nested_namespaces(stored: BaseCheckpointer) -> None:
+    calls: Counter[str] = Counter()
+    middle = parent_of(TIMELOOM, asking_child(TIMELOOM, calls), None, node="inner")
+    app = parent_of(TIMELOOM, middle, stored, node="outer")
+    app.invoke({"log": []}, config())
+    found = timelines(stored)
+    assert len(found) == 2
+    outer, inner = found
+    assert outer.startswith("t|outer:")
+    assert inner.startswith(f"{outer}|inner:")
+    deep = app.get_state(config(), subgraphs=True)
+    middle_state = deep.tasks[0].state
+    assert middle_state.next == ("inner",)
+    assert middle_state.tasks[0].state.next == ("ask",)
+    assert (
+        middle_state.tasks[0].state.config["configurable"]["checkpoint_ns"]
+        == (inner.split("|", 1)[1])
+    )
+    done = app.invoke(Command(resume="ok"), config())
+    assert done["log"][-4:] == ["answer:ok", "last", "after", "after"]
+    assert calls == Counter(first=1, ask=2, last=1)
+
+
+def test_command_parent_goes_to_a_node_of_the_parent(stored: BaseCheckpointer) -> None:
+    def escalate(state: Parent) -> Command[Any]:
+        return Command(graph=Command.PARENT, goto="handler", update={"log": ["up"]})
+
+    child = StateGraph(Parent).add_node("escalate", escalate)
+    app = (
+        StateGraph(Parent)
+        .add_node("child", child.add_edge(START, "escalate").compile())
+        .add_node("handler", lambda s: {"log": ["handled"]})
+        .add_edge(START, "child")
+        .compile(checkpointer=stored)
+    )
+    assert app.invoke({"log": []}, config()) == {"log": ["up", "handled"]}
+
+
+# -- state access and time travel ----------------------------------------------------------
+
+
+def test_update_state_on_a_subgraph_config_then_resume(
+    stored: BaseCheckpointer,
+) -> None:
+    calls: Counter[str] = Counter()
+    app = parent_of(TIMELOOM, asking_child(TIMELOOM, calls), stored)
+    app.invoke({"log": []}, config())
+    sub = app.get_state(config(), subgraphs=True).tasks[0].state
+    edited = app.update_state(sub.config, {"note": "edited"})
+    assert (
+        edited["configurable"]["checkpoint_ns"]
+        == sub.config["configurable"]["checkpoint_ns"]
+    )
+    assert app.get_state(edited).values["note"] == "edited"
+    history = list(app.get_state_history(sub.config))
+    assert [s.metadata["source"] for s in history][:2] == ["update", "loop"]
+
+
+def test_time_travel_into_a_subgraph_checkpoint_reruns_from_there(
+    stored: BaseCheckpointer,
+) -> None:
+    calls: Counter[str] = Counter()
+    child = asking_child(TIMELOOM, calls, checkpointer=True)
+    app = parent_of(TIMELOOM, child, stored)
+    app.invoke({"log": []}, config())
+    at_question = app.get_state(config(), subgraphs=True).tasks[0].state.config
+    app.invoke(Command(resume="one"), config())
+    calls.clear()
+    replayed = app.invoke(None, at_question)
+    assert [i.value for i in replayed["__interrupt__"]] == ["why?"]
+    assert calls == Counter(ask=1)  # not "first": it ran before that checkpoint
+    done = app.invoke(Command(resume="two"), config())
+    assert done["log"][-3:] == ["answer:two", "last", "after"]
+    assert calls == Counter(ask=2, last=1)
+
+
+def test_a_replay_of_the_parent_sees_a_stateful_subgraph_as_it_was(
+    stored: BaseCheckpointer,
+) -> None:
+    seen: list[list[str]] = []
+
+    def add(state: Other) -> dict[str, Any]:
+        seen.append(list(state["items"]))
+        return {"items": ["x"]}
+
+    child = StateGraph(Other).add_node("add", add).add_edge(START, "add")
+    app = (
+        StateGraph(Parent)
+        .add_node("before", lambda s: {"log": ["b"]})
+        .add_node("child", child.compile(checkpointer=True))
+        .add_edge(START, "before")
+        .add_edge("before", "child")
+        .compile(checkpointer=stored)
+    )
+    app.invoke({"log": []}, config())
+    app.invoke({"log": []}, config())
+    second = [s for s in app.get_state_history(config()) if s.next == ("child",)][0]
+    seen.clear()
+    app.invoke(None, second.config)
+    # The state after the first call (langgraph#8458, fixed), not after the second.
+    assert seen == [["x"]]
+
+
+# -- the same program on LangGraph ------------------------------------------------------
+
+
+def run_on_both(scenario: Callable[[Api], Any]) -> None:
+    results = {
+        name: scenario(api) for name, api in (("lg", LANGGRAPH), ("tl", TIMELOOM))
+    }
+    assert results["tl"] == results["lg"]
+
+
+def namespaces(app: Any) -> list[tuple[str, ...]]:
+    """The namespace of each subgraph task of the head, task ids made generic."""
+    state = app.get_state(config(), subgraphs=True)
+    out = []
+    while state is not None and state.tasks:
+        ns = state.tasks[0].state.config["configurable"]["checkpoint_ns"]
+        out.append(tuple(part.split(":")[0] for part in ns.split("|")))
+        state = state.tasks[0].state
+        if not state.tasks or state.tasks[0].state is None:
+            break
+    return out
+
+
+@pytest.mark.parametrize("persistence", [None, True])
+def test_same_as_langgraph_interrupt_resume_and_history(
+    persistence: bool | None,
+) -> None:
+    def scenario(api: Api) -> Any:
+        calls: Counter[str] = Counter()
+        child = asking_child(api, calls, checkpointer=persistence)
+        app = parent_of(api, child, api.checkpointer())
+        paused = app.invoke({"log": []}, config())
+        shape = namespaces(app)
+        state = app.get_state(config(), subgraphs=True).tasks[0].state
+        done = app.invoke(api.Command(resume="yes"), config())
+        history = [
+            (s.metadata["source"], s.next) for s in app.get_state_history(config())
+        ]
+        return (
+            without_interrupts(paused),
+            shape,
+            dict(state.values),
+            state.next,
+            done,
+            history,
+            dict(calls),
+        )
+
+    run_on_both(scenario)
+
+
+@pytest.mark.parametrize("persistence", [None, True])
+def test_same_as_langgraph_time_travel_into_a_subgraph(
+    persistence: bool | None,
+) -> None:
+    """With the default, the replayed parent step is a new task: the subgraph
+    starts over (LangGraph too); with ``checkpointer=True`` it continues from
+    the checkpoint."""
+
+    def scenario(api: Api) -> Any:
+        calls: Counter[str] = Counter()
+        child = asking_child(api, calls, checkpointer=persistence)
+        app = parent_of(api, child, api.checkpointer())
+        app.invoke({"log": []}, config())
+        at_question = app.get_state(config(), subgraphs=True).tasks[0].state.config
+        app.invoke(api.Command(resume="one"), config())
+        calls.clear()
+        replayed = app.invoke(None, at_question)
+        done = app.invoke(api.Command(resume="two"), config())
+        return without_interrupts(replayed), done, dict(calls)
+
+    run_on_both(scenario)
+
+
+def test_same_as_langgraph_stateful_subgraph_across_calls() -> None:
+    def scenario(api: Api) -> Any:
+        calls: Counter[str] = Counter()
+        child = asking_child(api, calls, checkpointer=True)
+        app = parent_of(api, child, api.checkpointer())
+        results = []
+        for _ in range(2):
+            app.invoke({"log": []}, config())
+            results.append(app.invoke(api.Command(resume="a"), config()))
+        sub = app.get_state(
+            {"configurable": {"thread_id": "t", "checkpoint_ns": "child"}}
+        )
+        return results, dict(sub.values), dict(calls)
+
+    run_on_both(scenario)
