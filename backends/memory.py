@@ -30,6 +30,7 @@ from timeloom.core.checkpoint import (
 )
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import CheckpointNotFound, ConflictError
+from timeloom.core.subgraphs import NS_SEP
 
 _STAGED_KEPT = 256  # a run never has more than a few checkpoints waiting
 
@@ -193,6 +194,11 @@ class MemoryCheckpointer(BaseCheckpointer):
     async def get(
         self, thread_id: str | None, checkpoint_id: str | None = None
     ) -> Checkpoint | None:
+        return await self._with_subgraph_links(self._get(thread_id, checkpoint_id))
+
+    def _get(
+        self, thread_id: str | None, checkpoint_id: str | None
+    ) -> Checkpoint | None:
         with self._lock:
             if checkpoint_id is None:
                 if thread_id is None:
@@ -254,6 +260,7 @@ class MemoryCheckpointer(BaseCheckpointer):
             i
             for i in infos
             if (search is None or i.thread_id.startswith(search))
+            and ((search and NS_SEP in search) or NS_SEP not in i.thread_id)
             and (status is None or i.status == status)
             and (not metadata or metadata_matches(i.metadata, metadata))
         ]

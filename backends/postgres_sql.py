@@ -402,6 +402,7 @@ LIMIT $3
 """
 _THREAD_FILTER = """
 WHERE ($1::text IS NULL OR starts_with(t.thread_id, $1))
+  AND (strpos(coalesce($1::text, ''), '|') > 0 OR strpos(t.thread_id, '|') = 0)
   AND ($2::text IS NULL OR t.status = $2)
 """
 THREADS_SQL = f"""

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from timeloom.core.subgraphs import NS_SEP
+
 CREATE_MIGRATIONS_TABLE_SQL: Final = (
     "CREATE TABLE IF NOT EXISTS timeloom_migrations (v INTEGER PRIMARY KEY)"
 )
@@ -235,6 +237,8 @@ def threads_where(
         if successor <= 0x10FFFF:
             clauses.append("thread_id < ?")
             params.append(search[:-1] + chr(successor))
+    if not (search and NS_SEP in search):  # subgraph timelines only when named
+        clauses.append(f"instr(thread_id, '{NS_SEP}') = 0")
     if status is not None:
         clauses.append("status = ?")
         params.append(status)

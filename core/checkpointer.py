@@ -36,6 +36,10 @@ from timeloom.core.checkpoint import (
 )
 from timeloom.core.errors import ReadOnlyError
 from timeloom.core.ids import id_floor_for_ms, id_time_ms, now_ms
+from timeloom.core.subgraphs import NS_SEP, PARENTS, SUBGRAPHS, split_timeline
+
+_ALL = 1_000_000
+"""A page size that means "all" (a thread's subgraph timelines)."""
 
 
 class BaseCheckpointer(ABC):
@@ -234,7 +238,9 @@ class BaseCheckpointer(ABC):
         """Return a page of threads, most recently updated first.
 
         Args:
-            search: only threads whose id starts with this prefix.
+            search: only threads whose id starts with this prefix. Subgraph
+                timelines (``"thread|ns"``) are listed only by a search that
+                names them (``"thread|"``); otherwise only root timelines.
             status: only threads with this status.
             metadata: only threads whose head metadata has these key/value pairs.
             limit: page size.
@@ -246,6 +252,38 @@ class BaseCheckpointer(ABC):
         self, *, search: str | None = None, status: ThreadStatus | None = None
     ) -> int:
         """Count the threads :meth:`threads` would page through."""
+
+    async def subgraphs(self, thread_id: str) -> builtins.list[ThreadInfo]:
+        """The subgraph timelines (``"thread|ns"``, nested ones too) of a thread,
+        most recently updated first."""
+        return await self.threads(search=f"{thread_id}{NS_SEP}", limit=_ALL)
+
+    async def _with_subgraph_links(
+        self, checkpoint: Checkpoint | None
+    ) -> Checkpoint | None:
+        """``checkpoint`` with ``metadata["timeloom.subgraphs"]``: the timelines
+        directly below its own whose checkpoints ran from it (their metadata
+        ``parents``), as the LangGraph reader names them. Only a checkpoint with
+        nodes due can have run any, and only a thread with subgraph timelines."""
+        if checkpoint is None or not checkpoint.next:
+            return checkpoint
+        own = checkpoint.thread_id
+        ns = split_timeline(own)[1]
+        ran = []
+        for info in await self.subgraphs(own):
+            rest = info.thread_id[len(own) + 1 :].split(NS_SEP)
+            if info.head_id < checkpoint.id or not all(p.isdigit() for p in rest[1:]):
+                continue  # older than it (ids sort by time), or not directly below
+            async for meta in self.list(info.thread_id):
+                if meta.id < checkpoint.id:
+                    break
+                if (meta.metadata.get(PARENTS) or {}).get(ns) == checkpoint.id:
+                    ran.append(info.thread_id)
+                    break
+        if not ran:
+            return checkpoint
+        metadata = {**checkpoint.metadata, SUBGRAPHS: sorted(ran)}
+        return dataclasses.replace(checkpoint, metadata=metadata)
 
     @abstractmethod
     async def children(self, checkpoint_id: str) -> builtins.list[CheckpointMeta]:

@@ -14,6 +14,7 @@ from timeloom.core.config import make_config
 from timeloom.core.constants import SENDS, WAITING
 from timeloom.core.interrupts import Interrupt
 from timeloom.core.sends import task_keys, task_results
+from timeloom.core.subgraphs import SUBGRAPHS
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +104,7 @@ def to_snapshot(
             **{
                 k: v
                 for k, v in checkpoint.metadata.items()
-                if k not in (WAITING, SENDS)
+                if k not in (WAITING, SENDS, SUBGRAPHS)
             },
         },
         created_at=checkpoint.created_at.isoformat(),

@@ -415,3 +415,45 @@ def test_same_as_langgraph_stateful_subgraph_across_calls() -> None:
         return results, dict(sub.values), dict(calls)
 
     run_on_both(scenario)
+
+
+# -- the storage convention (the LangGraph reader's) ------------------------------------
+
+
+def test_subgraph_timelines_are_stored_as_the_reader_shows_langgraph_ones(
+    stored: BaseCheckpointer,
+) -> None:
+    calls: Counter[str] = Counter()
+    middle = parent_of(TIMELOOM, asking_child(TIMELOOM, calls), None, node="deep")
+    app = parent_of(TIMELOOM, middle, stored, node="sub")
+    app.invoke({"log": []}, config())
+    app.invoke({"log": []}, config("other"))
+
+    async def check() -> None:
+        subgraphs = await stored.subgraphs("t")
+        (sub,) = [s for s in subgraphs if s.thread_id.count("|") == 1]
+        (deep,) = [s for s in subgraphs if s.thread_id.count("|") == 2]
+        ns = sub.thread_id.split("|", 1)[1]
+        assert ns.startswith("sub:")
+        assert deep.thread_id.startswith(f"{sub.thread_id}|deep:")
+        # The root checkpoint the subgraph ran from names its timeline...
+        metas = [m async for m in stored.list(sub.thread_id)]
+        root = await stored.get("t", metas[0].metadata["parents"][""])
+        assert root is not None
+        assert root.metadata["timeloom.subgraphs"] == [sub.thread_id]
+        # ...and the subgraph's checkpoint that ran "deep" names the nested one.
+        deep_metas = [m async for m in stored.list(deep.thread_id)]
+        runner = await stored.get(sub.thread_id, deep_metas[0].metadata["parents"][ns])
+        assert runner is not None
+        assert runner.metadata["timeloom.subgraphs"] == [deep.thread_id]
+        # Thread listings show root timelines; a search for "t|" reaches the others.
+        assert {t.thread_id for t in await stored.threads()} == {"t", "other"}
+        assert await stored.count_threads() == 2
+        found = {t.thread_id for t in await stored.threads(search="t|")}
+        assert found == {sub.thread_id, deep.thread_id}
+        assert await stored.count_threads(search="t|") == 2
+
+    run_sync(check())
+    # A snapshot, as LangGraph's, does not carry the link.
+    step = next(s for s in app.get_state_history(config()) if s.next == ("sub",))
+    assert "timeloom.subgraphs" not in step.metadata
