@@ -30,7 +30,7 @@ from timeloom.core.checkpoint import (
 )
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import CheckpointNotFound, ConflictError
-from timeloom.core.subgraphs import NS_SEP
+from timeloom.core.namespaces import NS_SEP
 
 _STAGED_KEPT = 256  # a run never has more than a few checkpoints waiting
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from timeloom.core.subgraphs import NS_SEP
+from timeloom.core.namespaces import NS_SEP
 
 CREATE_MIGRATIONS_TABLE_SQL: Final = (
     "CREATE TABLE IF NOT EXISTS timeloom_migrations (v INTEGER PRIMARY KEY)"

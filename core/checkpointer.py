@@ -36,7 +36,7 @@ from timeloom.core.checkpoint import (
 )
 from timeloom.core.errors import ReadOnlyError
 from timeloom.core.ids import id_floor_for_ms, id_time_ms, now_ms
-from timeloom.core.subgraphs import NS_SEP, PARENTS, SUBGRAPHS, split_timeline
+from timeloom.core.namespaces import NS_SEP, PARENTS, SUBGRAPHS, split_timeline
 
 _ALL = 1_000_000
 """A page size that means "all" (a thread's subgraph timelines)."""

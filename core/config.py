@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from timeloom.core.namespaces import split_timeline, timeline
+
 DEFAULT_RECURSION_LIMIT = 25
 
 
@@ -32,8 +34,8 @@ class RunConfig:
         configurable = config.get("configurable") or {}
         thread_id = configurable.get("thread_id", config.get("thread_id"))
         ns = configurable.get("checkpoint_ns")
-        if ns and thread_id is not None:  # a subgraph's timeline (see subgraphs)
-            thread_id = f"{thread_id}|{ns}"
+        if ns and thread_id is not None:  # a subgraph's (see namespaces)
+            thread_id = timeline(str(thread_id), ns)
         checkpoint_id = configurable.get("checkpoint_id", config.get("checkpoint_id"))
         metadata = dict(config.get("metadata") or {})
         if "run_id" in config and "run_id" not in metadata:
@@ -50,7 +52,7 @@ class RunConfig:
 def make_config(thread_id: str, checkpoint_id: str | None) -> dict[str, Any]:
     """Return LangGraph's config shape for a checkpoint: a subgraph's timeline
     ``"t|ns"`` is thread ``t``, ``checkpoint_ns`` ``ns``."""
-    root, _, ns = thread_id.partition("|")
+    root, ns = split_timeline(thread_id)
     configurable: dict[str, Any] = {"thread_id": root, "checkpoint_ns": ns}
     if checkpoint_id is not None:
         configurable["checkpoint_id"] = checkpoint_id

@@ -70,7 +70,14 @@ from timeloom.core.streaming import (
     task_infos,
     triggers_of,
 )
-from timeloom.core.subgraphs import Caller, Route, RunScope, StepScope, route
+from timeloom.core.subgraphs import (
+    Caller,
+    Route,
+    RunScope,
+    StepScope,
+    SubgraphStream,
+    route,
+)
 from timeloom.core.sync import iterate_sync, run_sync
 from timeloom.core.writer import (
     CheckpointWriter,
@@ -98,6 +105,8 @@ class _Options:
     stream)."""
     caller: Caller | None = None
     """The task of another graph this one was invoked in: it runs as a subgraph."""
+    subgraphs: SubgraphStream | None = None
+    """Where subgraphs' chunks go (``stream(..., subgraphs=True)``)."""
 
 
 class CompiledGraph(StateAccess):
@@ -217,6 +226,7 @@ class CompiledGraph(StateAccess):
         durability: Durability = "sync",
         interrupt_before: Sequence[str] | None = None,
         interrupt_after: Sequence[str] | None = None,
+        subgraphs: bool = False,
     ) -> Generator[Any, None, None]:
         """Run like :meth:`invoke`, yielding as each step commits.
 
@@ -232,11 +242,15 @@ class CompiledGraph(StateAccess):
                 before its checkpoint is stored.
             interrupt_before: as for :meth:`invoke`.
             interrupt_after: as for :meth:`invoke`.
+            subgraphs: also yield the chunks of the subgraphs that run: every
+                chunk as ``(namespace, chunk)`` (``(namespace, mode, chunk)``
+                for a list of modes), the root's namespace ``()``, a
+                subgraph's the tuple of its namespace's parts.
         """
         check_durability(durability)
         modes = parse_modes(stream_mode)
         options = self._options(durability, True, interrupt_before, interrupt_after)
-        return iterate_sync(self._stream(input, config, modes, options))
+        return iterate_sync(self._stream(input, config, modes, options, subgraphs))
 
     def astream(
         self,
@@ -247,11 +261,12 @@ class CompiledGraph(StateAccess):
         durability: Durability = "sync",
         interrupt_before: Sequence[str] | None = None,
         interrupt_after: Sequence[str] | None = None,
+        subgraphs: bool = False,
     ) -> AsyncIterator[Any]:
         """The async twin of :meth:`stream`."""
         modes = parse_modes(stream_mode)
         options = self._options(durability, False, interrupt_before, interrupt_after)
-        return self._stream(input, config, modes, options)
+        return self._stream(input, config, modes, options, subgraphs)
 
     def _options(
         self,
@@ -291,12 +306,15 @@ class CompiledGraph(StateAccess):
         config: Mapping[str, Any] | None,
         modes: tuple[StreamMode, ...] | StreamMode,
         options: _Options,
+        subgraphs: bool = False,
     ) -> AsyncIterator[Any]:
         """Yield the chunks of ``modes``: a tuple of modes yields ``(mode, chunk)``."""
         log = StepLog(frozenset(modes if isinstance(modes, tuple) else (modes,)))
+        nested = SubgraphStream(tuple(log.wanted)) if subgraphs else None
         view = StreamView(self.schema, self._output.output, self._snapshot)
-        events = self._execute(input, config, replace(options, log=log))
-        return stream_chunks(events, modes, view, log)
+        options = replace(options, log=log, subgraphs=nested)
+        chunks = stream_chunks(self._execute(input, config, options), modes, view, log)
+        return nested.merged(chunks, isinstance(modes, tuple)) if nested else chunks
 
     async def _execute(
         self,
@@ -306,9 +324,14 @@ class CompiledGraph(StateAccess):
     ) -> AsyncIterator[RunEvent]:
         check_durability(options.durability)
         how = await route(self, input, config, options.caller)
+        shown = how.scope.stream if how.scope is not None else None
+        if shown is not None:  # a subgraph's chunks go out under its namespace
+            options = replace(options, log=StepLog(frozenset(shown.modes)))
         runs = how.graph._run(how, replace(options, caller=None))
         async with contextlib.aclosing(runs):
             async for event in runs:
+                if shown is not None and how.scope is not None:
+                    await shown.emit(how, event, options.log)
                 if how.nested and event.kind == "interrupt":  # pauses its caller
                     raise GraphInterrupt(0, None, event.interrupts)
                 yield event

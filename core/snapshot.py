@@ -13,8 +13,8 @@ from timeloom.core.checkpoint import Checkpoint, PendingWrite
 from timeloom.core.config import make_config
 from timeloom.core.constants import SENDS, WAITING
 from timeloom.core.interrupts import Interrupt
+from timeloom.core.namespaces import SUBGRAPHS
 from timeloom.core.sends import task_keys, task_results
-from timeloom.core.subgraphs import SUBGRAPHS
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,10 +21,11 @@ from timeloom.core.errors import (
     InvalidUpdateError,
     SerializationError,
 )
+from timeloom.core.namespaces import NS_SEP, PARENTS
 from timeloom.core.sends import Send, next_of, sends_of, with_sends
 from timeloom.core.snapshot import StateSnapshot, to_snapshot
 from timeloom.core.state import ROOT
-from timeloom.core.subgraphs import NS_SEP, PARENTS, owner, task_states
+from timeloom.core.subgraphs import owner, task_states
 from timeloom.core.sync import iterate_sync, run_sync
 from timeloom.core.writer import RunState
 

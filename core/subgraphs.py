@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -32,47 +31,24 @@ from timeloom.core.checkpoint import Checkpoint
 from timeloom.core.config import RunConfig, make_config
 from timeloom.core.errors import CheckpointNotFound
 from timeloom.core.interrupts import Command, task_scratch
+from timeloom.core.namespaces import (
+    NS_END,
+    NS_SEP,
+    PARENTS,
+    recast,
+    split_timeline,
+    task_id,
+    timeline,
+)
+from timeloom.core.streaming import StepLog, StreamView, stream_chunks
 
 if TYPE_CHECKING:
     from timeloom.core.checkpointer import BaseCheckpointer
     from timeloom.core.graph import StateGraph
     from timeloom.core.runtime import CompiledGraph
     from timeloom.core.snapshot import StateSnapshot
+    from timeloom.core.streaming import RunEvent, StreamMode
     from timeloom.core.writer import Durability
-
-NS_SEP = "|"
-"""Joins the segments of a namespace, and a thread id to its subgraph namespace."""
-NS_END = ":"
-"""Separates a namespace segment's node from its task id."""
-PARENTS = "parents"
-"""A subgraph checkpoint's metadata key: enclosing namespace -> checkpoint id."""
-SUBGRAPHS = "timeloom.subgraphs"
-"""A checkpoint's metadata key, added when it is read: the timelines of the
-subgraphs that ran from it (as the LangGraph reader names them)."""
-
-_TASK_NS = uuid.UUID("1f7c3a52-6d0e-4b8e-9a61-5c2f0d4e8b37")
-
-
-def task_id(checkpoint_id: str, node: str) -> str:
-    """The id of ``node``'s task from ``checkpoint_id`` (the same on every run)."""
-    return str(uuid.uuid5(_TASK_NS, f"{checkpoint_id}:{node}"))
-
-
-def recast(ns: str) -> str:
-    """``ns`` without its task ids (``"a:1|b:2|1"`` -> ``"a|b|1"``), as LangGraph
-    names the history of a subgraph compiled with ``checkpointer=True``."""
-    return NS_SEP.join(part.split(NS_END, 1)[0] for part in ns.split(NS_SEP))
-
-
-def timeline(thread_id: str, ns: str) -> str:
-    """The thread id of the timeline of ``thread_id``'s namespace ``ns``."""
-    return f"{thread_id}{NS_SEP}{ns}" if ns else thread_id
-
-
-def split_timeline(thread_id: str) -> tuple[str, str]:
-    """``(thread id, namespace)`` of a timeline (a user's thread id has no ``"|"``)."""
-    root, _, ns = thread_id.partition(NS_SEP)
-    return root, ns
 
 
 @dataclass(slots=True)
@@ -111,6 +87,45 @@ def replay_bound(base: Checkpoint | None) -> ReplayBound | None:
 
 
 @dataclass(frozen=True, slots=True)
+class SubgraphStream:
+    """``stream(..., subgraphs=True)``: where subgraphs' chunks go, as
+    ``(namespace, mode, chunk)``, until the root's stream yields them (before
+    the chunks of the root's step they ran in, as LangGraph orders them)."""
+
+    modes: tuple[StreamMode, ...]
+    sink: list[tuple[tuple[str, ...], str, Any]] = field(default_factory=list)
+
+    async def emit(self, how: Route, event: RunEvent, log: StepLog | None) -> None:
+        """Queue what a subgraph's ``event`` shows, under its namespace."""
+        assert how.scope is not None
+        graph = how.graph
+        view = StreamView(graph.schema, graph._output.output, graph._snapshot)
+        where = tuple(how.scope.ns.split(NS_SEP))
+
+        async def one() -> AsyncIterator[RunEvent]:
+            yield event
+
+        chunks = stream_chunks(one(), self.modes, view, log or StepLog())
+        self.sink.extend([(where, mode, chunk) async for mode, chunk in chunks])
+
+    async def merged(
+        self, chunks: AsyncIterator[Any], multi: bool
+    ) -> AsyncIterator[Any]:
+        """The root's ``chunks`` with the namespace ``()``, each after the
+        subgraphs' chunks queued before it."""
+        async for chunk in chunks:
+            for item in self._drain(multi):
+                yield item
+            yield ((), *chunk) if multi else ((), chunk)
+        for item in self._drain(multi):
+            yield item
+
+    def _drain(self, multi: bool) -> list[Any]:
+        items, self.sink[:] = list(self.sink), []
+        return [item if multi else (item[0], item[2]) for item in items]
+
+
+@dataclass(frozen=True, slots=True)
 class RunScope:
     """Where a run stands among nested graphs (the root run: namespace ``""``)."""
 
@@ -123,6 +138,7 @@ class RunScope:
     durability: Durability = "sync"
     config: Mapping[str, Any] = field(default_factory=dict)
     """The root run's config (its ``recursion_limit``, ``metadata``...)."""
+    stream: SubgraphStream | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +225,7 @@ class Route:
             replay=self.replay or (replay_bound(base) if replaying else None),
             durability=options.durability,
             config=self.cfg.raw,
+            stream=options.subgraphs,
         )
 
 
@@ -258,6 +275,7 @@ async def nested_run(graph: CompiledGraph, input: Any, caller: Caller) -> Route:
         parent.replay,
         parent.durability,
         parent.config,
+        parent.stream,
     )
     configurable = {
         **(parent.config.get("configurable") or {}),

@@ -457,3 +457,57 @@ def test_subgraph_timelines_are_stored_as_the_reader_shows_langgraph_ones(
     # A snapshot, as LangGraph's, does not carry the link.
     step = next(s for s in app.get_state_history(config()) if s.next == ("sub",))
     assert "timeloom.subgraphs" not in step.metadata
+
+
+# -- streaming ----------------------------------------------------------------------------
+
+
+def generic(item: Any) -> Any:
+    """A streamed item with task ids and interrupt ids left out."""
+    if isinstance(item, tuple) and item and isinstance(item[0], tuple):
+        ns = tuple(part.split(":")[0] for part in item[0])
+        return (ns, *(generic(x) for x in item[1:]))
+    if isinstance(item, dict):
+        return {k: generic(v) for k, v in item.items()}
+    if isinstance(item, tuple | list):
+        return [generic(x) for x in item]
+    if hasattr(item, "value") and hasattr(item, "id"):
+        return ("interrupt", item.value)
+    return item
+
+
+@pytest.mark.parametrize("modes", ["updates", ["updates", "values"]])
+@pytest.mark.parametrize("persistence", [None, True])
+def test_same_as_langgraph_stream_with_subgraphs(
+    modes: Any, persistence: bool | None
+) -> None:
+    def scenario(api: Api) -> Any:
+        calls: Counter[str] = Counter()
+        child = asking_child(api, calls, checkpointer=persistence)
+        app = parent_of(api, child, api.checkpointer())
+        first = app.stream({"log": []}, config(), stream_mode=modes, subgraphs=True)
+        resumed = app.stream(
+            api.Command(resume="r"), config(), stream_mode=modes, subgraphs=True
+        )
+        return [generic(i) for i in first], [generic(i) for i in resumed]
+
+    run_on_both(scenario)
+
+
+def test_stream_with_subgraphs_names_nested_namespaces(
+    stored: BaseCheckpointer,
+) -> None:
+    calls: Counter[str] = Counter()
+    middle = parent_of(TIMELOOM, asking_child(TIMELOOM, calls), None, node="inner")
+    app = parent_of(TIMELOOM, middle, stored, node="outer")
+    streamed = list(app.stream({"log": []}, config(), subgraphs=True))
+    spaces = [tuple(p.split(":")[0] for p in ns) for ns, _ in streamed]
+    assert spaces == [
+        (),
+        ("outer",),
+        ("outer", "inner"),
+        ("outer", "inner"),
+        ("outer",),
+        (),
+    ]
+    assert list(streamed[2][1]) == ["first"]
