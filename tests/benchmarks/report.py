@@ -44,6 +44,8 @@ METRICS = (
     Metric("fanout", ("backend",), "per_turn_p50_ms", "ms"),
     Metric("fanout", ("backend",), "per_step_p50_ms", "ms"),
     Metric("fanout", ("backend",), "per_send_p50_us", "us"),
+    Metric("subgraphs", ("backend",), "per_turn_p50_ms", "ms"),
+    Metric("subgraphs", ("backend",), "per_step_p50_ms", "ms"),
     Metric(
         "concurrency",
         ("how", "durability"),

@@ -34,6 +34,8 @@ Measurements (``--only`` takes these names; repeat it to run several):
   ``from_conn_string``. Best of two runs each, the systems taking turns.
 - ``fanout``: a map-reduce over 100 ``Send`` tasks, per turn, per super-step and
   per send, with no checkpointer, memory and SQLite (see ``bench_fanout``).
+- ``subgraphs``: a chain of three nested subgraphs, per turn and per super-step,
+  with memory and SQLite (see ``bench_subgraphs``).
 
 Durability is the same on both sides: SQLite in WAL mode with ``synchronous=NORMAL``
 (LangGraph's saver sets WAL and otherwise keeps SQLite's default ``FULL``: the suite
@@ -65,6 +67,7 @@ from typing import Any
 
 from tests.benchmarks import pg_cluster
 from tests.benchmarks.bench_fanout import bench_fanout
+from tests.benchmarks.bench_subgraphs import bench_subgraphs
 from tests.benchmarks.report import evaluate_targets, print_summary
 from tests.benchmarks.workload import (
     SYSTEMS,
@@ -84,6 +87,7 @@ MEASUREMENTS = (
     "threads",
     "concurrency",
     "fanout",
+    "subgraphs",
 )
 
 
@@ -841,6 +845,7 @@ def main(argv: list[str] | None = None) -> int:
                 ("threads", lambda: bench_threads(run)),
                 ("concurrency", lambda: bench_concurrency(run)),
                 ("fanout", lambda: bench_fanout(run)),
+                ("subgraphs", lambda: bench_subgraphs(run)),
             ]
             for name, step in steps:
                 if not only & set(name.split("/")):
