@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from timeloom.core.checkpoint import Checkpoint, Source, new_checkpoint
 from timeloom.core.config import RunConfig, make_config
-from timeloom.core.constants import COPY, START, WAITING
+from timeloom.core.constants import COPY, INPUT, START, WAITING
 from timeloom.core.errors import (
     CheckpointNotFound,
     ConfigError,
     InvalidUpdateError,
     SerializationError,
 )
+from timeloom.core.interrupts import Command
 from timeloom.core.namespaces import NS_SEP, PARENTS
 from timeloom.core.sends import Send, next_of, sends_of, with_sends
 from timeloom.core.snapshot import StateSnapshot, to_snapshot
@@ -130,12 +131,17 @@ class StateAccess:
 
     async def _results_of(self, checkpoint: Checkpoint) -> Mapping[str, Any] | None:
         """What the due nodes of ``checkpoint`` wrote when they ran from it: the
-        writes of the step that followed it in its thread (the newest, if several)."""
+        writes of the step that followed it in its thread (the newest, if several);
+        with no step, of the ``update`` that did (``bulk_update_state`` writing a
+        history as a run would, which LangGraph shows the same way)."""
         checkpointer = self._require_checkpointer()
-        steps = [
+        children = [
             meta
             for meta in await checkpointer.children(checkpoint.id)
-            if meta.source == "loop" and meta.thread_id == checkpoint.thread_id
+            if meta.thread_id == checkpoint.thread_id
+        ]
+        steps = [m for m in children if m.source == "loop"] or [
+            m for m in children if m.source == "update"
         ]
         if not steps:
             return None
@@ -179,17 +185,22 @@ class StateAccess:
             else before
         )
         # Newest first, so the step that ran from a checkpoint comes before it:
-        # its writes are that checkpoint's task results.
-        results: dict[str, Mapping[str, Any]] = {}
+        # its writes are that checkpoint's task results (as in _results_of: a
+        # step's, else an update's).
+        results: dict[str, dict[str, Mapping[str, Any]]] = {"loop": {}, "update": {}}
         async for meta in checkpointer.list(
             thread_id, before=before_id, limit=limit, filter=filter
         ):
             checkpoint = await checkpointer.get(meta.thread_id, meta.id)
             if checkpoint is None:
                 continue
-            if checkpoint.source == "loop" and checkpoint.parent_id:
-                results.setdefault(checkpoint.parent_id, checkpoint.writes)
-            yield self._snapshot(checkpoint, results.pop(checkpoint.id, None))
+            if checkpoint.source in results and checkpoint.parent_id:
+                results[checkpoint.source].setdefault(
+                    checkpoint.parent_id, checkpoint.writes
+                )
+            ran = results["loop"].pop(checkpoint.id, None)
+            edited = results["update"].pop(checkpoint.id, None)
+            yield self._snapshot(checkpoint, ran if ran is not None else edited)
 
     def update_state(
         self,
@@ -325,32 +336,128 @@ class StateAccess:
         source: Source,
     ) -> Checkpoint:
         writer = await self._infer_writer(base, as_node)
-        update = (
-            {ROOT: values}
-            if self.schema.kind == "root" and values is not None
-            else dict(values or {})
-        )
-        name = writer or START
-        new_values = self.schema.apply(base.values if base else {}, [(name, update)])
+        return await self._write_updates(run, base, [(writer, values)], source)
+
+    async def _write_updates(
+        self,
+        run: RunState,
+        base: Checkpoint | None,
+        updates: Sequence[tuple[str | None, Any]],
+        source: Source,
+    ) -> Checkpoint:
+        """Commit the child of ``base`` with ``updates`` applied, each as its
+        writer's (``None``: no writer found, the update keeps ``base``'s next). A
+        ``Command`` value is its ``update``, and its ``goto`` is due next."""
+        written: list[tuple[str, dict[str, Any]]] = []
+        gotos: list[Any] = []
+        for writer, values in updates:
+            if isinstance(values, Command):  # the node ran: it wrote, maybe nothing
+                gotos.extend(values.goto_nodes)
+                values = values.update or {}
+            if values is not None:
+                written.append((writer or START, self._as_update(values)))
+        new_values = self.schema.apply(base.values if base else {}, written)
         waiting = waiting_of(base) if base else {}
         sends: list[Send] | None = None  # None: the base's, with its next
-        if base is not None and (values is None or writer is None):
+        writers = [w for w, _ in updates if w is not None]
+        if base is not None and (not written and not gotos or not writers):
             next_nodes = base.next
         else:
             pulls, sends, waiting = await self._router.next_after(
-                [name], new_values, [], waiting
+                writers or [START], new_values, gotos, waiting
             )
             next_nodes = next_of(pulls, sends)
+        by_writer: dict[str, list[dict[str, Any]]] = {}
+        for name, update in written:
+            by_writer.setdefault(name, []).append(update)
         return await self._commit(
             run,
             parent=base,
             source=source,
             values=new_values,
             next_nodes=next_nodes,
-            writes={name: update} if values is not None else {},
+            writes={n: u[0] if len(u) == 1 else u for n, u in by_writer.items()},
             waiting=waiting,
             sends=sends,
         )
+
+    def _as_update(self, values: Any) -> dict[str, Any]:
+        """An ``update_state`` value as an update of the state's keys."""
+        return {ROOT: values} if self.schema.kind == "root" else dict(values)
+
+    def bulk_update_state(
+        self, config: Mapping[str, Any], supersteps: Sequence[Sequence[Any]]
+    ) -> dict[str, Any]:
+        """Write one checkpoint per superstep, as LangGraph's: each superstep a
+        list of ``(values, as_node)`` updates (LangGraph's ``StateUpdate``)
+        applied together, as if those nodes ran in one step.
+
+        ``as_node="__input__"`` writes an input checkpoint (as a run's input
+        does, with ``__start__`` next; a superstep ``as_node="__start__"`` then
+        applies the input). Several updates of one superstep each need their
+        ``as_node``.
+
+        Returns:
+            The config of the last checkpoint written.
+
+        Raises:
+            ValueError: no supersteps, or a superstep without updates.
+            InvalidUpdateError: several updates of one superstep lack ``as_node``.
+        """
+        return run_sync(self.abulk_update_state(config, supersteps))
+
+    async def abulk_update_state(
+        self, config: Mapping[str, Any], supersteps: Sequence[Sequence[Any]]
+    ) -> dict[str, Any]:
+        """The async twin of :meth:`bulk_update_state`."""
+        if not supersteps:
+            raise ValueError("No supersteps provided")
+        current = dict(config)
+        for superstep in supersteps:
+            updates = [(u[0], u[1] if len(u) > 1 else None) for u in superstep]
+            if not updates:
+                raise ValueError("No updates provided")
+            if len(updates) == 1 and updates[0][1] != INPUT:
+                current = await self.aupdate_state(current, *updates[0])
+                continue
+            if any(as_node is None for _, as_node in updates):
+                raise InvalidUpdateError(
+                    "Several updates in one superstep each need their as_node"
+                )
+            current = await self._update_superstep(
+                current, [(values, str(as_node)) for values, as_node in updates]
+            )
+        return current
+
+    async def _update_superstep(
+        self, config: Mapping[str, Any], updates: Sequence[tuple[Any, str]]
+    ) -> dict[str, Any]:
+        """Commit one superstep of several updates (or an input) on the head."""
+        checkpointer = self._require_checkpointer()
+        cfg = RunConfig.parse(config)
+        thread_id = self._require_thread(cfg)
+        await self._ensure_ready()
+        head = await checkpointer.get(thread_id)
+        base = head
+        if cfg.checkpoint_id and (head is None or head.id != cfg.checkpoint_id):
+            base = await self._load(thread_id, cfg.checkpoint_id)
+        run = RunState(thread_id, head.id if head else None, dict(cfg.metadata))
+        if updates[0][1] == INPUT:  # as a run's input checkpoint records it
+            checkpoint = await self._commit(
+                run,
+                parent=base,
+                source="input",
+                values=dict(base.values) if base else self.schema.initial_values(),
+                next_nodes=(START,),
+                writes={},
+            )
+        else:
+            for _, as_node in updates:
+                await self._infer_writer(base, as_node)  # an unknown node raises
+            checkpoint = await self._write_updates(
+                run, base, [(n, v) for v, n in updates], "update"
+            )
+        return make_config(checkpoint.thread_id, checkpoint.id)
 
     async def _infer_writer(
         self, base: Checkpoint | None, as_node: str | None
