@@ -12,9 +12,10 @@ import dataclasses
 from collections.abc import AsyncIterator, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from timeloom.core.bulk_update import bulk_update
 from timeloom.core.checkpoint import Checkpoint, Source, new_checkpoint
 from timeloom.core.config import RunConfig, make_config
-from timeloom.core.constants import COPY, INPUT, START, WAITING
+from timeloom.core.constants import COPY, START, WAITING
 from timeloom.core.errors import (
     CheckpointNotFound,
     ConfigError,
@@ -410,54 +411,7 @@ class StateAccess:
         self, config: Mapping[str, Any], supersteps: Sequence[Sequence[Any]]
     ) -> dict[str, Any]:
         """The async twin of :meth:`bulk_update_state`."""
-        if not supersteps:
-            raise ValueError("No supersteps provided")
-        current = dict(config)
-        for superstep in supersteps:
-            updates = [(u[0], u[1] if len(u) > 1 else None) for u in superstep]
-            if not updates:
-                raise ValueError("No updates provided")
-            if len(updates) == 1 and updates[0][1] != INPUT:
-                current = await self.aupdate_state(current, *updates[0])
-                continue
-            if any(as_node is None for _, as_node in updates):
-                raise InvalidUpdateError(
-                    "Several updates in one superstep each need their as_node"
-                )
-            current = await self._update_superstep(
-                current, [(values, str(as_node)) for values, as_node in updates]
-            )
-        return current
-
-    async def _update_superstep(
-        self, config: Mapping[str, Any], updates: Sequence[tuple[Any, str]]
-    ) -> dict[str, Any]:
-        """Commit one superstep of several updates (or an input) on the head."""
-        checkpointer = self._require_checkpointer()
-        cfg = RunConfig.parse(config)
-        thread_id = self._require_thread(cfg)
-        await self._ensure_ready()
-        head = await checkpointer.get(thread_id)
-        base = head
-        if cfg.checkpoint_id and (head is None or head.id != cfg.checkpoint_id):
-            base = await self._load(thread_id, cfg.checkpoint_id)
-        run = RunState(thread_id, head.id if head else None, dict(cfg.metadata))
-        if updates[0][1] == INPUT:  # as a run's input checkpoint records it
-            checkpoint = await self._commit(
-                run,
-                parent=base,
-                source="input",
-                values=dict(base.values) if base else self.schema.initial_values(),
-                next_nodes=(START,),
-                writes={},
-            )
-        else:
-            for _, as_node in updates:
-                await self._infer_writer(base, as_node)  # an unknown node raises
-            checkpoint = await self._write_updates(
-                run, base, [(n, v) for v, n in updates], "update"
-            )
-        return make_config(checkpoint.thread_id, checkpoint.id)
+        return await bulk_update(self, config, supersteps)
 
     async def _infer_writer(
         self, base: Checkpoint | None, as_node: str | None
