@@ -90,6 +90,8 @@ def drawable(builder: StateGraph) -> DrawableGraph:
     for name, spec in builder.nodes.items():
         for target in _literal_targets(spec.fn, command=True):
             edges.add(Edge(name, target, True))
+        for target, label in spec.destinations.items():
+            edges.add(Edge(name, target, True, label))
     order = {name: i for i, name in enumerate([START, *everywhere])}
     return DrawableGraph(
         nodes={name: name for name in order},

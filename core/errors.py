@@ -11,6 +11,7 @@ A node's own exception is not wrapped: see :class:`NodeFailure`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 class TimeloomError(Exception):
@@ -126,3 +127,14 @@ class ResumeError(TimeloomError, RuntimeError):
     """A ``Command(resume=...)`` that cannot be matched to the pending interrupts."""
 
     default_title = "Cannot resume"
+
+
+class ParentCommand(Exception):
+    """Raised out of a subgraph whose node returned ``Command(graph=Command.PARENT)``
+    (``args[0]``: the command, as LangGraph's); the graph running the subgraph
+    takes the command as its subgraph node's result. Out of a root graph, it
+    reaches the caller."""
+
+    def __init__(self, command: Any) -> None:
+        super().__init__(command)
+        self.command = command

@@ -51,6 +51,8 @@ class NodeSpec:
     """The keys the node reads, when it declares its own (else the state's)."""
     retry_policy: Any = None
     """A :class:`~timeloom.core.retry.RetryPolicy` (or LangGraph's), or a list."""
+    destinations: Mapping[str, str | None] = field(default_factory=dict)
+    """Where its ``Command(goto=...)`` may go, with the edge's label (drawing)."""
     subgraph: CompiledGraph | None = None
     """The compiled graph this node runs (``add_node(name, compiled_graph)``)."""
 
@@ -126,6 +128,7 @@ class StateGraph:
         input: Any = None,
         retry_policy: Any = None,
         retry: Any = None,
+        destinations: Mapping[str, str] | Sequence[str] | None = None,
     ) -> Self:
         """Add a node. ``add_node(fn)`` names it after the function.
 
@@ -134,7 +137,9 @@ class StateGraph:
         of such a schema join the graph's (private keys nodes share).
         ``retry_policy`` (``retry``, its older name): a
         :class:`~timeloom.core.retry.RetryPolicy` or a list of them; the node runs
-        again when it raises what the policy retries.
+        again when it raises what the policy retries. ``destinations``: the nodes
+        its ``Command(goto=...)`` may go to (a map gives each edge a label), for
+        the drawing only, as in LangGraph.
 
         A compiled graph as the action is a subgraph (see
         :mod:`timeloom.core.subgraphs`): it gets the state's keys its input schema
@@ -175,6 +180,7 @@ class StateGraph:
                 metadata=dict(metadata or {}),
                 retry_policy=retry_policy if retry_policy is not None else retry,
                 subgraph=action,
+                destinations=_labelled(destinations),
             )
             return self
         if not callable(action):
@@ -196,6 +202,7 @@ class StateGraph:
             metadata=dict(metadata or {}),
             input_schema=own,
             retry_policy=retry_policy if retry_policy is not None else retry,
+            destinations=_labelled(destinations),
         )
         return self
 
@@ -385,6 +392,15 @@ class StateGraph:
 def _is_async(fn: Callable[..., Any]) -> bool:
     call = getattr(fn, "__call__", None)  # noqa: B004 - callable objects
     return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(call)
+
+
+def _labelled(
+    destinations: Mapping[str, str] | Sequence[str] | None,
+) -> dict[str, str | None]:
+    """``add_node(destinations=...)`` as target -> label (``None``: no label)."""
+    if isinstance(destinations, Mapping):
+        return dict(destinations)
+    return dict.fromkeys(destinations or ())
 
 
 def _langchain_runnable(action: object) -> bool:

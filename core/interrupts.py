@@ -102,15 +102,6 @@ class GraphInterrupt(Exception):
         self.interrupts = interrupts
 
 
-class ParentCommand(Exception):
-    """Raised out of a subgraph whose node returned ``Command(graph=PARENT)``; the
-    graph running the subgraph takes ``command`` as its subgraph node's result."""
-
-    def __init__(self, command: Command[Any]) -> None:
-        super().__init__(f"Command for the parent graph: {command!r:.80}")
-        self.command = command
-
-
 @dataclass(slots=True)
 class TaskScratch:
     """Per-task state :func:`interrupt` reads: the resume values given so far."""

@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from timeloom.core.checkpoint import Checkpoint, PendingWrite
-from timeloom.core.errors import InvalidUpdateError
+from timeloom.core.errors import InvalidUpdateError, ParentCommand
 from timeloom.core.graph import NodeSpec
 from timeloom.core.interrupts import (
     Command,
     GraphInterrupt,
-    ParentCommand,
     TaskScratch,
     enter_task,
 )

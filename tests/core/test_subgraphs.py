@@ -22,6 +22,7 @@ from langgraph.types import interrupt as lg_interrupt
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.core import START, Command, StateGraph, interrupt
 from timeloom.core.checkpointer import BaseCheckpointer
+from timeloom.core.errors import ParentCommand
 from timeloom.core.sync import run_sync
 
 
@@ -511,3 +512,36 @@ def test_stream_with_subgraphs_names_nested_namespaces(
         (),
     ]
     assert list(streamed[2][1]) == ["first"]
+
+
+def test_destinations_draw_where_a_command_may_go() -> None:
+    def escalate(state: Parent) -> Command[Any]:
+        return Command(graph=Command.PARENT, goto="handler")
+
+    child = StateGraph(Parent).add_node("escalate", escalate)
+    graph = (
+        StateGraph(Parent)
+        .add_node(
+            "child",
+            child.add_edge(START, "escalate").compile(),
+            destinations=("handler",),
+        )
+        .add_node("other", lambda s: {}, destinations={"handler": "why"})
+        .add_node("handler", lambda s: {"log": ["h"]})
+        .add_edge(START, "child")
+        .add_edge("child", "other")
+        .compile()
+    )
+    drawn = graph.get_graph().draw_mermaid()
+    assert "\tchild -.-> handler;" in drawn
+    assert "\tother -. &nbsp;why&nbsp; .-> handler;" in drawn
+
+
+def test_a_command_for_the_parent_of_a_root_graph_reaches_the_caller() -> None:
+    def escalate(state: Parent) -> Command[Any]:
+        return Command(graph=Command.PARENT, goto="elsewhere", update={"log": ["x"]})
+
+    app = StateGraph(Parent).add_node("escalate", escalate).add_edge(START, "escalate")
+    with pytest.raises(ParentCommand) as raised:
+        app.compile().invoke({"log": []})
+    assert raised.value.args[0].goto == "elsewhere"
