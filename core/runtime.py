@@ -149,6 +149,14 @@ class CompiledGraph(StateAccess):
         """The graph's nodes and edges; ``.draw_mermaid()`` draws it."""
         return drawable(self.builder)
 
+    def get_input_jsonschema(self) -> dict[str, Any]:
+        """The input schema as JSON Schema (needs pydantic), as LangGraph's."""
+        return self._input.json_schema("LangGraphInput")
+
+    def get_output_jsonschema(self) -> dict[str, Any]:
+        """The output schema as JSON Schema (needs pydantic), as LangGraph's."""
+        return self._output.json_schema("LangGraphOutput")
+
     # -- running -------------------------------------------------------------------
 
     def invoke(

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from timeloom.core.errors import GraphValidationError, InvalidUpdateError
+from timeloom.core.errors import ConfigError, GraphValidationError, InvalidUpdateError
 from timeloom.core.messages import add_messages, message_classes
 
 Reducer = Callable[[Any, Any], Any]
@@ -143,6 +143,44 @@ class StateSchema:
             return picked
         return schema.cls(**picked)
 
+    def json_schema(self, title: str) -> dict[str, Any]:
+        """This schema as JSON Schema, as LangGraph gives it (pydantic's); a
+        dataclass or a state of one value is titled ``title``, as LangGraph names
+        the model it makes of them.
+
+        Raises:
+            ConfigError: pydantic is not installed (it is optional).
+        """
+        try:
+            from pydantic import TypeAdapter
+        except ImportError as exc:
+            raise ConfigError(
+                "A graph's JSON Schema needs pydantic: pip install pydantic",
+                title="pydantic not installed",
+            ) from exc
+        if self.kind == "root":
+            of = self.channels[ROOT].annotation
+            return {**TypeAdapter(of).json_schema(), "default": None, "title": title}
+        if self.kind != "dataclass":
+            schema: dict[str, Any] = TypeAdapter(self.cls).json_schema()
+            return schema
+        from pydantic import create_model
+
+        # As LangGraph reads a dataclass: a field without a default is optional
+        # when its type admits None.
+        fields: dict[str, Any] = {}
+        for f in dataclasses.fields(self.cls):
+            hint = self.channels[f.name].annotation
+            if f.default is not dataclasses.MISSING and f.default is not ...:
+                default = f.default
+            elif f.default_factory is not dataclasses.MISSING:
+                default = f.default_factory()
+            else:
+                default = None if _admits_none(hint) else ...
+            fields[f.name] = (hint, default)
+        made: dict[str, Any] = create_model(title, **fields).model_json_schema()
+        return made
+
     def output(self, values: Mapping[str, Any]) -> Any:
         """What a run returns of ``values`` with this as its output schema."""
         if self.kind == "root":
@@ -262,3 +300,10 @@ def _safe_hints(tp: type) -> dict[str, Any]:
         return typing.get_type_hints(tp, include_extras=True)
     except Exception:
         return {}
+
+
+def _admits_none(hint: Any) -> bool:
+    """Whether ``hint`` (through ``Annotated``) is a union with ``None``."""
+    while typing.get_origin(hint) is typing.Annotated:
+        hint = typing.get_args(hint)[0]
+    return type(None) in typing.get_args(hint)
