@@ -130,6 +130,10 @@ async def run_step(
             reused.setdefault(w.node, []).append(w.value)
     resumes = resume_values(checkpoint)
     to_run = [t for t in tasks if t.key not in reused]
+    if log is not None and reused:
+        for t in tasks:
+            if t.key in reused:
+                log.cached(t.key)
     inline = inline_sync and len(to_run) == 1
     calls = [
         _logged(

@@ -148,7 +148,8 @@ class StepLog:
     nodes append, :func:`stream_chunks` drains at each event.
 
     Entries are ``(kind, task key, payload)`` with kind ``"task"`` (started),
-    ``"done"`` (returned or raised), ``"custom"`` or ``"messages"``. Nodes in
+    ``"done"`` (returned or raised), ``"cached"`` (its update, from an earlier
+    attempt of the step, is reused), ``"custom"`` or ``"messages"``. Nodes in
     worker threads append too: ``list.append`` is atomic.
     """
 
@@ -203,6 +204,11 @@ class StepLog:
         self.streamed = set()
         if self.wanted & _IN_STEP:
             self.entries.extend(("task", t.key, None) for t in tasks)
+
+    def cached(self, key: str) -> None:
+        """Task ``key`` is not run: its update from an earlier attempt is reused."""
+        if "updates" in self.wanted:
+            self._add(("cached", key, None))
 
     def finished(self, key: str) -> None:
         """Task ``key`` returned or raised (its outcome is on the step's event)."""
@@ -348,6 +354,9 @@ class StreamView:
             return _task_chunks(wanted, info, "task", start)
         chunks: list[tuple[StreamMode, Any]] = []
         mine = [u for k, u in event.updates if k == key]
+        if kind == "cached":  # as LangGraph marks a reused update
+            written = node_writes([(key, u) for u in mine], self.schema)[key]
+            return [("updates", {info.name: written, "__metadata__": {"cached": True}})]
         if mine and "messages" in wanted:  # heard as the node returns: first
             chunks.extend(("messages", m) for m in _returned_messages(log, info, mine))
         if mine and "updates" in wanted:
@@ -471,7 +480,15 @@ async def stream_chunks(
             if entry not in later:
                 chunks.extend(view.in_step(event, log, entry))
         if event.kind == "interrupt" and "updates" in wanted:
-            chunks.append(("updates", {"__interrupt__": event.asked}))
+            # As LangGraph: one chunk per task an interrupt() stopped (none
+            # asked, at a breakpoint: one empty chunk).
+            by_task: dict[str, list[Interrupt]] = {}
+            for asked in event.asked:
+                by_task.setdefault(asked.node, []).append(asked)
+            chunks.extend(
+                ("updates", {"__interrupt__": tuple(group)})
+                for group in by_task.values() or [[]]
+            )
         if "values" in wanted:
             chunks.extend(("values", c) for c in view.values(event))
         for entry in later:

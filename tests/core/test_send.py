@@ -430,3 +430,38 @@ def test_a_breakpoint_before_sends_and_an_update_that_resends_as_langgraph(
     assert seen[1] == seen[0]
     assert seen[1][3]["jokes"] == ["a", "b", "best"]
     assert seen[1][6]["jokes"] == ["x", "best"]
+
+
+def test_stream_one_interrupt_chunk_per_send_and_reused_updates_marked_cached(
+    stored: BaseCheckpointer,
+) -> None:
+    """As LangGraph: each interrupted send yields its own ``__interrupt__`` chunk,
+    and a resume first yields the update it reuses, marked ``cached``."""
+
+    def plain(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            {
+                k: [i.value for i in v] if k == "__interrupt__" else v
+                for k, v in c.items()
+            }
+            for c in chunks
+        ]
+
+    runs = []
+    for api, saver in ((THEIRS, InMemorySaver()), (OURS, stored)):
+        app = build_asking(api, saver, Counter())
+        first = plain(list(app.stream({"subjects": ["cats", "dogs"]}, config())))
+        ids = {i.value: i.id for i in app.get_state(config()).interrupts}
+        resume = api.Command(resume={ids["joke about cats?"]: "meow"})
+        second = plain(list(app.stream(resume, config())))
+        third = plain(list(app.stream(api.Command(resume="woof"), config())))
+        runs.append((sorted(map(str, first)), second, third))
+    assert runs[1] == runs[0]
+    assert runs[1][0] == [
+        str({"__interrupt__": ["joke about cats?"]}),
+        str({"__interrupt__": ["joke about dogs?"]}),
+    ]
+    assert runs[1][2][0] == {
+        "ask": {"jokes": ["cats: meow"]},
+        "__metadata__": {"cached": True},
+    }
