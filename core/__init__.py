@@ -50,6 +50,7 @@ from timeloom.core.retry import RetryPolicy
 from timeloom.core.runtime import CompiledGraph
 from timeloom.core.sends import Send
 from timeloom.core.snapshot import StateSnapshot, StateTask
+from timeloom.core.state import Overwrite
 from timeloom.core.writer import Durability
 
 __all__ = [
@@ -71,6 +72,7 @@ __all__ = [
     "InvalidUpdateError",
     "MessagesState",
     "NodeFailure",
+    "Overwrite",
     "PendingWrite",
     "ReadOnlyError",
     "RemoveMessage",

@@ -24,6 +24,44 @@ from timeloom.core.messages import add_messages, message_classes
 Reducer = Callable[[Any, Any], Any]
 
 _MISSING: Any = object()
+OVERWRITE: Final = "__overwrite__"
+"""``{"__overwrite__": value}`` in an update: set a key that has a reducer to
+``value``, bypassing the reducer (LangGraph's JSON form of its ``Overwrite``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Overwrite:
+    """In an update, the value of a key with a reducer that bypasses it: the key
+    becomes ``value``, and the key's other updates of the same step after it are
+    ignored (as LangGraph's ``Overwrite``; two in one step are an error)."""
+
+    value: Any
+
+
+def plain_overwrites(update: Mapping[str, Any]) -> dict[str, Any]:
+    """``update`` with each ``Overwrite`` (Timeloom's or LangGraph's) in its plain
+    form ``{"__overwrite__": value}``, which every backend can store."""
+    return {
+        key: {OVERWRITE: value.value}
+        if type(value).__name__ == "Overwrite" and hasattr(value, "value")
+        else value
+        for key, value in update.items()
+    }
+
+
+def _overwritten(value: Any) -> tuple[bool, Any]:
+    """Whether ``value`` is an overwrite (plain, or LangGraph's serialised form
+    ``{"type": "__overwrite__", "value": ...}``), and its value."""
+    if isinstance(value, dict):
+        if len(value) == 1 and OVERWRITE in value:
+            return True, value[OVERWRITE]
+        if value.keys() == {"type", "value"} and value["type"] == OVERWRITE:
+            return True, value["value"]
+    elif isinstance(value, Overwrite):
+        return True, value.value
+    return False, None
+
+
 # Types whose no-argument call gives the neutral start value of a reducer channel.
 _DEFAULT_FACTORIES: tuple[type, ...] = (list, dict, set, tuple, int, float, str)
 # Abstract collection types start as their usual concrete one (as in LangGraph).
@@ -200,17 +238,34 @@ class StateSchema:
 
         Keys the graph does not have are ignored, as LangGraph ignores them.
 
+        An :class:`Overwrite` (or ``{"__overwrite__": value}``) of a key with a
+        reducer sets it, and the key's later updates in the step are ignored.
+
         Raises:
-            InvalidUpdateError: two writers of a key without reducer in one step, or a
-                reducer that failed.
+            InvalidUpdateError: two writers of a key without reducer in one step, two
+                overwrites of a key, or a reducer that failed.
         """
         new = dict(values)
         written: dict[str, str] = {}
+        overwritten: set[str] = set()
         for node, update in updates:
             for key, value in update.items():
                 channel = self.channels.get(key)
                 if channel is None:
                     continue
+                if channel.reducer is not None:
+                    is_overwrite, replacement = _overwritten(value)
+                    if is_overwrite:
+                        if key in overwritten:
+                            raise InvalidUpdateError(
+                                f"Can receive only one Overwrite value per "
+                                f"super-step ({key!r}, the second from {node!r})"
+                            )
+                        overwritten.add(key)
+                        new[key] = replacement
+                        continue
+                    if key in overwritten:  # as LangGraph: the overwrite wins
+                        continue
                 if channel.reducer is None:
                     if key in written and written[key] != node:
                         raise InvalidUpdateError(

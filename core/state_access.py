@@ -26,7 +26,7 @@ from timeloom.core.interrupts import Command
 from timeloom.core.namespaces import NS_SEP, PARENTS
 from timeloom.core.sends import Send, next_of, sends_of, with_sends
 from timeloom.core.snapshot import StateSnapshot, to_snapshot
-from timeloom.core.state import ROOT
+from timeloom.core.state import ROOT, plain_overwrites
 from timeloom.core.subgraphs import owner, task_states
 from timeloom.core.sync import iterate_sync, run_sync
 from timeloom.core.writer import RunState
@@ -384,7 +384,9 @@ class StateAccess:
 
     def _as_update(self, values: Any) -> dict[str, Any]:
         """An ``update_state`` value as an update of the state's keys."""
-        return {ROOT: values} if self.schema.kind == "root" else dict(values)
+        return (
+            {ROOT: values} if self.schema.kind == "root" else plain_overwrites(values)
+        )
 
     def bulk_update_state(
         self, config: Mapping[str, Any], supersteps: Sequence[Sequence[Any]]

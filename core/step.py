@@ -27,7 +27,7 @@ from timeloom.core.interrupts import (
 )
 from timeloom.core.retry import retry_delay
 from timeloom.core.sends import Send, Task
-from timeloom.core.state import ROOT, StateSchema
+from timeloom.core.state import ROOT, StateSchema, plain_overwrites
 from timeloom.core.streaming import StepLog
 from timeloom.core.subgraphs import StepScope
 
@@ -300,7 +300,7 @@ def _normalize(
     one value, the value itself.
     """
     if type(result) is dict and schema.kind != "root":  # the common case, first
-        return [dict(result)], ()
+        return [plain_overwrites(result)], ()
     items = result if isinstance(result, list) else [result]
     if schema.kind == "root" and not any(isinstance(i, Command) for i in items):
         items = [result]
@@ -316,7 +316,7 @@ def _normalize(
         if schema.kind == "root":
             updates.append({ROOT: value})
             continue
-        updates.append(_as_update(node, value))
+        updates.append(plain_overwrites(_as_update(node, value)))
     return updates or [{}], tuple(gotos)
 
 
