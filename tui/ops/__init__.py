@@ -2,7 +2,7 @@
 
 Edit and branch (:mod:`~timeloom.tui.ops.actions`) and resume
 (:mod:`~timeloom.tui.ops.resuming`), carried out by a runner from
-:mod:`~timeloom.tui.ops.runners`;, naming checkpoints (:mod:`~.refs`), diffing
+:mod:`~timeloom.tui.ops.runners`; naming checkpoints (:mod:`~.refs`), diffing
 two states (:mod:`~.diffing`), the JSON editor's format and its checks
 (:mod:`~.jsonedit`, :mod:`~.jsondecode`, :mod:`~.editcheck`), loading a graph
 (:mod:`~.graphref`), opening a database (:mod:`~.opening`), showing data safely
