@@ -24,7 +24,7 @@ from timeloom.tui.bindings import (
     WRITE_ACTIONS,
     WRITE_KEYS,
 )
-from timeloom.tui.loaders import RUN_GROUP
+from timeloom.tui.loaders import RUN_GROUP, while_running
 from timeloom.tui.messages import CheckpointCommitted
 from timeloom.tui.ops import actions
 from timeloom.tui.ops.actions import WriteAction
@@ -45,6 +45,7 @@ class WriteActions(SelectionApp):
     """Mark, diff, edit, branch, resume and stop, on the selected checkpoint."""
 
     @on(Worker.StateChanged)
+    @while_running  # a run cancelled as the app exits: its widgets are gone
     def _run_state(self, event: Worker.StateChanged) -> None:
         if event.worker.group == RUN_GROUP:
             self.set_class(self.run_active, "-running")
