@@ -81,13 +81,6 @@ class CheckpointTree(LineList):
 
     CURSOR_CLASS: ClassVar[str] = "checkpoint-tree--cursor"
 
-    DEFAULT_CSS = """
-    CheckpointTree {
-        height: 1fr;
-        overflow-x: hidden;
-    }
-    """
-
     class Highlighted(Message):
         """The cursor moved onto a checkpoint."""
 

@@ -37,6 +37,13 @@ class LineList(ScrollView, can_focus=True):
     CURSOR_CLASS: ClassVar[str]
     """The component class that styles the cursor's row."""
 
+    DEFAULT_CSS = """
+    LineList {
+        height: 1fr;
+        overflow-x: hidden;
+    }
+    """
+
     cursor: reactive[int] = reactive(0, always_update=True, init=False)
     """The index of the highlighted row."""
 

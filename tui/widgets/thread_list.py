@@ -79,13 +79,6 @@ class ThreadList(LineList):
 
     CURSOR_CLASS: ClassVar[str] = "thread-list--cursor"
 
-    DEFAULT_CSS = """
-    ThreadList {
-        height: 1fr;
-        overflow-x: hidden;
-    }
-    """
-
     class Highlighted(Message):
         """The cursor moved onto a loaded thread."""
 
