@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self
 
 from timeloom.core.constants import END, START
-from timeloom.core.errors import GraphValidationError
+from timeloom.core.errors import ConfigError, GraphValidationError
 from timeloom.core.interrupts import StreamWriter
 from timeloom.core.runnables import (
     RunnableLike,
@@ -308,6 +308,7 @@ class StateGraph:
         interrupt_before: Sequence[str] | str | None = None,
         interrupt_after: Sequence[str] | str | None = None,
         name: str = "graph",
+        store: Any = None,
     ) -> CompiledGraph:
         """Check the graph and return a runnable one.
 
@@ -319,12 +320,23 @@ class StateGraph:
             interrupt_before: pause before these nodes run (``"*"``: all).
             interrupt_after: pause after these nodes ran (``"*"``: all).
             name: shown in errors and stored in checkpoint metadata.
+            store: LangGraph's long-term memory store: not supported (a clear
+                error rather than a store nodes would silently not get).
 
         Raises:
             GraphValidationError: an edge naming an unknown node, or no entry
                 point.
+            ConfigError: a ``store`` was given.
         """
         from timeloom.core.runtime import CompiledGraph
+
+        if store is not None:
+            raise ConfigError(
+                "compile(store=...) is not supported: Timeloom keeps a thread's "
+                "checkpoints, not LangGraph's cross-thread memory store; keep such "
+                "data in your own store and read it in the nodes",
+                title="No store support",
+            )
 
         before = self._interrupt_nodes(interrupt_before, "interrupt_before")
         after = self._interrupt_nodes(interrupt_after, "interrupt_after")
@@ -361,11 +373,11 @@ class StateGraph:
         known = set(self.nodes)
         flat = [(s, end) for starts, end in self.waiting_edges for s in starts]
         for start, end in (*self.edges, *flat):
-            for key in (start, end):
+            for key, side in ((start, "starting"), (end, "ending")):
                 if key not in known and key not in (START, END):
-                    raise GraphValidationError(
-                        f"Edge {start!r} -> {end!r} names unknown node {key!r}; "
-                        f"nodes: {', '.join(self.nodes)}"
+                    raise GraphValidationError(  # LangGraph's words, then ours
+                        f"Found edge {side} at unknown node {key!r} (edge "
+                        f"{start!r} -> {end!r}); nodes: {', '.join(self.nodes)}"
                     )
         for branch in self.branches:
             if branch.source not in known and branch.source != START:

@@ -115,3 +115,30 @@ def test_entry_and_finish_points_are_edges_from_start_and_to_end() -> None:
     graph.set_entry_point("only").set_finish_point("only")
     assert graph.edges == [(START, "only"), ("only", END)]
     assert graph.compile().invoke({"n": 1}) == {"n": 2}
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "words"),
+    [("ghost", "a", "starting at unknown node 'ghost'"), ("a", "ghost", "ending")],
+)
+def test_an_edge_to_or_from_an_unknown_node_is_refused_in_langgraphs_words(
+    start: str, end: str, words: str
+) -> None:
+    from langgraph.graph import START as LG_START
+    from langgraph.graph import StateGraph as LgStateGraph
+
+    for graph_cls, first in ((LgStateGraph, LG_START), (StateGraph, START)):
+        graph = graph_cls(State)
+        graph.add_node("a", lambda s: {})
+        graph.add_edge(first, "a")
+        graph.add_edge(start, end)
+        with pytest.raises(ValueError, match=f"Found edge {words}"):
+            graph.compile()
+
+
+def test_a_store_is_refused_clearly() -> None:
+    from timeloom.core.errors import ConfigError
+
+    graph = StateGraph(State).add_node("a", lambda s: {}).add_edge(START, "a")
+    with pytest.raises(ConfigError, match="store=.*not supported"):
+        graph.compile(store=object())
