@@ -80,6 +80,10 @@ class Navigation(SelectionApp):
         """Into the subgraph the highlighted checkpoint ran, or out of this one."""
         subgraphing.jump(self)
 
+    def action_into_subgraph(self, timeline: str) -> None:
+        """Go into a subgraph's timeline (used by links in the metadata tab)."""
+        subgraphing.into(self, timeline)
+
     def action_jump_parent(self) -> None:
         """Jump to the parent of the highlighted checkpoint."""
         meta = self.checkpoint_tree.highlighted()

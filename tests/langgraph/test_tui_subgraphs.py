@@ -16,7 +16,7 @@ import pytest
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
 from textual.content import Content
-from textual.widgets import Input, OptionList
+from textual.widgets import Input, OptionList, Static
 
 from tests.langgraph import lgdb
 from tests.langgraph.test_tui_write import LONG, open_at
@@ -45,6 +45,10 @@ def rows(tree: CheckpointTree) -> list[CheckpointMeta]:
 def row_due(tree: CheckpointTree, node: str) -> CheckpointMeta:
     """The checkpoint of the open timeline from which ``node`` ran next."""
     return next(m for m in rows(tree) if m.next == (node,))
+
+
+def meta_text(app: TimeloomApp) -> str:
+    return str(app.query_one("#meta-body", Static).render())
 
 
 def row_text(tree: CheckpointTree, checkpoint_id: str) -> str:
@@ -202,10 +206,26 @@ async def test_a_checkpoint_that_ran_two_subgraphs_asks_which(
         await wait_for_workers(pilot)
         assert tree.thread_id is not None
         assert tree.thread_id.startswith(f"par|{HOSTILE}:")
+        into_hostile = tree.thread_id
         title = Content.from_markup(str(app.query_one("#tree-pane").border_title))
         assert title.plain.startswith("par › [b]right\\x1b[31m:")  # shown as is
         await pilot.press("i")  # out again
         await wait_for_workers(pilot)
         assert app.selected_meta is not None
         assert (tree.thread_id, app.selected_meta.id) == ("par", ran.id)
+
+        # The Metadata tab links both; the hostile one's link runs as clicked.
+        await pilot.press("3")
+        assert await wait_until(pilot, lambda: "subgraphs" in meta_text(app))
+        assert "↘ par › [b]right\\x1b[31m:" in meta_text(app)
+        body = app.query_one("#meta-body", Static).render()
+        assert isinstance(body, Content)
+        (click,) = [
+            str(span.style)
+            for span in body.spans
+            if "into_subgraph" in str(span.style) and "right" in str(span.style)
+        ]
+        await app.run_action(click.removeprefix("@click=app."))
+        await wait_for_workers(pilot)
+        assert tree.thread_id == into_hostile
     await reader.aclose()

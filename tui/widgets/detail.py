@@ -17,10 +17,12 @@ from textual.widgets import Static, TabbedContent, TabPane
 
 from timeloom.core.checkpoint import Checkpoint, CheckpointMeta, PendingWrite
 from timeloom.tui.ops.safetext import json_text
+from timeloom.tui.ops.subgraphs import breadcrumb, named_in
 from timeloom.tui.widgets.checkpoint_tree import node_label
 from timeloom.tui.widgets.formatting import (
     FORK_MARK,
     STATUS_ICONS,
+    SUBGRAPH_MARK,
     format_size,
     format_timestamp,
     glyph,
@@ -38,6 +40,14 @@ def _link(thread_id: str, checkpoint_id: str, text: str) -> str:
     return (
         f"[@click=app.goto_checkpoint({thread_id!r},{checkpoint_id!r})]"
         f"{markup(text)}[/]"
+    )
+
+
+def _subgraph_link(timeline: str) -> str:
+    # As _link: the timeline is a Python literal in the action, text in the label.
+    return (
+        f"[@click=app.into_subgraph({timeline!r})]"
+        f"{markup(f'{SUBGRAPH_MARK} {breadcrumb(timeline)}')}[/]"
     )
 
 
@@ -224,7 +234,7 @@ def _as_dict(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, Mapping) else {"value": value}
 
 
-_LONG_ROWS = frozenset({"checkpoint", "parent", "created", "forks"})
+_LONG_ROWS = frozenset({"checkpoint", "parent", "created", "forks", "subgraphs"})
 
 
 def _metadata(
@@ -262,6 +272,9 @@ def _metadata(
             for f in forks
         )
         rows.append(("forks", links))
+    ran = named_in(source.metadata, source.thread_id)
+    if ran:  # what i goes into; a click goes too
+        rows.append(("subgraphs", "\n".join(_subgraph_link(t) for t in ran)))
     width = max(len(k) for k, _ in rows) + 2
     lines = []
     for key, value in rows:
