@@ -1,0 +1,164 @@
+"""The TUI (driven by Pilot) on subgraphs run by Timeloom's own runtime, on memory,
+SQLite and Postgres: the checkpoints that ran a subgraph are marked, ``i`` goes into
+a nested timeline and out again, a node function that ran its subgraph twice asks
+which run, and the threads pane lists a thread's subgraph timelines."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any, TypedDict
+
+import pytest
+from textual.widgets import Input, OptionList
+
+from tests.langgraph.test_tui_subgraphs import row_due, row_text, rows
+from tests.langgraph.test_tui_write import LONG, open_at
+from tests.tui.conftest import SIZE, wait_for_workers, wait_until
+from timeloom.backends.memory import MemoryCheckpointer
+from timeloom.backends.postgres import PostgresCheckpointer
+from timeloom.backends.sqlite import SqliteCheckpointer
+from timeloom.core.checkpointer import BaseCheckpointer
+from timeloom.core.constants import END, START
+from timeloom.core.graph import StateGraph
+from timeloom.tui.app import TimeloomApp
+from timeloom.tui.screens.subgraph_pick import SubgraphPick
+
+
+class Log(TypedDict):
+    log: Annotated[list[str], operator.add]
+
+
+def _note(word: str) -> Any:
+    def node(state: Log) -> dict[str, Any]:
+        return {"log": [word]}
+
+    return node
+
+
+def build_graph(checkpointer: BaseCheckpointer) -> Any:
+    """first -> sub (a subgraph node: inner -> deep, itself a subgraph) -> twice (a
+    node function that invokes the same subgraph twice)."""
+    deepest = StateGraph(Log)
+    deepest.add_node("deepest", _note("deepest"))
+    deepest.add_edge(START, "deepest")
+    deepest.add_edge("deepest", END)
+    inner = StateGraph(Log)
+    inner.add_node("inner", _note("inner"))
+    inner.add_node("deep", deepest.compile())
+    inner.add_edge(START, "inner")
+    inner.add_edge("inner", "deep")
+    inner.add_edge("deep", END)
+    sub = inner.compile()
+
+    async def twice(state: Log) -> dict[str, Any]:
+        await sub.ainvoke({"log": []})
+        await sub.ainvoke({"log": []})
+        return {"log": ["twice"]}
+
+    outer = StateGraph(Log)
+    outer.add_node("first", _note("first"))
+    outer.add_node("sub", sub)
+    outer.add_node("twice", twice)
+    outer.add_edge(START, "first")
+    outer.add_edge("first", "sub")
+    outer.add_edge("sub", "twice")
+    outer.add_edge("twice", END)
+    return outer.compile(checkpointer=checkpointer)
+
+
+@pytest.fixture(
+    params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+async def ran(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[BaseCheckpointer]:
+    """A checkpointer of each backend holding thread ``t1``, run by the graph."""
+    cp: BaseCheckpointer
+    if request.param == "memory":
+        cp = MemoryCheckpointer()
+    elif request.param == "sqlite":
+        cp = SqliteCheckpointer(tmp_path / "checkpoints.db")
+    else:
+        cp = PostgresCheckpointer(request.getfixturevalue("postgres_dsn"))
+    await cp.setup()
+    await build_graph(cp).ainvoke({"log": []}, {"configurable": {"thread_id": "t1"}})
+    yield cp
+    await cp.aclose()
+
+
+async def test_subgraph_timelines_of_a_timeloom_run(ran: BaseCheckpointer) -> None:
+    timelines = {i.thread_id for i in await ran.subgraphs("t1")}
+    (sub,) = [t for t in timelines if t.startswith("t1|sub:") and t.count("|") == 1]
+    (deep,) = [t for t in timelines if t.startswith(f"{sub}|deep:")]
+    twice = sorted(
+        t for t in timelines if t.startswith("t1|twice:") and "deep" not in t
+    )
+    assert len(twice) == 2  # "twice:<task>" and its second graph, "twice:<task>|1"
+    app = TimeloomApp(ran, close_on_exit=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_at(pilot, app, "t1")
+        tree = app.checkpoint_tree
+        ran_sub, ran_twice = row_due(tree, "sub"), row_due(tree, "twice")
+        assert await wait_until(
+            pilot, lambda: len(tree.subgraphs_of(ran_twice.id)) == 2, seconds=LONG
+        )
+        assert tree.subgraphs_of(ran_sub.id) == [sub]
+        assert "↘ sub" in row_text(tree, ran_sub.id)
+        assert "↘ twice ×2" in row_text(tree, ran_twice.id)
+
+        # Into sub, into its own subgraph, and out twice.
+        tree.select(ran_sub.id)
+        await pilot.press("i")
+        await wait_for_workers(pilot)
+        assert tree.thread_id == sub
+        inner = row_due(tree, "deep")
+        assert await wait_until(
+            pilot, lambda: tree.subgraphs_of(inner.id) == [deep], seconds=LONG
+        )
+        tree.select(inner.id)
+        await pilot.press("i")
+        await wait_for_workers(pilot)
+        assert tree.thread_id == deep
+        assert [m.nodes for m in rows(tree)][0] == ("deepest",)
+        await pilot.press("i")
+        await wait_for_workers(pilot)
+        assert app.selected_meta is not None
+        assert (tree.thread_id, app.selected_meta.id) == (sub, inner.id)
+        tree.select(rows(tree)[0].id)  # the head: it ran nothing
+        await wait_for_workers(pilot)
+        await pilot.press("i")
+        await wait_for_workers(pilot)
+        assert (tree.thread_id, app.selected_meta.id) == ("t1", ran_sub.id)
+
+        # The node function's two runs of one subgraph: asked which.
+        tree.select(ran_twice.id)
+        await wait_for_workers(pilot)
+        await pilot.press("i")
+        assert await wait_until(
+            pilot, lambda: isinstance(app.screen, SubgraphPick), seconds=LONG
+        )
+        options = app.screen.query_one(OptionList)
+        prompts = [str(options.get_option_at_index(i).prompt) for i in range(2)]
+        shown = [
+            "↘ twice:" + t.split(":")[1][:8] + ("|1" if t.endswith("|1") else "")
+            for t in twice
+        ]
+        assert sorted(prompts) == shown
+        options.highlighted = next(i for i, p in enumerate(prompts) if p.endswith("|1"))
+        await pilot.press("enter")
+        await wait_for_workers(pilot)
+        assert tree.thread_id == twice[1]
+        await pilot.press("i")
+        await wait_for_workers(pilot)
+        assert (tree.thread_id, app.selected_meta.id) == ("t1", ran_twice.id)
+
+        # The threads pane lists root graphs; i lists this thread's subgraphs.
+        threads = app.thread_list
+        assert threads.total == 1
+        threads.focus()
+        await pilot.press("i")
+        await wait_for_workers(pilot)
+        assert app.query_one("#thread-filter", Input).value == "t1|"
+        assert threads.total == len(timelines)
