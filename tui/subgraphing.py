@@ -13,8 +13,8 @@ from textual.widgets import Input
 
 from timeloom.core.checkpoint import Checkpoint
 from timeloom.core.errors import CheckpointNotFound
+from timeloom.core.namespaces import NS_SEP
 from timeloom.tui.ops.subgraphs import (
-    NS_SEP,
     breadcrumb,
     is_subgraph,
     named_in,

@@ -3,10 +3,11 @@
 A subgraph run by thread ``t`` checkpoints in its own timeline, ``"t|ns"``, where
 ``ns`` is LangGraph's checkpoint namespace (``"node:task"`` segments joined by
 ``|``: ``"t|outer:1a2b|inner:3c4d"`` is a subgraph inside a subgraph). Timeloom's
-runtime and the LangGraph reader follow the same conventions:
+runtime and the LangGraph reader follow the same conventions (their constants live
+in :mod:`timeloom.core.namespaces`):
 
 - listing threads gives root graphs only; a search for ``"t|"`` reaches ``t``'s
-  subgraph timelines, and a checkpointer with ``subgraphs(thread_id)`` lists them;
+  subgraph timelines, and the checkpointer's ``subgraphs(thread_id)`` lists them;
 - a subgraph's checkpoints carry LangGraph's ``metadata["parents"]``: per ancestor
   namespace (``""`` for the root graph), the checkpoint it ran from;
 - a checkpoint that ran subgraphs names their timelines in
@@ -23,15 +24,8 @@ from typing import Any, Final
 
 from timeloom.core.checkpoint import ThreadInfo
 from timeloom.core.checkpointer import BaseCheckpointer
+from timeloom.core.namespaces import NS_END, NS_SEP, PARENTS, SUBGRAPHS, split_timeline
 
-NS_SEP: Final = "|"
-"""Joins a thread id and the segments of a subgraph namespace."""
-TASK_SEP: Final = ":"
-"""Splits a namespace segment into the subgraph's node and its task id."""
-SUBGRAPHS_KEY: Final = "timeloom.subgraphs"
-"""Metadata key of a checkpoint: the subgraph timelines it ran."""
-PARENTS_KEY: Final = "parents"
-"""Metadata key of a subgraph checkpoint: ancestor namespace -> checkpoint id."""
 TASK_SHOWN: Final = 8
 """Characters of a task id shown in a subgraph's short name (enough to tell two
 runs of one node apart)."""
@@ -44,12 +38,12 @@ def is_subgraph(timeline: str) -> bool:
 
 def root_of(timeline: str) -> str:
     """The thread a timeline belongs to: ``"t|a:1|b:2"`` -> ``"t"``."""
-    return timeline.split(NS_SEP, 1)[0]
+    return split_timeline(timeline)[0]
 
 
 def namespace(timeline: str) -> str:
     """The checkpoint namespace of a timeline (``""`` for a root graph)."""
-    return timeline.split(NS_SEP, 1)[1] if is_subgraph(timeline) else ""
+    return split_timeline(timeline)[1]
 
 
 def levels(timeline: str) -> list[str]:
@@ -76,7 +70,7 @@ def level_name(level: str) -> str:
     """A level as shown: its node and a short task id (``"sub:2744ee2a-08d0-..."``
     -> ``"sub:2744ee2a"``; a second call keeps its counter, ``"sub:2744ee2a|1"``)."""
     segment, sep, call = level.partition(NS_SEP)
-    node, colon, task = segment.partition(TASK_SEP)
+    node, colon, task = segment.partition(NS_END)
     return f"{node}{colon}{task[:TASK_SHOWN]}{sep}{call}"
 
 
@@ -90,7 +84,7 @@ def short_name(timeline: str) -> str:
 def subgraph_names(timelines: Iterable[str]) -> list[str]:
     """The nodes that ran these subgraphs, each once, with a count when it ran
     several (``["sub", "worker ×3"]``): what a checkpoint's row shows."""
-    counts = Counter(levels(t)[-1].partition(TASK_SEP)[0] for t in timelines)
+    counts = Counter(levels(t)[-1].partition(NS_END)[0] for t in timelines)
     return [f"{node} ×{n}" if n > 1 else node for node, n in counts.items()]
 
 
@@ -114,7 +108,7 @@ def ran_from(info: ThreadInfo) -> str | None:
     """The checkpoint of the parent timeline that ran the subgraph ``info``, from
     its head's ``metadata["parents"]`` (``None`` when not recorded)."""
     parent = parent_of(info.thread_id)
-    parents = info.metadata.get(PARENTS_KEY)
+    parents = info.metadata.get(PARENTS)
     if parent is None or not isinstance(parents, Mapping):
         return None
     found = parents.get(namespace(parent))
@@ -124,7 +118,7 @@ def ran_from(info: ThreadInfo) -> str | None:
 def named_in(metadata: Mapping[str, Any], timeline: str) -> list[str]:
     """The subgraph timelines directly below ``timeline`` that a checkpoint's
     metadata says it ran (``metadata["timeloom.subgraphs"]``)."""
-    named = metadata.get(SUBGRAPHS_KEY)
+    named = metadata.get(SUBGRAPHS)
     if not isinstance(named, Sequence) or isinstance(named, str):
         return []
     return [t for t in named if isinstance(t, str) and parent_of(t) == timeline]
@@ -136,14 +130,11 @@ async def subgraphs_by_checkpoint(
     """The subgraph timelines directly below ``timeline``, by the checkpoint of
     ``timeline`` that ran them, oldest run first.
 
-    Empty for a checkpointer that cannot list subgraphs (no ``subgraphs()``);
-    a subgraph whose checkpoint of origin is not recorded is left out (the full
+    One listing of the thread's subgraph timelines; a subgraph whose checkpoint
+    of origin is not recorded (no ``metadata["parents"]``) is left out (the full
     checkpoint's ``metadata["timeloom.subgraphs"]`` still names it).
     """
-    lister = getattr(checkpointer, "subgraphs", None)
-    if lister is None:
-        return {}
-    found: list[ThreadInfo] = await lister(root_of(timeline))
+    found = await checkpointer.subgraphs(root_of(timeline))
     out: dict[str, list[ThreadInfo]] = {}
     for info in sorted(found, key=lambda i: i.created_at):
         checkpoint_id = (
