@@ -349,6 +349,125 @@ async def seed_long_thread(
     return seed
 
 
+SUPPORT = "support-7"
+"""The thread of :func:`seed_subgraphs`."""
+RESEARCH = f"{SUPPORT}|research:6b1d52e0-3f2a-5c41-9e07-8d2f4a1c7b90"
+"""Its subgraph timeline: the ``research`` node's graph."""
+SEARCH = f"{RESEARCH}|search:0c9e7f13-5a86-5d2b-a4f1-3e6b9d0c2a57"
+"""The ``search`` node's graph, inside ``research``."""
+
+
+async def _linear(
+    seed: Seeder,
+    timeline: str,
+    parents: Mapping[str, str],
+    steps: list[tuple[str, dict[str, Any], tuple[str, ...]]],
+) -> dict[str, Checkpoint]:
+    """One timeline of ``(node, values, next)`` steps from its input (step -1);
+    a subgraph's checkpoints name the checkpoints they ran from (``parents``)."""
+    out: dict[str, Checkpoint] = {}
+    parent: Checkpoint | None = None
+    for step, (node, values, due) in enumerate(steps, start=-1):
+        parent = await seed.put(
+            timeline,
+            parent=parent,
+            step=step,
+            source="input" if step < 0 else "loop",
+            values=values,
+            writes={node: values} if step >= 0 else {"__input__": values},
+            next_nodes=due,
+            metadata={
+                "graph": "support-agent",
+                **({"parents": parents} if parents else {}),
+            },
+            seconds=0.5,
+        )
+        out[node] = parent
+    return out
+
+
+async def seed_subgraphs(checkpointer: BaseCheckpointer) -> Seeder:
+    """Write a support agent whose ``research`` node is a subgraph (its own
+    ``search`` node one too), in the timelines Timeloom's runtime writes: thread
+    :data:`SUPPORT`, subgraph timelines :data:`RESEARCH` and :data:`SEARCH`, each
+    subgraph checkpoint naming in ``metadata["parents"]`` the checkpoints it ran from.
+    """
+    seed = Seeder(checkpointer, start=BASE_TIME + timedelta(hours=2))
+    question = {"question": "Why was order 42 charged twice?"}
+    root = await _linear(
+        seed,
+        SUPPORT,
+        {},
+        [
+            ("__input__", question, ("__start__",)),
+            ("__start__", question, ("triage",)),
+            ("triage", {**question, "topic": "billing"}, ("research",)),
+        ],
+    )
+    ran_from = root["triage"]
+    research = await _linear(
+        seed,
+        RESEARCH,
+        {"": ran_from.id},
+        [
+            ("__input__", {"topic": "billing"}, ("__start__",)),
+            ("__start__", {"topic": "billing"}, ("plan",)),
+            (
+                "plan",
+                {"topic": "billing", "queries": ["order 42 payments"]},
+                ("search",),
+            ),
+        ],
+    )
+    found = {"hits": ["pay_1 captured", "pay_2 captured (retry)"]}
+    await _linear(
+        seed,
+        SEARCH,
+        {"": ran_from.id, RESEARCH.split("|", 1)[1]: research["plan"].id},
+        [
+            ("__input__", {"queries": ["order 42 payments"]}, ("__start__",)),
+            ("__start__", {"queries": ["order 42 payments"]}, ("query",)),
+            ("query", found, ()),
+        ],
+    )
+    summary = {"finding": "a retried payment was captured twice"}
+    for node, values, due in (
+        ("search", found, ("summarize",)),
+        ("summarize", summary, ()),
+    ):
+        research[node] = await seed.put(
+            RESEARCH,
+            parent=research[list(research)[-1]],
+            step=research[list(research)[-1]].step + 1,
+            source="loop",
+            values=values,
+            writes={node: values},
+            next_nodes=due,
+            metadata={"graph": "support-agent", "parents": {"": ran_from.id}},
+            seconds=0.5,
+        )
+    research_done = await seed.put(
+        SUPPORT,
+        parent=ran_from,
+        step=2,
+        source="loop",
+        values={**ran_from.values, **summary},
+        writes={"research": summary},
+        next_nodes=("answer",),
+        seconds=0.5,
+    )
+    await seed.put(
+        SUPPORT,
+        parent=research_done,
+        step=3,
+        source="loop",
+        values={**research_done.values, "answer": "Refunded the duplicate charge."},
+        writes={"answer": {"answer": "Refunded the duplicate charge."}},
+        seconds=0.5,
+    )
+    return seed
+
+
 async def write_sqlite(path: str, *, long_thread: int = 0) -> None:
     """Write the refund-agent scenario (and optionally a long thread) to a SQLite file."""
     from timeloom.backends.sqlite import SqliteCheckpointer
