@@ -3,9 +3,14 @@ find its checkpoints, and helpers that wait for the app's workers."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
+import io
+import json
 from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
@@ -15,6 +20,7 @@ from textual.worker import WorkerCancelled, WorkerFailed
 from tests.tui.seed import Seeder, seed_refund_agent
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.core import Checkpoint, CompiledGraph
+from timeloom.tui import scripting
 from timeloom.tui.app import TimeloomApp
 from timeloom.tui.demo.build import FORK, build_demo
 
@@ -141,6 +147,46 @@ async def go(pilot: Pilot[None], thread_id: str, checkpoint_id: str) -> None:
 def notices(app: TimeloomApp) -> str:
     """Every notification the app showed, one per line."""
     return "\n".join(str(n.message) for n in app._notifications)
+
+
+def frozen_checkpoint(step: int, values: dict[str, object]) -> Checkpoint:
+    """A checkpoint of thread ``t`` with a fixed id and time, not from a database."""
+    return Checkpoint(
+        id=f"cp-{step}",
+        thread_id="t",
+        parent_id=None,
+        parent_thread_id=None,
+        step=step,
+        source="loop",
+        created_at=datetime(2026, 11, 2, tzinfo=UTC),
+        values=values,
+        next=(),
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    """The ``timeloom`` parser with the read-only commands."""
+    root = argparse.ArgumentParser(prog="timeloom")
+    scripting.add_script_commands(root.add_subparsers(dest="command"))
+    return root
+
+
+def run(
+    argv: list[str], checkpointer: MemoryCheckpointer | None
+) -> tuple[int, str, str]:
+    """Run a read-only command on ``checkpointer``: ``(exit code, stdout, stderr)``."""
+    args = parser().parse_args(argv)
+    out, err = io.StringIO(), io.StringIO()
+    opener = (lambda url: checkpointer) if checkpointer is not None else None
+    code = args.func(args, opener=opener, out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def run_json(argv: list[str], checkpointer: MemoryCheckpointer) -> tuple[int, Any]:
+    """Run a read-only command with ``--json``: ``(exit code, the parsed output)``."""
+    code, out, err = run([*argv, "--json"], checkpointer)
+    assert err == ""
+    return code, json.loads(out)
 
 
 @pytest.fixture

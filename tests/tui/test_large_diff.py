@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 from textual.widgets import OptionList, Static
 
-from tests.tui.conftest import SIZE, wait_for_workers, wait_until
-from tests.tui.test_new_user import _checkpoint
+from tests.tui.conftest import SIZE, frozen_checkpoint, wait_for_workers, wait_until
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.tui.app import TimeloomApp
 from timeloom.tui.ops import keysummary
@@ -70,7 +69,9 @@ async def test_a_large_state_shows_a_summary_and_one_key_on_demand(
     app = TimeloomApp(MemoryCheckpointer())
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_workers(pilot)
-        await app.push_screen(DiffScreen(_checkpoint(2, new), _checkpoint(1, old)))
+        await app.push_screen(
+            DiffScreen(frozen_checkpoint(2, new), frozen_checkpoint(1, old))
+        )
         view = app.screen.query_one(DiffView)
         options = view.query_one(OptionList)
         summary = view.query_one("#diff-summary", Static)

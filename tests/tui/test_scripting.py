@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import io
 import json
@@ -13,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from tests.tui.conftest import parser, run, run_json
 from tests.tui.seed import Seeder
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.backends.sqlite import SqliteCheckpointer
-from timeloom.tui import scripting
 from timeloom.tui.demo.build import FORK, build_demo
 from timeloom.tui.demo.command import DEMO_GRAPH, DemoDatabase, run_demo
 from timeloom.tui.ops import resuming
@@ -31,28 +30,6 @@ def demo() -> MemoryCheckpointer:
     # The twins only read: a read-only checkpointer proves they never write.
     checkpointer.read_only = True
     return checkpointer
-
-
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="timeloom")
-    scripting.add_script_commands(root.add_subparsers(dest="command"))
-    return root
-
-
-def run(
-    argv: list[str], checkpointer: MemoryCheckpointer | None
-) -> tuple[int, str, str]:
-    args = parser().parse_args(argv)
-    out, err = io.StringIO(), io.StringIO()
-    opener = (lambda url: checkpointer) if checkpointer is not None else None
-    code = args.func(args, opener=opener, out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
-
-
-def run_json(argv: list[str], checkpointer: MemoryCheckpointer) -> tuple[int, Any]:
-    code, out, err = run([*argv, "--json"], checkpointer)
-    assert err == ""
-    return code, json.loads(out)
 
 
 def head_id(checkpointer: MemoryCheckpointer, thread: str) -> str:

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypedDict
 
@@ -19,13 +18,15 @@ from tests.tui.conftest import (
     SIZE,
     Demo,
     count_all,
+    frozen_checkpoint,
     go,
     notices,
+    run,
+    run_json,
     wait_for_reads,
     wait_until,
     written_by,
 )
-from tests.tui.test_scripting import run, run_json
 from timeloom.backends.langgraph.decode import inert
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.core import END, START, Checkpoint, StateGraph
@@ -404,26 +405,12 @@ def test_show_prints_a_conversation_as_lines(demo: Demo) -> None:
     assert '"messages"' not in out  # not also as a JSON block
 
 
-def _checkpoint(step: int, values: dict[str, object]) -> Checkpoint:
-    return Checkpoint(
-        id=f"cp-{step}",
-        thread_id="t",
-        parent_id=None,
-        parent_thread_id=None,
-        step=step,
-        source="loop",
-        created_at=datetime(2026, 11, 2, tzinfo=UTC),
-        values=values,
-        next=(),
-    )
-
-
 async def test_diffs_use_the_width_and_enter_shows_a_change_whole() -> None:
     old_note = "The customer says the parcel never came. " * 3
     new_note = "The customer says the parcel came broken. " * 3
     story = "\n".join(f"line {i}" for i in range(60))
-    base = _checkpoint(1, {"note": old_note, "story": story, "n": 1})
-    new = _checkpoint(2, {"note": new_note, "story": story + "\nthe end", "n": 2})
+    base = frozen_checkpoint(1, {"note": old_note, "story": story, "n": 1})
+    new = frozen_checkpoint(2, {"note": new_note, "story": story + "\nthe end", "n": 2})
     app = TimeloomApp(MemoryCheckpointer())
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_for_reads(pilot)
