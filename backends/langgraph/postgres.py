@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import asyncpg
@@ -33,7 +33,7 @@ from timeloom.backends.langgraph.sizes import (
     StoredCheckpoint,
     VersionedSizes,
 )
-from timeloom.backends.langgraph.sql import Key, Params, SqlReader
+from timeloom.backends.langgraph.sql import Key, MeasurePage, Params, SqlReader
 from timeloom.core.errors import SchemaError, StoreConnectionError
 
 LANGGRAPH_PG_TABLES: Final = (
@@ -89,11 +89,6 @@ FROM unnest($3::text[], $4::text[]) AS k(channel, version)
 JOIN checkpoint_blobs bl
   ON bl.thread_id = $1 AND bl.checkpoint_ns = $2
  AND bl.channel = k.channel AND bl.version = k.version
-"""
-_SIZES_WRITES_SQL: Final = """
-SELECT checkpoint_id, sum(octet_length(blob)) AS bytes FROM checkpoint_writes
-WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = ANY($3::text[])
-GROUP BY checkpoint_id
 """
 
 
@@ -316,23 +311,16 @@ class LangGraphPostgres(SqlReader):
 
     # -- storage accounting ----------------------------------------------------------
 
-    async def stored_sizes(self, timeline: str) -> AsyncIterator[StoredCheckpoint]:
-        """What each checkpoint of a timeline stores, per channel, oldest first (see
-        :class:`~timeloom.backends.langgraph.sizes.VersionedSizes`), a page at a
-        time; nothing if it does not exist. ``row_bytes`` holds the checkpoint's
-        JSON, its metadata and the channel versions it stores first."""
-        resolved = await self._resolve(timeline)
-        if resolved is None:
-            return
-        thread_id, ns = resolved
+    def _measure_pages(self, thread_id: str, ns: str) -> MeasurePage:
+        """Measured as :class:`~timeloom.backends.langgraph.sizes.VersionedSizes`
+        says; ``row_bytes`` holds the checkpoint's JSON, its metadata and the
+        channel versions it stores first."""
         measure = VersionedSizes()
-        after = ""
-        while True:
+
+        async def page(after: str) -> list[StoredCheckpoint]:
             rows = await self._query(
                 _SIZES_ROWS_SQL, [thread_id, ns, after, _SIZES_PAGE]
             )
-            if not rows:
-                return
             parsed = [(r, self._parse_sizes(r["checkpoint"])) for r in rows]
             wanted: dict[BlobKey, None] = {}
             for _, (inline, versions) in parsed:
@@ -348,11 +336,7 @@ class LangGraphPostgres(SqlReader):
                     blobs[(b["channel"], b["version"])] = StoredBlob(
                         b["type"], bytes(b["blob"] or b"")
                     )
-            ids = [r["checkpoint_id"] for r in rows]
-            writes = {
-                w["checkpoint_id"]: int(w["bytes"] or 0)
-                for w in await self._query(_SIZES_WRITES_SQL, [thread_id, ns, ids])
-            }
+            out = []
             for row, (inline, versions) in parsed:
                 cid = row["checkpoint_id"]
                 channels, shared = measure.measure(
@@ -361,15 +345,19 @@ class LangGraphPostgres(SqlReader):
                 new_blobs = sum(
                     size for ch, (size, _) in channels.items() if ch not in inline
                 )
-                yield StoredCheckpoint(
-                    checkpoint_id=cid,
-                    parent_id=row["parent_checkpoint_id"],
-                    row_bytes=int(row["row_bytes"] or 0) + new_blobs,
-                    write_bytes=writes.get(cid, 0),
-                    channels=channels,
-                    shared=shared,
+                out.append(
+                    StoredCheckpoint(
+                        checkpoint_id=cid,
+                        parent_id=row["parent_checkpoint_id"],
+                        row_bytes=int(row["row_bytes"] or 0) + new_blobs,
+                        write_bytes=0,
+                        channels=channels,
+                        shared=shared,
+                    )
                 )
-            after = ids[-1]
+            return out
+
+        return page
 
     @staticmethod
     def _parse_sizes(text: str) -> tuple[dict[str, Any], dict[str, str]]:

@@ -14,7 +14,16 @@ from __future__ import annotations
 
 import builtins
 from abc import abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from dataclasses import replace
 from typing import Any, ClassVar, Final
 
 from timeloom.backends.filters import metadata_matches
@@ -23,6 +32,11 @@ from timeloom.backends.langgraph.fetchers import ThreadRow
 from timeloom.backends.langgraph.mapping import ORIGIN_KEY
 from timeloom.backends.langgraph.reader import LangGraphReader
 from timeloom.backends.langgraph.rows import RawCheckpoint, RawWrite
+from timeloom.backends.langgraph.sizes import StoredCheckpoint
+
+MeasurePage = Callable[[str], Awaitable[list[StoredCheckpoint]]]
+"""Measures the next page of a timeline's checkpoints after an id (oldest first;
+empty at the end), keeping what it met for the pages after."""
 
 Key = tuple[str, str, str]
 """A checkpoint's primary key: ``(thread_id, checkpoint_ns, checkpoint_id)``."""
@@ -74,6 +88,11 @@ class SqlReader(LangGraphReader):
         """The ``checkpoints c`` rows matching ``where``, decoded (``values=False``:
         bookkeeping channels only); ``tail`` (ORDER BY, LIMIT) may bind more values
         to ``params``."""
+
+    @abstractmethod
+    def _measure_pages(self, thread_id: str, ns: str) -> MeasurePage:
+        """How this driver measures a timeline's stored checkpoints, page by page
+        (``write_bytes`` left at 0: :meth:`stored_sizes` adds them)."""
 
     @abstractmethod
     def _in(self, p: Params, column: str, values: Sequence[str]) -> str:
@@ -339,3 +358,37 @@ class SqlReader(LangGraphReader):
             sql += " AND " + self._starts_with(p, "thread_id", search)
         rows = await self._query(sql, p.values)
         return int(rows[0][0])
+
+    # -- storage accounting ----------------------------------------------------------
+
+    async def stored_sizes(self, timeline: str) -> AsyncIterator[StoredCheckpoint]:
+        """What each checkpoint of a timeline stores, per channel, oldest first,
+        measured on the stored bytes (nothing decoded), a page at a time; nothing
+        if it does not exist."""
+        resolved = await self._resolve(timeline)
+        if resolved is None:
+            return
+        thread_id, ns = resolved
+        measure = self._measure_pages(thread_id, ns)
+        after = ""
+        while page := await measure(after):
+            ids = [c.checkpoint_id for c in page]
+            writes = await self._write_bytes(thread_id, ns, ids)
+            for measured in page:
+                yield replace(
+                    measured, write_bytes=writes.get(measured.checkpoint_id, 0)
+                )
+            after = ids[-1]
+
+    async def _write_bytes(
+        self, thread_id: str, ns: str, ids: Sequence[str]
+    ) -> dict[str, int]:
+        """The bytes of each checkpoint's rows in the writes table."""
+        p = self._params()
+        sql = (
+            f"SELECT checkpoint_id, SUM(LENGTH({self.write_value})) FROM "
+            f"{self.writes_table} WHERE thread_id = {p(thread_id)} AND "
+            f"checkpoint_ns = {p(ns)} AND {self._in(p, 'checkpoint_id', ids)} "
+            "GROUP BY checkpoint_id"
+        )
+        return {cid: int(n or 0) for cid, n in await self._query(sql, p.values)}

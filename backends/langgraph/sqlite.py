@@ -13,7 +13,7 @@ import asyncio
 import builtins
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote
@@ -30,7 +30,7 @@ from timeloom.backends.langgraph.reader import keep_internal
 from timeloom.backends.langgraph.rows import RawCheckpoint
 from timeloom.backends.langgraph.shared import SharedDecoder
 from timeloom.backends.langgraph.sizes import Restored, StoredCheckpoint
-from timeloom.backends.langgraph.sql import Key, Params, SqlReader
+from timeloom.backends.langgraph.sql import Key, MeasurePage, Params, SqlReader
 from timeloom.core.errors import SchemaError, StoreConnectionError
 
 IMMUTABLE_WARNING: Final = (
@@ -324,45 +324,31 @@ class LangGraphSqlite(SqlReader):
 
     # -- storage accounting ----------------------------------------------------------
 
-    async def stored_sizes(self, timeline: str) -> AsyncIterator[StoredCheckpoint]:
-        """What each checkpoint of a timeline stores, per channel, oldest first,
-        measured on the stored bytes (nothing decoded), a page at a time; nothing
-        if it does not exist."""
-        resolved = await self._resolve(timeline)
-        if resolved is None:
-            return
-        thread_id, ns = resolved
+    def _measure_pages(self, thread_id: str, ns: str) -> MeasurePage:
         measure = Restored()
-        after = ""
-        while True:
+
+        async def page(after: str) -> list[StoredCheckpoint]:
             rows = await self._query(
                 "SELECT checkpoint_id, parent_checkpoint_id, type, checkpoint, "
                 "metadata FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? "
                 "AND checkpoint_id > ? ORDER BY checkpoint_id LIMIT ?",
                 [thread_id, ns, after, _CHUNK],
             )
-            if not rows:
-                return
-            ids = [r[0] for r in rows]
-            marks = ", ".join("?" for _ in ids)
-            writes = dict(
-                await self._query(
-                    "SELECT checkpoint_id, SUM(LENGTH(value)) FROM writes "
-                    "WHERE thread_id = ? AND checkpoint_ns = ? "
-                    f"AND checkpoint_id IN ({marks}) GROUP BY checkpoint_id",
-                    [thread_id, ns, *ids],
-                )
-            )
+            out = []
             for cid, parent, tag, blob, metadata in rows:
                 data = bytes(blob or b"")
-                yield StoredCheckpoint(
-                    checkpoint_id=cid,
-                    parent_id=parent,
-                    row_bytes=len(data) + len(metadata or b""),
-                    write_bytes=int(writes.get(cid) or 0),
-                    channels=measure.measure(cid, parent, tag, data),
+                out.append(
+                    StoredCheckpoint(
+                        checkpoint_id=cid,
+                        parent_id=parent,
+                        row_bytes=len(data) + len(metadata or b""),
+                        write_bytes=0,
+                        channels=measure.measure(cid, parent, tag, data),
+                    )
                 )
-            after = ids[-1]
+            return out
+
+        return page
 
 
 _TEXT_COLUMNS: Final = frozenset(
