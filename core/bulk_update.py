@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from timeloom.core.as_node import infer_writer
 from timeloom.core.config import RunConfig, make_config
 from timeloom.core.constants import INPUT, START
 from timeloom.core.errors import InvalidUpdateError
@@ -70,7 +71,8 @@ async def _superstep(
         )
     else:
         for _, as_node in updates:
-            await graph._infer_writer(base, as_node)  # an unknown node raises
+            # An unknown node raises.
+            await infer_writer(graph.nodes, graph.checkpointer, base, as_node)
         checkpoint = await graph._write_updates(
             run, base, [(n, v) for v, n in updates], "update"
         )

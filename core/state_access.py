@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import AsyncIterator, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from timeloom.core.as_node import infer_writer
 from timeloom.core.bulk_update import bulk_update
 from timeloom.core.checkpoint import Checkpoint, Source, new_checkpoint
 from timeloom.core.config import RunConfig, make_config
@@ -336,7 +337,7 @@ class StateAccess:
         as_node: str | None,
         source: Source,
     ) -> Checkpoint:
-        writer = await self._infer_writer(base, as_node)
+        writer = await infer_writer(self.nodes, self.checkpointer, base, as_node)
         return await self._write_updates(run, base, [(writer, values)], source)
 
     async def _write_updates(
@@ -414,45 +415,6 @@ class StateAccess:
     ) -> dict[str, Any]:
         """The async twin of :meth:`bulk_update_state`."""
         return await bulk_update(self, config, supersteps)
-
-    async def _infer_writer(
-        self, base: Checkpoint | None, as_node: str | None
-    ) -> str | None:
-        """Whose update an ``update_state`` is: ``as_node``, else inferred.
-
-        As LangGraph infers it: the node that wrote the checkpoint (``START`` for a
-        run's input). A fork or an edit records no node of its own, so the
-        inference looks through it to the checkpoint it copied. ``None`` when no
-        writer can be found (e.g. the copied checkpoint was pruned): the update
-        then keeps the checkpoint's ``next``.
-
-        Raises:
-            InvalidUpdateError: an unknown ``as_node``, or several nodes wrote it.
-        """
-        if as_node is not None:
-            if as_node not in self.nodes and as_node != START:
-                raise InvalidUpdateError(
-                    f"as_node={as_node!r} is not a node of this graph; nodes: "
-                    f"{', '.join(self.nodes)}"
-                )
-            return as_node
-        current = base
-        while current is not None:
-            writers = [n for n in current.writes if n in self.nodes or n == START]
-            if len(writers) > 1:
-                raise InvalidUpdateError(
-                    f"Several nodes ({', '.join(writers)}) wrote checkpoint "
-                    f"{current.id}; pass as_node to say whose update this is"
-                )
-            if writers:
-                return writers[0]
-            if current.source not in ("update", "fork") or current.parent_id is None:
-                return START
-            assert self.checkpointer is not None
-            current = await self.checkpointer.get(
-                current.parent_thread_id or current.thread_id, current.parent_id
-            )
-        return None if base is not None else START
 
     def _require_checkpointer(self) -> BaseCheckpointer:
         if self.checkpointer is None:
