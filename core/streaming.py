@@ -16,10 +16,16 @@ import sys
 from asyncio import FIRST_COMPLETED
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from timeloom.core.checkpoint import Checkpoint
+from timeloom.core.chunk_shapes import (
+    debug_chunk,
+    interrupt_shown,
+    returned_messages,
+    task_chunks,
+    task_result,
+)
 from timeloom.core.errors import ConfigError
 from timeloom.core.interrupts import Interrupt
 from timeloom.core.sends import task_keys
@@ -318,7 +324,7 @@ class StreamView:
             else:
                 if task.result:
                     shown["result"] = task.result
-                shown["interrupts"] = tuple(_interrupt(i) for i in task.interrupts)
+                shown["interrupts"] = tuple(interrupt_shown(i) for i in task.interrupts)
             shown["state"] = None
             tasks.append(shown)
         return {
@@ -351,14 +357,14 @@ class StreamView:
                 "input": info.input,
                 "triggers": info.triggers,
             }
-            return _task_chunks(wanted, info, "task", start)
+            return task_chunks(wanted, info, "task", start)
         chunks: list[tuple[StreamMode, Any]] = []
         mine = [u for k, u in event.updates if k == key]
         if kind == "cached":  # as LangGraph marks a reused update
             written = node_writes([(key, u) for u in mine], self.schema)[key]
             return [("updates", {info.name: written, "__metadata__": {"cached": True}})]
         if mine and "messages" in wanted:  # heard as the node returns: first
-            chunks.extend(("messages", m) for m in _returned_messages(log, info, mine))
+            chunks.extend(("messages", m) for m in returned_messages(log, info, mine))
         if mine and "updates" in wanted:
             written = node_writes([(key, u) for u in mine], self.schema)[key]
             quiet = key in event.quiet
@@ -369,76 +375,10 @@ class StreamView:
             "id": info.id,
             "name": info.name,
             "error": error,
-            "result": _result(mine, self.schema),
-            "interrupts": [_interrupt(i) for i in asked],
+            "result": task_result(mine, self.schema),
+            "interrupts": [interrupt_shown(i) for i in asked],
         }
-        return chunks + _task_chunks(wanted, info, "task_result", result)
-
-
-def _task_chunks(
-    wanted: frozenset[StreamMode], info: TaskInfo, kind: str, payload: Any
-) -> list[tuple[StreamMode, Any]]:
-    chunks: list[tuple[StreamMode, Any]] = []
-    if "tasks" in wanted:
-        chunks.append(("tasks", payload))
-    if "debug" in wanted:
-        chunks.append(("debug", _debug(kind, info.step, payload)))
-    return chunks
-
-
-def _debug(kind: str, step: int, payload: Any) -> dict[str, Any]:
-    return {
-        "type": kind,
-        "timestamp": datetime.now(UTC).isoformat(),
-        "step": step,
-        "payload": payload,
-    }
-
-
-def _interrupt(interrupt: Interrupt) -> dict[str, Any]:
-    return {"value": interrupt.value, "id": interrupt.id}
-
-
-def _result(updates: Sequence[Mapping[str, Any]], schema: StateSchema) -> Any:
-    """A task's writes as LangGraph's ``task_result`` shows them: one dict; a key
-    written several times as ``{"$writes": [...]}``."""
-    result: dict[str, Any] = {}
-    for update in updates:
-        for key, value in update.items():
-            if key in result:
-                before = result[key]
-                many = before["$writes"] if _is_writes(before) else [before]
-                result[key] = {"$writes": [*many, value]}
-            else:
-                result[key] = value
-    if schema.kind == "root":
-        return result.get(ROOT)
-    return result
-
-
-def _is_writes(value: Any) -> bool:
-    return isinstance(value, dict) and isinstance(value.get("$writes"), list)
-
-
-def _returned_messages(
-    log: StepLog, info: TaskInfo, updates: Sequence[Mapping[str, Any]]
-) -> list[tuple[Any, Any]]:
-    """The messages a task wrote that were not in its input nor streamed
-    already, as ``messages`` chunks (LangGraph streams these when the node ends)."""
-    from timeloom.core.messages import message_id, messages_in
-
-    seen = {message_id(m) for m in messages_in(info.input)} | log.streamed
-    found = []
-    for update in updates:
-        for message in messages_in(update):
-            mid = message_id(message)
-            if mid is None or mid not in seen:
-                seen.add(mid)
-                # LangGraph marks what a node (not a chat model) gave this way.
-                found.append(
-                    (message, {**info.metadata, "ls_integration": "langgraph"})
-                )
-    return found
+        return chunks + task_chunks(wanted, info, "task_result", result)
 
 
 async def stream_chunks(
@@ -499,7 +439,7 @@ async def stream_chunks(
                 chunks.append(("checkpoints", shown))
             if "debug" in wanted:
                 chunks.append(
-                    ("debug", _debug("checkpoint", event.checkpoint.step, shown))
+                    ("debug", debug_chunk("checkpoint", event.checkpoint.step, shown))
                 )
         for mode, chunk in chunks:
             yield (mode, chunk) if isinstance(modes, tuple) else chunk
