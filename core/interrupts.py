@@ -15,7 +15,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from timeloom.core.errors import TimeloomError
+from timeloom.core.checkpoint import Checkpoint, PendingWrite
+from timeloom.core.errors import ResumeError, TimeloomError
 from timeloom.core.sends import Send
 
 if TYPE_CHECKING:
@@ -199,3 +200,33 @@ def get_config() -> dict[str, Any]:
 
 def _drop(chunk: Any) -> None:
     """The writer of a run that does not stream ``"custom"``: drops ``chunk``."""
+
+
+def resume_writes(checkpoint: Checkpoint, resume: Any) -> list[PendingWrite]:
+    """The ``resume`` pending writes of ``Command(resume=resume)`` on a paused
+    checkpoint: one answer for its one ``interrupt()`` question, or answers by
+    interrupt id (``{id: value}``).
+
+    Raises:
+        ResumeError: several questions pending and ``resume`` is not by id.
+    """
+    pending = [w for w in checkpoint.interrupts if w.value.get("when") == "during"]
+    ids = {w.value["id"]: w for w in pending}
+    if isinstance(resume, Mapping) and resume and set(resume) <= set(ids):
+        answers = dict(resume)
+    elif len(pending) == 1:
+        answers = {pending[0].value["id"]: resume}
+    elif not pending:
+        answers = {}
+    else:
+        raise ResumeError(
+            f"When there are multiple pending interrupts, you must specify the "
+            f"interrupt id when resuming: {len(pending)} interrupts are pending "
+            f"({', '.join(ids)}); resume with "
+            f"Command(resume={{interrupt_id: value, ...}})",
+            title="Several interrupts pending",
+        )
+    return [
+        PendingWrite(ids[iid].node, "resume", {"id": iid, "value": value})
+        for iid, value in answers.items()
+    ]

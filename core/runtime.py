@@ -41,7 +41,7 @@ from timeloom.core.errors import (
     ResumeError,
     attach_node_failure,
 )
-from timeloom.core.interrupts import Command, GraphInterrupt
+from timeloom.core.interrupts import Command, resume_writes
 from timeloom.core.routing import Router
 from timeloom.core.sends import (
     next_of,
@@ -332,17 +332,10 @@ class CompiledGraph(StateAccess):
     ) -> AsyncIterator[RunEvent]:
         check_durability(options.durability)
         how = await route(self, input, config, options.caller)
-        shown = how.scope.stream if how.scope is not None else None
-        if shown is not None:  # a subgraph's chunks go out under its namespace
-            options = replace(options, log=StepLog(frozenset(shown.modes)))
-        runs = how.graph._run(how, replace(options, caller=None))
-        async with contextlib.aclosing(runs):
-            async for event in runs:
-                if shown is not None and how.scope is not None:
-                    await shown.emit(how, event, options.log)
-                if how.nested and event.kind == "interrupt":  # pauses its caller
-                    raise GraphInterrupt(0, None, event.interrupts)
-                yield event
+        log = how.log(options.log)  # a subgraph's streams under its namespace
+        runs = how.graph._run(how, replace(options, caller=None, log=log))
+        async for event in how.events(runs, log):
+            yield event
 
     async def _run(
         self, how: Route, options: _Options
@@ -684,26 +677,7 @@ class CompiledGraph(StateAccess):
 
     async def _answer(self, run: RunState, base: Checkpoint, resume: Any) -> Checkpoint:
         """Record ``Command(resume=...)`` on ``base`` and return it with the answer."""
-        pending = [w for w in base.interrupts if w.value.get("when") == "during"]
-        ids = {w.value["id"]: w for w in pending}
-        if isinstance(resume, Mapping) and resume and set(resume) <= set(ids):
-            answers = dict(resume)
-        elif len(pending) == 1:
-            answers = {pending[0].value["id"]: resume}
-        elif not pending:
-            answers = {}
-        else:
-            raise ResumeError(
-                f"When there are multiple pending interrupts, you must specify the "
-                f"interrupt id when resuming: {len(pending)} interrupts are pending "
-                f"({', '.join(ids)}); resume with "
-                f"Command(resume={{interrupt_id: value, ...}})",
-                title="Several interrupts pending",
-            )
-        writes = [
-            PendingWrite(ids[iid].node, "resume", {"id": iid, "value": value})
-            for iid, value in answers.items()
-        ]
+        writes = resume_writes(base, resume)
         if writes and self.checkpointer is not None:
             await self._flush(run)
             await self.checkpointer.put_writes(base.thread_id, base.id, writes)

@@ -21,16 +21,17 @@ does under a checkpoint namespace:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from timeloom.core.checkpoint import Checkpoint
 from timeloom.core.config import RunConfig, make_config
 from timeloom.core.errors import CheckpointNotFound
-from timeloom.core.interrupts import Command, task_scratch
+from timeloom.core.interrupts import Command, GraphInterrupt, task_scratch
 from timeloom.core.namespaces import (
     NS_END,
     NS_SEP,
@@ -212,6 +213,26 @@ class Route:
     def nested(self) -> bool:
         """Whether the run is a subgraph's (its pause raises to its caller)."""
         return self.scope is not None
+
+    def log(self, given: StepLog | None) -> StepLog | None:
+        """The run's step log: a subgraph streamed with ``subgraphs=True`` has
+        its own, of the root stream's modes."""
+        shown = self.scope.stream if self.scope is not None else None
+        return StepLog(frozenset(shown.modes)) if shown is not None else given
+
+    async def events(
+        self, runs: AsyncGenerator[RunEvent, None], log: StepLog | None
+    ) -> AsyncIterator[RunEvent]:
+        """The run's events, a subgraph's also queued as its chunks; a subgraph's
+        pause raises to its caller (whose task records its interrupts)."""
+        shown = self.scope.stream if self.scope is not None else None
+        async with contextlib.aclosing(runs):
+            async for event in runs:
+                if shown is not None:
+                    await shown.emit(self, event, log)
+                if self.nested and event.kind == "interrupt":  # pauses its caller
+                    raise GraphInterrupt(0, None, event.interrupts)
+                yield event
 
     def scope_of(
         self, thread_id: str, base: Checkpoint | None, replaying: bool, options: Any
