@@ -168,6 +168,7 @@ class CompiledGraph(StateAccess):
         durability: Durability = "sync",
         interrupt_before: Sequence[str] | None = None,
         interrupt_after: Sequence[str] | None = None,
+        subgraphs: bool = False,
     ) -> Any:
         """Run until the graph ends or pauses; return the state values.
 
@@ -187,6 +188,8 @@ class CompiledGraph(StateAccess):
                 those given to ``compile()``.
             interrupt_after: for this run, pause after these nodes instead of
                 those given to ``compile()``.
+            subgraphs: with another mode than ``"values"``, the list has the
+                subgraphs' chunks too, as :meth:`stream` yields them.
 
         Returns:
             The state values (those of the output schema; the value itself for a
@@ -203,7 +206,8 @@ class CompiledGraph(StateAccess):
         options = self._options(durability, True, interrupt_before, interrupt_after)
         if stream_mode != "values":
             modes = parse_modes(stream_mode)
-            return list(iterate_sync(self._stream(input, config, modes, options)))
+            chunks = self._stream(input, config, modes, options, subgraphs)
+            return list(iterate_sync(chunks))
         return run_sync(self._invoke(input, config, options))
 
     async def ainvoke(
@@ -215,14 +219,14 @@ class CompiledGraph(StateAccess):
         durability: Durability = "sync",
         interrupt_before: Sequence[str] | None = None,
         interrupt_after: Sequence[str] | None = None,
+        subgraphs: bool = False,
     ) -> Any:
         """The async twin of :meth:`invoke`."""
         options = self._options(durability, False, interrupt_before, interrupt_after)
         if stream_mode != "values":
             modes = parse_modes(stream_mode)
-            return [
-                chunk async for chunk in self._stream(input, config, modes, options)
-            ]
+            chunks = self._stream(input, config, modes, options, subgraphs)
+            return [chunk async for chunk in chunks]
         return await self._invoke(input, config, options)
 
     def stream(

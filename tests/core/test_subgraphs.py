@@ -545,3 +545,14 @@ def test_a_command_for_the_parent_of_a_root_graph_reaches_the_caller() -> None:
     with pytest.raises(ParentCommand) as raised:
         app.compile().invoke({"log": []})
     assert raised.value.args[0].goto == "elsewhere"
+
+
+@pytest.mark.parametrize("mode", ["values", "updates"])
+def test_same_as_langgraph_invoke_with_subgraphs(mode: str) -> None:
+    def scenario(api: Api) -> Any:
+        calls: Counter[str] = Counter()
+        app = parent_of(api, asking_child(api, calls), api.checkpointer())
+        first = app.invoke({"log": []}, config(), stream_mode=mode, subgraphs=True)
+        return generic(first if mode == "updates" else without_interrupts(first))
+
+    run_on_both(scenario)
