@@ -51,6 +51,7 @@ from timeloom.core.runtime import CompiledGraph
 from timeloom.core.sends import Send
 from timeloom.core.snapshot import StateSnapshot, StateTask
 from timeloom.core.state import Overwrite
+from timeloom.core.streaming import StreamMode
 from timeloom.core.writer import Durability
 
 __all__ = [
@@ -85,6 +86,7 @@ __all__ = [
     "StateSnapshot",
     "StateTask",
     "StoreConnectionError",
+    "StreamMode",
     "StreamWriter",
     "ThreadInfo",
     "ThreadStatus",

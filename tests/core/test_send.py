@@ -465,3 +465,25 @@ def test_stream_one_interrupt_chunk_per_send_and_reused_updates_marked_cached(
         "ask": {"jokes": ["cats: meow"]},
         "__metadata__": {"cached": True},
     }
+
+
+def test_the_names_langgraph_types_gives_are_importable_from_timeloom_core() -> None:
+    """What a LangGraph program imports from ``langgraph.types`` and Timeloom has."""
+    import langgraph.types
+
+    import timeloom.core
+
+    names = [
+        "Command",
+        "Durability",
+        "Interrupt",
+        "Overwrite",
+        "RetryPolicy",
+        "Send",
+        "StateSnapshot",
+        "StreamMode",
+        "StreamWriter",
+        "interrupt",
+    ]
+    assert all(hasattr(langgraph.types, n) for n in names)
+    assert [n for n in names if not hasattr(timeloom.core, n)] == []
