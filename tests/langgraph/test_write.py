@@ -17,6 +17,7 @@ from langgraph.types import Command
 from tests.langgraph import lgdb
 from timeloom.backends.langgraph import LangGraphReader, open_langgraph
 from timeloom.backends.langgraph.copy import ORIGIN_KEY, acopy_thread, copy_thread
+from timeloom.core.checkpoint import Checkpoint
 from timeloom.core.errors import ConflictError, node_failure
 from timeloom.tui.ops.actions import ActionRefused
 from timeloom.tui.ops.editcheck import ParsedEdit
@@ -151,6 +152,43 @@ async def test_resume_answers_the_interrupt(
         state = lgdb.scenario_graph(saver).get_state(cfg("paused-1"))
     assert state.next == ()
     assert state.config["configurable"]["checkpoint_id"] == outcome.last.id
+
+
+async def test_time_travel_asks_the_interrupt_it_reaches(
+    writable: str, reader: LangGraphReader
+) -> None:
+    """From an older checkpoint LangGraph writes a fork checkpoint, runs on and
+    pauses at the interrupt again: every checkpoint it commits is shown and the
+    question is asked (LangGraph announces a checkpoint before its saver commits it,
+    so what it announces is read back once committed)."""
+    runner = runner_for(reader, lgdb.scenario_builder())
+    head = await reader.get("paused-1")
+    assert head is not None
+    assert head.parent_id is not None
+    older = await reader.get("paused-1", head.parent_id)
+    assert older is not None
+    asked: list[Checkpoint] = []
+
+    async def ask(at: Checkpoint, _waiting: object) -> Answer | None:
+        asked.append(at)
+        return None  # stay paused
+
+    seen: list[str] = []
+    try:
+        outcome = await runner.resume(
+            older, ask=ask, on_checkpoint=lambda c: seen.append(c.id)
+        )
+    finally:
+        await runner.aclose()
+    assert outcome.status == "paused"
+    assert [c.id for c in outcome.committed] == seen
+    assert outcome.committed[0].source == "fork"
+    assert outcome.last.interrupts
+    assert [c.id for c in asked] == [outcome.last.id]
+    with langgraph_saver(writable) as saver:
+        state = lgdb.scenario_graph(saver).get_state(cfg("paused-1"))
+    assert state.config["configurable"]["checkpoint_id"] == outcome.last.id
+    assert state.next == ("approve",)
 
 
 async def test_resume_of_a_failed_node_fails_again_then_an_edit_fixes_it(

@@ -341,6 +341,10 @@ class LangGraphRunner(Runner):
             config = await self._run_config(current)
             ns = config["configurable"]["checkpoint_ns"]
             last = current.id
+            # LangGraph announces a checkpoint before its saver has committed it
+            # (the put runs behind the stream), so announced ids wait here until
+            # they read back, in order; once the run is over, every put is done.
+            announced: list[str] = []
             try:
                 async for event in graph.astream(
                     run_input, config, stream_mode="checkpoints", durability="sync"
@@ -348,13 +352,18 @@ class LangGraphRunner(Runner):
                     where = event["config"]["configurable"]
                     if where.get("checkpoint_ns", "") != ns:
                         continue
-                    cid = where["checkpoint_id"]
-                    if cid != current.id and await self._stored(current, cid):
+                    if where["checkpoint_id"] != current.id:
+                        announced.append(where["checkpoint_id"])
+                    for cid in await self._committed(current, announced, over=False):
                         last = cid
                         yield cid
             except Exception as exc:  # the user's node raised: name it
+                for cid in await self._committed(current, announced, over=True):
+                    last = cid
                 await self._name_failure(current.thread_id, last, exc)
                 raise
+            for cid in await self._committed(current, announced, over=True):
+                yield cid
 
         return await drive(
             self.reader,
@@ -375,11 +384,26 @@ class LangGraphRunner(Runner):
             del config["configurable"]["checkpoint_id"]
         return config
 
-    async def _stored(self, current: Checkpoint, checkpoint_id: str) -> bool:
-        """Whether a checkpoint the run announced is stored (LangGraph announces the
-        fork checkpoint of a time-travel run even when its first step fails and
-        nothing is saved)."""
-        return await self.reader.get(current.thread_id, checkpoint_id) is not None
+    async def _committed(
+        self, current: Checkpoint, announced: list[str], *, over: bool
+    ) -> list[str]:
+        """Take from the front of ``announced`` the checkpoints that are stored.
+
+        While the run goes on, the first one not yet stored stops the scan (its
+        put may still be under way, and the order is kept); once it is ``over``,
+        one that is not stored never will be (LangGraph announces the fork
+        checkpoint of a time-travel run even when its first step fails and nothing
+        is saved) and is dropped.
+        """
+        committed: list[str] = []
+        while announced:
+            if await self.reader.get(current.thread_id, announced[0]) is not None:
+                committed.append(announced.pop(0))
+            elif over:
+                announced.pop(0)
+            else:
+                break
+        return committed
 
     async def _name_failure(
         self, thread_id: str, checkpoint_id: str, exc: Exception
