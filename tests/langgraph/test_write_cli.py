@@ -28,7 +28,9 @@ def test_fix_a_failed_run_from_the_command_line(
     writable: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["resume", writable, "fail-1"]) == 2
-    assert "--graph" in capsys.readouterr().err
+    refused = capsys.readouterr().err
+    assert "add --graph" in refused
+    assert "timeloom resume" in refused  # the command run, not only the app's
     assert main(["resume", writable, "fail-1", "--graph", CHAT]) == 2
     assert "node 'respond' raised ValueError: kaboom" in capsys.readouterr().err
     assert (

@@ -48,10 +48,11 @@ def langgraph_refusal(url: str, *, read_only: bool, action: WriteAction) -> str:
     ``action``."""
     if read_only:
         return f"{url} is open read-only (-r): nothing is written to it."
+    # The same words serve the app and the write commands: name both ways.
     return (
-        f"LangGraph databases are written only through your own graph: timeloom open "
-        f"{url} --graph my_agent.py:graph (or package.module:graph) to {action} "
-        f"with it."
+        "LangGraph databases are written only through your own graph: add --graph "
+        f"my_agent.py:graph (or package.module:graph) to timeloom open {url} or to "
+        f"timeloom {action}, to {action} with it."
     )
 
 
