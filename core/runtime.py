@@ -1,112 +1,49 @@
-"""``CompiledGraph``: runs a graph in super-steps and writes a checkpoint after each.
+"""``CompiledGraph``: a validated graph and its public API to run it.
 
-One run, from an input or a resumed checkpoint:
+``invoke``/``stream`` (and their async twins) route a run (to a subgraph's own
+thread when it is invoked inside another graph's node, see
+:mod:`timeloom.core.subgraphs`) and hand it to :func:`timeloom.core.run.run`:
 
 1. An input is applied through the reducers and committed as the *input* checkpoint
-   (step -1 for a new thread, the next step number otherwise).
+   (step -1 for a new thread, the next step number otherwise; see
+   :mod:`timeloom.core.run_start`).
 2. Each super-step runs every node in ``next`` concurrently, applies their updates in
    the graph's node order, works out the next nodes, and commits exactly one
-   checkpoint, atomically with moving the thread's head.
+   checkpoint, atomically with moving the thread's head (:mod:`timeloom.core.run`).
 3. A node that raises leaves the error and its successful siblings' updates as pending
    writes on the current checkpoint; ``interrupt()`` and static interrupts leave the
    interrupt there. Resuming re-runs only the nodes that did not succeed.
+
+Reading and writing state outside a run (``get_state``, history, ``update_state``,
+``fork``) is the :class:`~timeloom.core.state_access.StateAccess` half.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import dataclasses
-from collections.abc import (
-    AsyncGenerator,
-    AsyncIterator,
-    Generator,
-    Mapping,
-    Sequence,
-)
-from dataclasses import dataclass, replace
+from collections.abc import AsyncIterator, Generator, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from timeloom.core.checkpoint import Checkpoint, PendingWrite, new_checkpoint
-from timeloom.core.config import RunConfig
-from timeloom.core.constants import START
 from timeloom.core.drawing import DrawableGraph, drawable
-from timeloom.core.errors import (
-    CheckpointNotFound,
-    ConfigError,
-    ConflictError,
-    GraphRecursionError,
-    InvalidUpdateError,
-    NodeFailure,
-    ResumeError,
-    attach_node_failure,
-)
-from timeloom.core.interrupts import Command, resume_writes
 from timeloom.core.routing import Router
-from timeloom.core.sends import (
-    next_of,
-    tasks_of,
-    with_gotos,
-    with_sends,
-    writes_by_node,
-)
-from timeloom.core.snapshot import interrupts_of
-from timeloom.core.state import ROOT
-from timeloom.core.state_access import (
-    StateAccess,
-    require_readable,
-    waiting_of,
-    with_waiting,
-)
-from timeloom.core.step import StepOutcome, interrupt_id, run_step
+from timeloom.core.run import Options, run
+from timeloom.core.state_access import StateAccess
 from timeloom.core.streaming import (
     RunEvent,
     StepLog,
     StreamMode,
     StreamView,
-    node_writes,
     parse_modes,
     stream_chunks,
-    task_infos,
     triggers_of,
 )
-from timeloom.core.subgraphs import (
-    Caller,
-    Route,
-    RunScope,
-    StepScope,
-    SubgraphStream,
-    route,
-)
+from timeloom.core.subgraphs import Caller, SubgraphStream, route
 from timeloom.core.sync import iterate_sync, run_sync
-from timeloom.core.writer import (
-    CheckpointWriter,
-    Durability,
-    RunState,
-    check_durability,
-)
+from timeloom.core.writer import Durability, check_durability
 
 if TYPE_CHECKING:
     from timeloom.core.checkpointer import BaseCheckpointer
     from timeloom.core.graph import NodeSpec, StateGraph
-
-
-@dataclass(frozen=True, slots=True)
-class _Options:
-    """The keyword arguments of one run."""
-
-    durability: Durability
-    inline_sync: bool
-    """Call a lone sync node on the caller's thread (the sync API)."""
-    interrupt_before: frozenset[str]
-    interrupt_after: frozenset[str]
-    log: StepLog | None = None
-    """What a stream hears from inside the steps (``None``: a run that does not
-    stream)."""
-    caller: Caller | None = None
-    """The task of another graph this one was invoked in: it runs as a subgraph."""
-    subgraphs: SubgraphStream | None = None
-    """Where subgraphs' chunks go (``stream(..., subgraphs=True)``)."""
 
 
 class CompiledGraph(StateAccess):
@@ -286,8 +223,8 @@ class CompiledGraph(StateAccess):
         inline_sync: bool,
         interrupt_before: Sequence[str] | None,
         interrupt_after: Sequence[str] | None,
-    ) -> _Options:
-        return _Options(
+    ) -> Options:
+        return Options(
             durability,
             inline_sync,
             self.interrupt_before
@@ -300,7 +237,7 @@ class CompiledGraph(StateAccess):
         )
 
     async def _invoke(
-        self, input: Any, config: Mapping[str, Any] | None, options: _Options
+        self, input: Any, config: Mapping[str, Any] | None, options: Options
     ) -> Any:
         last: RunEvent | None = None
         async for event in self._execute(input, config, options):
@@ -317,7 +254,7 @@ class CompiledGraph(StateAccess):
         input: Any,
         config: Mapping[str, Any] | None,
         modes: tuple[StreamMode, ...] | StreamMode,
-        options: _Options,
+        options: Options,
         subgraphs: bool = False,
     ) -> AsyncIterator[Any]:
         """Yield the chunks of ``modes``: a tuple of modes yields ``(mode, chunk)``."""
@@ -332,436 +269,14 @@ class CompiledGraph(StateAccess):
         self,
         input: Any,
         config: Mapping[str, Any] | None,
-        options: _Options,
+        options: Options,
     ) -> AsyncIterator[RunEvent]:
         check_durability(options.durability)
         how = await route(self, input, config, options.caller)
         log = how.log(options.log)  # a subgraph's streams under its namespace
-        runs = how.graph._run(how, replace(options, caller=None, log=log))
+        runs = run(how.graph, how, replace(options, caller=None, log=log))
         async for event in how.events(runs, log):
             yield event
-
-    async def _run(
-        self, how: Route, options: _Options
-    ) -> AsyncGenerator[RunEvent, None]:
-        cfg = how.cfg
-        run, base = await self._start(cfg, how.input, how.fresh)
-        if self.checkpointer is not None:
-            run.writer = CheckpointWriter(self.checkpointer, options.durability)
-        scope = how.scope_of(run.thread_id, base, run.replaying, options)
-        try:
-            steps = self._steps(run, cfg, how.input, base, options, scope)
-            async with contextlib.aclosing(steps):
-                async for event in steps:
-                    if event.kind in ("interrupt", "done"):
-                        await self._flush(run)
-                    yield event
-        except BaseException:
-            if run.writer is not None:
-                await run.writer.settle()
-            raise
-
-    async def _steps(
-        self,
-        run: RunState,
-        cfg: RunConfig,
-        input: Any,
-        base: Checkpoint | None,
-        options: _Options,
-        scope: RunScope,
-    ) -> AsyncGenerator[RunEvent, None]:
-        log = options.log or StepLog()
-        resuming = input is None or isinstance(input, Command)
-        shown = False  # a resume shows the values it starts from once, as LangGraph
-        if run.replaying:
-            assert base is not None
-            copied = await self._replay_base(run, base)
-            if copied is not None:
-                base, shown = copied, True
-                yield RunEvent("input", base)
-        if isinstance(input, Command):
-            assert base is not None
-            if input.update is not None:
-                base, shown = (
-                    await self._update_then_carry(run, base, input.update),
-                    True,
-                )
-                yield RunEvent("input", base)
-            if input.has_resume:
-                base = await self._answer(run, base, input.resume)
-            if input.goto_nodes:
-                base = with_gotos(base, input.goto_nodes, self._router.sorted)
-        elif input is not None:
-            received, base = await self._write_input_checked(run, base, input)
-            yield RunEvent("input", received, values=False)
-            yield RunEvent("input", base)
-        assert base is not None
-        if resuming and not shown:
-            yield RunEvent("input", base)
-        current = base
-        if current.next == (START,):
-            current = await self._replay_input(run, current)
-            yield RunEvent("input", current)
-        steps = 0
-        while current.next:
-            tasks = tasks_of(current, self.nodes)
-            ran = [t.name for t in tasks]
-            if not resuming or steps > 0:
-                hit = [name for name in ran if name in options.interrupt_before]
-                if hit:
-                    yield await self._pause(run, current, hit, "before")
-                    return
-            if steps >= cfg.recursion_limit:
-                raise GraphRecursionError(
-                    f"The run took {steps} steps without ending (recursion_limit="
-                    f"{cfg.recursion_limit}); raise it in the config if that is expected"
-                )
-            log.begin(
-                task_infos(
-                    current, tasks, self.schema, self._triggers, cfg.thread_id, log
-                )
-            )
-            running = run_step(
-                current,
-                tasks,
-                self.schema,
-                cfg.raw,
-                inline_sync=options.inline_sync and not log.live,
-                log=log,
-                scope=StepScope(
-                    scope, current, resuming and steps == 0 and not run.replaying
-                ),
-            )
-            if log.live:  # yield what nodes stream while the step runs
-                step = asyncio.ensure_future(running)
-                try:
-                    async for _ in log.running(step):
-                        yield RunEvent("progress", current)
-                finally:
-                    step.cancel()  # the stream was closed mid-step
-                outcome = step.result()
-            else:
-                outcome = await running
-            if not outcome.complete:
-                stopped = await self._stop(run, current, outcome)
-                yield stopped
-                if stopped.error is not None:
-                    raise stopped.error
-                return
-            values = self.schema.apply(current.values, outcome.updates)
-            pulls, sends, waiting = await self._router.next_after(
-                ran, values, outcome.gotos, waiting_of(current)
-            )
-            written = node_writes(outcome.updates)
-            node: dict[str, str] = {}
-            if tasks and tasks[-1].send is not None:  # sends ran (they come last)
-                node = {t.key: t.name for t in tasks}
-                written = writes_by_node(written, node)
-            current = await self._commit(
-                run,
-                parent=current,
-                source="loop",
-                values=values,
-                next_nodes=next_of(pulls, sends),
-                writes=written,
-                waiting=waiting,
-                sends=sends,
-            )
-            steps += 1
-            yield RunEvent(
-                "step",
-                current,
-                outcome.updates,
-                quiet=frozenset(outcome.returned_none),
-            )
-            hit = [name for name in ran if name in options.interrupt_after]
-            if hit and current.next:
-                yield await self._pause(run, current, hit, "after")
-                return
-        yield RunEvent("done", current)
-
-    # -- the steps of a run ----------------------------------------------------------
-
-    async def _start(
-        self, cfg: RunConfig, input: Any, fresh: bool = False
-    ) -> tuple[RunState, Checkpoint | None]:
-        """Find the checkpoint a run starts from, and the head it must not lose
-        (``fresh``: none, a new root on the thread)."""
-        needs_saved = input is None or isinstance(input, Command)
-        if self.checkpointer is None:
-            if needs_saved or cfg.checkpoint_id:
-                raise ConfigError(
-                    "Resuming, answering an interrupt or time travel needs a graph "
-                    "compiled with a checkpointer",
-                    title="No checkpointer",
-                )
-            return RunState(cfg.thread_id or "", None, dict(cfg.metadata)), None
-        thread_id = self._require_thread(cfg)
-        await self._ensure_ready()
-        if fresh:
-            head = await self.checkpointer.get(thread_id)
-            return RunState(
-                thread_id, head.id if head else None, dict(cfg.metadata)
-            ), None
-        if not needs_saved and not cfg.checkpoint_id:
-            remembered = self.checkpointer.last_committed(thread_id)
-            if remembered is not None:
-                run = RunState(thread_id, remembered.id, dict(cfg.metadata))
-                run.optimistic = True
-                return run, remembered
-        head = await self.checkpointer.get(thread_id)
-        base = head
-        if cfg.checkpoint_id and (head is None or head.id != cfg.checkpoint_id):
-            base = await self._load(thread_id, cfg.checkpoint_id)
-        if base is not None:
-            require_readable(base)
-        if needs_saved and base is None:
-            raise CheckpointNotFound(
-                f"Thread {thread_id!r} has no checkpoints to resume; invoke it with an "
-                f"input first"
-            )
-        if isinstance(input, Command) and input.has_resume:
-            assert base is not None
-            if not base.interrupts:
-                raise ResumeError(
-                    f"Checkpoint {base.id} of thread {thread_id!r} has no pending "
-                    f"interrupt to resume",
-                    title="Nothing to resume",
-                )
-        run = RunState(thread_id, head.id if head else None, dict(cfg.metadata))
-        run.replaying = bool(cfg.checkpoint_id) and (
-            input is None or (isinstance(input, Command) and not input.has_resume)
-        )
-        return run, base
-
-    async def _replay_base(self, run: RunState, base: Checkpoint) -> Checkpoint | None:
-        """Commit the copy of ``base`` a replay runs from, or None to run from it.
-
-        What was recorded from ``base`` (resume answers, interrupts, errors, a
-        sibling's update) belongs to the branch it happened on. A replay from an
-        earlier checkpoint asks its questions again and re-runs every due node,
-        as LangGraph does: it starts from a ``fork`` copy of ``base`` in the same
-        thread (step + 1, same values and ``next``), which has no pending writes.
-        Only an ``update`` or ``fork`` checkpoint that is still the head with
-        nothing recorded on it is run from directly (it is already a new branch).
-        """
-        if (
-            base.source in ("update", "fork")
-            and base.id == run.expected_head
-            and not base.pending_writes
-        ):
-            return None
-        return await self._commit(
-            run,
-            parent=base,
-            source="fork",
-            values=dict(base.values),
-            next_nodes=base.next,
-            writes={},
-        )
-
-    async def _write_input_checked(
-        self, run: RunState, base: Checkpoint | None, input: Any
-    ) -> tuple[Checkpoint, Checkpoint]:
-        """Commit the input checkpoint; for an optimistic start, confirm the head.
-
-        A run with a new input starts from the head this checkpointer committed
-        last, without reading it back (one round trip less on a server). Its input
-        checkpoint is committed before any node runs, expecting that head: if
-        another writer moved the thread meanwhile, that commit conflicts and wrote
-        nothing, so the run reads the real head and applies its input there.
-        """
-        if not run.optimistic:
-            return await self._write_input(run, base, input)
-        try:
-            written = await self._write_input(run, base, input)
-            await self._flush(run)
-            return written
-        except ConflictError:
-            assert self.checkpointer is not None
-            run.optimistic = False
-            head = await self.checkpointer.get(run.thread_id)
-            if head is not None:
-                require_readable(head)
-            run.expected_head = head.id if head else None
-            return await self._write_input(run, head, input)
-
-    async def _write_input(
-        self, run: RunState, base: Checkpoint | None, input: Any
-    ) -> tuple[Checkpoint, Checkpoint]:
-        """Commit a run's input as LangGraph records it, in one commit: the input
-        checkpoint (``base``'s values, ``next=("__start__",)``) and the step that
-        applies the input (written by ``__start__``, ``next``: the first nodes)."""
-        if self._input.kind == "root":
-            update = {ROOT: input}
-        elif dataclasses.is_dataclass(input) and not isinstance(input, type):
-            update = {f.name: getattr(input, f.name) for f in dataclasses.fields(input)}
-        elif hasattr(type(input), "model_fields") and hasattr(input, "model_dump"):
-            update = {k: getattr(input, k) for k in type(input).model_fields}
-        elif isinstance(input, Mapping):
-            # As in LangGraph, keys that are not the input schema's are ignored.
-            update = {k: v for k, v in input.items() if k in self._input.channels}
-        else:
-            raise InvalidUpdateError(
-                f"The input must be a dict of state values (or None to resume), got "
-                f"{type(input).__name__}"
-            )
-        received = new_checkpoint(
-            base,
-            thread_id=run.thread_id,
-            source="input",
-            values=dict(base.values) if base else self.schema.initial_values(),
-            next=(START,),
-            writes={},
-            metadata=with_waiting(run.metadata, waiting_of(base) if base else {}),
-        )
-        applied = await self._apply_input(run, received, update)
-        await run.commit(self.checkpointer, [received, applied])
-        return received, applied
-
-    async def _apply_input(
-        self, run: RunState, received: Checkpoint, update: dict[str, Any]
-    ) -> Checkpoint:
-        """The step that applies ``update`` to the input checkpoint (uncommitted)."""
-        values = self.schema.apply(received.values, [(START, update)])
-        pulls, sends, waiting = await self._router.next_after(
-            [START], values, [], waiting_of(received)
-        )
-        return new_checkpoint(
-            received,
-            thread_id=run.thread_id,
-            source="loop",
-            values=values,
-            next=next_of(pulls, sends),
-            writes={START: update},
-            metadata=with_sends(with_waiting(run.metadata, waiting), sends),
-        )
-
-    async def _replay_input(self, run: RunState, received: Checkpoint) -> Checkpoint:
-        """Replay from an input checkpoint: apply the input it received again.
-
-        The input is recorded on the step that applied it, a child of the input
-        checkpoint (of the one a ``fork`` copy copied).
-
-        Raises:
-            CheckpointNotFound: that step was deleted (pruned).
-        """
-        checkpointer = self._require_checkpointer()
-        origin: Checkpoint | None = received
-        while origin is not None and origin.source == "fork" and origin.parent_id:
-            origin = await checkpointer.get(
-                origin.parent_thread_id or origin.thread_id, origin.parent_id
-            )
-        for meta in await checkpointer.children(origin.id if origin else ""):
-            if START in meta.nodes:
-                child = await checkpointer.get(meta.thread_id, meta.id)
-                if child is not None:
-                    applied = await self._apply_input(
-                        run, received, dict(child.writes[START])
-                    )
-                    await run.commit(self.checkpointer, [applied])
-                    return applied
-        raise CheckpointNotFound(
-            f"The input checkpoint {received.id} of thread {received.thread_id!r} has "
-            f"no recorded input to replay (the step that applied it was deleted)"
-        )
-
-    async def _update_then_carry(
-        self, run: RunState, base: Checkpoint, update: Mapping[str, Any]
-    ) -> Checkpoint:
-        """Apply ``Command(update=...)`` as an ``update`` checkpoint, carrying over
-        what is pending on ``base`` (interrupts and their answers, siblings'
-        updates), so a resume in the same ``Command`` answers the same questions."""
-        written = await self._write_update(run, base, update, None, "update")
-        carried = tuple(w for w in base.pending_writes if w.kind != "error")
-        if carried and self.checkpointer is not None:
-            await self._flush(run)
-            await self.checkpointer.put_writes(written.thread_id, written.id, carried)
-        return replace(written, pending_writes=carried)
-
-    async def _answer(self, run: RunState, base: Checkpoint, resume: Any) -> Checkpoint:
-        """Record ``Command(resume=...)`` on ``base`` and return it with the answer."""
-        writes = resume_writes(base, resume)
-        if writes and self.checkpointer is not None:
-            await self._flush(run)
-            await self.checkpointer.put_writes(base.thread_id, base.id, writes)
-        return replace(base, pending_writes=base.pending_writes + tuple(writes))
-
-    async def _stop(
-        self, run: RunState, current: Checkpoint, outcome: StepOutcome
-    ) -> RunEvent:
-        """Record an incomplete step on ``current``: the pause, or the failure the
-        run raises next (``error``)."""
-        # A node asked again from the same checkpoint (a resume without an answer)
-        # raises the interrupt it raised before, with the same id: record it once.
-        known = {
-            w.value.get("id") for w in current.pending_writes if w.kind == "interrupt"
-        }
-        new_writes = [
-            w
-            for w in outcome.new_writes
-            if w.kind != "interrupt" or w.value.get("id") not in known
-        ]
-        if self.checkpointer is not None:
-            await self._flush(run)
-            if new_writes:
-                await self.checkpointer.put_writes(
-                    current.thread_id, current.id, new_writes
-                )
-        elif outcome.interrupted and not outcome.errors:
-            raise ConfigError(
-                "interrupt() needs a graph compiled with a checkpointer, to remember "
-                "where to resume",
-                title="No checkpointer",
-            )
-        if outcome.errors:
-            node, exc = outcome.errors[0]
-            where = NodeFailure(node, run.thread_id or None, current.id)
-            attach_node_failure(exc, where)
-            if len(outcome.errors) > 1:
-                others = ", ".join(repr(n) for n, _ in outcome.errors[1:])
-                exc.add_note(f"Also failed in the same step: {others}")
-            return RunEvent(
-                "error",
-                current,
-                outcome.updates,
-                errors=outcome.errors,
-                error=exc,
-                quiet=frozenset(outcome.returned_none),
-            )
-        stopped = replace(
-            current, pending_writes=current.pending_writes + tuple(new_writes)
-        )
-        return RunEvent(
-            "interrupt",
-            stopped,
-            outcome.updates,
-            interrupts=interrupts_of(stopped.interrupts),
-            quiet=frozenset(outcome.returned_none),
-        )
-
-    async def _pause(
-        self, run: RunState, current: Checkpoint, nodes: list[str], when: str
-    ) -> RunEvent:
-        """Record a static interrupt before/after ``nodes`` on ``current``."""
-        known = {w.value.get("id") for w in current.pending_writes}
-        writes = [
-            PendingWrite(node, "interrupt", {"id": iid, "value": None, "when": when})
-            for node in dict.fromkeys(nodes)  # a node's sends pause it once
-            if (iid := interrupt_id(current.id, node, when)) not in known
-        ]
-        if writes and self.checkpointer is not None:
-            await self._flush(run)
-            await self.checkpointer.put_writes(current.thread_id, current.id, writes)
-        paused = replace(current, pending_writes=current.pending_writes + tuple(writes))
-        return RunEvent(
-            "interrupt", paused, interrupts=interrupts_of(paused.interrupts)
-        )
-
-    async def _flush(self, run: RunState) -> None:
-        """Wait for the run's queued commits (durability "async"); raise a failure."""
-        if run.writer is not None:
-            await run.writer.flush()
 
 
 __all__ = ["CompiledGraph", "StreamMode"]

@@ -1,6 +1,6 @@
-"""Reading and writing a thread's state outside a run: ``get_state``, history,
-``update_state`` and ``fork``, and what running and these share (loading a
-checkpoint, committing one).
+"""Reading and writing a thread's state outside a run: ``get_state``, history
+(read by :mod:`timeloom.core.history`), ``update_state`` and ``fork``, and what
+running and these share (loading a checkpoint, committing one).
 
 :class:`StateAccess` is the half of :class:`~timeloom.core.runtime.CompiledGraph`
 that does not run nodes.
@@ -23,12 +23,13 @@ from timeloom.core.errors import (
     InvalidUpdateError,
     SerializationError,
 )
+from timeloom.core.history import history, state_at
 from timeloom.core.interrupts import Command
 from timeloom.core.namespaces import NS_SEP, PARENTS
 from timeloom.core.sends import Send, next_of, sends_of, with_sends
 from timeloom.core.snapshot import StateSnapshot, to_snapshot
 from timeloom.core.state import ROOT, plain_overwrites
-from timeloom.core.subgraphs import owner, task_states
+from timeloom.core.subgraphs import owner
 from timeloom.core.sync import iterate_sync, run_sync
 from timeloom.core.writer import RunState
 
@@ -96,32 +97,7 @@ class StateAccess:
         self, config: Mapping[str, Any], *, subgraphs: bool = False
     ) -> StateSnapshot:
         """The async twin of :meth:`get_state`."""
-        cfg = RunConfig.parse(config)
-        checkpointer = self._require_checkpointer()
-        thread_id = self._require_thread(cfg)
-        await self._ensure_ready()
-        if cfg.checkpoint_id:
-            checkpoint: Checkpoint | None = await self._load(
-                thread_id, cfg.checkpoint_id
-            )
-        else:
-            checkpoint = await checkpointer.get(thread_id)
-        if checkpoint is None:
-            return StateSnapshot(
-                values={},
-                next=(),
-                config=make_config(thread_id, None),
-                metadata={},
-                created_at="",
-                parent_config=None,
-            )
-        results = None
-        if cfg.checkpoint_id and checkpoint.next:  # an older checkpoint: what ran
-            results = await self._results_of(checkpoint)
-        snapshot = self._snapshot(checkpoint, results)
-        if snapshot.tasks:
-            return await task_states(self, snapshot, checkpoint, subgraphs)  # type: ignore[arg-type]
-        return snapshot
+        return await state_at(self, config, subgraphs)
 
     def _snapshot(
         self, checkpoint: Checkpoint, results: Mapping[str, Any] | None = None
@@ -130,25 +106,6 @@ class StateAccess:
         if self.schema.kind == "root":  # a state of one value: the value itself
             return dataclasses.replace(snapshot, values=snapshot.values.get(ROOT))
         return snapshot
-
-    async def _results_of(self, checkpoint: Checkpoint) -> Mapping[str, Any] | None:
-        """What the due nodes of ``checkpoint`` wrote when they ran from it: the
-        writes of the step that followed it in its thread (the newest, if several);
-        with no step, of the ``update`` that did (``bulk_update_state`` writing a
-        history as a run would, which LangGraph shows the same way)."""
-        checkpointer = self._require_checkpointer()
-        children = [
-            meta
-            for meta in await checkpointer.children(checkpoint.id)
-            if meta.thread_id == checkpoint.thread_id
-        ]
-        steps = [m for m in children if m.source == "loop"] or [
-            m for m in children if m.source == "update"
-        ]
-        if not steps:
-            return None
-        step = await checkpointer.get(checkpoint.thread_id, max(m.id for m in steps))
-        return step.writes if step is not None else None
 
     def get_state_history(
         self,
@@ -178,31 +135,8 @@ class StateAccess:
         limit: int | None = None,
     ) -> AsyncIterator[StateSnapshot]:
         """The async twin of :meth:`get_state_history`."""
-        checkpointer = self._require_checkpointer()
-        thread_id = self._require_thread(RunConfig.parse(config))
-        await self._ensure_ready()
-        before_id = (
-            RunConfig.parse(before).checkpoint_id
-            if isinstance(before, Mapping)
-            else before
-        )
-        # Newest first, so the step that ran from a checkpoint comes before it:
-        # its writes are that checkpoint's task results (as in _results_of: a
-        # step's, else an update's).
-        results: dict[str, dict[str, Mapping[str, Any]]] = {"loop": {}, "update": {}}
-        async for meta in checkpointer.list(
-            thread_id, before=before_id, limit=limit, filter=filter
-        ):
-            checkpoint = await checkpointer.get(meta.thread_id, meta.id)
-            if checkpoint is None:
-                continue
-            if checkpoint.source in results and checkpoint.parent_id:
-                results[checkpoint.source].setdefault(
-                    checkpoint.parent_id, checkpoint.writes
-                )
-            ran = results["loop"].pop(checkpoint.id, None)
-            edited = results["update"].pop(checkpoint.id, None)
-            yield self._snapshot(checkpoint, ran if ran is not None else edited)
+        async for snapshot in history(self, config, filter, before, limit):
+            yield snapshot
 
     def update_state(
         self,

@@ -62,10 +62,10 @@ class RunState:
     """``None`` for ``update_state`` and ``fork``, which always commit at once."""
     optimistic: bool = False
     """Started from the head this checkpointer remembers, unread: its input commit
-    must confirm it (see :meth:`CompiledGraph._write_input_checked`)."""
+    must confirm it (see :func:`~timeloom.core.run_start.write_input_checked`)."""
     replaying: bool = False
     """Time travel: continuing from a checkpoint named in the config without
-    answering an interrupt (see :meth:`CompiledGraph._replay_base`)."""
+    answering an interrupt (see :func:`~timeloom.core.run_start.replay_base`)."""
 
     async def commit(
         self, checkpointer: BaseCheckpointer | None, chain: Sequence[Checkpoint]
