@@ -120,6 +120,24 @@ def test_help_lists_part_2_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--graph MODULE:ATTR" in capsys.readouterr().out
 
 
+def test_every_command_help_reads_as_a_paragraph(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No description keeps its docstring's indentation (it showed as a stray
+    indented block under `timeloom find --help`)."""
+    for command in (
+        *("open", "serve", "threads", "show", "diff", "export", "branch", "edit"),
+        *("resume", "find", "bisect", "blame", "du", "eval", "demo"),
+    ):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        description = capsys.readouterr().out.split("\n\n")[1]
+        assert not any(line.startswith(" ") for line in description.splitlines()), (
+            command,
+            description,
+        )
+
+
 def test_cli_module_does_not_import_textual_for_headless_commands() -> None:
     # Registering the demo and script commands must stay cheap (no Textual).
     import subprocess

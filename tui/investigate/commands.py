@@ -10,6 +10,7 @@ database cannot be opened or the arguments (a query, a path) are wrong.
 from __future__ import annotations
 
 import argparse
+import inspect
 from pathlib import Path
 from typing import IO, Any
 
@@ -46,7 +47,8 @@ def add_investigate_commands(subparsers: Any) -> None:
     find = subparsers.add_parser(
         "find",
         help="checkpoints where a JMESPath query holds",
-        description=run_find.__doc__,
+        # Raw, to keep the example queries whole: so without the docstring indent.
+        description=inspect.cleandoc(run_find.__doc__ or ""),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_url_arguments(find)
