@@ -55,6 +55,8 @@ class NodeSpec:
     """Where its ``Command(goto=...)`` may go, with the edge's label (drawing)."""
     subgraph: CompiledGraph | None = None
     """The compiled graph this node runs (``add_node(name, compiled_graph)``)."""
+    defer: bool = False
+    """Runs only when no other node is due (``add_node(..., defer=True)``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +131,7 @@ class StateGraph:
         retry_policy: Any = None,
         retry: Any = None,
         destinations: Mapping[str, str] | Sequence[str] | None = None,
+        defer: bool = False,
     ) -> Self:
         """Add a node. ``add_node(fn)`` names it after the function.
 
@@ -139,7 +142,10 @@ class StateGraph:
         :class:`~timeloom.core.retry.RetryPolicy` or a list of them; the node runs
         again when it raises what the policy retries. ``destinations``: the nodes
         its ``Command(goto=...)`` may go to (a map gives each edge a label), for
-        the drawing only, as in LangGraph.
+        the drawing only, as in LangGraph. ``defer=True``: once due, the node
+        waits until no other node is due (sends do not hold it back), then runs
+        once, as LangGraph's deferred nodes do: the join of a map-reduce whose
+        branches have different lengths.
 
         A compiled graph as the action is a subgraph (see
         :mod:`timeloom.core.subgraphs`): it gets the state's keys its input schema
@@ -181,6 +187,7 @@ class StateGraph:
                 retry_policy=retry_policy if retry_policy is not None else retry,
                 subgraph=action,
                 destinations=_labelled(destinations),
+                defer=defer,
             )
             return self
         if not callable(action):
@@ -203,6 +210,7 @@ class StateGraph:
             input_schema=own,
             retry_policy=retry_policy if retry_policy is not None else retry,
             destinations=_labelled(destinations),
+            defer=defer,
         )
         return self
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from timeloom.core.constants import END
 from timeloom.core.errors import InvalidUpdateError
 from timeloom.core.sends import Send
+
+HELD: Final = "deferred"
+"""The key under which the waiting record keeps deferred nodes held back (a
+waiting edge's key always has a colon)."""
 
 if TYPE_CHECKING:
     from timeloom.core.graph import Branch
@@ -25,6 +29,7 @@ class Router:
         branches: Sequence[Branch],
         schema: StateSchema,
         waiting_edges: Sequence[tuple[tuple[str, ...], str]] = (),
+        deferred: frozenset[str] = frozenset(),
     ) -> None:
         self.nodes = tuple(nodes)
         self.schema = schema
@@ -40,6 +45,7 @@ class Router:
             f"{'+'.join(starts)}:{end}": (frozenset(starts), end)
             for starts, end in waiting_edges
         }
+        self._deferred = deferred
 
     async def next_after(
         self,
@@ -58,7 +64,8 @@ class Router:
             values: the state after their updates.
             gotos: nodes and sends named by ``Command(goto=...)``.
             waiting: for each waiting edge, the starts that had finished before
-                (the parent checkpoint's :data:`~timeloom.core.constants.WAITING`).
+                (the parent checkpoint's :data:`~timeloom.core.constants.WAITING`),
+                and under :data:`HELD` the deferred nodes due but held back.
 
         Raises:
             InvalidUpdateError: a router or ``goto`` named a node that does not exist.
@@ -81,6 +88,8 @@ class Router:
             else {k: list(v) for k, v in waiting.items()}
         )
         due.discard(END)
+        if self._deferred:
+            self._hold(due, still)
         unknown = due - self._known
         if sends:
             unknown |= {s.node for s in sends} - self._known
@@ -108,6 +117,17 @@ class Router:
             else:
                 still[key] = sorted(seen)
         return still
+
+    def _hold(self, due: set[str], still: dict[str, list[str]]) -> None:
+        """Hold back the deferred nodes in ``due`` (kept in ``still`` under
+        :data:`HELD`) while another node is due; when none is, all held nodes are
+        due. Sends do not count: LangGraph runs a deferred node beside them."""
+        held = due.intersection(self._deferred).union(still.pop(HELD, ()))
+        due.difference_update(self._deferred)
+        if not due:
+            due.update(held)
+        elif held:
+            still[HELD] = list(self.sorted(held))
 
     async def _route(
         self, branch: Branch, values: Mapping[str, Any]

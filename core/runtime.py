@@ -76,6 +76,7 @@ class CompiledGraph(StateAccess):
             builder.branches,
             self.schema,
             builder.waiting_edges,
+            frozenset(name for name, spec in self.nodes.items() if spec.defer),
         )
         self._triggers = triggers_of(self.nodes, builder.waiting_edges)
         self._ready = False
