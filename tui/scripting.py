@@ -80,7 +80,9 @@ def add_script_commands(subparsers: Any) -> None:
         "is going)",
     )
     threads.add_argument("--search", metavar="PREFIX", help="thread ids starting so")
-    threads.add_argument("--limit", type=int, default=None, help="at most N threads")
+    threads.add_argument(
+        "--limit", type=positive_int, default=None, help="at most N threads"
+    )
     threads.set_defaults(func=run_threads)
 
     show = subparsers.add_parser(
@@ -120,6 +122,24 @@ def add_script_commands(subparsers: Any) -> None:
         "be) instead of printing it; there it can be forked, edited and replayed",
     )
     export.set_defaults(func=run_export)
+
+
+def positive_int(text: str) -> int:
+    """An argparse ``type`` for counts such as ``--limit``: a whole number >= 1.
+
+    Raises:
+        argparse.ArgumentTypeError: anything else (0 or -1 would list nothing,
+            and say so as if nothing were there).
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of 1 or more: {text!r}"
+        )
+    return value
 
 
 def add_url_arguments(parser: argparse.ArgumentParser) -> None:

@@ -16,6 +16,7 @@ from tests.tui.conftest import parser, run, run_json
 from tests.tui.seed import Seeder
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.backends.sqlite import SqliteCheckpointer
+from timeloom.tui.cli import build_parser
 from timeloom.tui.demo.build import FORK, build_demo
 from timeloom.tui.demo.command import DEMO_GRAPH, DemoDatabase, run_demo
 from timeloom.tui.ops import resuming
@@ -74,6 +75,25 @@ def test_threads_filters_and_text(demo: MemoryCheckpointer) -> None:
     assert out.startswith("‖ refund-2077  paused")
     code, out, _ = run(["threads", "memory:", "--search", "nope"], demo)
     assert (code, out) == (1, "No threads.\n")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["threads", "memory:", "--limit", "0"],
+        ["threads", "memory:", "--limit", "-1"],
+        ["find", "memory:", "step", "--limit", "0"],
+    ],
+)
+def test_a_limit_below_one_is_refused(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not "No threads." (exit 1, as if the database were empty), nor a match
+    printed past a limit of 0: a wrong argument (exit 2)."""
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(argv)
+    assert exited.value.code == 2
+    assert "--limit: must be a whole number of 1 or more" in capsys.readouterr().err
 
 
 # -- show ----------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from timeloom.tui.scripting import (
     EXIT_OK,
     Opener,
     add_url_arguments,
+    positive_int,
     run_read_only,
 )
 
@@ -55,7 +56,10 @@ def add_investigate_commands(subparsers: Any) -> None:
     find.add_argument("query", metavar="QUERY", help="a JMESPath query")
     find.add_argument("--thread", metavar="T", help="search this thread only")
     find.add_argument(
-        "--limit", type=int, default=100, help="stop after N matches (default 100)"
+        "--limit",
+        type=positive_int,
+        default=100,
+        help="stop after N matches (default 100)",
     )
     find.set_defaults(func=run_find)
 
