@@ -27,6 +27,11 @@ class SlowCommits(MemoryCheckpointer):
         self.release = asyncio.Event()
         self.batches: list[list[int]] = []
         self.fail_next: BaseException | None = None
+        self.staged: list[int] = []
+
+    def stage(self, checkpoint: Checkpoint) -> Checkpoint:
+        self.staged.append(checkpoint.step)  # queued behind the run (async)
+        return super().stage(checkpoint)
 
     async def put_many(
         self, checkpoints: Sequence[Checkpoint], *, expected_head: str | None
@@ -73,10 +78,12 @@ async def test_steps_run_ahead_of_commits_which_are_batched(
         app.ainvoke({"log": [], "count": 0}, thread("t"), durability="async")
     )
     # Nodes run in worker threads: give them time, by the clock (a count of short
-    # sleeps ran out on a loaded machine before the threads were scheduled).
+    # sleeps ran out on a loaded machine before the threads were scheduled), until
+    # step 3's checkpoint is queued (its node having run is not enough: under load
+    # the commits were released before it was queued, and it came in a batch alone).
     deadline = asyncio.get_running_loop().time() + 30
     while asyncio.get_running_loop().time() < deadline:
-        if sum(calls.values()) == 3:
+        if 3 in store.staged:
             break
         await asyncio.sleep(0.001)
     assert calls == Counter(step1=1, step2=1, step3=1), "the steps ran ahead"
