@@ -11,7 +11,9 @@ become LangChain messages as LangGraph makes them. ``langchain_core`` is optiona
 from __future__ import annotations
 
 import dataclasses
+import functools
 import uuid
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, TypedDict
@@ -27,19 +29,69 @@ class RemoveMessage:
     id: str
 
 
-def add_messages(left: Any, right: Any) -> list[Any]:
+def add_messages(
+    left: Any = None, right: Any = None, *, format: str | None = None
+) -> Any:
     """Merge ``right`` into ``left`` by message id (the reducer of a transcript).
+
+    Called with neither list, it returns the reducer with ``format`` set, as
+    LangGraph's: ``Annotated[list, add_messages(format="langchain-openai")]``
+    keeps the messages with their contents in OpenAI's shape (strings, ``text``
+    and ``image_url`` blocks; needs ``langchain_core``).
 
     Args:
         left: the messages so far (a list, or one message).
         right: the update: messages to append, replace (same id) or remove.
+        format: ``None``, or ``"langchain-openai"``.
 
     Returns:
-        The new list; neither argument is modified.
+        The new list; neither argument is modified. (The reducer, given neither.)
 
     Raises:
-        ValueError: a removal names an id that is not in the list.
+        ValueError: a removal names an id that is not in the list, only one list
+            is given, or ``format`` is unknown.
     """
+    if format not in (None, "langchain-openai"):
+        raise ValueError(
+            f"Unrecognized format={format!r}. Expected one of 'langchain-openai', None."
+        )
+    if left is None and right is None:
+        return functools.partial(add_messages, format=format)
+    if left is None or right is None:
+        raise ValueError(
+            "add_messages needs both 'left' and 'right'; only "
+            f"{'left' if right is None else 'right'} was given"
+        )
+    merged = _merged(left, right)
+    return _openai_format(merged) if format == "langchain-openai" else merged
+
+
+def is_add_messages(reducer: Any) -> bool:
+    """Whether ``reducer`` is :func:`add_messages`, with or without a ``format``."""
+    return reducer is add_messages or (
+        isinstance(reducer, functools.partial) and reducer.func is add_messages
+    )
+
+
+def _openai_format(messages: list[Any]) -> list[Any]:
+    """LangChain messages with their contents in OpenAI's shape (LangGraph's
+    conversion: to OpenAI's dicts and back)."""
+    try:
+        from langchain_core.messages import (
+            convert_to_messages,
+            convert_to_openai_messages,
+        )
+    except ImportError:  # as LangGraph: warn, keep them (here dicts) as they are
+        warnings.warn(
+            'add_messages(format="langchain-openai") needs langchain_core; the '
+            "messages are kept unformatted",
+            stacklevel=2,
+        )
+        return messages
+    return list(convert_to_messages(convert_to_openai_messages(messages)))
+
+
+def _merged(left: Any, right: Any) -> list[Any]:
     convert = _converter()
     merged = [_with_id(convert(m)) for m in _as_list(left)]
     update = [_with_id(convert(m)) for m in _as_list(right)]

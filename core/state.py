@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from timeloom.core.errors import ConfigError, GraphValidationError, InvalidUpdateError
-from timeloom.core.messages import add_messages, message_classes
+from timeloom.core.messages import is_add_messages, message_classes
 
 Reducer = Callable[[Any, Any], Any]
 
@@ -306,7 +306,7 @@ class StateSchema:
         found: set[type] = set()
         for channel in self.channels.values():
             _collect_classes(channel.annotation, found)
-            if channel.reducer is add_messages:
+            if is_add_messages(channel.reducer):
                 found |= message_classes()
         return found
 
