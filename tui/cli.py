@@ -19,7 +19,7 @@ from timeloom.tui.investigate.commands import add_investigate_commands
 from timeloom.tui.ops.errors import error_line
 from timeloom.tui.ops.opening import open_url
 from timeloom.tui.ops.safetext import safe_lines
-from timeloom.tui.scripting import add_script_commands
+from timeloom.tui.scripting import add_script_commands, run_command
 from timeloom.tui.write_commands import add_write_commands
 
 if TYPE_CHECKING:
@@ -67,7 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _open_options(serve)
     serve.add_argument("--host", default="localhost", help="address to listen on")
-    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument(
+        "--port", type=port_number, default=8000, help="port to listen on"
+    )
 
     add_script_commands(commands)
     add_write_commands(commands)
@@ -126,6 +128,11 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "serve":
         from timeloom.tui.serve import run_serve
 
+        # A database that cannot be opened fails here, in one line, rather than
+        # in every browser tab (opened as each tab opens it).
+        opened = run_command(lambda: _opens(args.url, read_only=args.read_only), None)
+        if opened != 0:
+            return opened
         return run_serve(
             args.url,
             read_only=args.read_only,
@@ -134,6 +141,29 @@ def _main(argv: Sequence[str] | None) -> int:
             port=args.port,
         )
     parser.error(f"unknown command {args.command!r}")  # pragma: no cover
+
+
+def port_number(text: str) -> int:
+    """An argparse ``type`` for ``--port``: a TCP port, 1 to 65535.
+
+    Raises:
+        argparse.ArgumentTypeError: anything else.
+    """
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"not a TCP port (1 to 65535): {text!r}")
+    return port
+
+
+async def _opens(url: str, *, read_only: bool) -> int:
+    """Open ``url`` and close it: 0, or the error :func:`run_command` reports."""
+    checkpointer = open_url(url, read_only=read_only)
+    await checkpointer.setup()
+    await checkpointer.aclose()
+    return 0
 
 
 def run_open(url: str, *, read_only: bool, graph_ref: str | None = None) -> int:

@@ -14,7 +14,9 @@ import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 
+from timeloom.tui.cli import main
 from timeloom.tui.demo.command import DEMO_GRAPH, run_demo
 
 
@@ -118,3 +120,28 @@ def test_sigterm_stops_serve_with_a_browser_connected(tmp_path: Path) -> None:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+
+
+def test_serve_refuses_what_open_would_refuse_before_serving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A missing database or a port that cannot exist is one line and exit 2 in the
+    terminal, not a server whose every browser tab shows the error."""
+    served: list[str] = []
+
+    def run_serve(url: str, **_: object) -> int:
+        served.append(url)
+        return 0
+
+    monkeypatch.setattr("timeloom.tui.serve.run_serve", run_serve)
+    assert main(["serve", str(tmp_path / "nope.db")]) == 2
+    assert "Database not found" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", str(tmp_path / "nope.db"), "--port", "99999"])
+    assert exited.value.code == 2
+    assert "not a TCP port" in capsys.readouterr().err
+    assert served == []
+    db = tmp_path / "demo.db"
+    assert run_demo(db, open_app=False, out=io.StringIO()) == 0
+    assert main(["serve", str(db)]) == 0
+    assert served == [str(db)]
