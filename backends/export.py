@@ -141,7 +141,8 @@ async def export_thread(
         raise CheckpointNotFound(f"No thread {thread_id!r} in {source.url}")
     if await target.get_thread(name) is not None:
         raise ConflictError(
-            f"{target.url} already has a thread {name!r}; export to another name."
+            f"{target.url} already has a thread {name!r}: export into another "
+            "database, or under another thread id (target_thread_id)."
         )
     ids = {c.id for c in checkpoints}
     origin = {"url": source.url, "thread_id": thread_id}

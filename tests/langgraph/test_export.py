@@ -62,7 +62,8 @@ async def test_export_preserves_ids_parents_values_and_writes(
         assert await export_thread(
             source, sub.thread_id, target, target_thread_id="sub"
         )
-        with pytest.raises(ConflictError):
+        # Advice the export command can follow (it has no option to rename).
+        with pytest.raises(ConflictError, match="into another database"):
             await export_thread(source, "hitl-1", target)
 
 
