@@ -128,15 +128,15 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "serve":
         from timeloom.tui.serve import run_serve
 
-        # A database that cannot be opened fails here, in one line, rather than
-        # in every browser tab (opened as each tab opens it).
-        opened = run_command(lambda: _opens(args.url, read_only=args.read_only), None)
-        if opened != 0:
-            return opened
         return run_serve(
             args.url,
             read_only=args.read_only,
             graph_ref=args.graph,
+            # A database that cannot be opened fails in one line, before serving,
+            # rather than in every browser tab (opened as each tab opens it).
+            check=lambda: run_command(
+                lambda: _opens(args.url, read_only=args.read_only), None
+            ),
             host=args.host,
             port=args.port,
         )

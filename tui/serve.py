@@ -11,6 +11,7 @@ import asyncio
 import importlib
 import shlex
 import sys
+from collections.abc import Callable
 from typing import Any
 
 EXIT_ERROR = 2
@@ -29,12 +30,28 @@ def open_command(url: str, *, read_only: bool, graph_ref: str | None) -> list[st
 
 
 def run_serve(
-    url: str, *, read_only: bool, graph_ref: str | None, host: str, port: int
+    url: str,
+    *,
+    read_only: bool,
+    graph_ref: str | None,
+    host: str,
+    port: int,
+    check: Callable[[], int] | None = None,
 ) -> int:
     """Serve ``timeloom open URL`` (with the same options) to a browser.
 
+    Args:
+        url: the database.
+        read_only: open it read-only.
+        graph_ref: the graph to bind (``--graph``).
+        host: the address to listen on.
+        port: the port to listen on.
+        check: run once textual-serve is found, before serving; an exit code
+            other than 0 is returned instead of serving.
+
     Returns:
-        0 when the server was stopped, 2 when textual-serve is not installed.
+        0 when the server was stopped, 2 when textual-serve is not installed, or
+        what ``check`` returned.
     """
     arguments = open_command(url, read_only=read_only, graph_ref=graph_ref)
     try:
@@ -48,6 +65,9 @@ def run_serve(
             file=sys.stderr,
         )
         return EXIT_ERROR
+    checked = check() if check is not None else 0
+    if checked != 0:
+        return checked
     command = shlex.join([sys.executable, "-m", "timeloom.tui", *arguments])
     server = server_module.Server(command, host=host, port=port, title="Timeloom")
     _close_sessions_on_shutdown(server)

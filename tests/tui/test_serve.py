@@ -129,11 +129,17 @@ def test_serve_refuses_what_open_would_refuse_before_serving(
     terminal, not a server whose every browser tab shows the error."""
     served: list[str] = []
 
-    def run_serve(url: str, **_: object) -> int:
-        served.append(url)
-        return 0
+    class Server:
+        """textual-serve's server, recording what it would serve."""
 
-    monkeypatch.setattr("timeloom.tui.serve.run_serve", run_serve)
+        def __init__(self, command: str, **_: object) -> None:
+            served.append(command)
+
+        async def handle_websocket(self, request: object) -> None: ...
+
+        def serve(self) -> None: ...
+
+    monkeypatch.setattr("textual_serve.server.Server", Server)
     assert main(["serve", str(tmp_path / "nope.db")]) == 2
     assert "Database not found" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exited:
@@ -144,4 +150,5 @@ def test_serve_refuses_what_open_would_refuse_before_serving(
     db = tmp_path / "demo.db"
     assert run_demo(db, open_app=False, out=io.StringIO()) == 0
     assert main(["serve", str(db)]) == 0
-    assert served == [str(db)]
+    assert len(served) == 1
+    assert served[0].endswith(f"-m timeloom.tui open {db}")
