@@ -74,7 +74,10 @@ async def run(
     Everything the run committed is stored when the last event (``done`` or
     ``interrupt``) is yielded; if the run fails, its queued commits settle first.
     """
-    state, base = await start(graph, how.cfg, how.input, how.fresh)
+    # Durability "exit" stores nothing before the run ends, not even its input:
+    # it cannot confirm a remembered head by committing the input checkpoint.
+    optimistic = options.durability != "exit"
+    state, base = await start(graph, how.cfg, how.input, how.fresh, optimistic)
     if graph.checkpointer is not None:
         state.writer = CheckpointWriter(graph.checkpointer, options.durability)
     this = Run(graph, state, how.cfg, options)

@@ -39,10 +39,15 @@ if TYPE_CHECKING:
 
 
 async def start(
-    graph: CompiledGraph, cfg: RunConfig, input: Any, fresh: bool = False
+    graph: CompiledGraph,
+    cfg: RunConfig,
+    input: Any,
+    fresh: bool = False,
+    optimistic: bool = True,
 ) -> tuple[RunState, Checkpoint | None]:
     """Find the checkpoint a run starts from, and the head it must not lose
-    (``fresh``: none, a new root on the thread)."""
+    (``fresh``: none, a new root on the thread; ``optimistic``: may start from
+    the remembered head, see :func:`write_input_checked`)."""
     needs_saved = input is None or isinstance(input, Command)
     if graph.checkpointer is None:
         if needs_saved or cfg.checkpoint_id:
@@ -57,7 +62,7 @@ async def start(
     if fresh:
         head = await graph.checkpointer.get(thread_id)
         return RunState(thread_id, head.id if head else None, dict(cfg.metadata)), None
-    if not needs_saved and not cfg.checkpoint_id:
+    if optimistic and not needs_saved and not cfg.checkpoint_id:
         remembered = graph.checkpointer.last_committed(thread_id)
         if remembered is not None:
             state = RunState(thread_id, remembered.id, dict(cfg.metadata))

@@ -119,8 +119,9 @@ class CompiledGraph(StateAccess):
                 ``invoke`` does, the list of what :meth:`stream` yields in it.
             durability: ``"sync"`` commits each step's checkpoint before the next
                 step starts; ``"async"`` commits behind the run while the next
-                step runs, batching what piles up (faster on a remote database).
-                Either way everything is stored when this returns (see
+                step runs, batching what piles up (faster on a remote database);
+                ``"exit"`` stores only the run's last checkpoint, when it ends.
+                Either way what the run ends on is stored when this returns (see
                 :mod:`timeloom.core.writer`).
             interrupt_before: for this run, pause before these nodes instead of
                 those given to ``compile()``.

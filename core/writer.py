@@ -1,4 +1,4 @@
-"""How a run commits its checkpoints: before going on, or behind the run.
+"""How a run commits its checkpoints: before going on, behind the run, or at its end.
 
 ``durability="sync"`` (the default) commits each checkpoint before the next step
 starts: when a step has run, its checkpoint is stored. ``durability="async"`` (as in
@@ -8,13 +8,16 @@ background; checkpoints that pile up meanwhile are committed together, as one ch
 one round trip on the SQL backends). A run always waits for its writes before it
 returns, pauses, records pending writes or reports an error, so what a caller sees
 when ``invoke`` returns is stored either way; only a crash in the middle of an async
-run can lose its last steps, which a resume then runs again.
+run can lose its last steps, which a resume then runs again. ``durability="exit"``
+(as in LangGraph) stores one checkpoint per run, the last, when the run ends: the
+steps between are never stored (no time travel to them), and a crash loses the run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,7 +29,7 @@ if TYPE_CHECKING:
     from timeloom.core.checkpoint import Checkpoint
     from timeloom.core.checkpointer import BaseCheckpointer
 
-Durability = Literal["sync", "async"]
+Durability = Literal["sync", "async", "exit"]
 
 logger = logging.getLogger("timeloom")
 
@@ -38,14 +41,9 @@ def check_durability(durability: str) -> Durability:
     if durability == "async":
         return "async"
     if durability == "exit":
-        raise ConfigError(
-            'durability="exit" is not supported: it stores no checkpoint between a '
-            'run\'s start and its end, so there is no history to travel. Use "async" '
-            "for speed (every checkpoint stored, behind the run).",
-            title="Unsupported durability",
-        )
+        return "exit"
     raise ConfigError(
-        f"Unknown durability {durability!r}; use 'sync' or 'async'",
+        f"Unknown durability {durability!r}; use 'sync', 'async' or 'exit'",
         title="Unknown durability",
     )
 
@@ -113,6 +111,9 @@ class CheckpointWriter:
             else:
                 await self.checkpointer.put_many(chain, expected_head=expected_head)
             return
+        if self.durability == "exit":
+            self._keep_last(chain, expected_head)
+            return
         self._raise_failure()
         if not self._queue:
             self._queued_after = expected_head
@@ -121,8 +122,30 @@ class CheckpointWriter:
         if self._task is None or self._task.done():
             self._task = asyncio.ensure_future(self._drain())
 
+    def _keep_last(
+        self, chain: Sequence[Checkpoint], expected_head: str | None
+    ) -> None:
+        """Durability "exit": keep only the run's newest checkpoint, as the child
+        of the checkpoint the run started from (the ones between are never
+        stored, as LangGraph's)."""
+        first = self._queue[0] if self._queue else chain[0]
+        if not self._queue:
+            self._queued_after = expected_head
+        newest = dataclasses.replace(
+            chain[-1],
+            parent_id=first.parent_id,
+            parent_thread_id=first.parent_thread_id,
+        )
+        self._queue = [self.checkpointer.stage(newest)]
+
     async def flush(self) -> None:
-        """Wait until every queued checkpoint is committed; raise what failed."""
+        """Wait until every queued checkpoint is committed; raise what failed.
+        (Durability "exit": commit the kept checkpoint now.)"""
+        if self.durability == "exit":
+            if self._queue:
+                kept, self._queue = self._queue[0], []
+                await self.checkpointer.put(kept, expected_head=self._queued_after)
+            return
         if self._task is not None:
             await asyncio.shield(self._task)
         self._raise_failure()
