@@ -12,14 +12,12 @@ default durability. Run with ``python -m tests.benchmarks.suite --only subgraphs
 from __future__ import annotations
 
 import operator
-import random
 import statistics
-import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
-from tests.benchmarks.workload import config, open_sync
+from tests.benchmarks.workload import config, open_sync, p99, take_turns
 
 if TYPE_CHECKING:
     from tests.benchmarks.suite import Run
@@ -70,24 +68,14 @@ def _chain_case(run: Run, backend: str) -> None:
             for system, loc in zip(SYSTEMS, locations, strict=True)
         ]
 
-        def turn(app: Any, thread: str) -> Callable[[], None]:
-            def once() -> None:
+        def turn(app: Any) -> Callable[[str], None]:
+            def once(thread: str) -> None:
                 out = app.invoke({"path": []}, config(thread))
                 assert out["path"][-1] == "leaf", out  # both did the same work
 
             return once
 
-        for app in apps:  # warm up: imports, statements, caches
-            for n in range(3):
-                turn(app, f"warm-{n}")()
-        times: list[list[float]] = [[] for _ in apps]
-        for n in range(turns):
-            order = random.Random(n).sample(range(len(apps)), len(apps))
-            for index in order:
-                once = turn(apps[index], f"chain-{n}")
-                start = time.perf_counter()
-                once()
-                times[index].append(time.perf_counter() - start)
+        times = take_turns(turns, [turn(app) for app in apps], "chain")
     for system, samples in zip(SYSTEMS, times, strict=True):
         p50 = statistics.median(samples)
         run.emit(
@@ -97,9 +85,6 @@ def _chain_case(run: Run, backend: str) -> None:
             levels=LEVELS,
             turns=turns,
             per_turn_p50_ms=p50 * 1e3,
-            per_turn_p99_ms=sorted(samples)[
-                min(len(samples) - 1, len(samples) * 99 // 100)
-            ]
-            * 1e3,
+            per_turn_p99_ms=p99(samples) * 1e3,
             per_step_p50_ms=p50 * 1e3 / STEPS,
         )

@@ -114,6 +114,36 @@ def compile_graph(system: str, checkpointer: Any) -> Any:
     )
 
 
+def take_turns(
+    turns: int, runs: list[Callable[[str], None]], label: str
+) -> list[list[float]]:
+    """Time ``turns`` turns of each of ``runs`` (one per system), each on a thread
+    of its own named ``label-<turn>``, after three warm-up turns each (imports,
+    statements, caches).
+
+    The systems take turns in a fresh shuffle each turn (seeded by the turn), so load
+    on the machine falls on both alike and each follows the other equally often.
+
+    Returns:
+        Each run's turn times in seconds, in the order of ``runs``.
+    """
+    for run in runs:
+        for n in range(3):
+            run(f"warm-{n}")
+    times: list[list[float]] = [[] for _ in runs]
+    for n in range(turns):
+        for index in random.Random(n).sample(range(len(runs)), len(runs)):
+            start = time.perf_counter()
+            runs[index](f"{label}-{n}")
+            times[index].append(time.perf_counter() - start)
+    return times
+
+
+def p99(samples: list[float]) -> float:
+    """The 99th percentile of ``samples`` (the largest, below 100 samples)."""
+    return sorted(samples)[min(len(samples) - 1, len(samples) * 99 // 100)]
+
+
 def config(thread_id: str) -> dict[str, Any]:
     """The run config both systems accept."""
     return {"configurable": {"thread_id": thread_id}}
