@@ -9,7 +9,7 @@ import asyncio
 import shutil
 import sqlite3
 import tracemalloc
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +179,22 @@ def langgraph_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return Path(tamper.small_database("sqlite", tmp_path_factory.mktemp("lgfuzz")))
 
 
+def _mutated_copy(
+    source: Path,
+    stem: Path,
+    columns: Sequence[tuple[str, str]],
+    data: st.DataObject,
+) -> Path:
+    """A copy of the database ``source`` (named after ``stem``) with one to three
+    of its ``columns`` (table, column) mutated in a random row each."""
+    path = stem.with_name(f"{stem.name}{data.draw(st.integers(0, 10**9))}.db")
+    shutil.copy(source, path)
+    for _ in range(data.draw(st.integers(1, 3))):
+        table, column = data.draw(st.sampled_from(columns))
+        _mutate_row(path, table, column, data)
+    return path
+
+
 def _mutate_row(path: Path, table: str, column: str, data: st.DataObject) -> None:
     conn = sqlite3.connect(path)
     try:
@@ -234,11 +250,7 @@ def _bounded(read: Callable[[], Coroutine[Any, Any, None]]) -> None:
 def test_mutated_timeloom_rows(
     timeloom_db: Path, tmp_path: Path, data: st.DataObject
 ) -> None:
-    path = tmp_path / f"t{data.draw(st.integers(0, 10**9))}.db"
-    shutil.copy(timeloom_db, path)
-    for _ in range(data.draw(st.integers(1, 3))):
-        table, column = data.draw(st.sampled_from(TIMELOOM_COLUMNS))
-        _mutate_row(path, table, column, data)
+    path = _mutated_copy(timeloom_db, tmp_path / "t", TIMELOOM_COLUMNS, data)
 
     async def read() -> None:
         async with SqliteCheckpointer(path, read_only=True) as cp:
@@ -253,11 +265,7 @@ def test_mutated_timeloom_rows(
 def test_mutated_langgraph_rows(
     langgraph_db: Path, tmp_path: Path, data: st.DataObject
 ) -> None:
-    path = tmp_path / f"lg{data.draw(st.integers(0, 10**9))}.db"
-    shutil.copy(langgraph_db, path)
-    for _ in range(data.draw(st.integers(1, 3))):
-        table, column = data.draw(st.sampled_from(LANGGRAPH_COLUMNS))
-        _mutate_row(path, table, column, data)
+    path = _mutated_copy(langgraph_db, tmp_path / "lg", LANGGRAPH_COLUMNS, data)
 
     async def read() -> None:
         async with open_langgraph(str(path)) as cp:
