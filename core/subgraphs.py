@@ -318,8 +318,8 @@ async def nested_run(graph: CompiledGraph, input: Any, caller: Caller) -> Route:
         }
         return Route(bound, given, RunConfig.parse(config), scope, fresh)
 
-    if checkpointer is None or checkpointer is graph.checkpointer:
-        return to(input)
+    if checkpointer is None or checkpointer is not parent.checkpointer:
+        return to(input)  # not on the parent's timelines: nothing to continue
     where = timeline(parent.thread_id, own_ns)
     replay = parent.replay
     if replay is not None and own_ns in replay.targets:
