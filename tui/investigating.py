@@ -15,6 +15,7 @@ from timeloom.tui.investigate.find import find_in_thread
 from timeloom.tui.investigate.paths import path_text
 from timeloom.tui.investigate.query import compile_query
 from timeloom.tui.investigate.timeline import ThreadStates, lineage
+from timeloom.tui.ops.plural import counted
 from timeloom.tui.screens.investigate import (
     ProvenanceScreen,
     QueryScreen,
@@ -64,8 +65,9 @@ async def _search(app: TimeloomApp, thread_id: str, text: str) -> None:
         app.notify(f"No checkpoint matches {text}", title="Search", markup=False)
         return
     app.notify(
-        f"{len(found):,} checkpoints match; the first is selected (n / N: next / "
-        "previous)",
+        f"{counted(len(found), 'checkpoint')} "
+        f"{'matches' if len(found) == 1 else 'match'}; the first is selected "
+        "(n / N: next / previous)",
         title="Search",
     )
     app.goto_checkpoint(thread_id, found[0])

@@ -26,6 +26,7 @@ from timeloom.tui.messages import (
     ThreadsCounted,
     ThreadsPage,
 )
+from timeloom.tui.ops.plural import counted
 from timeloom.tui.selection import LIVE_WINDOW, SelectionApp
 from timeloom.tui.widgets.checkpoint_tree import CheckpointTree
 from timeloom.tui.widgets.thread_list import ThreadList
@@ -49,9 +50,8 @@ class ResultHandlers(SelectionApp):
     def _show_threads(self, total: int, keep: str | None = None) -> None:
         """Restart the threads list at ``total`` rows (pages load as they show)."""
         self.thread_list.reset(total, keep=keep)
-        noun = "thread" if total == 1 else "threads"
-        filtered = " matching" if self.search or self.status_filter else ""
-        self.query_one("#counts", Static).update(f"{total:,}{filtered} {noun}")
+        filtered = "matching " if self.search or self.status_filter else ""
+        self.query_one("#counts", Static).update(counted(total, f"{filtered}thread"))
 
     @on(ThreadsPage)
     @while_running

@@ -31,6 +31,7 @@ from timeloom.core.checkpoint import ThreadInfo
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import TimeloomError
 from timeloom.tui.ops.errors import CommandError, error_line
+from timeloom.tui.ops.plural import counted
 from timeloom.tui.ops.refs import NotFound, resolve_ref
 from timeloom.tui.ops.safetext import SafeStream, json_text
 from timeloom.tui.printing import (
@@ -293,7 +294,9 @@ async def _export_to(
         count = await export_thread(source, thread_id, target)
     finally:
         await target.aclose()
-    write.write(f"Copied {count} checkpoints of {thread_id!r} into {path}.\n")
+    write.write(
+        f"Copied {counted(count, 'checkpoint')} of {thread_id!r} into {path}.\n"
+    )
     return EXIT_OK
 
 

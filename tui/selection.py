@@ -19,6 +19,7 @@ from timeloom.core.checkpoint import CheckpointMeta, ThreadInfo
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.runtime import CompiledGraph
 from timeloom.tui.loaders import RUN_GROUP, LoaderApp
+from timeloom.tui.ops.plural import counted
 from timeloom.tui.ops.runners.base import Runner
 from timeloom.tui.ops.runners.native import TimeloomRunner
 from timeloom.tui.ops.subgraphs import breadcrumb, is_subgraph
@@ -171,7 +172,7 @@ class SelectionApp(LoaderApp):
         count = info.checkpoint_count
         parts = [
             f"{status_icon(info.status, live=live)} {where}",
-            f"{count:,} checkpoint{'' if count == 1 else 's'}",
+            counted(count, "checkpoint"),
         ]
         if info.forked_from is not None:
             parts.append(f"{FORK_MARK} from {info.forked_from[0]}")

@@ -29,6 +29,7 @@ from timeloom.tui.messages import CheckpointCommitted
 from timeloom.tui.ops import actions
 from timeloom.tui.ops.actions import WriteAction
 from timeloom.tui.ops.errors import describe_error
+from timeloom.tui.ops.plural import counted
 from timeloom.tui.ops.resuming import Answer
 from timeloom.tui.ops.runners.base import BranchOptions
 from timeloom.tui.screens.branch import BranchScreen
@@ -328,7 +329,7 @@ class WriteActions(SelectionApp):
             on_checkpoint=self._committed,
         )
         count = len(outcome.committed)
-        wrote = f"{count} new checkpoint{'' if count == 1 else 's'}"
+        wrote = counted(count, "new checkpoint")
         last = outcome.last
         if outcome.status == "done":
             self.notify(f"{wrote}; the run finished.", title="Done")

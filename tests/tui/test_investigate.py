@@ -182,7 +182,7 @@ def test_find_in_one_thread_prints_each_match(
     )
     assert code == 0
     assert f"step {FLIP_STEP}" in out
-    assert out.strip().endswith("1 matches in 1 threads")
+    assert out.strip().endswith("1 match in 1 thread")
 
 
 def test_find_on_a_langgraph_thread_finds_tool_messages(

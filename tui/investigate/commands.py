@@ -27,6 +27,7 @@ from timeloom.tui.investigate.output import (
     meta_text,
     write_json,
 )
+from timeloom.tui.ops.plural import counted
 from timeloom.tui.ops.refs import split_ref
 from timeloom.tui.ops.safetext import json_text, safe
 from timeloom.tui.scripting import (
@@ -176,7 +177,10 @@ def run_find(
                 write.write(f"{meta_text(m.meta)}  → {safe(preview(m.result, 60))}\n")
             threads = len({m.meta.thread_id for m in found})
             more = " (limit reached)" if len(found) >= args.limit else ""
-            write.write(f"{len(found)} matches in {threads} threads{more}\n")
+            write.write(
+                f"{counted(len(found), 'match')} in "
+                f"{counted(threads, 'thread')}{more}\n"
+            )
         return EXIT_OK if found else EXIT_NOT_FOUND
 
     return run_read_only(args.url, body, opener, out, err)
@@ -244,8 +248,8 @@ def _bisect_text(write: IO[str], result: Any) -> None:
         for node, update in result.writes.items():
             write.write(safe(f"  {node} wrote {preview(update, 70)}") + "\n")
     write.write(
-        f"{result.mode} search: {result.reads} state reads over "
-        f"{result.checkpoints} checkpoints ({result.reason})\n"
+        f"{result.mode} search: {counted(result.reads, 'state read')} over "
+        f"{counted(result.checkpoints, 'checkpoint')} ({result.reason})\n"
     )
 
 
@@ -302,8 +306,8 @@ def run_blame(
                     f"{p.meta.source:<6}  {p.diff}\n"
                 )
             write.write(
-                f"{len(found)} changes to {safe(path_text(path))} along "
-                f"{len(branch.checkpoints)} checkpoints\n"
+                f"{counted(len(found), 'change')} to {safe(path_text(path))} along "
+                f"{counted(len(branch.checkpoints), 'checkpoint')}\n"
             )
         return EXIT_OK if found else EXIT_NOT_FOUND
 

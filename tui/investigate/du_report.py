@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import IO, TYPE_CHECKING, Any
 
 from timeloom.tui.investigate.output import human, meta_json, meta_text, sparkline
+from timeloom.tui.ops.plural import counted
 from timeloom.tui.ops.safetext import safe
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ def thread_report(usage: ThreadUsage) -> list[str]:
     the re-storing costs and what Timeloom's layout would take."""
     totals = usage.totals()
     lines = [
-        f"{safe(usage.thread_id)}: {len(usage.checkpoints)} checkpoints, "
+        f"{safe(usage.thread_id)}: {counted(len(usage.checkpoints), 'checkpoint')}, "
         f"{human(usage.stored)} stored ({usage.layout} layout)"
     ]
     langgraph = usage.layout == "langgraph"
@@ -144,10 +145,10 @@ def database_text(write: IO[str], usage: Any, top: int) -> None:
         t = usage.totals
         values = t.header_bytes + t.blob_bytes
         write.write(
-            f"{safe(usage.url)}: {t.threads:,} threads, {t.checkpoints:,} "
-            f"checkpoints\n"
+            f"{safe(usage.url)}: {counted(t.threads, 'thread')}, "
+            f"{counted(t.checkpoints, 'checkpoint')}\n"
             f"  values     {human(values)} ({human(t.header_bytes)} in headers, "
-            f"{human(t.blob_bytes)} in {t.blobs:,} shared blobs)\n"
+            f"{human(t.blob_bytes)} in {counted(t.blobs, 'shared blob')})\n"
             f"  rows       {human(t.row_bytes)} (metadata and node writes)\n"
             f"  pending    {human(t.pending_write_bytes)}\n"
         )
@@ -158,11 +159,13 @@ def database_text(write: IO[str], usage: Any, top: int) -> None:
         stored = sum(r[2] for r in usage.threads)
         restored = sum(r[3] for r in usage.threads)
         write.write(
-            f"{safe(usage.url)}: {len(usage.threads):,} threads, "
-            f"{sum(r[1] for r in usage.threads):,} checkpoints, {human(stored)} "
+            f"{safe(usage.url)}: {counted(len(usage.threads), 'thread')}, "
+            f"{counted(sum(r[1] for r in usage.threads), 'checkpoint')}, {human(stored)} "
             f"stored, {human(restored)} of it re-stored copies of the parent's "
             "channels\nBiggest threads:\n"
         )
     for thread, count, size, restored in usage.threads[:top]:
         extra = f"  {human(restored)} re-stored" if usage.layout == "langgraph" else ""
-        write.write(f"  {safe(thread)}  {count:,} checkpoints  {human(size)}{extra}\n")
+        write.write(
+            f"  {safe(thread)}  {counted(count, 'checkpoint')}  {human(size)}{extra}\n"
+        )

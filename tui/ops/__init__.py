@@ -6,7 +6,7 @@ Edit and branch (:mod:`~timeloom.tui.ops.actions`) and resume
 two states (:mod:`~.diffing`), the JSON editor's format and its checks
 (:mod:`~.jsonedit`, :mod:`~.jsondecode`, :mod:`~.editcheck`), loading a graph
 (:mod:`~.graphref`), opening a database (:mod:`~.opening`), showing data safely
-(:mod:`~.safetext`), the text of every error (:mod:`~.errors`) and what a
-subgraph timeline's id means (:mod:`~.subgraphs`). Nothing here
+(:mod:`~.safetext`), the text of every error (:mod:`~.errors`), counts in words (:mod:`~.plural`)
+and what a subgraph timeline's id means (:mod:`~.subgraphs`). Nothing here
 imports Textual or Rich (an import-linter contract keeps it so).
 """

@@ -15,6 +15,7 @@ from typing import Any, Final, TypeAlias
 from uuid import UUID
 
 from timeloom.backends.inert import Inert
+from timeloom.tui.ops.plural import counted
 
 MISSING: Final[Any] = type("Missing", (), {"__repr__": lambda self: "<missing>"})()
 """Stands for a key or item that is absent on one side of a change."""
@@ -61,10 +62,11 @@ def _render(value: Any, budget: int) -> str:
     if isinstance(value, timedelta):
         return str(value)
     if isinstance(value, bytes | bytearray):
-        return f"<{len(value)} bytes {bytes(value[:8]).hex()}{'…' if len(value) > 8 else ''}>"
+        more = "…" if len(value) > 8 else ""
+        return f"<{counted(len(value), 'byte')} {bytes(value[:8]).hex()}{more}>"
     if isinstance(value, Inert):
         if value.fields is None:
-            return f"<{value.type_name}: {len(value.raw)} bytes>"
+            return f"<{value.type_name}: {counted(len(value.raw), 'byte')}>"
         return f"{value.type_name}{_render(dict(value.fields), budget)}"
     if isinstance(value, Mapping):
         return _join_items(

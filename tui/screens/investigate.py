@@ -17,6 +17,7 @@ from textual.widgets.option_list import Option
 
 from timeloom.tui.investigate.blame import Provenance
 from timeloom.tui.investigate.query import QueryError, compile_query
+from timeloom.tui.ops.plural import counted
 from timeloom.tui.ops.safetext import safe
 from timeloom.tui.widgets.labels import label
 
@@ -115,9 +116,9 @@ class ProvenanceScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="provenance-dialog") as dialog:
             dialog.border_title = Text.assemble("Who changed ", label(self.path))
-            noun = "change" if len(self.changes) == 1 else "changes"
             yield Static(
-                f"{len(self.changes)} {noun} along {self.checked} checkpoints "
+                f"{counted(len(self.changes), 'change')} along "
+                f"{counted(self.checked, 'checkpoint')} "
                 "of this branch, oldest first",
                 id="provenance-summary",
                 markup=False,

@@ -16,6 +16,7 @@ from textual.content import Content
 from textual.widgets import Static, TabbedContent, TabPane
 
 from timeloom.core.checkpoint import Checkpoint, CheckpointMeta, PendingWrite
+from timeloom.tui.ops.plural import counted
 from timeloom.tui.ops.safetext import json_text
 from timeloom.tui.ops.subgraphs import breadcrumb, named_in
 from timeloom.tui.widgets.checkpoint_tree import node_label
@@ -160,7 +161,7 @@ class DetailPane(Vertical):
             count = len(checkpoint.values)
             self._set(
                 "#state-header",
-                f"[b]step {markup(checkpoint.step)}[/b] · {count} key{'' if count == 1 else 's'}"
+                f"[b]step {markup(checkpoint.step)}[/b] · {counted(count, 'key')}"
                 f" · next: {markup(', '.join(checkpoint.next) or '(done)')}",
             )
             tree.show_values(checkpoint.values)
@@ -190,11 +191,11 @@ def _widest(text: str) -> int:
 
 
 def _writes_header(checkpoint: Checkpoint) -> str:
-    parts = [f"{len(checkpoint.writes)} node(s) wrote in this step"]
+    parts = [f"{counted(len(checkpoint.writes), 'node')} wrote in this step"]
     errors, interrupts = checkpoint.errors, checkpoint.interrupts
     pending = [w for w in checkpoint.pending_writes if w.kind == "update"]
     if pending:
-        parts.append(f"{len(pending)} pending write(s)")
+        parts.append(counted(len(pending), "pending write"))
     text = " · ".join(parts)
     for error in errors:
         value = error.value if isinstance(error.value, Mapping) else {}

@@ -27,6 +27,7 @@ from timeloom.tui.ops.diffing import (
     diff_values,
 )
 from timeloom.tui.ops.keysummary import KeySummary, summarize_keys
+from timeloom.tui.ops.plural import counted
 from timeloom.tui.ops.preview import preview
 from timeloom.tui.ops.safetext import safe
 from timeloom.tui.screens.change import ChangeScreen
@@ -448,7 +449,7 @@ class DiffView(Vertical, can_focus=False):
             text.append(safe(line), style=style)
         if len(lines) > _MAX_TEXT_LINES:
             text.append(
-                f"\n    … {len(lines) - _MAX_TEXT_LINES} more lines",
+                f"\n    … {counted(len(lines) - _MAX_TEXT_LINES, 'more line')}",
                 style=self._style("muted"),
             )
 

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any, Final, Literal, TypeAlias
 
 from timeloom.core.checkpoint import ThreadStatus
+from timeloom.tui.ops.plural import counted
 
 ASCII_ENV: Final = "TIMELOOM_ASCII"
 """Set to 1 to draw only ASCII symbols, 0 to never do so; unset: ASCII where the
@@ -266,8 +267,8 @@ def summarize(value: Any) -> tuple[Kind, str]:
             or dataclasses.is_dataclass(value)
         ):
             noun = "key" if isinstance(value, Mapping) else "field"
-            return "container", f"{{{count} {noun}{'' if count == 1 else 's'}}}"
-        return "container", f"[{count} item{'' if count == 1 else 's'}]"
+            return "container", f"{{{counted(count, noun)}}}"
+        return "container", f"[{counted(count, 'item')}]"
     if value is None:
         return "null", "null"
     if isinstance(value, bool):
