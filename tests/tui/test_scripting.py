@@ -83,17 +83,21 @@ def test_threads_filters_and_text(demo: MemoryCheckpointer) -> None:
         ["threads", "memory:", "--limit", "0"],
         ["threads", "memory:", "--limit", "-1"],
         ["find", "memory:", "step", "--limit", "0"],
+        ["du", "memory:", "--top", "-3"],
+        ["du", "memory:", "--top", "0"],
     ],
 )
-def test_a_limit_below_one_is_refused(
+def test_a_count_below_one_is_refused(
     argv: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Not "No threads." (exit 1, as if the database were empty), nor a match
-    printed past a limit of 0: a wrong argument (exit 2)."""
+    """Not "No threads." (exit 1, as if the database were empty), a match
+    printed past a limit of 0, nor an empty "Biggest threads:" list: a wrong
+    argument (exit 2)."""
     with pytest.raises(SystemExit) as exited:
         build_parser().parse_args(argv)
     assert exited.value.code == 2
-    assert "--limit: must be a whole number of 1 or more" in capsys.readouterr().err
+    flag = argv[-2]
+    assert f"{flag}: must be a whole number of 1 or more" in capsys.readouterr().err
 
 
 # -- show ----------------------------------------------------------------------------------

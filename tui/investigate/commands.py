@@ -94,7 +94,9 @@ def add_investigate_commands(subparsers: Any) -> None:
     )
     add_url_arguments(du)
     du.add_argument("thread", metavar="THREAD", nargs="?", help="account one thread")
-    du.add_argument("--top", type=int, default=10, help="threads to list (default 10)")
+    du.add_argument(
+        "--top", type=positive_int, default=10, help="threads to list (default 10)"
+    )
     du.add_argument(
         "--checkpoints", action="store_true", help="also list every checkpoint"
     )
