@@ -32,7 +32,7 @@ from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import TimeloomError
 from timeloom.tui.ops.errors import CommandError, error_line
 from timeloom.tui.ops.plural import counted
-from timeloom.tui.ops.refs import NotFound, resolve_ref
+from timeloom.tui.ops.refs import NotFound, resolve_ref, resolve_thread
 from timeloom.tui.ops.safetext import SafeStream, json_text
 from timeloom.tui.printing import (
     checkpoint_json,
@@ -248,15 +248,16 @@ def run_export(
     --to FILE, copy the thread into a Timeloom SQLite database)."""
 
     async def body(cp: BaseCheckpointer, write: IO[str]) -> int:
-        info = await cp.get_thread(args.thread)
+        thread_id = await resolve_thread(cp, args.thread)
+        info = await cp.get_thread(thread_id)
         if info is None:
             raise NotFound(f"No thread {args.thread!r}")
         target = getattr(args, "to", None)  # callers may build args without it
         if target:
-            return await _export_to(cp, args.thread, target, write)
+            return await _export_to(cp, thread_id, target, write)
         # Streamed: one checkpoint in memory at a time, however long the thread
         # (only the ids are listed first, to print oldest first).
-        ids = [meta.id async for meta in cp.list(args.thread)]
+        ids = [meta.id async for meta in cp.list(thread_id)]
         if args.json:
             write.write('{\n  "thread": ')
             write.write(indented(json_text(thread_json(info)), 2))
@@ -265,7 +266,7 @@ def run_export(
             print_threads(write, [info])
         first = True
         for cid in reversed(ids):
-            checkpoint = await cp.get(args.thread, cid)
+            checkpoint = await cp.get(thread_id, cid)
             if checkpoint is None:
                 continue  # pruned while exporting
             if args.json:

@@ -28,7 +28,7 @@ from timeloom.tui.investigate.output import (
     write_json,
 )
 from timeloom.tui.ops.plural import counted
-from timeloom.tui.ops.refs import split_ref
+from timeloom.tui.ops.refs import resolve_thread, split_ref
 from timeloom.tui.ops.safetext import json_text, safe
 from timeloom.tui.scripting import (
     EXIT_NOT_FOUND,
@@ -152,8 +152,8 @@ def run_find(
     async def body(cp: BaseCheckpointer, write: IO[str]) -> int:
         query = compile_query(args.query)
         if args.thread is not None:
-            states = await ThreadStates.load(cp, args.thread)
-            matches = find_in_thread(states, query)
+            thread = await resolve_thread(cp, args.thread)
+            matches = find_in_thread(await ThreadStates.load(cp, thread), query)
         else:
             matches = find_everywhere(cp, query)
         found = []
@@ -211,7 +211,9 @@ def run_bisect(
 
     async def body(cp: BaseCheckpointer, write: IO[str]) -> int:
         query = compile_query(args.query)
-        states = await ThreadStates.load(cp, thread, summaries=False)
+        states = await ThreadStates.load(
+            cp, await resolve_thread(cp, thread), summaries=False
+        )
         result = await bisect(states, query, tip=tip, linear=args.linear)
         if args.json:
             write_json(
@@ -340,7 +342,7 @@ def run_du(
             else:
                 database_text(write, usage, args.top)
             return EXIT_OK
-        thread = await thread_usage(cp, args.thread)
+        thread = await thread_usage(cp, await resolve_thread(cp, args.thread))
         if args.json:
             write_json(write, thread_json(thread, args.checkpoints))
         else:
@@ -432,7 +434,7 @@ def run_eval(
                 "--pytest needs --graph MODULE:ATTR: the graph the test resumes",
                 title="Missing --graph",
             )
-        states = await ThreadStates.load(cp, thread)
+        states = await ThreadStates.load(cp, await resolve_thread(cp, thread))
         if args.pytest is not None:
             meta = states.resolve(checkpoint)
             values = await states.values(meta.id)

@@ -23,7 +23,7 @@ from timeloom.backends.scan import HeaderDecoder, LaidOutStore, entry_tokens
 from timeloom.core.checkpoint import CheckpointMeta
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import SerializationError
-from timeloom.tui.ops.refs import NotFound, split_ref
+from timeloom.tui.ops.refs import NotFound, resolve_thread, split_ref
 
 Mode: TypeAlias = Literal["content-addressed", "history", "per-checkpoint"]
 
@@ -358,7 +358,8 @@ async def lineage(checkpointer: BaseCheckpointer, ref: str) -> Lineage:
     Raises:
         NotFound: no such thread or checkpoint.
     """
-    thread_id, tip = split_ref(ref)
+    typed, tip = split_ref(ref)
+    thread_id = await resolve_thread(checkpointer, typed)
     states = {thread_id: await ThreadStates.load(checkpointer, thread_id)}
     path = states[thread_id].branch(tip)
     for _ in range(_MAX_FORK_DEPTH):

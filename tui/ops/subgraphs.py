@@ -26,6 +26,9 @@ from timeloom.core.checkpoint import ThreadInfo
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.namespaces import NS_END, NS_SEP, PARENTS, SUBGRAPHS, split_timeline
 
+BREADCRUMB_SEP: Final = " › "
+"""Joins a timeline's levels as the app shows them (:func:`breadcrumb`)."""
+
 TASK_SHOWN: Final = 8
 """Characters of a task id shown in a subgraph's short name (enough to tell two
 runs of one node apart)."""
@@ -88,13 +91,13 @@ def subgraph_names(timelines: Iterable[str]) -> list[str]:
     return [f"{node} ×{n}" if n > 1 else node for node, n in counts.items()]
 
 
-def path_name(timeline: str, sep: str = " › ") -> str:
+def path_name(timeline: str, sep: str = BREADCRUMB_SEP) -> str:
     """A subgraph timeline without its thread: ``"outer:1a2b › inner:3c4d"``
     (what the threads pane shows once filtered to one thread's subgraphs)."""
     return sep.join(level_name(level) for level in levels(timeline))
 
 
-def breadcrumb(timeline: str, sep: str = " › ") -> str:
+def breadcrumb(timeline: str, sep: str = BREADCRUMB_SEP) -> str:
     """A timeline as its path from the thread: ``"t › outer:1a2b › inner:3c4d"``.
 
     Not made safe here: callers show it through :func:`timeloom.tui.ops.safetext.safe`
@@ -102,6 +105,37 @@ def breadcrumb(timeline: str, sep: str = " › ") -> str:
     """
     path = path_name(timeline, sep)
     return f"{root_of(timeline)}{sep}{path}" if path else timeline
+
+
+def as_typed(text: str) -> str:
+    """A timeline as a user may type it, copied from where the app shows it
+    (``"t › sub:2744ee2a"``), with its levels joined by ``|`` again."""
+    return text.replace(BREADCRUMB_SEP, NS_SEP)
+
+
+def typed_as(typed: str, timeline: str) -> bool:
+    """Whether a user who typed ``typed`` (see :func:`as_typed`) may mean the
+    subgraph timeline ``timeline``: the same thread and levels, each level typed
+    whole, as its node alone, or as its node and the start of its task id
+    (``"t|sub"``, ``"t|sub:2744"`` and ``"t|sub|deep"`` all name
+    ``"t|sub:2744ee2a-...|deep:b850..."``)."""
+    if root_of(typed) != root_of(timeline):
+        return False
+    wanted, found = levels(typed), levels(timeline)
+    return len(wanted) == len(found) and all(
+        _level_typed_as(w, f) for w, f in zip(wanted, found, strict=True)
+    )
+
+
+def _level_typed_as(typed: str, level: str) -> bool:
+    typed_segment, _, typed_call = typed.partition(NS_SEP)
+    segment, _, call = level.partition(NS_SEP)
+    if typed_call != call:  # a second graph of one task ("|1") is another level
+        return False
+    node = segment.partition(NS_END)[0]
+    return typed_segment in (segment, node) or (
+        NS_END in typed_segment and segment.startswith(typed_segment)
+    )
 
 
 def ran_from(info: ThreadInfo) -> str | None:
