@@ -57,6 +57,8 @@ class NodeSpec:
     """The compiled graph this node runs (``add_node(name, compiled_graph)``)."""
     defer: bool = False
     """Runs only when no other node is due (``add_node(..., defer=True)``)."""
+    runnable: Any = None
+    """The LangChain runnable ``fn`` calls, when the node is one (drawing)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,8 +171,9 @@ class StateGraph:
                 else getattr(action, "__name__", type(action).__name__)
             )
         assert isinstance(node, str)
+        runnable = None
         if _langchain_runnable(action):
-            action = runnable_node(action)
+            runnable, action = action, runnable_node(action)
         if node in (START, END):
             raise GraphValidationError(
                 f"{node!r} is reserved and cannot be a node name"
@@ -211,6 +214,7 @@ class StateGraph:
             retry_policy=retry_policy if retry_policy is not None else retry,
             destinations=_labelled(destinations),
             defer=defer,
+            runnable=runnable,
         )
         return self
 

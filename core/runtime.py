@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Generator, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from timeloom.core.drawing import DrawableGraph, drawable
+from timeloom.core.graph_walk import draw
 from timeloom.core.routing import Router
 from timeloom.core.run import Options, run
 from timeloom.core.state_access import StateAccess
@@ -83,9 +83,31 @@ class CompiledGraph(StateAccess):
         if self.checkpointer is not None:
             self.checkpointer.allow_types(self.schema.classes())
 
-    def get_graph(self) -> DrawableGraph:
-        """The graph's nodes and edges; ``.draw_mermaid()`` draws it."""
-        return drawable(self.builder)
+    def get_graph(
+        self, config: Mapping[str, Any] | None = None, *, xray: int | bool = False
+    ) -> Any:
+        """The graph's nodes and edges, as LangGraph draws them: LangChain's
+        ``Graph`` when ``langchain_core`` is installed, else a
+        :class:`~timeloom.core.drawing.DrawableGraph` (``nodes``, ``edges``,
+        ``to_json()``, ``draw_mermaid()``: the same results).
+
+        Args:
+            config: accepted for LangGraph's signature; the drawing does not
+                depend on it.
+            xray: draw subgraph nodes as their graphs (node ids
+                ``subgraph:node``); a number draws that many levels deep.
+        """
+        drawing = draw(self, xray)
+        try:
+            return drawing.to_langchain()
+        except ImportError:
+            return drawing
+
+    async def aget_graph(
+        self, config: Mapping[str, Any] | None = None, *, xray: int | bool = False
+    ) -> Any:
+        """The async twin of :meth:`get_graph`."""
+        return self.get_graph(config, xray=xray)
 
     def get_input_jsonschema(self) -> dict[str, Any]:
         """The input schema as JSON Schema (needs pydantic), as LangGraph's."""
