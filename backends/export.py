@@ -74,7 +74,7 @@ async def read_history(source: BaseCheckpointer, thread_id: str) -> list[Checkpo
         found: list[Checkpoint] = await bulk(thread_id)
         return found
     out = []
-    async for meta in source.list(thread_id):
+    async for meta in source.summaries(thread_id):
         checkpoint = await source.get(thread_id, meta.id)
         if checkpoint is not None:
             out.append(checkpoint)
@@ -162,7 +162,7 @@ async def export_thread(
         await target.put(copy, expected_head=head)
         head = copy.id
         if checkpoint.pending_writes:
-            await target.put_writes(
+            await target.put_pending(
                 name,
                 copy.id,
                 [

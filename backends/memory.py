@@ -121,7 +121,7 @@ class MemoryCheckpointer(BaseCheckpointer):
                     checkpoint.id
                 )
 
-    async def put_writes(
+    async def put_pending(
         self, thread_id: str, checkpoint_id: str, writes: Sequence[PendingWrite]
     ) -> None:
         self._check_writable()
@@ -145,7 +145,7 @@ class MemoryCheckpointer(BaseCheckpointer):
                 stored.meta, has_error=has_error, has_interrupt=has_interrupt
             )
 
-    async def delete_thread(self, thread_id: str) -> None:
+    async def adelete_thread(self, thread_id: str) -> None:
         self._check_writable()
         with self._lock:
             for cid in self._threads.pop(thread_id, []):
@@ -217,7 +217,7 @@ class MemoryCheckpointer(BaseCheckpointer):
                 self._decode_pending(stored),
             )
 
-    async def list(
+    async def summaries(
         self,
         thread_id: str,
         *,

@@ -213,7 +213,7 @@ class PostgresCheckpointer(SqlCheckpointer[PutArgs], PostgresLayoutReads):
         await self._call("committing a checkpoint", run)
         self._recent.remember(last, chain[-1].encoded.state)
 
-    async def put_writes(
+    async def put_pending(
         self, thread_id: str, checkpoint_id: str, writes: Sequence[PendingWrite]
     ) -> None:
         self._check_writable()
@@ -234,7 +234,7 @@ class PostgresCheckpointer(SqlCheckpointer[PutArgs], PostgresLayoutReads):
         if not found:
             raise CheckpointNotFound(f"No checkpoint {checkpoint_id} in {thread_id!r}")
 
-    async def delete_thread(self, thread_id: str) -> None:
+    async def adelete_thread(self, thread_id: str) -> None:
         self._check_writable()
 
         async def run(pool: asyncpg.Pool) -> None:

@@ -63,7 +63,7 @@ class LaidOutStore(Protocol):
 
     async def value_headers(self, thread_id: str) -> list[tuple[CheckpointMeta, bytes]]:
         """Every checkpoint of the thread with its values header, oldest first (one
-        query: what ``list()`` gives, and the headers)."""
+        query: what ``summaries()`` gives, and the headers)."""
         ...
 
     async def thread_links(self, thread_id: str) -> list[tuple[str, str | None]]:

@@ -176,7 +176,7 @@ class SqliteCheckpointer(SqlCheckpointer[CheckpointRow], SqliteLayoutReads):
 
         await self._db.run("saving a checkpoint", work, write=True, quick=True)
 
-    async def put_writes(
+    async def put_pending(
         self, thread_id: str, checkpoint_id: str, writes: Sequence[PendingWrite]
     ) -> None:
         self._check_writable()
@@ -217,7 +217,7 @@ class SqliteCheckpointer(SqlCheckpointer[CheckpointRow], SqliteLayoutReads):
 
         await self._db.run("saving pending writes", work, write=True, quick=True)
 
-    async def delete_thread(self, thread_id: str) -> None:
+    async def adelete_thread(self, thread_id: str) -> None:
         self._check_writable()
         async with self._db.transaction("deleting a thread", write=True) as db:
             rows = await db.execute_fetchall(

@@ -143,7 +143,7 @@ class SqlCheckpointer(BaseCheckpointer, Generic[R]):
     ) -> Checkpoint | None:
         """Read a checkpoint in full (``checkpoint_id=None``: the head)."""
 
-    async def list(
+    async def summaries(
         self,
         thread_id: str,
         *,
@@ -174,7 +174,7 @@ class SqlCheckpointer(BaseCheckpointer, Generic[R]):
     def _split_list_filter(
         self, filter: Mapping[str, Any]
     ) -> tuple[Any, dict[str, Any]] | None:
-        """Split a ``list()`` filter into what the query applies (passed to
+        """Split a ``summaries()`` filter into what the query applies (passed to
         :meth:`_history_page`) and what is compared here; ``None`` if no row can
         match. This default applies everything here."""
         return None, dict(filter)

@@ -160,7 +160,7 @@ class BaseCheckpointer(ABC):
             head = checkpoint.id
 
     @abstractmethod
-    async def put_writes(
+    async def put_pending(
         self, thread_id: str, checkpoint_id: str, writes: Sequence[PendingWrite]
     ) -> None:
         """Record pending writes on an existing checkpoint (appended to earlier ones).
@@ -170,7 +170,7 @@ class BaseCheckpointer(ABC):
         """
 
     @abstractmethod
-    async def delete_thread(self, thread_id: str) -> None:
+    async def adelete_thread(self, thread_id: str) -> None:
         """Delete a thread and its checkpoints. Checkpoints forked from it elsewhere
         keep their values; their parent link then dangles (shown as such)."""
 
@@ -204,7 +204,7 @@ class BaseCheckpointer(ABC):
         """
 
     @abstractmethod
-    def list(
+    def summaries(
         self,
         thread_id: str,
         *,
@@ -274,7 +274,7 @@ class BaseCheckpointer(ABC):
             rest = info.thread_id[len(own) + 1 :].split(NS_SEP)
             if info.head_id < checkpoint.id or not all(p.isdigit() for p in rest[1:]):
                 continue  # older than it (ids sort by time), or not directly below
-            async for meta in self.list(info.thread_id):
+            async for meta in self.summaries(info.thread_id):
                 if meta.id < checkpoint.id:
                     break
                 if (meta.metadata.get(PARENTS) or {}).get(ns) == checkpoint.id:

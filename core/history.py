@@ -92,7 +92,7 @@ async def history(
     # writes are that checkpoint's task results (as in results_of: a step's, else
     # an update's).
     results: dict[str, dict[str, Mapping[str, Any]]] = {"loop": {}, "update": {}}
-    async for meta in checkpointer.list(
+    async for meta in checkpointer.summaries(
         thread_id, before=before_id, limit=limit, filter=filter
     ):
         checkpoint = await checkpointer.get(meta.thread_id, meta.id)

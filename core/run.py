@@ -235,7 +235,7 @@ class Run:
         if self.graph.checkpointer is not None:
             await self.flush()
             if new_writes:
-                await self.graph.checkpointer.put_writes(
+                await self.graph.checkpointer.put_pending(
                     current.thread_id, current.id, new_writes
                 )
         elif outcome.interrupted and not outcome.errors:
@@ -280,7 +280,7 @@ class Run:
         ]
         if writes and self.graph.checkpointer is not None:
             await self.flush()
-            await self.graph.checkpointer.put_writes(
+            await self.graph.checkpointer.put_pending(
                 current.thread_id, current.id, writes
             )
         paused = replace(current, pending_writes=current.pending_writes + tuple(writes))

@@ -241,7 +241,7 @@ async def update_then_carry(
     carried = tuple(w for w in base.pending_writes if w.kind != "error")
     if carried and run.graph.checkpointer is not None:
         await run.flush()
-        await run.graph.checkpointer.put_writes(written.thread_id, written.id, carried)
+        await run.graph.checkpointer.put_pending(written.thread_id, written.id, carried)
     return replace(written, pending_writes=carried)
 
 
@@ -250,5 +250,5 @@ async def answer(run: Run, base: Checkpoint, resume: Any) -> Checkpoint:
     writes = resume_writes(base, resume)
     if writes and run.graph.checkpointer is not None:
         await run.flush()
-        await run.graph.checkpointer.put_writes(base.thread_id, base.id, writes)
+        await run.graph.checkpointer.put_pending(base.thread_id, base.id, writes)
     return replace(base, pending_writes=base.pending_writes + tuple(writes))

@@ -327,7 +327,7 @@ async def nested_run(graph: CompiledGraph, input: Any, caller: Caller) -> Route:
             replay.input if own_ns == replay.target else None, replay.targets[own_ns]
         )
     if replay is not None and replay.first_visit(ns):
-        async for meta in checkpointer.list(
+        async for meta in checkpointer.summaries(
             where, before=replay.checkpoint_id, limit=1
         ):
             return to(input, meta.id)

@@ -169,7 +169,7 @@ class LoaderApp(App[None]):
         while True:
             page = [
                 meta
-                async for meta in self.checkpointer.list(
+                async for meta in self.checkpointer.summaries(
                     thread_id, before=before, limit=limit
                 )
             ]

@@ -257,7 +257,7 @@ def run_export(
             return await _export_to(cp, thread_id, target, write)
         # Streamed: one checkpoint in memory at a time, however long the thread
         # (only the ids are listed first, to print oldest first).
-        ids = [meta.id async for meta in cp.list(thread_id)]
+        ids = [meta.id async for meta in cp.summaries(thread_id)]
         if args.json:
             write.write('{\n  "thread": ')
             write.write(indented(json_text(thread_json(info)), 2))

@@ -89,12 +89,12 @@ class LangGraphReader(BaseCheckpointer, RowFetchers):
     async def put(self, checkpoint: Checkpoint, *, expected_head: str | None) -> None:
         self._refuse()
 
-    async def put_writes(
+    async def put_pending(
         self, thread_id: str, checkpoint_id: str, writes: Sequence[PendingWrite]
     ) -> None:
         self._refuse()
 
-    async def delete_thread(self, thread_id: str) -> None:
+    async def adelete_thread(self, thread_id: str) -> None:
         self._refuse()
 
     async def prune(
@@ -168,7 +168,7 @@ class LangGraphReader(BaseCheckpointer, RowFetchers):
             checkpoint = _with_metadata(checkpoint, metadata)
         return checkpoint
 
-    async def list(
+    async def summaries(
         self,
         thread_id: str,
         *,

@@ -39,7 +39,7 @@ RICH: dict[str, Any] = {
 
 
 async def history(cp: BaseCheckpointer, thread_id: str, **kw: Any) -> list[str]:
-    return [m.id async for m in cp.list(thread_id, **kw)]
+    return [m.id async for m in cp.summaries(thread_id, **kw)]
 
 
 async def test_put_get_round_trip(
@@ -172,9 +172,9 @@ async def test_pending_writes_and_status(
     a = make.make("t", {"n": 0}, next=("x", "y"))
     await checkpointer.put(a, expected_head=None)
     assert await checkpointer.count_threads(status="running") == 1
-    await checkpointer.put_writes("t", a.id, [PendingWrite("x", "update", {"n": 1})])
+    await checkpointer.put_pending("t", a.id, [PendingWrite("x", "update", {"n": 1})])
     error = {"type": "ValueError", "message": "boom", "traceback": "..."}
-    await checkpointer.put_writes("t", a.id, [PendingWrite("y", "error", error)])
+    await checkpointer.put_pending("t", a.id, [PendingWrite("y", "error", error)])
     got = await checkpointer.get("t", a.id)
     assert got is not None
     assert got.pending_writes == (
@@ -184,21 +184,21 @@ async def test_pending_writes_and_status(
     info = await checkpointer.get_thread("t")
     assert info is not None
     assert info.status == "failed"
-    [meta] = [m async for m in checkpointer.list("t")]
+    [meta] = [m async for m in checkpointer.summaries("t")]
     assert meta.has_error
     assert not meta.has_interrupt
 
     b = make.make("p", {"n": 0}, next=("approve",))
     await checkpointer.put(b, expected_head=None)
     ask = {"id": "i1", "value": "ok?", "when": "during"}
-    await checkpointer.put_writes(
+    await checkpointer.put_pending(
         "p", b.id, [PendingWrite("approve", "interrupt", ask)]
     )
     info = await checkpointer.get_thread("p")
     assert info is not None
     assert info.status == "paused"
     assert [t.thread_id for t in await checkpointer.threads(status="paused")] == ["p"]
-    await checkpointer.put_writes(
+    await checkpointer.put_pending(
         "p", b.id, [PendingWrite("approve", "resume", {"id": "i1", "value": "yes"})]
     )
     info = await checkpointer.get_thread("p")
@@ -214,9 +214,9 @@ async def test_pending_writes_and_status(
     assert [t.thread_id for t in await checkpointer.threads(status="done")] == ["d"]
 
     with pytest.raises(CheckpointNotFound):
-        await checkpointer.put_writes("p", a.id, [PendingWrite("x", "update", {})])
+        await checkpointer.put_pending("p", a.id, [PendingWrite("x", "update", {})])
     with pytest.raises(CheckpointNotFound):
-        await checkpointer.put_writes("t", str(uuid.UUID(int=3)), [])
+        await checkpointer.put_pending("t", str(uuid.UUID(int=3)), [])
 
 
 async def test_list_paging_and_filter(
@@ -253,7 +253,7 @@ async def test_list_paging_and_filter(
     assert await history(checkpointer, "t", filter={"step": 3}) == [ids[4]]
     assert await history(checkpointer, "t", filter={"i": 100}) == []
     assert await history(checkpointer, "nope") == []
-    metas = [m async for m in checkpointer.list("t", limit=2)]
+    metas = [m async for m in checkpointer.summaries("t", limit=2)]
     assert all(isinstance(m, CheckpointMeta) for m in metas)
     assert metas[0].step == 10
     assert metas[0].nodes == ("node",)
@@ -374,7 +374,7 @@ async def test_delete_thread_keeps_forks_readable(
     await checkpointer.put(fork, expected_head=None)
     other = make.make("other", {"x": 1})
     await checkpointer.put(other, expected_head=None)
-    await checkpointer.delete_thread("main")
+    await checkpointer.adelete_thread("main")
     assert await checkpointer.get_thread("main") is None
     assert await checkpointer.get("main") is None
     assert await checkpointer.get(None, a.id) is None
@@ -385,7 +385,7 @@ async def test_delete_thread_keeps_forks_readable(
     assert got.values == {"messages": [*shared, "other"]}
     assert got.parent_id == a.id  # dangles, shown as such
     assert (await checkpointer.get("other")) is not None
-    await checkpointer.delete_thread("never-existed")
+    await checkpointer.adelete_thread("never-existed")
 
 
 async def test_prune_semantics(
@@ -404,9 +404,13 @@ async def test_prune_semantics(
     fork = make.make("f", {"x": 1}, parent=ids[2])
     await checkpointer.put(fork, expected_head=None)
     ask = {"id": "q", "value": "?", "when": "during"}
-    await checkpointer.put_writes("t", ids[4].id, [PendingWrite("n", "interrupt", ask)])
-    await checkpointer.put_writes("t", ids[6].id, [PendingWrite("n", "interrupt", ask)])
-    await checkpointer.put_writes(
+    await checkpointer.put_pending(
+        "t", ids[4].id, [PendingWrite("n", "interrupt", ask)]
+    )
+    await checkpointer.put_pending(
+        "t", ids[6].id, [PendingWrite("n", "interrupt", ask)]
+    )
+    await checkpointer.put_pending(
         "t", ids[6].id, [PendingWrite("n", "resume", {"id": "q", "value": 1})]
     )
     assert await checkpointer.prune("t") == 0
@@ -528,9 +532,9 @@ async def test_read_only_refuses_writes(
         with pytest.raises(ReadOnlyError):
             await ro.put(b, expected_head=a.id)
         with pytest.raises(ReadOnlyError):
-            await ro.put_writes("t", a.id, [PendingWrite("n", "update", {})])
+            await ro.put_pending("t", a.id, [PendingWrite("n", "update", {})])
         with pytest.raises(ReadOnlyError):
-            await ro.delete_thread("t")
+            await ro.adelete_thread("t")
         with pytest.raises(ReadOnlyError):
             await ro.prune("t", keep_last=0)
         got = await ro.get("t")

@@ -152,7 +152,7 @@ async def seeded(
 
 
 async def _history(cp: BaseCheckpointer, thread_id: str, **kw: Any) -> list[str]:
-    return [m.id async for m in cp.list(thread_id, **kw)]
+    return [m.id async for m in cp.summaries(thread_id, **kw)]
 
 
 async def test_history_pages_newest_first(seeded: Seeded) -> None:
@@ -198,7 +198,7 @@ async def test_thread_summaries_agree_with_history(seeded: Seeded) -> None:
 
 async def test_children_and_parents_agree(seeded: Seeded) -> None:
     cp = seeded.reader
-    metas: list[CheckpointMeta] = [m async for m in cp.list("main")]
+    metas: list[CheckpointMeta] = [m async for m in cp.summaries("main")]
     for meta in metas:
         if meta.parent_id is not None:
             kids = await cp.children(meta.parent_id)
@@ -216,7 +216,7 @@ async def test_forked_from_agrees_everywhere(seeded: Seeded) -> None:
     main = await cp.get_thread("main")
     assert main is not None
     assert main.forked_from is None
-    oldest = [m async for m in cp.list("branch")][-1]
+    oldest = [m async for m in cp.summaries("branch")][-1]
     assert (oldest.parent_thread_id, oldest.parent_id) == info.forked_from
     assert oldest.is_fork_root
     kids = await cp.children(seeded.fork_point)
@@ -243,9 +243,9 @@ async def test_writes_are_refused(seeded: Seeded) -> None:
     with pytest.raises(ReadOnlyError):
         await cp.put(head, expected_head=head.id)
     with pytest.raises(ReadOnlyError):
-        await cp.put_writes("main", head.id, [])
+        await cp.put_pending("main", head.id, [])
     with pytest.raises(ReadOnlyError):
-        await cp.delete_thread("main")
+        await cp.adelete_thread("main")
     with pytest.raises(ReadOnlyError):
         await cp.prune("main", keep_last=0)
     assert await _history(cp, "main") != []
@@ -342,7 +342,7 @@ async def test_pruned_fork_keeps_its_head_and_agrees_on_its_origin(
     assert head is not None
     assert head.values["messages"] == ["hi", "thought", "answer"]
     # The kept head is no fork root: its parent (pruned) was in its own thread.
-    assert not [m async for m in cp.list("branch")][0].is_fork_root
+    assert not [m async for m in cp.summaries("branch")][0].is_fork_root
     kids = await cp.children(pruned.fork_point)
     assert "branch" not in {k.thread_id for k in kids}
 
@@ -355,5 +355,5 @@ async def test_keep_last_beyond_the_thread_kept_all_of_it(pruned: Pruned) -> Non
     assert info is not None
     assert info.checkpoint_count == len(every)
     assert info.forked_from is None
-    parents = {m.parent_id async for m in cp.list("main")}
+    parents = {m.parent_id async for m in cp.summaries("main")}
     assert parents - set(every) == {None}  # no checkpoint lost its parent

@@ -224,7 +224,7 @@ async def _read_everything(cp: BaseCheckpointer) -> None:
     """Every read the TUI and the commands make."""
     for info in await cp.threads(limit=100):
         await cp.get_thread(info.thread_id)
-        async for meta in cp.list(info.thread_id):
+        async for meta in cp.summaries(info.thread_id):
             await cp.get(info.thread_id, meta.id)
             await cp.children(meta.id)
         await cp.get(info.thread_id)

@@ -122,14 +122,14 @@ async def test_read_only_is_enforced_by_the_server(
     postgres_dsn: str, writer: PostgresCheckpointer
 ) -> None:
     chain = await grow(writer, "t", 3)
-    await writer.put_writes("t", chain[-1].id, [PendingWrite("step", "error", {})])
+    await writer.put_pending("t", chain[-1].id, [PendingWrite("step", "error", {})])
     before = await snapshot_rows(postgres_dsn)
     assert all(before[t] for t in TABLES)
 
     async with PostgresCheckpointer(postgres_dsn, read_only=True) as ro:
         # Every read works...
         assert (await ro.get("t")) == (await writer.get("t"))
-        assert len([m async for m in ro.list("t")]) == 3
+        assert len([m async for m in ro.summaries("t")]) == 3
         assert (await ro.get_thread("t")) is not None
         assert len(await ro.threads()) == 1
         assert await ro.count_threads() == 1
@@ -139,9 +139,9 @@ async def test_read_only_is_enforced_by_the_server(
         with pytest.raises(ReadOnlyError):
             await ro.put(make_cp("t", chain[-1]), expected_head=chain[-1].id)
         with pytest.raises(ReadOnlyError):
-            await ro.put_writes("t", chain[-1].id, [PendingWrite("x", "update", {})])
+            await ro.put_pending("t", chain[-1].id, [PendingWrite("x", "update", {})])
         with pytest.raises(ReadOnlyError):
-            await ro.delete_thread("t")
+            await ro.adelete_thread("t")
         with pytest.raises(ReadOnlyError):
             await ro.prune("t", keep_last=1)
         # ...and the server itself refuses a raw write on the checkpointer's pool,
@@ -279,7 +279,11 @@ async def test_survives_a_server_restart(
         assert (await cp.get("t")) == (await cp.get(None, chain[-1].id))
         nxt = make_cp("t", chain[-1])
         await cp.put(nxt, expected_head=chain[-1].id)
-        assert [m.id async for m in cp.list("t")] == [nxt.id, chain[1].id, chain[0].id]
+        assert [m.id async for m in cp.summaries("t")] == [
+            nxt.id,
+            chain[1].id,
+            chain[0].id,
+        ]
 
 
 async def test_restart_while_idle_needs_no_failed_call(
@@ -538,12 +542,13 @@ async def test_pruned_and_deleted_history_keeps_survivors_readable(
     pruned = await writer.prune("t", keep_last=5)
     assert pruned == 34  # 40 - 5 newest - the fork point
     survivors = [chain[20], *chain[-5:]]
-    assert [m.id async for m in writer.list("t")] == [c.id for c in survivors][::-1]
+    listed = [m.id async for m in writer.summaries("t")]
+    assert listed == [c.id for c in reversed(survivors)]
     for cp in survivors:
         got = await writer.get("t", cp.id)
         assert got is not None
         assert got.values == cp.values
-    await writer.delete_thread("t")
+    await writer.adelete_thread("t")
     got = await writer.get("f")
     assert got is not None
     assert got.values == fork.values
@@ -584,12 +589,12 @@ async def test_blobs_shared_across_threads_survive_deletes(
     chain = await grow(writer, "t", 40)
     fork = make_cp("f", chain[35], values={"n": -1, "log": list(range(37))})
     await writer.put(fork, expected_head=None)
-    await writer.delete_thread("t")
+    await writer.adelete_thread("t")
     got = await writer.get("f")
     assert got is not None
     assert got.values == fork.values
     assert await orphan_blobs(postgres_dsn) == set()
-    await writer.delete_thread("f")
+    await writer.adelete_thread("f")
     conn = await asyncpg.connect(postgres_dsn)
     try:
         assert await conn.fetchval("SELECT count(*) FROM timeloom_blobs") == 0
@@ -622,7 +627,7 @@ async def test_child_of_a_deleted_parent_stores_every_blob(
     await writer.put(a, expected_head=None)
     # Another process deletes the parent's thread (and its blobs) meanwhile.
     async with PostgresCheckpointer(postgres_dsn) as other:
-        await other.delete_thread("a")
+        await other.adelete_thread("a")
     child = make_cp("b", a, values={**big, "log": list(range(41))})
     grandchild = make_cp("b", child, values={**big, "log": list(range(42))})
     # Encoded as deltas, then redone in full.
@@ -671,7 +676,7 @@ async def test_metadata_filters_agree_with_python_equality(
     await writer.put(b, expected_head=a.id)
 
     async def ids(**flt: Any) -> list[str]:
-        return [m.id async for m in writer.list("t", filter=flt)]
+        return [m.id async for m in writer.summaries("t", filter=flt)]
 
     assert await ids(user="a\x00b") == [a.id]  # jsonb cannot hold NUL: Python side
     assert await ids(n=1) == [b.id, a.id]  # 1 == 1.0, as in Python
@@ -753,5 +758,5 @@ async def test_rows_written_before_schema_v3_keep_their_writes(
         got = await reader.get("old")
         assert got is not None
         assert got.writes == {"node": {"n": 1}}
-        await reader.delete_thread("old")
+        await reader.adelete_thread("old")
     assert await orphan_blobs(postgres_dsn) == set()

@@ -71,7 +71,7 @@ async def test_pending_writes_are_current(pair: Pair, make: CheckpointFactory) -
     cp = make.make("t", {"m": _messages(3)})
     await writer.put(cp, expected_head=None)
     assert (await writer.get("t")).pending_writes == ()  # type: ignore[union-attr]
-    await other.put_writes("t", cp.id, [PendingWrite("node", "error", {"e": "x"})])
+    await other.put_pending("t", cp.id, [PendingWrite("node", "error", {"e": "x"})])
     got = await writer.get("t")
     assert got is not None
     assert got.pending_writes == (PendingWrite("node", "error", {"e": "x"}),)
@@ -89,7 +89,7 @@ async def test_a_head_moved_by_another_writer_is_read_from_storage(
     assert got is not None
     assert got.id == second.id
     assert got.values == second.values
-    await other.delete_thread("t")
+    await other.adelete_thread("t")
     assert await writer.get("t") is None
 
 

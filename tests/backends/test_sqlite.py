@@ -163,7 +163,7 @@ async def test_survives_process_restart(tmp_path: Path) -> None:
         assert head is not None
         assert head.values["n"] == 45
         assert [m["i"] for m in head.values["messages"]] == list(range(45))
-        ids = [m.id async for m in store.list("t")]
+        ids = [m.id async for m in store.summaries("t")]
         assert len(ids) == 45
         info = await store.get_thread("t")
         assert info is not None
@@ -191,7 +191,7 @@ async def test_two_processes_on_one_thread_one_conflict(
         assert head is not None
         assert head.values == {"winner": winner}
         assert head.parent_id == root.id
-        assert [m.id async for m in store.list("shared")] == [head.id, root.id]
+        assert [m.id async for m in store.summaries("shared")] == [head.id, root.id]
         assert len(await store.children(root.id)) == 1
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
@@ -206,7 +206,7 @@ async def test_processes_on_different_threads_all_succeed(tmp_path: Path) -> Non
     async with SqliteCheckpointer(path) as store:
         assert await store.count_threads() == 4
         for i in range(4):
-            metas = [m async for m in store.list(f"thread-{i}")]
+            metas = [m async for m in store.summaries(f"thread-{i}")]
             assert len(metas) == 25
             assert all(
                 m.parent_id == p.id for m, p in zip(metas, metas[1:], strict=False)
@@ -231,9 +231,9 @@ async def attempt_every_write(
     with pytest.raises(ReadOnlyError):
         await store.put(make.make("new", {"x": 1}), expected_head=None)
     with pytest.raises(ReadOnlyError):
-        await store.put_writes("t", head.id, [PendingWrite("n", "update", {"x": 1})])
+        await store.put_pending("t", head.id, [PendingWrite("n", "update", {"x": 1})])
     with pytest.raises(ReadOnlyError):
-        await store.delete_thread("t")
+        await store.adelete_thread("t")
     with pytest.raises(ReadOnlyError):
         await store.prune("t", keep_last=1)
 
@@ -249,7 +249,7 @@ async def test_read_only_leaves_closed_database_byte_for_byte(
         got = await store.get("t")
         assert got is not None
         assert got.values == made[-1].values
-        assert len([m async for m in store.list("t")]) == 3
+        assert len([m async for m in store.summaries("t")]) == 3
         assert await store.count_threads() == 1
         await attempt_every_write(store, make)
     # Even SQL that writes is refused by SQLite itself on a read-only connection.
@@ -415,7 +415,7 @@ async def test_corrupt_blob_leaves_the_rest_readable(
         )
     conn.close()
     async with SqliteCheckpointer(path, read_only=True) as store:
-        metas = [m async for m in store.list("t")]
+        metas = [m async for m in store.summaries("t")]
         assert [m.id for m in metas] == [c.id for c in reversed(made)]
         assert isinstance(metas[-1].metadata["__unreadable__"], UnreadableValue)
         got = await store.get("t", made[1].id)
@@ -511,7 +511,7 @@ def test_one_checkpointer_shared_by_threads_with_their_own_loops(
     async def check() -> None:
         assert await store.count_threads() == 4
         for n in range(4):
-            metas = [m async for m in store.list(f"w{n}")]
+            metas = [m async for m in store.summaries(f"w{n}")]
             assert len(metas) == 30
             head = await store.get(f"w{n}")
             assert head is not None
@@ -536,7 +536,7 @@ async def test_unreadable_values_header_names_the_checkpoint(
         with pytest.raises(SerializationError) as caught:
             await store.get("t", made[0].id)
         assert made[0].id in caught.value.msg
-        assert [m.id async for m in store.list("t")] == [made[1].id, made[0].id]
+        assert [m.id async for m in store.summaries("t")] == [made[1].id, made[0].id]
         head = await store.get("t")
         assert head is not None
         assert head.values == made[1].values
@@ -573,7 +573,7 @@ async def test_cancelled_writes_leave_nothing_half_done(
                 assert await store.get(None, big.id) is None
             info = await store.get_thread("t")
             assert info is not None
-            assert info.checkpoint_count == len([m async for m in store.list("t")])
+            assert info.checkpoint_count == len([m async for m in store.summaries("t")])
         after = make.make("t", {"messages": ["still works"]})
         await store.put(after, expected_head=head.id)
         latest = await store.get("t")

@@ -139,7 +139,7 @@ async def check_chain(path: Path, seen_head: str | None) -> tuple[int, bool]:
             seen = await store.get(THREAD, seen_head)
             assert seen is not None, "a checkpoint seen committed was lost"
             assert check_values(seen.values) <= counter
-        metas = [m async for m in store.list(THREAD)]
+        metas = [m async for m in store.summaries(THREAD)]
         info = await store.get_thread(THREAD)
         assert info is not None
         assert len(metas) == info.checkpoint_count
@@ -243,7 +243,7 @@ async def check_rounds(path: Path, seen_head: str | None) -> tuple[int, int]:
         assert head.values.get("log", []) == list(range(1, counter + 1))
         if seen_head is not None:
             assert await store.get(THREAD, seen_head) is not None, "a commit was lost"
-        metas = [m async for m in store.list(THREAD)]
+        metas = [m async for m in store.summaries(THREAD)]
         for newer, older in zip(metas, metas[1:], strict=False):
             assert newer.parent_id == older.id
         halfway = 0

@@ -181,7 +181,7 @@ async def test_sqlite_reencodes_when_the_cached_parent_was_deleted(
     async with SqliteCheckpointer(path) as writer, SqliteCheckpointer(path) as other:
         a = make.make("t", {"m": shared})
         await writer.put(a, expected_head=None)  # the writer caches a's state
-        await other.delete_thread("t")  # another process deletes a and its blobs
+        await other.adelete_thread("t")  # another process deletes a and its blobs
         fork = make.make("f", {"m": [*shared, message(40)]}, parent=a)
         then = make.make("f", {"m": [*shared, message(40), message(41)]})
         if chained:

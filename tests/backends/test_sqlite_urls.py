@@ -70,7 +70,7 @@ async def test_url_round_trips_and_opens(
         assert got is not None
         assert got.values == {"n": 1}
         with pytest.raises(ReadOnlyError):
-            await ro.delete_thread("t")
+            await ro.adelete_thread("t")
 
 
 async def test_sqlite_in_memory_works(make: CheckpointFactory) -> None:

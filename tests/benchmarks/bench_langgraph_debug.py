@@ -86,11 +86,11 @@ async def measure(path: Path) -> None:
     start = time.perf_counter()
     info = await reader.get_thread(BIG)
     assert info is not None
-    metas = [m async for m in reader.list(BIG, limit=100)]
+    metas = [m async for m in reader.summaries(BIG, limit=100)]
     head = await reader.get(BIG, info.head_id)
     open_big = time.perf_counter() - start
     assert head is not None
-    ids = [m.id async for m in reader.list(BIG)]
+    ids = [m.id async for m in reader.summaries(BIG)]
 
     with lgdb.sqlite_saver(path) as saver:
         chat = lgdb.chat_graph(saver)

@@ -91,7 +91,7 @@ async def bench_history(
 
         async def metas() -> list[Any]:
             clear_cache()
-            return [m async for m in reader.list(thread)]
+            return [m async for m in reader.summaries(thread)]
 
         list_time, summaries = await _abest(repeat, metas)
     assert len(history) == len(snapshots) == len(summaries)

@@ -145,7 +145,7 @@ def report(name: str, results: dict[int, tuple[int, int]]) -> None:
 
 async def time_reads(path: Path, samples: int) -> list[float]:
     async with SqliteCheckpointer(path, read_only=True) as store:
-        ids = [m.id async for m in store.list("chat")]
+        ids = [m.id async for m in store.summaries("chat")]
         rng = random.Random(7)
         times = []
         for checkpoint_id in rng.sample(ids, min(samples, len(ids))):

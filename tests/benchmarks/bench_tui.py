@@ -103,13 +103,13 @@ async def build(path: Path, threads: int, per_thread: int, long: int) -> float:
                 parent = checkpoint
             assert parent is not None
             if n % 7 == 3:
-                await checkpointer.put_writes(
+                await checkpointer.put_pending(
                     thread_id,
                     parent.id,
                     [PendingWrite("agent", "error", {"type": "E", "message": "x"})],
                 )
             elif n % 7 == 5:
-                await checkpointer.put_writes(
+                await checkpointer.put_pending(
                     thread_id,
                     parent.id,
                     [PendingWrite("agent", "interrupt", {"id": "i", "value": 1})],

@@ -453,7 +453,7 @@ def _count_checkpoints(subject: Subject, thread: str) -> int:
         from timeloom.core.sync import run_sync
 
         async def count() -> int:
-            return len([m async for m in subject.saver.list(thread)])
+            return len([m async for m in subject.saver.summaries(thread)])
 
         return run_sync(count())
     sql = "SELECT count(*) FROM checkpoints WHERE thread_id = %s"
@@ -482,7 +482,7 @@ async def _time_history(run: Run, subject: Subject) -> None:
     for _ in range(5):
         start = time.perf_counter()
         if subject.system == "timeloom":
-            ids = [meta.id async for meta in saver.list("bench")]
+            ids = [meta.id async for meta in saver.summaries("bench")]
         else:
             ids = [
                 t.config["configurable"]["checkpoint_id"]

@@ -29,7 +29,7 @@ async def test_export_preserves_ids_parents_values_and_writes(
             copied = await export_thread(source, thread, target)
             original = await source.history(thread)
             assert copied == len(original)
-            metas = [m async for m in target.list(thread)]
+            metas = [m async for m in target.summaries(thread)]
             assert {m.id for m in metas} == {c.id for c in original}
             info = await target.get_thread(thread)
             assert info is not None

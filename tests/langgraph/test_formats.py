@@ -79,7 +79,7 @@ async def test_v1_json_era_checkpoint_with_metadata_writes(tmp_path: Path) -> No
     )
     async with open_langgraph(str(path)) as cp:
         checkpoint = await cp.get("old-1")
-        metas = [m async for m in cp.list("old-1")]
+        metas = [m async for m in cp.summaries("old-1")]
     assert checkpoint is not None
     assert checkpoint.metadata["langgraph.v"] == 1
     (message,) = checkpoint.values["messages"]

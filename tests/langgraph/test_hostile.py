@@ -86,8 +86,8 @@ def test_the_reader_refuses_writes_whatever_read_only_says(database: str) -> Non
             assert head is not None
             for write in (
                 cp.put(head, expected_head=head.id),
-                cp.put_writes(head.thread_id, head.id, head.pending_writes),
-                cp.delete_thread(head.thread_id),
+                cp.put_pending(head.thread_id, head.id, head.pending_writes),
+                cp.adelete_thread(head.thread_id),
                 cp.prune(head.thread_id, keep_last=1),
             ):
                 with pytest.raises(ReadOnlyError, match="LangGraph database"):

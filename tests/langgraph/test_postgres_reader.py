@@ -49,7 +49,7 @@ async def test_session_leaves_tables_unchanged(postgres_dsn: str) -> None:
             for full in await cp.history(info.thread_id):
                 assert await cp.get(info.thread_id, full.id) is not None
                 await cp.children(full.id)
-            _ = [m async for m in cp.list(info.thread_id)]
+            _ = [m async for m in cp.summaries(info.thread_id)]
             await cp.subgraphs(info.thread_id)
         await cp.recent(limit=1000)
         head = await cp.get("chat-1")
@@ -57,9 +57,9 @@ async def test_session_leaves_tables_unchanged(postgres_dsn: str) -> None:
         with pytest.raises(ReadOnlyError):
             await cp.put(head, expected_head=head.id)
         with pytest.raises(ReadOnlyError):
-            await cp.put_writes("chat-1", head.id, head.pending_writes)
+            await cp.put_pending("chat-1", head.id, head.pending_writes)
         with pytest.raises(ReadOnlyError):
-            await cp.delete_thread("chat-1")
+            await cp.adelete_thread("chat-1")
         with pytest.raises(ReadOnlyError):
             await cp.prune("chat-1", keep_last=1)
         # The server itself refuses writes on the reader's connections.

@@ -98,7 +98,7 @@ async def test_counts_parents_and_values_match_langgraph(source: Built) -> None:
                         for e in cp_got.errors
                     ] == cp_exp["errors"]
                 # The summaries agree with the full checkpoints.
-            metas = [m async for m in cp.list(timeline)]
+            metas = [m async for m in cp.summaries(timeline)]
             assert [m.id for m in metas] == [c.id for c in got]
             for meta, full in zip(metas, got, strict=True):
                 assert meta.next == full.next
@@ -253,14 +253,14 @@ async def test_subgraph_is_its_own_timeline(source: Built) -> None:
             got = await cp.get_thread(info.thread_id)
             assert got is not None
             assert got.checkpoint_count == info.checkpoint_count
-        metas = [m async for m in cp.list(sub.thread_id)]
+        metas = [m async for m in cp.summaries(sub.thread_id)]
         assert metas[0].metadata["langgraph.checkpoint_ns"] == ns
         root_id = metas[0].metadata["parents"][""]
         root = await cp.get("hitl-1", root_id)
         assert root is not None
         assert root.metadata["timeloom.subgraphs"] == [sub.thread_id]
         # The checkpoint of "sub" that ran "deep" names the nested timeline.
-        deep_metas = [m async for m in cp.list(deep.thread_id)]
+        deep_metas = [m async for m in cp.summaries(deep.thread_id)]
         sub_parent = deep_metas[0].metadata["parents"][ns]
         runner = await cp.get(sub.thread_id, sub_parent)
         assert runner is not None
@@ -272,18 +272,20 @@ async def test_subgraph_is_its_own_timeline(source: Built) -> None:
 
 async def test_list_paging_and_filter(source: Built) -> None:
     async with open_langgraph(str(source.url)) as cp:
-        all_ids = [m.id async for m in cp.list("chat-1")]
-        first = [m.id async for m in cp.list("chat-1", limit=3)]
-        rest = [m.id async for m in cp.list("chat-1", before=first[-1])]
+        all_ids = [m.id async for m in cp.summaries("chat-1")]
+        first = [m.id async for m in cp.summaries("chat-1", limit=3)]
+        rest = [m.id async for m in cp.summaries("chat-1", before=first[-1])]
         assert first + rest == all_ids
-        inputs = [m async for m in cp.list("chat-1", filter={"source": "input"})]
+        inputs = [m async for m in cp.summaries("chat-1", filter={"source": "input"})]
         # The second turn's input checkpoint continues the step count.
         assert [m.step for m in inputs] == [4, -1]
         assert all(m.nodes == ("__input__",) for m in inputs)
-        mine = [m async for m in cp.list("chat-1", filter={"user_id": "u1", "step": 0})]
+        mine = [
+            m async for m in cp.summaries("chat-1", filter={"user_id": "u1", "step": 0})
+        ]
         assert [m.step for m in mine] == [0]
-        assert [m async for m in cp.list("chat-1", filter={"user_id": "u2"})] == []
-        assert [m async for m in cp.list("no-such-thread")] == []
+        assert [m async for m in cp.summaries("chat-1", filter={"user_id": "u2"})] == []
+        assert [m async for m in cp.summaries("no-such-thread")] == []
         assert await cp.get("no-such-thread") is None
         found = await cp.get(None, all_ids[3])
         assert found is not None
@@ -316,7 +318,7 @@ async def test_watch_sees_checkpoints_langgraph_commits(
     scenario_db: Path,
 ) -> None:
     async with open_langgraph(str(scenario_db)) as cp:
-        before = {m.id async for m in cp.list("chat-1")}
+        before = {m.id async for m in cp.summaries("chat-1")}
         seen: list[CheckpointMeta] = []
 
         async def follow() -> None:

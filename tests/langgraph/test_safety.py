@@ -101,7 +101,7 @@ async def test_hostile_blobs_run_nothing(scenario_db: Path, tmp_path: Path) -> N
     async with open_langgraph(str(scenario_db)) as cp:
         checkpoint = await cp.get(THREAD)
         history = await cp.history(THREAD)
-        metas = [m async for m in cp.list(THREAD)]
+        metas = [m async for m in cp.summaries(THREAD)]
     assert not marker.exists(), "decoding ran a command named in the data"
     assert checkpoint is not None
     assert len(history) == 1
@@ -164,16 +164,16 @@ async def test_database_bytes_unchanged(tmp_path: Path) -> None:
                 for full in await cp.history(info.thread_id):
                     assert await cp.get(info.thread_id, full.id) is not None
                     await cp.children(full.id)
-                _ = [m async for m in cp.list(info.thread_id)]
+                _ = [m async for m in cp.summaries(info.thread_id)]
             await cp.recent(limit=1000)
             head = await cp.get(threads[0].thread_id)
             assert head is not None
             with pytest.raises(ReadOnlyError):
                 await cp.put(head, expected_head=head.id)
             with pytest.raises(ReadOnlyError):
-                await cp.put_writes(head.thread_id, head.id, head.pending_writes)
+                await cp.put_pending(head.thread_id, head.id, head.pending_writes)
             with pytest.raises(ReadOnlyError):
-                await cp.delete_thread(head.thread_id)
+                await cp.adelete_thread(head.thread_id)
             with pytest.raises(ReadOnlyError):
                 await cp.prune(head.thread_id, keep_last=1)
             # Read-only is enforced by SQLite itself, not only by the methods above.

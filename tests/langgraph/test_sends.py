@@ -50,5 +50,5 @@ async def test_next_lists_each_pending_send_as_langgraph(tmp_path: Path) -> None
         theirs = [s.next for s in app.get_state_history(config)]
     assert ("joke", "joke") in theirs  # the history has a fan-out to compare
     async with open_langgraph(str(path)) as reader:
-        ours = [m.next async for m in reader.list("fan")]
+        ours = [m.next async for m in reader.summaries("fan")]
     assert ours == theirs, (ours, theirs)

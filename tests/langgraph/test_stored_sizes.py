@@ -47,7 +47,7 @@ async def test_each_checkpoint_counts_its_own_write_rows(source: lgdb.Built) -> 
                 s.checkpoint_id: s.write_bytes
                 async for s in reader.stored_sizes(thread_id)
             }
-            ids = [m.id async for m in reader.list(thread_id)]
+            ids = [m.id async for m in reader.summaries(thread_id)]
             assert set(measured) == set(ids)
             assert {cid: n for cid, n in measured.items() if n} == dict(expected)
             assert sum(expected.values()) > 0

@@ -98,7 +98,7 @@ async def demo() -> Demo:
 
 async def written_by(cp: MemoryCheckpointer, thread_id: str, node: str) -> Checkpoint:
     """The oldest checkpoint of ``thread_id`` that ``node`` wrote."""
-    found = [meta.id async for meta in cp.list(thread_id) if node in meta.nodes]
+    found = [meta.id async for meta in cp.summaries(thread_id) if node in meta.nodes]
     assert found, f"{node} never ran in {thread_id}"
     checkpoint = await cp.get(thread_id, found[-1])
     assert checkpoint is not None
@@ -107,7 +107,7 @@ async def written_by(cp: MemoryCheckpointer, thread_id: str, node: str) -> Check
 
 async def fork_root(cp: MemoryCheckpointer) -> Checkpoint:
     """The first checkpoint of the demo's fork (a thread branched from another)."""
-    roots = [meta.id async for meta in cp.list(FORK) if meta.is_fork_root]
+    roots = [meta.id async for meta in cp.summaries(FORK) if meta.is_fork_root]
     assert len(roots) == 1
     root = await cp.get(FORK, roots[0])
     assert root is not None
@@ -125,7 +125,7 @@ async def count_all(cp: MemoryCheckpointer) -> int:
     """How many checkpoints the database holds, every thread counted."""
     total = 0
     for info in await cp.threads(limit=100):
-        total += len([m async for m in cp.list(info.thread_id)])
+        total += len([m async for m in cp.summaries(info.thread_id)])
     return total
 
 

@@ -38,7 +38,7 @@ def _select(thread_id: str, pick: Callable[[list[CheckpointMeta]], str]) -> Step
     async def step(pilot: Pilot[None]) -> None:
         app = pilot.app
         assert isinstance(app, TimeloomApp)
-        metas = [meta async for meta in app.checkpointer.list(thread_id)]
+        metas = [meta async for meta in app.checkpointer.summaries(thread_id)]
         checkpoint_id = pick(metas)
         app.goto_checkpoint(thread_id, checkpoint_id)
         await wait_for_reads(pilot)

@@ -87,7 +87,7 @@ class Seeder:
         await self.checkpointer.put(checkpoint, expected_head=self.heads.get(thread_id))
         self.heads[thread_id] = checkpoint.id
         if pending:
-            await self.checkpointer.put_writes(thread_id, checkpoint.id, pending)
+            await self.checkpointer.put_pending(thread_id, checkpoint.id, pending)
         return checkpoint
 
 
@@ -215,7 +215,7 @@ async def seed_refund_agent(
             "PaymentError: The payment provider refused 749.00 EUR: over the limit\n"
         ),
     }
-    await checkpointer.put_writes(
+    await checkpointer.put_pending(
         "order-9",
         cps["lookup_order"].id,
         [PendingWrite("issue_refund", "error", error)],
@@ -280,7 +280,7 @@ async def seed_refund_agent(
 
     # Paused at the approval, and a fork of it into another thread.
     cps = await _refund_run(seed, "refund-42", 42, stop="propose_refund")
-    await checkpointer.put_writes(
+    await checkpointer.put_pending(
         "refund-42",
         cps["propose_refund"].id,
         [

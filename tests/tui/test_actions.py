@@ -436,7 +436,7 @@ async def test_diff_vs_marked_checkpoint_in_another_thread(
     checkpointer, _ = demo
     proposal = await written_by(checkpointer, "refund-3150", "propose_refund")
     root = None
-    async for meta in checkpointer.list(FORK):
+    async for meta in checkpointer.summaries(FORK):
         if meta.is_fork_root:
             root = await checkpointer.get(FORK, meta.id)
     assert root is not None

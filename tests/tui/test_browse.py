@@ -304,10 +304,10 @@ class _Corrupt(MemoryCheckpointer):
             )
         return await super().get(thread_id, checkpoint_id)
 
-    def list(self, thread_id: str, **kwargs: Any) -> Any:
+    def summaries(self, thread_id: str, **kwargs: Any) -> Any:
         if thread_id == "batch-03":
             raise StoreConnectionError("server closed the connection", title="Lost")
-        return super().list(thread_id, **kwargs)
+        return super().summaries(thread_id, **kwargs)
 
 
 async def test_errors_notify_or_show_a_dialog_and_the_app_keeps_working() -> None:

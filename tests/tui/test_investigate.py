@@ -134,7 +134,7 @@ def every_checkpoint(url: str) -> list[Checkpoint]:
         async with cp:
             found = []
             for info in await cp.threads(limit=10_000):
-                async for meta in cp.list(info.thread_id):
+                async for meta in cp.summaries(info.thread_id):
                     checkpoint = await cp.get(info.thread_id, meta.id)
                     assert checkpoint is not None
                     found.append(checkpoint)

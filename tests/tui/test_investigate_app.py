@@ -41,7 +41,7 @@ async def expected(cp: BaseCheckpointer, thread: str, query: str) -> list[str]:
     """The matching checkpoints, newest first, read one by one with get()."""
     compiled = compile_query(query)
     found = []
-    async for meta in cp.list(thread):
+    async for meta in cp.summaries(thread):
         checkpoint = await cp.get(thread, meta.id)
         assert checkpoint is not None
         if compiled.holds(document(meta, checkpoint.values)):
@@ -136,7 +136,7 @@ async def test_who_changed_lists_the_changes_and_jumps(demo_db: Path) -> None:
         # Along the branch to the head, the checkpoints whose messages differ from
         # their parent's, read one by one.
         cp = app.checkpointer
-        metas = {m.id: m async for m in cp.list("refund-4711")}
+        metas = {m.id: m async for m in cp.summaries("refund-4711")}
         branch, at = [], head
         while at in metas:
             branch.append(at)

@@ -177,7 +177,7 @@ def test_diff_json_across_threads(demo: MemoryCheckpointer) -> None:
 
 
 async def _metas(checkpointer: MemoryCheckpointer, thread: str) -> list[Any]:
-    return [m async for m in checkpointer.list(thread)]
+    return [m async for m in checkpointer.summaries(thread)]
 
 
 def test_diff_identical_and_unchanged(demo: MemoryCheckpointer) -> None:

@@ -239,7 +239,7 @@ async def test_resume_through_the_approval_interrupt(demo: Demo) -> None:
 
 async def test_resume_a_branch_to_completion(demo: Demo) -> None:
     checkpointer, graph = demo
-    first = [m async for m in checkpointer.list("question-88")][-1]
+    first = [m async for m in checkpointer.summaries("question-88")][-1]
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_reads(pilot)

@@ -114,7 +114,7 @@ class ThreadStates:
             metas = [meta for meta, _ in rows]
             headers = {meta.id: header for meta, header in rows}
         else:
-            metas = [m async for m in checkpointer.list(thread_id)]
+            metas = [m async for m in checkpointer.summaries(thread_id)]
         if not metas and not links:
             raise NotFound(f"No thread {thread_id!r}")
         return cls(checkpointer, thread_id, metas, headers, links=links)

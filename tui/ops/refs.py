@@ -92,7 +92,7 @@ async def resolve_ref(checkpointer: BaseCheckpointer, ref: str) -> Checkpoint:
     if found is not None:
         return found
     if len(checkpoint_id) >= MIN_PREFIX:
-        matches = [m.id async for m in checkpointer.list(thread_id)]
+        matches = [m.id async for m in checkpointer.summaries(thread_id)]
         matches = [cid for cid in matches if cid.startswith(checkpoint_id)]
         if len(matches) == 1:
             found = await checkpointer.get(thread_id, matches[0])
