@@ -12,13 +12,16 @@ The surface is LangGraph's, so its examples run with only the imports changed::
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self
 
 from timeloom.core.constants import END, START
 from timeloom.core.errors import ConfigError, GraphValidationError
+from timeloom.core.graph_walk import destinations_of
 from timeloom.core.interrupts import StreamWriter
+from timeloom.core.namespaces import NS_END, NS_SEP
 from timeloom.core.runnables import (
     RunnableLike,
     is_runnable,
@@ -174,12 +177,7 @@ class StateGraph:
         runnable = None
         if _langchain_runnable(action):
             runnable, action = action, runnable_node(action)
-        if node in (START, END):
-            raise GraphValidationError(
-                f"{node!r} is reserved and cannot be a node name"
-            )
-        if node in self.nodes:
-            raise GraphValidationError(f"A node named {node!r} already exists")
+        self._check_name(node)
         if isinstance(action, CompiledGraph):
             self.nodes[node] = NodeSpec(
                 name=node,
@@ -218,12 +216,42 @@ class StateGraph:
         )
         return self
 
+    def _check_name(self, node: str) -> None:
+        """Refuse a name that is taken or reserved (as LangGraph does), or that
+        one of a node's ``Send`` tasks is keyed by (see :mod:`timeloom.core.sends`).
+
+        Raises:
+            GraphValidationError: the name cannot be used.
+        """
+        if node in (START, END):
+            raise GraphValidationError(
+                f"{node!r} is reserved and cannot be a node name"
+            )
+        if node in self.nodes:
+            raise GraphValidationError(f"A node named {node!r} already exists")
+        for character in (NS_SEP, NS_END):  # they join subgraph namespaces
+            if character in node:
+                raise GraphValidationError(
+                    f"{character!r} is a reserved character and is not allowed in "
+                    f"the node names ({node!r})"
+                )
+        for existing in self.nodes:
+            for target, key in ((existing, node), (node, existing)):
+                if _send_key_of(target, key):
+                    raise GraphValidationError(
+                        f"Node names {target!r} and {key!r} cannot both be used: "
+                        f"{key!r} is how Timeloom names a Send task to {target!r} "
+                        f"in a step's pending writes; rename one of them",
+                        title="Node name taken by a Send task",
+                    )
+
     def add_edge(self, start_key: str | Sequence[str], end_key: str) -> Self:
         """Run ``end_key`` after ``start_key``.
 
         With a list of nodes as ``start_key`` the edge waits, as LangGraph's does:
         ``end_key`` runs once, in the step after the last of them finished (they
         may finish in different steps); then the edge waits for all of them again.
+        A waiting edge to ``END`` is drawn and does nothing else (as LangGraph's).
 
         Raises:
             GraphValidationError: ``END`` as a start, ``START`` as the end, or an
@@ -235,10 +263,8 @@ class StateGraph:
                 raise GraphValidationError("A waiting edge needs at least one start")
             if END in sources:
                 raise GraphValidationError("END cannot be the start of an edge")
-            if end_key in (START, END):
-                raise GraphValidationError(
-                    f"A waiting edge must end at a node, not {end_key!r}"
-                )
+            if end_key == START:
+                raise GraphValidationError("START cannot be the end of an edge")
             self.waiting_edges.append((sources, end_key))
             return self
         if start_key == END:
@@ -264,6 +290,16 @@ class StateGraph:
         """
         if source == END:
             raise GraphValidationError("END cannot be the start of an edge")
+        # As LangGraph refuses two routers of one name from one node.
+        name = _router_name(path)
+        if any(
+            b.source == source and _router_name(b.path) == name for b in self.branches
+        ):
+            raise GraphValidationError(  # LangGraph's words, then ours
+                f"Branch with name `{name}` already exists for node `{source}`; "
+                f"give one of the routers another name (a lambda is "
+                f"{'condition'!r}), or let one router return both choices"
+            )
         mapping: Mapping[Hashable, str] | None
         if path_map is None or isinstance(path_map, Mapping):
             mapping = path_map
@@ -391,6 +427,14 @@ class StateGraph:
                         f"Found edge {side} at unknown node {key!r} (edge "
                         f"{start!r} -> {end!r}); nodes: {', '.join(self.nodes)}"
                     )
+        for name, spec in self.nodes.items():  # where its Command(goto=) may go
+            for target in destinations_of(spec):
+                if target not in known and target != END:
+                    raise GraphValidationError(  # LangGraph's words, then ours
+                        f"Found edge ending at unknown node `{target}` (node "
+                        f"{name!r} names it as a destination of its Command); "
+                        f"nodes: {', '.join(self.nodes)}"
+                    )
         for branch in self.branches:
             if branch.source not in known and branch.source != START:
                 raise GraphValidationError(
@@ -411,6 +455,23 @@ class StateGraph:
             )
         # As in LangGraph, a node with no outgoing edge ends its branch, and a node
         # no edge leads to is allowed: a Command(goto=...) may reach it at run time.
+
+
+_SEND_KEY = re.compile(r"(.*)#[0-9]+")
+"""A send task's key: its node, ``#`` and its index (see :mod:`timeloom.core.sends`)."""
+
+
+def _send_key_of(node: str, name: str) -> bool:
+    """Whether ``name`` is the key of one of ``node``'s send tasks."""
+    match = _SEND_KEY.fullmatch(name)
+    return match is not None and match[1] == node
+
+
+def _router_name(path: Callable[..., Any]) -> str:
+    """A router's name as LangGraph gives it: its function's, ``"condition"``
+    for a lambda or a callable object."""
+    name = getattr(path, "__name__", None)
+    return "condition" if name in (None, "<lambda>") else str(name)
 
 
 def _is_async(fn: Callable[..., Any]) -> bool:

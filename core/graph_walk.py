@@ -156,6 +156,8 @@ def _walk(
         if end != END:
             plain[start].append(f"to:{end}")
     for starts, end in builder.waiting_edges:
+        if end == END:  # LangGraph makes no channel for it: it starts nothing
+            continue
         key = f"join:{'+'.join(starts)}:{end}"
         channels[key] = _Channel(frozenset(starts), graph.nodes[end].defer)
         triggers[end].append(key)
@@ -248,7 +250,7 @@ def _conditional_writes(
     map, else ``Literal`` return type) and its ``Command`` destinations."""
     found: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
     for name, spec in graph.nodes.items():
-        found[name] += list(_destinations(spec).items())
+        found[name] += list(destinations_of(spec).items())
     for branch in graph.builder.branches:
         ends = branch.path_map
         if ends is None:
@@ -257,7 +259,7 @@ def _conditional_writes(
     return found
 
 
-def _destinations(spec: NodeSpec) -> dict[str, str | None]:
+def destinations_of(spec: NodeSpec) -> dict[str, str | None]:
     """Where a node's ``Command(goto=...)`` may go: ``destinations=``, else its
     ``-> Command[Literal[...]]`` return annotation."""
     if spec.destinations or spec.subgraph is not None or spec.runnable is not None:

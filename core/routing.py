@@ -41,9 +41,10 @@ class Router:
         self._branches: dict[str, list[Branch]] = {}
         for branch in branches:
             self._branches.setdefault(branch.source, []).append(branch)
-        self._waits = {
+        self._waits = {  # one to END waits for nothing: it would start nothing
             f"{'+'.join(starts)}:{end}": (frozenset(starts), end)
             for starts, end in waiting_edges
+            if end != END
         }
         self._deferred = deferred
 

@@ -267,10 +267,15 @@ class StateSchema:
                     if key in overwritten:  # as LangGraph: the overwrite wins
                         continue
                 if channel.reducer is None:
-                    if key in written and written[key] != node:
+                    if key in written:  # LangGraph's words, then ours
+                        who = (
+                            f"{node!r} wrote it twice"
+                            if written[key] == node
+                            else f"{written[key]!r} and {node!r} both wrote it"
+                        )
                         raise InvalidUpdateError(
-                            f"{written[key]!r} and {node!r} both wrote {key!r} in one "
-                            f"step; annotate it with a reducer, e.g. "
+                            f"At key {key!r}: Can receive only one value per step "
+                            f"({who}); annotate it with a reducer, e.g. "
                             f"Annotated[list, operator.add], to combine them"
                         )
                     written[key] = node
@@ -322,7 +327,7 @@ def _channel(name: str, hint: Any) -> Channel:
         base = hint.__origin__
         callables = [m for m in hint.__metadata__ if callable(m)]
         if callables:
-            reducer = callables[-1]
+            reducer = _checked_reducer(name, callables[-1])
     default = _MISSING
     if reducer is not None:
         origin = typing.get_origin(base) or base
@@ -330,6 +335,30 @@ def _channel(name: str, hint: Any) -> Channel:
         if origin in _DEFAULT_FACTORIES:
             default = origin()
     return Channel(name=name, annotation=base, reducer=reducer, default=default)
+
+
+def _checked_reducer(name: str, reducer: Reducer) -> Reducer:
+    """``reducer`` if it takes two positional arguments, as LangGraph requires.
+
+    Raises:
+        GraphValidationError: it takes another number (a callable whose signature
+            cannot be read is taken as it is).
+    """
+    try:
+        params = inspect.signature(reducer).parameters.values()
+    except (TypeError, ValueError):
+        return reducer
+    positional = (
+        inspect.Parameter.POSITIONAL_ONLY,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+    )
+    if sum(p.kind in positional for p in params) != 2:
+        raise GraphValidationError(  # LangGraph's words, then ours
+            f"Invalid reducer signature. Expected (a, b) -> c. Got "
+            f"{inspect.signature(reducer)} (the reducer of {name!r} is called with "
+            f"the current value and an update)"
+        )
+    return reducer
 
 
 def _collect_classes(tp: Any, found: set[type]) -> None:

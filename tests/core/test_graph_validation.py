@@ -4,9 +4,10 @@ accepts what LangGraph accepts."""
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, Literal, TypedDict
 
 import pytest
+from langgraph.types import Command as LgCommand
 
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.core import END, START, Command, StateGraph
@@ -96,8 +97,8 @@ def test_reserved_and_duplicate_names() -> None:
         graph.add_node(END, noop)
     with pytest.raises(GraphValidationError, match="at least one start"):
         graph.add_edge([], "a")
-    with pytest.raises(GraphValidationError, match="must end at a node"):
-        graph.add_edge(["a"], END)
+    with pytest.raises(GraphValidationError, match="START cannot be the end"):
+        graph.add_edge(["a"], START)
     graph.add_edge(START, "a").add_edge(["a", "b"], "a")
     with pytest.raises(GraphValidationError, match="unknown node 'b'"):
         graph.compile()
@@ -142,3 +143,149 @@ def test_a_store_is_refused_clearly() -> None:
     graph = StateGraph(State).add_node("a", lambda s: {}).add_edge(START, "a")
     with pytest.raises(ConfigError, match="store=.*not supported"):
         graph.compile(store=object())
+
+
+def langgraph_and_ours() -> list[tuple[Any, Any, Any]]:
+    """``(StateGraph, START, END)`` of LangGraph's, then of ours."""
+    from langgraph.graph import END as LG_END
+    from langgraph.graph import START as LG_START
+    from langgraph.graph import StateGraph as LgStateGraph
+
+    return [(LgStateGraph, LG_START, LG_END), (StateGraph, START, END)]
+
+
+def test_a_waiting_edge_may_end_at_end_as_in_langgraph() -> None:
+    class Log(TypedDict):
+        log: Annotated[list[str], operator.add]
+
+    results = []
+    for graph_cls, start, end in langgraph_and_ours():
+        graph = graph_cls(Log)
+        graph.add_node("a", lambda s: {"log": ["a"]})
+        graph.add_node("b", lambda s: {"log": ["b"]})
+        graph.add_edge(start, "a").add_edge(start, "b")
+        graph.add_edge(["a", "b"], end)
+        results.append(graph.compile().invoke({"log": []}))
+    assert results[0] == results[1] == {"log": ["a", "b"]}
+
+
+def test_a_waiting_edge_to_end_records_nothing_on_the_checkpoints() -> None:
+    class Log(TypedDict):
+        log: Annotated[list[str], operator.add]
+
+    graph = StateGraph(Log)
+    graph.add_node("a", lambda s: {"log": ["a"]})
+    graph.add_node("b", lambda s: {"log": ["b"]})
+    graph.add_node("b2", lambda s: {"log": ["b2"]})
+    graph.add_edge(START, "a").add_edge(START, "b").add_edge("b", "b2")
+    graph.add_edge(["a", "b2"], END)
+    app = graph.compile(checkpointer=MemoryCheckpointer())
+    config = {"configurable": {"thread_id": "t"}}
+    assert app.invoke({"log": []}, config) == {"log": ["a", "b", "b2"]}
+    history = list(app.get_state_history(config))
+    assert all("__waiting__" not in s.metadata for s in history)
+    assert "\ta --> __end__;" in app.get_graph().draw_mermaid()
+
+
+@pytest.mark.parametrize(
+    "name", ["a|b", "a:b"], ids=["namespace separator", "task id separator"]
+)
+def test_node_names_with_reserved_characters_are_refused_as_in_langgraph(
+    name: str,
+) -> None:
+    for graph_cls, _, _ in langgraph_and_ours():
+        with pytest.raises(ValueError, match="is a reserved character"):
+            graph_cls(State).add_node(name, noop)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"), [("x", "x#0"), ("x#12", "x")], ids=["send key last", "first"]
+)
+def test_a_node_named_as_a_send_task_of_another_is_refused(
+    first: str, second: str
+) -> None:
+    graph = StateGraph(State).add_node(first, noop)
+    with pytest.raises(
+        GraphValidationError,
+        match="'x#[0-9]+' is how Timeloom names a Send task to 'x'",
+    ):
+        graph.add_node(second, noop)
+    graph.add_node("x#y", noop).add_node("y#1", noop)  # no node 'y', not a send key
+
+
+def lg_hop(state: State) -> LgCommand[Literal["ghost"]]:
+    return LgCommand(goto="ghost")
+
+
+def hop(state: State) -> Command[Literal["ghost"]]:
+    return Command(goto="ghost")
+
+
+def test_a_destination_that_is_not_a_node_is_refused_as_in_langgraph() -> None:
+    for (graph_cls, start, _), node in zip(
+        langgraph_and_ours(), (lg_hop, hop), strict=True
+    ):
+        listed = graph_cls(State).add_node("a", noop, destinations=("ghost",))
+        annotated = graph_cls(State).add_node("a", node)
+        for graph in (listed, annotated):
+            graph.add_edge(start, "a")
+            with pytest.raises(
+                ValueError, match="Found edge ending at unknown node `ghost`"
+            ):
+                graph.compile()
+
+
+def test_two_routers_of_one_name_from_one_node_are_refused_as_in_langgraph() -> None:
+    def route(state: State) -> str:
+        return "b"
+
+    for graph_cls, start, _ in langgraph_and_ours():
+        graph = graph_cls(State).add_node("a", noop).add_node("b", noop)
+        graph.add_edge(start, "a").add_conditional_edges("a", route)
+        graph.add_conditional_edges(start, route)  # another node: allowed
+        with pytest.raises(ValueError, match="Branch with name `route` already exists"):
+            graph.add_conditional_edges("a", route)
+        graph.add_conditional_edges("a", lambda s: "b")
+        with pytest.raises(ValueError, match="Branch with name `.*` already exists"):
+            graph.add_conditional_edges("a", lambda s: "b")
+
+
+def takes_one(a: Any) -> Any:
+    return a
+
+
+def takes_three(a: Any, b: Any, c: Any = None) -> Any:
+    return a
+
+
+@pytest.mark.parametrize("reducer", [takes_one, takes_three, lambda *values: values[0]])
+def test_a_reducer_not_taking_two_arguments_is_refused_as_in_langgraph(
+    reducer: Any,
+) -> None:
+    # The functional form: a class body's annotation would name a local as a string.
+    Bad = TypedDict("Bad", {"n": Annotated[int, reducer]})  # noqa: UP013
+
+    for graph_cls, _, _ in langgraph_and_ours():
+        with pytest.raises(ValueError, match="Invalid reducer signature"):
+            graph_cls(Bad)
+
+
+def test_two_writes_of_a_key_without_reducer_in_one_step_fail_as_in_langgraph() -> None:
+    from langgraph.errors import InvalidUpdateError as LgInvalidUpdateError
+
+    from timeloom.core.errors import InvalidUpdateError
+
+    errors = (LgInvalidUpdateError, InvalidUpdateError)
+    for (graph_cls, start, _), command, error in zip(
+        langgraph_and_ours(), (LgCommand, Command), errors, strict=True
+    ):
+        two_nodes = graph_cls(State).add_node("a", lambda s: {"n": 1})
+        two_nodes.add_node("b", lambda s: {"n": 2})
+        two_nodes.add_edge(start, "a").add_edge(start, "b")
+        twice = graph_cls(State).add_edge(start, "a")
+        twice.add_node(
+            "a", lambda s, c=command: [c(update={"n": 1}), c(update={"n": 2})]
+        )
+        for graph in (two_nodes, twice):
+            with pytest.raises(error, match="At key 'n': Can receive only one value"):
+                graph.compile().invoke({"n": 0})

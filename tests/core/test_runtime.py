@@ -289,7 +289,9 @@ def test_two_writers_of_a_plain_key_in_one_step_is_an_error(
     graph.add_edge(START, "a").add_edge(START, "b")
     graph.add_edge("a", END).add_edge("b", END)
     app = graph.compile(checkpointer=memory)
-    with pytest.raises(InvalidUpdateError, match="both wrote 'value'"):
+    with pytest.raises(
+        InvalidUpdateError, match="At key 'value'.*'a' and 'b' both wrote it"
+    ):
         app.invoke({"value": 0}, thread("t"))
 
 
