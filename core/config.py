@@ -49,6 +49,26 @@ class RunConfig:
         )
 
 
+def merge_configs(*configs: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``configs`` as one, later ones winning, as LangGraph merges a graph's bound
+    config (``with_config``) with a call's: ``configurable`` and ``metadata`` are
+    merged key by key, ``tags`` and a list of ``callbacks`` are joined, and an
+    empty value leaves the earlier one in place."""
+    merged: dict[str, Any] = {}
+    for config in configs:
+        for key, value in (config or {}).items():
+            if not value:
+                continue
+            earlier = merged.get(key)
+            if key in ("configurable", "metadata") and earlier:
+                merged[key] = {**earlier, **value}
+            elif key in ("tags", "callbacks") and isinstance(earlier, list):
+                merged[key] = [*earlier, *value] if isinstance(value, list) else value
+            else:
+                merged[key] = value
+    return merged
+
+
 def make_config(thread_id: str, checkpoint_id: str | None) -> dict[str, Any]:
     """Return LangGraph's config shape for a checkpoint: a subgraph's timeline
     ``"t|ns"`` is thread ``t``, ``checkpoint_ns`` ``ns``."""

@@ -11,6 +11,7 @@ The surface is LangGraph's, so its examples run with only the imports changed::
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import re
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -28,7 +29,7 @@ from timeloom.core.runnables import (
     runnable_name,
     runnable_node,
 )
-from timeloom.core.state import StateSchema
+from timeloom.core.state import Channel, StateSchema
 
 if TYPE_CHECKING:
     from timeloom.core.checkpointer import BaseCheckpointer
@@ -63,6 +64,11 @@ class NodeSpec:
     runnable: Any = None
     """The LangChain runnable ``fn`` calls, when the node is one (drawing)."""
 
+    def copy(self, update: Mapping[str, Any] | None = None) -> NodeSpec:
+        """This node with the fields in ``update`` replaced (as LangGraph's
+        ``PregelNode.copy``)."""
+        return dataclasses.replace(self, **(update or {}))
+
 
 @dataclass(frozen=True, slots=True)
 class Branch:
@@ -96,14 +102,20 @@ class StateGraph:
                 ``Annotated[T, reducer]`` fields combine updates with the reducer;
                 others are overwritten. Any other type (``Annotated[list, add]``)
                 makes a state of one value.
-            config_schema: accepted for LangGraph's signature; not used.
+            config_schema: the older name of ``context_schema`` (LangGraph's
+                second argument).
             input_schema: the keys an input may set (others are ignored); by
                 default the state's. ``input`` is its older name.
             output_schema: the keys ``invoke`` returns; by default the state's.
                 ``output`` is its older name.
-            context_schema: accepted for LangGraph's signature; not used.
+            context_schema: what a run's context holds (a pydantic model,
+                ``TypedDict`` or dataclass): only described, by
+                ``get_context_jsonschema()``.
         """
         self.state_schema = StateSchema.from_type(state_schema)
+        self.context_schema = (
+            context_schema if context_schema is not None else config_schema
+        )
         given_input = input_schema if input_schema is not None else input
         given_output = output_schema if output_schema is not None else output
         self.input_schema = (
@@ -124,6 +136,12 @@ class StateGraph:
         self.waiting_edges: list[tuple[tuple[str, ...], str]] = []
         """``add_edge([a, b], c)``: ``c`` runs once both ``a`` and ``b`` finished."""
         self.branches: list[Branch] = []
+
+    @property
+    def channels(self) -> Mapping[str, Channel]:
+        """The state's keys (with those of nodes' own input schemas), each with
+        its annotation and reducer, as LangGraph's ``StateGraph.channels``."""
+        return self.schema.channels
 
     def add_node(
         self,

@@ -20,13 +20,16 @@ Reading and writing state outside a run (``get_state``, history, ``update_state`
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator, Generator, Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
+from timeloom.core.config import merge_configs
 from timeloom.core.graph_walk import draw
 from timeloom.core.routing import Router
 from timeloom.core.run import Options, run
+from timeloom.core.state import context_json_schema
 from timeloom.core.state_access import StateAccess
 from timeloom.core.streaming import (
     RunEvent,
@@ -44,6 +47,9 @@ from timeloom.core.writer import Durability, check_durability
 if TYPE_CHECKING:
     from timeloom.core.checkpointer import BaseCheckpointer
     from timeloom.core.graph import NodeSpec, StateGraph
+
+
+_INTERRUPTS = ("interrupt_before", "interrupt_after")
 
 
 class CompiledGraph(StateAccess):
@@ -70,6 +76,10 @@ class CompiledGraph(StateAccess):
         self.interrupt_before = interrupt_before
         self.interrupt_after = interrupt_after
         self.name = name
+        self.config: dict[str, Any] | None = None
+        """Bound by :meth:`with_config`: merged under every call's config."""
+        self.channels = self.schema.channels
+        """The state's keys, each with its annotation and reducer."""
         self._router = Router(
             list(self.nodes),
             builder.edges,
@@ -108,6 +118,57 @@ class CompiledGraph(StateAccess):
     ) -> Any:
         """The async twin of :meth:`get_graph`."""
         return self.get_graph(config, xray=xray)
+
+    def copy(self, update: Mapping[str, Any] | None = None) -> Self:
+        """A copy of this graph, as LangGraph's ``copy``, with the settings in
+        ``update`` replaced: ``checkpointer``, ``config``, ``name``,
+        ``interrupt_before``, ``interrupt_after``.
+
+        Raises:
+            ValueError: ``update`` names something else (the nodes and edges of
+                a compiled graph are fixed: change the ``StateGraph`` and compile).
+        """
+        settings = ("checkpointer", "config", "name", *_INTERRUPTS)
+        unknown = sorted(set(update or {}) - set(settings))
+        if unknown:
+            raise ValueError(
+                f"copy() cannot replace {', '.join(unknown)}; it replaces "
+                f"{', '.join(settings)}"
+            )
+        clone = copy.copy(self)
+        clone.nodes = dict(self.nodes)
+        for key, value in (update or {}).items():
+            if key == "checkpointer":
+                clone.persistence = value if isinstance(value, bool) else None
+                clone.checkpointer = None if isinstance(value, bool) else value
+                clone._ready = False
+                if clone.checkpointer is not None:
+                    clone.checkpointer.allow_types(self.schema.classes())
+            elif key in _INTERRUPTS:
+                setattr(clone, key, frozenset(value or ()))
+            else:
+                setattr(clone, key, value)
+        return clone
+
+    def with_config(
+        self, config: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> Self:
+        """A copy of this graph bound to ``config`` (and ``kwargs``: ``run_name=``,
+        ``tags=``, ``configurable=``, ...), as LangGraph's: every call's config
+        (``invoke``, ``stream``, ``get_state``, ``update_state``, ...) is merged
+        over it (``configurable`` and ``metadata`` key by key, ``tags`` joined)."""
+        return self.copy({"config": merge_configs(self.config, config, kwargs)})
+
+    def get_context_jsonschema(self) -> dict[str, Any] | None:
+        """The context schema (``StateGraph(state, context_schema)``) as JSON
+        Schema, as LangGraph's (needs pydantic); ``None`` without one.
+
+        Raises:
+            ValueError: the context schema is not a pydantic model, ``TypedDict``
+                or dataclass.
+            ConfigError: pydantic is not installed.
+        """
+        return context_json_schema(self.builder.context_schema)
 
     def get_input_jsonschema(self) -> dict[str, Any]:
         """The input schema as JSON Schema (needs pydantic), as LangGraph's."""
@@ -296,6 +357,8 @@ class CompiledGraph(StateAccess):
         options: Options,
     ) -> AsyncIterator[RunEvent]:
         check_durability(options.durability)
+        if self.config:
+            config = merge_configs(self.config, config)
         how = await route(self, input, config, options.caller)
         log = how.log(options.log)  # a subgraph's streams under its namespace
         runs = run(how.graph, how, replace(options, caller=None, log=log))

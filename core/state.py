@@ -320,8 +320,14 @@ def _is_typeddict(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, dict) and hasattr(tp, "__total__")
 
 
+_QUALIFIERS = (typing.Required, typing.NotRequired)
+"""``TypedDict`` key qualifiers, around a key's type and its reducer."""
+
+
 def _channel(name: str, hint: Any) -> Channel:
     reducer: Reducer | None = None
+    while typing.get_origin(hint) in _QUALIFIERS:
+        (hint,) = typing.get_args(hint)
     base = hint
     if typing.get_origin(hint) is typing.Annotated:
         base = hint.__origin__
@@ -391,3 +397,31 @@ def _admits_none(hint: Any) -> bool:
     while typing.get_origin(hint) is typing.Annotated:
         hint = typing.get_args(hint)[0]
     return type(None) in typing.get_args(hint)
+
+
+def context_json_schema(schema: Any) -> dict[str, Any] | None:
+    """A graph's context schema as JSON Schema, as LangGraph gives it (pydantic's);
+    ``None`` without one.
+
+    Raises:
+        ValueError: ``schema`` is not a pydantic model, ``TypedDict`` or dataclass.
+        ConfigError: pydantic is not installed (it is optional).
+    """
+    if schema is None:
+        return None
+    try:
+        from pydantic import TypeAdapter
+    except ImportError as exc:
+        raise ConfigError(
+            "A graph's JSON Schema needs pydantic: pip install pydantic",
+            title="pydantic not installed",
+        ) from exc
+    if inspect.isclass(schema) and hasattr(schema, "model_json_schema"):
+        described: dict[str, Any] = schema.model_json_schema()
+        return described
+    if _is_typeddict(schema) or dataclasses.is_dataclass(schema):
+        return TypeAdapter(schema).json_schema()
+    raise ValueError(
+        f"Invalid context schema type: {schema!r}; it must be a pydantic model, "
+        "a TypedDict or a dataclass"
+    )

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from timeloom.core.as_node import infer_writer
 from timeloom.core.bulk_update import bulk_update
 from timeloom.core.checkpoint import Checkpoint, Source, new_checkpoint
-from timeloom.core.config import RunConfig, make_config
+from timeloom.core.config import RunConfig, make_config, merge_configs
 from timeloom.core.constants import COPY, START, WAITING
 from timeloom.core.errors import (
     CheckpointNotFound,
@@ -46,8 +46,13 @@ class StateAccess:
     checkpointer: BaseCheckpointer | None
     schema: StateSchema
     nodes: dict[str, NodeSpec]
+    config: dict[str, Any] | None
     _router: Router
     _ready: bool
+
+    def _bound(self, config: Mapping[str, Any]) -> Mapping[str, Any]:
+        """``config`` over the config :meth:`with_config` bound, if any."""
+        return merge_configs(self.config, config) if self.config else config
 
     async def _ensure_ready(self) -> None:
         if not self._ready and self.checkpointer is not None:
@@ -97,7 +102,7 @@ class StateAccess:
         self, config: Mapping[str, Any], *, subgraphs: bool = False
     ) -> StateSnapshot:
         """The async twin of :meth:`get_state`."""
-        return await state_at(self, config, subgraphs)
+        return await state_at(self, self._bound(config), subgraphs)
 
     def _snapshot(
         self, checkpoint: Checkpoint, results: Mapping[str, Any] | None = None
@@ -135,7 +140,7 @@ class StateAccess:
         limit: int | None = None,
     ) -> AsyncIterator[StateSnapshot]:
         """The async twin of :meth:`get_state_history`."""
-        async for snapshot in history(self, config, filter, before, limit):
+        async for snapshot in history(self, self._bound(config), filter, before, limit):
             yield snapshot
 
     def update_state(
@@ -173,7 +178,7 @@ class StateAccess:
     ) -> dict[str, Any]:
         """The async twin of :meth:`update_state`."""
         self._require_checkpointer()
-        cfg = RunConfig.parse(config)
+        cfg = RunConfig.parse(self._bound(config))
         thread_id = self._require_thread(cfg)
         await self._ensure_ready()
         if NS_SEP in thread_id:  # a subgraph's: its own nodes and reducers
@@ -250,7 +255,7 @@ class StateAccess:
         as_node: str | None = None,
     ) -> dict[str, Any]:
         """The async twin of :meth:`fork`."""
-        cfg = RunConfig.parse(config)
+        cfg = RunConfig.parse(self._bound(config))
         source_thread = self._require_thread(cfg)
         checkpoint_id = cfg.checkpoint_id
         if checkpoint_id is None:
@@ -348,7 +353,7 @@ class StateAccess:
         self, config: Mapping[str, Any], supersteps: Sequence[Sequence[Any]]
     ) -> dict[str, Any]:
         """The async twin of :meth:`bulk_update_state`."""
-        return await bulk_update(self, config, supersteps)
+        return await bulk_update(self, self._bound(config), supersteps)
 
     def _require_checkpointer(self) -> BaseCheckpointer:
         if self.checkpointer is None:

@@ -16,7 +16,7 @@ from langchain_core.runnables.graph import Graph as LcGraph
 from langgraph import graph as lg
 from langgraph import types as lg_types
 
-from timeloom import core as tl
+import timeloom.core as tl
 from timeloom.core.drawing import DrawableGraph
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, NotRequired, Required, TypedDict
 
 import pydantic
 import pytest
@@ -162,3 +162,27 @@ def test_state_of_one_value_in_snapshots(memory: MemoryCheckpointer) -> None:
         [0],
         [],
     ]
+
+
+class Qualified(TypedDict, total=False):
+    needed: Required[Annotated[list[str], operator.add]]
+    optional: NotRequired[Annotated[list[str], operator.add]]
+
+
+def test_a_reducer_inside_required_or_not_required_is_used_as_langgraphs() -> None:
+    from langgraph.graph import START as LG_START
+    from langgraph.graph import StateGraph as LgStateGraph
+
+    def node(state: Qualified) -> dict[str, Any]:
+        return {"needed": ["n"], "optional": ["o"]}
+
+    results = []
+    for graph_cls, start in ((LgStateGraph, LG_START), (StateGraph, START)):
+        graph = graph_cls(Qualified).add_node("a", node).add_node("b", node)
+        graph.add_edge(start, "a").add_edge(start, "b")
+        results.append(graph.compile().invoke({"needed": ["x"], "optional": []}))
+    assert (
+        results[1] == results[0] == {"needed": ["x", "n", "n"], "optional": ["o", "o"]}
+    )
+    channels = StateGraph(Qualified).channels
+    assert channels["needed"].reducer is channels["optional"].reducer is operator.add
