@@ -12,6 +12,9 @@ from textual.binding import Binding, BindingType
 
 from timeloom.tui.ops.actions import WriteAction
 
+STOP_KEY: Final = "x"
+"""Stops a running resume (hidden while none goes; pressed then, it says so)."""
+
 BINDINGS: Final[list[BindingType]] = [
     Binding("question_mark", "help", "Help", key_display="?", tooltip="Every key"),
     Binding(
@@ -84,7 +87,7 @@ BINDINGS: Final[list[BindingType]] = [
         "Resume",
         tooltip="Run on from this checkpoint, answering interrupts",
     ),
-    Binding("x", "stop_run", "Stop run", tooltip="Cancel the running resume"),
+    Binding(STOP_KEY, "stop_run", "Stop run", tooltip="Cancel the running resume"),
     Binding(
         "ctrl+f",
         "find",

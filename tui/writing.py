@@ -21,6 +21,7 @@ from timeloom.core.errors import TimeloomError
 from timeloom.tui.bindings import (
     BINDINGS,
     CHECKPOINT_ACTIONS,
+    STOP_KEY,
     WRITE_ACTIONS,
     WRITE_KEYS,
 )
@@ -100,12 +101,16 @@ class WriteActions(SelectionApp):
 
     def on_key(self, event: events.Key) -> None:
         # A refused write key is not bound (check_action); say why it did nothing.
+        # So is "stop run" while no run goes (hidden from the footer, where it
+        # would only take room): it says so too.
+        if not self._on_main_screen:
+            return
+        if event.key == STOP_KEY and not self.run_active:
+            event.stop()
+            self.action_stop_run()
+            return
         action = WRITE_KEYS.get(event.key)
-        if (
-            action is not None
-            and self.selected_meta is not None
-            and self._on_main_screen
-        ):
+        if action is not None and self.selected_meta is not None:
             if self._refused(action):
                 event.stop()
 
@@ -363,7 +368,10 @@ class WriteActions(SelectionApp):
     def action_stop_run(self) -> None:
         """Cancel the running resume (whole steps stay committed)."""
         if not self.run_active:
-            self.notify("No run is going.")
+            self.notify(
+                "No run is going: x stops a run started with r (resume).",
+                title="Nothing to stop",
+            )
             return
         self.workers.cancel_group(self, RUN_GROUP)
         self.notify(

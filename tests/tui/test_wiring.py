@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from textual.widgets import Static, TextArea
+from textual.widgets import Input, Static, TextArea
 
 from tests.tui.conftest import (
     SIZE,
@@ -351,6 +351,29 @@ async def test_stop_run_while_the_question_is_open(demo: Demo) -> None:
     assert after is not None
     assert after.head_id == info.head_id  # nothing was written
     assert after.status == "paused"
+
+
+async def test_x_without_a_run_says_there_is_none(demo: Demo) -> None:
+    """The stop key is hidden while no run goes; pressed then, it says so
+    (it did nothing, silently), but typed in the filter it is just a letter."""
+    checkpointer, graph = demo
+    info = await checkpointer.get_thread("refund-2077")
+    assert info is not None
+    app = TimeloomApp(checkpointer, graph=graph)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_reads(pilot)
+        await pilot.press("x")  # from the threads list
+        await pilot.pause()
+        assert notices(app).count("No run is going") == 1
+        await go(pilot, "refund-2077", info.head_id)
+        await pilot.press("x")  # from the checkpoint tree
+        await pilot.pause()
+        assert notices(app).count("No run is going") == 2
+        assert "x stops a run started with r" in notices(app)
+        await pilot.press("slash", "x")
+        await pilot.pause()
+        assert app.query_one("#thread-filter", Input).value == "x"
+        assert notices(app).count("No run is going") == 2
 
 
 async def test_startup_warnings_are_shown(demo: Demo) -> None:
