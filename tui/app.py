@@ -242,15 +242,18 @@ class TimeloomApp(ResultHandlers, Navigation, WriteActions):
 
     def _still_matching(self) -> str | None:
         """The open thread, if the filter keeps it: the cursor stays on it (and
-        does not jump to whatever thread now has its row)."""
+        does not jump to whatever thread now has its row). A thread still
+        loading (a jump just opened it) is kept unless the id filter drops it."""
+        thread_id = self.selected_thread
+        if thread_id is None:
+            return None
+        if self.search and not thread_id.startswith(self.search):
+            return None
         info = self.thread_info
-        if info is None:
+        status = info.status if info is not None else None
+        if self.status_filter is not None and status not in (None, self.status_filter):
             return None
-        if self.search and not info.thread_id.startswith(self.search):
-            return None
-        if self.status_filter is not None and info.status != self.status_filter:
-            return None
-        return info.thread_id
+        return thread_id
 
     def watch_following(self, following: bool) -> None:
         self.set_class(following, "-following")

@@ -20,6 +20,10 @@ class Navigation(SelectionApp):
 
     _back: tuple[tuple[str, str], ...] = ()
     """``(thread, checkpoint)`` where each jump started, the latest last."""
+    subgraph_filter: tuple[str, str] | None = None
+    """``(the user's filter, the one i set)`` while the threads pane lists a
+    thread's subgraph timelines: a jump back to a root thread restores the
+    user's (:func:`timeloom.tui.subgraphing.left_subgraphs`)."""
 
     def goto_checkpoint(
         self, thread_id: str, checkpoint_id: str, *, remember: bool = True
@@ -49,6 +53,7 @@ class Navigation(SelectionApp):
                     self._load_more(thread_id, tree.generation, oldest, checkpoint_id)
         else:
             self.open_thread(thread_id, select=checkpoint_id)
+            subgraphing.left_subgraphs(self, thread_id)
             index = self.thread_list.index_of(thread_id)
             if index is not None:
                 self.thread_list.cursor = index

@@ -128,10 +128,27 @@ async def _out_of(app: Navigation, timeline: str) -> None:
         app.goto_checkpoint(parent, checkpoint_id)
 
 
-def show_subgraphs_of(app: Navigation, thread_id: str) -> None:
-    """Filter the threads pane to a thread's subgraph timelines (``thread|``)."""
+def left_subgraphs(app: Navigation, thread_id: str) -> None:
+    """A jump opened ``thread_id``: if it is a root graph's and the threads pane
+    still lists subgraph timelines (``i`` there set ``thread|``), give the pane
+    the user's filter back, so the open thread is in the list again."""
+    saved = app.subgraph_filter
+    if saved is None or is_subgraph(thread_id):
+        return
+    app.subgraph_filter = None
     field = app.query_one("#thread-filter", Input)
+    if field.value == saved[1]:  # not changed by the user since
+        field.value = saved[0]
+
+
+def show_subgraphs_of(app: Navigation, thread_id: str) -> None:
+    """Filter the threads pane to a thread's subgraph timelines (``thread|``),
+    keeping the user's filter to restore (:func:`left_subgraphs`)."""
+    field = app.query_one("#thread-filter", Input)
+    saved = app.subgraph_filter
+    users = saved[0] if saved is not None and field.value == saved[1] else field.value
     field.value = root_of(thread_id) + NS_SEP
+    app.subgraph_filter = (users, field.value)
     app.thread_list.focus()
     app.notify(
         f"Subgraph timelines of {breadcrumb(root_of(thread_id))!r} "

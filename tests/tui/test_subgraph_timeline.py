@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 import pytest
-from textual.widgets import Input, OptionList
+from textual.widgets import Input, OptionList, Static
 
 from tests.langgraph.test_tui_subgraphs import row_due, row_text, rows
 from tests.langgraph.test_tui_write import LONG, open_at
@@ -162,3 +162,70 @@ async def test_subgraph_timelines_of_a_timeloom_run(ran: BaseCheckpointer) -> No
         await wait_for_workers(pilot)
         assert app.query_one("#thread-filter", Input).value == "t1|"
         assert threads.total == len(timelines)
+
+
+async def test_leaving_a_subgraph_gives_the_filter_back(ran: BaseCheckpointer) -> None:
+    """i in the threads pane lists a thread's subgraph timelines (``t1|``); once a
+    jump leaves them for the root thread, the user's own filter is back and the
+    thread is in the list, the cursor on it (the list stayed on ``t1|``, without
+    the thread that was open), and the open thread stays open."""
+    await build_graph(ran).ainvoke({"log": []}, {"configurable": {"thread_id": "u1"}})
+    app = TimeloomApp(ran, close_on_exit=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_workers(pilot)
+        field = app.query_one("#thread-filter", Input)
+        threads = app.thread_list
+        assert threads.total == 2
+        assert threads.index_of("t1") == 1  # u1 is newer
+        threads.cursor = 1
+        await pilot.press("enter")
+        await wait_for_workers(pilot)
+        assert app.checkpoint_tree.thread_id == "t1"
+        threads.focus()
+        await pilot.press("i")
+        await wait_for_workers(pilot)
+        assert field.value == "t1|"
+        threads.cursor = next(
+            i
+            for i in range(threads.total)
+            if (info := threads.info_at(i))
+            and info.thread_id.count("|") == 1
+            and "|sub:" in info.thread_id
+        )
+        await pilot.press("enter")  # into the subgraph's timeline, from the list
+        await wait_for_workers(pilot)
+        assert "|sub:" in str(app.checkpoint_tree.thread_id)
+        await pilot.press("i")  # out, to the checkpoint of t1 that ran it
+        await wait_for_workers(pilot)
+        assert await wait_until(pilot, lambda: field.value == "")
+        await wait_for_workers(pilot)
+        assert threads.total == 2
+        assert await wait_until(
+            pilot, lambda: threads.info_at(threads.cursor) is not None
+        )
+        info = threads.info_at(threads.cursor)
+        assert info is not None
+        assert info.thread_id == "t1"
+        assert app.checkpoint_tree.thread_id == "t1"  # still open, not u1
+        assert str(app.query_one("#counts", Static).render()) == "2 threads"
+
+        # Changed by the user meanwhile, the filter is the user's to keep.
+        threads.focus()
+        await pilot.press("i")
+        await wait_for_workers(pilot)
+        assert field.value == "t1|"
+        field.value = "t1|tw"
+        await wait_for_workers(pilot)
+        other = await ran.get_thread("u1")
+        assert other is not None
+        app.goto_checkpoint("u1", other.head_id)  # a jump to a root thread
+        await wait_for_workers(pilot)
+        assert field.value == "t1|tw"
+
+        # A thread a jump has just opened (its summary not read yet) is kept in
+        # the list when the filter changes, not replaced by the row's thread.
+        app.open_thread("t1")
+        assert app._still_matching() is None  # "t1|tw" drops it
+        app.search = "t"
+        assert app.thread_info is None
+        assert app._still_matching() == "t1"
