@@ -16,6 +16,7 @@ way, so a drawing has the same edges in the same order as LangGraph's.
 
 from __future__ import annotations
 
+import inspect
 import typing
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -116,10 +117,29 @@ def draw(graph: CompiledGraph, xray: int | bool = False) -> DrawableGraph:
     if xray:
         deeper = xray if isinstance(xray, bool) or xray <= 0 else xray - 1
         for name, spec in graph.nodes.items():
+            inner = _subgraph(spec)
             # As LangGraph: a subgraph that stores nothing is not drawn inside.
-            if spec.subgraph is not None and spec.subgraph.persistence is not False:
-                _expand(drawing, name, draw(spec.subgraph, deeper))
+            if inner is not None and inner.persistence is not False:
+                _expand(drawing, name, draw(inner, deeper))
     return drawing
+
+
+def _subgraph(spec: NodeSpec) -> CompiledGraph | None:
+    """The graph a node runs: a subgraph node's, or the first compiled graph a
+    node function names (a global or a variable of its closure), as LangGraph
+    finds the graph a function invokes."""
+    from timeloom.core.runtime import CompiledGraph
+
+    if spec.subgraph is not None or spec.runnable is not None:
+        return spec.subgraph
+    try:
+        named = inspect.getclosurevars(spec.fn)
+    except (TypeError, ValueError):  # a callable object, a builtin
+        return None
+    for value in {**named.globals, **named.nonlocals}.values():
+        if isinstance(value, CompiledGraph):
+            return value
+    return None
 
 
 def _expand(drawing: DrawableGraph, name: str, inner: DrawableGraph) -> None:

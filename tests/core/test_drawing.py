@@ -111,7 +111,38 @@ def nested(sg: Any, start: str, end: str, command: Any) -> tuple[Any, dict[str, 
     return g.add_edge("fan", "quiet"), {}
 
 
-PROGRAMS = [chain, loop, routers, commands, joins, marked, nested]
+def called(sg: Any, start: str, end: str, command: Any) -> tuple[Any, dict[str, Any]]:
+    # Subgraphs invoked inside node functions: named by a closure, or a global.
+    inner = sg(State).add_node("i1", work).add_node("i2", work)
+    sub = inner.add_edge(start, "i1").add_edge("i1", "i2").compile()
+
+    def call_sub(state: State) -> Any:
+        return sub.invoke(state)
+
+    g = sg(State).add_node("call", call_sub).add_node("other", work)
+    g.add_node("glob", call_global_lg if sg is lg.StateGraph else call_global_tl)
+    g.add_edge(start, "call").add_edge("call", "other").add_edge("other", "glob")
+    return g, {}
+
+
+def global_graph(sg: Any, start: str) -> Any:
+    g = sg(State).add_node("g1", work).add_node("g2", work).add_edge(start, "g1")
+    return g.add_edge(start, "g2").compile()
+
+
+LG_GLOBAL = global_graph(lg.StateGraph, lg.START)
+TL_GLOBAL = global_graph(tl.StateGraph, tl.START)
+
+
+def call_global_lg(state: State) -> Any:
+    return LG_GLOBAL.invoke(state)
+
+
+def call_global_tl(state: State) -> Any:
+    return TL_GLOBAL.invoke(state)
+
+
+PROGRAMS = [chain, loop, routers, commands, joins, marked, nested, called]
 
 
 def drawings(program: Program, xray: int | bool) -> tuple[Any, Any]:
@@ -160,6 +191,8 @@ def test_xray_draws_subgraphs_inside_to_the_depth_asked() -> None:
     assert "gp_two" in flat.nodes
     assert "quiet" in whole.nodes  # compiled with checkpointer=False: not drawn inside
     assert "\tsubgraph p_two" in whole.draw_mermaid().splitlines()
+    _, calls = drawings(called, True)
+    assert {"call:i1", "call:i2", "glob:g1", "glob:g2"} <= set(calls.nodes)
 
 
 def test_a_loop_ends_where_langgraphs_walk_ends() -> None:
