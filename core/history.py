@@ -10,11 +10,12 @@ which LangGraph shows the same way).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from timeloom.core.checkpoint import Checkpoint
 from timeloom.core.config import RunConfig, make_config
-from timeloom.core.snapshot import StateSnapshot
+from timeloom.core.snapshot import StateSnapshot, as_of_now, finished_updates
 from timeloom.core.subgraphs import task_states
 
 if TYPE_CHECKING:
@@ -47,7 +48,13 @@ async def state_at(
     results = None
     if cfg.checkpoint_id and checkpoint.next:  # an older checkpoint: what ran
         results = await results_of(checkpointer, checkpoint)
-    snapshot = graph._snapshot(checkpoint, results)
+    if cfg.checkpoint_id:  # a record of the step: as it started, every task
+        snapshot = graph._snapshot(checkpoint, results)
+    else:  # the head as of now, as LangGraph: a paused step's finished tasks count
+        done = finished_updates(checkpoint)
+        values = graph.schema.apply(checkpoint.values, done) if done else None
+        shown = checkpoint if values is None else replace(checkpoint, values=values)
+        snapshot = as_of_now(graph._snapshot(shown), checkpoint)
     if snapshot.tasks:
         return await task_states(graph, snapshot, checkpoint, subgraphs)  # type: ignore[arg-type]
     return snapshot

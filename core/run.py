@@ -133,7 +133,8 @@ class Run:
         elif input is not None:
             received, base = await write_input_checked(self, base, input)
             yield RunEvent("input", received, values=False)
-            yield RunEvent("input", base)
+            # As LangGraph: an input that writes no key shows no state.
+            yield RunEvent("input", base, values=bool(base.writes[START]))
         assert base is not None
         if resuming and not shown:
             yield RunEvent("input", base)
@@ -262,12 +263,16 @@ class Run:
         stopped = replace(
             current, pending_writes=current.pending_writes + tuple(new_writes)
         )
+        wrote = any(update for _, update in outcome.updates)
         return RunEvent(
             "interrupt",
             stopped,
             outcome.updates,
             interrupts=interrupts_of(stopped.interrupts),
             quiet=frozenset(outcome.returned_none),
+            now=self.graph.schema.apply(current.values, outcome.updates)
+            if wrote
+            else None,
         )
 
     async def pause(self, current: Checkpoint, nodes: list[str], when: str) -> RunEvent:

@@ -328,7 +328,8 @@ class CompiledGraph(StateAccess):
         async for event in self._execute(input, config, options):
             last = event
         assert last is not None
-        result = self._output.output(last.checkpoint.values)
+        now = last.now if last.now is not None else last.checkpoint.values
+        result = self._output.output(now)
         if last.kind == "interrupt" and isinstance(result, dict):
             if last.asked:  # as in LangGraph, a static breakpoint asks nothing
                 result["__interrupt__"] = list(last.asked)

@@ -6,7 +6,7 @@ The same fields as LangGraph's, so code written against LangGraph reads it uncha
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from timeloom.core.checkpoint import Checkpoint, PendingWrite
@@ -47,7 +47,8 @@ class StateSnapshot:
     """``{"configurable": {"thread_id", "checkpoint_id", "checkpoint_ns"}}``: pass it
     to ``invoke(None, config)`` to continue from this checkpoint."""
     metadata: Mapping[str, Any]
-    """``source``, ``step``, ``writes`` and the checkpoint's free-form metadata."""
+    """``source``, ``step``, ``parents`` and the checkpoint's free-form metadata,
+    as LangGraph's (what the step wrote is its parent's tasks' ``result``)."""
     created_at: str
     """ISO-8601 UTC timestamp."""
     parent_config: dict[str, Any] | None
@@ -100,7 +101,6 @@ def to_snapshot(
             "source": checkpoint.source,
             "step": checkpoint.step,
             "parents": {},  # LangGraph's: the checkpoints of enclosing graphs
-            "writes": dict(checkpoint.writes),
             **{
                 k: v
                 for k, v in checkpoint.metadata.items()
@@ -111,6 +111,40 @@ def to_snapshot(
         parent_config=parent,
         tasks=snapshot_tasks(checkpoint, results),
         interrupts=_asked(checkpoint),
+    )
+
+
+def finished_updates(checkpoint: Checkpoint) -> list[tuple[str, dict[str, Any]]]:
+    """The updates of the tasks that succeeded from ``checkpoint`` in a step that
+    did not complete (its ``update`` pending writes), by task key, in the step's
+    order (as a completed step would apply them)."""
+    written = [w for w in checkpoint.pending_writes if w.kind == "update"]
+    if not written:
+        return []
+    order = {key: i for i, (key, _, _) in enumerate(task_keys(checkpoint))}
+    written.sort(key=lambda w: order.get(w.node, len(order)))
+    return [(w.node, w.value) for w in written]
+
+
+def as_of_now(snapshot: StateSnapshot, checkpoint: Checkpoint) -> StateSnapshot:
+    """``snapshot`` (taken with the finished tasks' updates applied to its
+    values) as LangGraph's ``get_state`` of a thread's head shows it: ``next``
+    lists only the tasks still to run, and the questions are only those still
+    waiting for an answer."""
+    done = {w.node for w in checkpoint.pending_writes if w.kind == "update"}
+    answered = {w.value["id"] for w in checkpoint.pending_writes if w.kind == "resume"}
+    if not done and not answered:
+        return snapshot
+    return replace(
+        snapshot,
+        next=tuple(node for key, node, _ in task_keys(checkpoint) if key not in done),
+        tasks=tuple(
+            replace(
+                t, interrupts=tuple(i for i in t.interrupts if i.id not in answered)
+            )
+            for t in snapshot.tasks
+        ),
+        interrupts=tuple(i for i in snapshot.interrupts if i.id not in answered),
     )
 
 

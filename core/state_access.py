@@ -92,6 +92,10 @@ class StateAccess:
         """The thread's state at its head, or at the config's checkpoint (a
         subgraph's, with ``checkpoint_ns``).
 
+        As LangGraph's: the head is shown as of now (a paused or failed step's
+        finished tasks' updates applied, ``next`` only the tasks still due, only
+        unanswered questions); a checkpoint named by id as its step started.
+
         Args:
             subgraphs: give each task that ran a subgraph that subgraph's state
                 in ``tasks[i].state`` (else a subgraph node's timeline config).

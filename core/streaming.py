@@ -284,6 +284,9 @@ class RunEvent:
     errors: Sequence[tuple[str, Exception]] = ()
     error: Exception | None = None
     """What the run raises after a failed step."""
+    now: Mapping[str, Any] | None = None
+    """A pause in a step whose finished tasks wrote: the state with their
+    updates applied (what ``invoke`` returns, as LangGraph)."""
 
     @property
     def asked(self) -> tuple[Interrupt, ...]:
@@ -303,8 +306,12 @@ class StreamView:
 
     def values(self, event: RunEvent) -> list[Any]:
         """The ``values`` chunks of ``event``."""
-        if event.kind in ("input", "step"):
+        if event.kind == "input":
             return [self.output(event.checkpoint.values)] if event.values else []
+        if event.kind == "step":
+            # As LangGraph: only a step that wrote some key shows the state.
+            wrote = any(update for _, update in event.updates)
+            return [self.output(event.checkpoint.values)] if wrote else []
         if event.kind == "interrupt":
             # As in LangGraph: a pause at interrupt() ends with the state and the
             # questions (a static breakpoint adds nothing).
@@ -331,7 +338,7 @@ class StreamView:
             "config": snap.config,
             "parent_config": snap.parent_config,
             "values": self.output(checkpoint.values),
-            "metadata": {k: v for k, v in snap.metadata.items() if k != "writes"},
+            "metadata": snap.metadata,
             "next": list(snap.next),
             "tasks": tasks,
         }
@@ -367,8 +374,8 @@ class StreamView:
             chunks.extend(("messages", m) for m in returned_messages(log, info, mine))
         if mine and "updates" in wanted:
             written = node_writes([(key, u) for u in mine], self.schema)[key]
-            quiet = key in event.quiet
-            chunks.append(("updates", {info.name: None if quiet else written}))
+            shown = None if key in event.quiet or written == {} else written
+            chunks.append(("updates", {info.name: shown}))
         error = next((e for n, e in event.errors if n in (key, info.name)), None)
         asked = [i for i in event.asked if i.node == key]
         result = {
@@ -386,6 +393,7 @@ async def stream_chunks(
     modes: tuple[StreamMode, ...] | StreamMode,
     view: StreamView,
     log: StepLog,
+    nested: bool = False,
 ) -> AsyncIterator[Any]:
     """Yield the chunks of ``modes`` for a run's ``events``: a tuple of modes
     yields ``(mode, chunk)``.
@@ -396,6 +404,8 @@ async def stream_chunks(
         view: how the graph shows its state.
         log: what the run's nodes do inside each step (drained here as each
             event arrives).
+        nested: the run is a subgraph's: its pause is shown by the graph it
+            runs in (only the questions it asked show under its namespace).
     """
     wanted = log.wanted
     async for event in events:
@@ -419,18 +429,28 @@ async def stream_chunks(
         for entry in entries:
             if entry not in later:
                 chunks.extend(view.in_step(event, log, entry))
+        paused: list[tuple[StreamMode, Any]] = []
         if event.kind == "interrupt" and "updates" in wanted:
             # As LangGraph: one chunk per task an interrupt() stopped (none
-            # asked, at a breakpoint: one empty chunk).
+            # asked, at a breakpoint: one empty chunk, after the values, and
+            # only the root's: a subgraph's pause is its parent's).
             by_task: dict[str, list[Interrupt]] = {}
             for asked in event.asked:
                 by_task.setdefault(asked.node, []).append(asked)
-            chunks.extend(
-                ("updates", {"__interrupt__": tuple(group)})
-                for group in by_task.values() or [[]]
-            )
+            if by_task or not nested:
+                paused = [
+                    ("updates", {"__interrupt__": tuple(group)})
+                    for group in by_task.values() or [[]]
+                ]
+        if event.asked:
+            chunks.extend(paused)
         if "values" in wanted:
             chunks.extend(("values", c) for c in view.values(event))
+            if event.now is not None and not nested:
+                # As LangGraph: the state with the finished tasks' updates last.
+                chunks.append(("values", view.output(event.now)))
+        if not event.asked:
+            chunks.extend(paused)
         for entry in later:
             chunks.extend(view.in_step(event, log, entry))
         if event.kind in ("input", "step") and wanted & {"checkpoints", "debug"}:

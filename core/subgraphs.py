@@ -106,7 +106,7 @@ class SubgraphStream:
         async def one() -> AsyncIterator[RunEvent]:
             yield event
 
-        chunks = stream_chunks(one(), self.modes, view, log or StepLog())
+        chunks = stream_chunks(one(), self.modes, view, log or StepLog(), True)
         self.sink.extend([(where, mode, chunk) async for mode, chunk in chunks])
 
     async def merged(

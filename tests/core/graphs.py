@@ -8,6 +8,7 @@ from typing import Annotated, Any, TypedDict
 
 from timeloom.core import END, START, CompiledGraph, StateGraph
 from timeloom.core.checkpointer import BaseCheckpointer
+from timeloom.core.sync import run_sync
 
 
 class LinearState(TypedDict):
@@ -39,3 +40,12 @@ def linear_graph(
 
 def thread(thread_id: str) -> dict[str, Any]:
     return {"configurable": {"thread_id": thread_id}}
+
+
+def stored_writes(checkpointer: BaseCheckpointer, snapshot: Any) -> dict[str, Any]:
+    """What the step (or update) that made ``snapshot``'s checkpoint wrote, by
+    node, as stored (a snapshot shows it as its parent's task results)."""
+    own = snapshot.config["configurable"]
+    found = run_sync(checkpointer.get(own["thread_id"], own["checkpoint_id"]))
+    assert found is not None
+    return dict(found.writes)

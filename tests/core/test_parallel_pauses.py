@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypedDict
 
 import langgraph.graph as lg_graph
 import langgraph.types as lg_types
+import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
 import timeloom.core as tl
@@ -112,5 +113,96 @@ def test_same_as_langgraph_resume_map_into_sent_subgraphs() -> None:
         app = fan_out_to_asking_children(api, api.checkpointer())
         paused = app.invoke({"prompts": ["a", "b"]}, config())
         return questions(paused), paused, answer_all(app, api)
+
+    run_on_both(scenario)
+
+
+class Log(TypedDict, total=False):
+    log: Annotated[str, operator.add]
+    other: str
+
+
+def asking_subgraph_beside_a_node(api: Any, checkpointer: Any, static: bool) -> Any:
+    """``sub`` (``a`` then ``b``, which asks, or before which the subgraph
+    pauses when ``static``) runs beside ``p`` in the parent's first step."""
+
+    def ask(state: Log) -> dict[str, Any]:
+        return {"log": api.interrupt("q")}
+
+    inner = api.StateGraph(Log)
+    inner.add_node("a", lambda s: {"log": "a"})
+    inner.add_node("b", ask)
+    inner.add_edge(api.START, "a")
+    inner.add_edge("a", "b")
+    parent = api.StateGraph(Log)
+    parent.add_node("sub", inner.compile(interrupt_before=["b"] if static else None))
+    parent.add_node("p", lambda s: {"log": "p"})
+    parent.add_edge(api.START, "sub")
+    parent.add_edge(api.START, "p")
+    return parent.compile(checkpointer=checkpointer)
+
+
+def test_a_pause_returns_and_shows_what_finished_siblings_wrote(
+    stored: BaseCheckpointer,
+) -> None:
+    app = asking_subgraph_beside_a_node(TIMELOOM, stored, static=False)
+    paused = app.invoke({"log": ""}, config())
+    assert (questions(paused), paused) == (["q"], {"log": "p"})
+    now = app.get_state(config())
+    assert (now.values, now.next) == ({"log": "p"}, ("sub",))
+    recorded = app.get_state(now.config)  # the checkpoint: as the step started
+    assert (recorded.values, recorded.next) == ({"log": ""}, ("sub", "p"))
+    assert app.invoke(TIMELOOM.Command(resume="x"), config()) == {"log": "pax"}
+
+
+@pytest.mark.parametrize("static", [False, True])
+def test_same_as_langgraph_a_paused_parallel_step_streams(static: bool) -> None:
+    """The pause's chunks (none under a subgraph's namespace for its
+    breakpoint), then the state with the finished sibling's update."""
+
+    def scenario(api: Any) -> Any:
+        app = asking_subgraph_beside_a_node(api, api.checkpointer(), static)
+        modes = ["updates", "values"]
+        chunks = app.stream({"log": ""}, config(), stream_mode=modes, subgraphs=True)
+        shown = [
+            (ns[:1] and ns[0].split(":")[0], mode, without_ids(chunk))
+            for ns, mode, chunk in chunks
+        ]
+        # Timeloom streams a subgraph's chunks when its step ends: compare
+        # each namespace's own order.
+        by_ns = {ns: [c for c in shown if c[0] == ns] for ns, _, _ in shown}
+        now = app.get_state(config())
+        resumed = app.invoke(None if static else api.Command(resume="x"), config())
+        return by_ns, now.values, now.next, without_ids(resumed)
+
+    run_on_both(scenario)
+
+
+def without_ids(chunk: Any) -> Any:
+    """``chunk`` with its interrupts as their values (ids differ by runtime)."""
+    if isinstance(chunk, dict) and "__interrupt__" in chunk:
+        return {**chunk, "__interrupt__": [i.value for i in chunk["__interrupt__"]]}
+    return chunk
+
+
+def test_same_as_langgraph_steps_that_write_nothing_show_no_state() -> None:
+    """An input or a node that writes no key streams no ``values`` chunk (a
+    node's ``updates`` chunk is then ``None``), and snapshots' metadata is
+    LangGraph's (``source``, ``step``, ``parents``)."""
+
+    def scenario(api: Any) -> Any:
+        graph = api.StateGraph(Log)
+        graph.add_node("empty", lambda s: {})
+        graph.add_node("none", lambda s: None)
+        graph.add_node("writes", lambda s: {"other": "x"})
+        graph.add_edge(api.START, "empty")
+        graph.add_edge("empty", "none")
+        graph.add_edge("none", "writes")
+        app = graph.compile(checkpointer=api.checkpointer())
+        modes = ["values", "updates"]
+        streamed = list(app.stream({}, config(), stream_mode=modes))
+        given = list(app.stream({"log": "z"}, config("u"), stream_mode=modes))
+        metadata = [s.metadata for s in app.get_state_history(config())]
+        return streamed, given, metadata
 
     run_on_both(scenario)

@@ -10,7 +10,7 @@ import operator
 from collections import Counter
 from typing import Annotated, Any, TypedDict
 
-from tests.core.graphs import thread
+from tests.core.graphs import stored_writes, thread
 from timeloom.core import END, START, Command, CompiledGraph, StateGraph, interrupt
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.snapshot import StateSnapshot
@@ -109,7 +109,7 @@ def test_update_without_as_node_on_a_fresh_fork_keeps_next(
     edited = app.update_state(fork, {"ok": True})
     snapshot = app.get_state(edited)
     assert snapshot.next == ("approve",), "the fork's next is kept, not restarted"
-    assert snapshot.metadata["writes"] == {"propose": {"ok": True}}
+    assert stored_writes(stored, snapshot) == {"propose": {"ok": True}}
     calls.clear()
     app.invoke(None, edited)
     result = app.invoke(Command(resume="yes"), thread("t-b"))

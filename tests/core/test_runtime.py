@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, TypedDict
 
 import pytest
 
-from tests.core.graphs import linear_graph, thread
+from tests.core.graphs import linear_graph, stored_writes, thread
 from timeloom.backends.inert import Inert
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.core import END, START, Command, StateGraph
@@ -46,9 +46,11 @@ def test_linear_graph_runs_and_checkpoints_every_step(
         ("step1",),
         ("__start__",),
     ]
-    assert history[0].metadata["writes"] == {"step3": {"log": ["step3"], "count": 3}}
-    assert history[-2].metadata["writes"] == {"__start__": {"log": [], "count": 0}}
-    assert (history[-1].values, history[-1].metadata["writes"]) == ({"log": []}, {})
+    assert stored_writes(memory, history[0]) == {
+        "step3": {"log": ["step3"], "count": 3}
+    }
+    assert stored_writes(memory, history[-2]) == {"__start__": {"log": [], "count": 0}}
+    assert (history[-1].values, stored_writes(memory, history[-1])) == ({"log": []}, {})
     assert [t.name for t in history[-1].tasks] == ["__start__"]
     # Parent links chain the history, newest to oldest.
     for child, parent in zip(history, history[1:], strict=False):
@@ -157,7 +159,7 @@ def test_update_state_then_resume(
     assert edited.metadata["source"] == "update"
     assert edited.values == {"log": ["step1", "step2", "edited"], "count": 100}
     assert edited.next == ("step3",), "as_node defaults to the node that wrote it"
-    assert edited.metadata["writes"] == {"step2": {"count": 100, "log": ["edited"]}}
+    assert stored_writes(memory, edited) == {"step2": {"count": 100, "log": ["edited"]}}
     result = app.invoke(None, thread("t"))
     assert result == {"log": ["step1", "step2", "edited", "step3"], "count": 101}
 
@@ -274,7 +276,7 @@ def test_parallel_fan_out_with_reducer(memory: MemoryCheckpointer) -> None:
     assert result == {"items": ["start", "a", "b", "join:3"], "total": 3}
     steps = list(app.get_state_history(thread("t")))
     fan_step = next(s for s in steps if s.metadata["step"] == 2)
-    assert set(fan_step.metadata["writes"]) == {"fetch_a", "fetch_b"}
+    assert set(stored_writes(memory, fan_step)) == {"fetch_a", "fetch_b"}
     assert fan_step.next == ("join",), "join runs once, in the next step"
 
 
@@ -382,7 +384,9 @@ def test_failing_node_among_siblings_reruns_alone(memory: MemoryCheckpointer) ->
     assert "tool timed out" in bad_task.error["traceback"]
     good_task = next(t for t in state.tasks if t.name == "good")
     assert good_task.result == {"results": ["good"]}
-    assert state.values == {"results": []}, "nothing half-applied is visible"
+    assert (state.values, state.next) == ({"results": ["good"]}, ("bad",))
+    recorded = app.get_state(state.config)  # the checkpoint: as the step started
+    assert (recorded.values, recorded.next) == ({"results": []}, ("good", "bad"))
     assert asyncio.run(memory.get_thread("t")).status == "failed"  # type: ignore[union-attr]
 
     flaky["fail"] = False

@@ -133,10 +133,11 @@ async def build_demo(
 
 async def _checkpoint_written_by(app: CompiledGraph, thread_id: str, node: str) -> str:
     """The id of the oldest checkpoint of ``thread_id`` that ``node`` wrote."""
+    assert app.checkpointer is not None
     found = None
-    async for snapshot in app.aget_state_history(_config(thread_id)):
-        if node in snapshot.metadata.get("writes", {}):
-            found = snapshot.config["configurable"]["checkpoint_id"]
+    async for meta in app.checkpointer.summaries(thread_id):  # newest first
+        if node in meta.nodes:
+            found = meta.id
     if found is None:
         raise LookupError(f"{node} never ran in {thread_id}")
     return str(found)
