@@ -375,6 +375,7 @@ class StateGraph:
         interrupt_after: Sequence[str] | str | None = None,
         name: str = "graph",
         store: Any = None,
+        debug: bool = False,
     ) -> CompiledGraph:
         """Check the graph and return a runnable one.
 
@@ -388,6 +389,8 @@ class StateGraph:
             name: shown in errors and stored in checkpoint metadata.
             store: LangGraph's long-term memory store: not supported (a clear
                 error rather than a store nodes would silently not get).
+            debug: every run prints its ``"updates"`` and ``"values"`` chunks
+                to the console, as LangGraph's.
 
         Raises:
             GraphValidationError: an edge naming an unknown node, or no entry
@@ -413,6 +416,7 @@ class StateGraph:
             interrupt_before=before,
             interrupt_after=after,
             name=name,
+            debug=debug,
         )
 
     # -- validation ----------------------------------------------------------------

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from timeloom.core.config import merge_configs
 from timeloom.core.graph_walk import draw
+from timeloom.core.printing import printed_modes, printing
 from timeloom.core.routing import Router
 from timeloom.core.run import Options, run
 from timeloom.core.state import context_json_schema
@@ -63,6 +64,7 @@ class CompiledGraph(StateAccess):
         interrupt_before: frozenset[str],
         interrupt_after: frozenset[str],
         name: str,
+        debug: bool = False,
     ) -> None:
         self.builder = builder
         self.schema = builder.schema
@@ -76,6 +78,8 @@ class CompiledGraph(StateAccess):
         self.interrupt_before = interrupt_before
         self.interrupt_after = interrupt_after
         self.name = name
+        self.debug = debug
+        """Every run prints its ``"updates"`` and ``"values"`` chunks."""
         self.config: dict[str, Any] | None = None
         """Bound by :meth:`with_config`: merged under every call's config."""
         self.channels = self.schema.channels
@@ -190,6 +194,8 @@ class CompiledGraph(StateAccess):
         interrupt_before: Sequence[str] | None = None,
         interrupt_after: Sequence[str] | None = None,
         subgraphs: bool = False,
+        print_mode: StreamMode | Sequence[StreamMode] = (),
+        debug: bool | None = None,
     ) -> Any:
         """Run until the graph ends or pauses; return the state values.
 
@@ -212,6 +218,10 @@ class CompiledGraph(StateAccess):
                 those given to ``compile()``.
             subgraphs: with another mode than ``"values"``, the list has the
                 subgraphs' chunks too, as :meth:`stream` yields them.
+            print_mode: stream modes whose chunks are printed to the console
+                as the run goes (what is returned does not change).
+            debug: print the ``"updates"`` and ``"values"`` chunks (so does
+                ``compile(debug=True)``).
 
         Returns:
             The state values (those of the output schema; the value itself for a
@@ -226,10 +236,11 @@ class CompiledGraph(StateAccess):
         """
         check_durability(durability)
         options = self._options(durability, True, interrupt_before, interrupt_after)
-        if stream_mode != "values":
+        printed = printed_modes(print_mode, bool(debug or self.debug))
+        if stream_mode != "values" or printed:
             modes = parse_modes(stream_mode)
-            chunks = self._stream(input, config, modes, options, subgraphs)
-            return list(iterate_sync(chunks))
+            chunks = self._stream(input, config, modes, options, subgraphs, printed)
+            return _result(stream_mode, list(iterate_sync(chunks)))
         return run_sync(self._invoke(input, config, options))
 
     async def ainvoke(
@@ -242,13 +253,16 @@ class CompiledGraph(StateAccess):
         interrupt_before: Sequence[str] | None = None,
         interrupt_after: Sequence[str] | None = None,
         subgraphs: bool = False,
+        print_mode: StreamMode | Sequence[StreamMode] = (),
+        debug: bool | None = None,
     ) -> Any:
         """The async twin of :meth:`invoke`."""
         options = self._options(durability, False, interrupt_before, interrupt_after)
-        if stream_mode != "values":
+        printed = printed_modes(print_mode, bool(debug or self.debug))
+        if stream_mode != "values" or printed:
             modes = parse_modes(stream_mode)
-            chunks = self._stream(input, config, modes, options, subgraphs)
-            return [chunk async for chunk in chunks]
+            chunks = self._stream(input, config, modes, options, subgraphs, printed)
+            return _result(stream_mode, [chunk async for chunk in chunks])
         return await self._invoke(input, config, options)
 
     def stream(
@@ -261,6 +275,8 @@ class CompiledGraph(StateAccess):
         interrupt_before: Sequence[str] | None = None,
         interrupt_after: Sequence[str] | None = None,
         subgraphs: bool = False,
+        print_mode: StreamMode | Sequence[StreamMode] = (),
+        debug: bool | None = None,
     ) -> Generator[Any, None, None]:
         """Run like :meth:`invoke`, yielding as each step commits.
 
@@ -280,11 +296,15 @@ class CompiledGraph(StateAccess):
                 chunk as ``(namespace, chunk)`` (``(namespace, mode, chunk)``
                 for a list of modes), the root's namespace ``()``, a
                 subgraph's the tuple of its namespace's parts.
+            print_mode: as for :meth:`invoke`.
+            debug: as for :meth:`invoke`.
         """
         check_durability(durability)
         modes = parse_modes(stream_mode)
         options = self._options(durability, True, interrupt_before, interrupt_after)
-        return iterate_sync(self._stream(input, config, modes, options, subgraphs))
+        printed = printed_modes(print_mode, bool(debug or self.debug))
+        chunks = self._stream(input, config, modes, options, subgraphs, printed)
+        return iterate_sync(chunks)
 
     def astream(
         self,
@@ -296,11 +316,14 @@ class CompiledGraph(StateAccess):
         interrupt_before: Sequence[str] | None = None,
         interrupt_after: Sequence[str] | None = None,
         subgraphs: bool = False,
+        print_mode: StreamMode | Sequence[StreamMode] = (),
+        debug: bool | None = None,
     ) -> AsyncIterator[Any]:
         """The async twin of :meth:`stream`."""
         modes = parse_modes(stream_mode)
         options = self._options(durability, False, interrupt_before, interrupt_after)
-        return self._stream(input, config, modes, options, subgraphs)
+        printed = printed_modes(print_mode, bool(debug or self.debug))
+        return self._stream(input, config, modes, options, subgraphs, printed)
 
     def _options(
         self,
@@ -342,8 +365,15 @@ class CompiledGraph(StateAccess):
         modes: tuple[StreamMode, ...] | StreamMode,
         options: Options,
         subgraphs: bool = False,
+        printed: tuple[StreamMode, ...] = (),
     ) -> AsyncIterator[Any]:
-        """Yield the chunks of ``modes``: a tuple of modes yields ``(mode, chunk)``."""
+        """Yield the chunks of ``modes``: a tuple of modes yields ``(mode, chunk)``;
+        those of the ``printed`` modes are printed (see :mod:`timeloom.core.printing`)."""
+        if printed:
+            asked = modes if isinstance(modes, tuple) else (modes,)
+            every = tuple(dict.fromkeys((*asked, *printed)))
+            chunks = self._stream(input, config, every, options, subgraphs)
+            return printing(chunks, modes, printed, subgraphs)
         log = StepLog(frozenset(modes if isinstance(modes, tuple) else (modes,)))
         nested = SubgraphStream(tuple(log.wanted)) if subgraphs else None
         view = StreamView(self.schema, self._output.output, self._snapshot)
@@ -365,6 +395,14 @@ class CompiledGraph(StateAccess):
         runs = run(how.graph, how, replace(options, caller=None, log=log))
         async for event in how.events(runs, log):
             yield event
+
+
+def _result(stream_mode: StreamMode, chunks: list[Any]) -> Any:
+    """What ``invoke`` returns from its stream: the list of chunks, or for
+    ``"values"`` the last (the state the run ended on)."""
+    if stream_mode != "values":
+        return chunks
+    return chunks[-1] if chunks else None
 
 
 __all__ = ["CompiledGraph", "StreamMode"]
