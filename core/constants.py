@@ -24,3 +24,9 @@ starts that have (LangGraph keeps this in a hidden channel)."""
 SENDS: Final = "__sends__"
 """The checkpoint metadata key holding the ``Send`` tasks due from it, as
 ``[node, arg]`` pairs (LangGraph keeps them in a hidden channel)."""
+
+NODE_FINISHED: Final = "__pregel_node_finished"
+"""LangGraph's ``configurable`` key for a callable told the name of each node
+that succeeds, in subgraphs too (not a reused update, an interrupt or an error).
+Timeloom calls it when the node's step has gathered its tasks, in the step's
+order (LangGraph: as each task finishes)."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from timeloom.core.checkpoint import Checkpoint, PendingWrite
+from timeloom.core.constants import NODE_FINISHED
 from timeloom.core.errors import InvalidUpdateError, ParentCommand
 from timeloom.core.graph import NodeSpec
 from timeloom.core.interrupts import (
@@ -30,6 +31,8 @@ from timeloom.core.sends import Send, Task
 from timeloom.core.state import ROOT, StateSchema, plain_overwrites
 from timeloom.core.streaming import StepLog
 from timeloom.core.subgraphs import StepScope
+
+_NONE: Mapping[str, Any] = {}
 
 _INTERRUPT_NS = uuid.UUID("6f1c1d2e-8f0a-4c59-9d0e-2b7a3c5e4f10")
 
@@ -165,6 +168,7 @@ async def run_step(
     else:
         results = await asyncio.gather(*calls, return_exceptions=True)
     fresh = dict(zip((t.key for t in to_run), results, strict=True))
+    finished = (config.get("configurable") or _NONE).get(NODE_FINISHED)
 
     outcome = StepOutcome()
     for task in tasks:
@@ -212,6 +216,8 @@ async def run_step(
             outcome.errors.append((task.name, exc))
             outcome.new_writes.append(PendingWrite(task.key, "error", error_value(exc)))
             continue
+        if finished is not None:
+            finished(task.name)
         if result is None:
             outcome.returned_none.add(task.key)
         outcome.updates.extend((task.key, u) for u in updates)

@@ -21,6 +21,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 import timeloom.core as tl
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.core.checkpointer import BaseCheckpointer
+from timeloom.core.constants import NODE_FINISHED
 
 LANGGRAPH = SimpleNamespace(
     StateGraph=lg_graph.StateGraph,
@@ -204,5 +205,34 @@ def test_same_as_langgraph_steps_that_write_nothing_show_no_state() -> None:
         given = list(app.stream({"log": "z"}, config("u"), stream_mode=modes))
         metadata = [s.metadata for s in app.get_state_history(config())]
         return streamed, given, metadata
+
+    run_on_both(scenario)
+
+
+def test_same_as_langgraph_nodes_that_finish_are_reported_in_subgraphs_too() -> None:
+    """``configurable["__pregel_node_finished"]`` hears each node that succeeds,
+    at every depth, not one paused by a breakpoint inside it."""
+
+    def scenario(api: Any) -> Any:
+        grandchild = api.StateGraph(Log)
+        grandchild.add_node("g1", lambda s: {"log": " g1"})
+        grandchild.add_node("g2", lambda s: {"log": " g2"})
+        grandchild.add_edge(api.START, "g1")
+        grandchild.add_edge("g1", "g2")
+        child = api.StateGraph(Log)
+        child.add_node("c1", grandchild.compile(interrupt_before=["g2"]))
+        child.add_edge(api.START, "c1")
+        parent = api.StateGraph(Log)
+        parent.add_node("p1", lambda s: {"log": "p1"})
+        parent.add_node("child", child.compile())
+        parent.add_edge(api.START, "p1")
+        parent.add_edge("p1", "child")
+        app = parent.compile(checkpointer=api.checkpointer())
+        heard: list[str] = []
+        given = {"configurable": {"thread_id": "t", NODE_FINISHED: heard.append}}
+        first = app.invoke({"log": ""}, given)
+        until_pause = list(heard)
+        done = app.invoke(None, given)
+        return first, until_pause, done, heard
 
     run_on_both(scenario)
