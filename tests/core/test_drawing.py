@@ -5,6 +5,7 @@ order), Mermaid text and JSON, subgraphs expanded with ``xray``; with
 
 from __future__ import annotations
 
+import asyncio
 import operator
 import sys
 from collections.abc import Callable
@@ -281,3 +282,19 @@ def test_a_long_edge_label_wraps_as_langchains(monkeypatch: pytest.MonkeyPatch) 
     without_langchain(monkeypatch)
     app = build(tl.StateGraph, tl.START, tl.END, tl.Command)[0].compile()
     assert app.get_graph().draw_mermaid(wrap_label_n_words=3) == expected
+
+
+def test_a_runnable_nodes_json_is_langgraphs_and_aget_graph_is_get_graph() -> None:
+    from langchain_core.runnables import RunnableLambda
+
+    runnable = RunnableLambda(lambda s: {"log": ["r"]})
+    apps = [
+        sg(State).add_node("r", runnable).add_edge(start, "r").compile()
+        for sg, start in ((lg.StateGraph, lg.START), (tl.StateGraph, tl.START))
+    ]
+    theirs, ours = (app.get_graph().to_json() for app in apps)
+    assert ours["edges"] == theirs["edges"]
+    assert ours["nodes"][1:] == theirs["nodes"][1:]  # __start__ differs on purpose
+    assert ours["nodes"][1]["data"]["id"][-1] == "RunnableLambda"
+    drawn = asyncio.run(apps[1].aget_graph(xray=True))
+    assert drawn.edges == apps[1].get_graph(xray=True).edges
