@@ -287,7 +287,7 @@ def test_a_long_edge_label_wraps_as_langchains(monkeypatch: pytest.MonkeyPatch) 
 def test_a_runnable_nodes_json_is_langgraphs_and_aget_graph_is_get_graph() -> None:
     from langchain_core.runnables import RunnableLambda
 
-    runnable = RunnableLambda(lambda s: {"log": ["r"]})
+    runnable: RunnableLambda[Any, Any] = RunnableLambda(lambda s: {"log": ["r"]})
     apps = [
         sg(State).add_node("r", runnable).add_edge(start, "r").compile()
         for sg, start in ((lg.StateGraph, lg.START), (tl.StateGraph, tl.START))
