@@ -45,7 +45,16 @@ def interrupt_shown(interrupt: Interrupt) -> dict[str, Any]:
 
 
 def task_result(updates: Sequence[Mapping[str, Any]], schema: StateSchema) -> Any:
-    """A task's writes as LangGraph's ``task_result`` shows them: one dict; a key
+    """A task's writes as LangGraph's ``task_result`` shows them (see
+    :func:`merged_writes`); a state of one value's as the value."""
+    result = merged_writes(updates)
+    if schema.kind == "root":
+        return result.get(ROOT)
+    return result
+
+
+def merged_writes(updates: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A task's updates as one dict, as LangGraph shows a task's result: a key
     written several times as ``{"$writes": [...]}``."""
     result: dict[str, Any] = {}
     for update in updates:
@@ -56,8 +65,6 @@ def task_result(updates: Sequence[Mapping[str, Any]], schema: StateSchema) -> An
                 result[key] = {"$writes": [*many, value]}
             else:
                 result[key] = value
-    if schema.kind == "root":
-        return result.get(ROOT)
     return result
 
 

@@ -62,7 +62,9 @@ class Command(Generic[N]):
     PARENT: ClassVar[str] = "__parent__"
 
     resume: Any = _UNSET
-    update: Mapping[str, Any] | None = None
+    update: Any = None
+    """The state update: a dict (or the state's dataclass or model), or
+    ``(key, value)`` pairs, which may write a key several times."""
     goto: str | Send | Sequence[str | Send] = field(default=())
     graph: str | None = None
 

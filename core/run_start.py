@@ -231,9 +231,7 @@ async def replay_input(run: Run, received: Checkpoint) -> Checkpoint:
     )
 
 
-async def update_then_carry(
-    run: Run, base: Checkpoint, update: Mapping[str, Any]
-) -> Checkpoint:
+async def update_then_carry(run: Run, base: Checkpoint, update: Any) -> Checkpoint:
     """Apply ``Command(update=...)`` as an ``update`` checkpoint, carrying over
     what is pending on ``base`` (interrupts and their answers, siblings'
     updates), so a resume in the same ``Command`` answers the same questions."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from timeloom.core.checkpoint import Checkpoint, PendingWrite
+from timeloom.core.chunk_shapes import merged_writes
 from timeloom.core.config import make_config
 from timeloom.core.constants import SENDS, WAITING
 from timeloom.core.interrupts import Interrupt
@@ -173,6 +174,9 @@ def snapshot_tasks(
             for w in checkpoint.pending_writes
             if w.kind == "update" and w.node == key
         ]
+        result: Any = written.get(key)
+        if done or isinstance(result, list):  # a task's several updates: as one
+            result = merged_writes(done or result)
         tasks.append(
             StateTask(
                 id=task_id(checkpoint.id, key),
@@ -180,7 +184,7 @@ def snapshot_tasks(
                 path=path,
                 error=errors[-1] if errors else None,
                 interrupts=tuple(i for i in interrupts if i.node == key),
-                result=done[-1] if done else written.get(key),
+                result=result,
             )
         )
     return tuple(tasks)

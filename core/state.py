@@ -14,7 +14,7 @@ import dataclasses
 import enum
 import inspect
 import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -47,6 +47,26 @@ def plain_overwrites(update: Mapping[str, Any]) -> dict[str, Any]:
         else value
         for key, value in update.items()
     }
+
+
+def is_pairs(update: Any) -> bool:
+    """Whether ``update`` is a list (or tuple) of ``(key, value)`` pairs, the form
+    of ``Command(update=...)`` that may write a key several times (LangGraph's)."""
+    return isinstance(update, list | tuple) and all(
+        type(pair) is tuple and len(pair) == 2 and isinstance(pair[0], str)
+        for pair in update
+    )
+
+
+def grouped_writes(pairs: Sequence[tuple[str, Any]]) -> list[dict[str, Any]]:
+    """A task's ``(key, value)`` writes, in order, as its updates: one dict when
+    no key is written twice, else one dict per write (so each write reaches the
+    reducer, and streams show them as LangGraph's ``updates`` mode does); at
+    least one (empty: the task wrote nothing)."""
+    keys = {key for key, _ in pairs}
+    if len(keys) == len(pairs):
+        return [plain_overwrites(dict(pairs))]
+    return [plain_overwrites({key: value}) for key, value in pairs]
 
 
 def _overwritten(value: Any) -> tuple[bool, Any]:

@@ -28,7 +28,7 @@ from timeloom.core.interrupts import Command
 from timeloom.core.namespaces import NS_SEP, PARENTS
 from timeloom.core.sends import Send, next_of, sends_of, with_sends
 from timeloom.core.snapshot import StateSnapshot, to_snapshot
-from timeloom.core.state import ROOT, plain_overwrites
+from timeloom.core.state import ROOT, grouped_writes, is_pairs, plain_overwrites
 from timeloom.core.subgraphs import owner
 from timeloom.core.sync import iterate_sync, run_sync
 from timeloom.core.writer import RunState
@@ -299,7 +299,9 @@ class StateAccess:
             if isinstance(values, Command):  # the node ran: it wrote, maybe nothing
                 gotos.extend(values.goto_nodes)
                 values = values.update or {}
-            if values is not None:
+            if values is not None and self.schema.kind != "root" and is_pairs(values):
+                written.extend((writer or START, u) for u in grouped_writes(values))
+            elif values is not None:
                 written.append((writer or START, self._as_update(values)))
         new_values = self.schema.apply(base.values if base else {}, written)
         waiting = waiting_of(base) if base else {}

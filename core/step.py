@@ -28,7 +28,13 @@ from timeloom.core.interrupts import (
 )
 from timeloom.core.retry import retry_delay
 from timeloom.core.sends import Send, Task
-from timeloom.core.state import ROOT, StateSchema, plain_overwrites
+from timeloom.core.state import (
+    ROOT,
+    StateSchema,
+    grouped_writes,
+    is_pairs,
+    plain_overwrites,
+)
 from timeloom.core.streaming import StepLog
 from timeloom.core.subgraphs import StepScope
 
@@ -303,27 +309,31 @@ def _normalize(
 
     A node returns a partial update (a dict, or an instance of the state's
     dataclass or model), ``None``, a ``Command``, or a list of these; for a state of
-    one value, the value itself.
+    one value, the value itself. A ``Command``'s update may be ``(key, value)``
+    pairs, which may write a key several times.
     """
     if type(result) is dict and schema.kind != "root":  # the common case, first
         return [plain_overwrites(result)], ()
     items = result if isinstance(result, list) else [result]
     if schema.kind == "root" and not any(isinstance(i, Command) for i in items):
         items = [result]
-    updates: list[dict[str, Any]] = []
+    pairs: list[tuple[str, Any]] = []
     gotos: list[str | Send] = []
     for item in items:
         value = item
         if isinstance(value, Command):
             gotos.extend(value.goto_nodes)
             value = value.update
+            if schema.kind != "root" and is_pairs(value):
+                pairs.extend(value)
+                continue
         if value is None:
             continue
         if schema.kind == "root":
-            updates.append({ROOT: value})
+            pairs.append((ROOT, value))
             continue
-        updates.append(plain_overwrites(_as_update(node, value)))
-    return updates or [{}], tuple(gotos)
+        pairs.extend(_as_update(node, value).items())
+    return grouped_writes(pairs), tuple(gotos)
 
 
 def _as_update(node: str, value: Any) -> dict[str, Any]:
