@@ -52,6 +52,7 @@ from timeloom.core.sends import Send
 from timeloom.core.snapshot import StateSnapshot, StateTask
 from timeloom.core.state import Overwrite
 from timeloom.core.streaming import StreamMode
+from timeloom.core.untracked import UntrackedValue
 from timeloom.core.writer import Durability
 
 __all__ = [
@@ -91,6 +92,7 @@ __all__ = [
     "ThreadInfo",
     "ThreadStatus",
     "TimeloomError",
+    "UntrackedValue",
     "add_messages",
     "get_config",
     "get_stream_writer",

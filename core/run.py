@@ -237,7 +237,7 @@ class Run:
             await self.flush()
             if new_writes:
                 await self.graph.checkpointer.put_pending(
-                    current.thread_id, current.id, new_writes
+                    current.thread_id, current.id, self.graph._stored_writes(new_writes)
                 )
         elif outcome.interrupted and not outcome.errors:
             raise ConfigError(

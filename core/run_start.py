@@ -180,7 +180,8 @@ async def _write_input(
         metadata=with_waiting(run.state.metadata, waiting_of(base) if base else {}),
     )
     applied = await _apply_input(run, received, update)
-    await run.state.commit(run.graph.checkpointer, [received, applied])
+    stored = [run.graph._stored(received), run.graph._stored(applied)]
+    await run.state.commit(run.graph.checkpointer, stored)
     return received, applied
 
 
@@ -223,7 +224,7 @@ async def replay_input(run: Run, received: Checkpoint) -> Checkpoint:
             child = await checkpointer.get(meta.thread_id, meta.id)
             if child is not None:
                 applied = await _apply_input(run, received, dict(child.writes[START]))
-                await run.state.commit(checkpointer, [applied])
+                await run.state.commit(checkpointer, [run.graph._stored(applied)])
                 return applied
     raise CheckpointNotFound(
         f"The input checkpoint {received.id} of thread {received.thread_id!r} has "

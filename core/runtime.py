@@ -68,6 +68,7 @@ class CompiledGraph(StateAccess):
     ) -> None:
         self.builder = builder
         self.schema = builder.schema
+        self._untracked = self.schema.untracked
         self._input = builder.input_schema
         self._output = builder.output_schema
         self.nodes: dict[str, NodeSpec] = dict(builder.nodes)

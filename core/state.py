@@ -20,6 +20,7 @@ from typing import Any, Final, Literal
 
 from timeloom.core.errors import ConfigError, GraphValidationError, InvalidUpdateError
 from timeloom.core.messages import is_add_messages, message_classes
+from timeloom.core.untracked import UntrackedValue
 
 Reducer = Callable[[Any, Any], Any]
 
@@ -104,6 +105,11 @@ class Channel:
     reducer: Reducer | None
     default: Any = _MISSING
     """The value a reducer starts from when the key was never written."""
+    untracked: bool = False
+    """Never stored (see :mod:`timeloom.core.untracked`)."""
+    guard: bool = True
+    """Without reducer: a second write in one step is an error (``False``: an
+    ``UntrackedValue(guard=False)``, whose last write wins)."""
 
 
 SchemaKind = Literal["dict", "dataclass", "model", "root"]
@@ -287,7 +293,7 @@ class StateSchema:
                     if key in overwritten:  # as LangGraph: the overwrite wins
                         continue
                 if channel.reducer is None:
-                    if key in written:  # LangGraph's words, then ours
+                    if key in written and channel.guard:  # LangGraph's words, then ours
                         who = (
                             f"{node!r} wrote it twice"
                             if written[key] == node
@@ -310,6 +316,11 @@ class StateSchema:
                         f"{type(exc).__name__}: {exc}"
                     ) from exc
         return new
+
+    @property
+    def untracked(self) -> frozenset[str]:
+        """The keys never stored (see :mod:`timeloom.core.untracked`)."""
+        return frozenset(n for n, c in self.channels.items() if c.untracked)
 
     def initial_values(self) -> dict[str, Any]:
         """The values of a new thread before its first input: the start value of
@@ -345,14 +356,47 @@ _QUALIFIERS = (typing.Required, typing.NotRequired)
 
 
 def _channel(name: str, hint: Any) -> Channel:
+    """The channel of key ``name`` annotated ``hint``.
+
+    Raises:
+        GraphValidationError: an invalid reducer, or one of LangGraph's channels
+            Timeloom does not have.
+    """
     reducer: Reducer | None = None
     while typing.get_origin(hint) in _QUALIFIERS:
         (hint,) = typing.get_args(hint)
     base = hint
     if typing.get_origin(hint) is typing.Annotated:
         base = hint.__origin__
-        callables = [m for m in hint.__metadata__ if callable(m)]
-        if callables:
+        for meta in hint.__metadata__:  # as LangGraph: a channel before a reducer
+            kind = _channel_kind(meta)
+            if kind == "UntrackedValue":
+                guard = (
+                    getattr(meta, "guard", True) if not isinstance(meta, type) else True
+                )
+                return Channel(name, base, None, untracked=True, guard=bool(guard))
+            if kind == "LastValue":
+                return Channel(name, base, None)
+            if kind == "BinaryOperatorAggregate" and not isinstance(meta, type):
+                reducer = _checked_reducer(name, meta.operator)
+                break
+            if kind == "DeltaChannel" and not isinstance(meta, type):
+                # Its reducer folds a batch of writes, the same in any batches:
+                # one write at a time gives the same state (stored as Timeloom
+                # stores every value).
+                reducer = _one_at_a_time(meta.reducer)
+                break
+            if kind is not None:
+                raise GraphValidationError(
+                    f"{name!r} is annotated with LangGraph's {kind} channel, which "
+                    f"Timeloom does not have; use a reducer "
+                    f"(Annotated[T, reducer]) or UntrackedValue",
+                    title="Unsupported channel",
+                )
+        callables = [
+            m for m in hint.__metadata__ if callable(m) and _channel_kind(m) is None
+        ]
+        if callables and reducer is None:
             reducer = _checked_reducer(name, callables[-1])
     default = _MISSING
     if reducer is not None:
@@ -361,6 +405,31 @@ def _channel(name: str, hint: Any) -> Channel:
         if origin in _DEFAULT_FACTORIES:
             default = origin()
     return Channel(name=name, annotation=base, reducer=reducer, default=default)
+
+
+def _channel_kind(meta: Any) -> str | None:
+    """The name of the channel ``meta`` is (a class or an instance): Timeloom's
+    ``UntrackedValue`` or one of LangGraph's channels; ``None`` for anything
+    else (a reducer, a description)."""
+    cls = meta if isinstance(meta, type) else type(meta)
+    if issubclass(cls, UntrackedValue):
+        return "UntrackedValue"
+    for base in cls.__mro__:  # LangGraph's, without importing it
+        if base.__name__ == "BaseChannel" and base.__module__.startswith(
+            "langgraph.channels"
+        ):
+            return cls.__name__
+    return None
+
+
+def _one_at_a_time(fold: Callable[[Any, list[Any]], Any]) -> Reducer:
+    """A reducer of a batch of writes (LangGraph's ``DeltaChannel``'s) as one
+    that takes one write."""
+
+    def reducer(current: Any, update: Any) -> Any:
+        return fold(current, [update])
+
+    return reducer
 
 
 def _checked_reducer(name: str, reducer: Reducer) -> Reducer:

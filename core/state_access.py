@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from timeloom.core.as_node import infer_writer
 from timeloom.core.bulk_update import bulk_update
-from timeloom.core.checkpoint import Checkpoint, Source, new_checkpoint
+from timeloom.core.checkpoint import Checkpoint, PendingWrite, Source, new_checkpoint
 from timeloom.core.config import RunConfig, make_config, merge_configs
 from timeloom.core.constants import COPY, START, WAITING
 from timeloom.core.errors import (
@@ -31,6 +31,7 @@ from timeloom.core.snapshot import StateSnapshot, to_snapshot
 from timeloom.core.state import ROOT, grouped_writes, is_pairs, plain_overwrites
 from timeloom.core.subgraphs import owner
 from timeloom.core.sync import iterate_sync, run_sync
+from timeloom.core.untracked import stored, stored_writes
 from timeloom.core.writer import RunState
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ class StateAccess:
     config: dict[str, Any] | None
     _router: Router
     _ready: bool
+    _untracked: frozenset[str]
+    """The state's keys never stored (:mod:`timeloom.core.untracked`)."""
 
     def _bound(self, config: Mapping[str, Any]) -> Mapping[str, Any]:
         """``config`` over the config :meth:`with_config` bound, if any."""
@@ -400,8 +403,19 @@ class StateAccess:
             writes=writes,
             metadata=with_sends(with_waiting(run.metadata, waiting), sends),
         )
-        await run.commit(self.checkpointer, [checkpoint])
+        await run.commit(self.checkpointer, [self._stored(checkpoint)])
         return checkpoint
+
+    def _stored(self, checkpoint: Checkpoint) -> Checkpoint:
+        """``checkpoint`` as it is committed: without the state's untracked keys
+        (the run goes on with the checkpoint as it is)."""
+        if not self._untracked:  # the common case: as it is
+            return checkpoint
+        return stored(checkpoint, self._untracked)
+
+    def _stored_writes(self, writes: Sequence[PendingWrite]) -> Sequence[PendingWrite]:
+        """Pending ``writes`` as they are recorded: without untracked keys."""
+        return stored_writes(writes, self._untracked) if self._untracked else writes
 
 
 def waiting_of(checkpoint: Checkpoint) -> Mapping[str, list[str]]:

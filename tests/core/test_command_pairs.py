@@ -118,7 +118,7 @@ def test_pairs_of_a_node_whose_sibling_failed_are_reused_in_order(
     runs: list[str] = []
     failing = {"bad"}
 
-    def one(state: State) -> Command:
+    def one(state: State) -> Command[str]:
         runs.append("one")
         return Command(update=[("foo", "1a"), ("foo", "1b")])
 
@@ -145,5 +145,5 @@ def test_command_input_with_pairs_applies_each_write(memory: BaseCheckpointer) -
     graph.add_edge(START, "n")
     app = graph.compile(checkpointer=memory, interrupt_before=["n"])
     app.invoke({"foo": "in"}, config())
-    update = Command(update=[("foo", "x"), ("foo", "y")])
+    update: Command[str] = Command(update=[("foo", "x"), ("foo", "y")])
     assert app.invoke(update, config()) == {"foo": "in, x, y, n"}
