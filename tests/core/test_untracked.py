@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypedDict
 import pytest
 from langgraph.channels import BinaryOperatorAggregate, LastValue, Topic
 from langgraph.channels import UntrackedValue as LgUntrackedValue
+from langgraph.channels.delta import DeltaChannel
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START as LG_START
 from langgraph.graph import StateGraph as LgStateGraph
@@ -159,14 +160,27 @@ def test_two_writes_in_one_step_are_refused_unless_unguarded() -> None:
     assert fan_out(Unguarded).invoke({})["session"].name == "b"
 
 
+def appended(state: list[str], batches: list[list[str]]) -> list[str]:
+    """A ``DeltaChannel``'s reducer: a batch of writes at a time."""
+    return state + [item for batch in batches for item in batch]
+
+
 def test_langgraphs_value_channels_are_read_and_the_others_refused() -> None:
     class Channels(TypedDict, total=False):
         last: Annotated[str, LastValue]
         total: Annotated[int, BinaryOperatorAggregate(int, operator.add)]
+        log: Annotated[list[str], DeltaChannel(appended)]
 
-    graph = StateGraph(Channels).add_node("n", lambda s: {"last": "x", "total": 2})
-    graph.add_edge(START, "n")
-    assert graph.compile().invoke({"total": 1}) == {"last": "x", "total": 3}
+    results = []
+    for graph_cls, start in ((LgStateGraph, LG_START), (StateGraph, START)):
+        graph = graph_cls(Channels)
+        graph.add_node("a", lambda s: {"last": "x", "total": 2, "log": ["a"]})
+        graph.add_node("b", lambda s: {"log": ["b"]})
+        graph.add_edge(start, "a").add_edge(start, "b")
+        results.append(graph.compile().invoke({"total": 1, "log": ["in"]}))
+    assert (
+        results[0] == results[1] == {"last": "x", "total": 3, "log": ["in", "a", "b"]}
+    )
 
     class Topics(TypedDict):
         seen: Annotated[list[str], Topic]
