@@ -92,9 +92,7 @@ class MemoryCheckpointer(BaseCheckpointer):
             values = self.serde.dumps(dict(checkpoint.values), root="values")
         writes = self.serde.dumps(dict(checkpoint.writes), root="writes")
         # Round-trip the metadata too, so it holds only what a database could store.
-        metadata = self.serde.loads(
-            self.serde.dumps(dict(checkpoint.metadata), root="metadata")
-        )
+        metadata = self.serde.loads(self.serde.dumps_metadata(checkpoint.metadata))
         meta = replace(checkpoint, metadata=metadata, pending_writes=()).summary(
             len(values)
         )

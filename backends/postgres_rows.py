@@ -48,7 +48,7 @@ class PutArgs:
             checkpoint.created_at,
             list(checkpoint.writes),
             list(checkpoint.next),
-            serde.dumps(metadata),
+            serde.dumps_metadata(metadata),
             json_strings(metadata),
         )
         # Laid out like values, so the message a step appended is stored once: the

@@ -290,7 +290,7 @@ class CheckpointRow:
             _json_names(tuple(cp.writes)),
             _json_names(cp.next),
             serde.dumps(dict(cp.writes)),
-            serde.dumps(dict(cp.metadata)),
+            serde.dumps_metadata(cp.metadata),
         )
 
     def insert(

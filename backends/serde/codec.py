@@ -8,7 +8,7 @@ import datetime as dt
 import enum
 import functools
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -57,6 +57,7 @@ from timeloom.backends.serde.fixed import (
     enc_timedelta,
     enc_uuid,
 )
+from timeloom.core.constants import SENDS
 from timeloom.core.errors import SerializationError
 
 _Encoder = Callable[[Any, int], msgpack.ExtType]
@@ -152,6 +153,31 @@ class Serializer:
             raise SerializationError(
                 describe_failure(obj, root, exc, self._default)
             ) from exc
+
+    def dumps_metadata(self, metadata: Mapping[str, Any]) -> bytes:
+        """Encode a checkpoint's metadata (as :meth:`dumps`).
+
+        Raises:
+            SerializationError: it holds a value the codec cannot store; one in
+                the argument of a ``Send`` due from the checkpoint is named as
+                the program wrote it, not by where the metadata keeps it.
+        """
+        try:
+            return self.dumps(dict(metadata), root="metadata")
+        except SerializationError:
+            for i, (node, arg) in enumerate(metadata.get(SENDS, ())):
+                try:
+                    self.dumps(arg, root="arg")
+                except SerializationError as exc:
+                    raise SerializationError(
+                        f"The argument of Send({node!r}, arg) (send #{i} of the "
+                        f"step) cannot be stored: {exc.msg}. A Send's argument is "
+                        f"stored with the checkpoint it is due from, so that a "
+                        f"resume runs it again; send storable data, or annotate "
+                        f"the key with UntrackedValue",
+                        title="Cannot store a Send",
+                    ) from exc
+            raise
 
     def _pack(self, obj: Any, level: int) -> bytes:
         """Pack an ext payload whose own ext values are at nesting ``level``."""

@@ -32,6 +32,7 @@ from timeloom.core import (
     node_failure,
 )
 from timeloom.core.checkpointer import BaseCheckpointer
+from timeloom.core.writer import Durability
 
 OURS = SimpleNamespace(
     StateGraph=StateGraph,
@@ -491,3 +492,36 @@ def test_the_names_langgraph_types_gives_are_importable_from_timeloom_core() -> 
     ]
     assert all(hasattr(langgraph.types, n) for n in names)
     assert [n for n in names if not hasattr(timeloom.core, n)] == []
+
+
+@pytest.mark.parametrize("durability", ["sync", "async"])
+def test_a_send_whose_argument_cannot_be_stored_is_named_as_written(
+    stored: BaseCheckpointer, durability: Durability
+) -> None:
+    import threading
+
+    from timeloom.core import SerializationError
+
+    class State(TypedDict):
+        out: Annotated[list[int], operator.add]
+
+    graph = StateGraph(State).add_node("a", lambda s: {})
+    graph.add_node("worker", lambda s: {"out": [1]})
+    graph.add_edge(START, "a")
+    graph.add_conditional_edges(
+        "a",
+        lambda s: [
+            Send("worker", {"n": 1}),
+            Send("worker", {"lock": threading.Lock()}),
+        ],
+    )
+    app = graph.compile(checkpointer=stored)
+    with pytest.raises(SerializationError) as caught:
+        app.invoke(
+            {"out": []}, {"configurable": {"thread_id": "t"}}, durability=durability
+        )
+    assert str(caught.value).startswith(
+        "The argument of Send('worker', arg) (send #1 of the step) cannot be "
+        "stored: cannot store arg[\"lock\"]: object of type 'lock' is not supported"
+    )
+    assert "__sends__" not in str(caught.value)
