@@ -109,18 +109,27 @@ class GraphInterrupt(Exception):
 class TaskScratch:
     """Per-task state :func:`interrupt` reads: the resume values given so far."""
 
-    resume_values: list[Any]
+    resume_values: Sequence[Any]
     calls: int = 0
     stream: Callable[[Any], None] | None = None
     """Where :func:`get_stream_writer` sends chunks (``stream_mode="custom"``)."""
-    config: Mapping[str, Any] | None = None
-    """The node's config (:func:`get_config`)."""
+    config_of: Callable[[], Mapping[str, Any]] | None = None
+    """Makes the node's config (:attr:`config`) the first time it is asked for:
+    most nodes never ask, and building it costs more than the node."""
+    made_config: Mapping[str, Any] | None = None
     scope: StepScope | None = None
     """Where a graph invoked inside the task runs, as a subgraph."""
     node: str = ""
     """The task's node (with ``scope``: names the subgraph's namespace)."""
     subgraph_calls: int = 0
     """Graphs invoked in the task so far (the second gets namespace ``ns|1``...)."""
+
+    @property
+    def config(self) -> Mapping[str, Any] | None:
+        """The node's config (:func:`get_config`)."""
+        if self.made_config is None and self.config_of is not None:
+            self.made_config = self.config_of()
+        return self.made_config
 
 
 task_scratch: ContextVar[TaskScratch | None] = ContextVar("timeloom_task", default=None)
@@ -137,10 +146,9 @@ def enter_task(scratch: TaskScratch) -> Callable[[], None]:
     token = task_scratch.set(scratch)
     lc_config = sys.modules.get("langchain_core.runnables.config")
     lc_var = getattr(lc_config, "var_child_runnable_config", None)
+    config = scratch.config if lc_var is not None else None
     lc_token = (
-        lc_var.set(dict(scratch.config))
-        if lc_var is not None and scratch.config is not None
-        else None
+        lc_var.set(dict(config)) if lc_var is not None and config is not None else None
     )
 
     def leave() -> None:

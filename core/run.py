@@ -12,7 +12,7 @@ on the current checkpoint, as is a static breakpoint (:meth:`Run.pause`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -69,11 +69,8 @@ class Options:
 async def run(
     graph: CompiledGraph, how: Route, options: Options
 ) -> AsyncGenerator[RunEvent, None]:
-    """Run ``graph`` as ``how`` says, yielding an event per checkpoint and pause.
-
-    Everything the run committed is stored when the last event (``done`` or
-    ``interrupt``) is yielded; if the run fails, its queued commits settle first.
-    """
+    """Start running ``graph`` as ``how`` says: the events of its steps, an event
+    per checkpoint and pause (see :meth:`Run.steps`)."""
     # Durability "exit" stores nothing before the run ends, not even its input:
     # it cannot confirm a remembered head by committing the input checkpoint.
     optimistic = options.durability != "exit"
@@ -82,17 +79,7 @@ async def run(
         state.writer = CheckpointWriter(graph.checkpointer, options.durability)
     this = Run(graph, state, how.cfg, options)
     scope = how.scope_of(state.thread_id, base, state.replaying, options)
-    try:
-        steps = this.steps(how.input, base, scope)
-        async with contextlib.aclosing(steps):
-            async for event in steps:
-                if event.kind in ("interrupt", "done"):
-                    await this.flush()
-                yield event
-    except BaseException:
-        if state.writer is not None:
-            await state.writer.settle()
-        raise
+    return this.steps(how.input, base, scope)
 
 
 class Run:
@@ -110,115 +97,134 @@ class Run:
         self, input: Any, base: Checkpoint | None, scope: RunScope
     ) -> AsyncGenerator[RunEvent, None]:
         """Get to the checkpoint to step from, then run super-steps until the
-        graph ends, pauses or fails."""
-        graph, state, cfg, options = self.graph, self.state, self.cfg, self.options
-        log = options.log or StepLog()
-        resuming = input is None or isinstance(input, Command)
-        shown = False  # a resume shows the values it starts from once, as LangGraph
-        if state.replaying:
+        graph ends, pauses or fails.
+
+        Everything the run committed is stored when the last event (``done`` or
+        ``interrupt``) is yielded; if the run fails, its queued commits settle first.
+        """
+        try:
+            graph, state, cfg, options = self.graph, self.state, self.cfg, self.options
+            log = options.log or StepLog()
+            resuming = input is None or isinstance(input, Command)
+            shown = False  # a resume shows the values it starts from once, as LangGraph
+            if state.replaying:
+                assert base is not None
+                copied = await replay_base(self, base)
+                if copied is not None:
+                    base, shown = copied, True
+                    yield RunEvent("input", base)
+            if isinstance(input, Command):
+                assert base is not None
+                if input.update is not None:
+                    base, shown = (
+                        await update_then_carry(self, base, input.update),
+                        True,
+                    )
+                    yield RunEvent("input", base)
+                if input.has_resume:
+                    base = await answer(self, base, input.resume)
+                if input.goto_nodes:
+                    base = with_gotos(base, input.goto_nodes, graph._router.sorted)
+            elif input is not None:
+                received, base = await write_input_checked(self, base, input)
+                yield RunEvent("input", received, values=False)
+                # As LangGraph: an input that writes no key shows no state.
+                yield RunEvent("input", base, values=bool(base.writes[START]))
             assert base is not None
-            copied = await replay_base(self, base)
-            if copied is not None:
-                base, shown = copied, True
+            if resuming and not shown:
                 yield RunEvent("input", base)
-        if isinstance(input, Command):
-            assert base is not None
-            if input.update is not None:
-                base, shown = await update_then_carry(self, base, input.update), True
-                yield RunEvent("input", base)
-            if input.has_resume:
-                base = await answer(self, base, input.resume)
-            if input.goto_nodes:
-                base = with_gotos(base, input.goto_nodes, graph._router.sorted)
-        elif input is not None:
-            received, base = await write_input_checked(self, base, input)
-            yield RunEvent("input", received, values=False)
-            # As LangGraph: an input that writes no key shows no state.
-            yield RunEvent("input", base, values=bool(base.writes[START]))
-        assert base is not None
-        if resuming and not shown:
-            yield RunEvent("input", base)
-        current = base
-        if current.next == (START,):
-            current = await replay_input(self, current)
-            yield RunEvent("input", current)
-        steps = 0
-        while current.next:
-            tasks = tasks_of(current, graph.nodes)
-            ran = [t.name for t in tasks]
-            if not resuming or steps > 0:
-                hit = [name for name in ran if name in options.interrupt_before]
-                if hit:
-                    yield await self.pause(current, hit, "before")
+            current = base
+            if current.next == (START,):
+                current = await replay_input(self, current)
+                yield RunEvent("input", current)
+            steps = 0
+            while current.next:
+                tasks = tasks_of(current, graph.nodes)
+                ran = [t.name for t in tasks]
+                if not resuming or steps > 0:
+                    hit = [name for name in ran if name in options.interrupt_before]
+                    if hit:
+                        yield await self.pause(current, hit, "before")
+                        return
+                if steps >= cfg.recursion_limit:
+                    raise GraphRecursionError(
+                        f"The run took {steps} steps without ending (recursion_limit="
+                        f"{cfg.recursion_limit}); raise it in the config if that is expected"
+                    )
+                log.begin(
+                    functools.partial(
+                        task_infos,
+                        current,
+                        tasks,
+                        graph.schema,
+                        graph._triggers,
+                        cfg.thread_id,
+                        log,
+                    )
+                )
+                running = run_step(
+                    current,
+                    tasks,
+                    graph.schema,
+                    cfg.raw,
+                    inline_sync=options.inline_sync and not log.live,
+                    log=log,
+                    scope=StepScope(
+                        scope, current, resuming and steps == 0 and not state.replaying
+                    ),
+                )
+                if log.live:  # yield what nodes stream while the step runs
+                    step = asyncio.ensure_future(running)
+                    try:
+                        async for _ in log.running(step):
+                            yield RunEvent("progress", current)
+                    finally:
+                        step.cancel()  # the stream was closed mid-step
+                    outcome = step.result()
+                else:
+                    outcome = await running
+                if not outcome.complete:
+                    stopped = await self.stop(current, outcome)
+                    yield stopped
+                    if stopped.error is not None:
+                        raise stopped.error
                     return
-            if steps >= cfg.recursion_limit:
-                raise GraphRecursionError(
-                    f"The run took {steps} steps without ending (recursion_limit="
-                    f"{cfg.recursion_limit}); raise it in the config if that is expected"
+                values = graph.schema.apply(current.values, outcome.updates)
+                pulls, sends, waiting = await graph._router.next_after(
+                    ran, values, outcome.gotos, waiting_of(current)
                 )
-            log.begin(
-                task_infos(
-                    current, tasks, graph.schema, graph._triggers, cfg.thread_id, log
+                written = node_writes(outcome.updates)
+                node: dict[str, str] = {}
+                if tasks and tasks[-1].send is not None:  # sends ran (they come last)
+                    node = {t.key: t.name for t in tasks}
+                    written = writes_by_node(written, node)
+                current = await graph._commit(
+                    state,
+                    parent=current,
+                    source="loop",
+                    values=values,
+                    next_nodes=next_of(pulls, sends),
+                    writes=written,
+                    waiting=waiting,
+                    sends=sends,
                 )
-            )
-            running = run_step(
-                current,
-                tasks,
-                graph.schema,
-                cfg.raw,
-                inline_sync=options.inline_sync and not log.live,
-                log=log,
-                scope=StepScope(
-                    scope, current, resuming and steps == 0 and not state.replaying
-                ),
-            )
-            if log.live:  # yield what nodes stream while the step runs
-                step = asyncio.ensure_future(running)
-                try:
-                    async for _ in log.running(step):
-                        yield RunEvent("progress", current)
-                finally:
-                    step.cancel()  # the stream was closed mid-step
-                outcome = step.result()
-            else:
-                outcome = await running
-            if not outcome.complete:
-                stopped = await self.stop(current, outcome)
-                yield stopped
-                if stopped.error is not None:
-                    raise stopped.error
-                return
-            values = graph.schema.apply(current.values, outcome.updates)
-            pulls, sends, waiting = await graph._router.next_after(
-                ran, values, outcome.gotos, waiting_of(current)
-            )
-            written = node_writes(outcome.updates)
-            node: dict[str, str] = {}
-            if tasks and tasks[-1].send is not None:  # sends ran (they come last)
-                node = {t.key: t.name for t in tasks}
-                written = writes_by_node(written, node)
-            current = await graph._commit(
-                state,
-                parent=current,
-                source="loop",
-                values=values,
-                next_nodes=next_of(pulls, sends),
-                writes=written,
-                waiting=waiting,
-                sends=sends,
-            )
-            steps += 1
-            yield RunEvent(
-                "step",
-                current,
-                outcome.updates,
-                quiet=frozenset(outcome.returned_none),
-            )
-            hit = [name for name in ran if name in options.interrupt_after]
-            if hit and current.next:
-                yield await self.pause(current, hit, "after")
-                return
-        yield RunEvent("done", current)
+                steps += 1
+                yield RunEvent(
+                    "step",
+                    current,
+                    outcome.updates,
+                    quiet=frozenset(outcome.returned_none),
+                )
+                hit = [name for name in ran if name in options.interrupt_after]
+                if hit and current.next:
+                    yield await self.pause(current, hit, "after")
+                    return
+            await self.flush()
+            yield RunEvent("done", current)
+        except BaseException:
+            if self.state.writer is not None:
+                await self.state.writer.settle()
+            raise
 
     async def stop(self, current: Checkpoint, outcome: StepOutcome) -> RunEvent:
         """Record an incomplete step on ``current``: the pause, or the failure the
@@ -283,8 +289,8 @@ class Run:
             for node in dict.fromkeys(nodes)  # a node's sends pause it once
             if (iid := interrupt_id(current.id, node, when)) not in known
         ]
+        await self.flush()  # the run stops here: what it committed is stored
         if writes and self.graph.checkpointer is not None:
-            await self.flush()
             await self.graph.checkpointer.put_pending(
                 current.thread_id, current.id, writes
             )

@@ -20,8 +20,9 @@ Reading and writing state outside a run (``get_state``, history, ``update_state`
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from collections.abc import AsyncIterator, Generator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Self
 
@@ -349,8 +350,11 @@ class CompiledGraph(StateAccess):
         self, input: Any, config: Mapping[str, Any] | None, options: Options
     ) -> Any:
         last: RunEvent | None = None
-        async for event in self._execute(input, config, options):
-            last = event
+        async with contextlib.aclosing(
+            await self._events(input, config, options)
+        ) as run:
+            async for event in run:
+                last = event
         assert last is not None
         now = last.now if last.now is not None else last.checkpoint.values
         result = self._output.output(now)
@@ -388,14 +392,26 @@ class CompiledGraph(StateAccess):
         config: Mapping[str, Any] | None,
         options: Options,
     ) -> AsyncIterator[RunEvent]:
+        async with contextlib.aclosing(
+            await self._events(input, config, options)
+        ) as run:
+            async for event in run:
+                yield event
+
+    async def _events(
+        self,
+        input: Any,
+        config: Mapping[str, Any] | None,
+        options: Options,
+    ) -> AsyncGenerator[RunEvent, None]:
+        """Start the run ``input`` and ``config`` ask for: its events."""
         check_durability(options.durability)
         if self.config:
             config = merge_configs(self.config, config)
         how = await route(self, input, config, options.caller)
         log = how.log(options.log)  # a subgraph's streams under its namespace
-        runs = run(how.graph, how, replace(options, caller=None, log=log))
-        async for event in how.events(runs, log):
-            yield event
+        runs = await run(how.graph, how, replace(options, caller=None, log=log))
+        return how.events(runs, log)
 
 
 def _result(stream_mode: StreamMode, chunks: list[Any]) -> Any:

@@ -109,7 +109,7 @@ async def run_step(
     config: Mapping[str, Any],
     *,
     inline_sync: bool,
-    log: StepLog | None = None,
+    log: StepLog,
     scope: StepScope | None = None,
 ) -> StepOutcome:
     """Run ``tasks`` from ``checkpoint`` concurrently.
@@ -134,38 +134,35 @@ async def run_step(
             step is abandoned and the command goes to the graph running this one.
     """
     reused: dict[str, list[dict[str, Any]]] = {}
-    for w in checkpoint.pending_writes:
-        if w.kind == "update":
-            reused.setdefault(w.node, []).append(w.value)
-    resumes = resume_values(checkpoint)
-    to_run = [t for t in tasks if t.key not in reused]
-    if log is not None and reused:
-        for t in tasks:
-            if t.key in reused:
-                log.cached(t.key)
+    resumes: dict[str, list[Any]] = {}
+    if checkpoint.pending_writes:  # an earlier attempt of this step stopped
+        for w in checkpoint.pending_writes:
+            if w.kind == "update":
+                reused.setdefault(w.node, []).append(w.value)
+        resumes = resume_values(checkpoint)
+    to_run = [t for t in tasks if t.key not in reused] if reused else tasks
+    for t in tasks:
+        if t.key in reused:
+            log.cached(t.key)
     inline = inline_sync and len(to_run) == 1
-    calls = [
-        _logged(
-            log,
-            t.key,
-            (_call_retried if t.spec.retry_policy is not None else _call)(
-                t.spec,
-                t.send.arg
-                if t.send is not None
-                else schema.node_input(checkpoint.values, t.spec.input_schema),
-                resumes.get(t.key, []),
-                log.node_config(t.key, config) if log is not None else config,
-                inline,
-                TaskScratch(
-                    [],
-                    stream=log.writer(t.key) if log is not None else None,
-                    scope=scope,
-                    node=t.key,
-                ),
+    hears_tasks = log.hears_tasks
+    calls: list[Awaitable[Any]] = []
+    for t in to_run:
+        call = (_call_retried if t.spec.retry_policy is not None else _call)(
+            t.spec,
+            t.send.arg
+            if t.send is not None
+            else schema.node_input(checkpoint.values, t.spec.input_schema),
+            inline,
+            TaskScratch(
+                resumes.get(t.key, ()),
+                stream=log.writer(t.key),
+                config_of=functools.partial(log.node_config, t.key, config),
+                scope=scope,
+                node=t.key,
             ),
         )
-        for t in to_run
-    ]
+        calls.append(_logged(log, t.key, call) if hears_tasks else call)
     if len(calls) == 1:
         try:
             results: list[Any] = [await calls[0]]
@@ -182,38 +179,19 @@ async def run_step(
             outcome.updates.extend((task.key, u) for u in reused[task.key])
             continue
         result = fresh[task.key]
-        if isinstance(result, ParentCommand):  # from a graph the node invoked
-            result = dataclasses.replace(result.command, graph=None)
-        elif isinstance(result, Command) and result.graph == Command.PARENT:
-            raise ParentCommand(result)
-        if isinstance(result, GraphInterrupt) and result.interrupts:
-            outcome.interrupted = True  # in a subgraph: its questions, its ids
-            outcome.new_writes.extend(
-                PendingWrite(
-                    task.key,
-                    "interrupt",
-                    {"id": i.id, "value": i.value, "when": i.when, "ns": task.key},
-                )
-                for i in result.interrupts
-            )
-            continue
-        if isinstance(result, GraphInterrupt):
-            outcome.interrupted = True
-            outcome.new_writes.append(
-                PendingWrite(
-                    task.key,
-                    "interrupt",
-                    {
-                        "id": interrupt_id(checkpoint.id, task.key, result.index),
-                        "value": result.value,
-                        "when": "during",
-                        "index": result.index,
-                    },
-                )
-            )
-            continue
-        if isinstance(result, BaseException) and not isinstance(result, Exception):
-            raise result  # cancellation and exits are not node failures
+        if isinstance(result, _NOT_AN_UPDATE):  # one check for the usual dict
+            if isinstance(result, ParentCommand):  # from a graph the node invoked
+                result = dataclasses.replace(result.command, graph=None)
+            elif isinstance(result, Command) and result.graph == Command.PARENT:
+                raise ParentCommand(result)
+            elif isinstance(result, GraphInterrupt):
+                outcome.interrupted = True
+                outcome.new_writes.extend(_asked(checkpoint.id, task.key, result))
+                continue
+            elif isinstance(result, BaseException) and not isinstance(
+                result, Exception
+            ):
+                raise result  # cancellation and exits are not node failures
         try:
             if isinstance(result, Exception):
                 raise result
@@ -234,29 +212,48 @@ async def run_step(
     return outcome
 
 
-async def _logged(log: StepLog | None, name: str, call: Awaitable[Any]) -> Any:
+_NOT_AN_UPDATE = (BaseException, Command)
+"""What a task's result is when it is not (only) a state update."""
+
+
+def _asked(checkpoint_id: str, key: str, raised: GraphInterrupt) -> list[PendingWrite]:
+    """The interrupt writes of task ``key``: its ``interrupt()``, or the
+    questions of the subgraph it ran (which keep their ids)."""
+    if raised.interrupts:
+        return [
+            PendingWrite(
+                key,
+                "interrupt",
+                {"id": i.id, "value": i.value, "when": i.when, "ns": key},
+            )
+            for i in raised.interrupts
+        ]
+    value = {
+        "id": interrupt_id(checkpoint_id, key, raised.index),
+        "value": raised.value,
+        "when": "during",
+        "index": raised.index,
+    }
+    return [PendingWrite(key, "interrupt", value)]
+
+
+async def _logged(log: StepLog, name: str, call: Awaitable[Any]) -> Any:
     """Await a task's call; record on ``log`` when it returned or raised."""
     try:
         return await call
     finally:
-        if log is not None:
-            log.finished(name)
+        log.finished(name)
 
 
 async def _call_retried(
-    spec: NodeSpec,
-    state: Any,
-    resume: list[Any],
-    config: Mapping[str, Any],
-    inline: bool,
-    scratch: TaskScratch,
+    spec: NodeSpec, state: Any, inline: bool, scratch: TaskScratch
 ) -> Any:
     """Call the node; while it raises what its retry policy retries, wait and call
     it again (an interrupt is never retried)."""
     attempt = 1
     while True:
-        try:
-            return await _call(spec, state, resume, config, inline, scratch)
+        try:  # each attempt starts afresh: no interrupt() or subgraph call counted
+            return await _call(spec, state, inline, dataclasses.replace(scratch))
         except (GraphInterrupt, ParentCommand):
             raise
         except Exception as exc:
@@ -267,18 +264,10 @@ async def _call_retried(
             await asyncio.sleep(delay)
 
 
-async def _call(
-    spec: NodeSpec,
-    state: Any,
-    resume: list[Any],
-    config: Mapping[str, Any],
-    inline: bool,
-    scratch: TaskScratch,
-) -> Any:
-    scratch = dataclasses.replace(scratch, resume_values=list(resume), config=config)
+async def _call(spec: NodeSpec, state: Any, inline: bool, scratch: TaskScratch) -> Any:
     # As LangGraph: by keyword (a decorated node may take only **kwargs), and a
     # ``writer`` gets the stream writer, or one that drops.
-    kwargs: dict[str, Any] = {"config": config} if spec.takes_config else {}
+    kwargs: dict[str, Any] = {"config": scratch.config} if spec.takes_config else {}
     if spec.takes_writer:
         kwargs["writer"] = scratch.stream or _dropped
     fn = functools.partial(spec.fn, **kwargs) if kwargs else spec.fn

@@ -161,12 +161,28 @@ class StepLog:
 
     wanted: frozenset[StreamMode] = frozenset()
     entries: list[tuple[str, str, Any]] = field(default_factory=list)
-    tasks: dict[str, TaskInfo] = field(default_factory=dict)
+    infos: Callable[[], Sequence[TaskInfo]] | None = None
+    """Describes the step's tasks (built when first asked for: a run that streams
+    no task and whose nodes read no config never pays for it)."""
+    described: dict[str, TaskInfo] | None = None
     streamed: set[Any] = field(default_factory=set)
     """The ids of the messages chat models streamed in this step (a node that
     returns one is not streamed it again)."""
     wake: Callable[[], None] | None = None
     """Called (from any thread) when a node adds an entry while its step runs."""
+
+    @property
+    def tasks(self) -> dict[str, TaskInfo]:
+        """The running step's tasks, as LangGraph describes them, by task key."""
+        if self.described is None:
+            infos = self.infos() if self.infos is not None else ()
+            self.described = {t.key: t for t in infos}
+        return self.described
+
+    @property
+    def hears_tasks(self) -> bool:
+        """Whether the run streams each task's start and end."""
+        return bool(self.wanted & _IN_STEP)
 
     @property
     def live(self) -> bool:
@@ -204,12 +220,12 @@ class StepLog:
         if wake is not None:
             wake()
 
-    def begin(self, tasks: Sequence[TaskInfo]) -> None:
-        """A step starts ``tasks``."""
-        self.tasks = {t.key: t for t in tasks}
+    def begin(self, infos: Callable[[], Sequence[TaskInfo]]) -> None:
+        """A step starts the tasks ``infos`` describes."""
+        self.infos, self.described = infos, None
         self.streamed = set()
-        if self.wanted & _IN_STEP:
-            self.entries.extend(("task", t.key, None) for t in tasks)
+        if self.hears_tasks:
+            self.entries.extend(("task", key, None) for key in self.tasks)
 
     def cached(self, key: str) -> None:
         """Task ``key`` is not run: its update from an earlier attempt is reused."""
@@ -218,7 +234,7 @@ class StepLog:
 
     def finished(self, key: str) -> None:
         """Task ``key`` returned or raised (its outcome is on the step's event)."""
-        if self.wanted & _IN_STEP:
+        if self.hears_tasks:
             self._add(("done", key, None))
 
     def writer(self, key: str) -> Callable[[Any], None] | None:

@@ -220,17 +220,23 @@ class Route:
         shown = self.scope.stream if self.scope is not None else None
         return StepLog(frozenset(shown.modes)) if shown is not None else given
 
-    async def events(
+    def events(
         self, runs: AsyncGenerator[RunEvent, None], log: StepLog | None
-    ) -> AsyncIterator[RunEvent]:
+    ) -> AsyncGenerator[RunEvent, None]:
         """The run's events, a subgraph's also queued as its chunks; a subgraph's
         pause raises to its caller (whose task records its interrupts)."""
-        shown = self.scope.stream if self.scope is not None else None
+        return runs if self.scope is None else self._nested(runs, log)
+
+    async def _nested(
+        self, runs: AsyncGenerator[RunEvent, None], log: StepLog | None
+    ) -> AsyncGenerator[RunEvent, None]:
+        assert self.scope is not None
+        shown = self.scope.stream
         async with contextlib.aclosing(runs):
             async for event in runs:
                 if shown is not None:
                     await shown.emit(self, event, log)
-                if self.nested and event.kind == "interrupt":  # pauses its caller
+                if event.kind == "interrupt":  # pauses its caller
                     raise GraphInterrupt(0, None, event.interrupts)
                 yield event
 
