@@ -9,6 +9,7 @@ times; each call is matched to resume values by its position.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
@@ -147,13 +148,12 @@ def enter_task(scratch: TaskScratch) -> Callable[[], None]:
     lc_config = sys.modules.get("langchain_core.runnables.config")
     lc_var = getattr(lc_config, "var_child_runnable_config", None)
     config = scratch.config if lc_var is not None else None
-    lc_token = (
-        lc_var.set(dict(config)) if lc_var is not None and config is not None else None
-    )
+    if lc_var is None or config is None:  # the common case: no LangChain
+        return functools.partial(task_scratch.reset, token)
+    lc_token = lc_var.set(dict(config))
 
     def leave() -> None:
-        if lc_var is not None and lc_token is not None:
-            lc_var.reset(lc_token)
+        lc_var.reset(lc_token)
         task_scratch.reset(token)
 
     return leave

@@ -138,10 +138,11 @@ class Run:
                 current = await replay_input(self, current)
                 yield RunEvent("input", current)
             steps = 0
+            live = log.live  # the modes streamed do not change during the run
             while current.next:
                 tasks = tasks_of(current, graph.nodes)
                 ran = [t.name for t in tasks]
-                if not resuming or steps > 0:
+                if options.interrupt_before and (not resuming or steps > 0):
                     hit = [name for name in ran if name in options.interrupt_before]
                     if hit:
                         yield await self.pause(current, hit, "before")
@@ -167,13 +168,13 @@ class Run:
                     tasks,
                     graph.schema,
                     cfg.raw,
-                    inline_sync=options.inline_sync and not log.live,
+                    inline_sync=options.inline_sync and not live,
                     log=log,
                     scope=StepScope(
                         scope, current, resuming and steps == 0 and not state.replaying
                     ),
                 )
-                if log.live:  # yield what nodes stream while the step runs
+                if live:  # yield what nodes stream while the step runs
                     step = asyncio.ensure_future(running)
                     try:
                         async for _ in log.running(step):
@@ -215,10 +216,11 @@ class Run:
                     outcome.updates,
                     quiet=frozenset(outcome.returned_none),
                 )
-                hit = [name for name in ran if name in options.interrupt_after]
-                if hit and current.next:
-                    yield await self.pause(current, hit, "after")
-                    return
+                if options.interrupt_after and current.next:
+                    hit = [name for name in ran if name in options.interrupt_after]
+                    if hit:
+                        yield await self.pause(current, hit, "after")
+                        return
             await self.flush()
             yield RunEvent("done", current)
         except BaseException:

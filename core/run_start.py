@@ -158,13 +158,13 @@ async def _write_input(
     schema = run.graph._input
     if schema.kind == "root":
         update = {ROOT: input}
+    elif isinstance(input, dict) or isinstance(input, Mapping):  # dict: no ABC check
+        # As in LangGraph, keys that are not the input schema's are ignored.
+        update = {k: v for k, v in input.items() if k in schema.channels}
     elif dataclasses.is_dataclass(input) and not isinstance(input, type):
         update = {f.name: getattr(input, f.name) for f in dataclasses.fields(input)}
     elif hasattr(type(input), "model_fields") and hasattr(input, "model_dump"):
         update = {k: getattr(input, k) for k in type(input).model_fields}
-    elif isinstance(input, Mapping):
-        # As in LangGraph, keys that are not the input schema's are ignored.
-        update = {k: v for k, v in input.items() if k in schema.channels}
     else:
         raise InvalidUpdateError(
             f"The input must be a dict of state values (or None to resume), got "

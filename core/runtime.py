@@ -410,7 +410,9 @@ class CompiledGraph(StateAccess):
             config = merge_configs(self.config, config)
         how = await route(self, input, config, options.caller)
         log = how.log(options.log)  # a subgraph's streams under its namespace
-        runs = await run(how.graph, how, replace(options, caller=None, log=log))
+        if options.caller is not None or log is not options.log:
+            options = replace(options, caller=None, log=log)
+        runs = await run(how.graph, how, options)
         return how.events(runs, log)
 
 

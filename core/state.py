@@ -70,6 +70,10 @@ def grouped_writes(pairs: Sequence[tuple[str, Any]]) -> list[dict[str, Any]]:
     return [plain_overwrites({key: value}) for key, value in pairs]
 
 
+_MAY_OVERWRITE = (dict, Overwrite)
+"""The types an overwrite comes as (see :func:`_overwritten`)."""
+
+
 def _overwritten(value: Any) -> tuple[bool, Any]:
     """Whether ``value`` is an overwrite (plain, or LangGraph's serialised form
     ``{"type": "__overwrite__", "value": ...}``), and its value."""
@@ -280,16 +284,17 @@ class StateSchema:
                 if channel is None:
                     continue
                 if channel.reducer is not None:
-                    is_overwrite, replacement = _overwritten(value)
-                    if is_overwrite:
-                        if key in overwritten:
-                            raise InvalidUpdateError(
-                                f"Can receive only one Overwrite value per "
-                                f"super-step ({key!r}, the second from {node!r})"
-                            )
-                        overwritten.add(key)
-                        new[key] = replacement
-                        continue
+                    if isinstance(value, _MAY_OVERWRITE):  # else it cannot be one
+                        is_overwrite, replacement = _overwritten(value)
+                        if is_overwrite:
+                            if key in overwritten:
+                                raise InvalidUpdateError(
+                                    f"Can receive only one Overwrite value per "
+                                    f"super-step ({key!r}, the second from {node!r})"
+                                )
+                            overwritten.add(key)
+                            new[key] = replacement
+                            continue
                     if key in overwritten:  # as LangGraph: the overwrite wins
                         continue
                 if channel.reducer is None:
