@@ -236,7 +236,6 @@ class CompiledGraph(StateAccess):
                 the node, thread and checkpoint; the error is stored there).
             ConflictError: another writer advanced the thread meanwhile.
         """
-        check_durability(durability)
         options = self._options(durability, True, interrupt_before, interrupt_after)
         printed = printed_modes(print_mode, bool(debug or self.debug))
         if stream_mode != "values" or printed:
@@ -301,7 +300,6 @@ class CompiledGraph(StateAccess):
             print_mode: as for :meth:`invoke`.
             debug: as for :meth:`invoke`.
         """
-        check_durability(durability)
         modes = parse_modes(stream_mode)
         options = self._options(durability, True, interrupt_before, interrupt_after)
         printed = printed_modes(print_mode, bool(debug or self.debug))
@@ -335,7 +333,7 @@ class CompiledGraph(StateAccess):
         interrupt_after: Sequence[str] | None,
     ) -> Options:
         return Options(
-            durability,
+            check_durability(durability),
             inline_sync,
             self.interrupt_before
             if interrupt_before is None
@@ -350,11 +348,8 @@ class CompiledGraph(StateAccess):
         self, input: Any, config: Mapping[str, Any] | None, options: Options
     ) -> Any:
         last: RunEvent | None = None
-        async with contextlib.aclosing(
-            await self._events(input, config, options)
-        ) as run:
-            async for event in run:
-                last = event
+        async for event in await self._events(input, config, options):
+            last = event  # run to its end: the generator finishes (or raises) itself
         assert last is not None
         now = last.now if last.now is not None else last.checkpoint.values
         result = self._output.output(now)
@@ -405,7 +400,6 @@ class CompiledGraph(StateAccess):
         options: Options,
     ) -> AsyncGenerator[RunEvent, None]:
         """Start the run ``input`` and ``config`` ask for: its events."""
-        check_durability(options.durability)
         if self.config:
             config = merge_configs(self.config, config)
         how = await route(self, input, config, options.caller)

@@ -58,8 +58,10 @@ class StepOutcome:
     step's order."""
     gotos: list[str | Send] = field(default_factory=list)
     """Nodes and sends named by ``Command(goto=...)`` return values."""
-    new_writes: list[PendingWrite] = field(default_factory=list)
-    """What to record on the checkpoint if the step does not complete."""
+    ran: list[str] = field(default_factory=list)
+    """The keys of the tasks run (not reused) this time, in the step's order."""
+    stopped: dict[str, list[PendingWrite]] = field(default_factory=dict)
+    """The error or interrupts of each task that did not succeed, by key."""
     errors: list[tuple[str, Exception]] = field(default_factory=list)
     interrupted: bool = False
     returned_none: set[str] = field(default_factory=set)
@@ -69,6 +71,23 @@ class StepOutcome:
     def complete(self) -> bool:
         """Whether every node succeeded, so the step can be committed."""
         return not self.errors and not self.interrupted
+
+    @property
+    def new_writes(self) -> list[PendingWrite]:
+        """What to record on the checkpoint when the step does not complete: for
+        each task run this time, in order, its update, or its error or interrupts
+        (built only then: a step that completes records nothing)."""
+        updates: dict[str, list[dict[str, Any]]] = {}
+        for key, update in self.updates:
+            updates.setdefault(key, []).append(update)
+        writes: list[PendingWrite] = []
+        for key in self.ran:
+            stopped = self.stopped.get(key)
+            if stopped is not None:
+                writes.extend(stopped)
+            else:
+                writes.extend(PendingWrite(key, "update", u) for u in updates[key])
+        return writes
 
 
 def error_value(exc: BaseException) -> dict[str, str]:
@@ -173,12 +192,13 @@ async def run_step(
     fresh = dict(zip((t.key for t in to_run), results, strict=True))
     finished = (config.get("configurable") or _NONE).get(NODE_FINISHED)
 
-    outcome = StepOutcome()
+    outcome = StepOutcome(ran=[t.key for t in to_run])
     for task in tasks:
-        if task.key in reused:
-            outcome.updates.extend((task.key, u) for u in reused[task.key])
+        key = task.key
+        if key in reused:
+            outcome.updates.extend((key, u) for u in reused[key])
             continue
-        result = fresh[task.key]
+        result = fresh[key]
         if isinstance(result, _NOT_AN_UPDATE):  # one check for the usual dict
             if isinstance(result, ParentCommand):  # from a graph the node invoked
                 result = dataclasses.replace(result.command, graph=None)
@@ -186,7 +206,7 @@ async def run_step(
                 raise ParentCommand(result)
             elif isinstance(result, GraphInterrupt):
                 outcome.interrupted = True
-                outcome.new_writes.extend(_asked(checkpoint.id, task.key, result))
+                outcome.stopped[key] = _asked(checkpoint.id, key, result)
                 continue
             elif isinstance(result, BaseException) and not isinstance(
                 result, Exception
@@ -198,15 +218,16 @@ async def run_step(
             updates, gotos = _normalize(task.name, result, schema)
         except Exception as exc:
             outcome.errors.append((task.name, exc))
-            outcome.new_writes.append(PendingWrite(task.key, "error", error_value(exc)))
+            outcome.stopped[key] = [PendingWrite(key, "error", error_value(exc))]
             continue
         if finished is not None:
             finished(task.name)
         if result is None:
-            outcome.returned_none.add(task.key)
-        outcome.updates.extend((task.key, u) for u in updates)
-        outcome.gotos.extend(gotos)
-        outcome.new_writes.extend(PendingWrite(task.key, "update", u) for u in updates)
+            outcome.returned_none.add(key)
+        for update in updates:
+            outcome.updates.append((key, update))
+        if gotos:
+            outcome.gotos.extend(gotos)
     # A step that completes records nothing; one that does not keeps only what a
     # resume needs (successful siblings) and what a person needs (errors, interrupts).
     return outcome
