@@ -16,7 +16,7 @@ import sys
 from asyncio import FIRST_COMPLETED
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from timeloom.core.checkpoint import Checkpoint
 from timeloom.core.chunk_shapes import (
@@ -280,8 +280,7 @@ class StepLog:
         self._add(("messages", key, chunk))
 
 
-@dataclass(frozen=True, slots=True)
-class RunEvent:
+class RunEvent(NamedTuple):  # a tuple: made several times per step, cheaply
     """What a run did, for ``invoke`` and ``stream``: ``input`` (a checkpoint
     committed before any node ran: yielded as ``values`` only if ``values``),
     ``progress`` (nodes of the running step streamed something), ``step``,

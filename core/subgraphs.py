@@ -26,7 +26,7 @@ import copy
 import dataclasses
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from timeloom.core.checkpoint import Checkpoint
 from timeloom.core.config import RunConfig, make_config
@@ -142,8 +142,7 @@ class RunScope:
     stream: SubgraphStream | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class StepScope:
+class StepScope(NamedTuple):  # a tuple: made every step, cheaply
     """What the tasks of one step hand to the graphs they invoke."""
 
     run: RunScope
