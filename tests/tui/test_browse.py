@@ -199,17 +199,17 @@ async def test_state_values_render_by_type_and_copy(
         state = app.query_one("#state-tree", ValueTree)
         state.focus()
         receipt = state.root.children[-1]
-        label = state.render_label(receipt, state.rich_style, state.rich_style).plain
+        assert receipt.data is not None
+        label = state.label_of(receipt.data).plain
         # The seed's Receipt class is unknown to the codec: inert, named by its type.
         assert label.endswith("‹Receipt› {3 fields}")
         order = state.root.children[1]
         order.expand()
         await pilot.pause()
         rendered = {
-            str(child.label): state.render_label(
-                child, state.rich_style, state.rich_style
-            ).plain
+            str(child.label): state.label_of(child.data).plain
             for child in order.children
+            if child.data is not None
         }
         assert rendered["amount"].endswith("amount  18.50")
         assert rendered["placed_at"].endswith("2026-10-24 17:05:09+00:00")

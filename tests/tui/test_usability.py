@@ -330,6 +330,50 @@ async def test_80_columns_show_two_panes_and_every_key(demo: Demo) -> None:
         assert _shown(app, "#threads-pane")
 
 
+async def test_a_value_cut_at_the_pane_edge_ends_in_an_ellipsis(demo: Demo) -> None:
+    """At 80 columns the State tab cut an id mid-way with nothing to say so
+    (``request_id  d8a5a1b3-d086-5e8d-9048-``); a cut value now ends in "…",
+    nested ones too, and one that fits is left whole."""
+    checkpointer, graph = demo
+    app = TimeloomApp(checkpointer, graph=graph)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_reads(pilot)
+        await pilot.press("enter")
+        await wait_for_reads(pilot)
+        meta = app.selected_meta
+        assert meta is not None
+        checkpoint = await checkpointer.get(meta.thread_id, meta.id)
+        assert checkpoint is not None
+        request_id = str(checkpoint.values["request_id"])
+        tree = app.query_one("#state-tree", ValueTree)
+        width = tree.scrollable_content_region.width
+        assert width < len(f"  request_id  {request_id}")
+
+        def lines() -> list[str]:
+            return [
+                tree.render_line(y).text.rstrip()
+                for y in range(tree.scrollable_content_region.height)
+            ]
+
+        (line,) = [line for line in lines() if "request_id" in line]
+        assert line.endswith("…")
+        assert len(line) <= width
+        assert request_id.startswith(line.split()[-1][:-1])
+        assert any(line.endswith("approved  true") for line in lines())
+        assert tree.virtual_size.width <= width  # nothing hides off to the right
+
+        tree.focus()
+        tree.cursor_line = 0
+        await pilot.press("enter")  # messages
+        await pilot.pause()
+        tree.cursor_line = 3
+        await pilot.press("enter")  # messages[2]: a nested row is cut too
+        await pilot.pause()
+        (line,) = [line for line in lines() if "content" in line]
+        assert line.endswith("…")
+        assert line.split("content", 1)[1].strip().startswith('"Found order')
+
+
 async def test_wide_terminals_show_ids_whole_and_the_selected_one_always(
     demo: Demo,
 ) -> None:
@@ -371,8 +415,8 @@ async def test_chat_messages_read_as_a_chat(demo: Demo) -> None:
         messages.expand()
         await pilot.pause()
         first = messages.children[0]
-        text = state.render_label(first, state.rich_style, state.rich_style).plain
-        assert text.endswith(
+        assert first.data is not None
+        assert state.label_of(first.data).plain.endswith(
             "0  user: Hi, I'd like a refund for order 1042, the grinder is too lou…"
         )
 

@@ -116,9 +116,25 @@ class ValueTree(Tree[ValueNode]):
     def render_label(
         self, node: TreeNode[ValueNode], base_style: Style, style: Style
     ) -> Text:
-        data = node.data
-        if data is None:
+        if node.data is None:
             return super().render_label(node, base_style, style)
+        text = self.label_of(node.data)
+        text.stylize(style)
+        prefix = (
+            (self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE)
+            if node.allow_expand
+            else "  "
+        )
+        # A value wider than the pane ends in "…" where it is cut: a cut id read
+        # as a whole one (enter shows a long string whole, ctrl+c copies it).
+        room = self.scrollable_content_region.width - self._indent(node) - 2
+        if 0 < room < text.cell_len:
+            text.truncate(room, overflow="ellipsis")
+        return Text.assemble((prefix, base_style), text)
+
+    def label_of(self, data: ValueNode) -> Text:
+        """What a node shows, whole: its key, type and value (or its line of a
+        long string); drawn cut to the pane's width."""
         text = Text()
         if data.line is not None:
             text.append(safe(data.line), self._style("string"))
@@ -135,13 +151,16 @@ class ValueTree(Tree[ValueNode]):
                 )
             kind, summary = summarize(data.value)
             text.append(safe(summary), self._style(kind))
-        text.stylize(style)
-        prefix = (
-            (self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE)
-            if node.allow_expand
-            else "  "
-        )
-        return Text.assemble((prefix, base_style), text)
+        return text
+
+    def _indent(self, node: TreeNode[ValueNode]) -> int:
+        """The cells of guides drawn left of ``node``'s label (the root is hidden)."""
+        depth = 0
+        parent = node.parent
+        while parent is not None and parent is not self.root:
+            depth += 1
+            parent = parent.parent
+        return depth * self.guide_depth
 
     def _style(self, kind: str) -> Style:
         return self.get_component_rich_style(f"value-tree--{kind}", partial=True)
