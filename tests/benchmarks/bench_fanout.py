@@ -60,7 +60,7 @@ def fanout_graph(system: str, checkpointer: Any) -> Any:
 
 def bench_fanout(run: Run) -> None:
     """Per-turn, per-step and per-send time of the fan-out, on each backend."""
-    for backend in ("none", "memory", "sqlite"):
+    for backend in run.backends("none", "memory", "sqlite", "postgres"):
         run.attempt(f"fanout {backend}", _fanout_case, run, backend)
 
 
@@ -68,6 +68,8 @@ def _fanout_case(run: Run, backend: str) -> None:
     turns = max(10, run.sizes.latency_turns // 4)
     locations = [run.location(s, backend, "fan") for s in SYSTEMS]
     with ExitStack() as stack:
+        for location in locations:  # dropped last, after the savers close
+            stack.callback(run.drop, backend, location)
         apps = [
             fanout_graph(
                 system, stack.enter_context(open_sync(system, backend, loc)).saver

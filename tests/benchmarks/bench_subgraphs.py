@@ -53,7 +53,7 @@ def chain_graph(system: str, checkpointer: Any) -> Any:
 
 def bench_subgraphs(run: Run) -> None:
     """Per-turn and per-step time of the chain, on each backend."""
-    for backend in ("memory", "sqlite"):
+    for backend in run.backends("memory", "sqlite", "postgres"):
         run.attempt(f"subgraphs {backend}", _chain_case, run, backend)
 
 
@@ -61,6 +61,8 @@ def _chain_case(run: Run, backend: str) -> None:
     turns = max(20, run.sizes.latency_turns // 2)
     locations = [run.location(s, backend, "chain") for s in SYSTEMS]
     with ExitStack() as stack:
+        for location in locations:  # dropped last, after the savers close
+            stack.callback(run.drop, backend, location)
         apps = [
             chain_graph(
                 system, stack.enter_context(open_sync(system, backend, loc)).saver

@@ -33,9 +33,9 @@ Measurements (``--only`` takes these names; repeat it to run several):
   connection pool as large as Timeloom's (10), and also runs on the one connection of
   ``from_conn_string``. Best of two runs each, the systems taking turns.
 - ``fanout``: a map-reduce over 100 ``Send`` tasks, per turn, per super-step and
-  per send, with no checkpointer, memory and SQLite (see ``bench_fanout``).
+  per send, with no checkpointer, memory, SQLite and Postgres (see ``bench_fanout``).
 - ``subgraphs``: a chain of three nested subgraphs, per turn and per super-step,
-  with memory and SQLite (see ``bench_subgraphs``).
+  with memory, SQLite and Postgres (see ``bench_subgraphs``).
 
 Durability is the same on both sides: SQLite in WAL mode with ``synchronous=NORMAL``
 (LangGraph's saver sets WAL and otherwise keeps SQLite's default ``FULL``: the suite
@@ -152,6 +152,14 @@ class Run:
             progress(f"FAILED {label}:\n{traceback.format_exc()}")
             self.emit(bench="error", case=label, error=f"{type(exc).__name__}: {exc}")
 
+    def drop(self, backend: str, location: str | None) -> None:
+        """Remove a subject's SQLite file or Postgres database."""
+        if backend == "postgres" and location is not None and self.server_dsn:
+            pg_cluster.drop_database(self.server_dsn, location)
+        elif backend == "sqlite" and location is not None:
+            for suffix in ("", "-wal", "-shm"):
+                Path(location + suffix).unlink(missing_ok=True)
+
     def backends(self, *wanted: str) -> list[str]:
         """The wanted backends that can run here (Postgres needs a server)."""
         return [b for b in wanted if b != "postgres" or self.server_dsn is not None]
@@ -219,7 +227,7 @@ def _latency_case(run: Run, backend: str, mode: str, synchronous: str) -> None:
             )
     finally:
         for location in locations:
-            _drop(run, backend, location)
+            run.drop(backend, location)
     for (system, durability), samples in zip(subjects, times, strict=True):
         per_cp = CHECKPOINTS.get((system, backend != "none"), 3)
         run.emit(
@@ -328,7 +336,7 @@ def bench_floor(run: Run) -> None:
                 times.append(time.perf_counter() - start)
         finally:
             conn.close()
-            _drop(run, "sqlite", str(path))
+            run.drop("sqlite", str(path))
         run.emit(
             bench="floor",
             system="none",
@@ -352,7 +360,7 @@ def bench_floor(run: Run) -> None:
                 commit_p99_ms=_pct(times, 99) * 1e3,
             )
     finally:
-        _drop(run, "postgres", dsn)
+        run.drop("postgres", dsn)
 
 
 # -- 2 + 3. storage and history -------------------------------------------------------
@@ -399,7 +407,7 @@ def _storage_history_case(
         if history:
             asyncio.run(_history(run, system, backend, location))
     finally:
-        _drop(run, backend, location)
+        run.drop(backend, location)
 
 
 def _emit_storage(
@@ -554,7 +562,7 @@ def _threads_case(run: Run, system: str, backend: str) -> None:
             pg_cluster.set_synchronous_commit(run.server_dsn, location, "on")
         asyncio.run(_many_threads(run, system, backend, location, populate))
     finally:
-        _drop(run, backend, location)
+        run.drop(backend, location)
 
 
 POPULATE_PROCESSES = 2
@@ -727,7 +735,7 @@ def _concurrency_case(
                 durability=durability,
             )
     finally:
-        _drop(run, "postgres", location)
+        run.drop("postgres", location)
     walls[variant].append(wall)
 
 
@@ -753,14 +761,6 @@ async def _concurrent(
 
 
 # -- plumbing -----------------------------------------------------------------------
-
-
-def _drop(run: Run, backend: str, location: str | None) -> None:
-    if backend == "postgres" and location is not None and run.server_dsn is not None:
-        pg_cluster.drop_database(run.server_dsn, location)
-    elif backend == "sqlite" and location is not None:
-        for suffix in ("", "-wal", "-shm"):
-            Path(location + suffix).unlink(missing_ok=True)
 
 
 def _pct(values: list[float], pct: float) -> float:
