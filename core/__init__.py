@@ -45,6 +45,7 @@ from timeloom.core.messages import (
     MessagesState,
     RemoveMessage,
     add_messages,
+    push_message,
 )
 from timeloom.core.retry import RetryPolicy
 from timeloom.core.runtime import CompiledGraph
@@ -98,4 +99,5 @@ __all__ = [
     "get_stream_writer",
     "interrupt",
     "node_failure",
+    "push_message",
 ]

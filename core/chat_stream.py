@@ -10,7 +10,7 @@ node streams without passing the config on.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -94,3 +94,9 @@ def token_handler(emit: Emit) -> BaseCallbackHandler:
     """A callback handler that gives ``emit`` each ``(message, metadata)`` a chat
     model streams (or returns whole, when it does not stream)."""
     return _TokenHandler(emit)
+
+
+def emitters(callbacks: Iterable[Any]) -> list[Emit]:
+    """Where the handlers :func:`token_handler` made among ``callbacks`` send
+    messages (``push_message`` streams through them)."""
+    return [h.emit for h in callbacks if isinstance(h, _TokenHandler)]

@@ -124,6 +124,8 @@ class TaskScratch:
     """The task's node (with ``scope``: names the subgraph's namespace)."""
     subgraph_calls: int = 0
     """Graphs invoked in the task so far (the second gets namespace ``ns|1``...)."""
+    pushed: list[tuple[str, Any]] | None = None
+    """The ``(key, message)`` writes of the task's ``push_message()`` calls."""
 
     @property
     def config(self) -> Mapping[str, Any] | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import sys
 import uuid
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -217,6 +218,38 @@ def _to_dict(message: Any) -> Any:
         return {"role": "user", "content": message}
     if _is_role_pair(message):
         return {"role": message[0], "content": message[1]}
+    return message
+
+
+def push_message(message: Any, *, state_key: str | None = "messages") -> Any:
+    """Stream ``message`` now (``stream_mode="messages"``) and, unless
+    ``state_key`` is ``None``, write it to that key with the node's update, as
+    LangGraph's ``push_message``: for a message made without a chat model.
+
+    Returns:
+        The message (a LangChain message when ``langchain_core`` is installed).
+
+    Raises:
+        ValueError: the message has no id (LangGraph's error).
+        RuntimeError: called outside a running node.
+    """
+    from timeloom.core.interrupts import task_scratch
+
+    scratch = task_scratch.get()
+    if scratch is None or scratch.config is None:
+        raise RuntimeError("Called push_message outside of a running node")
+    message = _converter()(message)
+    if message_id(message) is None:
+        raise ValueError("Message ID is required")
+    config = scratch.config
+    callbacks = config.get("callbacks")
+    if isinstance(callbacks, list) and "langchain_core" in sys.modules:
+        from timeloom.core.chat_stream import emitters
+
+        for emit in emitters(callbacks):
+            emit((message, dict(config.get("metadata") or {})))
+    if state_key:
+        scratch.pushed = [*(scratch.pushed or ()), (state_key, message)]
     return message
 
 

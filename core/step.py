@@ -298,13 +298,17 @@ async def _call(spec: NodeSpec, state: Any, inline: bool, scratch: TaskScratch) 
             result = fn(state)
             if spec.is_async:
                 result = await result
-            return result
         finally:
             leave()
-    context = contextvars.copy_context()
-    context.run(enter_task, scratch)
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(None, context.run, fn, state)
+    else:
+        context = contextvars.copy_context()
+        context.run(enter_task, scratch)
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(None, context.run, fn, state)
+    if scratch.pushed:  # push_message() wrote before the node returned
+        returned = result if isinstance(result, list) else [result]
+        return [Command(update=scratch.pushed), *returned]
+    return result
 
 
 def _dropped(chunk: Any) -> None:
