@@ -138,7 +138,11 @@ class Run:
                 current = await replay_input(self, current)
                 yield RunEvent("input", current)
             steps = 0
-            live = log.live  # the modes streamed do not change during the run
+            # The modes streamed do not change during the run. A step yields as
+            # it goes for what nodes stream, subgraphs' chunks, and the update
+            # of each task as it finishes while others run.
+            always_live = log.live or log.subgraphs
+            updates_live = "updates" in log.wanted
             while current.next:
                 tasks = tasks_of(current, graph.nodes)
                 ran = [t.name for t in tasks]
@@ -163,6 +167,7 @@ class Run:
                         log,
                     )
                 )
+                live = always_live or (updates_live and len(tasks) > 1)
                 running = run_step(
                     current,
                     tasks,

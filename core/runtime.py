@@ -288,7 +288,7 @@ class CompiledGraph(StateAccess):
                 ``"tasks"``, ``"debug"``, ``"messages"``, ``"custom"``: see
                 :mod:`timeloom.core.streaming`), or a list of them, which yields
                 ``(mode, chunk)`` pairs. What a step's nodes stream is yielded
-                when the step ends.
+                as it happens (see :mod:`timeloom.core.streaming`).
             durability: as for :meth:`invoke`; with ``"async"`` a step is yielded
                 before its checkpoint is stored.
             interrupt_before: as for :meth:`invoke`.
@@ -374,12 +374,15 @@ class CompiledGraph(StateAccess):
             every = tuple(dict.fromkeys((*asked, *printed)))
             chunks = self._stream(input, config, every, options, subgraphs)
             return printing(chunks, modes, printed, subgraphs)
-        log = StepLog(frozenset(modes if isinstance(modes, tuple) else (modes,)))
-        nested = SubgraphStream(tuple(log.wanted)) if subgraphs else None
+        multi = isinstance(modes, tuple)
+        wanted = frozenset(modes if isinstance(modes, tuple) else (modes,))
+        log = StepLog(wanted, subgraphs=subgraphs)
+        nested = SubgraphStream(tuple(log.wanted), log, multi) if subgraphs else None
         view = StreamView(self.schema, self._output.output, self._snapshot)
         options = replace(options, log=log, subgraphs=nested)
-        chunks = stream_chunks(self._execute(input, config, options), modes, view, log)
-        return nested.merged(chunks, isinstance(modes, tuple)) if nested else chunks
+        events = self._execute(input, config, options)
+        drain = nested.drain if nested is not None else None
+        return stream_chunks(events, modes, view, log, subgraphs=drain)
 
     async def _execute(
         self,

@@ -7,6 +7,7 @@ Nothing here touches storage: the runtime decides what to commit from the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import dataclasses
 import functools
@@ -162,7 +163,7 @@ async def run_step(
     to_run = [t for t in tasks if t.key not in reused] if reused else tasks
     for t in tasks:
         if t.key in reused:
-            log.cached(t.key)
+            log.cached(t.key, reused[t.key])
     inline = inline_sync and len(to_run) == 1
     hears_tasks = log.hears_tasks
     calls: list[Awaitable[Any]] = []
@@ -181,7 +182,7 @@ async def run_step(
                 node=t.key,
             ),
         )
-        calls.append(_logged(log, t.key, call) if hears_tasks else call)
+        calls.append(_logged(log, t, schema, call) if hears_tasks else call)
     if len(calls) == 1:
         try:
             results: list[Any] = [await calls[0]]
@@ -258,12 +259,22 @@ def _asked(checkpoint_id: str, key: str, raised: GraphInterrupt) -> list[Pending
     return [PendingWrite(key, "interrupt", value)]
 
 
-async def _logged(log: StepLog, name: str, call: Awaitable[Any]) -> Any:
-    """Await a task's call; record on ``log`` when it returned or raised."""
+async def _logged(
+    log: StepLog, task: Task, schema: StateSchema, call: Awaitable[Any]
+) -> Any:
+    """Await a task's call; record on ``log`` when it returned or raised, with
+    its updates if it succeeded (its chunks are streamed while the step runs)."""
     try:
-        return await call
-    finally:
-        log.finished(name)
+        result = await call
+    except BaseException:
+        log.finished(task.key, None)
+        raise
+    updates: list[dict[str, Any]] | None = None
+    if not (isinstance(result, Command) and result.graph == Command.PARENT):
+        with contextlib.suppress(Exception):  # the step's outcome records it
+            updates = _normalize(task.name, result, schema)[0]
+    log.finished(task.key, updates)
+    return result
 
 
 async def _call_retried(

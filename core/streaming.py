@@ -5,8 +5,11 @@ pause, a failed step, the end); the nodes of a step record into a
 :class:`StepLog` what happens while they run (a task starting or finishing, a
 ``get_stream_writer()`` chunk, a chat model's token), in the order it happens.
 :func:`stream_chunks` turns both into the chunks of the modes a caller asked for,
-in LangGraph's order and shapes. A step's chunks are yielded when the step ends
-(in the order they happened), not while its nodes run.
+in LangGraph's order and shapes. A step that streams what happens inside it
+yields as it goes: a finished task's chunks as it finishes, up to the first
+task that did not succeed (its chunks need the step's outcome: they and what
+follows come when the step ends); with ``subgraphs=True`` subgraphs' chunks
+as they are made.
 """
 
 from __future__ import annotations
@@ -170,6 +173,9 @@ class StepLog:
     returns one is not streamed it again)."""
     wake: Callable[[], None] | None = None
     """Called (from any thread) when a node adds an entry while its step runs."""
+    subgraphs: bool = False
+    """The root of a stream with ``subgraphs=True``: subgraphs' chunks arrive
+    while its steps run."""
 
     @property
     def tasks(self) -> dict[str, TaskInfo]:
@@ -216,6 +222,10 @@ class StepLog:
 
     def _add(self, entry: tuple[str, str, Any]) -> None:
         self.entries.append(entry)
+        self.poke()
+
+    def poke(self) -> None:
+        """Wake the running step's stream (something was added to stream)."""
         wake = self.wake
         if wake is not None:
             wake()
@@ -227,15 +237,17 @@ class StepLog:
         if self.hears_tasks:
             self.entries.extend(("task", key, None) for key in self.tasks)
 
-    def cached(self, key: str) -> None:
-        """Task ``key`` is not run: its update from an earlier attempt is reused."""
+    def cached(self, key: str, updates: list[dict[str, Any]]) -> None:
+        """Task ``key`` is not run: its ``updates`` from an earlier attempt are
+        reused."""
         if "updates" in self.wanted:
-            self._add(("cached", key, None))
+            self._add(("cached", key, updates))
 
-    def finished(self, key: str) -> None:
-        """Task ``key`` returned or raised (its outcome is on the step's event)."""
-        if self.hears_tasks:
-            self._add(("done", key, None))
+    def finished(self, key: str, updates: list[dict[str, Any]] | None) -> None:
+        """Task ``key`` returned ``updates``, or (``None``) raised, was
+        interrupted or went to the parent graph: its outcome is on the step's
+        event."""
+        self._add(("done", key, updates))
 
     def writer(self, key: str) -> Callable[[Any], None] | None:
         """What ``get_stream_writer()`` returns in task ``key`` (``None``: a
@@ -381,7 +393,10 @@ class StreamView:
             }
             return task_chunks(wanted, info, "task", start)
         chunks: list[tuple[StreamMode, Any]] = []
-        mine = [u for k, u in event.updates if k == key]
+        if kind == "cached" or event.kind == "progress":  # the entry has them
+            mine = payload
+        else:
+            mine = [u for k, u in event.updates if k == key]
         if kind == "cached":  # as LangGraph marks a reused update
             written = node_writes([(key, u) for u in mine], self.schema)[key]
             return [("updates", {info.name: written, "__metadata__": {"cached": True}})]
@@ -409,6 +424,7 @@ async def stream_chunks(
     view: StreamView,
     log: StepLog,
     nested: bool = False,
+    subgraphs: Callable[[], list[Any]] | None = None,
 ) -> AsyncIterator[Any]:
     """Yield the chunks of ``modes`` for a run's ``events``: a tuple of modes
     yields ``(mode, chunk)``.
@@ -421,22 +437,42 @@ async def stream_chunks(
             event arrives).
         nested: the run is a subgraph's: its pause is shown by the graph it
             runs in (only the questions it asked show under its namespace).
+        subgraphs: ``stream(..., subgraphs=True)``: takes the subgraphs'
+            chunks queued so far (yielded before each event's own, which come
+            with the root's namespace ``()``).
     """
     wanted = log.wanted
+    multi = isinstance(modes, tuple)
+
+    def shape(mode: StreamMode, chunk: Any) -> Any:
+        if subgraphs is not None:
+            return ((), mode, chunk) if multi else ((), chunk)
+        return (mode, chunk) if multi else chunk
+
     async for event in events:
-        chunks: list[tuple[StreamMode, Any]] = []
+        # Taken together, before yielding: the step runs on meanwhile, and a
+        # subgraph's chunks come before the end of the task that ran it.
+        queued = subgraphs() if subgraphs is not None else []
+        entries = list(log.entries)
         if event.kind == "progress":
-            # What happened before the first task finished: a finished task's
-            # chunks need the step's outcome, and later entries wait behind them.
-            entries = list(log.entries)
-            done = next((i for i, e in enumerate(entries) if e[0] == "done"), None)
-            ready = entries if done is None else entries[:done]
+            # What happened so far, up to a task that did not succeed: its
+            # chunks need the step's outcome, and later entries wait behind it.
+            stop = next(
+                (i for i, e in enumerate(entries) if e[0] == "done" and e[2] is None),
+                None,
+            )
+            ready = entries if stop is None else entries[:stop]
             del log.entries[: len(ready)]
+            for item in queued:
+                yield item
             for entry in ready:
                 for mode, chunk in view.in_step(event, log, entry):
-                    yield (mode, chunk) if isinstance(modes, tuple) else chunk
+                    yield shape(mode, chunk)
             continue
-        entries, log.entries[:] = list(log.entries), []
+        log.entries[:] = []
+        for item in queued:
+            yield item
+        chunks: list[tuple[StreamMode, Any]] = []
         # The tasks an interrupt stopped show their result after the pause's
         # chunks, as in LangGraph.
         stopped = {i.node for i in event.asked}
@@ -477,7 +513,10 @@ async def stream_chunks(
                     ("debug", debug_chunk("checkpoint", event.checkpoint.step, shown))
                 )
         for mode, chunk in chunks:
-            yield (mode, chunk) if isinstance(modes, tuple) else chunk
+            yield shape(mode, chunk)
+    if subgraphs is not None:
+        for item in subgraphs():
+            yield item
 
 
 def node_writes(

@@ -94,6 +94,12 @@ class SubgraphStream:
     the chunks of the root's step they ran in, as LangGraph orders them)."""
 
     modes: tuple[StreamMode, ...]
+    root: StepLog
+    """The root run's: woken when chunks are queued, so they are yielded
+    while its step runs."""
+    multi: bool
+    """Chunks are ``(namespace, mode, chunk)`` (a list of modes), else
+    ``(namespace, chunk)``."""
     sink: list[tuple[tuple[str, ...], str, Any]] = field(default_factory=list)
 
     async def emit(self, how: Route, event: RunEvent, log: StepLog | None) -> None:
@@ -108,22 +114,13 @@ class SubgraphStream:
 
         chunks = stream_chunks(one(), self.modes, view, log or StepLog(), True)
         self.sink.extend([(where, mode, chunk) async for mode, chunk in chunks])
+        self.root.poke()
 
-    async def merged(
-        self, chunks: AsyncIterator[Any], multi: bool
-    ) -> AsyncIterator[Any]:
-        """The root's ``chunks`` with the namespace ``()``, each after the
-        subgraphs' chunks queued before it."""
-        async for chunk in chunks:
-            for item in self._drain(multi):
-                yield item
-            yield ((), *chunk) if multi else ((), chunk)
-        for item in self._drain(multi):
-            yield item
-
-    def _drain(self, multi: bool) -> list[Any]:
-        items, self.sink[:] = list(self.sink), []
-        return [item if multi else (item[0], item[2]) for item in items]
+    def drain(self) -> list[Any]:
+        """The chunks queued since the last call, shaped for the stream."""
+        items = self.sink[: len(self.sink)]
+        del self.sink[: len(items)]  # a subgraph in a worker thread may add more
+        return [item if self.multi else (item[0], item[2]) for item in items]
 
 
 @dataclass(frozen=True, slots=True)
