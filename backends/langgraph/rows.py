@@ -20,8 +20,10 @@ from timeloom.core.ids import uuid_text
 NS_SEP: Final = "|"
 """Joins a thread id and a subgraph namespace into a timeline id."""
 
-# A namespace: segments "node:task" joined by "|" (task ids never contain "|").
-_NS_RE = re.compile(r"[^|:]+:[^|]+(?:\|[^|:]+:[^|]+)*")
+# A namespace: segments joined by "|" (task ids never contain "|"): "node:task" for
+# one run's, "node" alone for a subgraph compiled with checkpointer=True (one
+# history shared by its runs), a number for a task's second graph ("node:task|1").
+_NS_RE = re.compile(r"[^|]+(?:\|[^|]+)*")
 
 # -- timelines -------------------------------------------------------------------------
 

@@ -229,3 +229,49 @@ async def test_a_checkpoint_that_ran_two_subgraphs_asks_which(
         await wait_for_workers(pilot)
         assert tree.thread_id == into_hostile
     await reader.aclose()
+
+
+async def test_every_run_of_a_shared_subgraph_history_is_marked(
+    tmp_path: Path,
+) -> None:
+    """LangGraph's ``checkpointer=True`` subgraph keeps one history over the
+    parent's runs (namespace ``"sub"``, no task id): each parent checkpoint that
+    ran it is marked as the tree is drawn, not only the latest one."""
+    inner = StateGraph(_Log)
+    inner.add_node("work", _step)
+    inner.add_edge(START, "work")
+    inner.add_edge("work", END)
+    outer = StateGraph(_Log)
+    outer.add_node("sub", inner.compile(checkpointer=True))
+    outer.add_edge(START, "sub")
+    outer.add_edge("sub", END)
+    path = tmp_path / "shared.db"
+    conn = sqlite3.connect(path, check_same_thread=False)
+    try:
+        graph = outer.compile(checkpointer=SqliteSaver(conn))
+        for _ in range(3):
+            graph.invoke({"log": []}, {"configurable": {"thread_id": "shared"}})
+    finally:
+        conn.close()
+    reader = open_langgraph(str(path))
+    assert [i.thread_id for i in await reader.subgraphs("shared")] == ["shared|sub"]
+    app = TimeloomApp(reader)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_at(pilot, app, "shared")
+        tree = app.checkpoint_tree
+        due = [m for m in rows(tree) if m.next == ("sub",)]
+        assert len(due) == 3  # one per run
+        assert await wait_until(
+            pilot,
+            lambda: all(tree.subgraphs_of(m.id) == ["shared|sub"] for m in due),
+            seconds=LONG,
+        )
+        assert all("↘ sub" in row_text(tree, m.id) for m in due)
+        # And it opens (the reader took a namespace without a task id for part
+        # of a thread id, and found no checkpoint in "shared|sub").
+        tree.select(due[-1].id)
+        await wait_for_workers(pilot)
+        await pilot.press("i")
+        await wait_for_workers(pilot)
+        assert tree.thread_id == "shared|sub"
+        assert [m.nodes for m in rows(tree)].count(("work",)) == 3

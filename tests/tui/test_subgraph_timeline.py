@@ -229,3 +229,39 @@ async def test_leaving_a_subgraph_gives_the_filter_back(ran: BaseCheckpointer) -
         app.search = "t"
         assert app.thread_info is None
         assert app._still_matching() == "t1"
+
+
+async def test_every_run_of_a_shared_subgraph_history_is_marked(
+    ran: BaseCheckpointer,
+) -> None:
+    """A subgraph compiled with ``checkpointer=True`` keeps one history
+    (``"t|sub"``) over the parent's runs; its head names only the latest parent
+    checkpoint, so the older ones were marked only once selected. Each parent
+    checkpoint that ran it is marked as the tree is drawn."""
+    inner = StateGraph(Log)
+    inner.add_node("inner", _note("inner"))
+    inner.add_edge(START, "inner")
+    inner.add_edge("inner", END)
+    outer = StateGraph(Log)
+    outer.add_node("sub", inner.compile(checkpointer=True))
+    outer.add_edge(START, "sub")
+    outer.add_edge("sub", END)
+    graph = outer.compile(checkpointer=ran)
+    config = {"configurable": {"thread_id": "shared"}}
+    for _ in range(3):
+        await graph.ainvoke({"log": []}, config)
+    assert [i.thread_id for i in await ran.subgraphs("shared")] == ["shared|sub"]
+    app = TimeloomApp(ran, close_on_exit=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_at(pilot, app, "shared")
+        tree = app.checkpoint_tree
+        due = [m for m in rows(tree) if m.next == ("sub",)]
+        assert len(due) == 3  # one per run
+        assert await wait_until(
+            pilot,
+            lambda: all(tree.subgraphs_of(m.id) == ["shared|sub"] for m in due),
+            seconds=LONG,
+        )
+        assert all("↘ sub" in row_text(tree, m.id) for m in due)
+        assert app.selected_meta is not None
+        assert app.selected_meta.id not in {m.id for m in due}  # none selected

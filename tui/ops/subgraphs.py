@@ -29,6 +29,11 @@ from timeloom.core.namespaces import NS_END, NS_SEP, PARENTS, SUBGRAPHS, split_t
 BREADCRUMB_SEP: Final = " › "
 """Joins a timeline's levels as the app shows them (:func:`breadcrumb`)."""
 
+SHARED_SCAN: Final = 1_000
+"""Checkpoints of a shared subgraph history (``checkpointer=True``) read, newest
+first, to mark the parent checkpoints that ran it: older runs than these are
+marked only once selected (from their own metadata)."""
+
 TASK_SHOWN: Final = 8
 """Characters of a task id shown in a subgraph's short name (enough to tell two
 runs of one node apart)."""
@@ -164,16 +169,46 @@ async def subgraphs_by_checkpoint(
     """The subgraph timelines directly below ``timeline``, by the checkpoint of
     ``timeline`` that ran them, oldest run first.
 
-    One listing of the thread's subgraph timelines; a subgraph whose checkpoint
-    of origin is not recorded (no ``metadata["parents"]``) is left out (the full
-    checkpoint's ``metadata["timeloom.subgraphs"]`` still names it).
+    One listing of the thread's subgraph timelines, and one bounded read of each
+    shared history (:func:`is_shared`), which many parent checkpoints ran; a
+    subgraph whose checkpoint of origin is not recorded (no
+    ``metadata["parents"]``) is left out (the full checkpoint's
+    ``metadata["timeloom.subgraphs"]`` still names it).
     """
     found = await checkpointer.subgraphs(root_of(timeline))
     out: dict[str, list[ThreadInfo]] = {}
     for info in sorted(found, key=lambda i: i.created_at):
-        checkpoint_id = (
-            ran_from(info) if parent_of(info.thread_id) == timeline else None
-        )
-        if checkpoint_id is not None:
-            out.setdefault(checkpoint_id, []).append(info)
+        if parent_of(info.thread_id) != timeline:
+            continue
+        if is_shared(info.thread_id):
+            ran = await _shared_runs(checkpointer, info.thread_id, namespace(timeline))
+        else:
+            ran = [ran_from(info)]
+        for checkpoint_id in ran:
+            if checkpoint_id is not None:
+                out.setdefault(checkpoint_id, []).append(info)
     return out
+
+
+def is_shared(timeline: str) -> bool:
+    """Whether a subgraph timeline is one history shared by every run of its node
+    (a subgraph compiled with ``checkpointer=True``: its level has no task id,
+    ``"t|sub"``), not one run's."""
+    found = levels(timeline)
+    return bool(found) and NS_END not in found[-1].partition(NS_SEP)[0]
+
+
+async def _shared_runs(
+    checkpointer: BaseCheckpointer, timeline: str, parent_ns: str
+) -> list[str | None]:
+    """The checkpoints of the parent timeline (namespace ``parent_ns``) that ran
+    a shared subgraph history, newest first: from its latest
+    :data:`SHARED_SCAN` checkpoints' ``metadata["parents"]`` (its head names only
+    the latest run)."""
+    ran: list[str | None] = []
+    async for meta in checkpointer.summaries(timeline, limit=SHARED_SCAN):
+        parents = meta.metadata.get(PARENTS)
+        found = parents.get(parent_ns) if isinstance(parents, Mapping) else None
+        if isinstance(found, str) and found not in ran:
+            ran.append(found)
+    return ran
