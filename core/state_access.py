@@ -169,8 +169,10 @@ class StateAccess:
                 for a state of one value, the update of that value).
             as_node: whose update this is: decides the reducers' writer and which
                 nodes run next. By default the node that wrote the checkpoint.
-                ``"__copy__"`` (with ``values=None``) writes a ``fork`` copy of the
-                checkpoint, as LangGraph does.
+                ``"__copy__"`` writes a ``fork`` copy of the checkpoint beside it
+                (the same parent), as LangGraph does; ``values`` then is ``None``
+                or a list of ``StateUpdate(values, as_node)`` applied to the copy
+                as its tasks' results.
 
         Returns:
             The config of the new checkpoint (pass it to ``invoke(None, ...)``).
@@ -223,22 +225,55 @@ class StateAccess:
                 )
             source = "fork"
         if as_node == COPY:
-            if values is not None or base is None:
-                raise InvalidUpdateError(
-                    f'as_node="{COPY}" copies an existing checkpoint as it is: pass '
-                    f"values=None and a config naming the checkpoint"
-                )
-            checkpoint = await self._commit(
-                run,
-                parent=base,
-                source="fork",
-                values=dict(base.values),
-                next_nodes=base.next,
-                writes={},
-            )
+            checkpoint = await self._copy(run, base, values)
             return make_config(checkpoint.thread_id, checkpoint.id)
         checkpoint = await self._write_update(run, base, values, as_node, source)
         return make_config(checkpoint.thread_id, checkpoint.id)
+
+    async def _copy(
+        self, run: RunState, base: Checkpoint | None, updates: Any
+    ) -> Checkpoint:
+        """``as_node="__copy__"``, as LangGraph's: a ``fork`` copy of ``base``
+        beside it (the same parent, values and due tasks); with ``updates``
+        (``[StateUpdate(values, as_node), ...]``) those are then applied to the
+        copy as its tasks' writes, in an ``update`` checkpoint (a task's result
+        replaced: run on from there with ``invoke(None, config)``). Returns the
+        last checkpoint written.
+
+        Raises:
+            InvalidUpdateError: no checkpoint to copy, ``updates`` neither
+                ``None`` nor a list, or an update naming an unknown node.
+        """
+        if base is None or not (updates is None or isinstance(updates, list)):
+            raise InvalidUpdateError(
+                f'as_node="{COPY}" copies an existing checkpoint: pass a config '
+                f"naming it, and values=None (a copy) or a list of "
+                f"StateUpdate(values, as_node) (the copy's tasks' new results)"
+            )
+        parent = None
+        if base.parent_id is not None:
+            assert self.checkpointer is not None
+            parent = await self.checkpointer.get(
+                base.parent_thread_id or base.thread_id, base.parent_id
+            )
+        copy = await self._commit(
+            run,
+            parent=parent,
+            source="fork",
+            values=dict(base.values),
+            next_nodes=base.next,
+            writes={},
+            waiting=waiting_of(base),
+            sends=sends_of(base),
+        )
+        if not updates:
+            return copy
+        written = []
+        for update in updates:
+            values, as_node = update[0], update[1] if len(update) > 1 else None
+            writer = await infer_writer(self.nodes, self.checkpointer, copy, as_node)
+            written.append((writer, values))
+        return await self._write_updates(run, copy, written, "update")
 
     def fork(
         self,
