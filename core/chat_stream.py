@@ -51,8 +51,17 @@ class _TokenHandler(BaseCallbackHandler, _StreamingCallbackHandler):  # type: ig
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        if NOSTREAM not in (tags or ()):
-            self.metadata[run_id] = dict(metadata or {})
+        if NOSTREAM in (tags or ()):
+            return
+        meta = dict(metadata or {})
+        # As LangGraph's: LangChain gives a model the task's checkpoint_ns (in
+        # LangGraph's task config), and the handler adds the caller's tags.
+        if "langgraph_checkpoint_ns" in meta:
+            meta.setdefault("checkpoint_ns", meta["langgraph_checkpoint_ns"])
+        own = [t for t in tags or () if not t.startswith("seq:step")]
+        if own:
+            meta["tags"] = own
+        self.metadata[run_id] = meta
 
     def on_llm_new_token(
         self,

@@ -4,6 +4,7 @@ returned (``messages`` mode)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -75,15 +76,20 @@ def _is_writes(value: Any) -> bool:
 def returned_messages(
     log: StepLog, info: TaskInfo, updates: Sequence[Mapping[str, Any]]
 ) -> list[tuple[Any, Any]]:
-    """The messages a task wrote that were not in its input nor streamed
-    already, as ``messages`` chunks (LangGraph streams these when the node ends)."""
+    """The messages a task wrote that the run's stream has not seen (in its
+    input, a chat model's, or returned before), as ``messages`` chunks
+    (LangGraph streams these when the node ends). A LangChain message without
+    an id is given one, as LangGraph gives it."""
     from timeloom.core.messages import message_id, messages_in
 
-    seen = {message_id(m) for m in messages_in(info.input)} | log.streamed
+    seen = log.streamed
+    seen.update(message_id(m) for m in messages_in(info.input))
     found = []
     for update in updates:
         for message in messages_in(update):
             mid = message_id(message)
+            if mid is None and not isinstance(message, dict):
+                mid = message.id = str(uuid.uuid4())
             if mid is None or mid not in seen:
                 seen.add(mid)
                 # LangGraph marks what a node (not a chat model) gave this way.

@@ -169,8 +169,9 @@ class StepLog:
     no task and whose nodes read no config never pays for it)."""
     described: dict[str, TaskInfo] | None = None
     streamed: set[Any] = field(default_factory=set)
-    """The ids of the messages chat models streamed in this step (a node that
-    returns one is not streamed it again)."""
+    """The ids of the messages the run's stream has seen (in a task's input,
+    from a chat model, returned by a node), in every namespace it streams: as
+    LangGraph's, a message is streamed once."""
     wake: Callable[[], None] | None = None
     """Called (from any thread) when a node adds an entry while its step runs."""
     subgraphs: bool = False
@@ -233,7 +234,6 @@ class StepLog:
     def begin(self, infos: Callable[[], Sequence[TaskInfo]]) -> None:
         """A step starts the tasks ``infos`` describes."""
         self.infos, self.described = infos, None
-        self.streamed = set()
         if self.hears_tasks:
             self.entries.extend(("task", key, None) for key in self.tasks)
 
@@ -246,7 +246,12 @@ class StepLog:
     def finished(self, key: str, updates: list[dict[str, Any]] | None) -> None:
         """Task ``key`` returned ``updates``, or (``None``) raised, was
         interrupted or went to the parent graph: its outcome is on the step's
-        event."""
+        event. The messages it returned are streamed now, as LangGraph's, before
+        its update is applied (which keeps the ids given them here)."""
+        info = self.tasks.get(key) if updates and "messages" in self.wanted else None
+        if info is not None:
+            for chunk in returned_messages(self, info, updates or ()):
+                self._add(("messages", key, chunk))
         self._add(("done", key, updates))
 
     def writer(self, key: str) -> Callable[[Any], None] | None:
@@ -400,8 +405,6 @@ class StreamView:
         if kind == "cached":  # as LangGraph marks a reused update
             written = node_writes([(key, u) for u in mine], self.schema)[key]
             return [("updates", {info.name: written, "__metadata__": {"cached": True}})]
-        if mine and "messages" in wanted:  # heard as the node returns: first
-            chunks.extend(("messages", m) for m in returned_messages(log, info, mine))
         if mine and "updates" in wanted:
             written = node_writes([(key, u) for u in mine], self.schema)[key]
             shown = None if key in event.quiet or written == {} else written

@@ -214,7 +214,10 @@ class Route:
         """The run's step log: a subgraph streamed with ``subgraphs=True`` has
         its own, of the root stream's modes."""
         shown = self.scope.stream if self.scope is not None else None
-        return StepLog(frozenset(shown.modes)) if shown is not None else given
+        if shown is None:
+            return given
+        # One stream: a message seen in any namespace is streamed once.
+        return StepLog(frozenset(shown.modes), streamed=shown.root.streamed)
 
     def events(
         self, runs: AsyncGenerator[RunEvent, None], log: StepLog | None
