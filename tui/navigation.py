@@ -87,7 +87,7 @@ class Navigation(SelectionApp):
 
     def action_into_subgraph(self, timeline: str) -> None:
         """Go into a subgraph's timeline (used by links in the metadata tab)."""
-        subgraphing.into(self, timeline)
+        subgraphing.into(self, timeline, self.selected_checkpoint)
 
     def action_jump_parent(self) -> None:
         """Jump to the parent of the highlighted checkpoint."""

@@ -16,11 +16,14 @@ from timeloom.core.errors import CheckpointNotFound
 from timeloom.core.namespaces import NS_SEP
 from timeloom.tui.ops.subgraphs import (
     breadcrumb,
+    is_shared,
     is_subgraph,
     named_in,
+    origin_in,
     parent_of,
     ran_from,
     root_of,
+    run_head,
     subgraphs_by_checkpoint,
 )
 from timeloom.tui.screens.subgraph_pick import SubgraphPick
@@ -75,12 +78,12 @@ def jump(app: Navigation) -> None:
         return
     ran = tree.subgraphs_of(meta.id)
     if len(ran) == 1:
-        into(app, ran[0])
+        into(app, ran[0], meta.id)
     elif ran:
 
         def chosen(picked: str | None) -> None:
             if picked is not None:
-                into(app, picked)
+                into(app, picked, meta.id)
 
         app.push_screen(SubgraphPick(meta, ran), chosen)
     elif is_subgraph(timeline):
@@ -94,12 +97,19 @@ def jump(app: Navigation) -> None:
         )
 
 
-def into(app: Navigation, timeline: str) -> None:
-    """Open a subgraph's timeline at its head (``backspace`` comes back)."""
-    app.run_worker(_into(app, timeline), group="action", exit_on_error=False)
+def into(app: Navigation, timeline: str, ran_by: str | None = None) -> None:
+    """Open a subgraph's timeline at its head, or, for a history shared by
+    several runs, at the end of the run the parent's checkpoint ``ran_by`` made
+    (``backspace`` comes back)."""
+    app.run_worker(_into(app, timeline, ran_by), group="action", exit_on_error=False)
 
 
-async def _into(app: Navigation, timeline: str) -> None:
+async def _into(app: Navigation, timeline: str, ran_by: str | None = None) -> None:
+    if ran_by is not None and is_shared(timeline):
+        found = await run_head(app.checkpointer, timeline, ran_by)
+        if found is not None:
+            app.goto_checkpoint(timeline, found)
+            return
     info = await app.checkpointer.get_thread(timeline)
     if info is None:
         raise CheckpointNotFound(
@@ -118,10 +128,17 @@ async def _out_of(app: Navigation, timeline: str) -> None:
     parent = parent_of(timeline)
     if parent is None:
         return
-    info = app.thread_info
-    if info is None or info.thread_id != timeline:  # the jump came before the load
-        info = await app.checkpointer.get_thread(timeline)
-    checkpoint_id = ran_from(info) if info is not None else None
+    # The run the highlighted checkpoint belongs to (a shared history has
+    # several); else the head's.
+    meta = app.checkpoint_tree.highlighted()
+    checkpoint_id = None
+    if meta is not None and meta.thread_id == timeline:
+        checkpoint_id = origin_in(timeline, meta.metadata)
+    if checkpoint_id is None:
+        info = app.thread_info
+        if info is None or info.thread_id != timeline:  # jumped before the load
+            info = await app.checkpointer.get_thread(timeline)
+        checkpoint_id = ran_from(info) if info is not None else None
     if checkpoint_id is None:  # not recorded: the parent's head, at least
         await _into(app, parent)
     else:

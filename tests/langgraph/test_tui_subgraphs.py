@@ -16,6 +16,7 @@ import pytest
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
 from textual.content import Content
+from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, Static
 
 from tests.langgraph import lgdb
@@ -54,6 +55,30 @@ def meta_text(app: TimeloomApp) -> str:
 def row_text(tree: CheckpointTree, checkpoint_id: str) -> str:
     index = [m.id for m in rows(tree)].index(checkpoint_id)
     return "".join(s.text for s in tree.render_line(index - tree.scroll_offset.y))
+
+
+async def into_and_out_of_a_shared_run(
+    pilot: Pilot[None], app: TimeloomApp, ran: CheckpointMeta, timeline: str
+) -> None:
+    """``i`` on ``ran`` (a parent checkpoint that ran the shared history
+    ``timeline``) lands on the last checkpoint of its run; ``i`` there (it ran
+    nothing) goes back out to ``ran``."""
+    tree = app.checkpoint_tree
+    tree.select(ran.id)
+    await wait_for_workers(pilot)
+    await pilot.press("i")
+    await wait_for_workers(pilot)
+    assert tree.thread_id == timeline
+    landed = app.selected_meta
+    assert landed is not None
+    in_run = [m for m in rows(tree) if m.metadata.get("parents") == {"": ran.id}]
+    assert landed.id == in_run[0].id  # the newest of that run
+    assert landed.id != rows(tree)[0].id  # not the head: a later run's
+    await pilot.press("i")
+    await wait_for_workers(pilot)
+    assert tree.thread_id == ran.thread_id
+    assert app.selected_meta is not None
+    assert app.selected_meta.id == ran.id
 
 
 async def test_into_a_subgraph_two_deep_and_back_out(reader: LangGraphReader) -> None:
@@ -267,11 +292,7 @@ async def test_every_run_of_a_shared_subgraph_history_is_marked(
             seconds=LONG,
         )
         assert all("↘ sub" in row_text(tree, m.id) for m in due)
-        # And it opens (the reader took a namespace without a task id for part
-        # of a thread id, and found no checkpoint in "shared|sub").
-        tree.select(due[-1].id)
-        await wait_for_workers(pilot)
-        await pilot.press("i")
-        await wait_for_workers(pilot)
-        assert tree.thread_id == "shared|sub"
-        assert [m.nodes for m in rows(tree)].count(("work",)) == 3
+        # It opens (the reader took a namespace without a task id for part of a
+        # thread id, and found no checkpoint in "shared|sub"), at the end of the
+        # run the selected checkpoint made, and i goes back out to it.
+        await into_and_out_of_a_shared_run(pilot, app, due[-1], "shared|sub")

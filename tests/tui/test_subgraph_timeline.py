@@ -13,7 +13,12 @@ from typing import Annotated, Any, TypedDict
 import pytest
 from textual.widgets import Input, OptionList, Static
 
-from tests.langgraph.test_tui_subgraphs import row_due, row_text, rows
+from tests.langgraph.test_tui_subgraphs import (
+    into_and_out_of_a_shared_run,
+    row_due,
+    row_text,
+    rows,
+)
 from tests.langgraph.test_tui_write import LONG, open_at
 from tests.tui.conftest import SIZE, wait_for_workers, wait_until
 from timeloom.backends.memory import MemoryCheckpointer
@@ -265,3 +270,7 @@ async def test_every_run_of_a_shared_subgraph_history_is_marked(
         assert all("↘ sub" in row_text(tree, m.id) for m in due)
         assert app.selected_meta is not None
         assert app.selected_meta.id not in {m.id for m in due}  # none selected
+
+        # i on the first run goes to where that run ended in the shared
+        # history (not to its head, the last run's), and i comes back to it.
+        await into_and_out_of_a_shared_run(pilot, app, due[-1], "shared|sub")

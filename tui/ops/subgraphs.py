@@ -145,9 +145,17 @@ def _level_typed_as(typed: str, level: str) -> bool:
 
 def ran_from(info: ThreadInfo) -> str | None:
     """The checkpoint of the parent timeline that ran the subgraph ``info``, from
-    its head's ``metadata["parents"]`` (``None`` when not recorded)."""
-    parent = parent_of(info.thread_id)
-    parents = info.metadata.get(PARENTS)
+    its head's ``metadata["parents"]`` (``None`` when not recorded; for a shared
+    history, the latest run's)."""
+    return origin_in(info.thread_id, info.metadata)
+
+
+def origin_in(timeline: str, metadata: Mapping[str, Any]) -> str | None:
+    """The checkpoint of the parent timeline that ran a checkpoint of the
+    subgraph ``timeline``, from that checkpoint's ``metadata["parents"]``
+    (``None`` when not recorded)."""
+    parent = parent_of(timeline)
+    parents = metadata.get(PARENTS)
     if parent is None or not isinstance(parents, Mapping):
         return None
     found = parents.get(namespace(parent))
@@ -181,7 +189,7 @@ async def subgraphs_by_checkpoint(
         if parent_of(info.thread_id) != timeline:
             continue
         if is_shared(info.thread_id):
-            ran = await _shared_runs(checkpointer, info.thread_id, namespace(timeline))
+            ran = await _shared_runs(checkpointer, info.thread_id)
         else:
             ran = [ran_from(info)]
         for checkpoint_id in ran:
@@ -199,16 +207,27 @@ def is_shared(timeline: str) -> bool:
 
 
 async def _shared_runs(
-    checkpointer: BaseCheckpointer, timeline: str, parent_ns: str
+    checkpointer: BaseCheckpointer, timeline: str
 ) -> list[str | None]:
-    """The checkpoints of the parent timeline (namespace ``parent_ns``) that ran
-    a shared subgraph history, newest first: from its latest
-    :data:`SHARED_SCAN` checkpoints' ``metadata["parents"]`` (its head names only
-    the latest run)."""
+    """The checkpoints of the parent timeline that ran a shared subgraph
+    history, newest first: from its latest :data:`SHARED_SCAN` checkpoints'
+    ``metadata["parents"]`` (its head names only the latest run)."""
     ran: list[str | None] = []
     async for meta in checkpointer.summaries(timeline, limit=SHARED_SCAN):
-        parents = meta.metadata.get(PARENTS)
-        found = parents.get(parent_ns) if isinstance(parents, Mapping) else None
-        if isinstance(found, str) and found not in ran:
+        found = origin_in(timeline, meta.metadata)
+        if found is not None and found not in ran:
             ran.append(found)
     return ran
+
+
+async def run_head(
+    checkpointer: BaseCheckpointer, timeline: str, ran_by: str
+) -> str | None:
+    """The newest checkpoint of the subgraph ``timeline`` that the parent's
+    checkpoint ``ran_by`` ran: in a shared history (:func:`is_shared`) its run's
+    last checkpoint, found among the latest :data:`SHARED_SCAN` (``None``: not
+    there; one run's timeline is its own head)."""
+    async for meta in checkpointer.summaries(timeline, limit=SHARED_SCAN):
+        if origin_in(timeline, meta.metadata) == ran_by:
+            return meta.id
+    return None
