@@ -29,6 +29,7 @@ LANGGRAPH = SimpleNamespace(
     Command=lg_types.Command,
     Send=lg_types.Send,
     interrupt=lg_types.interrupt,
+    RetryPolicy=lg_types.RetryPolicy,
     checkpointer=InMemorySaver,
 )
 TIMELOOM = SimpleNamespace(
@@ -37,6 +38,7 @@ TIMELOOM = SimpleNamespace(
     Command=tl.Command,
     Send=tl.Send,
     interrupt=tl.interrupt,
+    RetryPolicy=tl.RetryPolicy,
     checkpointer=MemoryCheckpointer,
 )
 
@@ -234,5 +236,51 @@ def test_same_as_langgraph_nodes_that_finish_are_reported_in_subgraphs_too() -> 
         until_pause = list(heard)
         done = app.invoke(None, given)
         return first, until_pause, done, heard
+
+    run_on_both(scenario)
+
+
+class Sum(TypedDict):
+    value: Annotated[int, operator.add]
+
+
+def test_same_as_langgraph_a_failed_step_resumes_with_its_finished_update() -> None:
+    """``one`` succeeds beside ``two``, which fails (retried): the head shows
+    ``one``'s update applied and only ``two`` due; resumes run ``two`` alone
+    (a failing one stores nothing new) until it succeeds."""
+
+    def scenario(api: Any) -> Any:
+        calls = {"one": 0, "two": 0}
+        fails = [True]
+
+        def one(state: Sum) -> dict[str, Any]:
+            calls["one"] += 1
+            return {"value": 2}
+
+        def two(state: Sum) -> dict[str, Any]:
+            calls["two"] += 1
+            if fails[0]:
+                raise ConnectionError("not good")
+            return {"value": 3}
+
+        retry = api.RetryPolicy(max_attempts=2, initial_interval=0, jitter=False)
+        graph = api.StateGraph(Sum)
+        graph.add_node("one", one)
+        graph.add_node("two", two, retry_policy=retry)
+        graph.add_edge(api.START, "one")
+        graph.add_edge(api.START, "two")
+        app = graph.compile(checkpointer=api.checkpointer())
+        seen: list[Any] = []
+        for given in ({"value": 1}, None):
+            with pytest.raises(ConnectionError):
+                app.invoke(given, config())
+            now = app.get_state(config())
+            recorded = app.get_state(now.config)
+            seen.append((dict(calls), now.values, now.next, now.metadata))
+            seen.append((recorded.values, recorded.next))
+            seen.append([(t.name, t.result, t.error is None) for t in now.tasks])
+        fails[0] = False
+        done = app.invoke(None, config())
+        return seen, done, dict(calls), len(list(app.get_state_history(config())))
 
     run_on_both(scenario)
