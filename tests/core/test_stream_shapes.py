@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypedDict
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.config import get_config as lg_get_config
 from langgraph.config import get_stream_writer as lg_get_stream_writer
@@ -274,6 +275,37 @@ def test_get_config_in_a_node_has_langgraphs_task_metadata() -> None:
     ]
     with pytest.raises(RuntimeError, match="outside of a runnable context"):
         get_config()
+
+
+def test_parallel_sync_nodes_of_the_async_api_see_their_own_config() -> None:
+    """Sync nodes of one step run in worker threads under ``ainvoke``: each one's
+    ``config`` argument and ``get_config()`` name its own node (the config is made
+    when a node first asks for it)."""
+
+    def run(api: Api) -> Any:
+        seen: set[tuple[str, str, str]] = set()
+
+        def node(name: str) -> Callable[..., dict[str, Any]]:
+            def call(state: State, config: RunnableConfig) -> dict[str, Any]:
+                asked = api.get_config()["metadata"]["langgraph_node"]
+                given = config["metadata"]["langgraph_node"]
+                seen.add((name, given, asked))
+                return {"log": [name]}
+
+            return call
+
+        graph = api.StateGraph(State)
+        for name in ("a", "b", "c"):
+            graph.add_node(name, node(name))
+            graph.add_edge(api.START, name)
+        app = graph.compile(checkpointer=api.checkpointer())
+        out = asyncio.run(app.ainvoke({"log": []}, config()))
+        return sorted(seen), out["log"]
+
+    assert both(run) == (
+        [("a", "a", "a"), ("b", "b", "b"), ("c", "c", "c")],
+        ["a", "b", "c"],
+    )
 
 
 def test_an_interrupt_compares_and_shows_as_langgraphs() -> None:
