@@ -16,11 +16,14 @@ import inspect
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from timeloom.core.errors import ConfigError, GraphValidationError, InvalidUpdateError
 from timeloom.core.messages import is_add_messages, message_classes
 from timeloom.core.untracked import UntrackedValue
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
 Reducer = Callable[[Any, Any], Any]
 
@@ -219,18 +222,12 @@ class StateSchema:
         Raises:
             ConfigError: pydantic is not installed (it is optional).
         """
-        try:
-            from pydantic import TypeAdapter
-        except ImportError as exc:
-            raise ConfigError(
-                "A graph's JSON Schema needs pydantic: pip install pydantic",
-                title="pydantic not installed",
-            ) from exc
+        adapter = _type_adapter()
         if self.kind == "root":
             of = self.channels[ROOT].annotation
-            return {**TypeAdapter(of).json_schema(), "default": None, "title": title}
+            return {**adapter(of).json_schema(), "default": None, "title": title}
         if self.kind != "dataclass":
-            schema: dict[str, Any] = TypeAdapter(self.cls).json_schema()
+            schema: dict[str, Any] = adapter(self.cls).json_schema()
             return schema
         from pydantic import create_model
 
@@ -503,19 +500,29 @@ def context_json_schema(schema: Any) -> dict[str, Any] | None:
     """
     if schema is None:
         return None
+    adapter = _type_adapter()
+    if inspect.isclass(schema) and hasattr(schema, "model_json_schema"):
+        described: dict[str, Any] = schema.model_json_schema()
+        return described
+    if _is_typeddict(schema) or dataclasses.is_dataclass(schema):
+        return adapter(schema).json_schema()
+    raise ValueError(
+        f"Invalid context schema type: {schema!r}; it must be a pydantic model, "
+        "a TypedDict or a dataclass"
+    )
+
+
+def _type_adapter() -> type[TypeAdapter[Any]]:
+    """pydantic's ``TypeAdapter``, which makes JSON Schemas (pydantic is optional).
+
+    Raises:
+        ConfigError: pydantic is not installed.
+    """
     try:
-        from pydantic import TypeAdapter
+        from pydantic import TypeAdapter as adapter
     except ImportError as exc:
         raise ConfigError(
             "A graph's JSON Schema needs pydantic: pip install pydantic",
             title="pydantic not installed",
         ) from exc
-    if inspect.isclass(schema) and hasattr(schema, "model_json_schema"):
-        described: dict[str, Any] = schema.model_json_schema()
-        return described
-    if _is_typeddict(schema) or dataclasses.is_dataclass(schema):
-        return TypeAdapter(schema).json_schema()
-    raise ValueError(
-        f"Invalid context schema type: {schema!r}; it must be a pydantic model, "
-        "a TypedDict or a dataclass"
-    )
+    return adapter
