@@ -191,7 +191,9 @@ def step_writes(
     *,
     decode: bool = True,
 ) -> dict[str, Any]:
-    """``{node: {channel: value}}``: what the step producing a checkpoint wrote.
+    """``{node: {channel: value}}``: what the step producing a checkpoint wrote (a
+    node that ran as several tasks, one per ``Send``: the list of their updates,
+    as Timeloom's runtime records it).
 
     Args:
         parent_writes: the rows stored on the checkpoint's parent.
@@ -203,13 +205,19 @@ def step_writes(
     if source not in ("loop", "update"):
         return {}
     wanted = source == "update"
-    out: dict[str, Any] = {}
+    tasks: dict[tuple[str, str], dict[str, Any]] = {}
     for write in _node_updates(parent_writes):
         if _is_update_task(write) != wanted:
             continue
-        node = out.setdefault(node_of(write, sends), {})
-        node[write.channel] = write.value() if decode else None
-    return out
+        key = (node_of(write, sends), write.task_id)
+        tasks.setdefault(key, {})[write.channel] = write.value() if decode else None
+    by_node: dict[str, list[dict[str, Any]]] = {}
+    for (node, _), update in tasks.items():
+        by_node.setdefault(node, []).append(update)
+    return {
+        node: updates[0] if len(updates) == 1 else updates
+        for node, updates in by_node.items()
+    }
 
 
 def parse_error(text: Any) -> dict[str, str]:

@@ -52,3 +52,27 @@ async def test_next_lists_each_pending_send_as_langgraph(tmp_path: Path) -> None
     async with open_langgraph(str(path)) as reader:
         ours = [m.next async for m in reader.summaries("fan")]
     assert ours == theirs, (ours, theirs)
+
+
+async def test_each_sends_update_is_kept_as_timeloom_records_them(
+    tmp_path: Path,
+) -> None:
+    """A step that ran ``joke`` once per ``Send`` wrote an update per send: the
+    checkpoint's writes list them all, in send order, as Timeloom's runtime
+    records a node that ran as several tasks (each one overwrote the last, so
+    the Writes tab showed one joke of twelve)."""
+    path = tmp_path / "sends.db"
+    config = {"configurable": {"thread_id": "fan"}}
+    subjects = [f"subject {i}" for i in range(12)]
+    with lgdb.sqlite_saver(path) as saver:
+        app = fan_out_graph(saver)
+        app.invoke({"subjects": subjects}, config)
+    async with open_langgraph(str(path)) as reader:
+        metas = [m async for m in reader.summaries("fan")]
+        fanned = next(m for m in reversed(metas) if m.next == ("joke",) * 12)
+        after = next(m for m in metas if m.parent_id == fanned.id)
+        checkpoint = await reader.get("fan", after.id)
+    assert checkpoint is not None
+    assert checkpoint.writes == {
+        "joke": [{"jokes": [f"joke about {s}"]} for s in subjects]
+    }
