@@ -143,7 +143,7 @@ class MemoryCheckpointer(BaseCheckpointer):
                 stored.meta, has_error=has_error, has_interrupt=has_interrupt
             )
 
-    async def adelete_thread(self, thread_id: str) -> None:
+    async def delete_timeline(self, thread_id: str) -> None:
         self._check_writable()
         with self._lock:
             for cid in self._threads.pop(thread_id, []):

@@ -217,7 +217,7 @@ class SqliteCheckpointer(SqlCheckpointer[CheckpointRow], SqliteLayoutReads):
 
         await self._db.run("saving pending writes", work, write=True, quick=True)
 
-    async def adelete_thread(self, thread_id: str) -> None:
+    async def delete_timeline(self, thread_id: str) -> None:
         self._check_writable()
         async with self._db.transaction("deleting a thread", write=True) as db:
             rows = await db.execute_fetchall(

@@ -22,7 +22,7 @@ import builtins
 import copy
 import dataclasses
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
@@ -34,9 +34,12 @@ from timeloom.core.checkpoint import (
     ThreadInfo,
     ThreadStatus,
 )
-from timeloom.core.errors import ReadOnlyError
+from timeloom.core.checkpoint_tuple import CheckpointTuple, checkpoint_tuple
+from timeloom.core.config import RunConfig
+from timeloom.core.errors import ConfigError, ReadOnlyError
 from timeloom.core.ids import id_floor_for_ms, id_time_ms, now_ms
 from timeloom.core.namespaces import NS_SEP, PARENTS, SUBGRAPHS, split_timeline
+from timeloom.core.sync import iterate_sync, run_sync
 
 _ALL = 1_000_000
 """A page size that means "all" (a thread's subgraph timelines)."""
@@ -170,9 +173,24 @@ class BaseCheckpointer(ABC):
         """
 
     @abstractmethod
+    async def delete_timeline(self, thread_id: str) -> None:
+        """Delete one timeline (a thread, or a subgraph's ``"thread|ns"``) and its
+        checkpoints. Checkpoints forked from it elsewhere keep their values; their
+        parent link then dangles (shown as such)."""
+
     async def adelete_thread(self, thread_id: str) -> None:
-        """Delete a thread and its checkpoints. Checkpoints forked from it elsewhere
-        keep their values; their parent link then dangles (shown as such)."""
+        """Delete a thread with its subgraphs' timelines, as LangGraph's
+        ``adelete_thread`` deletes every namespace of the thread (see
+        :meth:`delete_timeline`)."""
+        self._check_writable()
+        below = [info.thread_id for info in await self.subgraphs(thread_id)]
+        for timeline in [thread_id, *below]:
+            await self.delete_timeline(timeline)
+
+    def delete_thread(self, thread_id: str) -> None:
+        """:meth:`adelete_thread`, from synchronous code (LangGraph's
+        ``delete_thread``)."""
+        run_sync(self.adelete_thread(thread_id))
 
     @abstractmethod
     async def prune(
@@ -302,6 +320,102 @@ class BaseCheckpointer(ABC):
         The building block of live follow; ``after=None`` starts from the beginning.
         """
 
+    # -- LangGraph's saver API: what programs and tests call on a saver ---------------
+
+    def get_tuple(self, config: Mapping[str, Any]) -> CheckpointTuple | None:
+        """:meth:`aget_tuple`, from synchronous code (LangGraph's ``get_tuple``)."""
+        return run_sync(self.aget_tuple(config))
+
+    async def aget_tuple(self, config: Mapping[str, Any]) -> CheckpointTuple | None:
+        """The checkpoint ``config`` names, in LangGraph's ``CheckpointTuple`` shape
+        (see :mod:`timeloom.core.checkpoint_tuple`); ``None`` if there is none.
+
+        Args:
+            config: ``{"configurable": {"thread_id", "checkpoint_ns"?,
+                "checkpoint_id"?}}``; without a checkpoint id, the thread's head.
+
+        Raises:
+            ConfigError: the config names no thread.
+        """
+        cfg = RunConfig.parse(config)
+        checkpoint = await self.get(_thread_of(cfg), cfg.checkpoint_id)
+        return None if checkpoint is None else checkpoint_tuple(checkpoint)
+
+    async def aget(self, config: Mapping[str, Any]) -> dict[str, Any] | None:
+        """LangGraph's ``aget``: the ``checkpoint`` of :meth:`aget_tuple`."""
+        found = await self.aget_tuple(config)
+        return None if found is None else found.checkpoint
+
+    def list(
+        self,
+        config: Mapping[str, Any] | None,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        before: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        """:meth:`alist`, from synchronous code (LangGraph's ``list``)."""
+        return iterate_sync(
+            self.alist(config, filter=filter, before=before, limit=limit)
+        )
+
+    async def alist(
+        self,
+        config: Mapping[str, Any] | None,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        before: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        """Yield checkpoints as LangGraph's ``CheckpointTuple``, newest first, as
+        LangGraph's ``alist``.
+
+        Args:
+            config: a thread (``{"configurable": {"thread_id"}}``): its checkpoints
+                and its subgraphs'; with ``checkpoint_ns``, that namespace's only;
+                with ``checkpoint_id``, that checkpoint only. ``None``: every
+                thread, most recently updated first, each newest first.
+            filter: only checkpoints whose metadata has these key/value pairs.
+            before: only checkpoints older than the one this config names.
+            limit: at most this many.
+        """
+        before_id = RunConfig.parse(before).checkpoint_id if before else None
+        only = RunConfig.parse(config).checkpoint_id if config else None
+        count = 0
+        async for timelines in self._listed_timelines(config):
+            histories = [
+                self.summaries(t, before=before_id, filter=filter) for t in timelines
+            ]
+            async for meta in _newest_first(histories):
+                if limit is not None and count >= limit:
+                    return
+                if only is not None and meta.id != only:
+                    continue
+                checkpoint = await self.get(meta.thread_id, meta.id)
+                if checkpoint is not None:
+                    count += 1
+                    yield checkpoint_tuple(checkpoint)
+
+    async def _listed_timelines(
+        self, config: Mapping[str, Any] | None
+    ) -> AsyncIterator[builtins.list[str]]:
+        """The timelines :meth:`alist` reads, a thread's together (its root and
+        its subgraphs', whose checkpoints interleave in time)."""
+        if config is not None:
+            cfg = RunConfig.parse(config)
+            thread = _thread_of(cfg)
+            if "checkpoint_ns" in (config.get("configurable") or {}):
+                yield [thread]
+            else:
+                yield [thread, *[i.thread_id for i in await self.subgraphs(thread)]]
+            return
+        offset = 0
+        while page := await self.threads(limit=_THREAD_PAGE, offset=offset):
+            for info in page:
+                below = await self.subgraphs(info.thread_id)
+                yield [info.thread_id, *[i.thread_id for i in below]]
+            offset += len(page)
+
     async def watch(
         self, thread_id: str | None = None, *, poll_interval: float = 0.25
     ) -> AsyncIterator[CheckpointMeta]:
@@ -378,6 +492,41 @@ class BaseCheckpointer(ABC):
 
 
 _LOOKBACK_MS = 2_000
+
+_THREAD_PAGE = 100
+"""Threads per :meth:`BaseCheckpointer.threads` call when listing every thread."""
+
+
+def _thread_of(cfg: RunConfig) -> str:
+    """The timeline a LangGraph-shaped config names (``"thread|ns"`` with a
+    ``checkpoint_ns``)."""
+    if cfg.thread_id is None:
+        raise ConfigError(
+            'The config names no thread: pass {"configurable": {"thread_id": ...}}',
+            title="No thread id",
+        )
+    return cfg.thread_id
+
+
+async def _newest_first(
+    histories: Sequence[AsyncIterator[CheckpointMeta]],
+) -> AsyncIterator[CheckpointMeta]:
+    """Merge histories that are each newest first into one (ids sort by time)."""
+    heads: dict[int, CheckpointMeta] = {}
+    try:
+        for i, history in enumerate(histories):
+            if (first := await anext(history, None)) is not None:
+                heads[i] = first
+        while heads:
+            i = max(heads, key=lambda k: heads[k].id)
+            yield heads.pop(i)
+            if (following := await anext(histories[i], None)) is not None:
+                heads[i] = following
+    finally:
+        for history in histories:
+            aclose = getattr(history, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
 
 class ChangeWaiter:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self
 
+from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.constants import END, START
 from timeloom.core.errors import ConfigError, GraphValidationError
 from timeloom.core.graph_walk import destinations_of
@@ -32,7 +33,6 @@ from timeloom.core.runnables import (
 from timeloom.core.state import Channel, StateSchema
 
 if TYPE_CHECKING:
-    from timeloom.core.checkpointer import BaseCheckpointer
     from timeloom.core.runtime import CompiledGraph
 
 NodeFn = Callable[..., Any]
@@ -396,9 +396,17 @@ class StateGraph:
             GraphValidationError: an edge naming an unknown node, or no entry
                 point.
             ConfigError: a ``store`` was given.
+            TypeError: ``checkpointer`` is not a checkpointer, a bool or ``None``
+                (as LangGraph checks it).
         """
         from timeloom.core.runtime import CompiledGraph
 
+        if not isinstance(checkpointer, BaseCheckpointer | bool | None):
+            raise TypeError(
+                "Invalid checkpointer provided. Expected a Timeloom checkpointer "
+                "(MemoryCheckpointer, SqliteCheckpointer, PostgresCheckpointer), "
+                f"True, False or None; received {type(checkpointer).__qualname__}."
+            )
         if store is not None:
             raise ConfigError(
                 "compile(store=...) is not supported: Timeloom keeps a thread's "

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from timeloom.core.checkpoint import Checkpoint, PendingWrite
+from timeloom.core.checkpoint import Checkpoint, PendingWrite, error_text
 from timeloom.core.chunk_shapes import merged_writes
 from timeloom.core.config import make_config
 from timeloom.core.constants import SENDS, WAITING
@@ -27,8 +27,10 @@ class StateTask:
     path: tuple[Any, ...] = ()
     """As LangGraph's: ``("__pregel_pull", node)`` for a node an edge started,
     ``("__pregel_push", i, False)`` for the ``i``-th ``Send``."""
-    error: Mapping[str, Any] | None = None
-    """``{"type", "message", "traceback"}`` if the node failed from this snapshot."""
+    error: str | None = None
+    """If the node failed from this snapshot, its exception's ``repr``, as
+    LangGraph shows it (the checkpoint's ``errors`` keep the whole record, with
+    the traceback)."""
     interrupts: tuple[Interrupt, ...] = ()
     result: Mapping[str, Any] | None = None
     """The update the node wrote, if it succeeded while a sibling failed."""
@@ -98,16 +100,7 @@ def to_snapshot(
         values=dict(checkpoint.values),
         next=checkpoint.next,
         config=config,
-        metadata={
-            "source": checkpoint.source,
-            "step": checkpoint.step,
-            "parents": {},  # LangGraph's: the checkpoints of enclosing graphs
-            **{
-                k: v
-                for k, v in checkpoint.metadata.items()
-                if k not in (WAITING, SENDS, SUBGRAPHS)
-            },
-        },
+        metadata=stored_metadata(checkpoint),
         created_at=checkpoint.created_at.isoformat(),
         parent_config=parent,
         tasks=snapshot_tasks(checkpoint, results),
@@ -149,6 +142,22 @@ def as_of_now(snapshot: StateSnapshot, checkpoint: Checkpoint) -> StateSnapshot:
     )
 
 
+def stored_metadata(checkpoint: Checkpoint) -> dict[str, Any]:
+    """A checkpoint's metadata as LangGraph stores it: ``source``, ``step``,
+    ``parents`` (the checkpoints of enclosing graphs; ``{}`` at the root) and the
+    free-form metadata, without Timeloom's bookkeeping keys."""
+    return {
+        "source": checkpoint.source,
+        "step": checkpoint.step,
+        "parents": {},
+        **{
+            k: v
+            for k, v in checkpoint.metadata.items()
+            if k not in (WAITING, SENDS, SUBGRAPHS)
+        },
+    }
+
+
 def task_id(checkpoint_id: str, key: str) -> str:
     """The id of the task ``key`` (a node, or ``node#i`` for a send) from a
     checkpoint."""
@@ -182,7 +191,7 @@ def snapshot_tasks(
                 id=task_id(checkpoint.id, key),
                 name=node,
                 path=path,
-                error=errors[-1] if errors else None,
+                error=error_text(errors[-1]) if errors else None,
                 interrupts=tuple(i for i in interrupts if i.node == key),
                 result=result,
             )

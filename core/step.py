@@ -92,11 +92,13 @@ class StepOutcome:
 
 
 def error_value(exc: BaseException) -> dict[str, str]:
-    """The plain-data record of a node's exception (type, message, traceback)."""
+    """The plain-data record of a node's exception (type, message, traceback,
+    and the ``repr`` LangGraph shows as the task's error)."""
     return {
         "type": type(exc).__qualname__,
         "message": str(exc),
         "traceback": "".join(traceback.format_exception(exc)),
+        "repr": repr(exc),
     }
 
 

@@ -221,19 +221,20 @@ def step_writes(
 
 
 def parse_error(text: Any) -> dict[str, str]:
-    """``{"type", "message", "traceback"}`` from a stored ``repr(exc)``."""
+    """``{"type", "message", "traceback", "repr"}`` from a stored ``repr(exc)``
+    (kept as it was stored, as LangGraph shows it)."""
     if not isinstance(text, str):
         return {"type": "Exception", "message": repr(text), "traceback": ""}
     match = _ERROR_RE.match(text.strip())
     if match is None:
-        return {"type": "Exception", "message": text, "traceback": ""}
+        return {"type": "Exception", "message": text, "traceback": "", "repr": text}
     kind, args = match.groups()
     try:
         parsed: Any = ast.literal_eval(f"({args},)") if args.strip() else ()
     except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return {"type": kind, "message": args, "traceback": ""}
+        return {"type": kind, "message": args, "traceback": "", "repr": text}
     message = ", ".join(str(p) for p in parsed)
-    return {"type": kind, "message": message, "traceback": ""}
+    return {"type": kind, "message": message, "traceback": "", "repr": text}
 
 
 def _interrupts(write: RawWrite) -> list[dict[str, Any]]:

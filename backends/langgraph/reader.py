@@ -94,7 +94,7 @@ class LangGraphReader(BaseCheckpointer, RowFetchers):
     ) -> None:
         self._refuse()
 
-    async def adelete_thread(self, thread_id: str) -> None:
+    async def delete_timeline(self, thread_id: str) -> None:
         self._refuse()
 
     async def prune(

@@ -197,6 +197,7 @@ async def test_interrupt_resume_and_error(source: Built) -> None:
             "type": "ValueError",
             "message": "kaboom",
             "traceback": "",
+            "repr": "ValueError('kaboom')",
         }
 
 

@@ -1,0 +1,285 @@
+"""LangGraph's saver API on Timeloom's checkpointers: what programs and tests call
+on ``graph.checkpointer`` (``get_tuple``, ``list``, ``delete_thread`` and their
+async twins), in LangGraph's shapes, on every backend.
+
+The same program runs on LangGraph (its in-memory saver, a dev dependency) and on
+Timeloom; what a user reads through the API must agree, task ids aside (each
+system names its own tasks; they are mapped to task names through ``get_state``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import operator
+import threading
+import time
+from typing import Annotated, Any, TypedDict
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import START as LG_START
+from langgraph.graph import StateGraph as LgStateGraph
+from langgraph.types import Command as LgCommand
+from langgraph.types import interrupt as lg_interrupt
+
+from timeloom.backends.memory import MemoryCheckpointer
+from timeloom.core import START, Command, StateGraph, interrupt
+from timeloom.core.checkpoint import error_text
+from timeloom.core.checkpointer import BaseCheckpointer
+from timeloom.core.errors import ConfigError
+
+
+class State(TypedDict):
+    steps: Annotated[list[str], operator.add]
+    attempt: int
+
+
+def program(api: Any, checkpointer: Any) -> Any:
+    """START -> fails (raises on attempt 1) and ok together; fails -> ask, which
+    asks a question."""
+    graph_class, start, ask_user = api
+
+    ok_ran = threading.Event()
+
+    def fails(state: State) -> dict[str, Any]:
+        if state["attempt"] == 1:
+            # LangGraph records a sibling's update only if it was saved before
+            # the failure ended the step: let it finish first.
+            ok_ran.wait(timeout=5)
+            time.sleep(0.05)
+            raise RuntimeError("Simulated failure")
+        return {"steps": ["fails"]}
+
+    def ok(state: State) -> dict[str, Any]:
+        ok_ran.set()
+        return {"steps": ["ok"]}
+
+    def ask(state: State) -> dict[str, Any]:
+        return {"steps": [ask_user({"q": 1})]}
+
+    graph = graph_class(State)
+    graph.add_node("fails", fails).add_node("ok", ok).add_node("ask", ask)
+    graph.add_edge(start, "fails").add_edge(start, "ok").add_edge("fails", "ask")
+    return graph.compile(checkpointer=checkpointer)
+
+
+LANGGRAPH = (LgStateGraph, LG_START, lg_interrupt)
+TIMELOOM = (StateGraph, START, interrupt)
+CONFIG = {"configurable": {"thread_id": "1"}, "metadata": {"user": "ada"}}
+THREAD = {"configurable": {"thread_id": "1"}}
+
+
+def run_until(app: Any, stage: str, command: Any) -> None:
+    """Drive ``app`` to ``stage``: "failed", "paused" (asking) or "done"."""
+    with pytest.raises(RuntimeError, match="Simulated failure"):
+        app.invoke({"steps": ["s"], "attempt": 1}, CONFIG)
+    if stage != "failed":
+        app.invoke({"steps": [], "attempt": 2}, CONFIG)
+    if stage == "done":
+        app.invoke(command(resume="yes"), THREAD)
+
+
+def seen(app: Any, found: Any) -> dict[str, Any]:
+    """What a user reads of a checkpoint tuple, task ids named by their tasks."""
+    names = {t.id: t.name for t in app.get_state(found.config).tasks}
+    return {
+        "config": sorted(found.config["configurable"]),
+        "thread": found.config["configurable"]["thread_id"],
+        "parent": found.parent_config is not None,
+        "values": found.checkpoint["channel_values"],
+        "metadata": {k: found.metadata[k] for k in ("source", "step", "user")},
+        "pending_writes": sorted(
+            (names[task], channel, _plain(value))
+            for task, channel, value in found.pending_writes
+        ),
+    }
+
+
+def _plain(value: Any) -> Any:
+    """Interrupts by their value (each system makes its own ids)."""
+    if isinstance(value, list):
+        return [getattr(v, "value", v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("stage", ["failed", "paused"])
+def test_get_tuple_reads_the_head_as_langgraph_does(
+    stored: BaseCheckpointer, stage: str
+) -> None:
+    langgraph = program(LANGGRAPH, InMemorySaver())
+    ours = program(TIMELOOM, stored)
+    run_until(langgraph, stage, LgCommand)
+    run_until(ours, stage, Command)
+
+    theirs = seen(langgraph, langgraph.checkpointer.get_tuple(THREAD))
+    mine = seen(ours, ours.checkpointer.get_tuple(THREAD))
+    # LangGraph's values also hold its bookkeeping channels (branch:to:*).
+    theirs["values"] = {k: v for k, v in theirs["values"].items() if ":" not in k}
+    assert mine == theirs
+    if stage == "failed":
+        assert ("fails", "__error__", "RuntimeError('Simulated failure')") in mine[
+            "pending_writes"
+        ]
+        assert ("ok", "steps", ["ok"]) in mine["pending_writes"]
+    else:
+        assert mine["pending_writes"] == [("ask", "__interrupt__", [{"q": 1}])]
+
+
+def test_the_tuple_names_its_checkpoint_parent_and_tasks(
+    stored: BaseCheckpointer,
+) -> None:
+    app = program(TIMELOOM, stored)
+    run_until(app, "failed", Command)
+    found = stored.get_tuple(THREAD)
+    assert found is not None
+    state = app.get_state(THREAD)
+    assert found.config == state.config
+    assert found.parent_config == state.parent_config
+    assert found.checkpoint["id"] == state.config["configurable"]["checkpoint_id"]
+    assert found.checkpoint["ts"] == state.created_at
+    assert found.checkpoint["channel_values"] == state.values
+    # Timeloom keeps no channel versions: absent, not made up.
+    assert "channel_versions" not in found.checkpoint
+    assert {t.id for t in state.tasks} == {t for t, _, _ in found.pending_writes}
+    # An older checkpoint by its id, and what is not there.
+    parent = stored.get_tuple(found.parent_config)  # type: ignore[arg-type]
+    assert parent is not None
+    assert parent.config == found.parent_config
+    missing = {"configurable": {"thread_id": "1", "checkpoint_id": "nope"}}
+    assert stored.get_tuple(missing) is None
+    assert stored.get_tuple({"configurable": {"thread_id": "other"}}) is None
+    with pytest.raises(ConfigError, match="names no thread"):
+        stored.get_tuple({"configurable": {}})
+
+
+def test_list_is_a_plain_iterator_newest_first_as_langgraph_lists(
+    stored: BaseCheckpointer,
+) -> None:
+    langgraph = program(LANGGRAPH, InMemorySaver())
+    ours = program(TIMELOOM, stored)
+    run_until(langgraph, "done", LgCommand)
+    run_until(ours, "done", Command)
+
+    def steps(app: Any, **kw: Any) -> list[tuple[str, int]]:
+        listed = app.checkpointer.list(THREAD, **kw)
+        return [(t.metadata["source"], t.metadata["step"]) for t in listed]
+
+    everything = steps(ours)
+    assert everything == steps(langgraph)
+    assert everything[0] == ("loop", 4)
+    assert everything[-1] == ("input", -1)
+    assert steps(ours, limit=2) == everything[:2]
+    assert steps(ours, filter={"source": "input"}) == [("input", 1), ("input", -1)]
+    assert steps(ours, filter={"source": "input"}) == steps(
+        langgraph, filter={"source": "input"}
+    )
+    third = list(stored.list(THREAD))[2]
+    assert steps(ours, before=third.config) == everything[3:]
+    only = list(stored.list(third.config))
+    assert [t.config for t in only] == [third.config]
+    assert list(stored.list({"configurable": {"thread_id": "none"}})) == []
+
+
+def test_list_reads_a_thread_with_its_subgraphs_and_every_thread(
+    stored: BaseCheckpointer,
+) -> None:
+    class Inner(TypedDict):
+        steps: Annotated[list[str], operator.add]
+
+    inner = StateGraph(Inner)
+    inner.add_node("deep", lambda s: {"steps": ["deep"]})
+    inner.add_edge(START, "deep")
+    outer = StateGraph(Inner)
+    outer.add_node("sub", inner.compile())
+    outer.add_edge(START, "sub")
+    app = outer.compile(checkpointer=stored)
+    app.invoke({"steps": []}, THREAD)
+    app.invoke({"steps": []}, {"configurable": {"thread_id": "2"}})
+
+    listed = list(stored.list(THREAD))
+    namespaces = [t.config["configurable"]["checkpoint_ns"] for t in listed]
+    assert "" in namespaces
+    assert any(ns.startswith("sub:") for ns in namespaces)
+    ids = [t.checkpoint["id"] for t in listed]
+    assert ids == sorted(ids, reverse=True), "one history, newest first"
+    root = list(stored.list({"configurable": {"thread_id": "1", "checkpoint_ns": ""}}))
+    assert [t.config for t in root] == [s.config for s in app.get_state_history(THREAD)]
+    every = list(stored.list(None))
+    threads = {t.config["configurable"]["thread_id"] for t in every}
+    assert threads == {"1", "2"}
+    assert len(every) == len(listed) + len(
+        list(stored.list({"configurable": {"thread_id": "2"}}))
+    )
+    assert len(list(stored.list(None, limit=3))) == 3
+
+
+def test_delete_thread_from_sync_code_deletes_its_subgraphs_too(
+    stored: BaseCheckpointer,
+) -> None:
+    class Inner(TypedDict):
+        steps: Annotated[list[str], operator.add]
+
+    inner = StateGraph(Inner)
+    inner.add_node("deep", lambda s: {"steps": ["deep"]})
+    inner.add_edge(START, "deep")
+    outer = StateGraph(Inner)
+    outer.add_node("sub", inner.compile())
+    outer.add_edge(START, "sub")
+    app = outer.compile(checkpointer=stored)
+    app.invoke({"steps": []}, THREAD)
+    app.invoke({"steps": []}, {"configurable": {"thread_id": "2"}})
+
+    stored.delete_thread("1")
+    assert stored.get_tuple(THREAD) is None
+    assert list(stored.list(THREAD)) == []
+    assert list(app.get_state_history(THREAD)) == []
+    assert stored.get_tuple({"configurable": {"thread_id": "2"}}) is not None
+
+
+async def test_the_async_twins_read_the_same(stored: BaseCheckpointer) -> None:
+    app = program(TIMELOOM, stored)
+    with pytest.raises(RuntimeError):
+        await app.ainvoke({"steps": ["s"], "attempt": 1}, CONFIG)
+    head = await stored.aget_tuple(THREAD)
+    assert head is not None
+    state = await app.aget_state(THREAD)
+    assert head.config == state.config
+    assert {t for t, _, _ in head.pending_writes or []} == {t.id for t in state.tasks}
+    listed = [t async for t in stored.alist(THREAD)]
+    assert listed[0] == head
+    assert [t.metadata["step"] for t in listed] == [0, -1]
+    assert await stored.aget(THREAD) == head.checkpoint
+    await stored.adelete_thread("1")
+    assert await stored.aget_tuple(THREAD) is None
+
+
+def test_a_failed_task_shows_its_error_as_langgraph_does() -> None:
+    app = program(TIMELOOM, MemoryCheckpointer())
+    run_until(app, "failed", Command)
+    [task] = [t for t in app.get_state(THREAD).tasks if t.name == "fails"]
+    # LangGraph's text, the exception's repr; the checkpoint keeps the record.
+    assert task.error == "RuntimeError('Simulated failure')"
+    head = asyncio.run(app.checkpointer.get("1"))
+    [record] = head.errors
+    assert record.value["type"] == "RuntimeError"
+    assert "raise RuntimeError" in record.value["traceback"]
+
+
+def test_an_error_recorded_without_its_repr_reads_from_type_and_message() -> None:
+    record = {"type": "KeyError", "message": "missing", "traceback": ""}
+    assert error_text(record) == "KeyError('missing')"
+    assert error_text({**record, "repr": "KeyError('a', 'b')"}) == "KeyError('a', 'b')"
+
+
+def test_compile_refuses_what_is_not_a_checkpointer() -> None:
+    class NotACheckpointer:
+        pass
+
+    graph = StateGraph(State)
+    graph.add_node("ok", lambda s: {"steps": ["ok"]})
+    graph.add_edge(START, "ok")
+    with pytest.raises(TypeError, match="Invalid checkpointer provided") as raised:
+        graph.compile(checkpointer=NotACheckpointer())  # type: ignore[arg-type]
+    assert "NotACheckpointer" in str(raised.value)
+    for fine in (None, True, False, MemoryCheckpointer()):
+        graph.compile(checkpointer=fine)
