@@ -182,7 +182,6 @@ class BaseCheckpointer(ABC):
         """Delete a thread with its subgraphs' timelines, as LangGraph's
         ``adelete_thread`` deletes every namespace of the thread (see
         :meth:`delete_timeline`)."""
-        self._check_writable()
         below = [info.thread_id for info in await self.subgraphs(thread_id)]
         for timeline in [thread_id, *below]:
             await self.delete_timeline(timeline)

@@ -14,6 +14,21 @@ from timeloom.core.namespaces import split_timeline, timeline
 
 DEFAULT_RECURSION_LIMIT = 25
 
+_NOT_METADATA = frozenset(
+    {
+        "thread_id",
+        "checkpoint_id",
+        "checkpoint_ns",
+        "checkpoint_map",
+        "langgraph_step",
+        "langgraph_node",
+        "langgraph_triggers",
+        "langgraph_path",
+        "langgraph_checkpoint_ns",
+    }
+)
+"""The configurable keys that address a checkpoint or a task: not metadata."""
+
 
 @dataclass(frozen=True, slots=True)
 class RunConfig:
@@ -40,6 +55,15 @@ class RunConfig:
         metadata = dict(config.get("metadata") or {})
         if "run_id" in config and "run_id" not in metadata:
             metadata["run_id"] = str(config["run_id"])
+        # As LangGraph's savers record them: the run's own configurable values,
+        # when they are plain scalars, on each checkpoint it writes.
+        for key, value in configurable.items():
+            if key in metadata or key in _NOT_METADATA or key.startswith("__"):
+                continue
+            if isinstance(value, str):
+                metadata[key] = value.replace("\x00", "")
+            elif isinstance(value, int | float):  # bool is an int
+                metadata[key] = value
         return cls(
             thread_id=None if thread_id is None else str(thread_id),
             checkpoint_id=checkpoint_id or None,

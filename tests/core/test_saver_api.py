@@ -283,3 +283,45 @@ def test_compile_refuses_what_is_not_a_checkpointer() -> None:
     assert "NotACheckpointer" in str(raised.value)
     for fine in (None, True, False, MemoryCheckpointer()):
         graph.compile(checkpointer=fine)
+
+
+def test_a_runs_configurable_values_are_recorded_in_its_checkpoints_metadata(
+    stored: BaseCheckpointer,
+) -> None:
+    run = {
+        "configurable": {
+            "thread_id": "1",
+            "checkpoint_ns": "",
+            "user": "ada",
+            "n": 3,
+            "flag": True,
+            "ratio": 0.5,
+            "nested": {"a": 1},  # not a scalar: not recorded
+            "__private": "x",  # LangGraph's own keys: not recorded
+        },
+        "metadata": {"user": "from-metadata", "m": "x"},
+    }
+    extra = {"configurable": {"thread_id": "1", "user": "bob"}}
+
+    def recorded(app: Any, command: Any) -> list[dict[str, Any]]:
+        with pytest.raises(RuntimeError):
+            app.invoke({"steps": ["s"], "attempt": 1}, run)
+        app.update_state(extra, {"attempt": 2})
+        return [
+            {k: v for k, v in t.metadata.items() if k not in ("source", "step")}
+            for t in app.checkpointer.list(THREAD)
+        ]
+
+    mine = recorded(program(TIMELOOM, stored), Command)
+    assert mine == recorded(program(LANGGRAPH, InMemorySaver()), LgCommand)
+    assert mine[0] == {"parents": {}, "user": "bob"}
+    assert mine[-1] == {
+        "parents": {},
+        "user": "from-metadata",  # config["metadata"] comes first
+        "m": "x",
+        "n": 3,
+        "flag": True,
+        "ratio": 0.5,
+    }
+    found = stored.list(THREAD, filter={"user": "from-metadata", "n": 3})
+    assert [t.metadata["step"] for t in found] == [0, -1]
