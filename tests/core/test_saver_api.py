@@ -140,7 +140,7 @@ def test_the_tuple_names_its_checkpoint_parent_and_tasks(
     assert found.checkpoint["channel_values"] == state.values
     # Timeloom keeps no channel versions: absent, not made up.
     assert "channel_versions" not in found.checkpoint
-    assert {t.id for t in state.tasks} == {t for t, _, _ in found.pending_writes}
+    assert {t.id for t in state.tasks} == {t for t, _, _ in found.pending_writes or []}
     # An older checkpoint by its id, and what is not there.
     parent = stored.get_tuple(found.parent_config)  # type: ignore[arg-type]
     assert parent is not None
