@@ -29,6 +29,17 @@ _NOT_METADATA = frozenset(
 )
 """The configurable keys that address a checkpoint or a task: not metadata."""
 
+_TASK_METADATA = (
+    "thread_id",
+    "checkpoint_id",
+    "checkpoint_ns",
+    "task_id",
+    "run_id",
+    "assistant_id",
+    "graph_id",
+)
+"""The configurable keys LangGraph copies into each task's metadata."""
+
 
 @dataclass(frozen=True, slots=True)
 class RunConfig:
@@ -40,6 +51,10 @@ class RunConfig:
     recursion_limit: int = DEFAULT_RECURSION_LIMIT
     raw: Mapping[str, Any] = field(default_factory=dict)
     """The config as given, passed to nodes that take a ``config`` argument."""
+    task_metadata: Mapping[str, Any] = field(default_factory=dict)
+    """What each task's metadata (and its ``messages`` chunks) starts with: the
+    run's ``thread_id``, ``run_id``, ``assistant_id``... as LangGraph copies them
+    from ``configurable``."""
 
     @classmethod
     def parse(cls, config: Mapping[str, Any] | None) -> RunConfig:
@@ -70,6 +85,9 @@ class RunConfig:
             metadata=metadata,
             recursion_limit=int(config.get("recursion_limit", DEFAULT_RECURSION_LIMIT)),
             raw=config,
+            task_metadata={
+                k: configurable[k] for k in _TASK_METADATA if configurable.get(k)
+            },
         )
 
 

@@ -163,7 +163,7 @@ class Run:
                         tasks,
                         graph.schema,
                         graph._triggers,
-                        cfg.thread_id,
+                        cfg.task_metadata,
                         log,
                     )
                 )

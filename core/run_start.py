@@ -50,7 +50,9 @@ async def start(
     the remembered head, see :func:`write_input_checked`)."""
     needs_saved = input is None or isinstance(input, Command)
     if graph.checkpointer is None:
-        if needs_saved or cfg.checkpoint_id:
+        # A checkpoint id alone is ignored without a checkpointer, as in LangGraph
+        # (it only shows in the tasks' metadata).
+        if needs_saved:
             raise ConfigError(
                 "Resuming, answering an interrupt or time travel needs a graph "
                 "compiled with a checkpointer",

@@ -117,7 +117,7 @@ def task_infos(
     tasks: Sequence[Task],
     schema: StateSchema,
     triggers: Mapping[str, tuple[str, ...]],
-    thread_id: str | None,
+    run_metadata: Mapping[str, Any],
     log: StepLog,
 ) -> list[TaskInfo]:
     """The tasks of the step that runs from ``checkpoint``, as streams and their
@@ -130,7 +130,7 @@ def task_infos(
         tid = task_id(checkpoint.id, task.key)
         # As LangGraph names them: a send is a "push" task.
         fired = ("__pregel_push",) if task.send is not None else triggers[task.name]
-        metadata: dict[str, Any] = {"thread_id": thread_id} if thread_id else {}
+        metadata: dict[str, Any] = dict(run_metadata)
         metadata.update(
             langgraph_step=step,
             langgraph_node=task.name,

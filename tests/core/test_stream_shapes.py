@@ -246,6 +246,45 @@ def test_messages_without_a_chat_model_are_the_dict_messages_a_node_returns() ->
     assert meta["langgraph_step"] == 1
 
 
+@pytest.mark.parametrize("stored", [False, True])
+def test_messages_metadata_carries_the_runs_ids_as_langgraphs(stored: bool) -> None:
+    """The run's thread, run, assistant, graph, task and checkpoint ids reach each
+    chunk's metadata; other configurable values do not. Without a checkpointer a
+    checkpoint id is only that: the run starts from its input."""
+    run_config = {
+        "configurable": {
+            "thread_id": "th-1",
+            "checkpoint_ns": "ns-1" if not stored else "",
+            "task_id": "task-1",
+            "run_id": "run-1",
+            "assistant_id": "asst-1",
+            "graph_id": "graph-1",
+            "user_id": "uid-1",
+            "api_key": "secret",
+            "nested": {"a": 1},
+        }
+    }
+    if not stored:
+        run_config["configurable"]["checkpoint_id"] = "ckpt-1"
+
+    def run(api: Api) -> Any:
+        graph = api.StateGraph(api.MessagesState)
+        graph.add_node("say", lambda s: {"messages": [AIMessage("hi", id="m1")]})
+        graph.add_edge(api.START, "say")
+        saver = api.checkpointer() if stored else None
+        app = graph.compile(checkpointer=saver)
+        chunks = app.stream({"messages": []}, run_config, stream_mode="messages")
+        return [
+            {k: v for k, v in meta.items() if not k.startswith(("langgraph_", "ls_"))}
+            for _, meta in chunks
+        ]
+
+    [meta] = both(run)
+    shown = {"thread_id", "task_id", "run_id", "assistant_id", "graph_id"}
+    assert set(meta) == shown | (set() if stored else {"checkpoint_id"})
+    assert meta["assistant_id"] == "asst-1"
+
+
 def test_get_config_in_a_node_has_langgraphs_task_metadata() -> None:
     def run(api: Api) -> Any:
         seen = []
