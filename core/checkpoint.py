@@ -54,7 +54,7 @@ class PendingWrite:
     - ``"update"``: the partial state update a node returned (the node succeeded but
       a sibling failed or interrupted, so the step was not committed).
     - ``"error"``: ``{"type", "message", "traceback", "repr"}`` of the exception a
-      node raised (see :func:`error_text`).
+      node raised (see :mod:`timeloom.core.error_records`).
     - ``"interrupt"``: ``{"id", "value", "when"}``: ``when`` is ``"during"`` for
       ``interrupt(value)`` inside the node, ``"before"``/``"after"`` for static ones.
     - ``"resume"``: ``{"id", "value"}``: the value ``Command(resume=...)`` supplied for
@@ -64,19 +64,6 @@ class PendingWrite:
     node: str
     kind: WriteKind
     value: Any
-
-
-def error_text(record: Mapping[str, Any]) -> str:
-    """An error record as LangGraph shows a task's error: the exception's
-    ``repr``, e.g. ``"RuntimeError('boom')"``.
-
-    Records written before they kept the ``repr`` rebuild it from the type and
-    message (exact for an exception made from one message, the usual kind).
-    """
-    text = record.get("repr")
-    if isinstance(text, str):
-        return text
-    return f"{record.get('type', 'Exception')}({str(record.get('message', ''))!r})"
 
 
 @dataclass(frozen=True, slots=True)

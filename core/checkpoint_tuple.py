@@ -21,11 +21,15 @@ meet:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from timeloom.core.checkpoint import Checkpoint, error_text
+from timeloom.core.checkpoint import Checkpoint, PendingWrite
 from timeloom.core.config import make_config
+from timeloom.core.error_records import error_from_text, error_record, error_text
+from timeloom.core.errors import ConfigError
 from timeloom.core.interrupts import Interrupt
+from timeloom.core.sends import task_keys
 from timeloom.core.snapshot import stored_metadata, task_id
 
 ERROR = "__error__"
@@ -92,3 +96,71 @@ def pending_write_triples(checkpoint: Checkpoint) -> list[tuple[str, str, Any]]:
                 triples.append((task, channel, grouped[task, channel]))
             grouped[task, channel].append(value)
     return triples
+
+
+def writes_of_task(
+    checkpoint: Checkpoint, task: str, writes: Sequence[tuple[str, Any]]
+) -> list[PendingWrite]:
+    """LangGraph's ``(channel, value)`` writes of one task of ``checkpoint`` as
+    Timeloom's pending writes (the inverse of :func:`pending_write_triples`).
+
+    State keys make the task's update (a key written again starts another);
+    ``"__error__"`` takes an exception or LangGraph's ``repr`` text;
+    ``"__interrupt__"`` a list of interrupts (anything with ``value`` and ``id``);
+    ``"__resume__"`` a list of answers to the task's questions, in order.
+
+    Raises:
+        ConfigError: ``task`` is not a task due from ``checkpoint``, a resume has
+            no question to answer, or a channel is one of LangGraph's own.
+    """
+    keys = {task_id(checkpoint.id, key): key for key, _, _ in task_keys(checkpoint)}
+    key = keys.get(task)
+    if key is None:
+        raise ConfigError(
+            f"{task!r} is not a task of checkpoint {checkpoint.id}: its tasks are "
+            f"{sorted(keys)} (get_state(config).tasks)",
+            title="Unknown task",
+        )
+    asked = [
+        w.value["id"]
+        for w in checkpoint.pending_writes
+        if w.kind == "interrupt" and w.node == key and w.value.get("when") == "during"
+    ]
+    out: list[PendingWrite] = []
+    update: dict[str, Any] | None = None
+    for channel, value in writes:
+        if channel == ERROR:
+            record = (
+                error_record(value)
+                if isinstance(value, BaseException)
+                else error_from_text(value)
+            )
+            out.append(PendingWrite(key, "error", record))
+        elif channel == INTERRUPT:
+            for i, item in enumerate(value if isinstance(value, list) else [value]):
+                question = {"id": item.id, "value": item.value, "when": "during"}
+                out.append(PendingWrite(key, "interrupt", {**question, "index": i}))
+        elif channel == RESUME:
+            answers = value if isinstance(value, list) else [value]
+            if len(answers) > len(asked):
+                raise ConfigError(
+                    f"Task {task!r} asked {len(asked)} question(s); "
+                    f"{len(answers)} answer(s) given",
+                    title="Nothing to resume",
+                )
+            out.extend(
+                PendingWrite(key, "resume", {"id": iid, "value": answer})
+                for iid, answer in zip(asked, answers, strict=False)
+            )
+        elif channel.startswith("__") or ":" in channel:
+            raise ConfigError(
+                f"Channel {channel!r} is LangGraph's own bookkeeping: Timeloom "
+                "records a task's state keys, __error__, __interrupt__ and __resume__",
+                title="Unsupported write",
+            )
+        else:
+            if update is None or channel in update:
+                update = {}
+                out.append(PendingWrite(key, "update", update))
+            update[channel] = value
+    return out

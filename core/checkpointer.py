@@ -34,9 +34,13 @@ from timeloom.core.checkpoint import (
     ThreadInfo,
     ThreadStatus,
 )
-from timeloom.core.checkpoint_tuple import CheckpointTuple, checkpoint_tuple
+from timeloom.core.checkpoint_tuple import (
+    CheckpointTuple,
+    checkpoint_tuple,
+    writes_of_task,
+)
 from timeloom.core.config import RunConfig
-from timeloom.core.errors import ConfigError, ReadOnlyError
+from timeloom.core.errors import CheckpointNotFound, ConfigError, ReadOnlyError
 from timeloom.core.ids import id_floor_for_ms, id_time_ms, now_ms
 from timeloom.core.namespaces import NS_SEP, PARENTS, SUBGRAPHS, split_timeline
 from timeloom.core.sync import iterate_sync, run_sync
@@ -344,6 +348,52 @@ class BaseCheckpointer(ABC):
         """LangGraph's ``aget``: the ``checkpoint`` of :meth:`aget_tuple`."""
         found = await self.aget_tuple(config)
         return None if found is None else found.checkpoint
+
+    def put_writes(
+        self,
+        config: Mapping[str, Any],
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """:meth:`aput_writes`, from synchronous code (LangGraph's ``put_writes``)."""
+        run_sync(self.aput_writes(config, writes, task_id, task_path))
+
+    async def aput_writes(
+        self,
+        config: Mapping[str, Any],
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Record one task's writes on the checkpoint ``config`` names, as
+        LangGraph's ``aput_writes``: what the task would leave if its step did not
+        complete (see :func:`~timeloom.core.checkpoint_tuple.writes_of_task`).
+
+        Args:
+            config: the checkpoint (``thread_id``, ``checkpoint_id``).
+            writes: ``(channel, value)`` pairs.
+            task_id: one of the checkpoint's tasks (``get_state(config).tasks``).
+            task_path: LangGraph's task path; the task id already names it.
+
+        Raises:
+            ConfigError: no thread or checkpoint id, or a write Timeloom cannot
+                record (see ``writes_of_task``).
+            CheckpointNotFound: no such checkpoint in that thread.
+        """
+        cfg = RunConfig.parse(config)
+        thread = _thread_of(cfg)
+        if cfg.checkpoint_id is None:
+            raise ConfigError(
+                "put_writes needs the checkpoint's config, with its checkpoint_id",
+                title="No checkpoint id",
+            )
+        checkpoint = await self.get(thread, cfg.checkpoint_id)
+        if checkpoint is None:
+            raise CheckpointNotFound(f"No checkpoint {cfg.checkpoint_id} in {thread!r}")
+        pending = writes_of_task(checkpoint, task_id, writes)
+        if pending:
+            await self.put_pending(thread, checkpoint.id, pending)
 
     def list(
         self,

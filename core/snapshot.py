@@ -9,10 +9,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from timeloom.core.checkpoint import Checkpoint, PendingWrite, error_text
+from timeloom.core.checkpoint import Checkpoint, PendingWrite
 from timeloom.core.chunk_shapes import merged_writes
 from timeloom.core.config import make_config
 from timeloom.core.constants import SENDS, WAITING
+from timeloom.core.error_records import error_text
 from timeloom.core.interrupts import Interrupt
 from timeloom.core.namespaces import SUBGRAPHS
 from timeloom.core.sends import task_keys, task_results

@@ -11,7 +11,6 @@ import contextlib
 import contextvars
 import dataclasses
 import functools
-import traceback
 import uuid
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any
 
 from timeloom.core.checkpoint import Checkpoint, PendingWrite
 from timeloom.core.constants import NODE_FINISHED
+from timeloom.core.error_records import error_record
 from timeloom.core.errors import InvalidUpdateError, ParentCommand
 from timeloom.core.graph import NodeSpec
 from timeloom.core.interrupts import (
@@ -89,17 +89,6 @@ class StepOutcome:
             else:
                 writes.extend(PendingWrite(key, "update", u) for u in updates[key])
         return writes
-
-
-def error_value(exc: BaseException) -> dict[str, str]:
-    """The plain-data record of a node's exception (type, message, traceback,
-    and the ``repr`` LangGraph shows as the task's error)."""
-    return {
-        "type": type(exc).__qualname__,
-        "message": str(exc),
-        "traceback": "".join(traceback.format_exception(exc)),
-        "repr": repr(exc),
-    }
 
 
 def resume_values(checkpoint: Checkpoint) -> dict[str, list[Any]]:
@@ -221,7 +210,7 @@ async def run_step(
             updates, gotos = _normalize(task.name, result, schema)
         except Exception as exc:
             outcome.errors.append((task.name, exc))
-            outcome.stopped[key] = [PendingWrite(key, "error", error_value(exc))]
+            outcome.stopped[key] = [PendingWrite(key, "error", error_record(exc))]
             continue
         if finished is not None:
             finished(task.name)

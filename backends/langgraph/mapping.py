@@ -33,8 +33,6 @@ How a LangGraph thread maps onto :mod:`timeloom.core.checkpoint`:
 
 from __future__ import annotations
 
-import ast
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
@@ -42,6 +40,7 @@ from timeloom.backends.inert import Inert
 from timeloom.backends.langgraph.rows import RawCheckpoint, RawWrite, compose_thread_id
 from timeloom.core.checkpoint import Checkpoint, CheckpointMeta, PendingWrite, Source
 from timeloom.core.constants import INPUT
+from timeloom.core.error_records import error_from_text
 
 NEXT_DERIVED: Final = "timeloom.next_derived"
 CHANNELS_KEY: Final = "langgraph.channels"
@@ -63,8 +62,6 @@ SPECIAL_CHANNELS: Final = frozenset(
     {ERROR, INTERRUPT, RESUME, "__scheduled__", "__no_writes__", "__pregel_tasks"}
 )
 NULL_TASK_ID: Final = "00000000-0000-0000-0000-000000000000"
-
-_ERROR_RE = re.compile(r"^([A-Za-z_][\w.]*)\((.*)\)$", re.DOTALL)
 
 
 # -- channels and next -------------------------------------------------------------------
@@ -220,23 +217,6 @@ def step_writes(
     }
 
 
-def parse_error(text: Any) -> dict[str, str]:
-    """``{"type", "message", "traceback", "repr"}`` from a stored ``repr(exc)``
-    (kept as it was stored, as LangGraph shows it)."""
-    if not isinstance(text, str):
-        return {"type": "Exception", "message": repr(text), "traceback": ""}
-    match = _ERROR_RE.match(text.strip())
-    if match is None:
-        return {"type": "Exception", "message": text, "traceback": "", "repr": text}
-    kind, args = match.groups()
-    try:
-        parsed: Any = ast.literal_eval(f"({args},)") if args.strip() else ()
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return {"type": kind, "message": args, "traceback": "", "repr": text}
-    message = ", ".join(str(p) for p in parsed)
-    return {"type": kind, "message": message, "traceback": "", "repr": text}
-
-
 def _interrupts(write: RawWrite) -> list[dict[str, Any]]:
     value = write.value()
     items = value if isinstance(value, list | tuple) else [value]
@@ -281,7 +261,7 @@ def pending_writes(
     for write in own:
         channel = write.channel
         if channel == ERROR:
-            error = parse_error(write.value())
+            error = error_from_text(write.value())
             out.append(PendingWrite(node_of(write, sends), "error", error))
         elif channel == INTERRUPT:
             node = node_of(write, sends)

@@ -23,10 +23,10 @@ from langgraph.types import Command as LgCommand
 from langgraph.types import interrupt as lg_interrupt
 
 from timeloom.backends.memory import MemoryCheckpointer
-from timeloom.core import START, Command, StateGraph, interrupt
-from timeloom.core.checkpoint import error_text
+from timeloom.core import START, Command, Interrupt, StateGraph, interrupt
 from timeloom.core.checkpointer import BaseCheckpointer
-from timeloom.core.errors import ConfigError
+from timeloom.core.error_records import error_text
+from timeloom.core.errors import CheckpointNotFound, ConfigError
 
 
 class State(TypedDict):
@@ -328,3 +328,89 @@ def test_a_runs_configurable_values_are_recorded_in_its_checkpoints_metadata(
     }
     found = stored.list(THREAD, filter={"user": "from-metadata", "n": 3})
     assert [t.metadata["step"] for t in found] == [0, -1]
+
+
+class Pair(TypedDict):
+    log: Annotated[list[str], operator.add]
+
+
+def pair(graph_class: Any, start: str, checkpointer: Any) -> Any:
+    """START -> a and b together, paused before them."""
+    graph = graph_class(Pair)
+    graph.add_node("a", lambda s: {"log": ["a ran"]})
+    graph.add_node("b", lambda s: {"log": ["b ran"]})
+    graph.add_edge(start, "a").add_edge(start, "b")
+    return graph.compile(checkpointer=checkpointer, interrupt_before=["a", "b"])
+
+
+def test_put_writes_records_a_finished_task_that_the_run_then_skips(
+    stored: BaseCheckpointer,
+) -> None:
+    def finish_a_by_hand(app: Any) -> Any:
+        app.invoke({"log": []}, THREAD)
+        state = app.get_state(THREAD)
+        [a] = [t for t in state.tasks if t.name == "a"]
+        app.checkpointer.put_writes(state.config, [("log", ["a by hand"])], a.id)
+        app.invoke(None, THREAD)
+        return app.get_state(THREAD).values
+
+    mine = finish_a_by_hand(pair(StateGraph, START, stored))
+    assert mine == {"log": ["a by hand", "b ran"]}
+    assert mine == finish_a_by_hand(pair(LgStateGraph, LG_START, InMemorySaver()))
+
+
+async def test_aput_writes_records_errors_and_questions_as_get_tuple_reads_them(
+    stored: BaseCheckpointer,
+) -> None:
+    app = pair(StateGraph, START, stored)
+    await app.ainvoke({"log": []}, THREAD)
+    state = await app.aget_state(THREAD)
+    a, b = (next(t.id for t in state.tasks if t.name == n) for n in ("a", "b"))
+    await stored.aput_writes(state.config, [("__error__", KeyError("x"))], a)
+    await stored.aput_writes(state.config, [("__error__", "ValueError('v')")], b)
+    question = Interrupt(value="ok?", id="q1")
+    await stored.aput_writes(state.config, [("__interrupt__", [question])], a)
+    await stored.aput_writes(state.config, [("__resume__", ["yes"])], a)
+
+    found = await stored.aget_tuple(state.config)
+    assert found is not None
+    assert found.pending_writes == [
+        (a, "__error__", "KeyError('x')"),
+        (b, "__error__", "ValueError('v')"),
+        (a, "__interrupt__", [question]),
+        (a, "__resume__", ["yes"]),
+    ]
+    head = await stored.get("1")
+    assert head is not None
+    assert head.status == "failed"
+    assert [(w.value["type"], w.value["message"]) for w in head.errors] == [
+        ("KeyError", "'x'"),
+        ("ValueError", "v"),
+    ]
+    assert [t.error for t in (await app.aget_state(state.config)).tasks] == [
+        "KeyError('x')",
+        "ValueError('v')",
+    ]
+
+
+async def test_aput_writes_refuses_what_it_cannot_record(
+    stored: BaseCheckpointer,
+) -> None:
+    app = pair(StateGraph, START, stored)
+    await app.ainvoke({"log": []}, THREAD)
+    state = await app.aget_state(THREAD)
+    a = state.tasks[0].id
+    with pytest.raises(ConfigError, match="is not a task of checkpoint"):
+        await stored.aput_writes(state.config, [("log", ["x"])], "some-task")
+    with pytest.raises(ConfigError, match="LangGraph's own bookkeeping"):
+        await stored.aput_writes(state.config, [("branch:to:a", None)], a)
+    with pytest.raises(ConfigError, match="asked 0 question"):
+        await stored.aput_writes(state.config, [("__resume__", ["yes"])], a)
+    with pytest.raises(ConfigError, match="checkpoint_id"):
+        await stored.aput_writes(THREAD, [("log", ["x"])], a)
+    elsewhere = {"configurable": {"thread_id": "2", "checkpoint_id": "nope"}}
+    with pytest.raises(CheckpointNotFound):
+        await stored.aput_writes(elsewhere, [("log", ["x"])], a)
+    found = await stored.aget_tuple(state.config)
+    assert found is not None
+    assert found.pending_writes == [], "nothing was recorded"
