@@ -13,6 +13,11 @@ Conventions:
 - Lists are newest first unless a method says otherwise.
 - A read-only checkpointer raises :class:`~timeloom.core.errors.ReadOnlyError` from
   every write method, and is enforced by the database where the backend can.
+
+LangGraph's saver API (``get_tuple``, ``list``, ``put_writes``, ``delete_thread``
+and their async twins), which LangGraph programs and tests call on
+``graph.checkpointer``, is written once here over the protocol, so every backend
+answers it (see :mod:`timeloom.core.checkpoint_tuple` for the shapes).
 """
 
 from __future__ import annotations
