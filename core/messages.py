@@ -92,10 +92,18 @@ def _openai_format(messages: list[Any]) -> list[Any]:
     return list(convert_to_messages(convert_to_openai_messages(messages)))
 
 
+def with_message_ids(update: Any) -> list[Any]:
+    """The messages of ``update`` (one, or a list), each a message with an id:
+    a string, a ``(role, content)`` pair or a dict made a message as
+    :func:`add_messages` makes it, a new id where it has none."""
+    convert = _converter()
+    return [_with_id(convert(m)) for m in _as_list(update)]
+
+
 def _merged(left: Any, right: Any) -> list[Any]:
     convert = _converter()
     merged = [_with_id(convert(m)) for m in _as_list(left)]
-    update = [_with_id(convert(m)) for m in _as_list(right)]
+    update = with_message_ids(right)
     for i in range(len(update) - 1, -1, -1):
         if _is_removal(update[i]) and message_id(update[i]) == REMOVE_ALL_MESSAGES:
             return update[i + 1 :]

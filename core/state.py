@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from timeloom.core.errors import ConfigError, GraphValidationError, InvalidUpdateError
-from timeloom.core.messages import is_add_messages, message_classes
+from timeloom.core.messages import is_add_messages, message_classes, with_message_ids
 from timeloom.core.untracked import UntrackedValue
 
 if TYPE_CHECKING:
@@ -290,6 +290,10 @@ class StateSchema:
                                     f"super-step ({key!r}, the second from {node!r})"
                                 )
                             overwritten.add(key)
+                            if isinstance(channel.reducer, DeltaReducer):
+                                replacement = channel.reducer.overwrite(
+                                    replacement, channel.default
+                                )
                             new[key] = replacement
                             continue
                     if key in overwritten:  # as LangGraph: the overwrite wins
@@ -344,7 +348,10 @@ class StateSchema:
         found: set[type] = set()
         for channel in self.channels.values():
             _collect_classes(channel.annotation, found)
-            if is_add_messages(channel.reducer):
+            reducer = channel.reducer
+            if is_add_messages(reducer) or (
+                isinstance(reducer, DeltaReducer) and reducer.messages
+            ):
                 found |= message_classes()
         return found
 
@@ -386,7 +393,7 @@ def _channel(name: str, hint: Any) -> Channel:
                 # Its reducer folds a batch of writes, the same in any batches:
                 # one write at a time gives the same state (stored as Timeloom
                 # stores every value).
-                reducer = _one_at_a_time(meta.reducer)
+                reducer = DeltaReducer(meta.reducer, _folds_messages(meta.reducer))
                 break
             if kind is not None:
                 raise GraphValidationError(
@@ -424,14 +431,44 @@ def _channel_kind(meta: Any) -> str | None:
     return None
 
 
-def _one_at_a_time(fold: Callable[[Any, list[Any]], Any]) -> Reducer:
-    """A reducer of a batch of writes (LangGraph's ``DeltaChannel``'s) as one
-    that takes one write."""
+@dataclass(frozen=True, slots=True)
+class DeltaReducer:
+    """The reducer of a key annotated with LangGraph's ``DeltaChannel``: its
+    ``fold`` takes a batch of writes, this takes one write at a time.
 
-    def reducer(current: Any, update: Any) -> Any:
-        return fold(current, [update])
+    A ``fold`` that is LangGraph's messages reducer (``messages``) keeps a chat
+    transcript: as LangGraph does for such a channel, each message written gets
+    an id (strings, dicts and ``(role, content)`` pairs become LangChain
+    messages), so that a later update or ``RemoveMessage`` can name it.
+    """
 
-    return reducer
+    fold: Callable[[Any, list[Any]], Any]
+    messages: bool
+
+    def __call__(self, current: Any, update: Any) -> Any:
+        """``current`` with ``update`` folded in."""
+        if self.messages:
+            update = with_message_ids(update)
+        return self.fold(current, [update])
+
+    def overwrite(self, value: Any, default: Any) -> Any:
+        """What an ``Overwrite(value)`` sets the key to: as LangGraph's
+        ``DeltaChannel``, ``None`` empties it (to a new ``default``, when the key
+        has one) and a transcript's messages get ids."""
+        if value is None:
+            return value if default is _MISSING else type(default)()
+        if self.messages and isinstance(value, list | tuple):
+            return with_message_ids(list(value))
+        return value
+
+
+def _folds_messages(fold: Any) -> bool:
+    """Whether ``fold`` is LangGraph's messages reducer for a ``DeltaChannel``
+    (recognised by name, as :func:`_channel_kind` recognises LangGraph's
+    channels, without importing LangGraph)."""
+    return getattr(fold, "__name__", None) == "_messages_delta_reducer" and str(
+        getattr(fold, "__module__", "")
+    ).startswith("langgraph.")
 
 
 def _checked_reducer(name: str, reducer: Reducer) -> Reducer:
