@@ -458,7 +458,7 @@ class DeltaReducer:
         if value is None:
             return value if default is _MISSING else type(default)()
         if self.messages and isinstance(value, list | tuple):
-            return with_message_ids(list(value))
+            return type(value)(with_message_ids(list(value)))
         return value
 
 
