@@ -113,7 +113,7 @@ def test_no_such_subgraph_says_how_to_list_them(
     code, _, err = show(capsys, db, "t2|nope")
     assert code == 1
     assert "No subgraph timeline 't2|nope'" in err
-    assert "--search 't2|'" in err
+    assert f"timeloom threads {db} --search 't2|' lists them" in err
     code, _, err = show(capsys, db, "t2|sub@0000000000")
     assert code == 1
     assert "No checkpoint '0000000000'" in err

@@ -6,8 +6,10 @@ enough when it names one timeline (:func:`resolve_thread`)."""
 
 from __future__ import annotations
 
+import shlex
 from typing import Final
 
+from timeloom.backends.urls import sqlite_path
 from timeloom.core.checkpoint import Checkpoint
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.namespaces import NS_SEP
@@ -55,7 +57,11 @@ async def resolve_thread(checkpointer: BaseCheckpointer, typed: str) -> str:
     )
     if len(found) == 1:
         return found[0]
-    listing = f"timeloom threads URL --search '{root}{NS_SEP}' lists them"
+    where = sqlite_path(checkpointer.url) or checkpointer.url
+    listing = (
+        f"timeloom threads {shlex.quote(where)} --search "
+        f"{shlex.quote(root + NS_SEP)} lists them"
+    )
     if not found:
         raise NotFound(f"No subgraph timeline {typed!r} ({listing})")
     more = len(found) - CANDIDATES_SHOWN
