@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState
 
 from timeloom.core.checkpoint import THREAD_STATUSES, ThreadStatus
 from timeloom.core.errors import TimeloomError
+from timeloom.core.namespaces import NS_SEP
 from timeloom.tui import investigating
 from timeloom.tui.bindings import BINDINGS
 from timeloom.tui.commands import (
@@ -38,7 +39,7 @@ from timeloom.tui.messages import DatabaseOpened
 from timeloom.tui.navigation import Navigation
 from timeloom.tui.ops.errors import describe_error
 from timeloom.tui.ops.safetext import safe, safe_lines
-from timeloom.tui.ops.subgraphs import breadcrumb
+from timeloom.tui.ops.subgraphs import breadcrumb, root_of
 from timeloom.tui.results import ResultHandlers
 from timeloom.tui.screens.confirm import ConfirmScreen
 from timeloom.tui.screens.error import ErrorModal
@@ -247,7 +248,14 @@ class TimeloomApp(ResultHandlers, Navigation, WriteActions):
         thread_id = self.selected_thread
         if thread_id is None:
             return None
-        if self.search and not thread_id.startswith(self.search):
+        # i in the threads pane lists the open thread's subgraph timelines
+        # ("thread|"): the thread stays open until the user picks one.
+        listing_its_subgraphs = self.search == root_of(thread_id) + NS_SEP
+        if (
+            self.search
+            and not thread_id.startswith(self.search)
+            and not listing_its_subgraphs
+        ):
             return None
         info = self.thread_info
         status = info.status if info is not None else None

@@ -190,6 +190,9 @@ async def test_leaving_a_subgraph_gives_the_filter_back(ran: BaseCheckpointer) -
         await pilot.press("i")
         await wait_for_workers(pilot)
         assert field.value == "t1|"
+        # Listing its subgraphs leaves the thread open (the row under the old
+        # cursor position opened by itself) until one is picked.
+        assert app.checkpoint_tree.thread_id == "t1"
         threads.cursor = next(
             i
             for i in range(threads.total)
