@@ -6,10 +6,9 @@ pause, a failed step, the end); the nodes of a step record into a
 ``get_stream_writer()`` chunk, a chat model's token), in the order it happens.
 :func:`stream_chunks` turns both into the chunks of the modes a caller asked for,
 in LangGraph's order and shapes. A step that streams what happens inside it
-yields as it goes: a finished task's chunks as it finishes, up to the first
-task that did not succeed (its chunks need the step's outcome: they and what
-follows come when the step ends); with ``subgraphs=True`` subgraphs' chunks
-as they are made.
+yields as it goes: a finished task's chunks as it finishes (those of a task
+that failed or was interrupted need the step's outcome: they come when the
+step ends); with ``subgraphs=True`` subgraphs' chunks as they are made.
 """
 
 from __future__ import annotations
@@ -458,14 +457,12 @@ async def stream_chunks(
         queued = subgraphs() if subgraphs is not None else []
         entries = list(log.entries)
         if event.kind == "progress":
-            # What happened so far, up to a task that did not succeed: its
-            # chunks need the step's outcome, and later entries wait behind it.
-            stop = next(
-                (i for i, e in enumerate(entries) if e[0] == "done" and e[2] is None),
-                None,
-            )
-            ready = entries if stop is None else entries[:stop]
-            del log.entries[: len(ready)]
+            # What happened so far, but the end of a task that did not succeed:
+            # its chunks need the step's outcome (they come when the step ends).
+            held = [e for e in entries if e[0] == "done" and e[2] is None]
+            ready = [e for e in entries if e[0] != "done" or e[2] is not None]
+            del log.entries[: len(entries)]  # nodes in threads may add more
+            log.entries[0:0] = held
             for item in queued:
                 yield item
             for entry in ready:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import operator
 import threading
+import time
 from typing import Annotated, Any, TypedDict
 
 import pytest
 
 from timeloom.backends.memory import MemoryCheckpointer
-from timeloom.core import START, StateGraph
+from timeloom.core import START, StateGraph, interrupt
 
 PATIENCE = 3.0
 
@@ -83,4 +84,39 @@ def test_a_subgraphs_chunks_arrive_while_the_parents_step_runs() -> None:
         ((), {"outer": {"log": ["outer:live"]}}),
         (("inner",), {"second": {"log": ["second:live"]}}),
         ((), {"inner": {"log": ["first", "second:live"]}}),
+    ]
+
+
+def test_siblings_stream_live_after_a_task_is_interrupted() -> None:
+    """``ask`` is interrupted first; ``fast`` finishes after it, and ``slow``
+    waits for ``fast``'s chunk: the interrupted task holds back only its own."""
+    asked, fast_seen = threading.Event(), threading.Event()
+
+    def ask(state: Log) -> dict[str, Any]:
+        asked.set()
+        return {"log": [interrupt("why?")]}
+
+    def fast(state: Log) -> dict[str, Any]:
+        asked.wait(PATIENCE)
+        time.sleep(0.05)  # ask's end is recorded first
+        return {"log": ["fast"]}
+
+    graph = StateGraph(Log)
+    graph.add_node("ask", ask)
+    graph.add_node("fast", fast)
+    graph.add_node("slow", waiting_for(fast_seen, "slow"))
+    for name in ("ask", "fast", "slow"):
+        graph.add_edge(START, name)
+    app = graph.compile(checkpointer=MemoryCheckpointer())
+    seen = []
+    for update in app.stream({"log": []}, config()):
+        seen.append(
+            {k: v if k != "__interrupt__" else len(v) for k, v in update.items()}
+        )
+        if "fast" in update:
+            fast_seen.set()
+    assert seen == [
+        {"fast": {"log": ["fast"]}},
+        {"slow": {"log": ["slow:live"]}},
+        {"__interrupt__": 1},
     ]
