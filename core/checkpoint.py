@@ -161,18 +161,18 @@ def new_checkpoint(
     The one place checkpoints are made: a new id, now, and step ``parent.step + 1``
     (``-1`` for the first checkpoint of a new thread).
     """
-    return Checkpoint(
-        id=new_checkpoint_id(),
-        thread_id=thread_id,
-        parent_id=parent.id if parent else None,
-        parent_thread_id=parent.thread_id if parent else None,
-        step=parent.step + 1 if parent else -1,
-        source=source,
-        created_at=datetime.now(UTC),
-        values=values,
-        next=next,
-        writes=writes,
-        metadata=metadata,
+    return Checkpoint(  # by position: made several times a step, and cheaper so
+        new_checkpoint_id(),
+        thread_id,
+        parent.id if parent else None,
+        parent.thread_id if parent else None,
+        parent.step + 1 if parent else -1,
+        source,
+        datetime.now(UTC),
+        values,
+        next,
+        writes,
+        metadata,
     )
 
 
