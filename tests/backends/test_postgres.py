@@ -10,7 +10,7 @@ import asyncio
 import dataclasses
 import json
 import threading
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -18,14 +18,14 @@ from typing import Any, Protocol
 import asyncpg
 import pytest
 
+from tests.backends.postgres_blobs import blob_keys
 from timeloom.backends.dsn import mask_dsn
-from timeloom.backends.layout import CHUNK_ITEMS, referenced_keys
+from timeloom.backends.layout import CHUNK_ITEMS
 from timeloom.backends.postgres import PostgresCheckpointer
 from timeloom.backends.postgres_sql import (
     MIGRATIONS,
     NOTIFY_CHANNEL,
     WATCHER_APPLICATION_NAME,
-    WRITES_LAYOUT_MARK,
 )
 from timeloom.core.checkpoint import Checkpoint, CheckpointMeta, PendingWrite
 from timeloom.core.errors import (
@@ -560,24 +560,10 @@ async def orphan_blobs(dsn: str) -> set[bytes]:
     """Stored blobs that no checkpoint's values need (through headers and manifests)."""
     conn = await asyncpg.connect(dsn)
     try:
-        stored = {
-            bytes(r[0]): bytes(r[1])
-            for r in await conn.fetch("SELECT hash, data FROM timeloom_blobs")
-        }
-        headers = []
-        for header, writes in await conn.fetch(
-            "SELECT values_header, writes FROM timeloom_checkpoints"
-        ):
-            headers.append(bytes(header))
-            if bytes(writes).startswith(WRITES_LAYOUT_MARK):
-                headers.append(bytes(writes)[len(WRITES_LAYOUT_MARK) :])
+        stored, needed = await blob_keys(conn)
     finally:
         await conn.close()
-
-    async def fetch(keys: Collection[bytes]) -> dict[bytes, bytes]:
-        return {k: stored[k] for k in keys if k in stored}
-
-    return set(stored) - await referenced_keys(headers, fetch)
+    return stored - needed
 
 
 async def test_blobs_shared_across_threads_survive_deletes(
