@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import PostgresServer
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.backends.postgres import PostgresCheckpointer
 from timeloom.backends.sqlite import SqliteCheckpointer
@@ -41,6 +42,15 @@ async def checkpointer(
         raise AssertionError(request.param)
     async with cp:
         yield cp
+
+
+@pytest.fixture
+def restartable_server(postgres_server: PostgresServer) -> PostgresServer:
+    """The session's PostgreSQL server, for tests that stop and start it (they skip
+    on a server this session did not start)."""
+    if not postgres_server.managed:
+        pytest.skip("needs the throwaway server (it is stopped and started again)")
+    return postgres_server
 
 
 @dataclass

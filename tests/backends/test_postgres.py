@@ -12,13 +12,13 @@ import json
 import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import asyncpg
 import pytest
 
 from tests.backends.postgres_blobs import blob_keys
+from tests.conftest import PostgresServer
 from timeloom.backends.dsn import mask_dsn
 from timeloom.backends.layout import CHUNK_ITEMS
 from timeloom.backends.postgres import PostgresCheckpointer
@@ -46,17 +46,6 @@ TABLES = (
     "timeloom_writes",
     "timeloom_blobs",
 )
-
-
-class Server(Protocol):
-    """What the ``postgres_server`` fixture (tests/conftest.py) provides."""
-
-    @property
-    def managed(self) -> bool: ...
-    @property
-    def datadir(self) -> Path | None: ...
-    def stop(self, mode: str = "fast") -> None: ...
-    def start(self) -> None: ...
 
 
 def make_cp(
@@ -257,21 +246,19 @@ async def test_two_writers_on_one_thread_one_conflict(
 
 
 async def test_survives_a_server_restart(
-    postgres_server: Server, postgres_dsn: str
+    restartable_server: PostgresServer, postgres_dsn: str
 ) -> None:
-    if not postgres_server.managed:
-        pytest.skip("needs the throwaway server (it is stopped and started again)")
     password_dsn = postgres_dsn.replace("postgres@", "postgres:s3cret-pw@")
     async with PostgresCheckpointer(password_dsn, pool_max=3) as cp:
         chain = await grow(cp, "t", 2)
-        postgres_server.stop("fast")
+        restartable_server.stop("fast")
         try:
             with pytest.raises(StoreConnectionError) as lost:
                 await cp.put(make_cp("t", chain[-1]), expected_head=chain[-1].id)
             with pytest.raises(StoreConnectionError):
                 await cp.get("t")
         finally:
-            postgres_server.start()
+            restartable_server.start()
         assert "s3cret-pw" not in str(lost.value)
         assert "postgres:***@" in str(lost.value)
         assert "reconnects" in str(lost.value)
@@ -287,14 +274,12 @@ async def test_survives_a_server_restart(
 
 
 async def test_restart_while_idle_needs_no_failed_call(
-    postgres_server: Server, postgres_dsn: str
+    restartable_server: PostgresServer, postgres_dsn: str
 ) -> None:
-    if not postgres_server.managed:
-        pytest.skip("needs the throwaway server (it is stopped and started again)")
     async with PostgresCheckpointer(postgres_dsn, pool_min=3, pool_max=3) as cp:
         chain = await grow(cp, "t", 1)
-        postgres_server.stop("fast")
-        postgres_server.start()
+        restartable_server.stop("fast")
+        restartable_server.start()
         # Pooled connections died while idle: the first write already succeeds.
         await cp.put(make_cp("t", chain[0]), expected_head=chain[0].id)
         assert (await cp.count_threads()) == 1

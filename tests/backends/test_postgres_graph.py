@@ -9,25 +9,17 @@ import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Protocol, TypedDict
+from typing import Annotated, Any, TypedDict
 
 import pytest
 
+from tests.conftest import PostgresServer
 from timeloom.backends.postgres import PostgresCheckpointer
 from timeloom.core import END, START, CompiledGraph, StateGraph, StoreConnectionError
 from timeloom.core.sync import run_sync
 from timeloom.core.writer import Durability
 
 pytestmark = pytest.mark.postgres
-
-
-class Server(Protocol):
-    """What the ``postgres_server`` fixture (tests/conftest.py) provides."""
-
-    @property
-    def managed(self) -> bool: ...
-    def stop(self, mode: str = "fast") -> None: ...
-    def start(self) -> None: ...
 
 
 class State(TypedDict):
@@ -61,23 +53,18 @@ def build(
     return graph.compile(checkpointer=checkpointer)
 
 
-@pytest.fixture
-def server(postgres_server: Server) -> Server:
-    if not postgres_server.managed:
-        pytest.skip("needs the throwaway server (it is stopped and started again)")
-    return postgres_server
-
-
-def test_server_down_mid_run_then_resume(server: Server, postgres_dsn: str) -> None:
+def test_server_down_mid_run_then_resume(
+    restartable_server: PostgresServer, postgres_dsn: str
+) -> None:
     cp = PostgresCheckpointer(postgres_dsn)
     calls: Counter[str] = Counter()
-    app = build(cp, calls, during_step2=lambda: server.stop("fast"))
+    app = build(cp, calls, during_step2=lambda: restartable_server.stop("fast"))
     config = {"configurable": {"thread_id": "run"}}
     try:
         with pytest.raises(StoreConnectionError, match="reconnects"):
             app.invoke({"log": [], "count": 0}, config)
     finally:
-        server.start()
+        restartable_server.start()
     # The same process and checkpointer resume from the last committed step:
     # step1 is not run again, step2 is.
     result = app.invoke(None, config)
@@ -91,11 +78,11 @@ def test_server_down_mid_run_then_resume(server: Server, postgres_dsn: str) -> N
 
 @pytest.mark.parametrize("durability", ["sync", "async"])
 def test_server_restarted_mid_run_is_invisible(
-    server: Server, postgres_dsn: str, durability: Durability
+    restartable_server: PostgresServer, postgres_dsn: str, durability: Durability
 ) -> None:
     def restart() -> None:
-        server.stop("fast")
-        server.start()
+        restartable_server.stop("fast")
+        restartable_server.start()
 
     cp = PostgresCheckpointer(postgres_dsn)
     calls: Counter[str] = Counter()
@@ -131,7 +118,7 @@ except StoreConnectionError:
 
 
 def test_exit_while_the_server_is_down_leaves_no_task_pending(
-    server: Server, postgres_dsn: str
+    restartable_server: PostgresServer, postgres_dsn: str
 ) -> None:
     # The sync API's loop outlives the run; asyncpg's pool keeps a task on it that
     # retries the connection floor. The process ends without closing anything.
@@ -147,12 +134,12 @@ def test_exit_while_the_server_is_down_leaves_no_task_pending(
     try:
         assert child.stdout is not None
         assert child.stdout.readline() == "stop it\n"
-        server.stop("immediate")
+        restartable_server.stop("immediate")
         out, err = child.communicate("\n", timeout=60)
     finally:
         if child.poll() is None:
             child.kill()
-        server.start()
+        restartable_server.start()
     assert child.returncode == 0, err
     assert out == "lost\n"
     assert "Task was destroyed but it is pending" not in err
