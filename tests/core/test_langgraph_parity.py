@@ -11,35 +11,11 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any, TypedDict
 
 import pytest
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END as LG_END
-from langgraph.graph import START as LG_START
-from langgraph.graph import StateGraph as LgStateGraph
-from langgraph.types import Command as LgCommand
-from langgraph.types import interrupt as lg_interrupt
 
-from timeloom.backends.memory import MemoryCheckpointer
-from timeloom.core import END, START, Command, StateGraph, interrupt
-
-
-@dataclass(frozen=True)
-class Api:
-    """The names a LangGraph program imports, from one of the two runtimes."""
-
-    StateGraph: Any
-    START: str
-    END: str
-    Command: Any
-    interrupt: Callable[[Any], Any]
-    checkpointer: Callable[[], Any]
-
-
-LANGGRAPH = Api(LgStateGraph, LG_START, LG_END, LgCommand, lg_interrupt, InMemorySaver)
-TIMELOOM = Api(StateGraph, START, END, Command, interrupt, MemoryCheckpointer)
+from tests.core.sides import Api, run_on_both
 
 
 class State(TypedDict, total=False):
@@ -98,12 +74,15 @@ def at_next(app: Any, node: str) -> Any:
 
 
 def run_twice(scenario: Callable[[Api, Any], Any]) -> None:
-    results = {}
-    for name, api in (("langgraph", LANGGRAPH), ("timeloom", TIMELOOM)):
+    """Run ``scenario`` on each side's ``approval`` app; compare what it returned
+    and the history it left."""
+
+    def on(api: Api) -> Any:
         app = approval(api)
         returned = scenario(api, app)
-        results[name] = (returned, shape(app))
-    assert results["timeloom"] == results["langgraph"]
+        return (returned, shape(app))
+
+    run_on_both(on)
 
 
 def values_only(result: dict[str, Any]) -> dict[str, Any]:
@@ -179,8 +158,7 @@ def test_streams_of_a_resume_and_a_replay(mode: str) -> None:
 
 
 def test_a_static_breakpoint() -> None:
-    results = {}
-    for name, api in (("langgraph", LANGGRAPH), ("timeloom", TIMELOOM)):
+    def scenario(api: Api) -> Any:
         graph = api.StateGraph(State)
         graph.add_node("a", lambda s: {"log": ["a"]})
         graph.add_node("b", lambda s: {"log": ["b"]})
@@ -190,28 +168,29 @@ def test_a_static_breakpoint() -> None:
         paused = app.invoke({"log": []}, config())
         streamed = list(app.stream({"log": ["x"]}, config("s")))
         done = app.invoke(None, config())
-        results[name] = (paused, streamed, done, shape(app))
-    assert results["timeloom"] == results["langgraph"]
+        return (paused, streamed, done, shape(app))
+
+    run_on_both(scenario)
 
 
 def test_a_node_returning_nothing_streams_none() -> None:
-    results = {}
-    for name, api in (("langgraph", LANGGRAPH), ("timeloom", TIMELOOM)):
+    def scenario(api: Api) -> Any:
         graph = api.StateGraph(State)
         graph.add_node("quiet", lambda s: None)
         graph.add_node("loud", lambda s: {"log": ["loud"]})
         graph.add_edge(api.START, "quiet")
         graph.add_edge("quiet", "loud")
-        results[name] = list(graph.compile().stream({"log": []}))
-    assert results["timeloom"] == results["langgraph"]
+        return list(graph.compile().stream({"log": []}))
+
+    run_on_both(scenario)
 
 
 def test_a_waiting_edge_runs_its_end_once_after_all_its_starts() -> None:
     """``add_edge(["a", "b2"], "c")`` with starts finishing in different steps,
     paused between them (``a`` at step 1, ``b2`` at step 2), then a loop back to
     ``a`` alone, which does not run ``c`` again."""
-    results = {}
-    for name, api in (("langgraph", LANGGRAPH), ("timeloom", TIMELOOM)):
+
+    def scenario(api: Api) -> Any:
         graph = api.StateGraph(State)
         for node in ("a", "b", "b2", "c"):
             graph.add_node(node, lambda s, node=node: {"log": [node]})
@@ -225,16 +204,17 @@ def test_a_waiting_edge_runs_its_end_once_after_all_its_starts() -> None:
         app = graph.compile(checkpointer=api.checkpointer(), interrupt_after=["b"])
         paused = app.invoke({"log": []}, config())
         done = app.invoke(None, config())
-        results[name] = (paused, done, shape(app))
-    assert results["timeloom"] == results["langgraph"]
-    assert results["timeloom"][1] == {"log": ["a", "b", "b2", "c", "a"]}
+        return (paused, done, shape(app))
+
+    _, done, _ = run_on_both(scenario)
+    assert done == {"log": ["a", "b", "b2", "c", "a"]}
 
 
 def test_a_values_stream_ends_with_the_questions_when_paused() -> None:
     """At ``interrupt()`` the last values chunk is the state with
     ``__interrupt__``; at a static breakpoint nothing is added."""
-    results = {}
-    for name, api in (("langgraph", LANGGRAPH), ("timeloom", TIMELOOM)):
+
+    def scenario(api: Api) -> Any:
         app = approval(api)
         chunks = list(app.stream({"log": [], "n": 0}, config(), stream_mode="values"))
         last = dict(chunks[-1])
@@ -247,5 +227,6 @@ def test_a_values_stream_ends_with_the_questions_when_paused() -> None:
         paused = graph.compile(
             checkpointer=api.checkpointer(), interrupt_before=["b"]
         ).stream({"log": []}, config(), stream_mode=["values", "updates"])
-        results[name] = (chunks[:-1], last, asked, list(paused))
-    assert results["timeloom"] == results["langgraph"]
+        return (chunks[:-1], last, asked, list(paused))
+
+    run_on_both(scenario)

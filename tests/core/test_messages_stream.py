@@ -4,42 +4,14 @@ across a run's namespaces; LangGraph's behaviour is the reference."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from types import SimpleNamespace
 from typing import Annotated, Any
 
 import langgraph.graph as lg_graph
-import langgraph.types as lg_types
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
-from langgraph.checkpoint.memory import InMemorySaver
 from pydantic import BaseModel, Field
 
-import timeloom.core as tl
-from timeloom.backends.memory import MemoryCheckpointer
-
-LANGGRAPH = SimpleNamespace(
-    StateGraph=lg_graph.StateGraph,
-    START=lg_graph.START,
-    MessagesState=lg_graph.MessagesState,
-    add_messages=lg_graph.add_messages,
-    Command=lg_types.Command,
-    interrupt=lg_types.interrupt,
-    checkpointer=InMemorySaver,
-)
-TIMELOOM = SimpleNamespace(
-    StateGraph=tl.StateGraph,
-    START=tl.START,
-    MessagesState=tl.MessagesState,
-    add_messages=tl.add_messages,
-    Command=tl.Command,
-    interrupt=tl.interrupt,
-    checkpointer=MemoryCheckpointer,
-)
-
-
-def run_on_both(scenario: Callable[[Any], Any]) -> None:
-    assert scenario(TIMELOOM) == scenario(LANGGRAPH)
+from tests.core.sides import run_on_both
 
 
 def config() -> dict[str, Any]:

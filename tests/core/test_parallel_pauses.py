@@ -9,42 +9,13 @@ Timeloom on every backend.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
-from types import SimpleNamespace
 from typing import Annotated, Any, TypedDict
 
-import langgraph.graph as lg_graph
-import langgraph.types as lg_types
 import pytest
-from langgraph.checkpoint.memory import InMemorySaver
 
-import timeloom.core as tl
-from timeloom.backends.memory import MemoryCheckpointer
+from tests.core.sides import TIMELOOM, run_on_both
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.constants import NODE_FINISHED
-
-LANGGRAPH = SimpleNamespace(
-    StateGraph=lg_graph.StateGraph,
-    START=lg_graph.START,
-    Command=lg_types.Command,
-    Send=lg_types.Send,
-    interrupt=lg_types.interrupt,
-    RetryPolicy=lg_types.RetryPolicy,
-    checkpointer=InMemorySaver,
-)
-TIMELOOM = SimpleNamespace(
-    StateGraph=tl.StateGraph,
-    START=tl.START,
-    Command=tl.Command,
-    Send=tl.Send,
-    interrupt=tl.interrupt,
-    RetryPolicy=tl.RetryPolicy,
-    checkpointer=MemoryCheckpointer,
-)
-
-
-def run_on_both(scenario: Callable[[Any], Any]) -> None:
-    assert scenario(TIMELOOM) == scenario(LANGGRAPH)
 
 
 def config(thread_id: str = "t") -> dict[str, Any]:

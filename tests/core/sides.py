@@ -1,0 +1,79 @@
+"""The two sides of a parity test: LangGraph's API names and Timeloom's.
+
+A scenario is written once against an ``Api`` (the names a LangGraph program
+imports) and run on both; LangGraph's behaviour is the reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import langgraph.config as lg_config
+import langgraph.graph as lg_graph
+import langgraph.types as lg_types
+from langgraph.checkpoint.memory import InMemorySaver
+
+import timeloom.core as tl
+from timeloom.backends.memory import MemoryCheckpointer
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Api:
+    """The names a LangGraph program imports, from one of the two runtimes;
+    ``checkpointer`` makes that runtime's in-memory saver."""
+
+    StateGraph: Any
+    START: str
+    END: str
+    Command: Any
+    Send: Any
+    interrupt: Callable[..., Any]
+    RetryPolicy: Any
+    get_config: Callable[[], Any]
+    get_stream_writer: Callable[[], Any]
+    MessagesState: Any
+    add_messages: Any
+    checkpointer: Callable[[], Any]
+
+
+LANGGRAPH = Api(
+    StateGraph=lg_graph.StateGraph,
+    START=lg_graph.START,
+    END=lg_graph.END,
+    Command=lg_types.Command,
+    Send=lg_types.Send,
+    interrupt=lg_types.interrupt,
+    RetryPolicy=lg_types.RetryPolicy,
+    get_config=lg_config.get_config,
+    get_stream_writer=lg_config.get_stream_writer,
+    MessagesState=lg_graph.MessagesState,
+    add_messages=lg_graph.add_messages,
+    checkpointer=InMemorySaver,
+)
+TIMELOOM = Api(
+    StateGraph=tl.StateGraph,
+    START=tl.START,
+    END=tl.END,
+    Command=tl.Command,
+    Send=tl.Send,
+    interrupt=tl.interrupt,
+    RetryPolicy=tl.RetryPolicy,
+    get_config=tl.get_config,
+    get_stream_writer=tl.get_stream_writer,
+    MessagesState=tl.MessagesState,
+    add_messages=tl.add_messages,
+    checkpointer=MemoryCheckpointer,
+)
+
+
+def run_on_both(scenario: Callable[[Api], T]) -> T:
+    """Run ``scenario`` on LangGraph, then on Timeloom; assert both returned the
+    same, and return Timeloom's result (for a test's further checks)."""
+    theirs = scenario(LANGGRAPH)
+    ours = scenario(TIMELOOM)
+    assert ours == theirs
+    return ours
