@@ -7,7 +7,7 @@ imports) and run on both; LangGraph's behaviour is the reference.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import langgraph.config as lg_config
@@ -17,6 +17,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 import timeloom.core as tl
 from timeloom.backends.memory import MemoryCheckpointer
+from timeloom.core.checkpointer import BaseCheckpointer
 
 T = TypeVar("T")
 
@@ -70,10 +71,22 @@ TIMELOOM = Api(
 )
 
 
-def run_on_both(scenario: Callable[[Api], T]) -> T:
+def run_on_both(
+    scenario: Callable[[Api], T], stored: BaseCheckpointer | None = None
+) -> T:
     """Run ``scenario`` on LangGraph, then on Timeloom; assert both returned the
-    same, and return Timeloom's result (for a test's further checks)."""
+    same, and return Timeloom's result (for a test's further checks).
+
+    Args:
+        scenario: Builds and drives a program with the names it is given.
+        stored: A checkpointer (a backend fixture's) Timeloom's side's
+            ``api.checkpointer()`` returns instead of a new in-memory one; a
+            scenario given one calls ``api.checkpointer()`` once.
+    """
     theirs = scenario(LANGGRAPH)
-    ours = scenario(TIMELOOM)
+    ours_api = (
+        TIMELOOM if stored is None else replace(TIMELOOM, checkpointer=lambda: stored)
+    )
+    ours = scenario(ours_api)
     assert ours == theirs
     return ours

@@ -9,47 +9,23 @@ from __future__ import annotations
 
 import operator
 from collections import Counter
-from types import SimpleNamespace
 from typing import Annotated, Any, TypedDict
 
 import pytest
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END as LG_END
-from langgraph.graph import START as LG_START
-from langgraph.graph import StateGraph as LgStateGraph
 from langgraph.types import Command as LgCommand
 from langgraph.types import Send as LgSend
-from langgraph.types import interrupt as lg_interrupt
 
+from tests.core.sides import LANGGRAPH, TIMELOOM, Api, run_on_both
 from timeloom.core import (
-    END,
     START,
     Command,
     InvalidUpdateError,
     Send,
     StateGraph,
-    interrupt,
     node_failure,
 )
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.writer import Durability
-
-OURS = SimpleNamespace(
-    StateGraph=StateGraph,
-    START=START,
-    END=END,
-    Send=Send,
-    Command=Command,
-    interrupt=interrupt,
-)
-THEIRS = SimpleNamespace(
-    StateGraph=LgStateGraph,
-    START=LG_START,
-    END=LG_END,
-    Send=LgSend,
-    Command=LgCommand,
-    interrupt=lg_interrupt,
-)
 
 
 class State(TypedDict, total=False):
@@ -62,7 +38,7 @@ def config(thread_id: str = "t") -> dict[str, Any]:
 
 
 def map_reduce(
-    api: SimpleNamespace,
+    api: Api,
     checkpointer: Any = None,
     calls: Counter[str] | None = None,
     failing: set[str] | None = None,
@@ -107,30 +83,25 @@ def shape(app: Any, thread_id: str = "t") -> list[Any]:
 
 
 def test_each_send_gets_its_own_input_and_results_join_as_langgraph() -> None:
-    results = [
-        map_reduce(api).invoke({"subjects": ["cats", "dogs", "owls"]})
-        for api in (THEIRS, OURS)
-    ]
-    assert (
-        results[1]
-        == results[0]
-        == {
-            "subjects": ["cats", "dogs", "owls"],
-            "jokes": [
-                "joke about cats",
-                "joke about dogs",
-                "joke about owls",
-                "best of 3",
-            ],
-        }
+    result = run_on_both(
+        lambda api: map_reduce(api).invoke({"subjects": ["cats", "dogs", "owls"]})
     )
+    assert result == {
+        "subjects": ["cats", "dogs", "owls"],
+        "jokes": [
+            "joke about cats",
+            "joke about dogs",
+            "joke about owls",
+            "best of 3",
+        ],
+    }
 
 
 def test_history_next_and_tasks_show_the_sends_as_langgraph(
     stored: BaseCheckpointer,
 ) -> None:
-    theirs = map_reduce(THEIRS, InMemorySaver())
-    ours = map_reduce(OURS, stored)
+    theirs = map_reduce(LANGGRAPH, LANGGRAPH.checkpointer())
+    ours = map_reduce(TIMELOOM, stored)
     for app in (theirs, ours):
         app.invoke({"subjects": ["cats", "dogs"]}, config())
     assert shape(ours) == shape(theirs)
@@ -145,7 +116,7 @@ def test_history_next_and_tasks_show_the_sends_as_langgraph(
     assert not any(k.startswith("__") for s in snapshots for k in s.metadata)
 
 
-def build_mixed(api: SimpleNamespace) -> Any:
+def build_mixed(api: Api) -> Any:
     """Two routers in one step send to ``2`` and name ``3.1``; ``2`` routes to ``3``
     (LangGraph's order: edge-started tasks' updates first, then sends in order)."""
 
@@ -167,11 +138,11 @@ def build_mixed(api: SimpleNamespace) -> Any:
 
 
 def test_sends_mixed_with_names_apply_in_langgraph_order() -> None:
-    ours, theirs = (build_mixed(api).invoke(["0"]) for api in (OURS, THEIRS))
-    assert ours == theirs == ["0", "1", "1.1", "3.1", "2|1", "2|2", "2|3", "3"]
+    ours = run_on_both(lambda api: build_mixed(api).invoke(["0"]))
+    assert ours == ["0", "1", "1.1", "3.1", "2|1", "2|2", "2|3", "3"]
 
 
-def build_goto(api: SimpleNamespace) -> Any:
+def build_goto(api: Api) -> Any:
     """``one`` returns ``Command(goto=[Send(...), ...])`` besides its edge."""
 
     def one(state: State) -> Any:
@@ -188,8 +159,8 @@ def build_goto(api: SimpleNamespace) -> Any:
 
 
 def test_command_goto_sends_from_a_node() -> None:
-    ours, theirs = (build_goto(api).invoke({"jokes": []}) for api in (OURS, THEIRS))
-    assert ours == theirs == {"jokes": ["one", "two a", "two b"]}
+    ours = run_on_both(lambda api: build_goto(api).invoke({"jokes": []}))
+    assert ours == {"jokes": ["one", "two a", "two b"]}
 
 
 def test_a_lone_send_and_its_repr() -> None:
@@ -214,7 +185,7 @@ def test_two_sends_writing_one_plain_key_conflict_as_in_langgraph() -> None:
     class Plain(TypedDict, total=False):
         last: str
 
-    for api in (OURS, THEIRS):
+    for api in (TIMELOOM, LANGGRAPH):
         graph = api.StateGraph(Plain)
         graph.add_node("w", lambda arg: {"last": arg})
         graph.add_conditional_edges(
@@ -226,7 +197,7 @@ def test_two_sends_writing_one_plain_key_conflict_as_in_langgraph() -> None:
 
 
 def test_updates_stream_one_chunk_per_send_task() -> None:
-    chunks = list(map_reduce(OURS).stream({"subjects": ["a", "b"]}))
+    chunks = list(map_reduce(TIMELOOM).stream({"subjects": ["a", "b"]}))
     # The sends run concurrently: their chunks come as they finish, in any order.
     assert sorted(map(str, chunks[:2])) == [
         str({"joke": {"jokes": ["joke about a"]}}),
@@ -241,13 +212,13 @@ def test_a_failed_send_resumes_alone_with_its_input(
     """One send fails: the error is its own, its siblings' updates are kept, and a
     graph compiled anew on the same store re-runs only that send, with its input."""
     with pytest.raises(RuntimeError, match="no joke about dogs") as raised:
-        map_reduce(OURS, stored, calls, {"dogs"}).invoke(
+        map_reduce(TIMELOOM, stored, calls, {"dogs"}).invoke(
             {"subjects": ["cats", "dogs", "owls"]}, config()
         )
     failure = node_failure(raised.value)
     assert failure is not None
     assert failure.node == "joke"
-    app = map_reduce(OURS, stored, calls)
+    app = map_reduce(TIMELOOM, stored, calls)
     state = app.get_state(config())
     # As LangGraph: the head as of now has the finished sends' updates applied
     # and only the failed one still due; the checkpoint itself records them all.
@@ -272,7 +243,7 @@ def test_a_failed_send_resumes_alone_with_its_input(
     assert calls == Counter(cats=1, dogs=2, owls=1)
 
 
-def build_asking(api: SimpleNamespace, checkpointer: Any, calls: Counter[str]) -> Any:
+def build_asking(api: Api, checkpointer: Any, calls: Counter[str]) -> Any:
     def ask(arg: dict[str, str]) -> dict[str, Any]:
         calls[arg["subject"]] += 1
         answer = api.interrupt(f"joke about {arg['subject']}?")
@@ -290,8 +261,8 @@ def build_asking(api: SimpleNamespace, checkpointer: Any, calls: Counter[str]) -
 def test_interrupts_in_sends_are_answered_per_task_as_langgraph(
     stored: BaseCheckpointer,
 ) -> None:
-    outcomes = []
-    for api, saver in ((THEIRS, InMemorySaver()), (OURS, stored)):
+    def scenario(api: Api) -> Any:
+        saver = api.checkpointer()
         calls: Counter[str] = Counter()
         app = build_asking(api, saver, calls)
         first = app.invoke({"subjects": ["cats", "dogs"]}, config())
@@ -302,22 +273,21 @@ def test_interrupts_in_sends_are_answered_per_task_as_langgraph(
             api.Command(resume={by_question["joke about dogs?"]: "woof"}), config()
         )
         final = app.invoke(api.Command(resume="meow"), config())
-        outcomes.append(
-            (
-                [i.value for i in first["__interrupt__"]],
-                asked.next,
-                [(t.path, [i.value for i in t.interrupts]) for t in asked.tasks],
-                final,
-                calls,
-            )
+        return (
+            [i.value for i in first["__interrupt__"]],
+            asked.next,
+            [(t.path, [i.value for i in t.interrupts]) for t in asked.tasks],
+            final,
+            calls,
         )
-    assert outcomes[1] == outcomes[0]
-    assert outcomes[1][3]["jokes"] == ["cats: meow", "dogs: woof"]
+
+    ours = run_on_both(scenario, stored)
+    assert ours[3]["jokes"] == ["cats: meow", "dogs: woof"]
 
 
 def test_several_answers_at_once_by_interrupt_id(stored: BaseCheckpointer) -> None:
     calls: Counter[str] = Counter()
-    app = build_asking(OURS, stored, calls)
+    app = build_asking(TIMELOOM, stored, calls)
     app.invoke({"subjects": ["a", "b", "c"]}, config())
     ids = [i.id for i in app.get_state(config()).interrupts]
     assert len(set(ids)) == 3
@@ -331,7 +301,7 @@ def test_several_answers_at_once_by_interrupt_id(stored: BaseCheckpointer) -> No
 def test_replay_from_a_checkpoint_with_pending_sends_reruns_them(
     stored: BaseCheckpointer, calls: Counter[str]
 ) -> None:
-    app = map_reduce(OURS, stored, calls)
+    app = map_reduce(TIMELOOM, stored, calls)
     app.invoke({"subjects": ["cats", "dogs"]}, config())
     fan_out = next(
         s for s in app.get_state_history(config()) if s.next == ("joke", "joke")
@@ -360,7 +330,7 @@ def test_command_goto_send_as_input_adds_a_task(stored: BaseCheckpointer) -> Non
     assert out["jokes"] == ["joke about {'jokes': []}", "joke about owls"]
 
 
-def build_edge_and_send(api: SimpleNamespace, checkpointer: Any) -> Any:
+def build_edge_and_send(api: Api, checkpointer: Any) -> Any:
     """``one`` -> ``two`` by an edge and by ``Command(goto=Send(...))``: two tasks
     of ``two`` in one step, each with its own result."""
 
@@ -381,18 +351,17 @@ def build_edge_and_send(api: SimpleNamespace, checkpointer: Any) -> Any:
 def test_each_task_of_a_node_shows_its_own_result_as_langgraph(
     stored: BaseCheckpointer,
 ) -> None:
-    histories = []
-    for api, saver in ((THEIRS, InMemorySaver()), (OURS, stored)):
+    def scenario(api: Api) -> Any:
+        saver = api.checkpointer()
         app = build_edge_and_send(api, saver)
         app.invoke({"jokes": []}, config())
-        histories.append(
-            [
-                [(t.name, t.path, t.result) for t in s.tasks]
-                for s in app.get_state_history(config())
-            ]
-        )
-    assert histories[1] == histories[0]
-    assert histories[1][1] == [
+        return [
+            [(t.name, t.path, t.result) for t in s.tasks]
+            for s in app.get_state_history(config())
+        ]
+
+    ours = run_on_both(scenario, stored)
+    assert ours[1] == [
         ("two", ("__pregel_push", 0, False), {"jokes": ["two sent"]}),
         ("two", ("__pregel_pull", "two"), {"jokes": ["two pulled"]}),
     ]
@@ -404,8 +373,9 @@ def test_a_breakpoint_before_sends_and_an_update_that_resends_as_langgraph(
     """``interrupt_before`` a node pauses before its sends; ``update_state`` on the
     paused checkpoint routes again (as ``__start__``), so the sends follow the
     edited state."""
-    seen = []
-    for api, saver in ((THEIRS, InMemorySaver()), (OURS, stored)):
+
+    def scenario(api: Api) -> Any:
+        saver = api.checkpointer()
         graph = api.StateGraph(State)
         graph.add_node("joke", lambda arg: {"jokes": [arg]})
         graph.add_node("best", lambda state: {"jokes": ["best"]})
@@ -421,20 +391,19 @@ def test_a_breakpoint_before_sends_and_an_update_that_resends_as_langgraph(
         app.invoke({"subjects": ["a", "b"]}, config("u"))
         app.update_state(config("u"), {"subjects": ["x"]})
         edited = app.get_state(config("u"))
-        seen.append(
-            (
-                paused,
-                state.next,
-                [t.path for t in state.tasks],
-                done,
-                edited.next,
-                [t.path for t in edited.tasks],
-                app.invoke(None, config("u")),
-            )
+        return (
+            paused,
+            state.next,
+            [t.path for t in state.tasks],
+            done,
+            edited.next,
+            [t.path for t in edited.tasks],
+            app.invoke(None, config("u")),
         )
-    assert seen[1] == seen[0]
-    assert seen[1][3]["jokes"] == ["a", "b", "best"]
-    assert seen[1][6]["jokes"] == ["x", "best"]
+
+    ours = run_on_both(scenario, stored)
+    assert ours[3]["jokes"] == ["a", "b", "best"]
+    assert ours[6]["jokes"] == ["x", "best"]
 
 
 def test_stream_one_interrupt_chunk_per_send_and_reused_updates_marked_cached(
@@ -452,21 +421,22 @@ def test_stream_one_interrupt_chunk_per_send_and_reused_updates_marked_cached(
             for c in chunks
         ]
 
-    runs = []
-    for api, saver in ((THEIRS, InMemorySaver()), (OURS, stored)):
+    def scenario(api: Api) -> Any:
+        saver = api.checkpointer()
         app = build_asking(api, saver, Counter())
         first = plain(list(app.stream({"subjects": ["cats", "dogs"]}, config())))
         ids = {i.value: i.id for i in app.get_state(config()).interrupts}
         resume = api.Command(resume={ids["joke about cats?"]: "meow"})
         second = plain(list(app.stream(resume, config())))
         third = plain(list(app.stream(api.Command(resume="woof"), config())))
-        runs.append((sorted(map(str, first)), second, third))
-    assert runs[1] == runs[0]
-    assert runs[1][0] == [
+        return (sorted(map(str, first)), second, third)
+
+    ours = run_on_both(scenario, stored)
+    assert ours[0] == [
         str({"__interrupt__": ["joke about cats?"]}),
         str({"__interrupt__": ["joke about dogs?"]}),
     ]
-    assert runs[1][2][0] == {
+    assert ours[2][0] == {
         "ask": {"jokes": ["cats: meow"]},
         "__metadata__": {"cached": True},
     }
