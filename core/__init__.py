@@ -48,6 +48,7 @@ from timeloom.core.messages import (
     push_message,
 )
 from timeloom.core.retry import RetryPolicy
+from timeloom.core.run_context import Runtime
 from timeloom.core.runtime import CompiledGraph
 from timeloom.core.sends import Send
 from timeloom.core.snapshot import StateSnapshot, StateTask
@@ -81,6 +82,7 @@ __all__ = [
     "RemoveMessage",
     "ResumeError",
     "RetryPolicy",
+    "Runtime",
     "SchemaError",
     "Send",
     "SerializationError",

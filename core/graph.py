@@ -50,6 +50,9 @@ class NodeSpec:
     takes_config: bool
     takes_writer: bool = False
     """Declares a ``writer`` parameter: given the stream writer, as LangGraph."""
+    takes_runtime: bool = False
+    """Declares a ``runtime`` parameter: given a
+    :class:`~timeloom.core.run_context.Runtime`, as LangGraph."""
     metadata: Mapping[str, Any] = field(default_factory=dict)
     input_schema: StateSchema | None = None
     """The keys the node reads, when it declares its own (else the state's)."""
@@ -225,6 +228,7 @@ class StateGraph:
             is_async=_is_async(action),
             takes_config=_takes(action, "config"),
             takes_writer=_takes_writer(action),
+            takes_runtime=_takes(action, "runtime"),
             metadata=dict(metadata or {}),
             input_schema=own,
             retry_policy=retry_policy if retry_policy is not None else retry,

@@ -64,6 +64,9 @@ class Options:
     """The task of another graph this one was invoked in: it runs as a subgraph."""
     subgraphs: SubgraphStream | None = None
     """Where subgraphs' chunks go (``stream(..., subgraphs=True)``)."""
+    context: Any = None
+    """The run's context (``invoke(..., context=...)``), coerced to the graph's
+    ``context_schema`` (see :mod:`timeloom.core.run_context`)."""
 
 
 async def run(

@@ -31,6 +31,7 @@ from timeloom.core.graph_walk import draw
 from timeloom.core.printing import printed_modes, printing
 from timeloom.core.routing import Router
 from timeloom.core.run import Options, run
+from timeloom.core.run_context import coerce_context
 from timeloom.core.state import context_json_schema
 from timeloom.core.state_access import StateAccess
 from timeloom.core.streaming import (
@@ -198,6 +199,7 @@ class CompiledGraph(StateAccess):
         subgraphs: bool = False,
         print_mode: StreamMode | Sequence[StreamMode] = (),
         debug: bool | None = None,
+        context: Any = None,
     ) -> Any:
         """Run until the graph ends or pauses; return the state values.
 
@@ -224,6 +226,9 @@ class CompiledGraph(StateAccess):
                 as the run goes (what is returned does not change).
             debug: print the ``"updates"`` and ``"values"`` chunks (so does
                 ``compile(debug=True)``).
+            context: what the nodes' ``runtime.context`` is for this run (a
+                dict is made into a dataclass or pydantic ``context_schema``);
+                a subgraph's nodes see its parent's.
 
         Returns:
             The state values (those of the output schema; the value itself for a
@@ -236,7 +241,9 @@ class CompiledGraph(StateAccess):
                 the node, thread and checkpoint; the error is stored there).
             ConflictError: another writer advanced the thread meanwhile.
         """
-        options = self._options(durability, True, interrupt_before, interrupt_after)
+        options = self._options(
+            durability, True, interrupt_before, interrupt_after, context
+        )
         printed = printed_modes(print_mode, bool(debug or self.debug))
         if stream_mode != "values" or printed:
             modes = parse_modes(stream_mode)
@@ -256,9 +263,12 @@ class CompiledGraph(StateAccess):
         subgraphs: bool = False,
         print_mode: StreamMode | Sequence[StreamMode] = (),
         debug: bool | None = None,
+        context: Any = None,
     ) -> Any:
         """The async twin of :meth:`invoke`."""
-        options = self._options(durability, False, interrupt_before, interrupt_after)
+        options = self._options(
+            durability, False, interrupt_before, interrupt_after, context
+        )
         printed = printed_modes(print_mode, bool(debug or self.debug))
         if stream_mode != "values" or printed:
             modes = parse_modes(stream_mode)
@@ -278,6 +288,7 @@ class CompiledGraph(StateAccess):
         subgraphs: bool = False,
         print_mode: StreamMode | Sequence[StreamMode] = (),
         debug: bool | None = None,
+        context: Any = None,
     ) -> Generator[Any, None, None]:
         """Run like :meth:`invoke`, yielding as each step commits.
 
@@ -299,9 +310,12 @@ class CompiledGraph(StateAccess):
                 subgraph's the tuple of its namespace's parts.
             print_mode: as for :meth:`invoke`.
             debug: as for :meth:`invoke`.
+            context: as for :meth:`invoke`.
         """
         modes = parse_modes(stream_mode)
-        options = self._options(durability, True, interrupt_before, interrupt_after)
+        options = self._options(
+            durability, True, interrupt_before, interrupt_after, context
+        )
         printed = printed_modes(print_mode, bool(debug or self.debug))
         chunks = self._stream(input, config, modes, options, subgraphs, printed)
         return iterate_sync(chunks)
@@ -318,10 +332,13 @@ class CompiledGraph(StateAccess):
         subgraphs: bool = False,
         print_mode: StreamMode | Sequence[StreamMode] = (),
         debug: bool | None = None,
+        context: Any = None,
     ) -> AsyncIterator[Any]:
         """The async twin of :meth:`stream`."""
         modes = parse_modes(stream_mode)
-        options = self._options(durability, False, interrupt_before, interrupt_after)
+        options = self._options(
+            durability, False, interrupt_before, interrupt_after, context
+        )
         printed = printed_modes(print_mode, bool(debug or self.debug))
         return self._stream(input, config, modes, options, subgraphs, printed)
 
@@ -331,6 +348,7 @@ class CompiledGraph(StateAccess):
         inline_sync: bool,
         interrupt_before: Sequence[str] | None,
         interrupt_after: Sequence[str] | None,
+        context: Any,
     ) -> Options:
         return Options(
             check_durability(durability),
@@ -342,6 +360,7 @@ class CompiledGraph(StateAccess):
             if interrupt_after is None
             else frozenset(interrupt_after),
             caller=Caller.current(),
+            context=coerce_context(self.builder.context_schema, context),
         )
 
     async def _invoke(

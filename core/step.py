@@ -28,6 +28,7 @@ from timeloom.core.interrupts import (
     enter_task,
 )
 from timeloom.core.retry import retry_delay
+from timeloom.core.run_context import Runtime
 from timeloom.core.sends import Send, Task
 from timeloom.core.state import (
     ROOT,
@@ -293,6 +294,11 @@ async def _call(spec: NodeSpec, state: Any, inline: bool, scratch: TaskScratch) 
     kwargs: dict[str, Any] = {"config": scratch.config} if spec.takes_config else {}
     if spec.takes_writer:
         kwargs["writer"] = scratch.stream or _dropped
+    if spec.takes_runtime:
+        kwargs["runtime"] = Runtime(
+            scratch.scope.run.context if scratch.scope is not None else None,
+            stream_writer=scratch.stream or _dropped,
+        )
     fn = functools.partial(spec.fn, **kwargs) if kwargs else spec.fn
     if spec.is_async or inline:
         leave = enter_task(scratch)

@@ -137,6 +137,9 @@ class RunScope:
     config: Mapping[str, Any] = field(default_factory=dict)
     """The root run's config (its ``recursion_limit``, ``metadata``...)."""
     stream: SubgraphStream | None = None
+    context: Any = None
+    """The root run's context (``invoke(..., context=...)``), for nodes'
+    ``runtime``: a subgraph sees its parent's."""
 
 
 class StepScope(NamedTuple):  # a tuple: made every step, cheaply
@@ -252,6 +255,7 @@ class Route:
             durability=options.durability,
             config=self.cfg.raw,
             stream=options.subgraphs,
+            context=options.context,
         )
 
 
@@ -302,6 +306,7 @@ async def nested_run(graph: CompiledGraph, input: Any, caller: Caller) -> Route:
         parent.durability,
         parent.config,
         parent.stream,
+        parent.context,
     )
     configurable = {
         **(parent.config.get("configurable") or {}),
