@@ -9,32 +9,21 @@ import operator
 from typing import Annotated, Any, TypedDict
 
 import pytest
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.config import get_stream_writer as lg_get_stream_writer
-from langgraph.graph import START as LG_START
-from langgraph.graph import StateGraph as LgStateGraph
 
-from timeloom.backends.memory import MemoryCheckpointer
-from timeloom.core import START, ConfigError, StateGraph, get_stream_writer
+from tests.core.sides import TIMELOOM, Api, run_on_both
+from timeloom.core import ConfigError
 
 
 class State(TypedDict, total=False):
     log: Annotated[list[str], operator.add]
 
 
-RUNTIMES = {
-    "langgraph": (LgStateGraph, LG_START, InMemorySaver, lg_get_stream_writer),
-    "timeloom": (StateGraph, START, MemoryCheckpointer, get_stream_writer),
-}
-
-
-def program(runtime: str, fail: bool = False) -> Any:
+def program(api: Api, fail: bool = False) -> Any:
     """a -> b; each node writes two custom chunks; ``b`` may fail after them."""
-    graph_cls, start, saver, writer_of = RUNTIMES[runtime]
 
     def node(name: str) -> Any:
         def run(state: State) -> dict[str, Any]:
-            write = writer_of()
+            write = api.get_stream_writer()
             write({"from": name, "part": 1})
             write(f"{name} done")
             if fail and name == "b":
@@ -43,12 +32,12 @@ def program(runtime: str, fail: bool = False) -> Any:
 
         return run
 
-    graph = graph_cls(State)
+    graph = api.StateGraph(State)
     graph.add_node("a", node("a"))
     graph.add_node("b", node("b"))
-    graph.add_edge(start, "a")
+    graph.add_edge(api.START, "a")
     graph.add_edge("a", "b")
-    return graph.compile(checkpointer=saver())
+    return graph.compile(checkpointer=api.checkpointer())
 
 
 def config(thread_id: str = "t") -> dict[str, Any]:
@@ -56,8 +45,8 @@ def config(thread_id: str = "t") -> dict[str, Any]:
 
 
 def both(run: Any) -> None:
-    results = {name: run(program(name)) for name in RUNTIMES}
-    assert results["timeloom"] == results["langgraph"]
+    """Compare what ``run`` returns of each side's ``program``."""
+    run_on_both(lambda api: run(program(api)))
 
 
 @pytest.mark.parametrize(
@@ -74,17 +63,16 @@ def test_modes_stream_as_langgraphs(modes: Any) -> None:
 
 
 def test_custom_chunks_of_a_failing_step_come_before_its_error() -> None:
-    results = {}
-    for name in RUNTIMES:
+    def scenario(api: Api) -> list[Any]:
         seen: list[Any] = []
-        chunks = program(name, fail=True).stream(
+        chunks = program(api, fail=True).stream(
             {"log": []}, config(), stream_mode=["custom", "updates"]
         )
         with pytest.raises(ValueError, match="b broke"):
             seen.extend(chunks)
-        results[name] = seen
-    assert results["timeloom"] == results["langgraph"]
-    assert ("custom", "b done") in results["timeloom"]
+        return seen
+
+    assert ("custom", "b done") in run_on_both(scenario)
 
 
 def test_a_writer_outside_a_custom_stream_drops_its_chunks() -> None:
@@ -122,4 +110,4 @@ def test_breakpoints_given_to_a_run() -> None:
 
 def test_an_unknown_mode_is_refused() -> None:
     with pytest.raises(ConfigError, match="Unknown stream_mode 'tokens'"):
-        list(program("timeloom").stream({"log": []}, config(), stream_mode=["tokens"]))
+        list(program(TIMELOOM).stream({"log": []}, config(), stream_mode=["tokens"]))
