@@ -8,19 +8,12 @@ from __future__ import annotations
 
 import operator
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any, TypedDict
 
 import pytest
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import START as LG_START
-from langgraph.graph import StateGraph as LgStateGraph
-from langgraph.types import Command as LgCommand
-from langgraph.types import interrupt as lg_interrupt
 
-from timeloom.backends.memory import MemoryCheckpointer
-from timeloom.core import START, Command, StateGraph, interrupt
+from tests.core.sides import TIMELOOM, Api, run_on_both
+from timeloom.core import START, Command, StateGraph
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.errors import ParentCommand
 from timeloom.core.sync import run_sync
@@ -47,21 +40,6 @@ def timelines(cp: BaseCheckpointer, thread_id: str = "t") -> list[str]:
     """The thread ids of ``thread_id``'s subgraph timelines, sorted."""
     found = run_sync(cp.threads(search=f"{thread_id}|", limit=100))
     return sorted(i.thread_id for i in found)
-
-
-@dataclass(frozen=True)
-class Api:
-    """The names a LangGraph program imports, from one of the two runtimes."""
-
-    StateGraph: Any
-    START: str
-    Command: Any
-    interrupt: Callable[[Any], Any]
-    checkpointer: Callable[[], Any]
-
-
-LANGGRAPH = Api(LgStateGraph, LG_START, LgCommand, lg_interrupt, InMemorySaver)
-TIMELOOM = Api(StateGraph, START, Command, interrupt, MemoryCheckpointer)
 
 
 def asking_child(api: Api, calls: Counter[str], **compile: Any) -> Any:
@@ -328,13 +306,6 @@ def test_a_replay_of_the_parent_sees_a_stateful_subgraph_as_it_was(
 
 
 # -- the same program on LangGraph ------------------------------------------------------
-
-
-def run_on_both(scenario: Callable[[Api], Any]) -> None:
-    results = {
-        name: scenario(api) for name, api in (("lg", LANGGRAPH), ("tl", TIMELOOM))
-    }
-    assert results["tl"] == results["lg"]
 
 
 def namespaces(app: Any) -> list[tuple[str, ...]]:
