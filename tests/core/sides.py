@@ -15,8 +15,20 @@ import langgraph.graph as lg_graph
 import langgraph.types as lg_types
 from langgraph.checkpoint.memory import InMemorySaver
 
-import timeloom.core as tl
 from timeloom.backends.memory import MemoryCheckpointer
+from timeloom.core import (
+    END,
+    START,
+    Command,
+    MessagesState,
+    RetryPolicy,
+    Send,
+    StateGraph,
+    add_messages,
+    get_config,
+    get_stream_writer,
+    interrupt,
+)
 from timeloom.core.checkpointer import BaseCheckpointer
 
 T = TypeVar("T")
@@ -56,17 +68,17 @@ LANGGRAPH = Api(
     checkpointer=InMemorySaver,
 )
 TIMELOOM = Api(
-    StateGraph=tl.StateGraph,
-    START=tl.START,
-    END=tl.END,
-    Command=tl.Command,
-    Send=tl.Send,
-    interrupt=tl.interrupt,
-    RetryPolicy=tl.RetryPolicy,
-    get_config=tl.get_config,
-    get_stream_writer=tl.get_stream_writer,
-    MessagesState=tl.MessagesState,
-    add_messages=tl.add_messages,
+    StateGraph=StateGraph,
+    START=START,
+    END=END,
+    Command=Command,
+    Send=Send,
+    interrupt=interrupt,
+    RetryPolicy=RetryPolicy,
+    get_config=get_config,
+    get_stream_writer=get_stream_writer,
+    MessagesState=MessagesState,
+    add_messages=add_messages,
     checkpointer=MemoryCheckpointer,
 )
 
