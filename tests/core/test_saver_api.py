@@ -16,14 +16,10 @@ import time
 from typing import Annotated, Any, TypedDict
 
 import pytest
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import START as LG_START
-from langgraph.graph import StateGraph as LgStateGraph
-from langgraph.types import Command as LgCommand
-from langgraph.types import interrupt as lg_interrupt
 
+from tests.core.sides import LANGGRAPH, TIMELOOM, Api, run_on_both
 from timeloom.backends.memory import MemoryCheckpointer
-from timeloom.core import START, Command, Interrupt, StateGraph, interrupt
+from timeloom.core import START, Command, Interrupt, StateGraph
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.error_records import error_text
 from timeloom.core.errors import CheckpointNotFound, ConfigError
@@ -34,11 +30,9 @@ class State(TypedDict):
     attempt: int
 
 
-def program(api: Any, checkpointer: Any) -> Any:
+def program(api: Api, checkpointer: Any) -> Any:
     """START -> fails (raises on attempt 1) and ok together; fails -> ask, which
     asks a question."""
-    graph_class, start, ask_user = api
-
     ok_ran = threading.Event()
 
     def fails(state: State) -> dict[str, Any]:
@@ -55,16 +49,16 @@ def program(api: Any, checkpointer: Any) -> Any:
         return {"steps": ["ok"]}
 
     def ask(state: State) -> dict[str, Any]:
-        return {"steps": [ask_user({"q": 1})]}
+        return {"steps": [api.interrupt({"q": 1})]}
 
-    graph = graph_class(State)
+    graph = api.StateGraph(State)
     graph.add_node("fails", fails).add_node("ok", ok).add_node("ask", ask)
-    graph.add_edge(start, "fails").add_edge(start, "ok").add_edge("fails", "ask")
+    graph.add_edge(api.START, "fails").add_edge(api.START, "ok").add_edge(
+        "fails", "ask"
+    )
     return graph.compile(checkpointer=checkpointer)
 
 
-LANGGRAPH = (LgStateGraph, LG_START, lg_interrupt)
-TIMELOOM = (StateGraph, START, interrupt)
 CONFIG = {"configurable": {"thread_id": "1"}, "metadata": {"user": "ada"}}
 THREAD = {"configurable": {"thread_id": "1"}}
 
@@ -106,9 +100,9 @@ def _plain(value: Any) -> Any:
 def test_get_tuple_reads_the_head_as_langgraph_does(
     stored: BaseCheckpointer, stage: str
 ) -> None:
-    langgraph = program(LANGGRAPH, InMemorySaver())
+    langgraph = program(LANGGRAPH, LANGGRAPH.checkpointer())
     ours = program(TIMELOOM, stored)
-    run_until(langgraph, stage, LgCommand)
+    run_until(langgraph, stage, LANGGRAPH.Command)
     run_until(ours, stage, Command)
 
     theirs = seen(langgraph, langgraph.checkpointer.get_tuple(THREAD))
@@ -158,9 +152,9 @@ def test_the_tuple_names_its_checkpoint_parent_and_tasks(
 def test_list_is_a_plain_iterator_newest_first_as_langgraph_lists(
     stored: BaseCheckpointer,
 ) -> None:
-    langgraph = program(LANGGRAPH, InMemorySaver())
+    langgraph = program(LANGGRAPH, LANGGRAPH.checkpointer())
     ours = program(TIMELOOM, stored)
-    run_until(langgraph, "done", LgCommand)
+    run_until(langgraph, "done", LANGGRAPH.Command)
     run_until(ours, "done", Command)
 
     def steps(app: Any, **kw: Any) -> list[tuple[str, int]]:
@@ -315,8 +309,9 @@ def test_a_runs_configurable_values_are_recorded_in_its_checkpoints_metadata(
             for t in app.checkpointer.list(THREAD)
         ]
 
-    mine = recorded(program(TIMELOOM, stored), Command)
-    assert mine == recorded(program(LANGGRAPH, InMemorySaver()), LgCommand)
+    mine = run_on_both(
+        lambda api: recorded(program(api, api.checkpointer()), api.Command), stored
+    )
     assert mine[0] == {"parents": {}, "user": "bob"}
     assert mine[-1] == {
         "parents": {},
@@ -334,12 +329,12 @@ class Pair(TypedDict):
     log: Annotated[list[str], operator.add]
 
 
-def pair(graph_class: Any, start: str, checkpointer: Any) -> Any:
+def pair(api: Api, checkpointer: Any) -> Any:
     """START -> a and b together, paused before them."""
-    graph = graph_class(Pair)
+    graph = api.StateGraph(Pair)
     graph.add_node("a", lambda s: {"log": ["a ran"]})
     graph.add_node("b", lambda s: {"log": ["b ran"]})
-    graph.add_edge(start, "a").add_edge(start, "b")
+    graph.add_edge(api.START, "a").add_edge(api.START, "b")
     return graph.compile(checkpointer=checkpointer, interrupt_before=["a", "b"])
 
 
@@ -354,15 +349,16 @@ def test_put_writes_records_a_finished_task_that_the_run_then_skips(
         app.invoke(None, THREAD)
         return app.get_state(THREAD).values
 
-    mine = finish_a_by_hand(pair(StateGraph, START, stored))
+    mine = run_on_both(
+        lambda api: finish_a_by_hand(pair(api, api.checkpointer())), stored
+    )
     assert mine == {"log": ["a by hand", "b ran"]}
-    assert mine == finish_a_by_hand(pair(LgStateGraph, LG_START, InMemorySaver()))
 
 
 async def test_aput_writes_records_errors_and_questions_as_get_tuple_reads_them(
     stored: BaseCheckpointer,
 ) -> None:
-    app = pair(StateGraph, START, stored)
+    app = pair(TIMELOOM, stored)
     await app.ainvoke({"log": []}, THREAD)
     state = await app.aget_state(THREAD)
     a, b = (next(t.id for t in state.tasks if t.name == n) for n in ("a", "b"))
@@ -396,7 +392,7 @@ async def test_aput_writes_records_errors_and_questions_as_get_tuple_reads_them(
 async def test_aput_writes_refuses_what_it_cannot_record(
     stored: BaseCheckpointer,
 ) -> None:
-    app = pair(StateGraph, START, stored)
+    app = pair(TIMELOOM, stored)
     await app.ainvoke({"log": []}, THREAD)
     state = await app.aget_state(THREAD)
     a = state.tasks[0].id
