@@ -11,70 +11,22 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any, TypedDict
 
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.config import get_config as lg_get_config
-from langgraph.config import get_stream_writer as lg_get_stream_writer
-from langgraph.graph import START as LG_START
-from langgraph.graph import MessagesState as LgMessagesState
-from langgraph.graph import StateGraph as LgStateGraph
-from langgraph.types import Command as LgCommand
-from langgraph.types import interrupt as lg_interrupt
 
-from timeloom.backends.memory import MemoryCheckpointer
+from tests.core.sides import LANGGRAPH, TIMELOOM, Api, run_on_both
 from timeloom.core import (
     START,
-    Command,
     Interrupt,
     MessagesState,
     StateGraph,
     StreamWriter,
     get_config,
-    get_stream_writer,
-    interrupt,
 )
-
-
-@dataclass(frozen=True)
-class Api:
-    StateGraph: Any
-    START: str
-    Command: Any
-    interrupt: Callable[[Any], Any]
-    writer: Callable[[], Any]
-    get_config: Callable[[], Any]
-    MessagesState: Any
-    checkpointer: Callable[[], Any]
-
-
-RUNTIMES = {
-    "langgraph": Api(
-        LgStateGraph,
-        LG_START,
-        LgCommand,
-        lg_interrupt,
-        lg_get_stream_writer,
-        lg_get_config,
-        LgMessagesState,
-        InMemorySaver,
-    ),
-    "timeloom": Api(
-        StateGraph,
-        START,
-        Command,
-        interrupt,
-        get_stream_writer,
-        get_config,
-        MessagesState,
-        MemoryCheckpointer,
-    ),
-}
 
 
 class State(TypedDict, total=False):
@@ -125,21 +77,20 @@ class Normal:
 
 
 def both(run: Callable[[Api], Any]) -> Any:
-    results = {name: Normal()(run(api)) for name, api in RUNTIMES.items()}
-    assert results["timeloom"] == results["langgraph"]
-    return results["timeloom"]
+    """``run_on_both``, each side's result normalised (its own ``Normal``)."""
+    return run_on_both(lambda api: Normal()(run(api)))
 
 
 def fan_out(api: Api) -> Any:
     """START -> a, b (b slower, so it finishes second); a -> c, which asks."""
 
     def a(state: State) -> dict[str, Any]:
-        api.writer()({"from": "a"})
+        api.get_stream_writer()({"from": "a"})
         return {"log": ["a"], "n": state["n"] + 1}
 
     def b(state: State) -> dict[str, Any]:
         time.sleep(0.05)
-        api.writer()({"from": "b"})
+        api.get_stream_writer()({"from": "b"})
         return {"log": ["b"]}
 
     def c(state: State) -> dict[str, Any]:
@@ -381,7 +332,7 @@ def live_program(api: Api, got: threading.Event, by_parameter: bool) -> Any:
     """One node writes a chunk, then waits until the stream's reader got it."""
 
     def node(state: State, writer: StreamWriter) -> dict[str, Any]:
-        write = writer if by_parameter else api.writer()
+        write = writer if by_parameter else api.get_stream_writer()
         write("before")
         if not got.wait(10):
             raise AssertionError("the chunk did not reach the stream while running")
@@ -398,7 +349,7 @@ def live_program(api: Api, got: threading.Event, by_parameter: bool) -> Any:
 def test_custom_chunks_reach_the_stream_while_the_node_runs(by_parameter: bool) -> None:
     """As in LangGraph: a chunk is yielded as it is written (from a sync node in
     a worker thread), not when the step ends; a node may take ``writer``."""
-    for api in RUNTIMES.values():
+    for api in (LANGGRAPH, TIMELOOM):
         got = threading.Event()
         stream = live_program(api, got, by_parameter).stream(
             {"log": []}, stream_mode="custom"
@@ -411,7 +362,7 @@ def test_custom_chunks_reach_the_stream_while_the_node_runs(by_parameter: bool) 
 def test_async_streams_deliver_chunks_while_the_node_runs() -> None:
     async def main() -> list[Any]:
         got = threading.Event()
-        app = live_program(RUNTIMES["timeloom"], got, by_parameter=True)
+        app = live_program(TIMELOOM, got, by_parameter=True)
         seen = []
         async for chunk in app.astream({"log": []}, stream_mode=["custom", "updates"]):
             seen.append(chunk)
