@@ -4,11 +4,13 @@ across a run's namespaces; LangGraph's behaviour is the reference."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 import langgraph.graph as lg_graph
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, Field
 
 from tests.core.sides import run_on_both
@@ -115,3 +117,36 @@ def test_same_as_langgraph_a_message_is_streamed_once_across_namespaces() -> Non
 
 
 MODES: dict[str, Any] = {"stream_mode": "messages", "subgraphs": True}
+
+
+def test_a_bound_model_passed_the_node_config_streams_each_token_once() -> None:
+    """A model bound with ``with_config(tags=...)`` and also passed the node's
+    config (as the docs do for Python < 3.11), sync or async: each token once."""
+
+    def scenario(api: Any) -> Any:
+        def bound(text: str, tag: str) -> Any:
+            return GenericFakeChatModel(messages=iter([text])).with_config(tags=[tag])
+
+        joke, poem = bound("a cat joke", "joke"), bound("roses", "poem")
+
+        def write(state: Any, config: RunnableConfig) -> Any:
+            return {"messages": [joke.invoke(state["messages"], config)]}
+
+        async def rhyme(state: Any, config: RunnableConfig) -> Any:
+            return {"messages": [await poem.ainvoke(state["messages"], config)]}
+
+        app = (
+            api.StateGraph(api.MessagesState)
+            .add_sequence([write, rhyme])
+            .add_edge(api.START, "write")
+            .compile()
+        )
+
+        async def stream() -> list[Any]:
+            chunks = app.astream({"messages": "hi"}, stream_mode="messages")
+            return [(m.content, meta["tags"]) async for m, meta in chunks]
+
+        return asyncio.run(stream())
+
+    streamed = run_on_both(scenario)
+    assert [c for c, _ in streamed] == ["a", " ", "cat", " ", "joke", "roses"]
