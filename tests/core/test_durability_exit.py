@@ -13,13 +13,9 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypedDict
 
 import pytest
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import START as LG_START
-from langgraph.graph import StateGraph as LgStateGraph
-from langgraph.types import Command as LgCommand
-from langgraph.types import interrupt as lg_interrupt
 
-from timeloom.core import START, Command, StateGraph, interrupt
+from tests.core.sides import Api, run_on_both
+from timeloom.core import START, StateGraph, interrupt
 from timeloom.core.checkpointer import BaseCheckpointer
 
 
@@ -77,34 +73,29 @@ def history(app: Any) -> list[tuple[Any, ...]]:
 def both(
     stored: BaseCheckpointer,
     names: str,
-    scenario: Callable[[Callable[[set[str]], Any]], Any],
+    scenario: Callable[[Api, Callable[[set[str]], Any]], Any],
 ) -> None:
-    """Run ``scenario`` (given a function making the app of ``names``) on
-    LangGraph, then on Timeloom; compare what each returned and the history each
-    left."""
-    results = []
-    for graph_class, start, ask, saver in (
-        (LgStateGraph, LG_START, lg_interrupt, InMemorySaver()),
-        (StateGraph, START, interrupt, stored),
-    ):
+    """Run ``scenario`` (given the names and a function making the app of
+    ``names``) on LangGraph, then on Timeloom; compare what each returned and the
+    history each left."""
 
-        def make(
-            failing: set[str],
-            graph_class: Any = graph_class,
-            start: str = start,
-            ask: Any = ask,
-            saver: Any = saver,
-        ) -> Any:
-            builder = chain(graph_class(State), start, ask, names, failing)
+    def on(api: Api) -> Any:
+        saver = api.checkpointer()
+
+        def make(failing: set[str]) -> Any:
+            builder = chain(
+                api.StateGraph(State), api.START, api.interrupt, names, failing
+            )
             return builder.compile(checkpointer=saver)
 
-        returned = scenario(make)
-        results.append((returned, history(make(set()))))
-    assert results[1] == results[0]
+        returned = scenario(api, make)
+        return returned, history(make(set()))
+
+    run_on_both(on, stored)
 
 
 def test_a_run_stores_only_its_last_checkpoint(stored: BaseCheckpointer) -> None:
-    def scenario(make: Callable[[set[str]], Any]) -> Any:
+    def scenario(api: Api, make: Callable[[set[str]], Any]) -> Any:
         app = make(set())
         first = app.invoke({"log": []}, CFG, durability="exit")
         return first, app.invoke({"log": []}, CFG, durability="exit")
@@ -119,7 +110,7 @@ def test_a_run_stores_only_its_last_checkpoint(stored: BaseCheckpointer) -> None
 def test_a_failed_run_stores_the_step_that_failed_with_its_error(
     stored: BaseCheckpointer,
 ) -> None:
-    def scenario(make: Callable[[set[str]], Any]) -> Any:
+    def scenario(api: Api, make: Callable[[set[str]], Any]) -> Any:
         with pytest.raises(RuntimeError, match="c failed"):
             make({"c"}).invoke({"log": []}, CFG, durability="exit")
         failed = history(make(set()))
@@ -134,12 +125,11 @@ def test_a_failed_run_stores_the_step_that_failed_with_its_error(
 def test_a_paused_run_stores_the_interrupt_and_resumes(
     stored: BaseCheckpointer,
 ) -> None:
-    def scenario(make: Callable[[set[str]], Any]) -> Any:
+    def scenario(api: Api, make: Callable[[set[str]], Any]) -> Any:
         app = make(set())
         app.invoke({"log": []}, CFG, durability="exit")
         paused = history(app)
-        resume = LgCommand if isinstance(app.builder, LgStateGraph) else Command
-        return paused, app.invoke(resume(resume="x"), CFG, durability="exit")
+        return paused, app.invoke(api.Command(resume="x"), CFG, durability="exit")
 
     both(stored, "aic", scenario)
     assert [h[:3] for h in history_of(stored, "aic")] == [
