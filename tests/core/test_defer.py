@@ -15,12 +15,8 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypedDict
 
 import pytest
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import START as LG_START
-from langgraph.graph import StateGraph as LgStateGraph
-from langgraph.types import Send as LgSend
 
-from timeloom.backends.memory import MemoryCheckpointer
+from tests.core.sides import Api, run_on_both
 from timeloom.core import START, Send, StateGraph
 from timeloom.core.checkpointer import BaseCheckpointer
 
@@ -55,23 +51,22 @@ def uneven(graph: Any, start: str, send: Any, failing: set[str] | None = None) -
     return graph
 
 
-def run_both(build: Callable[[Any, str, Any], Any]) -> tuple[Any, Any]:
-    """The history, as (next, values) pairs, of the graph run on LangGraph, then on
-    Timeloom (the values' log says in which order the nodes' updates applied)."""
-    results = []
-    for graph, start, send, saver in (
-        (LgStateGraph(State), LG_START, LgSend, InMemorySaver()),
-        (StateGraph(State), START, Send, MemoryCheckpointer()),
-    ):
-        app = build(graph, start, send).compile(checkpointer=saver)
+def run_both(build: Callable[[Any, str, Any], Any]) -> Any:
+    """The history, as (next, values) pairs, of the graph run on LangGraph and on
+    Timeloom (the values' log says in which order the nodes' updates applied):
+    asserts the two agree and returns Timeloom's."""
+
+    def on(api: Api) -> list[tuple[Any, Any]]:
+        graph = build(api.StateGraph(State), api.START, api.Send)
+        app = graph.compile(checkpointer=api.checkpointer())
         app.invoke({"log": []}, config())
-        results.append([(s.next, s.values) for s in app.get_state_history(config())])
-    return results[0], results[1]
+        return [(s.next, s.values) for s in app.get_state_history(config())]
+
+    return run_on_both(on)
 
 
 def test_a_deferred_join_runs_once_after_the_longest_branch() -> None:
-    langgraph, timeloom = run_both(uneven)
-    assert timeloom == langgraph
+    timeloom = run_both(uneven)
     assert timeloom[0][1] == {"log": ["a", "b", "w", "w", "c", "j"]}
     assert [n for n, _ in timeloom] == [
         (),
@@ -91,8 +86,7 @@ def test_pending_sends_do_not_hold_a_deferred_node_back() -> None:
         graph.add_conditional_edges("a", lambda s: [send("w", {}), send("w", {})])
         return graph
 
-    langgraph, timeloom = run_both(build)
-    assert timeloom == langgraph
+    timeloom = run_both(build)
     assert timeloom[1][0] == ("w", "w", "j")
 
 
@@ -106,8 +100,7 @@ def test_a_waiting_edge_into_a_deferred_node_runs_it_when_nothing_else_is_due() 
         graph.add_edge(["a", "b"], "j")
         return graph
 
-    langgraph, timeloom = run_both(build)
-    assert timeloom == langgraph
+    timeloom = run_both(build)
     assert timeloom[0][1] == {"log": ["a", "b", "c", "d", "j"]}
 
 
