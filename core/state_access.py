@@ -117,7 +117,14 @@ class StateAccess:
         snapshot = to_snapshot(checkpoint, results)
         if self.schema.kind == "root":  # a state of one value: the value itself
             return dataclasses.replace(snapshot, values=snapshot.values.get(ROOT))
-        return snapshot
+        # As LangGraph's, in the schema's key order (a checkpoint's may differ),
+        # which printing a snapshot shows.
+        values = snapshot.values
+        ordered = {k: values[k] for k in self.schema.channels if k in values}
+        if list(ordered) == list(values):
+            return snapshot
+        ordered.update(values)  # keys the schema lacks keep their place, last
+        return dataclasses.replace(snapshot, values=ordered)
 
     def get_state_history(
         self,
