@@ -100,6 +100,39 @@ def with_message_ids(update: Any) -> list[Any]:
     return [_with_id(convert(m)) for m in _as_list(update)]
 
 
+_ROLES = frozenset({"user", "human", "assistant", "ai", "tool", "system", "function"})
+_TYPES = frozenset({"human", "ai", "tool", "system", "function", "remove"})
+"""The ``role`` and ``type`` values that make a dict a message (LangGraph's)."""
+
+
+def with_object_ids(update: Any) -> Any:
+    """``update`` with an id on each LangChain message in it that has none, and
+    each message dict in a list made a message with an id, as LangGraph gives
+    them in a ``DeltaChannel`` whose reducer is not a transcript's; anything
+    else is left as it is."""
+    if isinstance(update, list):
+        return [
+            _with_id(_converter()(m)) if _is_message_dict(m) else object_with_id(m)
+            for m in update
+        ]
+    if _is_message_dict(update):
+        return _with_id(update)
+    return object_with_id(update)
+
+
+def _is_message_dict(value: Any) -> bool:
+    return isinstance(value, dict) and (
+        value.get("role") in _ROLES or value.get("type") in _TYPES
+    )
+
+
+def object_with_id(value: Any) -> Any:
+    """``value`` with an id if it is a message object (not a dict) without one."""
+    if isinstance(value, dict) or not _is_message(value) or message_id(value):
+        return value
+    return _with_id(value)
+
+
 def _merged(left: Any, right: Any) -> list[Any]:
     convert = _converter()
     merged = [_with_id(convert(m)) for m in _as_list(left)]

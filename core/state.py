@@ -19,7 +19,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from timeloom.core.errors import ConfigError, GraphValidationError, InvalidUpdateError
-from timeloom.core.messages import is_add_messages, message_classes, with_message_ids
+from timeloom.core.messages import (
+    is_add_messages,
+    message_classes,
+    object_with_id,
+    with_message_ids,
+    with_object_ids,
+)
 from timeloom.core.untracked import UntrackedValue
 
 if TYPE_CHECKING:
@@ -439,7 +445,9 @@ class DeltaReducer:
     A ``fold`` that is LangGraph's messages reducer (``messages``) keeps a chat
     transcript: as LangGraph does for such a channel, each message written gets
     an id (strings, dicts and ``(role, content)`` pairs become LangChain
-    messages), so that a later update or ``RemoveMessage`` can name it.
+    messages), so that a later update or ``RemoveMessage`` can name it. With
+    another ``fold``, as LangGraph does too, a LangChain message written without
+    an id gets one, and a message dict in a list becomes a message with one.
     """
 
     fold: Callable[[Any, list[Any]], Any]
@@ -449,16 +457,21 @@ class DeltaReducer:
         """``current`` with ``update`` folded in."""
         if self.messages:
             update = with_message_ids(update)
+        else:
+            update = with_object_ids(update)
         return self.fold(current, [update])
 
     def overwrite(self, value: Any, default: Any) -> Any:
         """What an ``Overwrite(value)`` sets the key to: as LangGraph's
         ``DeltaChannel``, ``None`` empties it (to a new ``default``, when the key
-        has one) and a transcript's messages get ids."""
+        has one) and the messages in a list get ids (strings and dicts too, in
+        a transcript)."""
         if value is None:
             return value if default is _MISSING else type(default)()
-        if self.messages and isinstance(value, list | tuple):
-            return type(value)(with_message_ids(list(value)))
+        if isinstance(value, list | tuple):
+            if self.messages:
+                return type(value)(with_message_ids(list(value)))
+            return type(value)(object_with_id(m) for m in value)
         return value
 
 

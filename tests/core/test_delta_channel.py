@@ -11,7 +11,13 @@ from __future__ import annotations
 from typing import Annotated, Any, TypedDict
 
 import pytest
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, RemoveMessage
+from langchain_core.messages import (
+    AIMessage,
+    AnyMessage,
+    BaseMessage,
+    HumanMessage,
+    RemoveMessage,
+)
 from langgraph.channels.delta import DeltaChannel
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START as LG_START
@@ -185,6 +191,77 @@ def test_overwrite_sets_the_transcript_and_none_empties_it(
         [],
         [("HumanMessage", "after", "new")],
     )
+
+
+def flattened(state: list[Any], writes: list[Any]) -> list[Any]:
+    """A ``DeltaChannel`` reducer that is not a transcript's: lists extend,
+    anything else is appended."""
+    out = list(state)
+    for write in writes:
+        out.extend(write if isinstance(write, list) else [write])
+    return out
+
+
+class Notes(TypedDict):
+    notes: Annotated[list[AnyMessage | dict[str, Any] | str], DeltaChannel(flattened)]
+
+
+def notes(checkpointer: Any, *, langgraph: bool = False) -> Any:
+    graph_cls, start = (LgStateGraph, LG_START) if langgraph else (StateGraph, START)
+
+    def a_list(state: Notes) -> dict[str, Any]:
+        return {
+            "notes": [AIMessage("a"), {"role": "user", "content": "d"}, "s", {"k": 1}]
+        }
+
+    def b_alone(state: Notes) -> dict[str, Any]:
+        return {"notes": {"role": "ai", "content": "alone"}}
+
+    graph = graph_cls(Notes)
+    graph.add_node("a_list", a_list)
+    graph.add_node("b_alone", b_alone)
+    graph.add_edge(start, "a_list")
+    graph.add_edge(start, "b_alone")
+    return graph.compile(checkpointer=checkpointer)
+
+
+def seen(value: Any) -> Any:
+    """A note as a user reads it (a generated id as ``"new"``)."""
+    if isinstance(value, BaseMessage):
+        return shown([value])[0]
+    if isinstance(value, dict) and value.get("id"):
+        return {**value, "id": "new"}
+    return value
+
+
+def test_another_reducers_messages_get_ids_as_in_langgraph(
+    stored: BaseCheckpointer,
+) -> None:
+    results = []
+    for app in (notes(stored), notes(InMemorySaver(), langgraph=True)):
+        app.invoke({"notes": [HumanMessage("in")]}, config())
+        after_input = app.get_state(config()).values["notes"]
+        overwrite = (AIMessage("o"), {"role": "ai", "content": "x"})
+        app.update_state(config(), {"notes": Overwrite(overwrite)}, as_node="a_list")
+        results.append(
+            [
+                [seen(v) for v in values]
+                for values in (after_input, app.get_state(config()).values["notes"])
+            ]
+        )
+    assert results[0] == results[1]
+    assert results[0][0] == [
+        ("HumanMessage", "in", "new"),
+        ("AIMessage", "a", "new"),
+        ("HumanMessage", "d", "new"),  # a message dict in a list becomes one
+        "s",
+        {"k": 1},
+        {"role": "ai", "content": "alone", "id": "new"},  # alone, it stays a dict
+    ]
+    assert results[0][1] == [
+        ("AIMessage", "o", "new"),
+        {"role": "ai", "content": "x"},  # an Overwrite's dicts stay as they are
+    ]
 
 
 def kept(state: list[str], writes: list[list[str]]) -> list[str]:
