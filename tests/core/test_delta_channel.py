@@ -19,13 +19,10 @@ from langchain_core.messages import (
     RemoveMessage,
 )
 from langgraph.channels.delta import DeltaChannel
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import START as LG_START
-from langgraph.graph import StateGraph as LgStateGraph
 from langgraph.graph.message import REMOVE_ALL_MESSAGES, _messages_delta_reducer
 from langgraph.types import Overwrite
 
-from timeloom.core import START, StateGraph
+from tests.core.sides import LANGGRAPH, TIMELOOM, Api
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.state import StateSchema
 
@@ -39,10 +36,10 @@ def config(thread_id: str = "t") -> dict[str, Any]:
     return {"configurable": {"thread_id": thread_id}}
 
 
-def chat(checkpointer: Any, *, langgraph: bool = False) -> Any:
+def chat(checkpointer: Any, api: Api = TIMELOOM) -> Any:
     """respond and note run together; respond replies with a message with an id
     and one without (a string), note writes a message as a dict."""
-    graph_cls, start = (LgStateGraph, LG_START) if langgraph else (StateGraph, START)
+    graph_cls, start = api.StateGraph, api.START
 
     def respond(state: Chat) -> dict[str, Any]:
         n = len(state["messages"])
@@ -94,7 +91,7 @@ def test_history_and_values_are_langgraphs(
     # LangGraph's writes must be saved before a checkpoint that replays them;
     # Timeloom commits whole values with their checkpoint, whenever it commits.
     ours = chat(stored)
-    theirs = chat(InMemorySaver(), langgraph=True)
+    theirs = chat(LANGGRAPH.checkpointer(), LANGGRAPH)
     two_turns(ours, durability)
     two_turns(theirs, durability)
 
@@ -142,7 +139,7 @@ def test_time_travel_resumes_from_the_checkpoints_messages(
     stored: BaseCheckpointer,
 ) -> None:
     results = []
-    for app in (chat(stored), chat(InMemorySaver(), langgraph=True)):
+    for app in (chat(stored), chat(LANGGRAPH.checkpointer(), LANGGRAPH)):
         two_turns(app)
         first = next(
             s
@@ -169,7 +166,7 @@ def test_overwrite_sets_the_transcript_and_none_empties_it(
     stored: BaseCheckpointer,
 ) -> None:
     results = []
-    for app in (chat(stored), chat(InMemorySaver(), langgraph=True)):
+    for app in (chat(stored), chat(LANGGRAPH.checkpointer(), LANGGRAPH)):
         two_turns(app)
         app.update_state(
             config(), {"messages": Overwrite(["only", ("ai", "pair")])}, as_node="note"
@@ -206,8 +203,8 @@ class Notes(TypedDict):
     notes: Annotated[list[AnyMessage | dict[str, Any] | str], DeltaChannel(flattened)]
 
 
-def notes(checkpointer: Any, *, langgraph: bool = False) -> Any:
-    graph_cls, start = (LgStateGraph, LG_START) if langgraph else (StateGraph, START)
+def notes(checkpointer: Any, api: Api = TIMELOOM) -> Any:
+    graph_cls, start = api.StateGraph, api.START
 
     def a_list(state: Notes) -> dict[str, Any]:
         return {
@@ -238,7 +235,7 @@ def test_another_reducers_messages_get_ids_as_in_langgraph(
     stored: BaseCheckpointer,
 ) -> None:
     results = []
-    for app in (notes(stored), notes(InMemorySaver(), langgraph=True)):
+    for app in (notes(stored), notes(LANGGRAPH.checkpointer(), LANGGRAPH)):
         app.invoke({"notes": [HumanMessage("in")]}, config())
         after_input = app.get_state(config()).values["notes"]
         overwrite = (AIMessage("o"), {"role": "ai", "content": "x"})
