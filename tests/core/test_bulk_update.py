@@ -7,14 +7,10 @@ import operator
 from typing import Annotated, Any, TypedDict
 
 import pytest
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import START as LG_START
-from langgraph.graph import StateGraph as LgStateGraph
-from langgraph.types import Command as LgCommand
-from langgraph.types import Send as LgSend
 from langgraph.types import StateUpdate
 
-from timeloom.core import START, Command, InvalidUpdateError, Send, StateGraph
+from tests.core.sides import LANGGRAPH, TIMELOOM, Api
+from timeloom.core import InvalidUpdateError
 
 
 class State(TypedDict, total=False):
@@ -22,27 +18,33 @@ class State(TypedDict, total=False):
     tasks: Annotated[list[int], operator.add]
 
 
-def fan_out(graph_cls: Any, start: str, command: Any, send: Any, saver: Any) -> Any:
+def fan_out(api: Api, saver: Any) -> Any:
     """agent -> map, which sends three tasks."""
 
     def map_(state: State) -> Any:
-        return command(goto=[send("task", {"i": i}) for i in range(3)], update={})
+        return api.Command(
+            goto=[api.Send("task", {"i": i}) for i in range(3)], update={}
+        )
 
-    graph = graph_cls(State)
+    graph = api.StateGraph(State)
     graph.add_node("agent", lambda s: {"foo": "agent"})
     graph.add_node("map", map_)
     graph.add_node("task", lambda s: {"tasks": [s["i"]]})
-    graph.add_edge(start, "agent")
+    graph.add_edge(api.START, "agent")
     graph.add_edge("agent", "map")
     return graph.compile(checkpointer=saver)
 
 
-def supersteps(command: Any, send: Any) -> list[list[Any]]:
+def supersteps(api: Api) -> list[list[Any]]:
     return [
         [StateUpdate({"foo": "in"}, "__input__")],
         [StateUpdate({"foo": "in"}, "__start__")],
         [StateUpdate({"foo": "agent"}, "agent")],
-        [StateUpdate(command(goto=[send("task", {"i": i}) for i in range(3)]), "map")],
+        [
+            StateUpdate(
+                api.Command(goto=[api.Send("task", {"i": i}) for i in range(3)]), "map"
+            )
+        ],
         [StateUpdate({"tasks": [i]}, "task") for i in range(3)],
     ]
 
@@ -60,13 +62,11 @@ def history(app: Any, thread_id: str) -> list[Any]:
 
 
 def test_a_bulk_history_reads_as_langgraphs_and_as_the_run(stored: Any) -> None:
-    ours = fan_out(StateGraph, START, Command, Send, stored)
-    theirs = fan_out(LgStateGraph, LG_START, LgCommand, LgSend, InMemorySaver())
-    for app, command, send in ((ours, Command, Send), (theirs, LgCommand, LgSend)):
+    ours = fan_out(TIMELOOM, stored)
+    theirs = fan_out(LANGGRAPH, LANGGRAPH.checkpointer())
+    for app, api in ((ours, TIMELOOM), (theirs, LANGGRAPH)):
         app.invoke({"foo": "in"}, {"configurable": {"thread_id": "run"}})
-        app.bulk_update_state(
-            {"configurable": {"thread_id": "bulk"}}, supersteps(command, send)
-        )
+        app.bulk_update_state({"configurable": {"thread_id": "bulk"}}, supersteps(api))
     assert history(ours, "bulk") == history(theirs, "bulk")
     assert [h[:3] for h in history(ours, "bulk")] == [
         h[:3] for h in history(ours, "run")
@@ -78,7 +78,7 @@ def test_a_bulk_history_reads_as_langgraphs_and_as_the_run(stored: Any) -> None:
 
 
 def test_bulk_update_refuses_what_langgraph_refuses(memory: Any) -> None:
-    app = fan_out(StateGraph, START, Command, Send, memory)
+    app = fan_out(TIMELOOM, memory)
     config = {"configurable": {"thread_id": "t"}}
     with pytest.raises(ValueError, match="No supersteps provided"):
         app.bulk_update_state(config, [])
