@@ -7,11 +7,8 @@ from __future__ import annotations
 from typing import Annotated, Any, TypedDict
 
 import pytest
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import START as LG_START
-from langgraph.graph import StateGraph as LgStateGraph
-from langgraph.types import Command as LgCommand
 
+from tests.core.sides import LANGGRAPH, TIMELOOM, Api, run_on_both
 from timeloom.core import START, Command, InvalidUpdateError, StateGraph
 from timeloom.core.checkpointer import BaseCheckpointer
 
@@ -28,12 +25,12 @@ def config(thread_id: str = "t") -> dict[str, Any]:
     return {"configurable": {"thread_id": thread_id}}
 
 
-def program(graph_cls: Any, start: str, command: Any, saver: Any) -> Any:
+def program(api: Api, saver: Any) -> Any:
     """one writes foo twice (as pairs), then two writes it once."""
-    graph = graph_cls(State)
-    graph.add_node("one", lambda s: command(update=[("foo", "1a"), ("foo", "1b")]))
+    graph = api.StateGraph(State)
+    graph.add_node("one", lambda s: api.Command(update=[("foo", "1a"), ("foo", "1b")]))
     graph.add_node("two", lambda s: {"foo": "two"})
-    graph.add_edge(start, "one").add_edge("one", "two")
+    graph.add_edge(api.START, "one").add_edge("one", "two")
     return graph.compile(checkpointer=saver)
 
 
@@ -57,10 +54,9 @@ def seen(app: Any) -> tuple[list[Any], list[Any]]:
 def test_pairs_write_a_key_several_times_as_in_langgraph(
     stored: BaseCheckpointer,
 ) -> None:
-    ours = seen(program(StateGraph, START, Command, stored))
-    theirs = seen(program(LgStateGraph, LG_START, LgCommand, InMemorySaver()))
-    assert ours == theirs
-    chunks, history = ours
+    chunks, history = run_on_both(
+        lambda api: seen(program(api, api.checkpointer())), stored
+    )
     assert chunks[0] == ("updates", {"one": [{"foo": "1a"}, {"foo": "1b"}]})
     assert chunks[1][1]["result"] == {"foo": {"$writes": ["1a", "1b"]}}
     assert history[0][1] == {"foo": "in, 1a, 1b, two"}
@@ -75,28 +71,31 @@ def test_several_commands_of_one_node_stream_as_langgraphs() -> None:
         a: Annotated[str, joined]
         b: Annotated[str, joined]
 
-    def updates(graph_cls: Any, start: str, command: Any, *writes: Any) -> Any:
-        graph = graph_cls(Two)
-        graph.add_node("n", lambda s: [command(update=w) for w in writes])
-        graph.add_edge(start, "n")
+    def updates(api: Api, *writes: Any) -> Any:
+        graph = api.StateGraph(Two)
+        graph.add_node("n", lambda s: [api.Command(update=w) for w in writes])
+        graph.add_edge(api.START, "n")
         app = graph.compile()
         return list(app.stream({"a": "", "b": ""}, stream_mode="updates"))
 
     for writes in (({"a": "1"}, {"b": "2"}), ({"a": "1", "b": "2"}, {"a": "3"})):
-        ours = updates(StateGraph, START, Command, *writes)
-        assert ours == updates(LgStateGraph, LG_START, LgCommand, *writes)
+
+        def scenario(api: Api, writes: tuple[Any, ...] = writes) -> Any:
+            return updates(api, *writes)
+
+        ours = run_on_both(scenario)
     assert ours == [{"n": [{"a": "1"}, {"b": "2"}, {"a": "3"}]}]
 
 
 def test_a_task_that_writes_nothing_streams_none_as_in_langgraph() -> None:
-    def updates(graph_cls: Any, start: str, returned: Any) -> Any:
-        graph = graph_cls(State).add_node("n", lambda s: returned)
-        graph.add_edge(start, "n")
+    def updates(api: Api, returned: Any) -> Any:
+        graph = api.StateGraph(State).add_node("n", lambda s: returned)
+        graph.add_edge(api.START, "n")
         return list(graph.compile().stream({"foo": ""}, stream_mode="updates"))
 
-    assert updates(StateGraph, START, {}) == [{"n": None}]
-    assert updates(StateGraph, START, Command(update=[])) == [{"n": None}]
-    assert updates(LgStateGraph, LG_START, {}) == [{"n": None}]
+    assert updates(TIMELOOM, {}) == [{"n": None}]
+    assert updates(TIMELOOM, Command(update=[])) == [{"n": None}]
+    assert updates(LANGGRAPH, {}) == [{"n": None}]
 
 
 def test_a_key_without_reducer_written_twice_by_pairs_is_refused() -> None:
