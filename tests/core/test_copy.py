@@ -7,14 +7,10 @@ from __future__ import annotations
 from typing import Annotated, Any, TypedDict
 
 import pytest
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import START as LG_START
-from langgraph.graph import StateGraph as LgStateGraph
-from langgraph.types import Command as LgCommand
-from langgraph.types import Send as LgSend
 from langgraph.types import StateUpdate
 
-from timeloom.core import START, Command, InvalidUpdateError, Send, StateGraph
+from tests.core.sides import LANGGRAPH, TIMELOOM, Api, run_on_both
+from timeloom.core import InvalidUpdateError
 from timeloom.core.checkpointer import BaseCheckpointer
 
 
@@ -26,22 +22,22 @@ class State(TypedDict):
     name: Annotated[str, joined]
 
 
-def program(graph_cls: Any, start: str, command: Any, send: Any, saver: Any) -> Any:
+def program(api: Api, saver: Any) -> Any:
     """one (which also sends to two), two, three: two runs twice."""
-    graph = graph_cls(State)
+    graph = api.StateGraph(State)
     graph.add_node(
-        "one", lambda s: command(goto=[send("two", {})], update={"name": "one"})
+        "one", lambda s: api.Command(goto=[api.Send("two", {})], update={"name": "one"})
     )
     graph.add_node("two", lambda s: {"name": "two"})
     graph.add_node("three", lambda s: {"name": "three"})
-    graph.add_edge(start, "one").add_edge("one", "two").add_edge("two", "three")
+    graph.add_edge(api.START, "one").add_edge("one", "two").add_edge("two", "three")
     return graph.compile(checkpointer=saver)
 
 
 def apps(stored: BaseCheckpointer) -> list[Any]:
     return [
-        program(StateGraph, START, Command, Send, stored),
-        program(LgStateGraph, LG_START, LgCommand, LgSend, InMemorySaver()),
+        program(TIMELOOM, stored),
+        program(LANGGRAPH, LANGGRAPH.checkpointer()),
     ]
 
 
@@ -70,8 +66,8 @@ def test_a_copy_sits_beside_the_checkpoint_as_in_langgraph(
 def test_a_copy_with_updates_replaces_the_tasks_results_as_in_langgraph(
     stored: BaseCheckpointer,
 ) -> None:
-    seen = []
-    for app in apps(stored):
+    def scenario(api: Api) -> Any:
+        app = program(api, api.checkpointer())
         app.invoke({"name": "start"}, config())
         base = list(app.get_state_history(config()))[2]
         updates = [
@@ -82,19 +78,17 @@ def test_a_copy_with_updates_replaces_the_tasks_results_as_in_langgraph(
         after = app.get_state(updated)
         copy = app.get_state(after.parent_config)
         assert parent_of(copy) == parent_of(base)
-        seen.append(
-            (
-                # Which of two's two tasks (an edge's, a send's) gets which update
-                # is Timeloom's (the edge's first, as updates apply): compared as
-                # a set of results.
-                sorted((t.name, t.result["name"]) for t in copy.tasks),
-                after.values,
-                after.next,
-                app.invoke(None, updated),
-            )
+        return (
+            # Which of two's two tasks (an edge's, a send's) gets which update
+            # is Timeloom's (the edge's first, as updates apply): compared as
+            # a set of results.
+            sorted((t.name, t.result["name"]) for t in copy.tasks),
+            after.values,
+            after.next,
+            app.invoke(None, updated),
         )
-    assert seen[0] == seen[1]
-    assert seen[0] == (
+
+    assert run_on_both(scenario, stored) == (
         [("two", "2a"), ("two", "2b")],
         {"name": "start > one > 2a > 2b"},
         ("three",),
@@ -105,23 +99,23 @@ def test_a_copy_with_updates_replaces_the_tasks_results_as_in_langgraph(
 def test_a_copy_of_the_input_checkpoint_with_a_new_input(
     stored: BaseCheckpointer,
 ) -> None:
-    seen = []
-    for app in apps(stored):
+    def scenario(api: Api) -> Any:
+        app = program(api, api.checkpointer())
         app.invoke({"name": "start"}, config())
         received = list(app.get_state_history(config()))[-1]  # __start__ due
         updated = app.update_state(
             received.config, [StateUpdate({"name": "start*"}, "__start__")], "__copy__"
         )
         copy = app.get_state(app.get_state(updated).parent_config)
-        seen.append(
-            ([(t.name, t.result) for t in copy.tasks], app.invoke(None, updated))
-        )
-    assert seen[0] == seen[1]
-    assert seen[0][1] == {"name": "start* > one > two > two > three"}
+        return [(t.name, t.result) for t in copy.tasks], app.invoke(None, updated)
+
+    assert run_on_both(scenario, stored)[1] == {
+        "name": "start* > one > two > two > three"
+    }
 
 
 def test_a_copy_refuses_values_that_are_not_updates(memory: BaseCheckpointer) -> None:
-    app = program(StateGraph, START, Command, Send, memory)
+    app = program(TIMELOOM, memory)
     app.invoke({"name": "start"}, config())
     base = list(app.get_state_history(config()))[2]
     with pytest.raises(InvalidUpdateError, match="a list of StateUpdate"):
