@@ -12,11 +12,8 @@ import pytest
 from langgraph.channels import BinaryOperatorAggregate, LastValue, Topic
 from langgraph.channels import UntrackedValue as LgUntrackedValue
 from langgraph.channels.delta import DeltaChannel
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import START as LG_START
-from langgraph.graph import StateGraph as LgStateGraph
-from langgraph.types import Send as LgSend
 
+from tests.core.sides import LANGGRAPH, TIMELOOM, Api, run_on_both
 from timeloom.core import (
     START,
     GraphValidationError,
@@ -81,7 +78,7 @@ def test_later_nodes_and_the_result_see_it_and_nothing_stores_it(
     assert app.get_state(config()).values == {"log": ["open", "use s1"] * 2}
 
 
-def program(graph_cls: Any, schema: Any, start: str, send: Any, saver: Any) -> Any:
+def program(api: Api, schema: Any, saver: Any) -> Any:
     """open writes a session and sends it to worker, which fails once."""
     failing = {"worker"}
 
@@ -91,12 +88,12 @@ def program(graph_cls: Any, schema: Any, start: str, send: Any, saver: Any) -> A
             raise RuntimeError("worker failed")
         return {"log": [f"worker {saw(state)}"]}
 
-    graph = graph_cls(schema)
+    graph = api.StateGraph(schema)
     graph.add_node("open", lambda s: {"log": ["open"], "session": Session("s1")})
     graph.add_node("worker", worker)
-    graph.add_edge(start, "open")
+    graph.add_edge(api.START, "open")
     graph.add_conditional_edges(
-        "open", lambda s: [send("worker", {"log": [], "session": s["session"]})]
+        "open", lambda s: [api.Send("worker", {"log": [], "session": s["session"]})]
     )
     return graph.compile(checkpointer=saver)
 
@@ -104,8 +101,8 @@ def program(graph_cls: Any, schema: Any, start: str, send: Any, saver: Any) -> A
 def test_a_send_is_stored_without_it_as_in_langgraph(stored: BaseCheckpointer) -> None:
     """The send's stored argument loses the key: a resume runs it without."""
     apps = [
-        program(StateGraph, State, START, Send, stored),
-        program(LgStateGraph, LgState, LG_START, LgSend, InMemorySaver()),
+        program(TIMELOOM, State, stored),
+        program(LANGGRAPH, LgState, LANGGRAPH.checkpointer()),
     ]
     for app in apps:
         with pytest.raises(RuntimeError, match="worker failed"):
@@ -177,16 +174,14 @@ def test_langgraphs_value_channels_are_read_and_the_others_refused() -> None:
         total: Annotated[int, BinaryOperatorAggregate(int, operator.add)]
         log: Annotated[list[str], DeltaChannel(appended)]
 
-    results = []
-    for graph_cls, start in ((LgStateGraph, LG_START), (StateGraph, START)):
-        graph = graph_cls(Channels)
+    def scenario(api: Api) -> Any:
+        graph = api.StateGraph(Channels)
         graph.add_node("a", lambda s: {"last": "x", "total": 2, "log": ["a"]})
         graph.add_node("b", lambda s: {"log": ["b"]})
-        graph.add_edge(start, "a").add_edge(start, "b")
-        results.append(graph.compile().invoke({"total": 1, "log": ["in"]}))
-    assert (
-        results[0] == results[1] == {"last": "x", "total": 3, "log": ["in", "a", "b"]}
-    )
+        graph.add_edge(api.START, "a").add_edge(api.START, "b")
+        return graph.compile().invoke({"total": 1, "log": ["in"]})
+
+    assert run_on_both(scenario) == {"last": "x", "total": 3, "log": ["in", "a", "b"]}
 
     class Topics(TypedDict):
         seen: Annotated[list[str], Topic]
