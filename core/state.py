@@ -258,6 +258,15 @@ class StateSchema:
             return values.get(ROOT)
         return {k: values[k] for k in self.keys if k in values}
 
+    def every_value(self, values: Mapping[str, Any]) -> Any:
+        """What a root graph's ``values`` stream chunk shows of ``values``: every
+        key of the graph (the output schema's and private ones too) in the
+        schema's order, as LangGraph streams its channels (a subgraph's chunks
+        keep to its output schema, as LangGraph's)."""
+        if self.kind == "root":
+            return values.get(ROOT)
+        return {k: values[k] for k in self.channels if k in values}
+
     def apply(
         self,
         values: Mapping[str, Any],

@@ -332,7 +332,9 @@ class StreamView:
 
     schema: StateSchema
     output: Callable[[Mapping[str, Any]], Any]
-    """The state values as the output schema gives them."""
+    """The state values as a ``values`` chunk shows them (a root graph's:
+    :meth:`~timeloom.core.state.StateSchema.every_value`; a subgraph's: its
+    output schema's keys)."""
     snapshot: Callable[[Checkpoint], StateSnapshot]
 
     def values(self, event: RunEvent) -> list[Any]:
