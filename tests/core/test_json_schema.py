@@ -9,12 +9,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any, NotRequired
 
 import pytest
-from langgraph.graph import START as LG_START
-from langgraph.graph import StateGraph as LgStateGraph
 from pydantic import BaseModel
 from typing_extensions import TypedDict
 
-from timeloom.core import START, StateGraph
+from tests.core.sides import Api, run_on_both
 
 
 class In(TypedDict):
@@ -54,12 +52,13 @@ CASES: dict[str, tuple[Any, dict[str, Any]]] = {
 @pytest.mark.parametrize("case", list(CASES))
 def test_json_schemas_are_langgraphs(case: str) -> None:
     state, options = CASES[case]
-    schemas = []
-    for graph_cls, start in ((LgStateGraph, LG_START), (StateGraph, START)):
-        graph = graph_cls(state, **options)
+
+    def scenario(api: Api) -> Any:
+        graph = api.StateGraph(state, **options)
         graph.add_node("n", lambda s: None)
-        graph.add_edge(start, "n")
+        graph.add_edge(api.START, "n")
         app = graph.compile()
-        schemas.append((app.get_input_jsonschema(), app.get_output_jsonschema()))
-    assert schemas[1] == schemas[0]
-    assert schemas[1][0]
+        return app.get_input_jsonschema(), app.get_output_jsonschema()
+
+    schemas = run_on_both(scenario)
+    assert schemas[0]

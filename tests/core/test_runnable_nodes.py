@@ -13,10 +13,8 @@ from langchain_core.messages import AIMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnableLambda
-from langgraph.graph import START as LG_START
-from langgraph.graph import StateGraph as LgStateGraph
 
-from timeloom.core import START, StateGraph
+from tests.core.sides import TIMELOOM, Api, run_on_both
 
 
 class State(TypedDict, total=False):
@@ -32,7 +30,7 @@ async def ashout(state: State) -> dict[str, Any]:
     return {"log": [f"async:{state['topic']}"]}
 
 
-def program(graph_cls: Any, start: str) -> Any:
+def program(api: Api) -> Any:
     model = GenericFakeChatModel(messages=iter([AIMessage("a joke", id="j")]))
     chain = (
         ChatPromptTemplate.from_template("tell a joke about {topic}")
@@ -40,24 +38,20 @@ def program(graph_cls: Any, start: str) -> Any:
         | StrOutputParser()
         | RunnableLambda(lambda text: {"log": [text]})
     )
-    graph = graph_cls(State)
+    graph = api.StateGraph(State)
     graph.add_node(RunnableLambda(shout))  # named after its function
     graph.add_node("lambda", RunnableLambda(lambda state: {"log": ["lambda"]}))
     graph.add_node("chain", chain)
-    graph.add_edge(start, "lambda")
+    graph.add_edge(api.START, "lambda")
     graph.add_edge("lambda", "shout")
     graph.add_edge("shout", "chain")
     return graph.compile()
 
 
 def test_runnables_run_as_nodes_as_on_langgraph() -> None:
-    results = [
-        program(cls, start).invoke({"log": [], "topic": "owls"})
-        for cls, start in ((LgStateGraph, LG_START), (StateGraph, START))
-    ]
-    assert results[0] == results[1]
-    assert results[1]["log"] == ["lambda", "shout:owls", "a joke"]
-    assert list(program(StateGraph, START).get_graph().nodes)[1:4] == [
+    result = run_on_both(lambda api: program(api).invoke({"log": [], "topic": "owls"}))
+    assert result["log"] == ["lambda", "shout:owls", "a joke"]
+    assert list(program(TIMELOOM).get_graph().nodes)[1:4] == [
         "shout",
         "lambda",
         "chain",
@@ -65,18 +59,18 @@ def test_runnables_run_as_nodes_as_on_langgraph() -> None:
 
 
 def test_an_async_only_runnable_runs_in_an_async_run_as_on_langgraph() -> None:
-    results = []
-    for graph_cls, start in ((LgStateGraph, LG_START), (StateGraph, START)):
-        graph = graph_cls(State)
+    def scenario(api: Api) -> Any:
+        graph = api.StateGraph(State)
         graph.add_node(RunnableLambda(ashout))
-        graph.add_edge(start, "ashout")
+        graph.add_edge(api.START, "ashout")
         app = graph.compile()
-        results.append(asyncio.run(app.ainvoke({"log": [], "topic": "owls"})))
-    assert results[0] == results[1] == {"log": ["async:owls"], "topic": "owls"}
+        return asyncio.run(app.ainvoke({"log": [], "topic": "owls"}))
+
+    assert run_on_both(scenario) == {"log": ["async:owls"], "topic": "owls"}
 
 
 def test_a_chat_model_in_a_chain_node_streams_its_tokens() -> None:
-    app = program(StateGraph, START)
+    app = program(TIMELOOM)
     chunks = list(app.stream({"log": [], "topic": "owls"}, stream_mode="messages"))
     tokens = [m.content for m, meta in chunks if meta["langgraph_node"] == "chain"]
     assert "".join(tokens) == "a joke"
