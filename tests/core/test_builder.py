@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, TypedDict
 import pytest
 
 from tests.core.graphs import thread
+from tests.core.sides import Api, run_on_both
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.core import END, START, Command, RetryPolicy, StateGraph
 from timeloom.core.errors import InvalidUpdateError
@@ -87,23 +88,16 @@ def test_draw_mermaid_shows_edges_routers_and_command_targets() -> None:
 
 @pytest.mark.parametrize("with_styles", [True, False])
 def test_draw_mermaid_is_langgraphs_with_or_without_styles(with_styles: bool) -> None:
-    from langgraph.graph import END as LG_END
-    from langgraph.graph import START as LG_START
-    from langgraph.graph import StateGraph as LgStateGraph
-
-    drawn = []
-    for graph_cls, start, end in (
-        (StateGraph, START, END),
-        (LgStateGraph, LG_START, LG_END),
-    ):
-        graph = graph_cls(Log)
+    def scenario(api: Api) -> Any:
+        graph = api.StateGraph(Log)
         graph.add_node("a", step_a)
         graph.add_node("b", step_b)
-        graph.add_edge(start, "a")
-        graph.add_conditional_edges("a", lambda s: "b", {"again": "b", "stop": end})
+        graph.add_edge(api.START, "a")
+        graph.add_conditional_edges("a", lambda s: "b", {"again": "b", "stop": api.END})
         graph.add_edge("b", "a")
-        drawn.append(graph.compile().get_graph().draw_mermaid(with_styles=with_styles))
-    assert drawn[0] == drawn[1]
+        return graph.compile().get_graph().draw_mermaid(with_styles=with_styles)
+
+    run_on_both(scenario)
 
 
 def test_retry_policy_runs_a_failing_node_again(memory: MemoryCheckpointer) -> None:

@@ -11,6 +11,7 @@ import pydantic
 import pytest
 
 from tests.core.graphs import thread
+from tests.core.sides import Api, run_on_both
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.core import START, Command, StateGraph
 from timeloom.core.errors import GraphValidationError
@@ -170,19 +171,14 @@ class Qualified(TypedDict, total=False):
 
 
 def test_a_reducer_inside_required_or_not_required_is_used_as_langgraphs() -> None:
-    from langgraph.graph import START as LG_START
-    from langgraph.graph import StateGraph as LgStateGraph
-
     def node(state: Qualified) -> dict[str, Any]:
         return {"needed": ["n"], "optional": ["o"]}
 
-    results = []
-    for graph_cls, start in ((LgStateGraph, LG_START), (StateGraph, START)):
-        graph = graph_cls(Qualified).add_node("a", node).add_node("b", node)
-        graph.add_edge(start, "a").add_edge(start, "b")
-        results.append(graph.compile().invoke({"needed": ["x"], "optional": []}))
-    assert (
-        results[1] == results[0] == {"needed": ["x", "n", "n"], "optional": ["o", "o"]}
-    )
+    def scenario(api: Api) -> Any:
+        graph = api.StateGraph(Qualified).add_node("a", node).add_node("b", node)
+        graph.add_edge(api.START, "a").add_edge(api.START, "b")
+        return graph.compile().invoke({"needed": ["x"], "optional": []})
+
+    assert run_on_both(scenario) == {"needed": ["x", "n", "n"], "optional": ["o", "o"]}
     channels = StateGraph(Qualified).channels
     assert channels["needed"].reducer is channels["optional"].reducer is operator.add
