@@ -336,6 +336,11 @@ class StateSchema:
                         f"The reducer of {key!r} failed on {node!r}'s update: "
                         f"{type(exc).__name__}: {exc}"
                     ) from exc
+        if len(new) > len(values):  # a key's first write: keep the schema's order,
+            # as LangGraph's state, which a node printing its state shows
+            ordered = {k: new[k] for k in self.channels if k in new}
+            if len(ordered) == len(new):
+                return ordered
         return new
 
     @property

@@ -43,3 +43,27 @@ def test_get_state_and_history_values_follow_the_schemas_key_order() -> None:
     head, history = scenario(TIMELOOM)
     assert [k for k, _ in head] == ["foo", "bar", "zed", "secret"]
     assert (head, history) == scenario(LANGGRAPH)
+
+
+def nodes_see(api: Api) -> Any:
+    seen: list[list[str]] = []
+
+    def look(state: State) -> dict[str, Any]:
+        seen.append(list(state))
+        return {"foo": "a", "bar": ["a"]}
+
+    def again(state: State) -> dict[str, Any]:
+        seen.append(list(state))
+        return {"zed": 3}
+
+    app = api.StateGraph(State).add_sequence([look, again])
+    app = app.add_edge(api.START, "look").compile()
+    app.invoke({"zed": 1, "foo": ""})
+    app.invoke({"foo": "x"})
+    return seen
+
+
+def test_a_node_sees_its_state_in_the_schemas_key_order() -> None:
+    seen = nodes_see(TIMELOOM)
+    assert seen[0] == ["foo", "bar", "zed"]
+    assert seen == nodes_see(LANGGRAPH)
