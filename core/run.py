@@ -155,9 +155,11 @@ class Run:
                         yield await self.pause(current, hit, "before")
                         return
                 if steps >= cfg.recursion_limit:
-                    raise GraphRecursionError(
-                        f"The run took {steps} steps without ending (recursion_limit="
-                        f"{cfg.recursion_limit}); raise it in the config if that is expected"
+                    raise GraphRecursionError(  # LangGraph's words, then ours
+                        f"Recursion limit of {cfg.recursion_limit} reached without "
+                        "hitting a stop condition. You can increase the limit by "
+                        "setting the `recursion_limit` config key.\n"
+                        f"The run took {steps} steps without ending."
                     )
                 log.begin(
                     functools.partial(

@@ -546,8 +546,12 @@ def test_recursion_limit(memory: MemoryCheckpointer) -> None:
     graph.add_edge(START, "loop")
     graph.add_conditional_edges("loop", lambda s: "loop" if s["n"] < 1000 else END)
     app = graph.compile(checkpointer=memory)
-    with pytest.raises(GraphRecursionError, match="recursion_limit=5"):
+    with pytest.raises(GraphRecursionError) as raised:
         app.invoke({"n": 0}, {"configurable": {"thread_id": "t"}, "recursion_limit": 5})
+    assert str(raised.value).splitlines()[0] == (  # LangGraph's first line
+        "Recursion limit of 5 reached without hitting a stop condition. You can "
+        "increase the limit by setting the `recursion_limit` config key."
+    )
     assert app.invoke({"n": 990}, thread("u"))["n"] == 1000
 
 
