@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from timeloom.core.checkpoint import Checkpoint, PendingWrite
 from timeloom.core.config import RunConfig
@@ -48,8 +48,7 @@ if TYPE_CHECKING:
     from timeloom.core.subgraphs import Route
 
 
-@dataclass(frozen=True, slots=True)
-class Options:
+class Options(NamedTuple):  # a tuple: made for every run, cheaply
     """The keyword arguments of one run."""
 
     durability: Durability

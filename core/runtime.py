@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Mapping, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Self
 
 from timeloom.core.config import merge_configs
@@ -398,7 +397,7 @@ class CompiledGraph(StateAccess):
         log = StepLog(wanted, subgraphs=subgraphs)
         nested = SubgraphStream(tuple(log.wanted), log, multi) if subgraphs else None
         view = StreamView(self.schema, self.schema.every_value, self._snapshot)
-        options = replace(options, log=log, subgraphs=nested)
+        options = options._replace(log=log, subgraphs=nested)
         events = self._execute(input, config, options)
         drain = nested.drain if nested is not None else None
         return stream_chunks(events, modes, view, log, subgraphs=drain)
@@ -427,7 +426,7 @@ class CompiledGraph(StateAccess):
         how = await route(self, input, config, options.caller)
         log = how.log(options.log)  # a subgraph's streams under its namespace
         if options.caller is not None or log is not options.log:
-            options = replace(options, caller=None, log=log)
+            options = options._replace(caller=None, log=log)
         runs = await run(how.graph, how, options)
         return how.events(runs, log)
 

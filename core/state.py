@@ -51,6 +51,11 @@ class Overwrite:
 def plain_overwrites(update: Mapping[str, Any]) -> dict[str, Any]:
     """``update`` with each ``Overwrite`` (Timeloom's or LangGraph's) in its plain
     form ``{"__overwrite__": value}``, which every backend can store."""
+    for value in update.values():
+        if type(value).__name__ == "Overwrite":
+            break
+    else:
+        return dict(update)  # the common case: no overwrite
     return {
         key: {OVERWRITE: value.value}
         if type(value).__name__ == "Overwrite" and hasattr(value, "value")

@@ -153,11 +153,12 @@ async def run_step(
                 reused.setdefault(w.node, []).append(w.value)
         resumes = resume_values(checkpoint)
     to_run = [t for t in tasks if t.key not in reused] if reused else tasks
-    for t in tasks:
+    for t in tasks if reused else ():
         if t.key in reused:
             log.cached(t.key, reused[t.key])
     inline = inline_sync and len(to_run) == 1
     hears_tasks = log.hears_tasks
+    custom = "custom" in log.wanted
     calls: list[Awaitable[Any]] = []
     for t in to_run:
         call = (_call_retried if t.spec.retry_policy is not None else _call)(
@@ -168,7 +169,7 @@ async def run_step(
             inline,
             TaskScratch(
                 resumes.get(t.key, ()),
-                stream=log.writer(t.key),
+                stream=log.writer(t.key) if custom else None,
                 config_of=functools.partial(log.node_config, t.key, config),
                 scope=scope,
                 node=t.key,

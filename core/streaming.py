@@ -527,6 +527,9 @@ def node_writes(
     """What each node wrote in a step (a copy): its update, or the list of its
     updates when it returned several; with ``schema`` a state of one value's
     updates are given as the values."""
+    if len(updates) == 1 and (schema is None or schema.kind != "root"):
+        node, update = updates[0]  # the common case: one task wrote once
+        return {node: dict(update)}
     root = schema is not None and schema.kind == "root"
     by_node: dict[str, list[Any]] = {}
     for node, update in updates:

@@ -26,6 +26,7 @@ import copy
 import dataclasses
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from timeloom.core.checkpoint import Checkpoint
@@ -123,18 +124,17 @@ class SubgraphStream:
         return [item if self.multi else (item[0], item[2]) for item in items]
 
 
-@dataclass(frozen=True, slots=True)
-class RunScope:
+class RunScope(NamedTuple):  # a tuple: made for every run, cheaply
     """Where a run stands among nested graphs (the root run: namespace ``""``)."""
 
     checkpointer: BaseCheckpointer | None
     thread_id: str
     """The root thread id."""
     ns: str = ""
-    parents: Mapping[str, str] = field(default_factory=dict)
+    parents: Mapping[str, str] = MappingProxyType({})
     replay: ReplayBound | None = None
     durability: Durability = "sync"
-    config: Mapping[str, Any] = field(default_factory=dict)
+    config: Mapping[str, Any] = MappingProxyType({})
     """The root run's config (its ``recursion_limit``, ``metadata``...)."""
     stream: SubgraphStream | None = None
     context: Any = None
@@ -194,8 +194,7 @@ class Caller:
         return cls(scratch.scope, scratch.node, call)
 
 
-@dataclass(frozen=True, slots=True)
-class Route:
+class Route(NamedTuple):  # a tuple: made for every run, cheaply
     """How a run goes: which graph (bound to which checkpointer) runs what, on
     which timeline, from which checkpoint."""
 
