@@ -441,17 +441,23 @@ def _channel(name: str, hint: Any) -> Channel:
     return Channel(name=name, annotation=base, reducer=reducer, default=default)
 
 
+_LANGGRAPH_CHANNELS = {
+    ("BaseChannel", "langgraph.channels"),
+    ("ManagedValue", "langgraph.managed"),
+}
+"""The base classes of LangGraph's channels and managed values (name, package)."""
+
+
 def _channel_kind(meta: Any) -> str | None:
     """The name of the channel ``meta`` is (a class or an instance): Timeloom's
-    ``UntrackedValue`` or one of LangGraph's channels; ``None`` for anything
-    else (a reducer, a description)."""
+    ``UntrackedValue`` or one of LangGraph's channels or managed values
+    (``RemainingSteps``'s); ``None`` for anything else (a reducer, a description)."""
     cls = meta if isinstance(meta, type) else type(meta)
     if issubclass(cls, UntrackedValue):
         return "UntrackedValue"
     for base in cls.__mro__:  # LangGraph's, without importing it
-        if base.__name__ == "BaseChannel" and base.__module__.startswith(
-            "langgraph.channels"
-        ):
+        package = ".".join(base.__module__.split(".")[:2])
+        if (base.__name__, package) in _LANGGRAPH_CHANNELS:
             return cls.__name__
     return None
 

@@ -12,6 +12,7 @@ import pytest
 from langgraph.channels import BinaryOperatorAggregate, LastValue, Topic
 from langgraph.channels import UntrackedValue as LgUntrackedValue
 from langgraph.channels.delta import DeltaChannel
+from langgraph.managed import RemainingSteps
 
 from tests.core.sides import LANGGRAPH, TIMELOOM, Api, run_on_both
 from timeloom.core import (
@@ -188,3 +189,14 @@ def test_langgraphs_value_channels_are_read_and_the_others_refused() -> None:
 
     with pytest.raises(GraphValidationError, match="LangGraph's Topic channel"):
         StateGraph(Topics)
+
+
+def test_langgraphs_managed_values_get_a_clear_error() -> None:
+    """``RemainingSteps`` (a managed value, not a channel) is refused by name,
+    not taken for a reducer of the wrong shape."""
+
+    class Counted(TypedDict):
+        remaining_steps: RemainingSteps
+
+    with pytest.raises(GraphValidationError, match="RemainingStepsManager"):
+        StateGraph(Counted)
