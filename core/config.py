@@ -7,8 +7,8 @@ and the flat ``{"thread_id": ...}`` are accepted.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from timeloom.core.namespaces import split_timeline, timeline
 
@@ -41,20 +41,23 @@ _TASK_METADATA = (
 """The configurable keys LangGraph copies into each task's metadata."""
 
 
-@dataclass(frozen=True, slots=True)
-class RunConfig:
+class RunConfig(NamedTuple):  # a tuple: read for every run, cheaply
     """What the runtime reads from a config."""
 
     thread_id: str | None = None
     checkpoint_id: str | None = None
-    metadata: Mapping[str, Any] = field(default_factory=dict)
+    metadata: Mapping[str, Any] = MappingProxyType({})
     recursion_limit: int = DEFAULT_RECURSION_LIMIT
-    raw: Mapping[str, Any] = field(default_factory=dict)
+    raw: Mapping[str, Any] = MappingProxyType({})
     """The config as given, passed to nodes that take a ``config`` argument."""
-    task_metadata: Mapping[str, Any] = field(default_factory=dict)
-    """What each task's metadata (and its ``messages`` chunks) starts with: the
-    run's ``thread_id``, ``run_id``, ``assistant_id``... as LangGraph copies them
-    from ``configurable``."""
+
+    @property
+    def task_metadata(self) -> dict[str, Any]:
+        """What each task's metadata (and its ``messages`` chunks) starts with: the
+        run's ``thread_id``, ``run_id``, ``assistant_id``... as LangGraph copies
+        them from ``configurable``."""
+        configurable = self.raw.get("configurable") or {}
+        return {k: configurable[k] for k in _TASK_METADATA if configurable.get(k)}
 
     @classmethod
     def parse(cls, config: Mapping[str, Any] | None) -> RunConfig:
@@ -80,14 +83,11 @@ class RunConfig:
             elif isinstance(value, int | float):  # bool is an int
                 metadata[key] = value
         return cls(
-            thread_id=None if thread_id is None else str(thread_id),
-            checkpoint_id=checkpoint_id or None,
-            metadata=metadata,
-            recursion_limit=int(config.get("recursion_limit", DEFAULT_RECURSION_LIMIT)),
-            raw=config,
-            task_metadata={
-                k: configurable[k] for k in _TASK_METADATA if configurable.get(k)
-            },
+            None if thread_id is None else str(thread_id),
+            checkpoint_id or None,
+            metadata,
+            int(config.get("recursion_limit", DEFAULT_RECURSION_LIMIT)),
+            config,
         )
 
 

@@ -167,7 +167,7 @@ class Run:
                         tasks,
                         graph.schema,
                         graph._triggers,
-                        cfg.task_metadata,
+                        cfg,
                         log,
                     )
                 )

@@ -35,6 +35,7 @@ from timeloom.core.snapshot import task_id
 from timeloom.core.state import ROOT
 
 if TYPE_CHECKING:
+    from timeloom.core.config import RunConfig
     from timeloom.core.sends import Task
     from timeloom.core.snapshot import StateSnapshot
     from timeloom.core.state import StateSchema
@@ -116,12 +117,14 @@ def task_infos(
     tasks: Sequence[Task],
     schema: StateSchema,
     triggers: Mapping[str, tuple[str, ...]],
-    run_metadata: Mapping[str, Any],
+    cfg: RunConfig,
     log: StepLog,
 ) -> list[TaskInfo]:
     """The tasks of the step that runs from ``checkpoint``, as streams and their
-    nodes' config show them (LangGraph's task metadata)."""
+    nodes' config show them (LangGraph's task metadata, starting with what
+    ``cfg`` says of the run)."""
     step = checkpoint.step + 1
+    run_metadata = cfg.task_metadata
     shows_input = bool(log.wanted & {"tasks", "debug", "messages"})
     paths = {key: path for key, _, path in task_keys(checkpoint)}
     infos = []
