@@ -28,6 +28,7 @@ from timeloom.core.chunk_shapes import (
     task_chunks,
     task_result,
 )
+from timeloom.core.constants import SENDS
 from timeloom.core.errors import ConfigError
 from timeloom.core.interrupts import Interrupt
 from timeloom.core.sends import task_keys
@@ -79,8 +80,7 @@ def parse_modes(
     return stream_mode if isinstance(stream_mode, str) else tuple(given)
 
 
-@dataclass(frozen=True, slots=True)
-class TaskInfo:
+class TaskInfo(NamedTuple):  # a tuple: made for every task that asks, cheaply
     """One task of a step, as the ``tasks`` and ``messages`` modes show it."""
 
     id: str
@@ -125,21 +125,25 @@ def task_infos(
     ``cfg`` says of the run)."""
     step = checkpoint.step + 1
     run_metadata = cfg.task_metadata
-    shows_input = bool(log.wanted & {"tasks", "debug", "messages"})
-    paths = {key: path for key, _, path in task_keys(checkpoint)}
+    shows_input = not log.wanted.isdisjoint(("tasks", "debug", "messages"))
+    paths = (  # a node an edge started has the path ("__pregel_pull", node)
+        {key: path for key, _, path in task_keys(checkpoint)}
+        if SENDS in checkpoint.metadata
+        else {}
+    )
     infos = []
     for task in tasks:
         tid = task_id(checkpoint.id, task.key)
         # As LangGraph names them: a send is a "push" task.
         fired = ("__pregel_push",) if task.send is not None else triggers[task.name]
-        metadata: dict[str, Any] = dict(run_metadata)
-        metadata.update(
-            langgraph_step=step,
-            langgraph_node=task.name,
-            langgraph_triggers=fired,
-            langgraph_path=paths.get(task.key, ("__pregel_pull", task.name)),
-            langgraph_checkpoint_ns=f"{task.name}:{tid}",
-        )
+        metadata: dict[str, Any] = {
+            **run_metadata,
+            "langgraph_step": step,
+            "langgraph_node": task.name,
+            "langgraph_triggers": fired,
+            "langgraph_path": paths.get(task.key, ("__pregel_pull", task.name)),
+            "langgraph_checkpoint_ns": f"{task.name}:{tid}",
+        }
         node_input = None
         if shows_input:
             node_input = (
@@ -275,7 +279,7 @@ class StepLog:
         node_config = dict(config)
         if info is not None:
             node_config["metadata"] = {
-                **dict(config.get("metadata") or {}),
+                **(config.get("metadata") or {}),
                 **info.metadata,
             }
         if "messages" in self.wanted and "langchain_core" in sys.modules:
