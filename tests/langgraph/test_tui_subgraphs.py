@@ -57,6 +57,25 @@ def row_text(tree: CheckpointTree, checkpoint_id: str) -> str:
     return "".join(s.text for s in tree.render_line(index - tree.scroll_offset.y))
 
 
+async def every_run_marked(
+    pilot: Pilot[None], app: TimeloomApp
+) -> list[CheckpointMeta]:
+    """Open thread ``shared`` (three runs of a ``checkpointer=True`` subgraph
+    ``sub``) and check that the tree marks each run's checkpoint ``↘ sub``, as it
+    is drawn; return those checkpoints."""
+    await open_at(pilot, app, "shared")
+    tree = app.checkpoint_tree
+    due = [m for m in rows(tree) if m.next == ("sub",)]
+    assert len(due) == 3  # one per run
+    assert await wait_until(
+        pilot,
+        lambda: all(tree.subgraphs_of(m.id) == ["shared|sub"] for m in due),
+        seconds=LONG,
+    )
+    assert all("↘ sub" in row_text(tree, m.id) for m in due)
+    return due
+
+
 async def into_and_out_of_a_shared_run(
     pilot: Pilot[None], app: TimeloomApp, ran: CheckpointMeta, timeline: str
 ) -> None:
@@ -282,16 +301,7 @@ async def test_every_run_of_a_shared_subgraph_history_is_marked(
     assert [i.thread_id for i in await reader.subgraphs("shared")] == ["shared|sub"]
     app = TimeloomApp(reader)
     async with app.run_test(size=SIZE) as pilot:
-        await open_at(pilot, app, "shared")
-        tree = app.checkpoint_tree
-        due = [m for m in rows(tree) if m.next == ("sub",)]
-        assert len(due) == 3  # one per run
-        assert await wait_until(
-            pilot,
-            lambda: all(tree.subgraphs_of(m.id) == ["shared|sub"] for m in due),
-            seconds=LONG,
-        )
-        assert all("↘ sub" in row_text(tree, m.id) for m in due)
+        due = await every_run_marked(pilot, app)
         # It opens (the reader took a namespace without a task id for part of a
         # thread id, and found no checkpoint in "shared|sub"), at the end of the
         # run the selected checkpoint made, and i goes back out to it.

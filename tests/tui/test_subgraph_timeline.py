@@ -14,6 +14,7 @@ import pytest
 from textual.widgets import Input, OptionList, Static
 
 from tests.langgraph.test_tui_subgraphs import (
+    every_run_marked,
     into_and_out_of_a_shared_run,
     row_due,
     row_text,
@@ -261,16 +262,7 @@ async def test_every_run_of_a_shared_subgraph_history_is_marked(
     assert [i.thread_id for i in await ran.subgraphs("shared")] == ["shared|sub"]
     app = TimeloomApp(ran, close_on_exit=False)
     async with app.run_test(size=SIZE) as pilot:
-        await open_at(pilot, app, "shared")
-        tree = app.checkpoint_tree
-        due = [m for m in rows(tree) if m.next == ("sub",)]
-        assert len(due) == 3  # one per run
-        assert await wait_until(
-            pilot,
-            lambda: all(tree.subgraphs_of(m.id) == ["shared|sub"] for m in due),
-            seconds=LONG,
-        )
-        assert all("↘ sub" in row_text(tree, m.id) for m in due)
+        due = await every_run_marked(pilot, app)
         assert app.selected_meta is not None
         assert app.selected_meta.id not in {m.id for m in due}  # none selected
 
