@@ -161,7 +161,7 @@ def enter_task(scratch: TaskScratch) -> Callable[[], None]:
     return leave
 
 
-def _langchain_config(config: Mapping[str, Any]) -> dict[str, Any]:
+def _langchain_config(config: Mapping[str, Any]) -> Mapping[str, Any]:
     """The node's config as LangChain's current config, its list of callbacks
     in a callback manager, as LangGraph's: a model bound with ``with_config``
     and also passed the node's config merges the two (LangChain's
@@ -169,7 +169,7 @@ def _langchain_config(config: Mapping[str, Any]) -> dict[str, Any]:
     a list each token would be streamed twice."""
     callbacks = config.get("callbacks")
     if not isinstance(callbacks, list):
-        return dict(config)
+        return config  # the task's own: LangChain copies what it reads from it
     from langchain_core.callbacks import CallbackManager
 
     manager = CallbackManager(handlers=callbacks, inheritable_handlers=callbacks)

@@ -12,8 +12,7 @@ on the current checkpoint, as is a static breakpoint (:meth:`Run.pause`).
 from __future__ import annotations
 
 import asyncio
-import functools
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -39,7 +38,7 @@ from timeloom.core.sends import next_of, tasks_of, with_gotos, writes_by_node
 from timeloom.core.snapshot import interrupts_of
 from timeloom.core.state_access import waiting_of
 from timeloom.core.step import StepOutcome, interrupt_id, run_step
-from timeloom.core.streaming import RunEvent, StepLog, node_writes, task_infos
+from timeloom.core.streaming import RunEvent, StepLog, StepTasks, node_writes
 from timeloom.core.subgraphs import Caller, RunScope, StepScope, SubgraphStream
 from timeloom.core.writer import CheckpointWriter, Durability, RunState
 
@@ -94,6 +93,13 @@ class Run:
         self.state = state
         self.cfg = cfg
         self.options = options
+        self._task_metadata: Mapping[str, Any] | None = None
+
+    def task_metadata(self) -> Mapping[str, Any]:
+        """What each task's metadata starts with (made once, when first asked for)."""
+        if self._task_metadata is None:
+            self._task_metadata = self.cfg.task_metadata
+        return self._task_metadata
 
     async def steps(
         self, input: Any, base: Checkpoint | None, scope: RunScope
@@ -161,14 +167,12 @@ class Run:
                         f"The run took {steps} steps without ending."
                     )
                 log.begin(
-                    functools.partial(
-                        task_infos,
+                    StepTasks(
                         current,
                         tasks,
                         graph.schema,
                         graph._triggers,
-                        cfg,
-                        log,
+                        self.task_metadata,
                     )
                 )
                 live = always_live or (updates_live and len(tasks) > 1)

@@ -170,7 +170,7 @@ async def run_step(
             TaskScratch(
                 resumes.get(t.key, ()),
                 stream=log.writer(t.key) if custom else None,
-                config_of=functools.partial(log.node_config, t.key, config),
+                config_of=functools.partial(log.node_config, t, config),
                 scope=scope,
                 node=t.key,
             ),

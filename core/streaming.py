@@ -18,6 +18,7 @@ import sys
 from asyncio import FIRST_COMPLETED
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from timeloom.core.checkpoint import Checkpoint
@@ -28,7 +29,6 @@ from timeloom.core.chunk_shapes import (
     task_chunks,
     task_result,
 )
-from timeloom.core.constants import SENDS
 from timeloom.core.errors import ConfigError
 from timeloom.core.interrupts import Interrupt
 from timeloom.core.sends import task_keys
@@ -36,7 +36,6 @@ from timeloom.core.snapshot import task_id
 from timeloom.core.state import ROOT
 
 if TYPE_CHECKING:
-    from timeloom.core.config import RunConfig
     from timeloom.core.sends import Task
     from timeloom.core.snapshot import StateSnapshot
     from timeloom.core.state import StateSchema
@@ -59,6 +58,7 @@ _IN_STEP: frozenset[StreamMode] = frozenset(
 """The modes that show what happens inside a step (from its :class:`StepLog`)."""
 _LIVE: frozenset[StreamMode] = frozenset({"tasks", "debug", "messages", "custom"})
 """The modes that show what nodes do while they run."""
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 def parse_modes(
@@ -112,49 +112,81 @@ def triggers_of(
     }
 
 
-def task_infos(
-    checkpoint: Checkpoint,
-    tasks: Sequence[Task],
-    schema: StateSchema,
-    triggers: Mapping[str, tuple[str, ...]],
-    cfg: RunConfig,
-    log: StepLog,
-) -> list[TaskInfo]:
+class StepTasks:
     """The tasks of the step that runs from ``checkpoint``, as streams and their
-    nodes' config show them (LangGraph's task metadata, starting with what
-    ``cfg`` says of the run)."""
-    step = checkpoint.step + 1
-    run_metadata = cfg.task_metadata
-    shows_input = not log.wanted.isdisjoint(("tasks", "debug", "messages"))
-    paths = (  # a node an edge started has the path ("__pregel_pull", node)
-        {key: path for key, _, path in task_keys(checkpoint)}
-        if SENDS in checkpoint.metadata
-        else {}
-    )
-    infos = []
-    for task in tasks:
+    nodes' config show them: LangGraph's task metadata, starting with what the
+    run's config says of the run (``run_metadata``, made when first asked for),
+    and their inputs."""
+
+    __slots__ = ("checkpoint", "tasks", "schema", "triggers", "run_metadata", "_paths")
+
+    def __init__(
+        self,
+        checkpoint: Checkpoint,
+        tasks: Sequence[Task],
+        schema: StateSchema,
+        triggers: Mapping[str, tuple[str, ...]],
+        run_metadata: Callable[[], Mapping[str, Any]],
+    ) -> None:
+        self.checkpoint = checkpoint
+        self.tasks = tasks
+        self.schema = schema
+        self.triggers = triggers
+        self.run_metadata = run_metadata
+        self._paths: dict[str, tuple[Any, ...]] | None = None
+
+    def metadata(
+        self, task: Task, base: Mapping[str, Any]
+    ) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+        """``task``'s id, triggers, and metadata (``langgraph_node``,
+        ``langgraph_step``...) after the keys of ``base``."""
+        checkpoint = self.checkpoint
         tid = task_id(checkpoint.id, task.key)
-        # As LangGraph names them: a send is a "push" task.
-        fired = ("__pregel_push",) if task.send is not None else triggers[task.name]
-        metadata: dict[str, Any] = {
-            **run_metadata,
-            "langgraph_step": step,
-            "langgraph_node": task.name,
-            "langgraph_triggers": fired,
-            "langgraph_path": paths.get(task.key, ("__pregel_pull", task.name)),
-            "langgraph_checkpoint_ns": f"{task.name}:{tid}",
-        }
-        node_input = None
-        if shows_input:
-            node_input = (
-                task.send.arg
-                if task.send is not None
-                else schema.node_input(checkpoint.values, task.spec.input_schema)
-            )
-        infos.append(
-            TaskInfo(tid, task.key, task.name, node_input, fired, step, metadata)
+        if task.send is not None:  # as LangGraph names them: a send is a "push" task
+            fired: tuple[str, ...] = ("__pregel_push",)
+            path = self.path(task)
+        else:
+            fired = self.triggers[task.name]
+            path = ("__pregel_pull", task.name)
+        return (
+            tid,
+            fired,
+            {
+                **base,
+                **self.run_metadata(),
+                "langgraph_step": checkpoint.step + 1,
+                "langgraph_node": task.name,
+                "langgraph_triggers": fired,
+                "langgraph_path": path,
+                "langgraph_checkpoint_ns": f"{task.name}:{tid}",
+            },
         )
-    return infos
+
+    def path(self, task: Task) -> tuple[Any, ...]:
+        """The path LangGraph gives the send ``task``."""
+        if self._paths is None:
+            self._paths = {key: path for key, _, path in task_keys(self.checkpoint)}
+        return self._paths.get(task.key, ("__pregel_pull", task.name))
+
+    def infos(self, wanted: frozenset[StreamMode]) -> dict[str, TaskInfo]:
+        """Each task, by key, with its input if ``wanted`` modes show it."""
+        shows_input = not wanted.isdisjoint(("tasks", "debug", "messages"))
+        values = self.checkpoint.values
+        step = self.checkpoint.step + 1
+        infos = {}
+        for task in self.tasks:
+            tid, fired, metadata = self.metadata(task, _EMPTY)
+            node_input = None
+            if shows_input:
+                node_input = (
+                    task.send.arg
+                    if task.send is not None
+                    else self.schema.node_input(values, task.spec.input_schema)
+                )
+            infos[task.key] = TaskInfo(
+                tid, task.key, task.name, node_input, fired, step, metadata
+            )
+        return infos
 
 
 @dataclass(slots=True)
@@ -170,9 +202,9 @@ class StepLog:
 
     wanted: frozenset[StreamMode] = frozenset()
     entries: list[tuple[str, str, Any]] = field(default_factory=list)
-    infos: Callable[[], Sequence[TaskInfo]] | None = None
-    """Describes the step's tasks (built when first asked for: a run that streams
-    no task and whose nodes read no config never pays for it)."""
+    step: StepTasks | None = None
+    """The running step's tasks, described when first asked for: a run that
+    streams no task and whose nodes read no config never pays for it."""
     described: dict[str, TaskInfo] | None = None
     streamed: set[Any] = field(default_factory=set)
     """The ids of the messages the run's stream has seen (in a task's input,
@@ -188,8 +220,8 @@ class StepLog:
     def tasks(self) -> dict[str, TaskInfo]:
         """The running step's tasks, as LangGraph describes them, by task key."""
         if self.described is None:
-            infos = self.infos() if self.infos is not None else ()
-            self.described = {t.key: t for t in infos}
+            step = self.step
+            self.described = {} if step is None else step.infos(self.wanted)
         return self.described
 
     @property
@@ -237,9 +269,9 @@ class StepLog:
         if wake is not None:
             wake()
 
-    def begin(self, infos: Callable[[], Sequence[TaskInfo]]) -> None:
-        """A step starts the tasks ``infos`` describes."""
-        self.infos, self.described = infos, None
+    def begin(self, step: StepTasks) -> None:
+        """A step starts ``step``'s tasks."""
+        self.step, self.described = step, None
         if self.hears_tasks:
             self.entries.extend(("task", key, None) for key in self.tasks)
 
@@ -271,17 +303,23 @@ class StepLog:
 
         return write
 
-    def node_config(self, key: str, config: Mapping[str, Any]) -> dict[str, Any]:
-        """The config task ``key`` is called with (and ``get_config()`` returns):
+    def node_config(self, task: Task, config: Mapping[str, Any]) -> dict[str, Any]:
+        """The config ``task`` is called with (and ``get_config()`` returns):
         the run's, with LangGraph's task metadata, and with the callback that
         streams its chat models' tokens when the run streams ``messages``."""
-        info = self.tasks.get(key)
+        key = task.key
         node_config = dict(config)
+        described = self.described
+        info = described.get(key) if described is not None else None
         if info is not None:
             node_config["metadata"] = {
                 **(config.get("metadata") or {}),
                 **info.metadata,
             }
+        elif self.step is not None:  # only this task's: not every TaskInfo
+            node_config["metadata"] = self.step.metadata(
+                task, config.get("metadata") or {}
+            )[2]
         if "messages" in self.wanted and "langchain_core" in sys.modules:
             # Only if the program uses LangChain: there is nothing to hear otherwise.
             from timeloom.core.chat_stream import token_handler
