@@ -144,6 +144,13 @@ def split_values(
 
 
 _PULL: Final = "~__pregel_pull, "
+_PUSH: Final = "~__pregel_push"
+
+
+def is_push(write: RawWrite) -> bool:
+    """Whether a write came from a push task (a ``Send``), which only its
+    checkpoint's pending sends can name (see :func:`node_of`)."""
+    return write.task_path.startswith(_PUSH)
 
 
 def node_of(write: RawWrite, sends: Sequence[Any] = ()) -> str:
@@ -154,7 +161,7 @@ def node_of(write: RawWrite, sends: Sequence[Any] = ()) -> str:
     parts = [p.strip() for p in write.task_path.split(",")]
     if parts[0] == "~__pregel_pull" and len(parts) > 1:
         return parts[1]
-    if parts[0] == "~__pregel_push" and len(parts) > 1:
+    if parts[0] == _PUSH and len(parts) > 1:
         try:
             node = send_node(sends[int(parts[1])])
         except (ValueError, IndexError):

@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 from timeloom.backends.langgraph.fetchers import RowFetchers, ThreadRow
 from timeloom.backends.langgraph.mapping import (
     is_internal_channel,
+    is_push,
     origin_of,
     to_checkpoint,
     to_meta,
@@ -26,6 +27,7 @@ from timeloom.backends.langgraph.mapping import (
 from timeloom.backends.langgraph.rows import (
     NS_SEP,
     RawCheckpoint,
+    RawWrite,
     compose_thread_id,
     split_thread_id,
     uuid6_floor,
@@ -144,18 +146,13 @@ class LangGraphReader(BaseCheckpointer, RowFetchers):
         ids = [raw.id] + ([raw.parent_id] if raw.parent_id else [])
         writes = await self._writes(raw.thread_id, raw.ns, ids, values=True)
         children = await self._children_in(raw.thread_id, raw.ns, raw.id)
-        parent = None
-        parent_writes = writes.get(raw.parent_id or "", [])
-        if raw.parent_id and any(
-            w.task_path.startswith("~__pregel_push") for w in parent_writes
-        ):
-            parent = await self._row(raw.thread_id, raw.ns, raw.parent_id)
+        parents = await self._push_parents(raw.thread_id, raw.ns, [raw], writes)
         checkpoint = to_checkpoint(
             raw,
-            parent_writes,
+            writes.get(raw.parent_id or "", []),
             writes.get(raw.id, []),
             children=[c.source for c in children],
-            parent=parent,
+            parent=parents.get(raw.parent_id or ""),
         )
         subgraphs = [
             compose_thread_id(raw.thread_id, ns)
@@ -203,7 +200,7 @@ class LangGraphReader(BaseCheckpointer, RowFetchers):
         ids = None if full else _ids_and_parents(rows)
         writes = await self._writes(tid, ns, ids, values=True)
         children: dict[str, builtins.list[Source]] = {}
-        by_id = {r.id: r for r in rows}
+        by_id = await self._push_parents(tid, ns, rows, writes)
         for row in rows:
             if row.parent_id:
                 children.setdefault(row.parent_id, []).append(row.source)
@@ -231,7 +228,7 @@ class LangGraphReader(BaseCheckpointer, RowFetchers):
         if not rows:
             return []
         writes = await self._writes(tid, ns, _ids_and_parents(rows), values=False)
-        by_id = {r.id: r for r in rows}
+        by_id = await self._push_parents(tid, ns, rows, writes)
         return [
             to_meta(
                 row,
@@ -241,6 +238,30 @@ class LangGraphReader(BaseCheckpointer, RowFetchers):
             )
             for row in rows
         ]
+
+    async def _push_parents(
+        self,
+        tid: str,
+        ns: str,
+        rows: Sequence[RawCheckpoint],
+        writes: Mapping[str, Sequence[RawWrite]],
+    ) -> dict[str, RawCheckpoint]:
+        """``rows`` by id, plus the parents not among them whose rows ran ``Send``
+        tasks: a push task is named by its parent's pending sends, so a page whose
+        oldest row's parent is on the next page (or a single row) reads that
+        parent too, in one query of at most ``len(rows)`` keys (summary decode)."""
+        by_id = {r.id: r for r in rows}
+        missing = {
+            r.parent_id
+            for r in rows
+            if r.parent_id
+            and r.parent_id not in by_id
+            and any(is_push(w) for w in writes.get(r.parent_id, ()))
+        }
+        if missing:
+            keys = [(tid, ns, parent_id) for parent_id in sorted(missing)]
+            by_id.update((r.id, r) for r in await self._rows_by_key(keys))
+        return by_id
 
     async def _metas_each(
         self, rows: Sequence[RawCheckpoint]

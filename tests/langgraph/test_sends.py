@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import operator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
+import pytest
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
@@ -76,3 +79,64 @@ async def test_each_sends_update_is_kept_as_timeloom_records_them(
     assert checkpoint.writes == {
         "joke": [{"jokes": [f"joke about {s}"]} for s in subjects]
     }
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def fanned(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> tuple[str, dict[str, set[str]]]:
+    """The fan-out thread ``fan`` written by LangGraph (SQLite, then Postgres), and
+    the nodes that ran to make each of its checkpoints after the input, by
+    LangGraph's own account (the names of its parent's tasks)."""
+    if request.param == "sqlite":
+        url = str(tmp_path / "sends.db")
+        saving: AbstractContextManager[BaseCheckpointSaver[Any]]
+        saving = lgdb.sqlite_saver(url)
+    else:
+        url = request.getfixturevalue("postgres_dsn")
+        saving = lgdb.postgres_saver(url)
+    config = {"configurable": {"thread_id": "fan"}}
+    with saving as saver:
+        app = fan_out_graph(saver)
+        app.invoke({"subjects": ["cats", "dogs", "owls"]}, config)
+        snapshots = list(app.get_state_history(config))
+    by_id = {s.config["configurable"]["checkpoint_id"]: s for s in snapshots}
+    ran = {
+        s.config["configurable"]["checkpoint_id"]: {
+            t.name
+            for t in by_id[s.parent_config["configurable"]["checkpoint_id"]].tasks
+        }
+        for s in snapshots
+        if s.parent_config and s.metadata and s.metadata["source"] == "loop"
+    }
+    assert {"joke"} in ran.values()  # a step of Send tasks alone
+    assert {"joke", "last"} in ran.values()  # and one beside an edge
+    return url, ran
+
+
+async def test_send_tasks_are_named_whatever_page_their_parent_is_on(
+    fanned: tuple[str, dict[str, set[str]]],
+) -> None:
+    """A step's ``Send`` tasks are named by the sends pending on its parent: read a
+    page at a time (the parent on the next page) or a checkpoint alone (recent,
+    children), the step is still ``joke``, never ``__push__``."""
+    url, ran = fanned
+    async with open_langgraph(url) as reader:
+        paged: dict[str, set[str]] = {}
+        written: dict[str, set[str]] = {}
+        before = None
+        while page := [
+            m async for m in reader.summaries("fan", before=before, limit=1)
+        ]:
+            paged[page[0].id] = set(page[0].nodes)
+            (full,) = await reader.history("fan", before=before, limit=1)
+            written[full.id] = set(full.writes)
+            before = page[0].id
+        recent = {m.id: set(m.nodes) for m in await reader.recent(thread_id="fan")}
+        children = {
+            m.id: set(m.nodes)
+            for parent in list(paged)
+            for m in await reader.children(parent)
+        }
+    for seen in (paged, written, recent, children):
+        assert {cid: seen[cid] for cid in ran} == ran
