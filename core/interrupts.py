@@ -152,7 +152,9 @@ def enter_task(scratch: TaskScratch) -> Callable[[], None]:
     config = scratch.config if lc_var is not None else None
     if lc_var is None or config is None:  # the common case: no LangChain
         return functools.partial(task_scratch.reset, token)
-    lc_token = lc_var.set(_langchain_config(config))
+    if isinstance(config.get("callbacks"), list):
+        config = _with_callback_manager(config)
+    lc_token = lc_var.set(config)  # the task's own: LangChain copies what it reads
 
     def leave() -> None:
         lc_var.reset(lc_token)
@@ -161,17 +163,15 @@ def enter_task(scratch: TaskScratch) -> Callable[[], None]:
     return leave
 
 
-def _langchain_config(config: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The node's config as LangChain's current config, its list of callbacks
-    in a callback manager, as LangGraph's: a model bound with ``with_config``
+def _with_callback_manager(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The node's config as LangChain's current config: its list of callbacks
+    in a callback manager, as LangGraph's. A model bound with ``with_config``
     and also passed the node's config merges the two (LangChain's
     ``merge_configs``), which joins lists but adds a manager's handlers once; with
     a list each token would be streamed twice."""
-    callbacks = config.get("callbacks")
-    if not isinstance(callbacks, list):
-        return config  # the task's own: LangChain copies what it reads from it
     from langchain_core.callbacks import CallbackManager
 
+    callbacks = config["callbacks"]
     manager = CallbackManager(handlers=callbacks, inheritable_handlers=callbacks)
     return {**config, "callbacks": manager}
 

@@ -83,11 +83,10 @@ class Router:
                 sends.append(target)
             else:
                 due.add(target)
-        still = (
-            self._join(ran, waiting, due)
-            if self._waits
-            else {k: list(v) for k, v in waiting.items()}
-        )
+        if self._waits:
+            still = self._join(ran, waiting, due)
+        else:
+            still = {k: list(v) for k, v in waiting.items()} if waiting else {}
         due.discard(END)
         if self._deferred:
             self._hold(due, still)
@@ -153,6 +152,8 @@ class Router:
 
     def sorted(self, names: Sequence[str] | set[str]) -> tuple[str, ...]:
         """``names`` once each, in the graph's node order (others last)."""
+        if len(names) < 2:  # the common case: nothing to order
+            return tuple(names)
         return tuple(
             sorted(set(names), key=lambda n: self._order.get(n, len(self._order)))
         )

@@ -215,6 +215,15 @@ class StepLog:
     subgraphs: bool = False
     """The root of a stream with ``subgraphs=True``: subgraphs' chunks arrive
     while its steps run."""
+    hears_tasks: bool = field(init=False)
+    """Whether the run streams each task's start and end."""
+    live: bool = field(init=False)
+    """Whether the run streams what nodes do while they run (``custom``,
+    ``messages``, ``tasks``, ``debug``): its steps then yield as they go."""
+
+    def __post_init__(self) -> None:
+        self.hears_tasks = bool(self.wanted & _IN_STEP)
+        self.live = bool(self.wanted & _LIVE)
 
     @property
     def tasks(self) -> dict[str, TaskInfo]:
@@ -223,17 +232,6 @@ class StepLog:
             step = self.step
             self.described = {} if step is None else step.infos(self.wanted)
         return self.described
-
-    @property
-    def hears_tasks(self) -> bool:
-        """Whether the run streams each task's start and end."""
-        return bool(self.wanted & _IN_STEP)
-
-    @property
-    def live(self) -> bool:
-        """Whether the run streams what nodes do while they run (``custom``,
-        ``messages``, ``tasks``, ``debug``): its steps then yield as they go."""
-        return bool(self.wanted & _LIVE)
 
     async def running(self, step: asyncio.Future[Any]) -> AsyncIterator[None]:
         """Yield each time nodes of the running ``step`` add entries, until it
