@@ -111,18 +111,20 @@ def _decode_entry(entry: list[Any], blobs: Mapping[bytes, bytes], serde: Codec) 
     if kind == "v":
         return serde.loads(_blob(blobs, entry[1]))
     if kind == "l":
-        encoded = _list_items(entry, blobs)
-        loads_many = getattr(serde, "loads_many", None)
-        if loads_many is not None:
-            return list(loads_many(encoded))
-        return [serde.loads(item) for item in encoded]
+        return _list_items(entry, blobs, serde)
     raise BadLayout(f"unknown entry kind {kind!r}")
 
 
-def _list_items(entry: list[Any], blobs: Mapping[bytes, bytes]) -> list[bytes]:
-    """The encoded items of an ``["l", n, manifest, tail]`` entry, after checking
-    the counts against ``n`` and the size against what is stored, before building
-    anything (a crafted header or manifest must not take unbounded memory)."""
+def _list_items(
+    entry: list[Any], blobs: Mapping[bytes, bytes], serde: Codec
+) -> list[Any]:
+    """The items of an ``["l", n, manifest, tail]`` entry, after checking the
+    counts against ``n`` and the size against what is stored (a crafted header
+    or manifest must not take unbounded memory).
+
+    Each part is decoded as it is split: the encoded items of one part at a time
+    are held, not those of the whole list beside its values (a list of many small
+    items would otherwise peak at many times its size)."""
     length, chunk_keys, tail = list_parts(
         entry, _blob(blobs, entry[2]) if entry[2] is not None else None
     )
@@ -131,17 +133,21 @@ def _list_items(entry: list[Any], blobs: Mapping[bytes, bytes]) -> list[bytes]:
         [len(part) for part in parts],
         sum(len(blobs[key]) for key in {*chunk_keys, *tail}),
     )
-    encoded: list[bytes] = []
+    loads_many = getattr(serde, "loads_many", None)
+    items: list[Any] = []
     for i, part in enumerate(parts):
-        items = unframe(part)
-        if i < len(chunk_keys) and len(items) != CHUNK_ITEMS:
-            raise BadLayout(f"a chunk holds {len(items)} items, not {CHUNK_ITEMS}")
-        encoded.extend(items)
-        if len(encoded) > length:
-            break
-    if len(encoded) != length:
-        raise BadLayout(f"expected {length} items, found {len(encoded)}")
-    return encoded
+        encoded = unframe(part)
+        if i < len(chunk_keys) and len(encoded) != CHUNK_ITEMS:
+            raise BadLayout(f"a chunk holds {len(encoded)} items, not {CHUNK_ITEMS}")
+        if len(items) + len(encoded) > length:
+            raise BadLayout(f"expected {length} items, found more")
+        if loads_many is not None:
+            items.extend(loads_many(encoded))
+        else:
+            items.extend(serde.loads(item) for item in encoded)
+    if len(items) != length:
+        raise BadLayout(f"expected {length} items, found {len(items)}")
+    return items
 
 
 def _reason(exc: Exception) -> str:

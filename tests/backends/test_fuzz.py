@@ -30,11 +30,11 @@ from timeloom.core.errors import TimeloomError
 
 MEMORY_BOUND = 2 * EXPANSION_FLOOR + 16 * 1024 * 1024
 """No read of these small databases may allocate more than this at its peak. The
-layout lets a list read back to :data:`EXPANSION_FLOOR` bytes whatever it is made of,
-so a mutated row may legitimately come close to that; one CI run peaked at 128.02 MiB
-(twice the floor and 23 KB; why twice was not found), so the bound leaves 16 MiB above
-twice the floor. Unbounded growth (a length field that makes a read allocate
-gigabytes) still fails it."""
+layout lets a list read back to :data:`EXPANSION_FLOOR` bytes of encoded items
+whatever it is made of, and the values decoded from them can take more than their
+bytes (a dict is bigger than its msgpack), so a mutated row may legitimately come
+close to twice the floor. Unbounded growth (a length field that makes a read
+allocate gigabytes) still fails it."""
 
 FUZZ = settings(
     max_examples=60,

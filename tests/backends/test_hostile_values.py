@@ -5,6 +5,7 @@ cannot make a read take unbounded memory."""
 from __future__ import annotations
 
 import operator
+import sys
 import tracemalloc
 from collections.abc import Collection, Mapping
 from decimal import Decimal
@@ -85,6 +86,26 @@ async def test_a_manifest_naming_one_chunk_many_times_is_refused() -> None:
     assert "expand" in values["list"].reason
     assert values["other"] == 1  # the rest of the checkpoint reads
     assert peak < 20_000_000
+
+
+async def test_a_list_of_many_small_items_peaks_near_its_own_size() -> None:
+    """Each part is decoded as it is split: the read does not hold every item's
+    encoded bytes beside the values (a manifest naming one chunk of one-byte items
+    80,000 times, well within the expansion allowed, peaked at eleven times
+    the list it read)."""
+    serde = Serializer()
+    chunk = frame([serde.dumps(1)] * CHUNK_ITEMS)  # small ints: the list is its size
+    manifest = blob_key(chunk) * 80_000
+    blobs = {blob_key(chunk): chunk, blob_key(manifest): manifest}
+    header, fetch = _crafted(["l", 80_000 * CHUNK_ITEMS, blob_key(manifest), []], blobs)
+    tracemalloc.start()
+    try:
+        values = await decode_values(header, fetch, serde)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert values["list"] == [1] * (80_000 * CHUNK_ITEMS)
+    assert peak < 2 * sys.getsizeof(values["list"]), peak
 
 
 async def test_counts_that_do_not_match_the_length_are_refused() -> None:
