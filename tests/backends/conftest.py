@@ -1,7 +1,5 @@
-"""Fixtures for the backend tests: every backend behind one ``checkpointer`` fixture.
-
-To add a backend, add its name to ``BACKENDS`` and one branch to ``checkpointer``.
-"""
+"""Fixtures for the backend tests: every backend behind one ``checkpointer`` fixture
+(the backends are listed in ``tests.checkpointers``)."""
 
 from __future__ import annotations
 
@@ -13,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.checkpointers import BACKENDS, new_checkpointer
 from tests.conftest import PostgresServer
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.backends.postgres import PostgresCheckpointer
@@ -21,7 +20,6 @@ from timeloom.core.checkpoint import Checkpoint, Source
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.ids import new_checkpoint_id
 
-BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -29,18 +27,8 @@ EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 async def checkpointer(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[BaseCheckpointer]:
-    """A fresh, empty, writable checkpointer of each backend."""
-    cp: BaseCheckpointer
-    if request.param == "memory":
-        cp = MemoryCheckpointer()
-    elif request.param == "sqlite":
-        cp = SqliteCheckpointer(tmp_path / "checkpoints.db")
-    elif request.param == "postgres":
-        # A fresh database per test; skips (or fails in CI) without a server.
-        cp = PostgresCheckpointer(request.getfixturevalue("postgres_dsn"))
-    else:  # pragma: no cover - a backend listed without a branch
-        raise AssertionError(request.param)
-    async with cp:
+    """A fresh, empty, writable checkpointer of each backend, open."""
+    async with new_checkpointer(request, tmp_path) as cp:
         yield cp
 
 

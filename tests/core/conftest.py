@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.checkpointers import BACKENDS, new_checkpointer
 from timeloom.backends.memory import MemoryCheckpointer
-from timeloom.backends.postgres import PostgresCheckpointer
-from timeloom.backends.sqlite import SqliteCheckpointer
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.sync import run_sync
 
@@ -26,20 +25,12 @@ def calls() -> Counter[str]:
     return Counter()
 
 
-@pytest.fixture(
-    params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(params=BACKENDS)
 def stored(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[BaseCheckpointer]:
     """A fresh checkpointer of each backend, for semantics that storage could
     change (what is recorded on a checkpoint, what a replay reads back)."""
-    cp: BaseCheckpointer
-    if request.param == "memory":
-        cp = MemoryCheckpointer()
-    elif request.param == "sqlite":
-        cp = SqliteCheckpointer(tmp_path / "checkpoints.db")
-    else:  # a fresh database per test; skips (or fails in CI) without a server
-        cp = PostgresCheckpointer(request.getfixturevalue("postgres_dsn"))
+    cp = new_checkpointer(request, tmp_path)
     yield cp
     run_sync(cp.aclose())

@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypedDict
 import pytest
 from textual.widgets import Input, OptionList, Static
 
+from tests.checkpointers import BACKENDS, new_checkpointer
 from tests.langgraph.test_tui_subgraphs import (
     every_run_marked,
     into_and_out_of_a_shared_run,
@@ -22,9 +23,6 @@ from tests.langgraph.test_tui_subgraphs import (
 )
 from tests.langgraph.test_tui_write import LONG, open_at
 from tests.tui.conftest import SIZE, wait_for_workers, wait_until
-from timeloom.backends.memory import MemoryCheckpointer
-from timeloom.backends.postgres import PostgresCheckpointer
-from timeloom.backends.sqlite import SqliteCheckpointer
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.constants import END, START
 from timeloom.core.graph import StateGraph
@@ -74,24 +72,15 @@ def build_graph(checkpointer: BaseCheckpointer) -> Any:
     return outer.compile(checkpointer=checkpointer)
 
 
-@pytest.fixture(
-    params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(params=BACKENDS)
 async def ran(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[BaseCheckpointer]:
     """A checkpointer of each backend holding thread ``t1``, run by the graph."""
-    cp: BaseCheckpointer
-    if request.param == "memory":
-        cp = MemoryCheckpointer()
-    elif request.param == "sqlite":
-        cp = SqliteCheckpointer(tmp_path / "checkpoints.db")
-    else:
-        cp = PostgresCheckpointer(request.getfixturevalue("postgres_dsn"))
-    await cp.setup()
-    await build_graph(cp).ainvoke({"log": []}, {"configurable": {"thread_id": "t1"}})
-    yield cp
-    await cp.aclose()
+    async with new_checkpointer(request, tmp_path) as cp:
+        config = {"configurable": {"thread_id": "t1"}}
+        await build_graph(cp).ainvoke({"log": []}, config)
+        yield cp
 
 
 async def test_subgraph_timelines_of_a_timeloom_run(ran: BaseCheckpointer) -> None:
