@@ -11,7 +11,9 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import langgraph.config as lg_config
+import langgraph.errors as lg_errors
 import langgraph.graph as lg_graph
+import langgraph.graph.message as lg_message
 import langgraph.types as lg_types
 from langgraph.checkpoint.memory import InMemorySaver
 
@@ -20,6 +22,7 @@ from timeloom.core import (
     END,
     START,
     Command,
+    InvalidUpdateError,
     MessagesState,
     RetryPolicy,
     Send,
@@ -28,6 +31,7 @@ from timeloom.core import (
     get_config,
     get_stream_writer,
     interrupt,
+    push_message,
 )
 from timeloom.core.checkpointer import BaseCheckpointer
 
@@ -50,6 +54,8 @@ class Api:
     get_stream_writer: Callable[[], Any]
     MessagesState: Any
     add_messages: Any
+    push_message: Callable[..., Any]
+    InvalidUpdateError: type[Exception]
     checkpointer: Callable[[], Any]
 
 
@@ -65,6 +71,8 @@ LANGGRAPH = Api(
     get_stream_writer=lg_config.get_stream_writer,
     MessagesState=lg_graph.MessagesState,
     add_messages=lg_graph.add_messages,
+    push_message=lg_message.push_message,
+    InvalidUpdateError=lg_errors.InvalidUpdateError,
     checkpointer=InMemorySaver,
 )
 TIMELOOM = Api(
@@ -79,6 +87,8 @@ TIMELOOM = Api(
     get_stream_writer=get_stream_writer,
     MessagesState=MessagesState,
     add_messages=add_messages,
+    push_message=push_message,
+    InvalidUpdateError=InvalidUpdateError,
     checkpointer=MemoryCheckpointer,
 )
 

@@ -10,11 +10,10 @@ from typing import Annotated, Any, TypedDict
 
 import pytest
 import typing_extensions
-from langgraph import graph as lg
-from langgraph.checkpoint.memory import InMemorySaver
 from pydantic import BaseModel
 
 import timeloom.core as tl
+from tests.core.sides import TIMELOOM, Api, run_on_both
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.core import GraphRecursionError
 from timeloom.core.config import merge_configs
@@ -28,32 +27,33 @@ def step(state: State) -> dict[str, Any]:
     return {"log": ["step"]}
 
 
-def program(sg: Any, start: str) -> Any:
-    return sg(State).add_node("a", step).add_node("b", step).add_edge(start, "a")
+def program(api: Api) -> Any:
+    graph = api.StateGraph(State).add_node("a", step).add_node("b", step)
+    return graph.add_edge(api.START, "a")
 
 
 def test_with_config_binds_a_thread_and_merges_metadata_as_langgraph() -> None:
     bound = {"configurable": {"thread_id": "t1"}, "metadata": {"team": "x"}}
     call = {"metadata": {"user": "u"}}
-    results = []
-    for sg, start, saver in (
-        (lg.StateGraph, lg.START, InMemorySaver()),
-        (tl.StateGraph, tl.START, MemoryCheckpointer()),
-    ):
-        base = program(sg, start).add_edge("a", "b").compile(checkpointer=saver)
+    saver = MemoryCheckpointer()
+
+    def scenario(api: Api) -> Any:
+        base = program(api).add_edge("a", "b").compile(checkpointer=api.checkpointer())
         app = base.with_config(bound)
         assert app is not base
         assert base.config is None
         out = app.invoke({"log": []}, call)
         state = app.get_state({"configurable": {}})
         metadata = state.metadata
-        results.append((out, state.values, metadata["team"], metadata["user"]))
         # the unbound graph needs the thread in the call
         assert base.get_state({"configurable": {"thread_id": "t1"}}).values == out
-    assert results[0] == results[1]
-    assert results[1][0] == {"log": ["step", "step"]}
+        return (out, state.values, metadata["team"], metadata["user"])
+
+    assert run_on_both(scenario, saver)[0] == {"log": ["step", "step"]}
     # Timeloom's history and updates read the bound thread too (LangGraph's
     # get_state_history raises KeyError without a thread in the call)
+    base = program(TIMELOOM).add_edge("a", "b").compile(checkpointer=saver)
+    app = base.with_config(bound)  # anew, on the store the scenario wrote
     assert len(list(app.get_state_history({}))) == 4
     app.update_state({}, {"log": ["edit"]})
     assert app.get_state({}).values == {"log": ["step", "step", "edit"]}
@@ -61,7 +61,7 @@ def test_with_config_binds_a_thread_and_merges_metadata_as_langgraph() -> None:
 
 def test_with_config_kwargs_and_a_calls_config_win() -> None:
     app = (
-        program(tl.StateGraph, tl.START)
+        program(TIMELOOM)
         .add_edge("a", "b")
         .add_edge("b", "a")
         .compile()
@@ -89,7 +89,7 @@ def test_merge_configs_is_langgraphs() -> None:
 
 
 def test_copy_replaces_settings_and_refuses_the_rest() -> None:
-    app = program(tl.StateGraph, tl.START).compile()
+    app = program(TIMELOOM).compile()
     saver = MemoryCheckpointer()
     copied = app.copy({"checkpointer": saver, "interrupt_before": ["a"]})
     assert (copied.checkpointer, app.checkpointer) == (saver, None)
@@ -104,7 +104,7 @@ def test_copy_replaces_settings_and_refuses_the_rest() -> None:
 
 
 def test_a_node_copy_replaces_its_fields() -> None:
-    app = program(tl.StateGraph, tl.START).compile()
+    app = program(TIMELOOM).compile()
     node = app.nodes["a"]
     assert node.copy({}) == node
     assert node.copy({"metadata": {"k": 1}}).metadata == {"k": 1}
@@ -140,16 +140,13 @@ class ModelCtx(BaseModel):
 
 @pytest.mark.parametrize("context", [Ctx, DataCtx, ModelCtx, None])
 def test_context_jsonschema_is_langgraphs(context: Any) -> None:
-    schemas = []
-    for sg, start in ((lg.StateGraph, lg.START), (tl.StateGraph, tl.START)):
-        app = sg(State, context).add_node("a", step).add_edge(start, "a").compile()
-        schemas.append(app.get_context_jsonschema())
-    assert schemas[1] == schemas[0]
+    def scenario(api: Api) -> Any:
+        graph = api.StateGraph(State, context).add_node("a", step)
+        return graph.add_edge(api.START, "a").compile().get_context_jsonschema()
+
+    schema = run_on_both(scenario)  # LangGraph's, as ours is the same
     keyword = tl.StateGraph(State, context_schema=context).add_node("a", step)
-    assert (
-        keyword.add_edge(tl.START, "a").compile().get_context_jsonschema()
-        == (schemas[0])
-    )
+    assert keyword.add_edge(tl.START, "a").compile().get_context_jsonschema() == schema
 
 
 def test_a_context_schema_of_another_kind_is_refused() -> None:

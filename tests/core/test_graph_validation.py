@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, TypedDict
 import pytest
 from langgraph.types import Command as LgCommand
 
+from tests.core.sides import Api, run_on_both
 from timeloom.backends.memory import MemoryCheckpointer
 from timeloom.core import END, START, Command, StateGraph
 from timeloom.core.errors import GraphValidationError
@@ -125,16 +126,15 @@ def test_entry_and_finish_points_are_edges_from_start_and_to_end() -> None:
 def test_an_edge_to_or_from_an_unknown_node_is_refused_in_langgraphs_words(
     start: str, end: str, words: str
 ) -> None:
-    from langgraph.graph import START as LG_START
-    from langgraph.graph import StateGraph as LgStateGraph
-
-    for graph_cls, first in ((LgStateGraph, LG_START), (StateGraph, START)):
-        graph = graph_cls(State)
+    def scenario(api: Api) -> None:
+        graph = api.StateGraph(State)
         graph.add_node("a", lambda s: {})
-        graph.add_edge(first, "a")
+        graph.add_edge(api.START, "a")
         graph.add_edge(start, end)
         with pytest.raises(ValueError, match=f"Found edge {words}"):
             graph.compile()
+
+    run_on_both(scenario)
 
 
 def test_a_store_is_refused_clearly() -> None:
@@ -145,28 +145,19 @@ def test_a_store_is_refused_clearly() -> None:
         graph.compile(store=object())
 
 
-def langgraph_and_ours() -> list[tuple[Any, Any, Any]]:
-    """``(StateGraph, START, END)`` of LangGraph's, then of ours."""
-    from langgraph.graph import END as LG_END
-    from langgraph.graph import START as LG_START
-    from langgraph.graph import StateGraph as LgStateGraph
-
-    return [(LgStateGraph, LG_START, LG_END), (StateGraph, START, END)]
-
-
 def test_a_waiting_edge_may_end_at_end_as_in_langgraph() -> None:
     class Log(TypedDict):
         log: Annotated[list[str], operator.add]
 
-    results = []
-    for graph_cls, start, end in langgraph_and_ours():
-        graph = graph_cls(Log)
+    def scenario(api: Api) -> Any:
+        graph = api.StateGraph(Log)
         graph.add_node("a", lambda s: {"log": ["a"]})
         graph.add_node("b", lambda s: {"log": ["b"]})
-        graph.add_edge(start, "a").add_edge(start, "b")
-        graph.add_edge(["a", "b"], end)
-        results.append(graph.compile().invoke({"log": []}))
-    assert results[0] == results[1] == {"log": ["a", "b"]}
+        graph.add_edge(api.START, "a").add_edge(api.START, "b")
+        graph.add_edge(["a", "b"], api.END)
+        return graph.compile().invoke({"log": []})
+
+    assert run_on_both(scenario) == {"log": ["a", "b"]}
 
 
 def test_a_waiting_edge_to_end_records_nothing_on_the_checkpoints() -> None:
@@ -193,9 +184,11 @@ def test_a_waiting_edge_to_end_records_nothing_on_the_checkpoints() -> None:
 def test_node_names_with_reserved_characters_are_refused_as_in_langgraph(
     name: str,
 ) -> None:
-    for graph_cls, _, _ in langgraph_and_ours():
+    def scenario(api: Api) -> None:
         with pytest.raises(ValueError, match="is a reserved character"):
-            graph_cls(State).add_node(name, noop)
+            api.StateGraph(State).add_node(name, noop)
+
+    run_on_both(scenario)
 
 
 @pytest.mark.parametrize(
@@ -221,33 +214,40 @@ def hop(state: State) -> Command[Literal["ghost"]]:
     return Command(goto="ghost")
 
 
+# A node whose return annotation names its own side's Command (an annotation is
+# read from the module, so each side's node is written at the top level).
+HOP_OF = {LgCommand: lg_hop, Command: hop}
+
+
 def test_a_destination_that_is_not_a_node_is_refused_as_in_langgraph() -> None:
-    for (graph_cls, start, _), node in zip(
-        langgraph_and_ours(), (lg_hop, hop), strict=True
-    ):
-        listed = graph_cls(State).add_node("a", noop, destinations=("ghost",))
-        annotated = graph_cls(State).add_node("a", node)
+    def scenario(api: Api) -> None:
+        listed = api.StateGraph(State).add_node("a", noop, destinations=("ghost",))
+        annotated = api.StateGraph(State).add_node("a", HOP_OF[api.Command])
         for graph in (listed, annotated):
-            graph.add_edge(start, "a")
+            graph.add_edge(api.START, "a")
             with pytest.raises(
                 ValueError, match="Found edge ending at unknown node `ghost`"
             ):
                 graph.compile()
+
+    run_on_both(scenario)
 
 
 def test_two_routers_of_one_name_from_one_node_are_refused_as_in_langgraph() -> None:
     def route(state: State) -> str:
         return "b"
 
-    for graph_cls, start, _ in langgraph_and_ours():
-        graph = graph_cls(State).add_node("a", noop).add_node("b", noop)
-        graph.add_edge(start, "a").add_conditional_edges("a", route)
-        graph.add_conditional_edges(start, route)  # another node: allowed
+    def scenario(api: Api) -> None:
+        graph = api.StateGraph(State).add_node("a", noop).add_node("b", noop)
+        graph.add_edge(api.START, "a").add_conditional_edges("a", route)
+        graph.add_conditional_edges(api.START, route)  # another node: allowed
         with pytest.raises(ValueError, match="Branch with name `route` already exists"):
             graph.add_conditional_edges("a", route)
         graph.add_conditional_edges("a", lambda s: "b")
         with pytest.raises(ValueError, match="Branch with name `.*` already exists"):
             graph.add_conditional_edges("a", lambda s: "b")
+
+    run_on_both(scenario)
 
 
 def takes_one(a: Any) -> Any:
@@ -265,27 +265,26 @@ def test_a_reducer_not_taking_two_arguments_is_refused_as_in_langgraph(
     # The functional form: a class body's annotation would name a local as a string.
     Bad = TypedDict("Bad", {"n": Annotated[int, reducer]})  # noqa: UP013
 
-    for graph_cls, _, _ in langgraph_and_ours():
+    def scenario(api: Api) -> None:
         with pytest.raises(ValueError, match="Invalid reducer signature"):
-            graph_cls(Bad)
+            api.StateGraph(Bad)
+
+    run_on_both(scenario)
 
 
 def test_two_writes_of_a_key_without_reducer_in_one_step_fail_as_in_langgraph() -> None:
-    from langgraph.errors import InvalidUpdateError as LgInvalidUpdateError
-
-    from timeloom.core.errors import InvalidUpdateError
-
-    errors = (LgInvalidUpdateError, InvalidUpdateError)
-    for (graph_cls, start, _), command, error in zip(
-        langgraph_and_ours(), (LgCommand, Command), errors, strict=True
-    ):
-        two_nodes = graph_cls(State).add_node("a", lambda s: {"n": 1})
+    def scenario(api: Api) -> None:
+        two_nodes = api.StateGraph(State).add_node("a", lambda s: {"n": 1})
         two_nodes.add_node("b", lambda s: {"n": 2})
-        two_nodes.add_edge(start, "a").add_edge(start, "b")
-        twice = graph_cls(State).add_edge(start, "a")
+        two_nodes.add_edge(api.START, "a").add_edge(api.START, "b")
+        twice = api.StateGraph(State).add_edge(api.START, "a")
         twice.add_node(
-            "a", lambda s, c=command: [c(update={"n": 1}), c(update={"n": 2})]
+            "a", lambda s: [api.Command(update={"n": 1}), api.Command(update={"n": 2})]
         )
         for graph in (two_nodes, twice):
-            with pytest.raises(error, match="At key 'n': Can receive only one value"):
+            with pytest.raises(
+                api.InvalidUpdateError, match="At key 'n': Can receive only one value"
+            ):
                 graph.compile().invoke({"n": 0})
+
+    run_on_both(scenario)

@@ -7,27 +7,24 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
-from langgraph.graph import START as LG_START
-from langgraph.graph import MessagesState as LgMessagesState
-from langgraph.graph import StateGraph as LgStateGraph
-from langgraph.graph.message import push_message as lg_push_message
 
+from tests.core.sides import Api, run_on_both
 from timeloom.core import START, MessagesState, StateGraph, push_message
 from timeloom.core.checkpointer import BaseCheckpointer
 
 
-def chat_program(graph_cls: Any, schema: Any, start: str, push: Any) -> Any:
+def chat_program(api: Api) -> Any:
     def chat(state: Any) -> dict[str, Any]:
-        push(AIMessage(content="first", id="1"))
-        push(HumanMessage(content="second", id="2"))
-        push(AIMessage(content="not kept", id="3"), state_key=None)
+        api.push_message(AIMessage(content="first", id="1"))
+        api.push_message(HumanMessage(content="second", id="2"))
+        api.push_message(AIMessage(content="not kept", id="3"), state_key=None)
         return {"messages": [AIMessage(content="returned", id="4")]}
 
-    graph = graph_cls(schema).add_node("chat", chat).add_edge(start, "chat")
-    return graph
+    graph = api.StateGraph(api.MessagesState).add_node("chat", chat)
+    return graph.add_edge(api.START, "chat")
 
 
-def streamed(app: Any, config: Any = None) -> tuple[list[Any], Any]:
+def streamed(app: Any, config: Any) -> tuple[list[Any], Any]:
     messages, values = [], None
     for mode, chunk in app.stream(
         {"messages": []}, config, stream_mode=["messages", "values"]
@@ -42,18 +39,11 @@ def streamed(app: Any, config: Any = None) -> tuple[list[Any], Any]:
 def test_pushed_messages_stream_and_are_written_as_in_langgraph(
     stored: BaseCheckpointer,
 ) -> None:
-    config = {"configurable": {"thread_id": "t"}}
-    ours = streamed(
-        chat_program(StateGraph, MessagesState, START, push_message).compile(
-            checkpointer=stored
-        ),
-        config,
-    )
-    theirs = streamed(
-        chat_program(LgStateGraph, LgMessagesState, LG_START, lg_push_message).compile()
-    )
-    assert ours == theirs
-    messages, values = ours
+    def scenario(api: Api) -> Any:
+        app = chat_program(api).compile(checkpointer=api.checkpointer())
+        return streamed(app, {"configurable": {"thread_id": "t"}})
+
+    messages, values = run_on_both(scenario, stored)
     assert [m.id for m in messages] == ["1", "2", "3", "4"]
     assert [m.id for m in values["messages"]] == ["1", "2", "4"]
 

@@ -1,5 +1,6 @@
 """A run's context (``invoke(..., context=...)``) reaches nodes' ``runtime``, as
-in LangGraph: each program runs on both runtimes and must give the same result."""
+in LangGraph: each program runs on both runtimes (``run_on_both``) and must give
+the same result."""
 
 from __future__ import annotations
 
@@ -7,13 +8,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
-import pytest
-from langgraph.graph import StateGraph as LgStateGraph
-
-from timeloom.backends.memory import MemoryCheckpointer
-from timeloom.core import Runtime, StateGraph
-
-RUNTIMES = pytest.mark.parametrize("graph_class", [LgStateGraph, StateGraph])
+from tests.core.sides import Api, run_on_both
+from timeloom.core import Runtime
 
 
 class State(TypedDict, total=False):
@@ -31,41 +27,53 @@ def greet(state: State, runtime: Runtime[UserContext]) -> dict[str, Any]:
     return {"seen": [*state.get("seen", []), f"{type(ctx).__name__}:{ctx.user}"]}
 
 
-@RUNTIMES
-def test_a_dict_context_is_made_into_the_dataclass_schema(graph_class: Any) -> None:
-    builder = graph_class(State, context_schema=UserContext)
-    builder.add_node("greet", greet)
-    builder.set_entry_point("greet")
-    graph = builder.compile()
+def test_a_dict_context_is_made_into_the_dataclass_schema() -> None:
+    def scenario(api: Api) -> Any:
+        builder = api.StateGraph(State, context_schema=UserContext)
+        builder.add_node("greet", greet)
+        builder.set_entry_point("greet")
+        graph = builder.compile()
+        given = UserContext(user="bob")
+        return graph.invoke({}, context={"user": "ada"}), graph.invoke(
+            {}, context=given
+        )
 
-    assert graph.invoke({}, context={"user": "ada"}) == {"seen": ["UserContext:ada"]}
-    given = UserContext(user="bob")
-    assert graph.invoke({}, context=given) == {"seen": ["UserContext:bob"]}
+    assert run_on_both(scenario) == (
+        {"seen": ["UserContext:ada"]},
+        {"seen": ["UserContext:bob"]},
+    )
 
 
 def read_plain(state: State, runtime: Runtime[dict[str, str]]) -> dict[str, Any]:
     return {"seen": [repr(runtime.context), repr(runtime.store)]}
 
 
-@RUNTIMES
-def test_without_a_schema_the_context_is_given_as_is_and_none_by_default(
-    graph_class: Any,
-) -> None:
-    builder = graph_class(State)
-    builder.add_node("read", read_plain)
-    builder.set_entry_point("read")
-    graph = builder.compile()
+def test_without_a_schema_the_context_is_given_as_is_and_none_by_default() -> None:
+    def scenario(api: Api) -> Any:
+        builder = api.StateGraph(State)
+        builder.add_node("read", read_plain)
+        builder.set_entry_point("read")
+        graph = builder.compile()
+        return graph.invoke({}, context={"k": "v"}), graph.invoke({})
 
-    assert graph.invoke({}, context={"k": "v"}) == {"seen": ["{'k': 'v'}", "None"]}
-    assert graph.invoke({}) == {"seen": ["None", "None"]}
+    assert run_on_both(scenario) == (
+        {"seen": ["{'k': 'v'}", "None"]},
+        {"seen": ["None", "None"]},
+    )
 
 
-@RUNTIMES
-def test_subgraphs_streams_and_async_runs_see_the_context(graph_class: Any) -> None:
+def thread(thread_id: str) -> dict[str, Any]:
+    return {"configurable": {"thread_id": thread_id}}
+
+
+def nested(api: Api) -> Any:
+    """A graph whose nodes read the context: a subgraph as a node, a node calling
+    a subgraph, and a node writing it to the custom stream."""
+
     def inner_node(state: State, runtime: Runtime[dict[str, str]]) -> dict[str, Any]:
         return {"seen": [*state.get("seen", []), "inner:" + runtime.context["who"]]}
 
-    inner = graph_class(State)
+    inner = api.StateGraph(State)
     inner.add_node("inner_node", inner_node)
     inner.set_entry_point("inner_node")
     inner_graph = inner.compile()
@@ -77,21 +85,26 @@ def test_subgraphs_streams_and_async_runs_see_the_context(graph_class: Any) -> N
     def tell(state: State, runtime: Runtime[dict[str, str]]) -> None:
         runtime.stream_writer({"from": runtime.context["who"]})
 
-    outer = graph_class(State)
+    outer = api.StateGraph(State)
     outer.add_node("as_node", inner_graph)
     outer.add_node("calls_inner", calls_inner)
     outer.set_entry_point("as_node")
     outer.add_node("tell", tell)
     outer.add_edge("as_node", "calls_inner")
     outer.add_edge("calls_inner", "tell")
-    saver = MemoryCheckpointer() if graph_class is StateGraph else None
-    graph = outer.compile(checkpointer=saver) if saver else outer.compile()
-    config = {"configurable": {"thread_id": "t"}} if saver else None
+    return outer.compile(checkpointer=api.checkpointer())
 
-    chunks = list(
-        graph.stream({}, config, stream_mode="custom", context={"who": "ada"})
+
+def test_subgraphs_streams_and_async_runs_see_the_context() -> None:
+    def scenario(api: Api) -> Any:
+        graph = nested(api)
+        chunks = list(
+            graph.stream({}, thread("t"), stream_mode="custom", context={"who": "ada"})
+        )
+        done = asyncio.run(graph.ainvoke({}, thread("t2"), context={"who": "bob"}))
+        return chunks, done
+
+    assert run_on_both(scenario) == (
+        [{"from": "ada"}],
+        {"seen": ["inner:bob", "inner:bob"]},
     )
-    assert chunks == [{"from": "ada"}]
-    config = {"configurable": {"thread_id": "t2"}} if saver else None
-    done = asyncio.run(graph.ainvoke({}, config, context={"who": "bob"}))
-    assert done == {"seen": ["inner:bob", "inner:bob"]}
