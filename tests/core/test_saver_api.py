@@ -73,6 +73,15 @@ def run_until(app: Any, stage: str, command: Any) -> None:
         app.invoke(command(resume="yes"), THREAD)
 
 
+def both_run_until(stage: str, stored: BaseCheckpointer) -> tuple[Any, Any]:
+    """LangGraph's program and Timeloom's (on ``stored``), each driven to ``stage``."""
+    langgraph = program(LANGGRAPH, LANGGRAPH.checkpointer())
+    ours = program(TIMELOOM, stored)
+    run_until(langgraph, stage, LANGGRAPH.Command)
+    run_until(ours, stage, TIMELOOM.Command)
+    return langgraph, ours
+
+
 def seen(app: Any, found: Any) -> dict[str, Any]:
     """What a user reads of a checkpoint tuple, task ids named by their tasks."""
     names = {t.id: t.name for t in app.get_state(found.config).tasks}
@@ -100,10 +109,7 @@ def _plain(value: Any) -> Any:
 def test_get_tuple_reads_the_head_as_langgraph_does(
     stored: BaseCheckpointer, stage: str
 ) -> None:
-    langgraph = program(LANGGRAPH, LANGGRAPH.checkpointer())
-    ours = program(TIMELOOM, stored)
-    run_until(langgraph, stage, LANGGRAPH.Command)
-    run_until(ours, stage, Command)
+    langgraph, ours = both_run_until(stage, stored)
 
     theirs = seen(langgraph, langgraph.checkpointer.get_tuple(THREAD))
     mine = seen(ours, ours.checkpointer.get_tuple(THREAD))
@@ -152,10 +158,7 @@ def test_the_tuple_names_its_checkpoint_parent_and_tasks(
 def test_list_is_a_plain_iterator_newest_first_as_langgraph_lists(
     stored: BaseCheckpointer,
 ) -> None:
-    langgraph = program(LANGGRAPH, LANGGRAPH.checkpointer())
-    ours = program(TIMELOOM, stored)
-    run_until(langgraph, "done", LANGGRAPH.Command)
-    run_until(ours, "done", Command)
+    langgraph, ours = both_run_until("done", stored)
 
     def steps(app: Any, **kw: Any) -> list[tuple[str, int]]:
         listed = app.checkpointer.list(THREAD, **kw)
@@ -177,21 +180,29 @@ def test_list_is_a_plain_iterator_newest_first_as_langgraph_lists(
     assert list(stored.list({"configurable": {"thread_id": "none"}})) == []
 
 
-def test_list_reads_a_thread_with_its_subgraphs_and_every_thread(
-    stored: BaseCheckpointer,
-) -> None:
-    class Inner(TypedDict):
-        steps: Annotated[list[str], operator.add]
+class Steps(TypedDict):
+    steps: Annotated[list[str], operator.add]
 
-    inner = StateGraph(Inner)
+
+def with_a_subgraph_on_two_threads(stored: BaseCheckpointer) -> Any:
+    """A graph whose node ``sub`` is a subgraph (node ``deep``), run once on
+    thread ``1`` and once on ``2``."""
+    inner = StateGraph(Steps)
     inner.add_node("deep", lambda s: {"steps": ["deep"]})
     inner.add_edge(START, "deep")
-    outer = StateGraph(Inner)
+    outer = StateGraph(Steps)
     outer.add_node("sub", inner.compile())
     outer.add_edge(START, "sub")
     app = outer.compile(checkpointer=stored)
     app.invoke({"steps": []}, THREAD)
     app.invoke({"steps": []}, {"configurable": {"thread_id": "2"}})
+    return app
+
+
+def test_list_reads_a_thread_with_its_subgraphs_and_every_thread(
+    stored: BaseCheckpointer,
+) -> None:
+    app = with_a_subgraph_on_two_threads(stored)
 
     listed = list(stored.list(THREAD))
     namespaces = [t.config["configurable"]["checkpoint_ns"] for t in listed]
@@ -213,18 +224,7 @@ def test_list_reads_a_thread_with_its_subgraphs_and_every_thread(
 def test_delete_thread_from_sync_code_deletes_its_subgraphs_too(
     stored: BaseCheckpointer,
 ) -> None:
-    class Inner(TypedDict):
-        steps: Annotated[list[str], operator.add]
-
-    inner = StateGraph(Inner)
-    inner.add_node("deep", lambda s: {"steps": ["deep"]})
-    inner.add_edge(START, "deep")
-    outer = StateGraph(Inner)
-    outer.add_node("sub", inner.compile())
-    outer.add_edge(START, "sub")
-    app = outer.compile(checkpointer=stored)
-    app.invoke({"steps": []}, THREAD)
-    app.invoke({"steps": []}, {"configurable": {"thread_id": "2"}})
+    app = with_a_subgraph_on_two_threads(stored)
 
     stored.delete_thread("1")
     assert stored.get_tuple(THREAD) is None
