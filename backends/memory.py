@@ -143,13 +143,17 @@ class MemoryCheckpointer(BaseCheckpointer):
                 stored.meta, has_error=has_error, has_interrupt=has_interrupt
             )
 
-    async def delete_timeline(self, thread_id: str) -> None:
+    async def adelete_thread(self, thread_id: str) -> None:
         self._check_writable()
-        with self._lock:
-            for cid in self._threads.pop(thread_id, []):
-                self._drop(cid)
-            self._heads.pop(thread_id, None)
-            self._forked_from.pop(thread_id, None)
+        below = f"{thread_id}{NS_SEP}"
+        with self._lock:  # the thread and its subgraphs' timelines at once
+            for timeline in [
+                t for t in self._threads if t == thread_id or t.startswith(below)
+            ]:
+                for cid in self._threads.pop(timeline):
+                    self._drop(cid)
+                self._heads.pop(timeline, None)
+                self._forked_from.pop(timeline, None)
 
     async def prune(
         self,

@@ -234,7 +234,7 @@ class PostgresCheckpointer(SqlCheckpointer[PutArgs], PostgresLayoutReads):
         if not found:
             raise CheckpointNotFound(f"No checkpoint {checkpoint_id} in {thread_id!r}")
 
-    async def delete_timeline(self, thread_id: str) -> None:
+    async def adelete_thread(self, thread_id: str) -> None:
         self._check_writable()
 
         async def run(pool: asyncpg.Pool) -> None:

@@ -298,12 +298,17 @@ SELECT EXISTS (SELECT 1 FROM timeloom_checkpoints WHERE id = $1 AND thread_id = 
 """
 
 GC_LOCK_SQL = f"SELECT pg_advisory_xact_lock({BLOB_GC_LOCK_KEY})"
+# A thread with its subgraphs' timelines ("thread|..."), in one statement.
 DELETE_THREAD_SQL = """
-WITH gone AS (
-    DELETE FROM timeloom_checkpoints WHERE thread_id = $1
+WITH doomed AS (
+    SELECT $1::text AS thread_id
+    UNION SELECT thread_id FROM timeloom_threads
+    WHERE starts_with(thread_id, $1 || '|')
+), gone AS (
+    DELETE FROM timeloom_checkpoints WHERE thread_id IN (SELECT thread_id FROM doomed)
     RETURNING values_header, writes
 ), thread AS (
-    DELETE FROM timeloom_threads WHERE thread_id = $1
+    DELETE FROM timeloom_threads WHERE thread_id IN (SELECT thread_id FROM doomed)
 )
 SELECT values_header, writes FROM gone
 """

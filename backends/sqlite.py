@@ -51,6 +51,7 @@ from timeloom.core.errors import (
     CheckpointNotFound,
     SerializationError,
 )
+from timeloom.core.namespaces import NS_SEP
 
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 
@@ -217,16 +218,21 @@ class SqliteCheckpointer(SqlCheckpointer[CheckpointRow], SqliteLayoutReads):
 
         await self._db.run("saving pending writes", work, write=True, quick=True)
 
-    async def delete_timeline(self, thread_id: str) -> None:
+    async def adelete_thread(self, thread_id: str) -> None:
         self._check_writable()
+        where, params = sql.threads_where(f"{thread_id}{NS_SEP}", None)
         async with self._db.transaction("deleting a thread", write=True) as db:
-            rows = await db.execute_fetchall(
-                sql.SELECT_THREAD_HEADERS_SQL, (thread_id,)
-            )
-            await db.execute(sql.DELETE_THREAD_WRITES_SQL, (thread_id,))
-            await db.execute(sql.DELETE_THREAD_CHECKPOINTS_SQL, (thread_id,))
-            await db.execute(sql.DELETE_THREAD_SQL, (thread_id,))
-            await _collect_garbage(db, [r[0] for r in rows])
+            below = await db.execute_fetchall(sql.select_thread_ids_sql(where), params)
+            headers: builtins.list[bytes] = []
+            for timeline in [thread_id, *(r[0] for r in below)]:
+                rows = await db.execute_fetchall(
+                    sql.SELECT_THREAD_HEADERS_SQL, (timeline,)
+                )
+                headers.extend(r[0] for r in rows)
+                await db.execute(sql.DELETE_THREAD_WRITES_SQL, (timeline,))
+                await db.execute(sql.DELETE_THREAD_CHECKPOINTS_SQL, (timeline,))
+                await db.execute(sql.DELETE_THREAD_SQL, (timeline,))
+            await _collect_garbage(db, headers)
         self._forget()
 
     async def _prune(self, thread_id: str, select: Select) -> int:

@@ -254,6 +254,11 @@ def select_threads_sql(where: str) -> str:
     )
 
 
+def select_thread_ids_sql(where: str) -> str:
+    """The ids of the threads (timelines) matching ``where``."""
+    return f"SELECT thread_id FROM threads {where}"
+
+
 def count_threads_sql(where: str) -> str:
     """The count query of :meth:`count_threads`."""
     return f"SELECT COUNT(*) FROM threads {where}"

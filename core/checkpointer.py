@@ -182,18 +182,11 @@ class BaseCheckpointer(ABC):
         """
 
     @abstractmethod
-    async def delete_timeline(self, thread_id: str) -> None:
-        """Delete one timeline (a thread, or a subgraph's ``"thread|ns"``) and its
-        checkpoints. Checkpoints forked from it elsewhere keep their values; their
-        parent link then dangles (shown as such)."""
-
     async def adelete_thread(self, thread_id: str) -> None:
-        """Delete a thread with its subgraphs' timelines, as LangGraph's
-        ``adelete_thread`` deletes every namespace of the thread (see
-        :meth:`delete_timeline`)."""
-        below = [info.thread_id for info in await self.subgraphs(thread_id)]
-        for timeline in [thread_id, *below]:
-            await self.delete_timeline(timeline)
+        """Delete a thread and its checkpoints with its subgraphs' timelines (every
+        ``"thread|..."``), all or nothing, as LangGraph's ``adelete_thread`` deletes
+        every namespace of the thread. Checkpoints forked from them elsewhere keep
+        their values; their parent link then dangles (shown as such)."""
 
     def delete_thread(self, thread_id: str) -> None:
         """:meth:`adelete_thread`, from synchronous code (LangGraph's

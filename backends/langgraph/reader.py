@@ -96,7 +96,7 @@ class LangGraphReader(BaseCheckpointer, RowFetchers):
     ) -> None:
         self._refuse()
 
-    async def delete_timeline(self, thread_id: str) -> None:
+    async def adelete_thread(self, thread_id: str) -> None:
         self._refuse()
 
     async def prune(
