@@ -1,5 +1,6 @@
 """Fixtures for the TUI tests: seeded checkpointers, the demo database, helpers that
-find its checkpoints, and helpers that wait for the app's workers."""
+find its checkpoints, helpers that wait for the app's workers, and the Pilot steps
+many tests take (select a head, open the editor, save, branch)."""
 
 from __future__ import annotations
 
@@ -14,15 +15,18 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, TextArea
 from textual.worker import WorkerCancelled, WorkerFailed
 
 from tests.tui.seed import Seeder, seed_refund_agent
 from timeloom.backends.memory import MemoryCheckpointer
-from timeloom.core import Checkpoint, CompiledGraph
+from timeloom.core import Checkpoint, CompiledGraph, ThreadInfo
 from timeloom.tui import scripting
 from timeloom.tui.app import TimeloomApp
 from timeloom.tui.demo.build import FORK, build_demo
+from timeloom.tui.screens.branch import BranchScreen
+from timeloom.tui.screens.diff import ConfirmDiffScreen
+from timeloom.tui.screens.editor import EditorScreen
 
 SIZE = (120, 36)
 """The terminal size every Pilot test runs at."""
@@ -142,6 +146,46 @@ async def go(pilot: Pilot[None], thread_id: str, checkpoint_id: str) -> None:
             and app.detail.checkpoint.id == checkpoint_id
         ),
     )
+
+
+async def go_to_head(pilot: Pilot[None], thread_id: str) -> ThreadInfo:
+    """Select a thread's head as :func:`go` does; return the thread's info, read
+    from the app's checkpointer just before."""
+    app = pilot.app
+    assert isinstance(app, TimeloomApp)
+    info = await app.checkpointer.get_thread(thread_id)
+    assert info is not None
+    await go(pilot, thread_id, info.head_id)
+    return info
+
+
+async def open_editor(pilot: Pilot[None]) -> TextArea:
+    """Press ``e`` on the selected checkpoint; return the editor's text area."""
+    await pilot.press("e")
+    await wait_for_reads(pilot)
+    assert isinstance(pilot.app.screen, EditorScreen)
+    return pilot.app.screen.query_one(TextArea)
+
+
+async def save_through_the_preview(pilot: Pilot[None]) -> None:
+    """``ctrl+s`` in the editor shows the diff preview; ``ctrl+s`` there saves (the
+    caller waits for what the save does)."""
+    await pilot.press("ctrl+s")
+    await wait_for_reads(pilot)
+    assert isinstance(pilot.app.screen, ConfirmDiffScreen)
+    await pilot.press("ctrl+s")
+
+
+async def branch_here(pilot: Pilot[None]) -> str:
+    """Press ``b`` on the selected checkpoint and take the suggested name with
+    ``enter``; return that name."""
+    await pilot.press("b")
+    await wait_for_reads(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, BranchScreen)
+    await pilot.press("enter")
+    await wait_for_reads(pilot)
+    return screen.suggestion
 
 
 def notices(app: TimeloomApp) -> str:

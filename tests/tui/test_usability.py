@@ -20,9 +20,12 @@ from tests.tui.conftest import (
     count_all,
     frozen_checkpoint,
     go,
+    go_to_head,
     notices,
+    open_editor,
     run,
     run_json,
+    save_through_the_preview,
     wait_for_reads,
     wait_until,
     written_by,
@@ -35,7 +38,7 @@ from timeloom.tui.messages import CheckpointCommitted
 from timeloom.tui.ops import actions
 from timeloom.tui.screens.change import ChangeScreen
 from timeloom.tui.screens.confirm import ConfirmScreen
-from timeloom.tui.screens.diff import ConfirmDiffScreen, DiffScreen
+from timeloom.tui.screens.diff import DiffScreen
 from timeloom.tui.screens.editor import EditorScreen
 from timeloom.tui.screens.resume import ResumeScreen
 from timeloom.tui.widgets.diff_view import DiffView
@@ -52,16 +55,11 @@ from timeloom.tui.widgets.value_tree import ValueTree
 async def test_an_edit_the_reducer_refuses_is_said_before_saving(demo: Demo) -> None:
     checkpointer, graph = demo
     before = await count_all(checkpointer)
-    info = await checkpointer.get_thread("refund-2077")
-    assert info is not None
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_reads(pilot)
-        await go(pilot, "refund-2077", info.head_id)
-        await pilot.press("e")
-        await wait_for_reads(pilot)
-        assert isinstance(app.screen, EditorScreen)
-        area = app.screen.query_one(TextArea)
+        await go_to_head(pilot, "refund-2077")
+        area = await open_editor(pilot)
         # `messages` is combined by operator.add: changing an item cannot be written.
         edited = area.text.replace("Refund please?", "Refund now!", 1)
         assert edited != area.text
@@ -81,23 +79,16 @@ async def test_a_save_that_fails_reopens_the_editor_on_the_users_text(
 ) -> None:
     checkpointer, _ = demo
     before = await count_all(checkpointer)
-    info = await checkpointer.get_thread("refund-2077")
-    assert info is not None
     app = TimeloomApp(checkpointer)  # no graph: written directly, head checked
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_reads(pilot)
-        await go(pilot, "refund-2077", info.head_id)
-        await pilot.press("e")
-        await wait_for_reads(pilot)
-        area = app.screen.query_one(TextArea)
+        await go_to_head(pilot, "refund-2077")
+        area = await open_editor(pilot)
         edited = area.text.replace('"194.50"', '"150.00"', 1)
         area.load_text(edited)
         # Meanwhile the database stops taking writes (here: it is made read-only).
         checkpointer.read_only = True
-        await pilot.press("ctrl+s")
-        await wait_for_reads(pilot)
-        assert isinstance(app.screen, ConfirmDiffScreen)
-        await pilot.press("ctrl+s")
+        await save_through_the_preview(pilot)
         assert await wait_until(
             pilot,
             lambda: (
@@ -156,14 +147,11 @@ async def test_a_thread_nothing_runs_is_idle_at_its_next_node(demo: Demo) -> Non
 
 async def test_r_on_a_finished_head_says_one_thing(demo: Demo) -> None:
     checkpointer, graph = demo
-    info = await checkpointer.get_thread("refund-1042")
-    assert info is not None
-    assert info.status == "done"
     before = await count_all(checkpointer)
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_reads(pilot)
-        await go(pilot, "refund-1042", info.head_id)
+        assert (await go_to_head(pilot, "refund-1042")).status == "done"
         await pilot.press("r")
         await wait_for_reads(pilot)
         titles = [str(n.title) for n in app._notifications]
@@ -258,12 +246,10 @@ async def test_q_asks_first_while_a_run_is_going() -> None:
     checkpointer = MemoryCheckpointer()
     graph = builder.compile(checkpointer=checkpointer, interrupt_before=["slow"])
     await graph.ainvoke({"n": 0}, {"configurable": {"thread_id": "slow-1"}})
-    info = await checkpointer.get_thread("slow-1")
-    assert info is not None
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_reads(pilot)
-        await go(pilot, "slow-1", info.head_id)
+        await go_to_head(pilot, "slow-1")
         await pilot.press("r")  # runs past the breakpoint into the slow node
         assert await wait_until(pilot, lambda: app.run_active)
         await pilot.press("q")
@@ -404,12 +390,10 @@ async def test_wide_terminals_show_ids_whole_and_the_selected_one_always(
 
 async def test_chat_messages_read_as_a_chat(demo: Demo) -> None:
     checkpointer, graph = demo
-    info = await checkpointer.get_thread("refund-1042")
-    assert info is not None
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_reads(pilot)
-        await go(pilot, "refund-1042", info.head_id)
+        await go_to_head(pilot, "refund-1042")
         state = app.query_one("#state-tree", ValueTree)
         messages = next(n for n in state.root.children if str(n.label) == "messages")
         messages.expand()
@@ -508,12 +492,10 @@ async def test_help_lines_wrap_under_their_description(demo: Demo) -> None:
 
 async def test_metadata_reads_as_json(demo: Demo) -> None:
     checkpointer, graph = demo
-    info = await checkpointer.get_thread("refund-1042")
-    assert info is not None
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_reads(pilot)
-        await go(pilot, "refund-1042", info.head_id)
+        await go_to_head(pilot, "refund-1042")
         await pilot.press("3")
         await pilot.pause()
         body = str(app.query_one("#meta-body", Static).render())
@@ -555,12 +537,10 @@ async def test_filters_keep_the_open_thread_and_show_nothing_stale(
 
 async def test_the_question_dialog_fits_24_rows(demo: Demo) -> None:
     checkpointer, graph = demo
-    info = await checkpointer.get_thread("refund-2077")
-    assert info is not None
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for_reads(pilot)
-        await go(pilot, "refund-2077", info.head_id)
+        await go_to_head(pilot, "refund-2077")
         await pilot.press("r")
         assert await wait_until(pilot, lambda: isinstance(app.screen, ResumeScreen))
         await pilot.pause()

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from textual.widgets import Input, Static, TextArea
+from textual.widgets import Input, Static
 
 from tests.tui.conftest import (
     SIZE,
     Demo,
+    branch_here,
     count_all,
     fork_root,
     go,
+    go_to_head,
     notices,
+    open_editor,
+    save_through_the_preview,
     wait_for_reads,
     wait_until,
     written_by,
@@ -104,16 +108,11 @@ async def test_diff_against_a_checkpoint_marked_in_another_thread(demo: Demo) ->
 async def test_invalid_json_is_refused_and_nothing_is_written(demo: Demo) -> None:
     checkpointer, graph = demo
     before = await count_all(checkpointer)
-    head = await checkpointer.get_thread("refund-2077")
-    assert head is not None
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_reads(pilot)
-        await go(pilot, "refund-2077", head.head_id)
-        await pilot.press("e")
-        await wait_for_reads(pilot)
-        assert isinstance(app.screen, EditorScreen)
-        area = app.screen.query_one(TextArea)
+        await go_to_head(pilot, "refund-2077")
+        area = await open_editor(pilot)
         area.load_text(area.text.replace('"currency": "EUR"', '"currency": EUR'))
         await pilot.press("ctrl+s")
         await wait_for_reads(pilot)
@@ -128,22 +127,15 @@ async def test_invalid_json_is_refused_and_nothing_is_written(demo: Demo) -> Non
 
 async def test_a_saved_edit_shows_its_update_checkpoint(demo: Demo) -> None:
     checkpointer, graph = demo
-    info = await checkpointer.get_thread("refund-2077")
-    assert info is not None
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_reads(pilot)
-        await go(pilot, "refund-2077", info.head_id)
+        info = await go_to_head(pilot, "refund-2077")
         rows = app.checkpoint_tree.row_count
-        await pilot.press("e")
-        await wait_for_reads(pilot)
-        area = app.screen.query_one(TextArea)
+        area = await open_editor(pilot)
         assert '"194.50"' in area.text  # the proposed refund (half the desk)
         area.load_text(area.text.replace('"194.50"', '"150.00"', 1))
-        await pilot.press("ctrl+s")
-        await wait_for_reads(pilot)
-        assert isinstance(app.screen, ConfirmDiffScreen)
-        await pilot.press("ctrl+s")  # save from the preview
+        await save_through_the_preview(pilot)
         await wait_for_reads(pilot)
         assert not isinstance(app.screen, EditorScreen | ConfirmDiffScreen)
         assert await wait_until(
@@ -173,12 +165,7 @@ async def test_branch_opens_the_new_thread(demo: Demo) -> None:
         await wait_for_reads(pilot)
         total = app.thread_list.total
         await go(pilot, "refund-3150", proposal.id)
-        await pilot.press("b")
-        await wait_for_reads(pilot)
-        assert isinstance(app.screen, BranchScreen)
-        assert app.screen.suggestion == "refund-3150-b"
-        await pilot.press("enter")
-        await wait_for_reads(pilot)
+        assert await branch_here(pilot) == "refund-3150-b"
         assert await wait_until(pilot, lambda: app.thread_list.total == total + 1)
         assert app.selected_thread == "refund-3150-b"
         assert app.thread_list.index_of("refund-3150-b") is not None
@@ -197,13 +184,10 @@ async def test_branch_opens_the_new_thread(demo: Demo) -> None:
 
 async def test_resume_through_the_approval_interrupt(demo: Demo) -> None:
     checkpointer, graph = demo
-    info = await checkpointer.get_thread("refund-2077")
-    assert info is not None
-    assert info.status == "paused"
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_reads(pilot)
-        await go(pilot, "refund-2077", info.head_id)
+        assert (await go_to_head(pilot, "refund-2077")).status == "paused"
         rows = app.checkpoint_tree.row_count
         await pilot.press("r")
         assert await wait_until(pilot, lambda: isinstance(app.screen, ResumeScreen))
@@ -244,10 +228,7 @@ async def test_resume_a_branch_to_completion(demo: Demo) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_reads(pilot)
         await go(pilot, "question-88", first.id)
-        await pilot.press("b")
-        await wait_for_reads(pilot)
-        await pilot.press("enter")
-        await wait_for_reads(pilot)
+        assert await branch_here(pilot) == "question-88-b"
         assert app.selected_thread == "question-88-b"
         await pilot.press("r")
         assert await wait_until(pilot, lambda: "the run finished" in notices(app))
@@ -260,13 +241,10 @@ async def test_resume_a_branch_to_completion(demo: Demo) -> None:
 
 async def test_a_failing_node_opens_the_error_dialog(demo: Demo) -> None:
     checkpointer, graph = demo
-    info = await checkpointer.get_thread("refund-3150")
-    assert info is not None
-    assert info.status == "failed"
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_reads(pilot)
-        await go(pilot, "refund-3150", info.head_id)
+        assert (await go_to_head(pilot, "refund-3150")).status == "failed"
         await pilot.press("r")
         assert await wait_until(pilot, lambda: isinstance(app.screen, ErrorModal))
         header = " ".join(str(s.render()) for s in app.screen.query(Static))
@@ -281,12 +259,10 @@ async def test_read_only_refuses_every_write_and_says_why(demo: Demo) -> None:
     checkpointer, graph = demo
     checkpointer.read_only = True
     before = await count_all(checkpointer)
-    info = await checkpointer.get_thread("refund-2077")
-    assert info is not None
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_reads(pilot)
-        await go(pilot, "refund-2077", info.head_id)
+        await go_to_head(pilot, "refund-2077")
         for action in ("edit", "branch", "resume"):
             assert app.check_action(action, ()) is None  # shown dimmed
         assert app.check_action("diff", ()) is True  # reading still works
@@ -316,12 +292,10 @@ async def test_read_only_refuses_every_write_and_says_why(demo: Demo) -> None:
 
 async def test_resume_without_the_graph_names_the_flag(demo: Demo) -> None:
     checkpointer, _ = demo
-    info = await checkpointer.get_thread("refund-2077")
-    assert info is not None
     app = TimeloomApp(checkpointer)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_reads(pilot)
-        await go(pilot, "refund-2077", info.head_id)
+        await go_to_head(pilot, "refund-2077")
         assert app.check_action("resume", ()) is None
         assert app.check_action("edit", ()) is True  # edits work without a graph
         assert app.query_one("#nograph-badge").display
@@ -332,12 +306,10 @@ async def test_resume_without_the_graph_names_the_flag(demo: Demo) -> None:
 
 async def test_stop_run_while_the_question_is_open(demo: Demo) -> None:
     checkpointer, graph = demo
-    info = await checkpointer.get_thread("refund-2077")
-    assert info is not None
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_reads(pilot)
-        await go(pilot, "refund-2077", info.head_id)
+        info = await go_to_head(pilot, "refund-2077")
         assert app.check_action("stop_run", ()) is False  # hidden: nothing runs
         await pilot.press("r")
         assert await wait_until(pilot, lambda: isinstance(app.screen, ResumeScreen))
@@ -357,15 +329,13 @@ async def test_x_without_a_run_says_there_is_none(demo: Demo) -> None:
     """The stop key is hidden while no run goes; pressed then, it says so
     (it did nothing, silently), but typed in the filter it is just a letter."""
     checkpointer, graph = demo
-    info = await checkpointer.get_thread("refund-2077")
-    assert info is not None
     app = TimeloomApp(checkpointer, graph=graph)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_reads(pilot)
         await pilot.press("x")  # from the threads list
         await pilot.pause()
         assert notices(app).count("No run is going") == 1
-        await go(pilot, "refund-2077", info.head_id)
+        await go_to_head(pilot, "refund-2077")
         await pilot.press("x")  # from the checkpoint tree
         await pilot.pause()
         assert notices(app).count("No run is going") == 2
