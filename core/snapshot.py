@@ -97,6 +97,7 @@ def to_snapshot(
     if parents:  # a subgraph's: the checkpoints of the graphs it runs in, as LangGraph
         own = config["configurable"]
         own["checkpoint_map"] = {**parents, own["checkpoint_ns"]: checkpoint.id}
+    tasks = snapshot_tasks(checkpoint, results)
     return StateSnapshot(
         values=dict(checkpoint.values),
         next=checkpoint.next,
@@ -104,8 +105,8 @@ def to_snapshot(
         metadata=stored_metadata(checkpoint),
         created_at=checkpoint.created_at.isoformat(),
         parent_config=parent,
-        tasks=snapshot_tasks(checkpoint, results),
-        interrupts=_asked(checkpoint),
+        tasks=tasks,
+        interrupts=tuple(i for t in tasks for i in t.interrupts),  # in task order
     )
 
 
@@ -170,11 +171,12 @@ def snapshot_tasks(
 ) -> tuple[StateTask, ...]:
     """The tasks of a snapshot: each due node with its error, interrupts, result.
 
-    Interrupts that were answered stay listed: a snapshot is a record of what
-    happened from its checkpoint (``StateSnapshot.interrupts`` lists them too).
-    Static breakpoints are not listed, as in LangGraph.
+    A task's interrupts are those it raised last, answered or not, as LangGraph
+    records them: a snapshot is a record of what happened from its checkpoint
+    (``StateSnapshot.interrupts`` lists them too). Static breakpoints are not
+    listed, as in LangGraph.
     """
-    interrupts = _asked(checkpoint)
+    asked = _last_asked(checkpoint)
     written = task_results(checkpoint, results or {})
     tasks = []
     for key, node, path in task_keys(checkpoint):
@@ -193,17 +195,35 @@ def snapshot_tasks(
                 name=node,
                 path=path,
                 error=error_text(errors[-1]) if errors else None,
-                interrupts=tuple(i for i in interrupts if i.node == key),
+                interrupts=tuple(asked.get(key, {}).values()),
                 result=result,
             )
         )
     return tuple(tasks)
 
 
-def _asked(checkpoint: Checkpoint) -> tuple[Interrupt, ...]:
-    """The ``interrupt()`` questions raised from ``checkpoint``, answered or not. As
-    in LangGraph, a static breakpoint (``interrupt_before``/``after``) is not one:
-    it shows as the thread's ``next``."""
-    return tuple(
-        i for i in interrupts_of(checkpoint.pending_writes) if i.when == "during"
-    )
+def _last_asked(checkpoint: Checkpoint) -> dict[str, dict[str, Interrupt]]:
+    """The ``interrupt()`` questions each task raised the last time it ran from
+    ``checkpoint``, answered or not, by task key then id.
+
+    LangGraph keeps one interrupt write per task, replaced each time the task
+    asks again: a node that asks a second question shows only that one, a
+    subgraph's task the questions its subgraph asked last. Timeloom keeps every
+    question (a resume answers each by id), so a task's questions answered before
+    it asked a new one are the ones its later run replaced. As in LangGraph, a
+    static breakpoint (``interrupt_before``/``after``) is not one: it shows as
+    the thread's ``next``.
+    """
+    answered: set[str] = set()
+    asked: dict[str, dict[str, Interrupt]] = {}
+    for w in checkpoint.pending_writes:
+        if w.kind == "resume":
+            answered.add(w.value["id"])
+        elif w.kind == "interrupt" and w.value.get("when", "during") == "during":
+            iid = w.value["id"]
+            mine = asked.setdefault(w.node, {})
+            if iid not in mine:
+                for old in [i for i in mine if i in answered]:
+                    del mine[old]  # the task ran again after this one's answer
+                mine[iid] = Interrupt(w.value.get("value"), iid, w.node)
+    return asked

@@ -255,3 +255,75 @@ def test_same_as_langgraph_a_failed_step_resumes_with_its_finished_update() -> N
         return seen, done, dict(calls), len(list(app.get_state_history(config())))
 
     run_on_both(scenario)
+
+
+class Asked(TypedDict, total=False):
+    a: str
+    b: str
+
+
+def asking_in_a_row(api: Any, nested: bool) -> Any:
+    """``ask_a`` asks once and, beside it, ``ask_b`` asks three questions in a
+    row; ``nested``: both in a subgraph, which the root runs as one task."""
+
+    def ask_a(state: Asked) -> dict[str, Any]:
+        return {"a": api.interrupt("a1")}
+
+    def ask_b(state: Asked) -> dict[str, Any]:
+        return {"b": "/".join(api.interrupt(f"b{i}") for i in (1, 2, 3))}
+
+    graph = (
+        api.StateGraph(Asked)
+        .add_node("ask_a", ask_a)
+        .add_node("ask_b", ask_b)
+        .add_edge(api.START, "ask_a")
+        .add_edge(api.START, "ask_b")
+    )
+    if nested:
+        child = graph.compile()
+        graph = (
+            api.StateGraph(Asked).add_node("child", child).add_edge(api.START, "child")
+        )
+    return graph.compile(checkpointer=api.checkpointer())
+
+
+def asked_per_task(snapshot: Any) -> tuple[Any, ...]:
+    """What a snapshot shows of the questions: each task's, then all of them,
+    in the snapshot's order."""
+    return (
+        snapshot.next,
+        [(t.name, [i.value for i in t.interrupts], t.result) for t in snapshot.tasks],
+        [i.value for i in snapshot.interrupts],
+    )
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_same_as_langgraph_history_shows_the_question_a_task_asked_last(
+    nested: bool,
+) -> None:
+    """A node that asks again replaces its question in the record of the step
+    (the history's checkpoint), answered or not, as LangGraph's; a subgraph's
+    task shows the questions its subgraph asked last."""
+
+    def scenario(api: Any) -> Any:
+        app = asking_in_a_row(api, nested)
+        seen = []
+        app.invoke({}, config())
+        while app.get_state(config()).next:
+            asked = app.get_state(config()).interrupts
+            app.invoke(
+                api.Command(resume={i.id: f"re:{i.value}" for i in asked}), config()
+            )
+            seen.append(
+                (
+                    asked_per_task(app.get_state(config())),
+                    [asked_per_task(s) for s in app.get_state_history(config())],
+                )
+            )
+        return seen
+
+    seen = run_on_both(scenario)
+    last_history = seen[-1][1]
+    # The subgraph last asked b3 alone; the root's two tasks last asked a1, b3.
+    last_asked = ["b3"] if nested else ["a1", "b3"]
+    assert [sorted(i) for _, _, i in last_history] == [[], last_asked, []]
