@@ -137,7 +137,7 @@ class Run:
                 received, base = await write_input_checked(self, base, input)
                 yield RunEvent("input", received, values=False)
                 # As LangGraph: an input that writes no key shows no state.
-                yield RunEvent("input", base, values=bool(base.writes[START]))
+                yield RunEvent("input", base, ((START, base.writes[START]),))
             assert base is not None
             if resuming and not shown:
                 yield RunEvent("input", base)

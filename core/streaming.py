@@ -379,14 +379,23 @@ class StreamView:
     :meth:`~timeloom.core.state.StateSchema.every_value`; a subgraph's: its
     output schema's keys)."""
     snapshot: Callable[[Checkpoint], StateSnapshot]
+    keys: frozenset[str] | None = None
+    """A subgraph's output schema's keys: as LangGraph's, its input or step
+    shows its state only if it wrote one of them, and its ``updates`` chunks
+    show only them. ``None`` (a root graph's stream): every key."""
 
     def values(self, event: RunEvent) -> list[Any]:
         """The ``values`` chunks of ``event``."""
-        if event.kind == "input":
+        if event.kind == "input" and not event.updates:  # not a new input
             return [self.output(event.checkpoint.values)] if event.values else []
-        if event.kind == "step":
-            # As LangGraph: only a step that wrote some key shows the state.
-            wrote = any(update for _, update in event.updates)
+        if event.kind in ("input", "step"):
+            # As LangGraph: only an input or a step that wrote some key shows
+            # the state (a resume shows the state it starts from).
+            keys = self.keys
+            wrote = any(
+                update if keys is None else not keys.isdisjoint(update)
+                for _, update in event.updates
+            )
             return [self.output(event.checkpoint.values)] if wrote else []
         if event.kind == "interrupt":
             # As in LangGraph: a pause at interrupt() ends with the state and the
@@ -446,11 +455,19 @@ class StreamView:
             mine = payload
         else:
             mine = [u for k, u in event.updates if k == key]
+        keys = self.keys
+        out = mine
+        if keys is not None and mine:  # a subgraph's: its output keys only
+            out = [o for u in mine if (o := {k: v for k, v in u.items() if k in keys})]
         if kind == "cached":  # as LangGraph marks a reused update
-            written = node_writes([(key, u) for u in mine], self.schema)[key]
+            written = (
+                node_writes([(key, u) for u in out], self.schema)[key] if out else {}
+            )
             return [("updates", {info.name: written, "__metadata__": {"cached": True}})]
         if mine and "updates" in wanted:
-            written = node_writes([(key, u) for u in mine], self.schema)[key]
+            written = (
+                node_writes([(key, u) for u in out], self.schema)[key] if out else {}
+            )
             shown = None if key in event.quiet or written == {} else written
             chunks.append(("updates", {info.name: shown}))
         error = next((e for n, e in event.errors if n in (key, info.name)), None)

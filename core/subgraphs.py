@@ -107,7 +107,12 @@ class SubgraphStream:
         """Queue what a subgraph's ``event`` shows, under its namespace."""
         assert how.scope is not None
         graph = how.graph
-        view = StreamView(graph.schema, graph._output.output, graph._snapshot)
+        view = StreamView(
+            graph.schema,
+            graph._output.output,
+            graph._snapshot,
+            frozenset(graph._output.keys),
+        )
         where = tuple(how.scope.ns.split(NS_SEP))
 
         async def one() -> AsyncIterator[RunEvent]:
