@@ -518,6 +518,9 @@ async def stream_chunks(
         # subgraph's chunks come before the end of the task that ran it.
         queued = subgraphs() if subgraphs is not None else []
         entries = list(log.entries)
+        # As LangGraph: the step's tasks start before the subgraphs they run
+        # stream anything (their start is logged first).
+        starts = _leading_starts(entries) if queued else 0
         if event.kind == "progress":
             # What happened so far, but the end of a task that did not succeed:
             # its chunks need the step's outcome (they come when the step ends).
@@ -525,13 +528,21 @@ async def stream_chunks(
             ready = [e for e in entries if e[0] != "done" or e[2] is not None]
             del log.entries[: len(entries)]  # nodes in threads may add more
             log.entries[0:0] = held
-            for item in queued:
-                yield item
-            for entry in ready:
+            for i, entry in enumerate(ready):
+                if i == starts:
+                    for item in queued:
+                        yield item
+                    queued = []
                 for mode, chunk in view.in_step(event, log, entry):
                     yield shape(mode, chunk)
+            for item in queued:
+                yield item
             continue
         log.entries[:] = []
+        for entry in entries[:starts]:
+            for mode, chunk in view.in_step(event, log, entry):
+                yield shape(mode, chunk)
+        del entries[:starts]
         for item in queued:
             yield item
         chunks: list[tuple[StreamMode, Any]] = []
@@ -579,6 +590,17 @@ async def stream_chunks(
     if subgraphs is not None:
         for item in subgraphs():
             yield item
+
+
+def _leading_starts(entries: Sequence[tuple[str, str, Any]]) -> int:
+    """How many of a step log's ``entries`` are the step's tasks' starts (logged
+    first, when the step begins)."""
+    n = 0
+    for kind, _, _ in entries:
+        if kind != "task":
+            break
+        n += 1
+    return n
 
 
 def node_writes(

@@ -466,6 +466,35 @@ def test_same_as_langgraph_stream_with_subgraphs(
     run_on_both(scenario)
 
 
+def task_events(item: Any) -> Any:
+    """A ``tasks`` or ``debug`` chunk streamed with ``subgraphs=True`` (modes
+    given as a list), as what it says of which task starts or ends where."""
+    ns, mode, chunk = generic(item)
+    if mode == "debug":
+        return (ns, chunk["type"], chunk["step"], chunk["payload"].get("name"))
+    if mode == "tasks":  # as debug names them, without the step
+        return (ns, "task_result" if "result" in chunk else "task", chunk["name"])
+    return (ns, mode, chunk)
+
+
+@pytest.mark.parametrize("modes", [["debug"], ["tasks"], ["tasks", "updates"]])
+def test_same_as_langgraph_a_task_starts_before_its_subgraph_streams(
+    modes: list[str],
+) -> None:
+    def scenario(api: Api) -> Any:
+        calls: Counter[str] = Counter()
+        app = parent_of(api, asking_child(api, calls), api.checkpointer())
+        first = app.stream({"log": []}, config(), stream_mode=modes, subgraphs=True)
+        resumed = app.stream(
+            api.Command(resume="r"), config(), stream_mode=modes, subgraphs=True
+        )
+        return [task_events(i) for i in first], [task_events(i) for i in resumed]
+
+    first, _ = run_on_both(scenario)
+    start = ((), "task", 2, "child") if "debug" in modes else ((), "task", "child")
+    assert first.index(start) < [e[0] for e in first].index(("child",))
+
+
 def test_stream_with_subgraphs_names_nested_namespaces(
     stored: BaseCheckpointer,
 ) -> None:
