@@ -27,7 +27,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -38,6 +38,7 @@ import pytest
 from tests.backends.postgres_blobs import blob_keys
 from timeloom.backends.postgres import PostgresCheckpointer
 from timeloom.backends.sqlite import SqliteCheckpointer
+from timeloom.core.checkpoint import Checkpoint, CheckpointMeta
 from timeloom.core.checkpointer import BaseCheckpointer
 
 TRIALS = 24  # SIGKILLs per program and backend
@@ -349,64 +350,51 @@ def check_values(values: Any) -> int:
     return int(counter)
 
 
-async def check_chain(store: Store, seen_head: str | None) -> tuple[int, bool]:
+async def head_and_history(
+    reader: BaseCheckpointer, seen_head: str | None
+) -> tuple[Checkpoint, Checkpoint | None, list[CheckpointMeta]]:
+    """Read the thread's head, the checkpoint ``seen_head`` names (one another
+    process saw committed: it must have survived) and the history, newest first;
+    assert the history is linear (each checkpoint's parent is the one before it,
+    steps consecutive)."""
+    head = await reader.get(THREAD)
+    assert head is not None
+    seen = None
+    if seen_head is not None:
+        seen = await reader.get(THREAD, seen_head)
+        assert seen is not None, "a checkpoint seen committed was lost"
+    metas = [m async for m in reader.summaries(THREAD)]
+    for newer, older in zip(metas, metas[1:], strict=False):
+        assert newer.parent_id == older.id
+        assert newer.step == older.step + 1
+    return head, seen, metas
+
+
+async def check_chain(store: Store, seen_head: str | None) -> tuple[int, int]:
     """Verify the head, that ``seen_head`` survived, and that history is linear;
-    return the head's counter and whether its sends are still due."""
+    return the head's counter and whether its sends are still due (1 or 0)."""
     async with store.reader() as reader:
-        head = await reader.get(THREAD)
-        assert head is not None
+        head, seen, metas = await head_and_history(reader, seen_head)
         counter = check_values(head.values)
-        fanning_out = head.next == ("part",) * PARTS
-        if seen_head is not None:
-            seen = await reader.get(THREAD, seen_head)
-            assert seen is not None, "a checkpoint seen committed was lost"
+        if seen is not None:
             assert check_values(seen.values) <= counter
-        metas = [m async for m in reader.summaries(THREAD)]
         info = await reader.get_thread(THREAD)
         assert info is not None
         assert len(metas) == info.checkpoint_count
-        # Linear: each checkpoint's parent is the one before it, steps consecutive.
-        for newer, older in zip(metas, metas[1:], strict=False):
-            assert newer.parent_id == older.id
-            assert newer.step == older.step + 1
         for meta in random.sample(metas, min(8, len(metas))):
             cp = await reader.get(THREAD, meta.id)
             assert cp is not None
             check_values(cp.values)
-        return counter, fanning_out
-
-
-def test_sigkill_at_random_moments_then_resume(store: Store) -> None:
-    rng = random.Random(20261123)
-    killed_mid_fan_out = 0
-    with Runner(store) as runner:
-        for _ in range(TRIALS):
-            seen = runner.kill_at_random("fan_out", rng)
-            if store.committed() is not None:
-                _, fanning_out = asyncio.run(check_chain(store, seen))
-                killed_mid_fan_out += fanning_out
-        assert killed_mid_fan_out > 0, "no kill left sends due: the test proves nothing"
-        head = store.committed()
-        assert head is not None
-        assert head[1] > TRIALS  # the runs did make progress between kills
-        before, _ = asyncio.run(check_chain(store, None))
-        runner.finish("fan_out", before + 5)
-    assert asyncio.run(check_chain(store, head[0]))[0] == before + 5
+        return counter, int(head.next == ("part",) * PARTS)
 
 
 async def check_rounds(store: Store, seen_head: str | None) -> tuple[int, int]:
     """Verify the parent's chain and every round's subgraph timeline; return the
     head's counter and how many rounds' subgraphs stopped between their steps."""
     async with store.reader() as reader:
-        head = await reader.get(THREAD)
-        assert head is not None
+        head, _, _ = await head_and_history(reader, seen_head)
         counter = head.values.get("counter", 0)
         assert head.values.get("log", []) == list(range(1, counter + 1))
-        if seen_head is not None:
-            assert await reader.get(THREAD, seen_head) is not None, "a commit was lost"
-        metas = [m async for m in reader.summaries(THREAD)]
-        for newer, older in zip(metas, metas[1:], strict=False):
-            assert newer.parent_id == older.id
         halfway = 0
         rounds = await reader.subgraphs(THREAD)
         assert all(r.thread_id.startswith(f"{THREAD}|round:") for r in rounds)
@@ -421,15 +409,37 @@ async def check_rounds(store: Store, seen_head: str | None) -> tuple[int, int]:
         return counter, halfway
 
 
-def test_sigkill_inside_subgraphs_then_resume(store: Store) -> None:
-    rng = random.Random(20261206)
-    halfway_seen = 0
+Check = Callable[[Store, str | None], Coroutine[Any, Any, tuple[int, int]]]
+
+
+def kill_trials(runner: Runner, program: str, check: Check, seed: int) -> int:
+    """SIGKILL ``TRIALS`` runs of ``program`` at random moments, each kill followed
+    by ``check`` once the thread has begun; return the sum of the kills' counts
+    (the second number ``check`` returns)."""
+    rng = random.Random(seed)
+    counted = 0
+    for _ in range(TRIALS):
+        seen = runner.kill_at_random(program, rng)
+        if runner.store.committed() is not None:
+            counted += asyncio.run(check(runner.store, seen))[1]
+    return counted
+
+
+def test_sigkill_at_random_moments_then_resume(store: Store) -> None:
     with Runner(store) as runner:
-        for _ in range(TRIALS):
-            seen = runner.kill_at_random("subgraph", rng)
-            if store.committed() is not None:
-                _, halfway = asyncio.run(check_rounds(store, seen))
-                halfway_seen += halfway
+        killed_mid_fan_out = kill_trials(runner, "fan_out", check_chain, 20261123)
+        assert killed_mid_fan_out > 0, "no kill left sends due: the test proves nothing"
+        head = store.committed()
+        assert head is not None
+        assert head[1] > TRIALS  # the runs did make progress between kills
+        before, _ = asyncio.run(check_chain(store, None))
+        runner.finish("fan_out", before + 5)
+    assert asyncio.run(check_chain(store, head[0]))[0] == before + 5
+
+
+def test_sigkill_inside_subgraphs_then_resume(store: Store) -> None:
+    with Runner(store) as runner:
+        halfway_seen = kill_trials(runner, "subgraph", check_rounds, 20261206)
         assert halfway_seen > 0, (
             "no kill stopped a subgraph midway: the test proves nothing"
         )
