@@ -396,7 +396,12 @@ class CompiledGraph(StateAccess):
         wanted = frozenset(modes if isinstance(modes, tuple) else (modes,))
         log = StepLog(wanted, subgraphs=subgraphs)
         nested = SubgraphStream(tuple(log.wanted), log, multi) if subgraphs else None
-        view = StreamView(self.schema, self.schema.every_value, self._snapshot)
+        view = StreamView(
+            self.schema,
+            self.schema.every_value,
+            self._snapshot,
+            stored=self.checkpointer is not None,
+        )
         options = options._replace(log=log, subgraphs=nested)
         events = self._execute(input, config, options)
         drain = nested.drain if nested is not None else None

@@ -379,6 +379,10 @@ class StreamView:
     :meth:`~timeloom.core.state.StateSchema.every_value`; a subgraph's: its
     output schema's keys)."""
     snapshot: Callable[[Checkpoint], StateSnapshot]
+    stored: bool = True
+    """Whether the graph's checkpoints are stored (it has a checkpointer, or a
+    subgraph inherits its parent's): only then does it stream them
+    (``checkpoints``, ``debug``'s checkpoint chunks), as LangGraph's."""
     keys: frozenset[str] | None = None
     """A subgraph's output schema's keys: as LangGraph's, its input or step
     shows its state only if it wrote one of them, and its ``updates`` chunks
@@ -577,7 +581,11 @@ async def stream_chunks(
             chunks.extend(paused)
         for entry in later:
             chunks.extend(view.in_step(event, log, entry))
-        if event.kind in ("input", "step") and wanted & {"checkpoints", "debug"}:
+        if (
+            event.kind in ("input", "step")
+            and view.stored
+            and wanted & {"checkpoints", "debug"}
+        ):
             shown = view.checkpoint(event.checkpoint)
             if "checkpoints" in wanted:
                 chunks.append(("checkpoints", shown))

@@ -111,6 +111,7 @@ class SubgraphStream:
             graph.schema,
             graph._output.output,
             graph._snapshot,
+            how.scope.checkpointer is not None,
             frozenset(graph._output.keys),
         )
         where = tuple(how.scope.ns.split(NS_SEP))

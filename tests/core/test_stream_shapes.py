@@ -374,3 +374,48 @@ def test_async_streams_deliver_chunks_while_the_node_runs() -> None:
         ("custom", "after"),
         ("updates", {"n": {"log": ["n"]}}),
     ]
+
+
+@pytest.mark.parametrize("saver", [False, True])
+@pytest.mark.parametrize("child_checkpointer", [None, False])
+def test_only_a_graph_that_stores_checkpoints_streams_them(
+    saver: bool, child_checkpointer: bool | None
+) -> None:
+    """Without a checkpointer (a subgraph: compiled with ``checkpointer=False``,
+    or its parent has none) a graph streams no ``checkpoints`` chunk, and
+    ``debug`` only its tasks, as LangGraph's."""
+
+    def what(ns: tuple[str, ...], mode: str, chunk: Any) -> Any:
+        """Which graph streamed what (the payloads are compared elsewhere)."""
+        where = tuple(part.split(":")[0] for part in ns)
+        if mode == "checkpoints":
+            return (where, "checkpoint", chunk["metadata"]["step"])
+        return (where, chunk["type"], chunk["step"])
+
+    def run(api: Api) -> Any:
+        child = (
+            api.StateGraph(State)
+            .add_node("inner", lambda s: {"log": ["inner"]})
+            .add_edge(api.START, "inner")
+            .compile(checkpointer=child_checkpointer)
+        )
+        app = (
+            api.StateGraph(State)
+            .add_node("child", child)
+            .add_node("after", lambda s: {"log": ["after"]})
+            .add_edge(api.START, "child")
+            .add_edge("child", "after")
+            .compile(checkpointer=api.checkpointer() if saver else None)
+        )
+        return [
+            [
+                what(*item)
+                for item in app.stream(
+                    {"log": []}, config(), stream_mode=modes, subgraphs=True
+                )
+            ]
+            for modes in (["checkpoints"], ["debug"])
+        ]
+
+    checkpoints, debug = run_on_both(run)
+    assert bool(checkpoints) == saver == any(e[:2] == ((), "checkpoint") for e in debug)
