@@ -95,8 +95,13 @@ def to_snapshot(
     config = make_config(checkpoint.thread_id, checkpoint.id)
     parents = checkpoint.metadata.get("parents")
     if parents:  # a subgraph's: the checkpoints of the graphs it runs in, as LangGraph
-        own = config["configurable"]
-        own["checkpoint_map"] = {**parents, own["checkpoint_ns"]: checkpoint.id}
+        for shown in (config, parent):  # (its parent's config names them too)
+            if shown is not None:
+                own = shown["configurable"]
+                own["checkpoint_map"] = {
+                    **parents,
+                    own["checkpoint_ns"]: own["checkpoint_id"],
+                }
     tasks = snapshot_tasks(checkpoint, results)
     return StateSnapshot(
         values=dict(checkpoint.values),

@@ -7,6 +7,7 @@ program on both runtimes and compare what a user sees.
 from __future__ import annotations
 
 import operator
+import re
 from collections import Counter
 from typing import Annotated, Any, TypedDict
 
@@ -368,6 +369,36 @@ def test_same_as_langgraph_time_travel_into_a_subgraph(
         replayed = app.invoke(None, at_question)
         done = app.invoke(api.Command(resume="two"), config())
         return without_interrupts(replayed), done, dict(calls)
+
+    run_on_both(scenario)
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def ids_in_order(value: Any) -> str:
+    """``repr(value)`` with each id (checkpoint, task) replaced by the order it
+    first appears in (ids differ between runtimes)."""
+    seen: dict[str, str] = {}
+    return _UUID.sub(lambda m: seen.setdefault(m[0], f"id{len(seen)}"), repr(value))
+
+
+@pytest.mark.parametrize("persistence", [None, True])
+def test_same_as_langgraph_a_subgraph_snapshots_configs(
+    persistence: bool | None,
+) -> None:
+    """A subgraph's snapshot's config and its parent's name the checkpoints of
+    the graphs it runs in (``checkpoint_map``), as LangGraph's."""
+
+    def scenario(api: Api) -> Any:
+        child = asking_child(api, Counter(), checkpointer=persistence)
+        app = parent_of(api, child, api.checkpointer())
+        app.invoke({"log": []}, config())
+        root = app.get_state(config(), subgraphs=True)
+        sub = root.tasks[0].state
+        return ids_in_order(
+            [root.config, root.parent_config, sub.config, sub.parent_config]
+        )
 
     run_on_both(scenario)
 
