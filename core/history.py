@@ -111,4 +111,4 @@ async def history(
             )
         ran = results["loop"].pop(checkpoint.id, None)
         edited = results["update"].pop(checkpoint.id, None)
-        yield graph._snapshot(checkpoint, ran if ran is not None else edited)
+        yield graph._recorded(checkpoint, ran if ran is not None else edited)

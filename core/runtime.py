@@ -399,7 +399,7 @@ class CompiledGraph(StateAccess):
         view = StreamView(
             self.schema,
             self.schema.every_value,
-            self._snapshot,
+            self._recorded,
             stored=self.checkpointer is not None,
         )
         options = options._replace(log=log, subgraphs=nested)

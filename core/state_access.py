@@ -29,7 +29,7 @@ from timeloom.core.namespaces import NS_SEP, PARENTS
 from timeloom.core.sends import Send, next_of, sends_of, with_sends
 from timeloom.core.snapshot import StateSnapshot, to_snapshot
 from timeloom.core.state import ROOT, grouped_writes, is_pairs, plain_overwrites
-from timeloom.core.subgraphs import owner
+from timeloom.core.subgraphs import owner, timeline_configs
 from timeloom.core.sync import iterate_sync, run_sync
 from timeloom.core.untracked import stored, stored_writes
 from timeloom.core.writer import RunState
@@ -125,6 +125,15 @@ class StateAccess:
             return snapshot
         ordered.update(values)  # keys the schema lacks keep their place, last
         return dataclasses.replace(snapshot, values=ordered)
+
+    def _recorded(
+        self, checkpoint: Checkpoint, results: Mapping[str, Any] | None = None
+    ) -> StateSnapshot:
+        """``checkpoint`` as the record of a step shows it (the history, the
+        ``checkpoints`` chunks): its snapshot, a subgraph node's task with the
+        config of the subgraph's timeline as its ``state``, as LangGraph's."""
+        snapshot = self._snapshot(checkpoint, results)
+        return timeline_configs(self, snapshot, checkpoint)  # type: ignore[arg-type]
 
     def get_state_history(
         self,

@@ -421,7 +421,7 @@ class StreamView:
                 if task.result:
                     shown["result"] = task.result
                 shown["interrupts"] = tuple(interrupt_shown(i) for i in task.interrupts)
-            shown["state"] = None
+            shown["state"] = task.state
             tasks.append(shown)
         return {
             "config": snap.config,

@@ -110,7 +110,7 @@ class SubgraphStream:
         view = StreamView(
             graph.schema,
             graph._output.output,
-            graph._snapshot,
+            graph._recorded,
             how.scope.checkpointer is not None,
             frozenset(graph._output.keys),
         )
@@ -439,23 +439,49 @@ def owner(graph: CompiledGraph, thread_id: str) -> CompiledGraph | None:
     return bind(found, graph.checkpointer)
 
 
+def timeline_configs(
+    graph: CompiledGraph, snapshot: StateSnapshot, checkpoint: Checkpoint
+) -> StateSnapshot:
+    """``snapshot`` with each subgraph node's task's ``state`` the config of the
+    subgraph's timeline, as LangGraph's snapshots and ``checkpoints`` chunks
+    show it (``get_state(..., subgraphs=True)`` shows its state instead)."""
+    step: StepScope | None = None
+    tasks = []
+    for task in snapshot.tasks:
+        spec = graph.nodes.get(task.name)
+        if spec is None or spec.subgraph is None:
+            tasks.append(task)
+            continue
+        if step is None:
+            step = _scope_of(graph, checkpoint)
+        task_ns = step.task_ns(task.name)
+        stateful = spec.subgraph.persistence is True
+        where = timeline(step.run.thread_id, recast(task_ns) if stateful else task_ns)
+        tasks.append(dataclasses.replace(task, state=make_config(where, None)))
+    return dataclasses.replace(snapshot, tasks=tuple(tasks)) if step else snapshot
+
+
+def _scope_of(graph: CompiledGraph, checkpoint: Checkpoint) -> StepScope:
+    """The scope the step from ``checkpoint`` ran its tasks in (their namespaces)."""
+    root, ns = split_timeline(checkpoint.thread_id)
+    return StepScope(RunScope(graph.checkpointer, root, ns), checkpoint, False)
+
+
 async def task_states(
     graph: CompiledGraph, snapshot: StateSnapshot, checkpoint: Checkpoint, deep: bool
 ) -> StateSnapshot:
     """``snapshot`` with each task's ``state``: with ``deep`` (``subgraphs=True``)
     the state of the subgraph it ran (if any), else the config of a subgraph
-    node's timeline, as LangGraph."""
+    node's timeline (:func:`timeline_configs`), as LangGraph."""
+    if not deep:
+        return timeline_configs(graph, snapshot, checkpoint)
     checkpointer = graph.checkpointer
     assert checkpointer is not None
-    root, ns = split_timeline(checkpoint.thread_id)
-    step = StepScope(RunScope(checkpointer, root, ns), checkpoint, False)
+    step = _scope_of(graph, checkpoint)
+    root = step.run.thread_id
     tasks = []
     for task in snapshot.tasks:
         spec = graph.nodes.get(task.name)
-        kept = spec is not None and spec.subgraph is not None
-        if not kept and not deep:
-            tasks.append(task)
-            continue
         task_ns = step.task_ns(task.name)
         stateful = (
             spec is not None
@@ -463,19 +489,13 @@ async def task_states(
             and spec.subgraph.persistence is True
         )
         state: Any = None
-        if deep:
-            for candidate in (task_ns, recast(task_ns)):
-                if stateful and candidate == task_ns:
-                    continue
-                where = timeline(root, candidate)
-                if await checkpointer.get(where) is not None:
-                    sub = owner(graph, where) or graph
-                    state = await sub.aget_state(
-                        make_config(where, None), subgraphs=True
-                    )
-                    break
-        elif kept:
-            where = timeline(root, recast(task_ns) if stateful else task_ns)
-            state = make_config(where, None)
+        for candidate in (task_ns, recast(task_ns)):
+            if stateful and candidate == task_ns:
+                continue
+            where = timeline(root, candidate)
+            if await checkpointer.get(where) is not None:
+                sub = owner(graph, where) or graph
+                state = await sub.aget_state(make_config(where, None), subgraphs=True)
+                break
         tasks.append(dataclasses.replace(task, state=state))
     return dataclasses.replace(snapshot, tasks=tuple(tasks))

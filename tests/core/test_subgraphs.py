@@ -383,21 +383,28 @@ def ids_in_order(value: Any) -> str:
     return _UUID.sub(lambda m: seen.setdefault(m[0], f"id{len(seen)}"), repr(value))
 
 
-@pytest.mark.parametrize("persistence", [None, True])
-def test_same_as_langgraph_a_subgraph_snapshots_configs(
-    persistence: bool | None,
-) -> None:
+def test_same_as_langgraph_a_subgraph_snapshots_configs() -> None:
     """A subgraph's snapshot's config and its parent's name the checkpoints of
-    the graphs it runs in (``checkpoint_map``), as LangGraph's."""
+    the graphs it runs in (``checkpoint_map``); in the history and the
+    ``checkpoints`` chunks a subgraph node's task shows its timeline's config,
+    as LangGraph's."""
 
     def scenario(api: Api) -> Any:
-        child = asking_child(api, Counter(), checkpointer=persistence)
-        app = parent_of(api, child, api.checkpointer())
+        app = parent_of(api, asking_child(api, Counter()), api.checkpointer())
         app.invoke({"log": []}, config())
         root = app.get_state(config(), subgraphs=True)
         sub = root.tasks[0].state
+        resumed = app.stream(
+            api.Command(resume="r"),
+            config(),
+            stream_mode="checkpoints",
+            subgraphs=True,
+        )
+        streamed = [[t["state"] for t in c["tasks"]] for _, c in resumed]
+        history = [[t.state for t in s.tasks] for s in app.get_state_history(config())]
         return ids_in_order(
             [root.config, root.parent_config, sub.config, sub.parent_config]
+            + [streamed, history]
         )
 
     run_on_both(scenario)
