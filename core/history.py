@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from timeloom.core.checkpoint import Checkpoint
 from timeloom.core.config import RunConfig, make_config
+from timeloom.core.namespaces import NS_SEP
 from timeloom.core.snapshot import StateSnapshot, as_of_now, finished_updates
-from timeloom.core.subgraphs import task_states
+from timeloom.core.subgraphs import owner, task_states
 
 if TYPE_CHECKING:
     from timeloom.core.checkpointer import BaseCheckpointer
@@ -99,6 +100,9 @@ async def history(
     # writes are that checkpoint's task results (as in results_of: a step's, else
     # an update's).
     results: dict[str, dict[str, Mapping[str, Any]]] = {"loop": {}, "update": {}}
+    shown_by = graph
+    if NS_SEP in thread_id:  # a subgraph's timeline: as its own graph shows it
+        shown_by = owner(graph, thread_id) or graph  # type: ignore[arg-type]
     async for meta in checkpointer.summaries(
         thread_id, before=before_id, limit=limit, filter=filter
     ):
@@ -111,4 +115,4 @@ async def history(
             )
         ran = results["loop"].pop(checkpoint.id, None)
         edited = results["update"].pop(checkpoint.id, None)
-        yield graph._recorded(checkpoint, ran if ran is not None else edited)
+        yield shown_by._recorded(checkpoint, ran if ran is not None else edited)

@@ -410,6 +410,22 @@ def test_same_as_langgraph_a_subgraph_snapshots_configs() -> None:
     run_on_both(scenario)
 
 
+def test_same_as_langgraph_a_nested_timelines_history_shows_its_subgraphs() -> None:
+    """The history of a subgraph's timeline shows it as its own graph does: a
+    task of a subgraph node inside it has that subgraph's timeline config."""
+
+    def scenario(api: Api) -> Any:
+        middle = parent_of(api, asking_child(api, Counter()), None, node="deep")
+        app = parent_of(api, middle, api.checkpointer(), node="sub")
+        app.invoke({"log": []}, config())
+        ns = app.get_state(config()).tasks[0].state["configurable"]["checkpoint_ns"]
+        timeline = {"configurable": {"thread_id": "t", "checkpoint_ns": ns}}
+        history = app.get_state_history(timeline)
+        return ids_in_order([[(t.name, t.state) for t in s.tasks] for s in history])
+
+    run_on_both(scenario)
+
+
 def test_same_as_langgraph_stateful_subgraph_across_calls() -> None:
     def scenario(api: Api) -> Any:
         calls: Counter[str] = Counter()
