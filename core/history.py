@@ -49,16 +49,28 @@ async def state_at(
     results = None
     if cfg.checkpoint_id and checkpoint.next:  # an older checkpoint: what ran
         results = await results_of(checkpointer, checkpoint)
+    own = own_graph(graph, thread_id)
     if cfg.checkpoint_id:  # a record of the step: as it started, every task
-        snapshot = graph._snapshot(checkpoint, results)
+        snapshot = own._snapshot(checkpoint, results)
     else:  # the head as of now, as LangGraph: a paused step's finished tasks count
         done = finished_updates(checkpoint)
-        values = graph.schema.apply(checkpoint.values, done) if done else None
+        values = own.schema.apply(checkpoint.values, done) if done else None
         shown = checkpoint if values is None else replace(checkpoint, values=values)
-        snapshot = as_of_now(graph._snapshot(shown), checkpoint)
+        snapshot = as_of_now(own._snapshot(shown), checkpoint)
     if snapshot.tasks:
-        return await task_states(graph, snapshot, checkpoint, subgraphs)  # type: ignore[arg-type]
+        # (subgraphs=True finds each task's subgraph from the root graph)
+        shown_by = graph if subgraphs else own
+        return await task_states(shown_by, snapshot, checkpoint, subgraphs)  # type: ignore[arg-type]
     return snapshot
+
+
+def own_graph(graph: StateAccess, thread_id: str) -> StateAccess:
+    """The graph a timeline of ``graph``'s thread is shown by: a subgraph's
+    timeline by that subgraph (its nodes, its reducers), as LangGraph shows it;
+    ``graph`` for its own timeline or one no subgraph node names."""
+    if NS_SEP not in thread_id:
+        return graph
+    return owner(graph, thread_id) or graph  # type: ignore[arg-type]
 
 
 async def results_of(
@@ -100,9 +112,7 @@ async def history(
     # writes are that checkpoint's task results (as in results_of: a step's, else
     # an update's).
     results: dict[str, dict[str, Mapping[str, Any]]] = {"loop": {}, "update": {}}
-    shown_by = graph
-    if NS_SEP in thread_id:  # a subgraph's timeline: as its own graph shows it
-        shown_by = owner(graph, thread_id) or graph  # type: ignore[arg-type]
+    shown_by = own_graph(graph, thread_id)
     async for meta in checkpointer.summaries(
         thread_id, before=before_id, limit=limit, filter=filter
     ):

@@ -410,9 +410,10 @@ def test_same_as_langgraph_a_subgraph_snapshots_configs() -> None:
     run_on_both(scenario)
 
 
-def test_same_as_langgraph_a_nested_timelines_history_shows_its_subgraphs() -> None:
-    """The history of a subgraph's timeline shows it as its own graph does: a
-    task of a subgraph node inside it has that subgraph's timeline config."""
+def test_same_as_langgraph_a_nested_timeline_shows_its_subgraphs() -> None:
+    """The state and the history of a subgraph's timeline show it as its own
+    graph does: a task of a subgraph node inside it has that subgraph's
+    timeline config."""
 
     def scenario(api: Api) -> Any:
         middle = parent_of(api, asking_child(api, Counter()), None, node="deep")
@@ -420,10 +421,35 @@ def test_same_as_langgraph_a_nested_timelines_history_shows_its_subgraphs() -> N
         app.invoke({"log": []}, config())
         ns = app.get_state(config()).tasks[0].state["configurable"]["checkpoint_ns"]
         timeline = {"configurable": {"thread_id": "t", "checkpoint_ns": ns}}
-        history = app.get_state_history(timeline)
-        return ids_in_order([[(t.name, t.state) for t in s.tasks] for s in history])
+        shown = [app.get_state(timeline), *app.get_state_history(timeline)]
+        return ids_in_order([[(t.name, t.state) for t in s.tasks] for s in shown])
 
     run_on_both(scenario)
+
+
+def test_same_as_langgraph_a_paused_subgraphs_state_has_its_finished_writes() -> None:
+    """The head of a paused subgraph's timeline shows what its finished tasks
+    wrote through the subgraph's own keys (``note``: not the parent's)."""
+
+    def scenario(api: Api) -> Any:
+        child = (
+            api.StateGraph(State)
+            .add_node("write", lambda s: {"log": ["write"], "note": "kept"})
+            .add_node("ask", lambda s: {"log": [api.interrupt("why?")]})
+            .add_edge(api.START, "write")
+            .add_edge(api.START, "ask")
+            .compile()
+        )
+        app = parent_of(api, child, api.checkpointer())
+        app.invoke({"log": []}, config())
+        ns = app.get_state(config()).tasks[0].state["configurable"]["checkpoint_ns"]
+        paused = app.get_state(
+            {"configurable": {"thread_id": "t", "checkpoint_ns": ns}}
+        )
+        return paused.values, paused.next
+
+    values, _ = run_on_both(scenario)
+    assert values["note"] == "kept"
 
 
 def test_same_as_langgraph_stateful_subgraph_across_calls() -> None:
