@@ -548,3 +548,23 @@ async def test_the_question_dialog_fits_24_rows(demo: Demo) -> None:
         assert button.region.height > 0
         assert button.region.bottom <= 23  # above the footer, not below the fold
         await pilot.press("escape")
+
+
+@pytest.mark.parametrize("key", ["question_mark", "ctrl+f", "d", "e", "b"])
+async def test_every_dialog_fits_in_80_by_24(demo: Demo, key: str) -> None:
+    """At 80x24 the search dialog was 90 columns wide: its right border and the
+    end of its help line were cut off. Each dialog the keys open fits."""
+    checkpointer, graph = demo
+    app = TimeloomApp(checkpointer, graph=graph)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_reads(pilot)
+        await go_to_head(pilot, "refund-4711")
+        base = app.screen
+        await pilot.press(key)
+        await wait_for_reads(pilot)
+        assert await wait_until(pilot, lambda: app.screen is not base), notices(app)
+        screen = app.screen.region
+        shown = [w for w in app.screen.children if w.display and w.region.area]
+        assert shown
+        for widget in shown:
+            assert screen.contains_region(widget.region), (widget, widget.region)

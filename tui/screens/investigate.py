@@ -42,8 +42,8 @@ class QueryScreen(ModalScreen[str | None]):
     DEFAULT_CSS = """
     QueryScreen { align: center middle; }
     QueryScreen > #query-dialog {
-        width: 90; height: auto; border: thick $primary; background: $surface;
-        padding: 1 2;
+        width: 90%; max-width: 90; height: auto; border: thick $primary;
+        background: $surface; padding: 1 2;
     }
     QueryScreen #query-help { color: $text-muted; margin-bottom: 1; }
     QueryScreen #query-problem { color: $text-error; height: auto; }
