@@ -103,16 +103,25 @@ async def history(
     """``graph``'s snapshots of the thread, newest first (see
     :meth:`~timeloom.core.state_access.StateAccess.get_state_history`)."""
     checkpointer = graph._require_checkpointer()
-    thread_id = graph._require_thread(RunConfig.parse(config))
+    cfg = RunConfig.parse(config)
+    thread_id = graph._require_thread(cfg)
     await graph._ensure_ready()
     before_id = (
         RunConfig.parse(before).checkpoint_id if isinstance(before, Mapping) else before
     )
+    shown_by = own_graph(graph, thread_id)
+    if cfg.checkpoint_id:  # as LangGraph's: that checkpoint alone, if it matches
+        if limit != 0:
+            only = await _one(
+                checkpointer, thread_id, cfg.checkpoint_id, before_id, filter
+            )
+            if only is not None:
+                yield shown_by._recorded(only, await results_of(checkpointer, only))
+        return
     # Newest first, so the step that ran from a checkpoint comes before it: its
     # writes are that checkpoint's task results (as in results_of: a step's, else
     # an update's).
     results: dict[str, dict[str, Mapping[str, Any]]] = {"loop": {}, "update": {}}
-    shown_by = own_graph(graph, thread_id)
     async for meta in checkpointer.summaries(
         thread_id, before=before_id, limit=limit, filter=filter
     ):
@@ -126,3 +135,20 @@ async def history(
         ran = results["loop"].pop(checkpoint.id, None)
         edited = results["update"].pop(checkpoint.id, None)
         yield shown_by._recorded(checkpoint, ran if ran is not None else edited)
+
+
+async def _one(
+    checkpointer: BaseCheckpointer,
+    thread_id: str,
+    checkpoint_id: str,
+    before: str | None,
+    filter: Mapping[str, Any] | None,
+) -> Checkpoint | None:
+    """Checkpoint ``checkpoint_id`` of the thread, if it is older than ``before``
+    and matches ``filter`` (read through the summaries, which apply both)."""
+    async for meta in checkpointer.summaries(thread_id, before=before, filter=filter):
+        if meta.id == checkpoint_id:
+            return await checkpointer.get(thread_id, checkpoint_id)
+        if meta.id < checkpoint_id:  # newest first: it is not there
+            return None
+    return None

@@ -146,6 +146,8 @@ class StateAccess:
         """The thread's snapshots, newest first (all branches of the thread).
 
         Args:
+            config: the thread (with ``checkpoint_ns``, a subgraph's timeline);
+                with a ``checkpoint_id``, as in LangGraph, that checkpoint alone.
             filter: only checkpoints whose metadata (or ``source``/``step``) match.
             before: only checkpoints older than this config or checkpoint id.
             limit: at most this many.

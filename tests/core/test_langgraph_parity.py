@@ -230,3 +230,31 @@ def test_a_values_stream_ends_with_the_questions_when_paused() -> None:
         return (chunks[:-1], last, asked, list(paused))
 
     run_on_both(scenario)
+
+
+def test_history_of_a_config_naming_a_checkpoint_is_that_checkpoint(
+    stored: Any,
+) -> None:
+    """As LangGraph's savers list it: a config with a ``checkpoint_id`` names that
+    checkpoint alone (with its task results), whatever ``limit`` says; ``before``
+    and ``filter`` can still leave it out."""
+
+    def scenario(api: Api) -> Any:
+        app = approval(api)
+        app.invoke({"log": [], "n": 0}, config())
+        app.invoke(api.Command(resume="yes"), config())
+        at = at_next(app, "approve").config
+        steps = [
+            [(s.metadata["step"], s.next, s.tasks[0].result) for s in found]
+            for found in (
+                app.get_state_history(at),
+                app.get_state_history(at, limit=3),
+                app.get_state_history(at, filter={"source": "input"}),
+                app.get_state_history(at, before=at),
+            )
+        ]
+        return steps
+
+    assert run_on_both(scenario, stored)[0] == [
+        (1, ("approve",), {"log": ["answer:yes"]})
+    ]

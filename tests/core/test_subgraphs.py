@@ -257,7 +257,10 @@ def test_update_state_on_a_subgraph_config_then_resume(
         == sub.config["configurable"]["checkpoint_ns"]
     )
     assert app.get_state(edited).values["note"] == "edited"
-    history = list(app.get_state_history(sub.config))
+    timeline = {  # the subgraph's timeline, not one checkpoint of it
+        k: v for k, v in sub.config["configurable"].items() if k != "checkpoint_id"
+    }
+    history = list(app.get_state_history({"configurable": timeline}))
     assert [s.metadata["source"] for s in history][:2] == ["update", "loop"]
 
 
