@@ -568,3 +568,23 @@ async def test_every_dialog_fits_in_80_by_24(demo: Demo, key: str) -> None:
         assert shown
         for widget in shown:
             assert screen.contains_region(widget.region), (widget, widget.region)
+
+
+async def test_the_editor_does_not_promise_an_edit_its_reducer_refuses(
+    demo: Demo,
+) -> None:
+    """The editor said `messages` (operator.add) could be changed "in place",
+    then refused exactly that edit. What it says before you type now holds."""
+    checkpointer, graph = demo
+    app = TimeloomApp(checkpointer, graph=graph)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_reads(pilot)
+        await go_to_head(pilot, "refund-2077")
+        area = await open_editor(pilot)
+        note = str(app.screen.query_one("#editor-title", Static).render())
+        assert "Combined by a reducer, not replaced: messages" in note
+        area.load_text(area.text.replace("Refund please?", "Refund now!", 1))
+        status = app.screen.query_one("#editor-status", Static)
+        assert await wait_until(pilot, lambda: str(status.render()).startswith("✗"))
+        assert "in place" not in note
+        assert "checked as you type" in note

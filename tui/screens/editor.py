@@ -228,7 +228,7 @@ class EditorScreen(Screen[EditRequest | None]):
         if self.reducers:
             note += (
                 f" Combined by a reducer, not replaced: {', '.join(self.reducers)}"
-                f" (append items, or change them in place)."
+                " (appending items works; other changes are checked as you type)."
             )
         if len(self.original_text) > HIGHLIGHT_LIMIT:
             size = len(self.original_text) // 1000
