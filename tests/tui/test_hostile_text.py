@@ -26,7 +26,7 @@ from timeloom.backends.sqlite import SqliteCheckpointer
 from timeloom.core.checkpoint import PendingWrite, Source
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.tui.app import TimeloomApp
-from timeloom.tui.ops.safetext import json_text, safe
+from timeloom.tui.ops.safetext import json_text, safe, unescaped
 from timeloom.tui.scripting import run_diff, run_export, run_show, run_threads
 from timeloom.tui.widgets.labels import markup
 
@@ -178,3 +178,35 @@ def test_safe_escapes_every_control_character() -> None:
     assert json.loads(json_text({"k": "\u009b\x1b"})) == {"k": "\u009b\x1b"}
     assert "\u009b" not in json_text({"k": "\u009b"})
     assert markup("[/b]") == "\\[/b]"
+    for evil in HOSTILE:
+        assert unescaped(safe(evil)) == evil
+    assert unescaped("\\x41 \\u0041 \\x1B") == "\\x41 \\u0041 \\x1B"  # not safe's
+
+
+def test_an_id_copied_as_shown_names_its_thread() -> None:
+    """``threads`` shows an id holding ESC as ``\\x1b[31mred``; typed back as
+    shown, ``show`` said "No thread or checkpoint". The escapes ``safe`` writes
+    are read back when the text as typed names nothing; and an id holding "@"
+    names its thread's head (it was split as THREAD@CHECKPOINT)."""
+    checkpointer = MemoryCheckpointer()
+    asyncio.run(_seed(checkpointer))
+    listed = _run(
+        run_threads, checkpointer, False, status=None, search=None, limit=None
+    )
+    for evil in HOSTILE:
+        shown = safe(evil)
+        assert shown in listed
+        for ref in (shown, f"{shown}@{_head_id(checkpointer, evil)}"):
+            printed = _run(run_show, checkpointer, False, ref=ref)
+            assert printed.startswith(f"{shown}@"), printed
+            _assert_clean(printed)
+        exported = _run(run_export, checkpointer, False, thread=shown)
+        assert "No thread" not in exported, exported
+    missing = _run(run_show, checkpointer, False, ref="\\x1bnope")
+    assert "No thread or checkpoint" in missing
+
+
+def _head_id(checkpointer: BaseCheckpointer, thread_id: str) -> str:
+    info = asyncio.run(checkpointer.get_thread(thread_id))
+    assert info is not None
+    return info.head_id

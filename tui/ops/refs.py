@@ -15,6 +15,7 @@ from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.namespaces import NS_SEP
 from timeloom.tui.ops.errors import CommandError
 from timeloom.tui.ops.plural import counted
+from timeloom.tui.ops.safetext import unescaped
 from timeloom.tui.ops.subgraphs import as_typed, is_subgraph, root_of, typed_as
 
 MIN_PREFIX: Final = 6
@@ -46,6 +47,9 @@ async def resolve_thread(checkpointer: BaseCheckpointer, typed: str) -> str:
     """
     if await checkpointer.get_thread(typed) is not None:
         return typed
+    raw = unescaped(typed)  # an id copied as shown, control characters escaped
+    if raw != typed and await checkpointer.get_thread(raw) is not None:
+        return raw
     shown = as_typed(typed)
     if not is_subgraph(shown):
         raise NotFound(f"No thread {typed!r}")
@@ -76,14 +80,19 @@ async def resolve_thread(checkpointer: BaseCheckpointer, typed: str) -> str:
 async def resolve_ref(checkpointer: BaseCheckpointer, ref: str) -> Checkpoint:
     """The checkpoint ``THREAD@CHECKPOINT``, ``THREAD`` (its head) or ``CHECKPOINT`` names.
 
+    A thread id is read as stored or as the commands show it (control characters
+    escaped, :func:`~timeloom.tui.ops.safetext.unescaped`).
+
     Raises:
         NotFound: nothing by that name, or an ambiguous id prefix or timeline.
     """
-    thread_id, at, checkpoint_id = ref.rpartition("@")
-    if not at:
-        head = await checkpointer.get(ref)
+    # A thread id first (one may hold "@"), as stored or as shown (escaped).
+    for name in dict.fromkeys((ref, unescaped(ref))):
+        head = await checkpointer.get(name)
         if head is not None:
             return head
+    thread_id, at, checkpoint_id = ref.rpartition("@")
+    if not at:
         if is_subgraph(as_typed(ref)):  # no checkpoint id has a "|"
             found = await checkpointer.get(await resolve_thread(checkpointer, ref))
         else:

@@ -28,6 +28,7 @@ _TABLE: Final = {
     code: (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}") for code in _CONTROLS
 }
 _JSON_UNSAFE: Final = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_ESCAPED: Final = re.compile(r"\\x([0-9a-f]{2})|\\u([0-9a-f]{4})")
 
 
 def safe(text: object) -> str:
@@ -37,6 +38,21 @@ def safe(text: object) -> str:
     text into lines first and make each line safe.
     """
     return str(text).translate(_TABLE)
+
+
+def unescaped(text: str) -> str:
+    """``text`` with the escapes :func:`safe` writes turned back into the control
+    characters they stand for (other backslashes are left as they are).
+
+    An id shown escaped (``\\x1b[31mred``) and typed back as shown then still
+    names its thread.
+    """
+
+    def back(match: re.Match[str]) -> str:
+        code = int(match.group(1) or match.group(2), 16)
+        return chr(code) if _TABLE.get(code) == match.group() else match.group()
+
+    return _ESCAPED.sub(back, text)
 
 
 def safe_lines(text: str) -> str:
