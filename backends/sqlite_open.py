@@ -268,7 +268,8 @@ def translate_error(
     if "not a database" in lowered:
         return SchemaError(
             f"{opts.path} is not a SQLite database ({text}).",
-            title="Not a Timeloom database",
+            # Not "Timeloom": a LangGraph database is welcome too, this is neither.
+            title="Not a database",
         )
     if "malformed" in lowered or "corrupt" in lowered:
         error = SchemaError if action == "opening" else StoreConnectionError
