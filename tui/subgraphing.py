@@ -160,15 +160,26 @@ def left_subgraphs(app: Navigation, thread_id: str) -> None:
 
 def show_subgraphs_of(app: Navigation, thread_id: str) -> None:
     """Filter the threads pane to a thread's subgraph timelines (``thread|``),
-    keeping the user's filter to restore (:func:`left_subgraphs`)."""
+    keeping the user's filter to restore (:func:`left_subgraphs`); or say the
+    thread ran none (an empty list says nothing, and at 80 columns the detail
+    pane that would is hidden)."""
+    app.run_worker(
+        _show_subgraphs_of(app, thread_id), group="action", exit_on_error=False
+    )
+
+
+async def _show_subgraphs_of(app: Navigation, thread_id: str) -> None:
+    root = root_of(thread_id)
+    if not await app.checkpointer.threads(search=root + NS_SEP, limit=1):
+        app.notify(f"{breadcrumb(root)!r} ran no subgraph.", title="No subgraphs")
+        return
     field = app.query_one("#thread-filter", Input)
     saved = app.subgraph_filter
     users = saved[0] if saved is not None and field.value == saved[1] else field.value
-    field.value = root_of(thread_id) + NS_SEP
+    field.value = root + NS_SEP
     app.subgraph_filter = (users, field.value)
     app.thread_list.focus()
     app.notify(
-        f"Subgraph timelines of {breadcrumb(root_of(thread_id))!r} "
-        f"(escape: all threads).",
+        f"Subgraph timelines of {breadcrumb(root)!r} (escape: all threads).",
         title="Subgraphs",
     )

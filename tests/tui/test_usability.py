@@ -588,3 +588,24 @@ async def test_the_editor_does_not_promise_an_edit_its_reducer_refuses(
         assert await wait_until(pilot, lambda: str(status.render()).startswith("✗"))
         assert "in place" not in note
         assert "checked as you type" in note
+
+
+async def test_i_on_a_thread_without_subgraphs_says_so(demo: Demo) -> None:
+    """i in the threads pane filtered the list to ``thread|``: on a thread that
+    ran no subgraph the list went empty, and at 80 columns nothing said why (the
+    detail pane is hidden). It now says so and leaves the list as it was."""
+    checkpointer, graph = demo
+    app = TimeloomApp(checkpointer, graph=graph)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_reads(pilot)
+        field = app.query_one("#thread-filter", Input)
+        total = app.thread_list.total
+        info = app.thread_list.info_at(app.thread_list.cursor)
+        assert info is not None
+        app.thread_list.focus()
+        await pilot.press("i")
+        await wait_for_reads(pilot)
+        assert await wait_until(pilot, lambda: "ran no subgraph" in notices(app))
+        assert f"{info.thread_id!r} ran no subgraph" in notices(app)
+        assert field.value == ""
+        assert app.thread_list.total == total
