@@ -11,6 +11,13 @@ writes belong to which task: a failed node's siblings, an interrupt's answer) fr
 the checkpoint id, so a copy with a new id would run differently. Ids are unique per
 ``(thread_id, checkpoint_ns)`` in LangGraph's schema, so the copy does not clash.
 
+Only a step that has not finished has pending writes: the branch point's writes
+(a failed node's siblings, an interrupt and its answer) are copied when no
+checkpoint of its timeline has it as parent. Those of a step that ran are its
+results; copied, they would make the copy skip the step (reusing an old answer
+instead of asking again), so the copy runs it again, as LangGraph's time travel
+from there does.
+
 The copy of the branch point carries ``metadata["timeloom_forked_from"] =
 {"thread_id", "checkpoint_ns", "checkpoint_id"}`` (a plain key: LangGraph's metadata
 filters address top-level keys), so the user's app and Timeloom can see where the
@@ -20,6 +27,7 @@ new thread came from. Savers are duck-typed: nothing here imports LangGraph.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import aclosing, closing
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,12 +74,27 @@ def _chain(tip: Any, older: Sequence[Any], ancestry: bool) -> list[Any]:
     return chain
 
 
+def _child_of(tup: Any, tip: Any) -> bool | None:
+    """Listing ``tip``'s timeline newest first, whether ``tup`` says its step
+    ran: True for a child of ``tip``, False once at ``tip`` (ids grow with time:
+    no child is older), None to read on."""
+    tip_id = _configurable(tip.config)["checkpoint_id"]
+    if _configurable(tup.config)["checkpoint_id"] <= tip_id:
+        return False
+    parent = tup.parent_config
+    if parent is not None and _configurable(parent).get("checkpoint_id") == tip_id:
+        return True
+    return None
+
+
 def _plan(
     chain: Sequence[Any],
     new_thread_id: str,
     task_paths: Mapping[str, str],
+    step_ran: bool,
 ) -> list[_Put]:
-    """What to ``put`` (and ``put_writes``) for each tuple of ``chain``."""
+    """What to ``put`` (and ``put_writes``) for each tuple of ``chain``; the
+    tip's writes only if its step has not run (``step_ran``)."""
     tip = chain[-1]
     origin = _configurable(tip.config)
     puts: list[_Put] = []
@@ -94,7 +117,8 @@ def _plan(
                 "checkpoint_id": origin["checkpoint_id"],
             }
         by_task: dict[str, list[tuple[str, Any]]] = {}
-        for task_id, channel, value in tup.pending_writes or ():
+        pending = () if tup is tip and step_ran else tup.pending_writes or ()
+        for task_id, channel, value in pending:
             by_task.setdefault(task_id, []).append((channel, value))
         writes = [(t, w, task_paths.get(t, "")) for t, w in by_task.items()]
         puts.append(_Put(config, tup.checkpoint, metadata, new_versions, writes))
@@ -158,10 +182,18 @@ async def acopy_thread(
     tip = await saver.aget_tuple(config)
     existing = await saver.aget_tuple(_target(config, new_thread_id))
     _check(tip, existing, config, new_thread_id)
+    timeline = _target(tip.config, _thread(tip))
     older = []
     if ancestry and tip.parent_config is not None:
-        older = [t async for t in saver.alist(_target(tip.config, _thread(tip)))]
-    puts = _plan(_chain(tip, older, ancestry), new_thread_id, task_paths or {})
+        older = [t async for t in saver.alist(timeline)]
+    ran = False
+    # Closed at once: a saver's listing holds its lock until it is.
+    async with aclosing(saver.alist(timeline)) as listing:
+        async for tup in listing:
+            if (found := _child_of(tup, tip)) is not None:
+                ran = found
+                break
+    puts = _plan(_chain(tip, older, ancestry), new_thread_id, task_paths or {}, ran)
     written: Mapping[str, Any] = {}
     for put in puts:
         written = await saver.aput(
@@ -184,10 +216,17 @@ def copy_thread(
     tip = saver.get_tuple(config)
     existing = saver.get_tuple(_target(config, new_thread_id))
     _check(tip, existing, config, new_thread_id)
+    timeline = _target(tip.config, _thread(tip))
     older = []
     if ancestry and tip.parent_config is not None:
-        older = list(saver.list(_target(tip.config, _thread(tip))))
-    puts = _plan(_chain(tip, older, ancestry), new_thread_id, task_paths or {})
+        older = list(saver.list(timeline))
+    ran = False
+    with closing(saver.list(timeline)) as listing:
+        for tup in listing:
+            if (found := _child_of(tup, tip)) is not None:
+                ran = found
+                break
+    puts = _plan(_chain(tip, older, ancestry), new_thread_id, task_paths or {}, ran)
     written: Mapping[str, Any] = {}
     for put in puts:
         written = saver.put(

@@ -86,6 +86,32 @@ def test_copy_thread_then_langgraph_resumes_the_copy(writable: str) -> None:
             copy_thread(saver, head.config, "paused-1-copy")
 
 
+def test_a_copy_of_a_step_that_ran_runs_it_again(writable: str) -> None:
+    """hitl-1 was asked and answered "yes". Its checkpoint at the question holds
+    the finished step's writes (approve's result, the answer); copied along, they
+    made the copy skip the step: no question, the old answer reused. Only a
+    step that has not finished has pending writes to carry over; a copy of one
+    that ran asks again, as LangGraph's own time travel from there does."""
+    with langgraph_saver(writable) as saver:
+        graph = lgdb.scenario_graph(saver)
+        asked = next(
+            s for s in graph.get_state_history(cfg("hitl-1")) if s.next == ("approve",)
+        )
+        assert asked.tasks[0].result is not None  # the step ran from here
+        copy_thread(saver, asked.config, "hitl-1-again")
+        paused = graph.invoke(None, cfg("hitl-1-again"))
+        assert [i.value for i in paused["__interrupt__"]] == [
+            {"question": "Approve the refund?", "amount": 42}
+        ]
+        graph.invoke(Command(resume="no"), cfg("hitl-1-again"))
+        assert graph.get_state(cfg("hitl-1-again")).values["approved"] == (
+            "no (checked deep down)"
+        )
+        assert graph.get_state(cfg("hitl-1")).values["approved"] == (
+            "yes (checked deep down)"
+        )
+
+
 def test_copy_thread_with_ancestry_keeps_the_history(writable: str) -> None:
     with langgraph_saver(writable) as saver:
         graph = lgdb.chat_graph(saver)
