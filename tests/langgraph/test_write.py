@@ -291,6 +291,25 @@ async def test_branch_into_a_new_thread_and_resume_it(
         assert graph.get_state(cfg("paused-1")).next == ("approve",)
 
 
+async def test_a_branch_with_its_history_keeps_who_wrote_each_step(
+    writable: str, reader: LangGraphReader
+) -> None:
+    """Branched with its ancestry, the copied steps read ``task:84ca2606`` where
+    the original's read ``typed``, ``approve``...: the ancestors' writes were
+    copied without their task paths, which is how LangGraph names a writer."""
+    runner = runner_for(reader, lgdb.scenario_builder())
+    try:
+        head = await reader.get("hitl-1")
+        assert head is not None
+        await runner.branch(head, "hitl-1-all", BranchOptions(ancestry=True))
+    finally:
+        await runner.aclose()
+    original = [(m.step, m.nodes) async for m in reader.summaries("hitl-1")]
+    copied = [(m.step, m.nodes) async for m in reader.summaries("hitl-1-all")]
+    assert {n for _, nodes in original for n in nodes} >= {"typed", "approve"}
+    assert copied == original
+
+
 async def test_branch_with_an_edit(writable: str, reader: LangGraphReader) -> None:
     runner = runner_for(reader, lgdb.chat_builder())
     try:

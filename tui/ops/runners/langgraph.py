@@ -311,6 +311,16 @@ class LangGraphRunner(Runner):
             update = await self._update(graph, config, options.edit, checkpoint)
         state = await graph.aget_state(config)
         paths = {task.id: task_path(task.path) for task in state.tasks}
+        if options.ancestry:  # the copied ancestors' writes name their nodes too
+            where = config["configurable"]
+            timeline = {
+                "configurable": {
+                    "thread_id": where["thread_id"],
+                    "checkpoint_ns": where.get("checkpoint_ns", ""),
+                }
+            }
+            async for past in graph.aget_state_history(timeline):
+                paths.update({task.id: task_path(task.path) for task in past.tasks})
         copied = await acopy_thread(
             graph.checkpointer,
             config,
