@@ -196,7 +196,7 @@ class MemoryCheckpointer(BaseCheckpointer):
     async def get(
         self, thread_id: str | None, checkpoint_id: str | None = None
     ) -> Checkpoint | None:
-        return await self._with_subgraph_links(self._get(thread_id, checkpoint_id))
+        return self._get(thread_id, checkpoint_id)
 
     def _get(
         self, thread_id: str | None, checkpoint_id: str | None

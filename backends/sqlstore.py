@@ -125,10 +125,8 @@ class SqlCheckpointer(BaseCheckpointer, Generic[R]):
                         head_id, thread_id, self.serde, pending
                     )
                     if cached is not None:
-                        return await self._with_subgraph_links(cached)
-        return await self._with_subgraph_links(
-            await self._read(thread_id, checkpoint_id)
-        )
+                        return cached
+        return await self._read(thread_id, checkpoint_id)
 
     @abstractmethod
     async def _head_pending(

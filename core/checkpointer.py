@@ -277,13 +277,17 @@ class BaseCheckpointer(ABC):
         most recently updated first."""
         return await self.threads(search=f"{thread_id}{NS_SEP}", limit=_ALL)
 
-    async def _with_subgraph_links(
+    async def with_subgraph_links(
         self, checkpoint: Checkpoint | None
     ) -> Checkpoint | None:
         """``checkpoint`` with ``metadata["timeloom.subgraphs"]``: the timelines
         directly below its own whose checkpoints ran from it (their metadata
         ``parents``), as the LangGraph reader names them. Only a checkpoint with
-        nodes due can have run any, and only a thread with subgraph timelines."""
+        nodes due can have run any, and only a thread with subgraph timelines.
+
+        Not part of :meth:`get`: it lists the thread's subgraph timelines, a
+        query that would double the cost of every read; what shows a checkpoint
+        to a person (the TUI's detail pane) asks for it."""
         if checkpoint is None or not checkpoint.next:
             return checkpoint
         own = checkpoint.thread_id

@@ -196,7 +196,10 @@ class LoaderApp(App[None]):
 
     @work(exclusive=True, group="detail", exit_on_error=False)
     async def _load_checkpoint(self, thread_id: str, checkpoint_id: str) -> None:
-        checkpoint = await self.checkpointer.get(thread_id, checkpoint_id)
+        checkpointer = self.checkpointer
+        checkpoint = await checkpointer.with_subgraph_links(
+            await checkpointer.get(thread_id, checkpoint_id)
+        )
         if checkpoint is None:
             raise CheckpointNotFound(
                 f"Checkpoint {checkpoint_id} is gone from {thread_id!r}.",

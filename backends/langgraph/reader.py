@@ -165,6 +165,13 @@ class LangGraphReader(BaseCheckpointer, RowFetchers):
             checkpoint = _with_metadata(checkpoint, metadata)
         return checkpoint
 
+    async def with_subgraph_links(
+        self, checkpoint: Checkpoint | None
+    ) -> Checkpoint | None:
+        """``checkpoint`` as it is: :meth:`get` names the subgraphs it ran
+        (LangGraph's rows say so at the cost of one query)."""
+        return checkpoint
+
     async def summaries(
         self,
         thread_id: str,

@@ -493,12 +493,17 @@ def test_subgraph_timelines_are_stored_as_the_reader_shows_langgraph_ones(
         assert deep.thread_id.startswith(f"{sub.thread_id}|deep:")
         # The root checkpoint the subgraph ran from names its timeline...
         metas = [m async for m in stored.summaries(sub.thread_id)]
-        root = await stored.get("t", metas[0].metadata["parents"][""])
+        plain = await stored.get("t", metas[0].metadata["parents"][""])
+        assert plain is not None
+        assert "timeloom.subgraphs" not in plain.metadata  # asked for, not read
+        root = await stored.with_subgraph_links(plain)
         assert root is not None
         assert root.metadata["timeloom.subgraphs"] == [sub.thread_id]
         # ...and the subgraph's checkpoint that ran "deep" names the nested one.
         deep_metas = [m async for m in stored.summaries(deep.thread_id)]
-        runner = await stored.get(sub.thread_id, deep_metas[0].metadata["parents"][ns])
+        runner = await stored.with_subgraph_links(
+            await stored.get(sub.thread_id, deep_metas[0].metadata["parents"][ns])
+        )
         assert runner is not None
         assert runner.metadata["timeloom.subgraphs"] == [deep.thread_id]
         # Thread listings show root timelines; a search for "t|" reaches the others.
