@@ -18,6 +18,7 @@ from textual.worker import Worker
 
 from timeloom.core.checkpoint import Checkpoint, CheckpointMeta, PendingWrite
 from timeloom.core.errors import TimeloomError
+from timeloom.core.namespaces import split_timeline
 from timeloom.tui.bindings import (
     BINDINGS,
     CHECKPOINT_ACTIONS,
@@ -255,6 +256,8 @@ class WriteActions(SelectionApp):
 
     @work(group="action", exit_on_error=False)
     async def _branch(self, meta: CheckpointMeta) -> None:
+        # Refused before the dialog asks for a name (the runner refuses it too).
+        actions.require_root(meta.thread_id, *split_timeline(meta.thread_id))
         checkpoint = await self._load_selected(meta)
         name = await actions.suggest_branch_name(self.checkpointer, meta.thread_id)
         request = await self.push_screen_wait(

@@ -291,6 +291,25 @@ async def test_branch_into_a_new_thread_and_resume_it(
         assert graph.get_state(cfg("paused-1")).next == ("approve",)
 
 
+async def test_a_subgraph_timeline_is_not_branched_alone(
+    writable: str, reader: LangGraphReader
+) -> None:
+    """A copy of a subgraph's checkpoint alone would be a subgraph timeline of a
+    thread with no checkpoint of its own: refused, naming the thread to branch."""
+    runner = runner_for(reader, lgdb.scenario_builder())
+    try:
+        subgraphs = await reader.subgraphs("hitl-1")
+        assert subgraphs
+        sub = await reader.get(subgraphs[0].thread_id)
+        assert sub is not None
+        with pytest.raises(ActionRefused, match="Branch the checkpoint of 'hitl-1'"):
+            await runner.branch(sub, "hitl-1-sub", BranchOptions())
+    finally:
+        await runner.aclose()
+    assert await reader.get_thread("hitl-1-sub") is None
+    assert not [t for t in await reader.threads(search="hitl-1-sub")]
+
+
 async def test_a_branch_with_its_history_keeps_who_wrote_each_step(
     writable: str, reader: LangGraphReader
 ) -> None:

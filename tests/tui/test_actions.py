@@ -5,12 +5,21 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from typing import TypedDict
 
 import pytest
 
 from tests.tui.conftest import head, written_by
 from timeloom.backends.memory import MemoryCheckpointer
-from timeloom.core import Checkpoint, CompiledGraph, PendingWrite, node_failure
+from timeloom.core import (
+    END,
+    START,
+    Checkpoint,
+    CompiledGraph,
+    PendingWrite,
+    StateGraph,
+    node_failure,
+)
 from timeloom.core.errors import ConflictError
 from timeloom.tui.demo.agent import PaymentError, build_graph
 from timeloom.tui.demo.build import FORK
@@ -264,6 +273,32 @@ async def test_branch_refuses_existing_and_bad_names(
         await actions.branch(checkpointer, None, paused, "a@b")
     with pytest.raises(ActionRefused, match="name"):
         await actions.branch(checkpointer, None, paused, "  ")
+
+
+async def test_a_subgraph_timeline_is_not_branched_alone() -> None:
+    """A subgraph's checkpoint branched alone would start a thread its root graph
+    cannot resume: refused, naming the thread to branch instead."""
+
+    class S(TypedDict):
+        n: int
+
+    inner = StateGraph(S)
+    inner.add_node("add", lambda s: {"n": s["n"] + 1})
+    inner.add_edge(START, "add")
+    inner.add_edge("add", END)
+    outer = StateGraph(S)
+    outer.add_node("sub", inner.compile())
+    outer.add_edge(START, "sub")
+    outer.add_edge("sub", END)
+    checkpointer = MemoryCheckpointer()
+    graph = outer.compile(checkpointer=checkpointer)
+    await graph.ainvoke({"n": 0}, {"configurable": {"thread_id": "t"}})
+    (sub,) = await checkpointer.subgraphs("t")
+    checkpoint = await head(checkpointer, sub.thread_id)
+    for given in (graph, None):
+        with pytest.raises(ActionRefused, match="Branch the checkpoint of 't'"):
+            await actions.branch(checkpointer, given, checkpoint, "t-sub")
+    assert await checkpointer.get_thread("t-sub") is None
 
 
 # -- resume -------------------------------------------------------------------------------

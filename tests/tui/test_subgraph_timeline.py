@@ -27,6 +27,7 @@ from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.constants import END, START
 from timeloom.core.graph import StateGraph
 from timeloom.tui.app import TimeloomApp
+from timeloom.tui.screens.error import ErrorModal
 from timeloom.tui.screens.subgraph_pick import SubgraphPick
 
 
@@ -157,6 +158,28 @@ async def test_subgraph_timelines_of_a_timeloom_run(ran: BaseCheckpointer) -> No
         await wait_for_workers(pilot)
         assert app.query_one("#thread-filter", Input).value == "t1|"
         assert threads.total == len(timelines)
+
+
+async def test_b_in_a_subgraph_timeline_says_to_branch_its_thread(
+    ran: BaseCheckpointer,
+) -> None:
+    """Branching is refused before the dialog asks for a name: a subgraph's
+    timeline branches with its thread."""
+    (sub,) = [
+        i.thread_id
+        for i in await ran.subgraphs("t1")
+        if i.thread_id.count("|") == 1 and "|sub:" in i.thread_id
+    ]
+    app = TimeloomApp(ran, close_on_exit=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_at(pilot, app, sub)
+        await pilot.press("b")
+        await wait_for_workers(pilot)
+        screen = app.screen
+        assert isinstance(screen, ErrorModal)  # no BranchScreen asked for a name
+        assert screen.error_title == "Cannot branch"
+        assert "Branch the checkpoint of 't1'" in screen.header
+    assert {t.thread_id for t in await ran.threads()} == {"t1"}
 
 
 async def test_leaving_a_subgraph_gives_the_filter_back(ran: BaseCheckpointer) -> None:

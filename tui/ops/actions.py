@@ -19,6 +19,7 @@ from timeloom.core.checkpoint import Checkpoint, Source, new_checkpoint
 from timeloom.core.checkpointer import BaseCheckpointer
 from timeloom.core.config import make_config
 from timeloom.core.errors import CheckpointNotFound, TimeloomError
+from timeloom.core.namespaces import split_timeline
 from timeloom.core.runtime import CompiledGraph
 from timeloom.tui.ops.editcheck import ParsedEdit, graph_update
 from timeloom.tui.ops.jsonedit import JsonEditError
@@ -82,6 +83,23 @@ def require(
     reason = write_action_refusal(checkpointer, graph, action)
     if reason is not None:
         raise ActionRefused(reason, title=f"Cannot {_VERBS[action]}")
+
+
+def require_root(timeline: str, thread_id: str, ns: str) -> None:
+    """Refuse to branch a checkpoint of a subgraph's ``timeline`` (namespace
+    ``ns`` of ``thread_id``): a subgraph's state branches with its thread's (a
+    copy of it alone would be a subgraph timeline with no thread above it, or a
+    thread its root graph cannot resume).
+
+    Raises:
+        ActionRefused: ``ns`` is not the root's.
+    """
+    if ns:
+        raise ActionRefused(
+            f"{timeline!r} is a subgraph's timeline; it branches with its thread. "
+            f"Branch the checkpoint of {thread_id!r} that ran it instead.",
+            title="Cannot branch",
+        )
 
 
 def check_thread_name(name: str) -> str | None:
@@ -221,6 +239,7 @@ async def branch(
         ActionRefused: read-only, a bad name, or a thread that already exists.
     """
     require(checkpointer, graph, "branch")
+    require_root(checkpoint.thread_id, *split_timeline(checkpoint.thread_id))
     problem = check_thread_name(new_thread_id)
     if problem is None and await checkpointer.get_thread(new_thread_id) is not None:
         problem = f"A thread named {new_thread_id!r} already exists; pick another name."

@@ -29,7 +29,12 @@ from timeloom.backends.langgraph.mapping import NS_KEY
 from timeloom.backends.langgraph.rows import NS_SEP
 from timeloom.core.checkpoint import Checkpoint
 from timeloom.core.errors import NodeFailure, attach_node_failure
-from timeloom.tui.ops.actions import ActionRefused, WriteAction, read_back
+from timeloom.tui.ops.actions import (
+    ActionRefused,
+    WriteAction,
+    read_back,
+    require_root,
+)
 from timeloom.tui.ops.editcheck import ParsedEdit, reducer_update
 from timeloom.tui.ops.graphref import GraphLoadError, import_target
 from timeloom.tui.ops.jsonedit import JsonEditError
@@ -303,9 +308,13 @@ class LangGraphRunner(Runner):
         self, checkpoint: Checkpoint, new_thread_id: str, options: BranchOptions
     ) -> Checkpoint:
         self.require("branch")
+        config = self.config(checkpoint)
+        where = config["configurable"]
+        require_root(
+            checkpoint.thread_id, where["thread_id"], where.get("checkpoint_ns", "")
+        )
         await self.check_new_thread(new_thread_id)
         graph = await self.bound()
-        config = self.config(checkpoint)
         update = None
         if options.edit is not None and (options.edit.changed or options.edit.removed):
             update = await self._update(graph, config, options.edit, checkpoint)
