@@ -70,18 +70,25 @@ def _crafted(entry: list[Any], blobs: dict[bytes, bytes]) -> tuple[bytes, Any]:
     return header, fetch
 
 
-async def test_a_manifest_naming_one_chunk_many_times_is_refused() -> None:
-    serde = Serializer()
-    chunk = frame([serde.dumps("x" * 10_000)] * CHUNK_ITEMS)  # 160 KB
-    manifest = blob_key(chunk) * 1000  # 16 KB naming it 1,000 times: 160 MB
+async def _read_repeated(item: bytes, times: int) -> tuple[dict[str, Any], int]:
+    """Read a list whose manifest names one chunk (of ``item``) ``times`` times;
+    return the values and the read's peak of allocated memory."""
+    chunk = frame([item] * CHUNK_ITEMS)
+    manifest = blob_key(chunk) * times
     blobs = {blob_key(chunk): chunk, blob_key(manifest): manifest}
-    header, fetch = _crafted(["l", 1000 * CHUNK_ITEMS, blob_key(manifest), []], blobs)
+    header, fetch = _crafted(["l", times * CHUNK_ITEMS, blob_key(manifest), []], blobs)
     tracemalloc.start()
     try:
-        values = await decode_values(header, fetch, serde)
+        values = await decode_values(header, fetch, Serializer())
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
+    return values, peak
+
+
+async def test_a_manifest_naming_one_chunk_many_times_is_refused() -> None:
+    # A chunk of 160 KB, and a manifest of 16 KB naming it 1,000 times: 160 MB.
+    values, peak = await _read_repeated(Serializer().dumps("x" * 10_000), 1000)
     assert isinstance(values["list"], UnreadableValue)
     assert "expand" in values["list"].reason
     assert values["other"] == 1  # the rest of the checkpoint reads
@@ -93,17 +100,8 @@ async def test_a_list_of_many_small_items_peaks_near_its_own_size() -> None:
     encoded bytes beside the values (a manifest naming one chunk of one-byte items
     80,000 times, well within the expansion allowed, peaked at eleven times
     the list it read)."""
-    serde = Serializer()
-    chunk = frame([serde.dumps(1)] * CHUNK_ITEMS)  # small ints: the list is its size
-    manifest = blob_key(chunk) * 80_000
-    blobs = {blob_key(chunk): chunk, blob_key(manifest): manifest}
-    header, fetch = _crafted(["l", 80_000 * CHUNK_ITEMS, blob_key(manifest), []], blobs)
-    tracemalloc.start()
-    try:
-        values = await decode_values(header, fetch, serde)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    # Small ints: the list is its own size.
+    values, peak = await _read_repeated(Serializer().dumps(1), 80_000)
     assert values["list"] == [1] * (80_000 * CHUNK_ITEMS)
     assert peak < 2 * sys.getsizeof(values["list"]), peak
 
