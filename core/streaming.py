@@ -307,14 +307,7 @@ class StepLog:
         streams its chat models' tokens when the run streams ``messages``."""
         key = task.key
         node_config = dict(config)
-        described = self.described
-        info = described.get(key) if described is not None else None
-        if info is not None:
-            node_config["metadata"] = {
-                **(config.get("metadata") or {}),
-                **info.metadata,
-            }
-        elif self.step is not None:  # only this task's: not every TaskInfo
+        if self.step is not None:  # only this task's: not every TaskInfo
             node_config["metadata"] = self.step.metadata(
                 task, config.get("metadata") or {}
             )[2]
